@@ -1,0 +1,100 @@
+"""The ``aigc-studio`` command: no arguments opens the studio; subcommands run the same jobs headless.
+
+    aigc-studio                      open the desktop app
+    aigc-studio --self-test          check this install (offscreen window + real jobs), print JSON
+    aigc-studio devices              list compute devices as JSON
+    aigc-studio project create DIR   make a project folder
+    aigc-studio project info DIR     print a project's summary as JSON
+
+Errors are printed as one plain sentence (the traceback goes to the log file) with exit code 1;
+unusable arguments exit with 2, as argparse does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from studio import APP_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aigc-studio", description=f"{APP_NAME}: generative models from your own data.")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--self-test", action="store_true", help="check this install and print one line of JSON")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to the terminal")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    devices = commands.add_parser("devices", help="list compute devices (JSON)")
+    devices.set_defaults(handler=_cmd_devices)
+
+    project = commands.add_parser("project", help="create or inspect a project folder")
+    project_commands = project.add_subparsers(dest="project_command", metavar="ACTION", required=True)
+    create = project_commands.add_parser("create", help="make a new project folder")
+    create.add_argument("folder")
+    create.add_argument("--name", help="display name (default: the folder name)")
+    create.set_defaults(handler=_cmd_project_create)
+    info = project_commands.add_parser("info", help="print a project's summary (JSON)")
+    info.add_argument("folder")
+    info.set_defaults(handler=_cmd_project_info)
+    return parser
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def _cmd_devices(args) -> int:
+    from studio.core.training.devices import list_devices
+
+    _print_json([device.to_dict() for device in list_devices()])
+    return 0
+
+
+def _project_summary(project) -> dict:
+    return {"name": project.name, "path": str(project.root), "schema_version": project.schema_version,
+            "datasets": sorted(project.datasets), "runs": len(project.runs)}
+
+
+def _cmd_project_create(args) -> int:
+    from studio.core.project import create_project
+
+    _print_json(_project_summary(create_project(args.folder, args.name)))
+    return 0
+
+
+def _cmd_project_info(args) -> int:
+    from studio.core.project import open_project
+
+    _print_json(_project_summary(open_project(args.folder)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    if args.self_test:
+        from studio.selftest import run_self_test
+
+        return run_self_test()
+    if args.command is None:
+        from studio.app import main as gui_main
+
+        return gui_main()
+    from studio.core.errors import describe_error
+    from studio.logs import setup_logging
+
+    setup_logging(verbose=args.verbose)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one plain sentence for the user, the traceback in the log
+        log.info("%s failed", args.command, exc_info=True)  # traceback to the log file only
+        print(describe_error(exc, f"'{args.command}'"), file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""Training: devices, the shared engine, checkpoints."""

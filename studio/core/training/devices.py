@@ -1,0 +1,107 @@
+"""Which compute devices this machine has, and which one a job should use.
+
+torch is imported inside the functions (start-up stays fast), and every probe is guarded: a machine with
+no GPU, a broken driver or a CPU-only torch build simply yields the CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One device as the user sees it. ``id`` is what torch takes: ``cuda:0``, ``mps`` or ``cpu``."""
+
+    id: str
+    kind: str  # "cuda" | "mps" | "cpu"
+    name: str
+    total_memory: int | None = None  # bytes
+    free_memory: int | None = None  # bytes
+
+    @property
+    def label(self) -> str:
+        """Short text for the status bar, e.g. ``NVIDIA H100 · 79.1 GB free of 79.6 GB``."""
+        if self.total_memory:
+            total = self.total_memory / 1e9
+            if self.free_memory is not None:
+                return f"{self.name} · {self.free_memory / 1e9:.1f} GB free of {total:.1f} GB"
+            return f"{self.name} · {total:.1f} GB"
+        return self.name
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _cpu_info() -> DeviceInfo:
+    threads = os.cpu_count() or 1
+    return DeviceInfo(id="cpu", kind="cpu", name=f"CPU ({threads} threads)")
+
+
+def list_devices() -> list[DeviceInfo]:
+    """All usable devices, best first: CUDA GPUs (by free memory), then Apple MPS, then the CPU."""
+    devices: list[DeviceInfo] = []
+    try:
+        import torch
+    except Exception as exc:  # torch missing or broken: the studio still opens and says so
+        log.warning("PyTorch could not be imported (%s); only the CPU is listed.", exc)
+        return [_cpu_info()]
+    try:
+        if torch.cuda.is_available():
+            gpus = []
+            for index in range(torch.cuda.device_count()):
+                props = torch.cuda.get_device_properties(index)
+                try:
+                    free, total = torch.cuda.mem_get_info(index)
+                except Exception:  # some drivers refuse this query; total memory still comes from props
+                    free, total = None, props.total_memory
+                gpus.append(DeviceInfo(f"cuda:{index}", "cuda", props.name, int(total),
+                                       None if free is None else int(free)))
+            devices.extend(sorted(gpus, key=lambda d: -(d.free_memory or d.total_memory or 0)))
+    except Exception as exc:
+        log.warning("CUDA is installed but could not be used (%s); falling back.", exc)
+    try:
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            devices.append(DeviceInfo("mps", "mps", "Apple GPU (Metal)"))
+    except Exception as exc:
+        log.warning("Apple MPS could not be queried (%s).", exc)
+    devices.append(_cpu_info())
+    return devices
+
+
+def best_device(devices: list[DeviceInfo] | None = None) -> DeviceInfo:
+    return (devices if devices is not None else list_devices())[0]
+
+
+def resolve_device(choice: str | None, devices: list[DeviceInfo] | None = None) -> DeviceInfo:
+    """Map a user's choice (``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``mps``) to a present device.
+
+    A choice that is not present (a settings file from another machine, an unplugged eGPU) falls back to
+    the best device with a warning, instead of failing the job.
+    """
+    devices = devices if devices is not None else list_devices()
+    if not choice or choice == AUTO:
+        return devices[0]
+    wanted = "cuda:0" if choice == "cuda" else choice
+    for device in devices:
+        if device.id == wanted:
+            return device
+    log.warning("Device %r is not available here; using %s instead.", choice, devices[0].id)
+    return devices[0]
+
+
+class DetectDevices:
+    """Job: probe devices off the GUI thread (importing torch and CUDA takes a second or more)."""
+
+    title = "Detecting devices"
+
+    def __call__(self, ctx) -> list[DeviceInfo]:
+        ctx.progress(0.0, "Looking for GPUs")
+        return list_devices()

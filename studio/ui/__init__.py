@@ -1,0 +1,1 @@
+"""Widgets only: panels hold no ML logic; they start jobs through ``studio.workers`` and show results."""

@@ -1,0 +1,60 @@
+"""What every panel shares: a header (title, subtitle) above its content, and the project hooks."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from studio.core.project import Project
+from studio.ui.widgets.empty_state import EmptyState
+
+
+class Panel(QWidget):
+    """Subclasses set the class attributes and fill ``self.body``."""
+
+    panel_id = ""
+    title = ""
+    subtitle = ""
+    icon_name = ""
+
+    # Ask the main window to switch to another panel (by id), e.g. an empty state's "Go to Dataset".
+    navigate = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"panel_{self.panel_id}")
+        self.project: Project | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(28, 22, 28, 22)
+        outer.setSpacing(4)
+        outer.addWidget(QLabel(self.title, objectName="panelTitle"))
+        subtitle = QLabel(self.subtitle, objectName="panelSubtitle")
+        subtitle.setWordWrap(True)
+        outer.addWidget(subtitle)
+        outer.addSpacing(12)
+        self.body = QVBoxLayout()
+        outer.addLayout(self.body, 1)
+
+    def add_empty_state(self, title: str, body: str, go_to: tuple[str, str] | None = None) -> EmptyState:
+        """Show a placeholder; ``go_to=(panel_id, "Go to …")`` adds a button that switches panels."""
+        empty = EmptyState(title, body, action=go_to[1] if go_to else None)
+        self._go_to = go_to[0] if go_to else None
+        empty.action_triggered.connect(self._on_empty_action)
+        self.body.addWidget(empty)
+        return empty
+
+    @Slot()
+    def _on_empty_action(self) -> None:
+        if self._go_to:
+            self.navigate.emit(self._go_to)
+
+    def set_project(self, project: Project | None) -> None:
+        """Called when a project is opened or closed; panels refresh what they list."""
+        self.project = project
+
+    def save_state(self) -> dict:
+        """Plain values to remember between sessions (splitters, last choices)."""
+        return {}
+
+    def restore_state(self, state: dict) -> None:
+        pass

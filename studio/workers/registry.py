@@ -1,0 +1,86 @@
+"""Every running job in the app, in one place.
+
+It keeps runners alive until they finish, allows one training job per device at a time (two trainings
+on one GPU would both crawl or run out of memory), tells the status bar what is running, and at quit asks
+every job to stop and waits for it, so checkpoints are written and no thread is killed mid-write.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+
+from studio.core.jobs import JobError
+from studio.workers.runner import JobRunner
+
+TRAINING = "training"
+
+
+class DeviceBusyError(JobError):
+    """A second training job was asked for on a device that is already training."""
+
+
+class JobRegistry(QObject):
+    changed = Signal()  # a job started or ended
+    job_started = Signal(object)  # the JobRunner
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runners: list[JobRunner] = []
+
+    def start(self, job: Any, title: str | None = None, kind: str | None = None,
+              device: str | None = None) -> JobRunner:
+        """Start ``job`` on a new thread. Raises :class:`DeviceBusyError` for a second training on a device."""
+        runner = JobRunner(job, title=title, kind=kind, device=device, parent=self)
+        if runner.kind == TRAINING:
+            busy = self.training_on(runner.device)
+            if busy is not None:
+                runner.deleteLater()
+                raise DeviceBusyError(
+                    f"“{busy.title}” is already training on {runner.device or 'this device'}. "
+                    "Stop or pause it first, or pick another device."
+                )
+        runner.released.connect(self._on_runner_released)
+        self._runners.append(runner)
+        runner.start()
+        self.job_started.emit(runner)
+        self.changed.emit()
+        return runner
+
+    def running(self) -> list[JobRunner]:
+        return [r for r in self._runners if r.is_running()]
+
+    def training_on(self, device: str | None) -> JobRunner | None:
+        for runner in self.running():
+            if runner.kind == TRAINING and runner.device == device:
+                return runner
+        return None
+
+    def training_running(self) -> bool:
+        return any(r.kind == TRAINING for r in self.running())
+
+    def cancel_all(self) -> None:
+        for runner in self.running():
+            runner.cancel()
+
+    def shutdown(self, timeout_s: float = 10.0) -> bool:
+        """Cancel every job and wait for their threads. True if all ended within the timeout."""
+        self.cancel_all()
+        deadline = time.monotonic() + timeout_s
+        ok = True
+        for runner in list(self._runners):
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            ok = runner.wait(remaining_ms) and ok
+        # Deliver the queued final signals so panels see cancelled/finished before the window closes.
+        QCoreApplication.processEvents()
+        return ok
+
+    @Slot()
+    def _on_runner_released(self) -> None:
+        runner = self.sender()
+        if runner in self._runners:
+            self._runners.remove(runner)
+            runner.deleteLater()
+        self.changed.emit()

@@ -1,0 +1,14 @@
+import pytest
+
+from studio.app import create_application
+
+
+@pytest.fixture(scope="session")
+def qapp_args():
+    return ["aigc-studio-tests"]
+
+
+@pytest.fixture
+def studio_app(qapp):
+    """The QApplication configured as the real app is (style sheet, names, icon)."""
+    return create_application()
