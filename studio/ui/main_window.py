@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QMessageBox, QPlainTextEdit, QStackedWidget, QWidget)
 
 from studio import APP_NAME, __version__, paths
@@ -57,16 +57,21 @@ class MainWindow(QMainWindow):
             panel.navigate.connect(self.show_panel)
             self.panels[panel.panel_id] = panel
             self.stack.addWidget(panel)
-            self.nav.addItem(QListWidgetItem(icon(panel.icon_name), panel.title))
+            item = QListWidgetItem(icon(panel.icon_name), panel.title)
+            item.setSizeHint(QSize(0, 40))
+            item.setToolTip(f"{panel.subtitle} ({self._panel_shortcut(len(self.panels))})")
+            self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.nav.currentRowChanged.connect(self._on_panel_changed)
-        central = QWidget()
-        row = QHBoxLayout(central)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(0)
-        row.addWidget(self.nav)
-        row.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        self.setCentralWidget(self.stack)
+        # The sidebar is a fixed left dock that owns the bottom-left corner, so the Activity dock opens
+        # under the panels only and the sidebar keeps the full height.
+        nav_dock = QDockWidget("Panels", self, objectName="navDock")
+        nav_dock.setWidget(self.nav)
+        nav_dock.setTitleBarWidget(QWidget())
+        nav_dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, nav_dock)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
 
         self._build_activity_dock()
         self._build_status_bar()
@@ -105,7 +110,7 @@ class MainWindow(QMainWindow):
 
         view_menu = self.menuBar().addMenu("&View")
         for index, panel in enumerate(self.panels.values(), start=1):
-            action = self._add_action(view_menu, panel.title, self._on_panel_action, f"Ctrl+{index}",
+            action = self._add_action(view_menu, panel.title, self._on_panel_action, self._panel_shortcut(index),
                                       panel.icon_name)
             action.setData(panel.panel_id)
         view_menu.addSeparator()
@@ -126,6 +131,10 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    @staticmethod
+    def _panel_shortcut(position: int) -> str:
+        return f"Ctrl+{position}"
 
     # -- panels -----------------------------------------------------------------------------------------------
     @property

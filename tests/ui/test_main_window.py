@@ -18,9 +18,10 @@ PANELS = ["dataset", "training", "image", "text", "speech"]
 def _open_window(qtbot) -> MainWindow:
     window = MainWindow(AppSettings())
     qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    with qtbot.waitExposed(window):
+        window.show()
     window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)  # shortcuts only reach the active window, as on a real desktop
     return window
 
 

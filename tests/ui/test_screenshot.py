@@ -15,8 +15,8 @@ from studio.ui.settings import AppSettings
 def test_window_renders_the_demo_project(qtbot, studio_app, tmp_path):
     window = MainWindow(AppSettings())
     qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    with qtbot.waitExposed(window):
+        window.show()
     with qtbot.waitSignal(window.project_changed, timeout=20000):
         window.restore_last_project()
     with qtbot.waitSignal(window.devices_ready, timeout=20000):
