@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         for cls in PANEL_CLASSES:
             panel = cls()
+            panel.set_registry(self.registry)
             panel.navigate.connect(self.show_panel)
             self.panels[panel.panel_id] = panel
             self.stack.addWidget(panel)

@@ -24,6 +24,7 @@ class Panel(QWidget):
         super().__init__(parent)
         self.setObjectName(f"panel_{self.panel_id}")
         self.project: Project | None = None
+        self.registry = None  # the window's JobRegistry, given through set_registry()
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 22, 28, 22)
         outer.setSpacing(4)
@@ -47,6 +48,10 @@ class Panel(QWidget):
     def _on_empty_action(self) -> None:
         if self._go_to:
             self.navigate.emit(self._go_to)
+
+    def set_registry(self, registry) -> None:
+        """The window's JobRegistry: panels start every background job through it."""
+        self.registry = registry
 
     def set_project(self, project: Project | None) -> None:
         """Called when a project is opened or closed; panels refresh what they list."""
