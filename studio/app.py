@@ -14,6 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from studio import APP_ID, APP_NAME, STARTED_AT, __version__, paths
+from studio.display_check import display_problem
 from studio.logs import setup_logging
 from studio.ui.icons import icon
 from studio.ui.main_window import MainWindow
@@ -54,6 +55,11 @@ def _log_uncaught(exc_type, exc, tb) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
+    problem = display_problem()
+    if problem:
+        log.info(problem)
+        print(problem, file=sys.stderr)
+        return 1
     app = create_application(argv)
     sys.excepthook = _log_uncaught
     window = build_window()
