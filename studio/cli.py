@@ -5,6 +5,8 @@
     aigc-studio devices              list compute devices as JSON
     aigc-studio project create DIR   make a project folder
     aigc-studio project info DIR     print a project's summary as JSON
+    aigc-studio dataset import --project DIR --name NAME [--kind image|text|audio] SOURCE...
+    aigc-studio dataset report --project DIR --name NAME
 
 Errors are printed as one plain sentence (the traceback goes to the log file) with exit code 1;
 unusable arguments exit with 2, as argparse does.
@@ -41,6 +43,25 @@ def build_parser() -> argparse.ArgumentParser:
     info = project_commands.add_parser("info", help="print a project's summary (JSON)")
     info.add_argument("folder")
     info.set_defaults(handler=_cmd_project_info)
+
+    dataset = commands.add_parser("dataset", help="import files into a dataset and report on it")
+    dataset_commands = dataset.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
+    imp = dataset_commands.add_parser("import", help="import files, folders or .zip archives (prints a JSON report)")
+    imp.add_argument("--project", required=True, help="project folder (created if needed)")
+    imp.add_argument("--name", required=True, help="dataset name")
+    imp.add_argument("--kind", choices=["image", "text", "audio"], help="force the kind (default: detect)")
+    imp.add_argument("--resolution", type=int, default=64, help="flag images smaller than this (px)")
+    imp.add_argument("--encoding", help="text encoding to use instead of detecting it, e.g. gb18030")
+    imp.add_argument("--column", help="CSV column holding the text")
+    imp.add_argument("--field", help="JSONL field holding the text")
+    imp.add_argument("--sample-rate", type=int, default=22050, help="audio rate clips are resampled to")
+    imp.add_argument("--workers", type=int, help="decoding processes (default: up to 4)")
+    imp.add_argument("sources", nargs="+", metavar="SOURCE")
+    imp.set_defaults(handler=_cmd_dataset_import)
+    rep = dataset_commands.add_parser("report", help="print a dataset's report (JSON)")
+    rep.add_argument("--project", required=True)
+    rep.add_argument("--name", required=True)
+    rep.set_defaults(handler=_cmd_dataset_report)
     return parser
 
 
@@ -72,6 +93,40 @@ def _cmd_project_info(args) -> int:
 
     _print_json(_project_summary(open_project(args.folder)))
     return 0
+
+
+def _cmd_dataset_import(args) -> int:
+    from studio.core.datasets.base import ImportOptions
+    from studio.core.datasets.importer import ImportDataset
+
+    options = ImportOptions(resolution=args.resolution, text_encoding=args.encoding, csv_column=args.column,
+                            jsonl_field=args.field, sample_rate=args.sample_rate)
+    job = ImportDataset(args.project, args.name, args.sources, kind=args.kind, options=options,
+                        workers=args.workers)
+    _print_json(run_with_progress(job))
+    return 0
+
+
+def _cmd_dataset_report(args) -> int:
+    from studio.core.datasets.importer import dataset_report
+
+    _print_json(dataset_report(args.project, args.name))
+    return 0
+
+
+def run_with_progress(job):
+    """Run a job headless with a one-line progress display on stderr (only when stderr is a terminal)."""
+    from studio.core.jobs import JobContext
+
+    def show(fraction: float, message: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{fraction * 100:5.1f}%  {message[:70]:<70}", end="", file=sys.stderr, flush=True)
+
+    try:
+        return job(JobContext(on_progress=show))
+    finally:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

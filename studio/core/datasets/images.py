@@ -1,0 +1,174 @@
+"""Images: turn one source file into a clean RGB item, or say in plain words why it cannot be used.
+
+Pipeline for one file: open lazily and check the pixel count against the decompression-bomb limit
+*before* decoding; decode fully (this is what catches truncated files); apply EXIF orientation; flatten
+transparency onto the chosen background; convert CMYK / 16-bit / palette / grayscale to RGB; hash the
+decoded pixels (exact duplicates whatever the container) and compute a perceptual hash (near-duplicates).
+
+A plain RGB JPEG or PNG that needs none of that keeps its original bytes as the stored item: re-encoding
+would cost more time than the whole check and could only lose quality.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from pathlib import PurePosixPath
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized
+
+SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+_PASSTHROUGH_FORMATS = {"JPEG": ".jpg", "PNG": ".png"}
+_HASH_SIDE = 32  # pHash works on a 32×32 grayscale image …
+_HASH_KEEP = 8  # … and keeps the 8×8 lowest DCT frequencies
+
+
+def normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
+    if not data:
+        return Normalized.skipped("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return _normalize(data, options)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        return Normalized.skipped(f"image too large ({exc})")
+    except Image.UnidentifiedImageError:
+        return Normalized.skipped("not an image file (the contents are not a picture)")
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        text = str(exc).lower()
+        if "truncated" in text or "broken data stream" in text or "unexpected end" in text or isinstance(exc, EOFError):
+            return Normalized.skipped("truncated or damaged image")
+        return Normalized.skipped(f"damaged image ({exc})")
+
+
+def _normalize(data: bytes, options: ImportOptions) -> Normalized:
+    image = Image.open(io.BytesIO(data))
+    width, height = image.size
+    if width * height > options.max_image_pixels:
+        return Normalized.skipped(f"image too large: {width}×{height} pixels")
+    source_format, source_mode = image.format or "?", image.mode
+    image.load()  # full decode: raises on truncated or corrupt data
+    fixes: list[str] = []
+    oriented = ImageOps.exif_transpose(image)
+    if oriented is not image:
+        fixes.append("EXIF orientation applied")
+        image = oriented
+    image, converted = _to_rgb(image, options.background)
+    fixes.extend(converted)
+    width, height = image.size
+    pixels = np.asarray(image)
+    dedupe_key = hashlib.sha256(f"{width}x{height}:".encode() + pixels.tobytes()).hexdigest()
+    meta = {"width": width, "height": height, "format": source_format, "mode": source_mode,
+            "phash": phash(image)}
+    flags = [f"smaller than {options.resolution} px"] if min(width, height) < options.resolution else []
+    longest = max(width, height)
+    if not fixes and source_format in _PASSTHROUGH_FORMATS and longest <= options.max_item_side:
+        return Normalized(OK, flags=flags, payload=data, suffix=_PASSTHROUGH_FORMATS[source_format],
+                          dedupe_key=dedupe_key, meta=meta)
+    if longest > options.max_item_side:
+        scale = options.max_item_side / longest
+        image = image.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.LANCZOS)
+        fixes.append(f"downscaled from {width}×{height}")
+    elif not fixes:
+        fixes.append("converted to PNG")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return Normalized(FIXED, fixes=fixes, flags=flags, payload=buffer.getvalue(), suffix=".png",
+                      dedupe_key=dedupe_key, meta=meta)
+
+
+def _to_rgb(image: Image.Image, background: tuple[int, int, int]) -> tuple[Image.Image, list[str]]:
+    """RGB on the chosen background, with the conversion named for the health report."""
+    mode = image.mode
+    if mode == "RGB":
+        return image, []
+    has_alpha = mode in ("RGBA", "LA", "RGBa", "La", "PA") or (mode == "P" and "transparency" in image.info)
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", image.size, tuple(background))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat, ["transparency flattened onto background"]
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        top = array.max() if array.max() > 255 else 255.0
+        eight = Image.fromarray(np.clip(array / max(top, 1) * 255, 0, 255).astype(np.uint8), "L")
+        return eight.convert("RGB"), ["16-bit converted to 8-bit RGB"]
+    names = {"CMYK": "CMYK", "P": "palette", "L": "grayscale", "1": "black-and-white", "YCbCr": "YCbCr",
+             "LAB": "Lab", "HSV": "HSV", "F": "floating-point"}
+    return image.convert("RGB"), [f"{names.get(mode, mode)} converted to RGB"]
+
+
+# -- perceptual hash and near-duplicates ----------------------------------------------------------------------
+def _dct_matrix(n: int) -> np.ndarray:
+    k = np.arange(n)[:, None]
+    x = np.arange(n)[None, :]
+    matrix = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2 / n)
+    matrix[0] /= np.sqrt(2)
+    return matrix
+
+
+_DCT = _dct_matrix(_HASH_SIDE)
+
+
+def phash(image: Image.Image) -> str:
+    """64-bit DCT perceptual hash (16 hex digits): similar pictures differ in few bits."""
+    small = image.convert("L").resize((_HASH_SIDE, _HASH_SIDE), Image.Resampling.BILINEAR)
+    coefficients = _DCT @ np.asarray(small, dtype=np.float64) @ _DCT.T
+    low = coefficients[:_HASH_KEEP, :_HASH_KEEP].flatten()
+    bits = low > np.median(low[1:])
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def hamming(a_hex: str, b_hex: str) -> int:
+    return bin(int(a_hex, 16) ^ int(b_hex, 16)).count("1")
+
+
+def find_near_duplicates(phashes: list[tuple[str, str]], max_distance: int) -> list[tuple[str, str, int]]:
+    """(later_id, earlier_id, distance) for each item within ``max_distance`` of an earlier one.
+
+    Vectorized in blocks: 20,000 hashes compare in about a second instead of minutes in pure Python.
+    """
+    if len(phashes) < 2:
+        return []
+    ids = [item for item, _ in phashes]
+    values = np.array([int(h, 16) for _, h in phashes], dtype=np.uint64)
+    bytes_view = values.view(np.uint8).reshape(len(values), 8)
+    found = []
+    block = 512
+    for start in range(1, len(values), block):
+        stop = min(len(values), start + block)
+        xor = bytes_view[start:stop, None, :] ^ bytes_view[None, :stop, :]
+        distance = np.unpackbits(xor, axis=2).sum(axis=2)  # (block, stop)
+        for row in range(stop - start):
+            index = start + row
+            earlier = distance[row, :index]
+            best = int(earlier.argmin())
+            if earlier[best] <= max_distance:
+                found.append((ids[index], ids[best], int(earlier[best])))
+    return found
+
+
+# -- labels and statistics -------------------------------------------------------------------------------------------
+def label_from_path(relative_path: str) -> str | None:
+    """Class label = the folder the file sits in (None for a file dropped on its own)."""
+    parent = PurePosixPath(relative_path).parent
+    return parent.name if parent.name else None
+
+
+_RESOLUTION_BUCKETS = ((64, "<64"), (128, "64–127"), (256, "128–255"), (512, "256–511"), (1024, "512–1023"))
+
+
+def image_stats(metas: list[dict]) -> dict:
+    resolution: dict[str, int] = {}
+    aspect = {"portrait": 0, "square": 0, "landscape": 0}
+    for meta in metas:
+        short = min(meta["width"], meta["height"])
+        bucket = next((name for limit, name in _RESOLUTION_BUCKETS if short < limit), "≥1024")
+        resolution[bucket] = resolution.get(bucket, 0) + 1
+        ratio = meta["width"] / meta["height"]
+        aspect["square" if abs(ratio - 1) <= 0.05 else "landscape" if ratio > 1 else "portrait"] += 1
+    return {"count": len(metas), "resolution": resolution, "aspect": aspect}
