@@ -23,6 +23,7 @@ from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized
 
 SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 _PASSTHROUGH_FORMATS = {"JPEG": ".jpg", "PNG": ".png"}
+_ORIENTATION = 0x0112  # EXIF tag
 _HASH_SIDE = 32  # pHash works on a 32×32 grayscale image …
 _HASH_KEEP = 8  # … and keeps the 8×8 lowest DCT frequencies
 
@@ -53,10 +54,9 @@ def _normalize(data: bytes, options: ImportOptions) -> Normalized:
     source_format, source_mode = image.format or "?", image.mode
     image.load()  # full decode: raises on truncated or corrupt data
     fixes: list[str] = []
-    oriented = ImageOps.exif_transpose(image)
-    if oriented is not image:
+    if image.getexif().get(_ORIENTATION, 1) not in (0, 1):
+        image = ImageOps.exif_transpose(image)
         fixes.append("EXIF orientation applied")
-        image = oriented
     image, converted = _to_rgb(image, options.background)
     fixes.extend(converted)
     width, height = image.size

@@ -9,6 +9,7 @@ operations that can be undone; nothing under ``items/`` is deleted by them.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -140,5 +141,7 @@ def report(entries: list[dict]) -> dict:
 
 
 def _flag_family(flag: str) -> str:
-    """Group flags that carry a number ("too short (0.2 s)") under one name for the counts."""
-    return flag.split(" (")[0]
+    """Group flags that carry details under one name for the counts: "too short (0.2 s)" -> "too short",
+    "near-duplicate of a.png" -> "near-duplicate", "4 duplicate paragraphs" -> "duplicate paragraphs"."""
+    family = flag.split(" (")[0].split(" of ")[0].split(":")[0]
+    return re.sub(r"^\d+\s+", "", family).strip()
