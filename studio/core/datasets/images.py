@@ -35,8 +35,8 @@ def normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return _normalize(data, options)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        return Normalized.skipped(f"image too large ({exc})")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return Normalized.skipped(_too_large(options))
     except Image.UnidentifiedImageError:
         return Normalized.skipped("not an image file (the contents are not a picture)")
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -50,7 +50,7 @@ def _normalize(data: bytes, options: ImportOptions) -> Normalized:
     image = Image.open(io.BytesIO(data))
     width, height = image.size
     if width * height > options.max_image_pixels:
-        return Normalized.skipped(f"image too large: {width}×{height} pixels")
+        return Normalized.skipped(_too_large(options))
     source_format, source_mode = image.format or "?", image.mode
     image.load()  # full decode: raises on truncated or corrupt data
     fixes: list[str] = []
@@ -80,6 +80,11 @@ def _normalize(data: bytes, options: ImportOptions) -> Normalized:
     image.save(buffer, format="PNG", compress_level=1)
     return Normalized(FIXED, fixes=fixes, flags=flags, payload=buffer.getvalue(), suffix=".png",
                       dedupe_key=dedupe_key, meta=meta)
+
+
+def _too_large(options: ImportOptions) -> str:
+    """One reason for every oversized picture, so the report groups them (a decompression-bomb guard)."""
+    return f"image too large (over {options.max_image_pixels // 1_000_000} million pixels)"
 
 
 def _to_rgb(image: Image.Image, background: tuple[int, int, int]) -> tuple[Image.Image, list[str]]:
@@ -130,28 +135,37 @@ def hamming(a_hex: str, b_hex: str) -> int:
 
 
 def find_near_duplicates(phashes: list[tuple[str, str]], max_distance: int) -> list[tuple[str, str, int]]:
-    """(later_id, earlier_id, distance) for each item within ``max_distance`` of an earlier one.
+    """(later_id, earlier_id, distance) for each item within ``max_distance`` bits of an earlier one.
 
-    Vectorized in blocks: 20,000 hashes compare in about a second instead of minutes in pure Python.
+    Multi-index hashing: split the 64 bits into ``max_distance + 1`` segments; two hashes that differ in
+    at most ``max_distance`` bits agree exactly on at least one segment (pigeonhole), so only items sharing
+    a segment value are compared. 20,000 hashes take well under a second instead of 2×10⁸ comparisons.
     """
-    if len(phashes) < 2:
-        return []
+    values = [int(h, 16) for _, h in phashes]
+    segments = max(1, max_distance + 1)
+    bounds = [round(64 * k / segments) for k in range(segments + 1)]
+    best: dict[int, tuple[int, int]] = {}  # later index -> (distance, earlier index)
+    first_with_value: dict[int, int] = {}
+    unique: list[int] = []
+    for index, value in enumerate(values):
+        if value in first_with_value:
+            best[index] = (0, first_with_value[value])
+        else:
+            first_with_value[value] = index
+            unique.append(index)
+    for lo, hi in zip(bounds, bounds[1:]):
+        mask = (1 << (hi - lo)) - 1
+        buckets: dict[int, list[int]] = {}
+        for index in unique:
+            value = values[index]
+            bucket = buckets.setdefault((value >> lo) & mask, [])
+            for earlier in bucket:
+                distance = (value ^ values[earlier]).bit_count()
+                if distance <= max_distance and (index not in best or (distance, earlier) < best[index]):
+                    best[index] = (distance, earlier)
+            bucket.append(index)
     ids = [item for item, _ in phashes]
-    values = np.array([int(h, 16) for _, h in phashes], dtype=np.uint64)
-    bytes_view = values.view(np.uint8).reshape(len(values), 8)
-    found = []
-    block = 512
-    for start in range(1, len(values), block):
-        stop = min(len(values), start + block)
-        xor = bytes_view[start:stop, None, :] ^ bytes_view[None, :stop, :]
-        distance = np.unpackbits(xor, axis=2).sum(axis=2)  # (block, stop)
-        for row in range(stop - start):
-            index = start + row
-            earlier = distance[row, :index]
-            best = int(earlier.argmin())
-            if earlier[best] <= max_distance:
-                found.append((ids[index], ids[best], int(earlier[best])))
-    return found
+    return [(ids[later], ids[earlier], distance) for later, (distance, earlier) in sorted(best.items())]
 
 
 # -- labels and statistics -------------------------------------------------------------------------------------------
