@@ -33,11 +33,12 @@ class JobRegistry(QObject):
     def start(self, job: Any, title: str | None = None, kind: str | None = None,
               device: str | None = None) -> JobRunner:
         """Start ``job`` on a new thread. Raises :class:`DeviceBusyError` for a second training on a device."""
-        runner = JobRunner(job, title=title, kind=kind, device=device, parent=self)
+        # No Qt parent: a parent would delete a runner whose thread still runs when the registry goes away
+        # (Qt aborts the process then). The runner keeps itself alive until its thread has ended.
+        runner = JobRunner(job, title=title, kind=kind, device=device)
         if runner.kind == TRAINING:
             busy = self.training_on(runner.device)
             if busy is not None:
-                runner.deleteLater()
                 raise DeviceBusyError(
                     f"“{busy.title}” is already training on {runner.device or 'this device'}. "
                     "Stop or pause it first, or pick another device."
@@ -82,5 +83,4 @@ class JobRegistry(QObject):
         runner = self.sender()
         if runner in self._runners:
             self._runners.remove(runner)
-            runner.deleteLater()
         self.changed.emit()

@@ -144,3 +144,16 @@ def test_workers_live_on_their_own_threads(qtbot):
 
     _run(qtbot, where)
     assert seen["thread"] is not threading.main_thread()
+
+
+def test_dropping_the_registry_while_a_job_runs_is_safe(qtbot):
+    """Qt aborts the whole app if a running QThread is destroyed: the registry must never own that."""
+    import gc
+
+    registry = JobRegistry()
+    runner = registry.start(WaitForCancel(timeout_s=0.5))
+    del registry
+    gc.collect()
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        pass
+    assert runner.wait(2000) and runner.state == "succeeded"
