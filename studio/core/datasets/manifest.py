@@ -95,11 +95,26 @@ class Manifest:
                                  "at": _now()})
         return len(changed)
 
+    def replace(self, updated: dict[str, dict], action: str) -> int:
+        """Swap whole entries (a re-import with another encoding, trimmed audio) as one undoable operation.
+        The old item files stay on disk, so undo just points back at them."""
+        index = self.by_id()
+        previous = {i: index[i] for i in updated if i in index}
+        if not previous:
+            return 0
+        self.entries = [updated.get(e["id"], e) if e["id"] in previous else e for e in self.entries]
+        self.history.append({"action": action, "op": "replace", "ids": list(previous), "previous": previous,
+                             "at": _now()})
+        return len(previous)
+
     def undo(self) -> str | None:
         """Revert the newest operation; returns its name (None when there is nothing to undo)."""
         if not self.history:
             return None
         op = self.history.pop()
+        if op["op"] == "replace":
+            self.entries = [op["previous"].get(e["id"], e) for e in self.entries]
+            return op["action"]
         index = self.by_id()
         for i in op["ids"]:
             if i not in index:
