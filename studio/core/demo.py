@@ -45,17 +45,31 @@ class MakeDemoProject:
         project = open_project(self.root) if is_project(self.root) else create_project(self.root, DEMO_NAME)
         sources = project.root / SOURCES
         rng = random.Random(self.seed)
-        steps = 3
         ctx.progress(0.0, "Drawing demo images")
         _write_images(sources / "shapes", rng, ctx)
-        ctx.progress(1 / steps, "Writing demo copy")
+        ctx.progress(0.2, "Writing demo copy")
         _write_copy(sources / "copy.txt", rng)
-        ctx.progress(2 / steps, "Synthesizing demo clips")
+        ctx.progress(0.3, "Synthesizing demo clips")
         _write_clips(sources / "voice", rng, ctx)
         project.extra["demo"] = {"sources": SOURCES, "seed": self.seed}
         project.save()
+        self._import_datasets(project, ctx)
         ctx.progress(1.0, "Demo project ready")
-        return project
+        return open_project(project.root)
+
+    @staticmethod
+    def _import_datasets(project: Project, ctx: JobContext) -> None:
+        """Import the demo sources as three datasets, so every panel has something on a first launch."""
+        from studio.core.datasets.importer import ImportDataset
+
+        sources = project.root / SOURCES
+        plan = [("shapes", sources / "shapes", "image"), ("copy", sources / "copy.txt", "text"),
+                ("voice", sources / "voice", "audio")]
+        for step, (name, source, kind) in enumerate(plan):
+            if name in project.datasets:
+                continue
+            ctx.progress(0.4 + 0.2 * step, f"Importing the demo {kind} dataset")
+            ImportDataset(project.root, name, [source], kind=kind, workers=1)(ctx)
 
 
 def _write_images(folder: Path, rng: random.Random, ctx: JobContext) -> None:

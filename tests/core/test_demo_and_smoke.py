@@ -27,6 +27,9 @@ def test_demo_project_has_images_copy_and_clips(tmp_path):
     assert rate == 22050 and 1.0 <= len(audio) / rate <= 2.0 and np.abs(audio).max() > 0.1
     assert reports[0] == 0.0 and reports[-1] == 1.0
     assert open_project(project.root).extra["demo"]["sources"] == SOURCES
+    assert {name: d["kind"] for name, d in project.datasets.items()} == {
+        "shapes": "image", "copy": "text", "voice": "audio"}
+    assert project.datasets["shapes"]["items"] == 3 * IMAGES_PER_CLASS and project.datasets["voice"]["items"] == CLIPS
 
 
 def test_demo_is_deterministic_and_reopening_keeps_existing_files(tmp_path):

@@ -73,7 +73,7 @@ def test_first_launch_builds_and_opens_the_demo_project(qtbot, studio_app, studi
         window.restore_last_project()
     assert window.project.name == "Demo Project"
     assert window.project.root == studio_home / "projects" / "Demo Project"
-    assert "demo-data" in window.panels["dataset"].empty.body.text()
+    assert set(window.project.datasets) == {"shapes", "copy", "voice"}  # imported, ready to browse
 
 
 def test_device_detection_fills_the_status_bar(qtbot, studio_app):
