@@ -23,7 +23,8 @@ from typing import Any, Iterator
 
 from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets import audio, images, text
-from studio.core.datasets.base import AUDIO, DUPLICATE, IMAGE, KINDS, SKIPPED, TEXT, ImportOptions, Normalized
+from studio.core.datasets.base import (AUDIO, DUPLICATE, FIXED, IMAGE, KINDS, OK, SKIPPED, TEXT, ImportOptions,
+                                       Normalized)
 from studio.core.datasets.manifest import ITEMS, TRANSCRIPT, Manifest, report
 from studio.core.datasets.sources import SourceFile, iter_sources
 from studio.core.datasets.split import assign_split
@@ -133,7 +134,7 @@ class ImportDataset:
             manifest.save()
             project.datasets[name] = {"kind": kind, "items": len(manifest.usable()), "path": f"datasets/{name}"}
             project.save()
-        return report(entries)
+        return {**report(entries), "stats": dataset_stats(kind, entries)}
 
     def _normalize_all(self, manifest: Manifest, kind: str, sources: list[SourceFile], add, ctx: JobContext) -> None:
         known_hashes = {e["sha256"]: e["id"] for e in manifest.entries
@@ -327,5 +328,12 @@ def dataset_report(project_root: str | Path, name: str) -> dict:
     folder = dataset_folder(Path(project_root), name)
     if not (folder / "manifest.json").is_file():
         raise JobError(f"There is no dataset “{name}” in {project_root}.")
-    return report(Manifest.load(folder).entries)
+    manifest = Manifest.load(folder)
+    return {**report(manifest.entries), "stats": dataset_stats(manifest.kind, manifest.entries)}
+
+
+def dataset_stats(kind: str, entries: list[dict]) -> dict:
+    """Kind-specific statistics of the usable entries (resolutions and aspects, characters, durations)."""
+    metas = [e["meta"] for e in entries if e["status"] in (OK, FIXED) and not e.get("excluded") and e.get("meta")]
+    return {IMAGE: images.image_stats, TEXT: text.text_stats, AUDIO: audio.audio_stats}[kind](metas)
 
