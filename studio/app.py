@@ -11,6 +11,7 @@ import sys
 import time
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from studio import APP_ID, APP_NAME, STARTED_AT, __version__, paths
@@ -31,6 +32,9 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
     app.setStyle("Fusion")  # the same look on every platform; the QSS refines it
+    palette = app.palette()
+    palette.setColor(QPalette.ColorRole.Highlight, QColor("#5B5BD6"))  # selected icons tint indigo, not Fusion blue
+    app.setPalette(palette)
     app.setWindowIcon(icon("app"))
     style = paths.resources_dir() / "styles" / "studio.qss"
     if style.is_file():

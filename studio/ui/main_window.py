@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
                                QMainWindow, QMessageBox, QPlainTextEdit, QStackedWidget, QWidget)
 
@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
     def _build_activity_dock(self) -> None:
         self.activity = QPlainTextEdit(objectName="logView", readOnly=True)
         self.activity.setMaximumBlockCount(5000)
+        self.activity.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.activity_dock = QDockWidget("Activity", self, objectName="activityDock")
         self.activity_dock.setWidget(self.activity)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.activity_dock)
