@@ -7,6 +7,8 @@
     aigc-studio project info DIR     print a project's summary as JSON
     aigc-studio dataset import --project DIR --name NAME [--kind image|text|audio] SOURCE...
     aigc-studio dataset report --project DIR --name NAME
+    aigc-studio dataset cache  --project DIR --name NAME [--resolution 64 --fit crop|pad]
+                               [--tokenizer char|bpe --vocab-size N] [--language en-us]
 
 Errors are printed as one plain sentence (the traceback goes to the log file) with exit code 1;
 unusable arguments exit with 2, as argparse does.
@@ -62,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--project", required=True)
     rep.add_argument("--name", required=True)
     rep.set_defaults(handler=_cmd_dataset_report)
+    cache = dataset_commands.add_parser("cache", help="build the training-ready cache (prints a JSON summary)")
+    cache.add_argument("--project", required=True)
+    cache.add_argument("--name", required=True)
+    cache.add_argument("--resolution", type=int, choices=[32, 64, 128, 256], default=64, help="images: side in px")
+    cache.add_argument("--fit", choices=["crop", "pad"], default="crop", help="images: centre-crop or pad to square")
+    cache.add_argument("--tokenizer", choices=["char", "bpe"], default="char", help="text: tokenizer kind")
+    cache.add_argument("--vocab-size", type=int, default=4096, help="text: BPE vocabulary size")
+    cache.add_argument("--language", help="audio: espeak-ng language for phonemes, e.g. en-us, de, cmn")
+    cache.set_defaults(handler=_cmd_dataset_cache)
     return parser
 
 
@@ -111,6 +122,24 @@ def _cmd_dataset_report(args) -> int:
     from studio.core.datasets.importer import dataset_report
 
     _print_json(dataset_report(args.project, args.name))
+    return 0
+
+
+def _cmd_dataset_cache(args) -> int:
+    from studio.core.datasets import cache
+    from studio.core.datasets.importer import dataset_folder
+    from studio.core.datasets.manifest import Manifest
+
+    folder = dataset_folder(args.project, args.name)
+    kind = Manifest.load(folder).kind if (folder / "manifest.json").is_file() else None
+    if kind is None:
+        from studio.core.jobs import JobError
+
+        raise JobError(f"There is no dataset “{args.name}” in {args.project}.")
+    job = {"image": lambda: cache.BuildImageCache(folder, args.resolution, args.fit),
+           "text": lambda: cache.BuildTextCache(folder, args.tokenizer, args.vocab_size),
+           "audio": lambda: cache.BuildAudioCache(folder, language=args.language)}[kind]()
+    _print_json(run_with_progress(job))
     return 0
 
 

@@ -286,3 +286,6 @@ def test_cli_import_and_report(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["total"] == 2
     assert cli(["dataset", "report", "--project", str(project), "--name", "nope"]) == 1
     assert "no dataset" in capsys.readouterr().err
+    assert cli(["dataset", "cache", "--project", str(project), "--name", "logos", "--resolution", "32"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["count"] == 1 and summary["path"].endswith("images_32_crop.u8")
