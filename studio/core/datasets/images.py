@@ -1,12 +1,34 @@
 """Images: turn one source file into a clean RGB item, or say in plain words why it cannot be used.
 
-Pipeline for one file: open lazily and check the pixel count against the decompression-bomb limit
-*before* decoding; decode fully (this is what catches truncated files); apply EXIF orientation; flatten
-transparency onto the chosen background; convert CMYK / 16-bit / palette / grayscale to RGB; hash the
-decoded pixels (exact duplicates whatever the container) and compute a perceptual hash (near-duplicates).
+The pipeline for one file (``normalize``), each step a small function below:
 
-A plain RGB JPEG or PNG that needs none of that keeps its original bytes as the stored item: re-encoding
-would cost more time than the whole check and could only lose quality.
+1. **Open lazily** (``Image.open`` reads only the header) and refuse a header that claims more than
+   ``options.max_image_pixels`` pixels *before* any pixel is decoded: a 50 KB PNG can claim 100,000 ×
+   100,000 pixels (30 GB of RGB). Pillow's own decompression-bomb error and warning are caught as a refusal
+   too, with warnings turned into errors only inside this call (``warnings.catch_warnings``); so a
+   ``max_image_pixels`` above Pillow's own limit (about 89 megapixels) is in effect capped at it.
+   Only the formats we support are tried, so a hostile file named ``.png`` is never handed to a plugin
+   such as EPS (which would start Ghostscript).
+2. **Decode every pixel** (``load``): this is what finds truncated and damaged files. Truncated files are
+   refused, never padded: ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left alone, it is global.
+3. **Apply EXIF orientation**, so a phone photo stands the way it was shot.
+4. **Make it RGB**: transparency is flattened onto ``options.background``; CMYK, 16-bit, palette and
+   grayscale pictures are converted. Every change is named in ``fixes`` for the health report.
+5. **Hash** the decoded pixels at their original size (``dedupe_key``: the same picture saved as PNG and
+   as BMP is one item) and compute a 64-bit DCT perceptual hash (``meta["phash"]``: near-duplicates).
+6. **Store**: a plain RGB JPEG or PNG that needed no change keeps its *original bytes* (status OK).
+   Re-encoding it would cost more time than all the checks above and could only lose quality or grow the
+   file. Anything else is stored as a fast, lightly compressed RGB PNG, downscaled with Lanczos so its
+   longer side is at most ``options.max_item_side`` (status FIXED).
+
+``normalize`` never raises for bad input and never touches the file system (see ``base.py``). Its
+``catch_warnings`` scope (silence Pillow's remarks on damaged files, turn its decompression-bomb warning into
+an error) changes the process-wide warning filters until it returns. The importer runs ``normalize`` in
+worker processes or on one job thread, where that is safe; Python's ``catch_warnings`` is not meant for
+several threads at once, so do not call ``normalize`` from a thread pool.
+
+The pure helpers at the end serve the importer and its report: ``hamming``, ``find_near_duplicates``,
+``label_from_path`` and ``image_stats``.
 """
 
 from __future__ import annotations
@@ -14,106 +36,263 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized
 
 SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
-_PASSTHROUGH_FORMATS = {"JPEG": ".jpg", "PNG": ".png"}
-_ORIENTATION = 0x0112  # EXIF tag
-_HASH_SIDE = 32  # pHash works on a 32×32 grayscale image …
-_HASH_KEEP = 8  # … and keeps the 8×8 lowest DCT frequencies
+
+# Pillow format names we try when opening. The JPEG opener also returns "MPO" images: JPEGs that carry
+# extra pictures (many phone and 3-D cameras write those); every reader sees a JPEG, so they pass through.
+_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+_PASSTHROUGH_SUFFIX = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png"}
+
+NOT_AN_IMAGE = "not an image file (the contents are not a picture)"
+DAMAGED = "truncated or damaged image"
+
+_ORIENTATION_TAG = 0x0112
+# EXIF orientation value -> the transpose that makes the picture stand upright (values 2–8; 1 = upright).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+_ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+_MODE_NAMES = {"RGBA": "RGBA", "RGBa": "RGBA", "LA": "grayscale", "La": "grayscale", "PA": "palette",
+               "P": "palette", "L": "grayscale", "1": "black-and-white", "CMYK": "CMYK", "YCbCr": "YCbCr",
+               "LAB": "Lab", "HSV": "HSV", "F": "floating-point grayscale", "RGB": "RGB"}
+
+_HASH_BAND_BYTES = 4 << 20  # pixels are hashed in bands of about this size, so a big picture is not copied whole
+_PNG_COMPRESS_LEVEL = 1  # zlib level 1: about 5× faster than the default 6 for a few % larger items
 
 
+class _Unusable(Exception):
+    """Raised inside the pipeline with the reason the user will read."""
+
+
+# -- normalize: one file in, one Normalized out ---------------------------------------------------------------------
 def normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
+    """Check and clean one image file (see the module docstring). ``name`` is unused: the contents decide."""
     if not data:
         return Normalized.skipped("empty file")
+    with warnings.catch_warnings():
+        # Pillow's remarks on damaged files ("Corrupt EXIF data") would only be noise in the log: the
+        # result already says what is wrong. The decompression-bomb warning is a refusal.
+        warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return _guarded(data, options)
+
+
+def _guarded(data: bytes, options: ImportOptions) -> Normalized:
+    """Run the pipeline and turn every failure into a reason a designer understands."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return _normalize(data, options)
+        return _normalize(data, options)
+    except _Unusable as exc:
+        return Normalized.skipped(str(exc))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return Normalized.skipped(_too_large(options))
+        return Normalized.skipped(too_large_reason(_claimed_size(data)))
     except Image.UnidentifiedImageError:
-        return Normalized.skipped("not an image file (the contents are not a picture)")
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        text = str(exc).lower()
-        if "truncated" in text or "broken data stream" in text or "unexpected end" in text or isinstance(exc, EOFError):
-            return Normalized.skipped("truncated or damaged image")
-        return Normalized.skipped(f"damaged image ({exc})")
+        return Normalized.skipped(NOT_AN_IMAGE)
+    except MemoryError:
+        return Normalized.skipped("image too large to decode on this computer")
+    except Exception:  # noqa: BLE001 - any decoder failure on hostile bytes means the same to the user
+        return Normalized.skipped(DAMAGED)
 
 
 def _normalize(data: bytes, options: ImportOptions) -> Normalized:
-    image = Image.open(io.BytesIO(data))
-    width, height = image.size
-    if width * height > options.max_image_pixels:
-        return Normalized.skipped(_too_large(options))
+    """The pipeline; a clean JPEG/PNG returns ``data`` itself as the payload (no copy, no re-encode)."""
+    image = _open_checked(data, options.max_image_pixels)
     source_format, source_mode = image.format or "?", image.mode
-    image.load()  # full decode: raises on truncated or corrupt data
-    fixes: list[str] = []
-    if image.getexif().get(_ORIENTATION, 1) not in (0, 1):
-        image = ImageOps.exif_transpose(image)
-        fixes.append("EXIF orientation applied")
-    image, converted = _to_rgb(image, options.background)
-    fixes.extend(converted)
+    fixes = ["first frame of an animation kept"] if _is_animated(image) else []
+    image.load()  # every pixel: raises on truncated or damaged data
+    image, turned = _upright(image)
+    image, converted = to_rgb(image, _background(options.background))
+    fixes += turned + converted
     width, height = image.size
-    digest = hashlib.sha256(f"{width}x{height}:".encode())
-    digest.update(image.tobytes())  # decoded pixels: the same picture in any container hashes the same
-    dedupe_key = digest.hexdigest()
     meta = {"width": width, "height": height, "format": source_format, "mode": source_mode,
             "phash": phash(image)}
     flags = [f"smaller than {options.resolution} px"] if min(width, height) < options.resolution else []
-    longest = max(width, height)
-    if not fixes and source_format in _PASSTHROUGH_FORMATS and longest <= options.max_item_side:
-        return Normalized(OK, flags=flags, payload=data, suffix=_PASSTHROUGH_FORMATS[source_format],
-                          dedupe_key=dedupe_key, meta=meta)
-    if longest > options.max_item_side:
-        scale = options.max_item_side / longest
-        image = image.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.LANCZOS)
-        fixes.append(f"downscaled from {width}×{height}")
-    elif not fixes:
-        fixes.append("converted to PNG")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return Normalized(FIXED, fixes=fixes, flags=flags, payload=buffer.getvalue(), suffix=".png",
-                      dedupe_key=dedupe_key, meta=meta)
+    common = {"flags": flags, "dedupe_key": pixel_key(image), "meta": meta}
+    if not fixes and source_format in _PASSTHROUGH_SUFFIX and max(width, height) <= options.max_item_side:
+        return Normalized(OK, payload=data, suffix=_PASSTHROUGH_SUFFIX[source_format], **common)
+    image, resized = _fit(image, options.max_item_side)
+    fixes += resized or ([] if fixes else ["converted to PNG"])
+    return Normalized(FIXED, fixes=fixes, payload=encode_png(image), suffix=".png", **common)
 
 
-def _too_large(options: ImportOptions) -> str:
-    """One reason for every oversized picture, so the report groups them (a decompression-bomb guard)."""
-    return f"image too large (over {options.max_image_pixels // 1_000_000} million pixels)"
+def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
+    """Open lazily (header only) and refuse a picture whose header claims too many pixels."""
+    image = Image.open(io.BytesIO(data), formats=_FORMATS)
+    if image.width * image.height > max_pixels:
+        raise _Unusable(too_large_reason(image.size))
+    return image
 
 
-def _to_rgb(image: Image.Image, background: tuple[int, int, int]) -> tuple[Image.Image, list[str]]:
-    """RGB on the chosen background, with the conversion named for the health report."""
+def too_large_reason(size: tuple[int, int] | None) -> str:
+    """The reason for a decompression bomb (or just a huge scan), with the size its header claims."""
+    return f"image too large: {size[0]}×{size[1]} pixels" if size else "image too large"
+
+
+def _claimed_size(data: bytes) -> tuple[int, int] | None:
+    """The size in the header when Pillow itself refused to open the file as a decompression bomb.
+
+    Pillow raises before it returns the image, so the size is read again by constructing the format's
+    image class directly (which parses the header only). Best effort: None when that fails too.
+    """
+    Image.init()
+    prefix = data[:16]
+    for fmt in _FORMATS:
+        factory, accept = Image.OPEN.get(fmt, (None, None))
+        try:
+            accepted = accept is None or accept(prefix)
+            if factory is not None and accepted and not isinstance(accepted, str):
+                return factory(io.BytesIO(data), "").size
+        except Exception:  # noqa: BLE001 - a header we cannot parse just gives the generic reason
+            continue
+    return None
+
+
+def _is_animated(image: Image.Image) -> bool:
+    """True for GIF, WebP, APNG or multi-page TIFF with more than one frame (only the first is kept).
+
+    An MPO file is a JPEG whose extra pictures are previews or depth maps, not frames: it is not animated.
+    """
+    if image.format == "MPO":
+        return False
+    try:
+        return bool(getattr(image, "is_animated", False))
+    except Exception:  # noqa: BLE001 - a broken later frame: the first frame is still decoded and checked
+        return False
+
+
+def _upright(image: Image.Image) -> tuple[Image.Image, list[str]]:
+    """Apply the EXIF orientation tag. A tag we cannot read is ignored: the picture itself is fine."""
+    try:
+        orientation = int(image.getexif().get(_ORIENTATION_TAG, 1))
+    except Exception:  # noqa: BLE001 - broken EXIF must not cost the user a good picture
+        return image, []
+    if orientation not in _UPRIGHT:
+        return image, []
+    return image.transpose(_UPRIGHT[orientation]), ["EXIF orientation applied"]
+
+
+def _background(colour: Iterable[int]) -> tuple[int, int, int]:
+    """The options travel through JSON (a list) and a user may type anything: clamp to an RGB triple."""
+    try:
+        r, g, b = (min(255, max(0, int(c))) for c in list(colour)[:3])
+    except (TypeError, ValueError):
+        return 255, 255, 255
+    return r, g, b
+
+
+# -- colour: everything becomes 8-bit RGB --------------------------------------------------------------------------
+def to_rgb(image: Image.Image, background: tuple[int, int, int]) -> tuple[Image.Image, list[str]]:
+    """8-bit RGB, transparency flattened onto ``background``; the fix names the conversion."""
     mode = image.mode
+    if mode in _SIXTEEN_BIT_MODES:
+        return _sixteen_bit_to_rgb(image), ["16-bit grayscale converted to RGB"]
+    if mode in _ALPHA_MODES or "transparency" in image.info:
+        return _flatten(image, background, mode)
     if mode == "RGB":
         return image, []
-    has_alpha = mode in ("RGBA", "LA", "RGBa", "La", "PA") or (mode == "P" and "transparency" in image.info)
-    if has_alpha:
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", image.size, tuple(background))
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        return flat, ["transparency flattened onto background"]
-    if mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float64)
-        top = array.max() if array.max() > 255 else 255.0
-        eight = Image.fromarray(np.clip(array / max(top, 1) * 255, 0, 255).astype(np.uint8), "L")
-        return eight.convert("RGB"), ["16-bit converted to 8-bit RGB"]
-    names = {"CMYK": "CMYK", "P": "palette", "L": "grayscale", "1": "black-and-white", "YCbCr": "YCbCr",
-             "LAB": "Lab", "HSV": "HSV", "F": "floating-point"}
-    return image.convert("RGB"), [f"{names.get(mode, mode)} converted to RGB"]
+    try:
+        return image.convert("RGB"), [f"{_MODE_NAMES.get(mode, mode)} converted to RGB"]
+    except ValueError:
+        raise _Unusable(f"unsupported colour format ({mode})") from None
 
 
-# -- perceptual hash and near-duplicates ----------------------------------------------------------------------
+def _flatten(image: Image.Image, background: tuple[int, int, int], mode: str) -> tuple[Image.Image, list[str]]:
+    """Composite onto the background: the models train on RGB, and black behind a logo is rarely meant.
+
+    A picture whose alpha is 255 everywhere only loses an unused channel, and the report says just that.
+    """
+    rgba = image.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    if alpha.getextrema()[0] == 255:
+        return rgba.convert("RGB"), [f"{_MODE_NAMES.get(mode, mode)} converted to RGB"]
+    flat = Image.new("RGB", rgba.size, background)
+    flat.paste(rgba, mask=alpha)
+    return flat, ["transparency flattened onto background"]
+
+
+def _sixteen_bit_to_rgb(image: Image.Image) -> Image.Image:
+    """16-bit (or 32-bit integer) grayscale to 8-bit RGB.
+
+    I;16 uses the full 0–65535 range, so it maps linearly to 0–255. Mode "I" is ambiguous: Pillow also uses
+    it for 8-bit values widened to 32 bits, so values that all fit in 0–255 are kept as they are, values
+    within 0–65535 are scaled as 16-bit, and anything else is stretched from its own minimum to maximum.
+    """
+    values = np.asarray(image).astype(np.float64)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if image.mode == "I" and low >= 0 and high <= 255:
+        eight = values
+    elif low >= 0 and high <= 65535:
+        eight = values / 257.0
+    else:
+        eight = (values - low) / max(high - low, 1.0) * 255.0
+    gray = np.clip(np.rint(eight), 0, 255).astype(np.uint8)
+    return Image.fromarray(gray).convert("RGB")
+
+
+# -- what gets stored ------------------------------------------------------------------------------------------------
+def _fit(image: Image.Image, max_side: int) -> tuple[Image.Image, list[str]]:
+    """Downscale so the longer side is at most ``max_side`` (Lanczos: sharp, no ringing worth noticing).
+
+    ``reducing_gap`` lets Pillow box-reduce a very large picture by an integer factor first and run Lanczos
+    on the rest: several times faster on camera-sized photos and indistinguishable at the result's size.
+    """
+    width, height = image.size
+    longest = max(width, height)
+    if longest <= max_side or max_side < 1:
+        return image, []
+    scale = max_side / longest
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), [f"downscaled from {width}×{height}"]
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """A lightly compressed PNG: import speed matters more than a few percent of disk."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False, compress_level=_PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
+
+
+def pixel_key(image: Image.Image) -> str:
+    """sha256 of the size and the decoded pixels: equal keys mean the same picture in any container.
+
+    The pixels are hashed in horizontal bands (sha256 streams, so the key is the same as hashing them
+    whole) to avoid a second full copy of a very large picture in memory.
+    """
+    width, height = image.size
+    digest = hashlib.sha256(f"{image.mode} {width}x{height}:".encode())
+    rows = max(1, _HASH_BAND_BYTES // max(1, width * len(image.getbands())))
+    for top in range(0, height, rows):
+        band = image if rows >= height else image.crop((0, top, width, min(height, top + rows)))
+        digest.update(band.tobytes())
+    return digest.hexdigest()
+
+
+# -- perceptual hash -------------------------------------------------------------------------------------------------
+_HASH_SIDE = 32  # pHash looks at a 32×32 grayscale thumbnail …
+_HASH_KEEP = 8  # … and keeps its 8×8 lowest spatial frequencies: 64 bits
+
+
 def _dct_matrix(n: int) -> np.ndarray:
+    """Orthonormal DCT-II matrix: ``D @ x`` is the DCT of a column, ``D @ X @ D.T`` the 2-D DCT."""
     k = np.arange(n)[:, None]
     x = np.arange(n)[None, :]
-    matrix = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2 / n)
-    matrix[0] /= np.sqrt(2)
+    matrix = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    matrix[0] /= np.sqrt(2.0)
     return matrix
 
 
@@ -121,70 +300,128 @@ _DCT = _dct_matrix(_HASH_SIDE)
 
 
 def phash(image: Image.Image) -> str:
-    """64-bit DCT perceptual hash (16 hex digits): similar pictures differ in few bits."""
-    # Shrink first (reducing_gap lets Pillow box-reduce in one fast pass), then go grayscale.
+    """64-bit DCT perceptual hash as 16 hex digits: brightness, resizing and recompression flip few bits.
+
+    Bit i is set when low-frequency coefficient i (row-major in the top-left 8×8) exceeds the median of
+    the 63 coefficients other than DC; DC only says how bright the picture is, and would skew the median.
+
+    The thumbnail comes from the already decoded picture (``reducing_gap`` makes it a box reduction plus a
+    small bilinear step): 0.5 ms for 1024×768. Re-opening a JPEG with ``Image.draft`` to decode it at 1/8
+    scale measured 1.0 ms, since the full decode is needed anyway for the exact-duplicate key.
+    """
     small = image.resize((_HASH_SIDE, _HASH_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0).convert("L")
     coefficients = _DCT @ np.asarray(small, dtype=np.float64) @ _DCT.T
-    low = coefficients[:_HASH_KEEP, :_HASH_KEEP].flatten()
+    low = coefficients[:_HASH_KEEP, :_HASH_KEEP].ravel()
     bits = low > np.median(low[1:])
-    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+    return np.packbits(bits).tobytes().hex()
 
 
+# -- near-duplicates -------------------------------------------------------------------------------------------------
 def hamming(a_hex: str, b_hex: str) -> int:
-    return bin(int(a_hex, 16) ^ int(b_hex, 16)).count("1")
+    """Number of differing bits between two hex hashes."""
+    return (int(a_hex, 16) ^ int(b_hex, 16)).bit_count()
 
 
-def find_near_duplicates(phashes: list[tuple[str, str]], max_distance: int) -> list[tuple[str, str, int]]:
-    """(later_id, earlier_id, distance) for each item within ``max_distance`` bits of an earlier one.
+def _popcount_table() -> np.ndarray:
+    return np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
-    Multi-index hashing: split the 64 bits into ``max_distance + 1`` segments; two hashes that differ in
-    at most ``max_distance`` bits agree exactly on at least one segment (pigeonhole), so only items sharing
-    a segment value are compared. 20,000 hashes take well under a second instead of 2×10⁸ comparisons.
+
+_POPCOUNT8 = _popcount_table()
+
+
+def _popcount(values: np.ndarray) -> np.ndarray:
+    """Set bits per uint64 as uint8 (numpy ≥ 2 has it built in; numpy 1.26 uses a byte table)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(values)
+    as_bytes = values.view(np.uint8).reshape(*values.shape, 8)
+    return _POPCOUNT8[as_bytes].sum(axis=-1, dtype=np.uint8)
+
+
+def _parse_hashes(phashes: list[tuple[str, str]]) -> tuple[list[str], np.ndarray]:
+    """Ids and uint64 hashes; an entry whose hash is missing or not 64-bit hex is left out."""
+    ids, values = [], []
+    for item_id, text in phashes:
+        try:
+            value = int(text, 16)
+        except (TypeError, ValueError):
+            continue
+        if 0 <= value < 1 << 64:
+            ids.append(item_id)
+            values.append(value)
+    return ids, np.array(values, dtype=np.uint64)
+
+
+def find_near_duplicates(phashes: list[tuple[str, str]], max_distance: int,
+                         block: int = 256) -> list[tuple[str, str, int]]:
+    """(later_id, earlier_id, distance) for each item within ``max_distance`` bits of an earlier item.
+
+    ``phashes`` is (item_id, phash) in import order. Each later item is reported once, against its closest
+    earlier item (the earliest one on a tie), in input order.
+
+    Every pair is compared, vectorized: ``block`` later items at a time are XORed with all earlier hashes
+    and the bits counted (a 256 × n uint64 scratch, 40 MB at n = 20,000). That is n²/2 comparisons, about
+    0.6 s for 20,000 hashes on one core, and its cost does not depend on how the hashes cluster, unlike
+    bucketing schemes that slow to a crawl on a folder of similar pictures (logos on white).
     """
-    values = [int(h, 16) for _, h in phashes]
-    segments = max(1, max_distance + 1)
-    bounds = [round(64 * k / segments) for k in range(segments + 1)]
-    best: dict[int, tuple[int, int]] = {}  # later index -> (distance, earlier index)
-    first_with_value: dict[int, int] = {}
-    unique: list[int] = []
-    for index, value in enumerate(values):
-        if value in first_with_value:
-            best[index] = (0, first_with_value[value])
-        else:
-            first_with_value[value] = index
-            unique.append(index)
-    for lo, hi in zip(bounds, bounds[1:]):
-        mask = (1 << (hi - lo)) - 1
-        buckets: dict[int, list[int]] = {}
-        for index in unique:
-            value = values[index]
-            bucket = buckets.setdefault((value >> lo) & mask, [])
-            for earlier in bucket:
-                distance = (value ^ values[earlier]).bit_count()
-                if distance <= max_distance and (index not in best or (distance, earlier) < best[index]):
-                    best[index] = (distance, earlier)
-            bucket.append(index)
-    ids = [item for item, _ in phashes]
-    return [(ids[later], ids[earlier], distance) for later, (distance, earlier) in sorted(best.items())]
+    ids, values = _parse_hashes(phashes)
+    if max_distance < 0 or len(values) < 2:
+        return []
+    later_of_block = np.triu(np.ones((block, block), dtype=bool))  # column j ≥ row i: not an earlier item
+    found: list[tuple[str, str, int]] = []
+    for start in range(0, len(values), block):
+        stop = min(len(values), start + block)
+        rows = np.arange(stop - start)
+        distances = _popcount(values[start:stop, None] ^ values[None, :stop])
+        distances[:, start:stop][later_of_block[: len(rows), : len(rows)]] = 255
+        closest = distances.argmin(axis=1)  # argmin returns the first minimum: the earliest on a tie
+        best = distances[rows, closest]
+        for row in np.flatnonzero(best <= max_distance):
+            found.append((ids[start + row], ids[closest[row]], int(best[row])))
+    return found
 
 
 # -- labels and statistics -------------------------------------------------------------------------------------------
 def label_from_path(relative_path: str) -> str | None:
-    """Class label = the folder the file sits in (None for a file dropped on its own)."""
-    parent = PurePosixPath(relative_path).parent
-    return parent.name if parent.name else None
+    """Class label = the folder the file sits in: ``logos/round/a.png`` → ``round``; None at the root.
+
+    Designers sort pictures into folders by class, so the immediate parent is the label ("cats/", "dogs/").
+    Backslashes are read as separators too, for paths written on Windows.
+    """
+    parent = PurePosixPath(relative_path.replace("\\", "/")).parent
+    return parent.name or None
 
 
-_RESOLUTION_BUCKETS = ((64, "<64"), (128, "64–127"), (256, "128–255"), (512, "256–511"), (1024, "512–1023"))
+RESOLUTION_BUCKETS = ((64, "<64"), (128, "64–127"), (256, "128–255"), (512, "256–511"), (1024, "512–1023"),
+                      (None, "≥1024"))
+SQUARE_TOLERANCE = 0.05  # within 5 % of 1:1 counts as square
+
+
+def resolution_bucket(short_side: int) -> str:
+    """The histogram bucket of a picture's shorter side."""
+    return next(name for limit, name in RESOLUTION_BUCKETS if limit is None or short_side < limit)
+
+
+def aspect_class(width: int, height: int) -> str:
+    """"portrait", "square" (longer side at most 5 % longer than the shorter) or "landscape"."""
+    if max(width, height) <= min(width, height) * (1.0 + SQUARE_TOLERANCE):
+        return "square"
+    return "landscape" if width > height else "portrait"
 
 
 def image_stats(metas: list[dict]) -> dict:
-    resolution: dict[str, int] = {}
+    """Count, shorter-side histogram and aspect histogram of the usable images, for the import report.
+
+    Every bucket is present (zero or not) and in size order, so the report draws a stable chart. Metas
+    without a positive width and height are not counted.
+    """
+    resolution = {name: 0 for _, name in RESOLUTION_BUCKETS}
     aspect = {"portrait": 0, "square": 0, "landscape": 0}
+    count = 0
     for meta in metas:
-        short = min(meta["width"], meta["height"])
-        bucket = next((name for limit, name in _RESOLUTION_BUCKETS if short < limit), "≥1024")
-        resolution[bucket] = resolution.get(bucket, 0) + 1
-        ratio = meta["width"] / meta["height"]
-        aspect["square" if abs(ratio - 1) <= 0.05 else "landscape" if ratio > 1 else "portrait"] += 1
-    return {"count": len(metas), "resolution": resolution, "aspect": aspect}
+        width, height = meta.get("width"), meta.get("height")
+        if not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
+            continue
+        count += 1
+        resolution[resolution_bucket(min(width, height))] += 1
+        aspect[aspect_class(width, height)] += 1
+    return {"count": count, "resolution": resolution, "aspect": aspect}
