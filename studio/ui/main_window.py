@@ -108,6 +108,9 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
+        self._add_action(file_menu, "&Import Files…", self.import_files, "Ctrl+I", "import")
+        self._add_action(file_menu, "Import F&older…", self.import_folder, "Ctrl+Shift+I")
+        file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -156,6 +159,17 @@ class MainWindow(QMainWindow):
     def _on_panel_changed(self, row: int) -> None:
         if row >= 0:
             self.settings.current_panel = self.current_panel_id
+
+    @Slot()
+    def import_files(self) -> None:
+        """File ▸ Import Files…: the Dataset panel asks for the files and imports them."""
+        self.show_panel("dataset")
+        self.panels["dataset"].choose_files()
+
+    @Slot()
+    def import_folder(self) -> None:
+        self.show_panel("dataset")
+        self.panels["dataset"].choose_folder()
 
     # -- projects ---------------------------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:

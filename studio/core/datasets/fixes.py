@@ -14,35 +14,52 @@ import io
 from pathlib import Path
 
 from studio.core.atomic import atomic_write_bytes
-from studio.core.datasets import audio
 from studio.core.datasets.base import SKIPPED, ImportOptions
 from studio.core.datasets.manifest import ITEMS, Manifest
-from studio.core.jobs import JobError
+from studio.core.jobs import JobContext, JobError
 
 NEAR_DUPLICATE = "near-duplicate"
 
 
+def near_duplicate_ids(manifest: Manifest) -> list[str]:
+    """Usable entries flagged as near-duplicates of an earlier picture (the earlier one is kept)."""
+    return [e["id"] for e in manifest.usable()
+            if any(str(f).startswith(NEAR_DUPLICATE) for f in e.get("flags") or [])]
+
+
 def remove_near_duplicates(manifest: Manifest) -> int:
-    ids = [e["id"] for e in manifest.usable() if any(f.startswith(NEAR_DUPLICATE) for f in e.get("flags", []))]
-    return manifest.exclude(ids, "remove near-duplicates")
+    return manifest.exclude(near_duplicate_ids(manifest), "remove near-duplicates")
 
 
 def drop_flagged(manifest: Manifest) -> int:
     return manifest.exclude(manifest.flagged_ids(), "drop flagged")
 
 
-def trim_silence(manifest: Manifest, ids: list[str] | None = None) -> int:
-    """Trim leading/trailing silence of audio items; returns how many clips got shorter."""
+def trim_silence(manifest: Manifest, ids: list[str] | None = None, ctx: JobContext | None = None) -> int:
+    """Trim leading/trailing silence of audio items; returns how many clips got shorter.
+
+    Trimmed clips get new item files (the old ones stay for Undo). ``ctx`` reports progress and can cancel;
+    a cancelled run leaves the manifest as it was.
+    """
     import numpy as np
     import soundfile
 
+    from studio.core.datasets import audio
+
     if manifest.kind != "audio":
         raise JobError("Trimming silence applies to audio datasets only.")
+    ctx = ctx or JobContext()
+    chosen = [e for e in manifest.usable() if ids is None or e["id"] in ids]
     updated = {}
-    for entry in manifest.usable():
-        if ids is not None and entry["id"] not in ids:
-            continue
-        samples, rate = soundfile.read(io.BytesIO((manifest.folder / entry["item"]).read_bytes()), dtype="float32")
+    for done, entry in enumerate(chosen):
+        ctx.check()
+        ctx.progress(done / max(len(chosen), 1), f"Clip {done + 1:,} of {len(chosen):,}")
+        try:
+            samples, rate = soundfile.read(io.BytesIO((manifest.folder / entry["item"]).read_bytes()),
+                                           dtype="float32")
+        except (OSError, RuntimeError) as exc:
+            raise JobError(f"The clip {entry['source']} could not be read again ({exc}). "
+                           "Re-import the dataset, then trim.") from exc
         start, stop = audio.silent_edges(samples, rate)
         if stop - start >= len(samples) or stop <= start:
             continue
@@ -53,7 +70,24 @@ def trim_silence(manifest: Manifest, ids: list[str] | None = None) -> int:
         new.setdefault("fixes", []).append(f"silence trimmed ({cut:.1f} s)")
         new.setdefault("meta", {})["duration_s"] = round((stop - start) / rate, 3)
         updated[entry["id"]] = new
+    ctx.check()
     return manifest.replace(updated, "trim silence")
+
+
+class TrimSilence:
+    """The trim-silence fix as a job: reads every clip, so it runs off the GUI thread. Result: ``{"trimmed": N}``."""
+
+    title = "Trimming silence"
+
+    def __init__(self, dataset_folder: str | Path) -> None:
+        self.folder = Path(dataset_folder)
+
+    def __call__(self, ctx: JobContext) -> dict:
+        manifest = Manifest.load(self.folder)
+        trimmed = trim_silence(manifest, ctx=ctx)
+        if trimmed:
+            manifest.save()
+        return {"trimmed": trimmed}
 
 
 def reimport(manifest: Manifest, entry_id: str, options: ImportOptions) -> dict:

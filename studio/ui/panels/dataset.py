@@ -1,39 +1,922 @@
-"""Dataset panel: where a designer brings in images, copy or voice recordings.
+"""Dataset panel: where a designer brings in images, copy or voice recordings, and sees what became of them.
 
-Until a dataset exists it shows where the project's demo files are, so a first launch has a next step.
+What the user does here:
+
+* **Import** by dropping files, folders or ``.zip`` archives anywhere on the panel, or with *Import…* /
+  *Import folder…*. The import runs as a job through the window's :class:`JobRegistry` (progress, ETA and
+  Cancel are shown right here); the dataset name is asked only when it cannot be chosen sensibly (see
+  :meth:`DatasetPanel.choose_dataset_name`).
+* **Health**: counts as number tiles, a filterable table of every file, and one-click fixes (remove
+  near-duplicates, drop flagged, undo) that only *exclude* entries, so everything is undoable.
+* **Browse** the items: a virtualized thumbnail grid (images), the text with its detected encoding (text),
+  or clips with waveforms and Play (audio).
+* **Split** into training and validation, **Augment** (images: a live preview of the training
+  augmentations) and **Cache** (build the training-ready cache as a job).
+
+Rules this panel keeps (ARCHITECTURE.md): no ML logic here, every heavy step is a core job started through
+the registry, runner signals go to this object's own slots, no file I/O on the GUI thread beyond reading a
+manifest or one small file (thumbnails, waveforms and previews load on background threads), and nothing
+heavy is created before it is needed (torch is imported only by the augmentation preview, off the GUI
+thread, when its tab is shown).
 """
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QMenu, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+                               QStackedWidget, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+
+from studio.core.datasets import fixes
+from studio.core.datasets.drops import (AUDIO, IMAGE, KIND_NOUN, TEXT, default_dataset_name, guess_kind,
+                                        import_summary, plural)
+from studio.core.jobs import JobError
 from studio.core.project import Project
+from studio.ui.icons import icon
 from studio.ui.panels.base import Panel
+from studio.ui.widgets.augment_preview import AugmentPreview
+from studio.ui.widgets.banner import Banner
+from studio.ui.widgets.cache_form import CacheTab
+from studio.ui.widgets.clip_list import ClipList
+from studio.ui.widgets.dataset_list import DatasetItemDelegate
+from studio.ui.widgets.drop_overlay import DropOverlay
+from studio.ui.widgets.empty_state import EmptyState
+from studio.ui.widgets.health_report import HealthReport, write_report
+from studio.ui.widgets.job_strip import JobStrip
+from studio.ui.widgets.split_form import SplitTab
+from studio.ui.widgets.text_preview import TextPreview
+from studio.ui.widgets.thumbnail_grid import DEFAULT_SIZE, ThumbnailGrid
+from studio.workers.thumbnails import warm_up_imports
+
+log = logging.getLogger(__name__)
+
+KIND_ICON = {IMAGE: "image", TEXT: "text", AUDIO: "speech"}
+TABS = ("health", "browse", "split", "augment", "cache")
 
 _NO_PROJECT = "Open or create a project first (File ▸ New Project)."
+_NO_DATASET = ("Drop pictures, text files or voice recordings here — files, folders or .zip archives — or press "
+               "Import. The studio checks every file, fixes what it can, and tells you what it skipped and why.")
 
 
+# -- the panel -------------------------------------------------------------------------------------------------------
 class DatasetPanel(Panel):
     panel_id = "dataset"
     title = "Dataset"
     subtitle = "Bring in images, copy or voice recordings; the studio checks, cleans and caches them."
     icon_name = "dataset"
 
+    import_done = Signal(str)  # the dataset name, after the list and tabs show the import's outcome
+    dataset_shown = Signal(str)  # a dataset's manifest was (re)loaded into the tabs
+    cache_done = Signal(str)
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.empty = self.add_empty_state("Import a dataset to begin", _NO_PROJECT)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # the window colour, also in screenshots
+        self.setAcceptDrops(True)
+        self.manifest = None  # the selected dataset's Manifest
+        self.current_name: str | None = None
+        self.import_runner = None
+        self.cache_runner = None
+        self.fix_runner = None
+        self._cache_name = ""
+        self._import_root: Path | None = None
+        self._import_name = ""
+        self._pending_dataset: str | None = None  # restored state waiting for a project
+        self._pending_tab: str | None = None
+        self._dropped: list[Path] = []
+        self._drag_hint_cache: tuple[tuple[str, ...], str] | None = None
+        self._warmed = False
+
+        # top bar: hint and import buttons
+        self.drop_hint = QLabel("Drop files, folders or .zip archives anywhere on this panel.", objectName="dropHint")
+        self.drop_hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.import_folder_button = QPushButton(icon("open"), "Import folder…")
+        self.import_folder_button.clicked.connect(self.choose_folder)
+        self.import_button = QPushButton(icon("import"), "Import…")
+        self.import_button.setProperty("primary", True)
+        self.import_button.setToolTip("Choose pictures, text files, audio clips or .zip archives")
+        self.import_button.clicked.connect(self.choose_files)
+        top = QHBoxLayout()
+        top.setSpacing(8)
+        top.addWidget(self.drop_hint, 1)
+        top.addWidget(self.import_folder_button)
+        top.addWidget(self.import_button)
+        self.body.addLayout(top)
+        self.body.addSpacing(8)
+        self.import_strip = JobStrip()
+        self.body.addWidget(self.import_strip)
+        self.banner = Banner()
+        self.body.addWidget(self.banner)
+        self.body.addSpacing(4)
+
+        self.empty = EmptyState("Import a dataset to begin", _NO_PROJECT, action="Import files…")
+        self.empty.action_triggered.connect(self.choose_files)
+        self.content = self._build_content()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.content)
+        # Below its layout's minimum the panel scrolls instead of squeezing tiles and tables into
+        # illegibility, and the window can still be made small (its minimum is not this panel's widgets').
+        self.stack.setMinimumHeight(440)
+        scroll = QScrollArea(objectName="datasetScroll")
+        scroll.setWidget(self.stack)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.viewport().setAutoFillBackground(False)
+        self.stack.setAutoFillBackground(False)
+        self.body.addWidget(scroll, 1)
+
+        self.overlay = DropOverlay(self)
+        undo = QAction("Undo", self)
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        undo.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        undo.triggered.connect(self.undo)
+        self.addAction(undo)
+        self._route_drops_to_panel()
+        self.set_project(None)
+
+    def _build_content(self) -> QWidget:
+        # left: the project's datasets
+        caption = QLabel("DATASETS", objectName="sectionCaption")
+        self.new_button = QToolButton()
+        self.new_button.setIcon(icon("new"))
+        self.new_button.setToolTip("Import into a new dataset")
+        self.new_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.new_button)
+        menu.addAction("New dataset from files…", self.choose_files_new)
+        menu.addAction("New dataset from a folder…", self.choose_folder_new)
+        self.new_button.setMenu(menu)
+        self.new_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0; }")
+        header = QHBoxLayout()
+        header.setContentsMargins(2, 0, 0, 0)
+        header.addWidget(caption)
+        header.addStretch(1)
+        header.addWidget(self.new_button)
+        self.dataset_list = QListWidget(objectName="datasetList")
+        self.dataset_list.setItemDelegate(DatasetItemDelegate(self.dataset_list))
+        self.dataset_list.setIconSize(QSize(20, 20))
+        self.dataset_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.dataset_list.currentItemChanged.connect(self._on_dataset_changed)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 14, 0)
+        left_layout.setSpacing(6)
+        left_layout.addLayout(header)
+        left_layout.addWidget(self.dataset_list, 1)
+
+        # right: the selected dataset
+        self.dataset_title = QLabel(objectName="datasetTitle")
+        self.dataset_facts = QLabel(objectName="datasetFacts")
+        title_row = QHBoxLayout()
+        title_row.setSpacing(10)
+        title_row.addWidget(self.dataset_title)
+        title_row.addWidget(self.dataset_facts, 1, Qt.AlignmentFlag.AlignBottom)
+        self.tabs = QTabWidget(objectName="datasetTabs")
+        self.tabs.setDocumentMode(True)
+        self.health = HealthReport()
+        self.health.remove_near_duplicates_requested.connect(self.remove_near_duplicates)
+        self.health.drop_flagged_requested.connect(self.drop_flagged)
+        self.health.trim_silence_requested.connect(self.trim_silence)
+        self.health.undo_requested.connect(self.undo)
+        self.health.export_requested.connect(self.export_report)
+        self.grid = ThumbnailGrid()
+        self.grid.exclude_requested.connect(self.exclude_items)
+        self.grid.include_requested.connect(self.include_items)
+        self.text_preview = TextPreview()
+        self.text_preview.read_as_requested.connect(self.read_as)
+        self.clips = ClipList()
+        self.browse = QStackedWidget()
+        for page in (self.grid, self.text_preview, self.clips):
+            self.browse.addWidget(page)
+        self.split_tab = SplitTab()
+        self.split_tab.apply_requested.connect(self.apply_split)
+        self.augment = AugmentPreview()
+        self.cache_tab = CacheTab()
+        self.cache_tab.build_requested.connect(self.build_cache)
+        for widget, label in ((self.health, "Health"), (self.browse, "Browse"), (self.split_tab, "Split"),
+                              (self.augment, "Augment"), (self.cache_tab, "Cache")):
+            self.tabs.addTab(widget, label)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(16, 0, 0, 0)
+        right_layout.setSpacing(6)
+        right_layout.addLayout(title_row)
+        right_layout.addWidget(self.tabs, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([230, 900])
+        left.setMinimumWidth(190)
+        return self.splitter
+
+    # -- project and registry ---------------------------------------------------------------------------------
+    def set_registry(self, registry) -> None:
+        super().set_registry(registry)
+        self._update_enabled()
 
     def set_project(self, project: Project | None) -> None:
         super().set_project(project)
+        self.current_name = None
+        self.manifest = None
+        if project is not None and not self._warmed:
+            self._warmed = True  # the first drop then finds numpy/PIL already imported
+            warm_up_imports("studio.core.datasets.importer", "studio.core.datasets.fixes",
+                            "studio.core.datasets.split")
+        self._fill_list(select=self._pending_dataset)
+        self._update_enabled()
+
+    def _fill_list(self, select: str | None = None) -> None:
+        project = self.project
+        datasets = dict(project.datasets) if project else {}
+        self.dataset_list.blockSignals(True)
+        self.dataset_list.clear()
+        for name in sorted(datasets, key=str.lower):
+            info = datasets[name] if isinstance(datasets[name], dict) else {}
+            kind = info.get("kind", IMAGE)
+            item = QListWidgetItem(icon(KIND_ICON.get(kind, "dataset")), name)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setData(DatasetItemDelegate.SUBTITLE_ROLE, self._subtitle(kind, info.get("items")))
+            item.setToolTip(f"{name}: {self._subtitle(kind, info.get('items'))}")
+            self.dataset_list.addItem(item)
+        self.dataset_list.blockSignals(False)
         if project is None:
             self.empty.set_text("Import a dataset to begin", _NO_PROJECT)
+            self.stack.setCurrentWidget(self.empty)
+            self._show_manifest(None)
             return
-        if project.datasets:
-            names = ", ".join(sorted(project.datasets))
-            self.empty.set_text(f"{len(project.datasets)} dataset(s) in this project", names)
+        if not datasets:
+            demo = project.extra.get("demo")
+            hint = (f"\n\nThis demo project's sample images, copy and clips are in {project.root / demo['sources']}."
+                    if isinstance(demo, dict) and demo.get("sources") else "")
+            self.empty.set_text("Import a dataset to begin", _NO_DATASET + hint)
+            self.stack.setCurrentWidget(self.empty)
+            self._show_manifest(None)
             return
-        demo = project.extra.get("demo")
-        hint = (f"\n\nThis demo project's sample images, copy and clips are in {project.root / demo['sources']}."
-                if demo else "")
-        self.empty.set_text(
-            "Import a dataset to begin",
-            "The images, copy and voice recordings you bring into this project will be listed here." + hint,
-        )
+        self.stack.setCurrentWidget(self.content)
+        names = [self.dataset_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.dataset_list.count())]
+        target = select if select in names else (self.current_name if self.current_name in names else names[0])
+        self._pending_dataset = None
+        self.current_name = None  # force a reload of the manifest
+        self.dataset_list.setCurrentRow(names.index(target))
+        if self.current_name is None:  # the row was already current: no change signal came
+            self.load_dataset(target)
+
+    @staticmethod
+    def _subtitle(kind: str, items) -> str:
+        one, many = KIND_NOUN.get(kind, ("item", "items"))
+        return plural(int(items), one, many) if isinstance(items, int) else many.capitalize()
+
+    def dataset_names(self) -> list[str]:
+        return [self.dataset_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.dataset_list.count())]
+
+    def select_dataset(self, name: str) -> None:
+        names = self.dataset_names()
+        if name in names:
+            self.dataset_list.setCurrentRow(names.index(name))
+
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _on_dataset_changed(self, item: QListWidgetItem | None, _previous) -> None:
+        if item is None:
+            return
+        name = item.data(Qt.ItemDataRole.UserRole)
+        if name != self.current_name:
+            self.load_dataset(name)
+
+    def load_dataset(self, name: str) -> None:
+        """Read the dataset's manifest (the one file read on the GUI thread) and fill every tab."""
+        from studio.core.datasets.manifest import Manifest
+
+        self.current_name = name
+        folder = self.project.root / "datasets" / name
+        info = self.project.datasets.get(name) if isinstance(self.project.datasets.get(name), dict) else {}
+        if info.get("path"):
+            folder = self.project.root / info["path"]
+        try:
+            manifest = Manifest.load(folder)
+        except JobError as exc:
+            self.banner.show_message(f"The dataset “{name}” cannot be opened. {exc}", "error")
+            self._show_manifest(None)
+            self.dataset_title.setText(name)
+            return
+        self._show_manifest(manifest)
+
+    def _show_manifest(self, manifest) -> None:
+        self.manifest = manifest
+        busy = self._busy()
+        self.health.set_manifest(manifest, busy=busy)
+        if manifest is None:
+            self.dataset_title.setText("")
+            self.dataset_facts.setText("")
+            self.grid.set_entries(Path(), [])
+            self.augment.set_images([])
+            return
+        kind = manifest.kind
+        self.dataset_title.setText(manifest.name)
+        self.dataset_facts.setText(self._facts(manifest))
+        browse_page = {IMAGE: self.grid, TEXT: self.text_preview, AUDIO: self.clips}[kind]
+        self.browse.setCurrentWidget(browse_page)
+        browse_page.set_entries(manifest.folder, manifest.entries)
+        if kind != IMAGE:
+            self.grid.set_entries(Path(), [])
+        self.split_tab.show_manifest(manifest)
+        self.split_tab.set_busy(busy)
+        self.tabs.setTabVisible(TABS.index("augment"), kind == IMAGE)
+        self.augment.set_images([str(manifest.folder / e["item"]) for e in manifest.usable() if e.get("item")]
+                                if kind == IMAGE else [])
+        self.cache_tab.set_kind(kind)
+        if self.cache_runner is None:
+            self.cache_tab.status.setText("")
+        if self._pending_tab in TABS and self.tabs.isTabVisible(TABS.index(self._pending_tab)):
+            self.tabs.setCurrentIndex(TABS.index(self._pending_tab))
+            self._pending_tab = None
+        if not self.tabs.isTabVisible(self.tabs.currentIndex()):
+            self.tabs.setCurrentIndex(0)
+        self.dataset_shown.emit(manifest.name)
+
+    @staticmethod
+    def _facts(manifest) -> str:
+        usable = manifest.usable()
+        metas = [e.get("meta") or {} for e in usable]
+        kind = manifest.kind
+        one, many = KIND_NOUN[kind]
+        parts = [plural(len(usable), one, many) + " ready"]
+        if kind == IMAGE:
+            classes = {e.get("label") for e in usable if e.get("label") is not None}
+            if classes:
+                parts.append(plural(len(classes), "class", "classes"))
+            sides = [min(m["width"], m["height"]) for m in metas if m.get("width")]
+            if sides:
+                parts.append(f"{min(sides)}–{max(sides)} px short side" if min(sides) != max(sides)
+                             else f"{sides[0]} px short side")
+        elif kind == TEXT:
+            words = sum(int(m.get("words") or 0) for m in metas)
+            characters = sum(int(m.get("characters") or 0) for m in metas)
+            parts.append(f"{words:,} words · {characters:,} characters")
+        elif kind == AUDIO:
+            total = sum(float(m.get("duration_s") or 0) for m in metas)
+            parts.append(f"{total / 60:.1f} min of speech" if total >= 60 else f"{total:.1f} s of speech")
+        return " · ".join(parts)
+
+    # -- importing ----------------------------------------------------------------------------------------------
+    @Slot()
+    def choose_files(self) -> None:
+        self._choose(folder=False, new=False)
+
+    @Slot()
+    def choose_folder(self) -> None:
+        self._choose(folder=True, new=False)
+
+    @Slot()
+    def choose_files_new(self) -> None:
+        self._choose(folder=False, new=True)
+
+    @Slot()
+    def choose_folder_new(self) -> None:
+        self._choose(folder=True, new=True)
+
+    def _choose(self, folder: bool, new: bool) -> None:
+        if self.project is None:
+            self.banner.show_message(_NO_PROJECT, "info")
+            return
+        start = str(self.project.root.parent)
+        if folder:
+            chosen = QFileDialog.getExistingDirectory(self, "Import a folder", start)
+            paths = [chosen] if chosen else []
+        else:
+            from studio.core.datasets.importer import KIND_MODULES
+
+            patterns = " ".join(f"*{s}" for m in KIND_MODULES.values() for s in sorted(m.SUFFIXES)) + " *.zip"
+            paths, _ = QFileDialog.getOpenFileNames(self, "Import files", start, f"Pictures, text, audio and "
+                                                    f"archives ({patterns});;All files (*)")
+        if paths:
+            self.import_paths([Path(p) for p in paths], new=new)
+
+    def choose_dataset_name(self, paths: list[Path], new: bool = False) -> str | None:
+        """Where an import goes, asking only when needed.
+
+        * A dataset is selected and the drop is of its kind (or of no recognizable kind): more for it.
+        * Otherwise a new dataset named after the dropped folder or archive, or "images" / "copy" /
+          "voice" by kind. A dataset of that name and kind already existing simply receives more files.
+        * The user is asked only when that name cannot be used (not a valid name, or taken by a dataset of
+          another kind), or when they asked for a new dataset explicitly.
+        """
+        from studio.core.datasets.importer import check_dataset_name
+
+        kind = guess_kind(paths)
+        datasets = self.project.datasets if self.project else {}
+        selected_kind = self.manifest.kind if self.manifest is not None else None
+        if not new and self.current_name and (kind is None or kind == selected_kind):
+            return self.current_name
+        default = default_dataset_name(paths, kind)
+        existing = datasets.get(default, {}).get("kind") if isinstance(datasets.get(default), dict) else None
+        reason = ""
+        try:
+            check_dataset_name(default)
+        except JobError as exc:
+            reason = str(exc)
+        if existing and (new or (kind and existing != kind)):
+            taken = {n.lower() for n in datasets}
+            base, number = default, 2
+            while f"{base}-{number}".lower() in taken:
+                number += 1
+            default = f"{base}-{number}"
+            if not new:
+                holds = KIND_NOUN.get(existing, ("", "other files"))[1]
+                reason = f"A dataset named “{base}” already holds {holds}."
+        if not new and not reason:
+            return default
+        return self.ask_dataset_name(default, reason)
+
+    def ask_dataset_name(self, default: str, reason: str = "") -> str | None:
+        """Ask for a dataset name (tests replace this). None when the user cancels."""
+        from studio.core.datasets.importer import check_dataset_name
+
+        prompt = (reason + "\n\n" if reason else "") + "Name the new dataset:"
+        while True:
+            name, ok = QInputDialog.getText(self, "Name the dataset", prompt, QLineEdit.EchoMode.Normal, default)
+            if not ok:
+                return None
+            try:
+                return check_dataset_name(name)
+            except JobError as exc:
+                prompt, default = f"{exc}\n\nName the new dataset:", name
+
+    def import_paths(self, paths: list[str | Path], name: str | None = None, new: bool = False):
+        """Start importing ``paths`` (the drop handler and the Import buttons call this). Returns the runner,
+        or None when nothing was started (the banner says why)."""
+        paths = [Path(p) for p in paths]
+        if self.project is None:
+            self.banner.show_message(_NO_PROJECT, "info")
+            return None
+        if self.registry is None:
+            self.banner.show_message("The studio is still starting; try again in a moment.", "info")
+            return None
+        if self._import_running():
+            self.banner.show_message("An import is already running. Wait for it to finish (or cancel it), "
+                                     "then drop these files again.", "info")
+            return None
+        missing = [p for p in paths if not p.exists()]
+        paths = [p for p in paths if p.exists()]
+        if not paths:
+            self.banner.show_message("Nothing to import: " + (f"{missing[0]} no longer exists." if missing
+                                                               else "no files were given."), "error")
+            return None
+        try:
+            if name is None:
+                name = self.choose_dataset_name(paths, new=new)
+                if name is None:
+                    return None
+            from studio.core.datasets.importer import ImportDataset
+
+            job = ImportDataset(self.project.root, name, paths)
+        except JobError as exc:
+            self.banner.show_message(str(exc), "error")
+            return None
+        runner = self.registry.start(job, title=f"Importing into “{name}”")
+        self.import_runner = runner
+        self._import_root = self.project.root
+        self._import_name = name
+        runner.succeeded.connect(self._on_import_succeeded)
+        runner.failed.connect(self._on_import_failed)
+        runner.cancelled.connect(self._on_import_cancelled)
+        runner.finished.connect(self._on_import_finished)
+        count = f"{len(paths)} items" if len(paths) > 1 else f"“{paths[0].name}”"
+        self.import_strip.follow(runner, f"Importing {count} into “{name}”")
+        self.banner.hide()
+        self._update_enabled()
+        if self.manifest is not None:
+            self.health.set_manifest(self.manifest, busy=True)
+            self.split_tab.set_busy(True)
+        return runner
+
+    def _import_running(self) -> bool:
+        return self.import_runner is not None and self.import_runner.is_running()
+
+    def _busy(self) -> bool:
+        """An import or a fix job is writing to the dataset: edits wait for it."""
+        return self._import_running() or self.fix_runner is not None
+
+    @Slot(object)
+    def _on_import_succeeded(self, result: dict) -> None:
+        self.banner.show_message(import_summary(self._import_name, result or {}),
+                                 "success" if (result or {}).get("ok", 0) + (result or {}).get("fixed", 0) else "info")
+
+    @Slot(str)
+    def _on_import_failed(self, message: str) -> None:
+        self.banner.show_message(f"The import did not finish. {message}", "error")
+
+    @Slot()
+    def _on_import_cancelled(self) -> None:
+        self.banner.show_message("Import cancelled. The files checked before you cancelled were kept; drop the "
+                                 "same files again to import the rest (nothing is imported twice).", "info")
+
+    @Slot()
+    def _on_import_finished(self) -> None:
+        self.import_strip.done()
+        self.import_runner = None
+        name = self._import_name
+        if self.project is not None and self._import_root == self.project.root:
+            self._reload_project_datasets()
+            self.current_name = None
+            self._fill_list(select=name)
+        self._update_enabled()
+        self.import_done.emit(name)
+
+    def _reload_project_datasets(self) -> None:
+        """The import job saved project.json from its own copy; take its dataset list into the window's
+        Project object (shared with the other panels), in place."""
+        from studio.core.project import open_project
+
+        try:
+            fresh = open_project(self.project.root)
+        except JobError as exc:
+            log.warning("Could not re-read the project after an import: %s", exc)
+            return
+        self.project.datasets.clear()
+        self.project.datasets.update(fresh.datasets)
+
+    def _update_enabled(self) -> None:
+        ready = self.project is not None and self.registry is not None and not self._busy()
+        for widget in (self.import_button, self.import_folder_button, self.new_button):
+            widget.setEnabled(ready)
+        if self.empty.button is not None:
+            self.empty.button.setEnabled(ready)
+            self.empty.button.setVisible(self.project is not None)
+        self.drop_hint.setVisible(self.project is not None)
+        self.cache_tab.build_button.setEnabled(self.registry is not None
+                                               and self.cache_runner is None and self.manifest is not None)
+
+    # -- drag and drop --------------------------------------------------------------------------------------------
+    def _route_drops_to_panel(self) -> None:
+        """Children that take drops themselves (line edits, spin boxes) would swallow dropped files; route
+        file drops to the panel instead, so files can be dropped anywhere on it."""
+        for child in self.findChildren(QWidget):
+            if child.acceptDrops() and child is not self:
+                child.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        drags = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
+        if kind in drags and self._local_paths(event.mimeData()):
+            {QEvent.Type.DragEnter: self.dragEnterEvent, QEvent.Type.DragMove: self.dragMoveEvent,
+             QEvent.Type.Drop: self.dropEvent}[kind](event)
+            return True
+        if kind == QEvent.Type.DragLeave:
+            self.overlay.hide()
+        return super().eventFilter(watched, event)
+
+    @staticmethod
+    def _local_paths(mime) -> list[Path]:
+        if mime is None or not mime.hasUrls():
+            return []
+        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
+
+    def dragEnterEvent(self, event) -> None:
+        paths = self._local_paths(event.mimeData())
+        if not paths or self.project is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.overlay.show_for(self._drop_target_text(paths))
+
+    def dragMoveEvent(self, event) -> None:
+        if self._local_paths(event.mimeData()) and self.project is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:
+        self.overlay.hide()
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        self.overlay.hide()
+        paths = self._local_paths(event.mimeData())
+        if not paths or self.project is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        # Start after the drop returns: a name dialog inside a drop handler would hold the source app's drag.
+        self._dropped = paths
+        QTimer.singleShot(0, self._import_dropped)
+
+    @Slot()
+    def _import_dropped(self) -> None:
+        paths, self._dropped = self._dropped, []
+        if paths:
+            self.import_paths(paths)
+
+    def _drop_target_text(self, paths: list[Path]) -> str:
+        key = tuple(str(p) for p in paths)
+        if self._drag_hint_cache and self._drag_hint_cache[0] == key:
+            return self._drag_hint_cache[1]
+        if self._import_running():
+            text = "An import is running: wait for it to finish first."
+        else:
+            kind = guess_kind(paths)
+            selected_kind = self.manifest.kind if self.manifest is not None else None
+            if self.current_name and (kind is None or kind == selected_kind):
+                text = f"The files are added to “{self.current_name}”."
+            else:
+                text = f"A new dataset “{default_dataset_name(paths, kind)}” is made from them."
+        self._drag_hint_cache = (key, text)
+        return text
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.overlay.isVisible():
+            self.overlay.setGeometry(self.rect().adjusted(10, 10, -10, -10))
+
+    # -- one-click fixes and item edits (each one undoable operation, saved at once) ------------------------------
+    def _can_edit(self) -> bool:
+        if self.manifest is None:
+            return False
+        if self._busy():
+            self.banner.show_message("Wait for the running import or fix to finish before changing the dataset.",
+                                     "info")
+            return False
+        return True
+
+    def _saved(self, message: str) -> None:
+        try:
+            self.manifest.save()
+        except OSError as exc:
+            self.banner.show_message(f"The change could not be saved: {exc.strerror or exc}", "error")
+            self.load_dataset(self.manifest.name)  # back to what is on disk
+            return
+        self._update_project_count()
+        self._refresh_views()
+        self.banner.show_message(message, "info")
+
+    def _update_project_count(self) -> None:
+        info = self.project.datasets.get(self.manifest.name) if self.project else None
+        usable = len(self.manifest.usable())
+        if isinstance(info, dict) and info.get("items") != usable:
+            info["items"] = usable
+            try:
+                self.project.save()
+            except OSError as exc:
+                log.warning("Could not save the project's item count: %s", exc)
+            item = self.dataset_list.currentItem()
+            if item is not None:
+                item.setData(DatasetItemDelegate.SUBTITLE_ROLE, self._subtitle(self.manifest.kind, usable))
+
+    def _refresh_views(self) -> None:
+        manifest = self.manifest
+        self.health.set_manifest(manifest, busy=self._busy())
+        self.dataset_facts.setText(self._facts(manifest))
+        if manifest.kind == IMAGE:
+            self.grid.refresh(manifest.entries)
+            self.augment.set_images([str(manifest.folder / e["item"]) for e in manifest.usable() if e.get("item")])
+        elif manifest.kind == TEXT:
+            self.text_preview.set_entries(manifest.folder, manifest.entries)
+        else:
+            self.clips.set_entries(manifest.folder, manifest.entries)
+        self.split_tab.show_manifest(manifest)
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask before a step with a surprising outcome (tests replace this)."""
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    @Slot()
+    def remove_near_duplicates(self) -> None:
+        if not self._can_edit():
+            return
+        changed = fixes.remove_near_duplicates(self.manifest)
+        if changed:
+            self._saved(f"Excluded {plural(changed, 'near-duplicate')} (kept on disk). Undo brings "
+                        f"{'it' if changed == 1 else 'them'} back.")
+
+    @Slot()
+    def drop_flagged(self) -> None:
+        if not self._can_edit():
+            return
+        flagged, usable = len(self.manifest.flagged_ids()), len(self.manifest.usable())
+        if flagged and flagged >= usable and not self.confirm(
+                "Exclude everything?",
+                f"Every usable item has a flag, so this would exclude all {usable:,} of them and leave nothing to "
+                "train on. Exclude them anyway? (Undo brings them back.)"):
+            return
+        changed = fixes.drop_flagged(self.manifest)
+        if changed:
+            self._saved(f"Excluded {plural(changed, 'flagged file')} (kept on disk). Undo brings "
+                        f"{'it' if changed == 1 else 'them'} back.")
+
+    @Slot()
+    def trim_silence(self) -> None:
+        """Re-trim every clip as a job (it reads all of them); the strip shows its progress."""
+        if not self._can_edit() or self.registry is None:
+            return
+        runner = self.registry.start(fixes.TrimSilence(self.manifest.folder),
+                                     title=f"Trimming silence in “{self.manifest.name}”")
+        self.fix_runner = runner
+        self._fix_name = self.manifest.name
+        runner.succeeded.connect(self._on_trim_succeeded)
+        runner.failed.connect(self._on_fix_failed)
+        runner.cancelled.connect(self._on_fix_cancelled)
+        runner.finished.connect(self._on_fix_finished)
+        self.import_strip.follow(runner, f"Trimming silence in “{self.manifest.name}”")
+        self._refresh_views()
+        self._update_enabled()
+
+    @Slot(object)
+    def _on_trim_succeeded(self, result: dict) -> None:
+        trimmed = int((result or {}).get("trimmed", 0))
+        self.banner.show_message(f"Trimmed the silence of {plural(trimmed, 'clip')}. Undo brings the untrimmed "
+                                 "clips back." if trimmed else "No clip had silence left to trim.", "info")
+
+    @Slot(str)
+    def _on_fix_failed(self, message: str) -> None:
+        self.banner.show_message(f"The fix did not finish; the dataset is unchanged. {message}", "error")
+
+    @Slot()
+    def _on_fix_cancelled(self) -> None:
+        self.banner.show_message("Cancelled; the dataset is unchanged.", "info")
+
+    @Slot()
+    def _on_fix_finished(self) -> None:
+        self.import_strip.done()
+        self.fix_runner = None
+        if self.current_name == self._fix_name:
+            self.load_dataset(self._fix_name)  # the job saved a new manifest
+        self._update_enabled()
+
+    @Slot(str, str)
+    def read_as(self, entry_id: str, encoding: str) -> None:
+        """Decode one text file again with the encoding the user picked (one file: quick enough to do here)."""
+        if not self._can_edit():
+            return
+        from studio.core.datasets.base import ImportOptions
+        from studio.core.datasets.text import encoding_label
+
+        try:
+            entry = fixes.reimport(self.manifest, entry_id, ImportOptions(text_encoding=encoding))
+        except JobError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
+        name = Path(entry["source"]).name
+        if entry.get("reason"):
+            self._saved(f"“{name}” cannot be read as {encoding_label(encoding)}: {entry['reason']}. Undo brings "
+                        "back the earlier reading.")
+        else:
+            self._saved(f"Read “{name}” again as {encoding_label(encoding)}. Undo brings back the earlier reading.")
+
+    @Slot(list)
+    def exclude_items(self, ids: list) -> None:
+        if self._can_edit():
+            changed = self.manifest.exclude(list(ids), "exclude")
+            if changed:
+                self._saved(f"Excluded {plural(changed, 'item')} from training. Undo (Ctrl+Z) brings "
+                            f"{'it' if changed == 1 else 'them'} back.")
+
+    @Slot(list)
+    def include_items(self, ids: list) -> None:
+        if self._can_edit():
+            changed = self.manifest.include(list(ids), "include")
+            if changed:
+                self._saved(f"{plural(changed, 'item')} back in training.")
+
+    @Slot()
+    def undo(self) -> None:
+        if not self._can_edit():
+            return
+        action = self.manifest.undo()
+        if action is None:
+            self.banner.show_message("There is nothing to undo in this dataset.", "info")
+            return
+        self._saved(f"Undid “{str(action).replace('_', ' ')}”.")
+
+    @Slot()
+    def export_report(self) -> None:
+        if self.manifest is None:
+            return
+        path, chosen = self.ask_export_path(self.manifest.name)
+        if not path:
+            return
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".json" if "JSON" in (chosen or "") else ".csv")
+        try:
+            write_report(path, self.manifest)
+        except OSError as exc:
+            self.banner.show_message(f"The report could not be saved: {exc.strerror or exc}", "error")
+            return
+        self.banner.show_message(f"Report saved to {path}.", "success")
+
+    def ask_export_path(self, name: str) -> tuple[str, str]:
+        """Ask where to save the report (tests replace this)."""
+        start = str((self.project.root if self.project else Path.home()) / f"{name}-report.csv")
+        return QFileDialog.getSaveFileName(self, "Export the dataset report", start,
+                                           "CSV spreadsheet (*.csv);;JSON (*.json)")
+
+    # -- split ----------------------------------------------------------------------------------------------------
+    @Slot(float, int)
+    def apply_split(self, percent: float, seed: int) -> None:
+        if not self._can_edit():
+            return
+        from studio.core.datasets.split import assign_split
+
+        counts = assign_split(self.manifest, val_percent=percent, seed=seed)
+        self._saved(f"Split applied: {counts.get('train', 0):,} for training, {counts.get('val', 0):,} for "
+                    "validation.")
+
+    # -- cache ----------------------------------------------------------------------------------------------------
+    @Slot()
+    def build_cache(self) -> None:
+        if self.manifest is None or self.registry is None or self.cache_runner is not None:
+            return
+        if self._busy():
+            self.banner.show_message("Wait for the running import or fix to finish, then build the cache.", "info")
+            return
+        try:
+            job = self.cache_tab.make_job(self.manifest.folder)
+        except JobError as exc:
+            self.cache_tab.status.setText(str(exc))
+            return
+        runner = self.registry.start(job, title=f"Preparing “{self.manifest.name}” for training")
+        self.cache_runner = runner
+        self._cache_name = self.manifest.name
+        runner.succeeded.connect(self._on_cache_succeeded)
+        runner.failed.connect(self._on_cache_failed)
+        runner.cancelled.connect(self._on_cache_cancelled)
+        runner.finished.connect(self._on_cache_finished)
+        self.cache_tab.strip.follow(runner, f"Building the cache ({self.cache_tab.describe()})")
+        self.cache_tab.status.setText("")
+        self._update_enabled()
+
+    @Slot(object)
+    def _on_cache_succeeded(self, result: dict) -> None:
+        result = result or {}
+        if result.get("up_to_date"):
+            text = "The cache is already up to date for these settings: nothing to do."
+        elif "count" in result:
+            text = f"Ready: {plural(int(result['count']), 'picture')} cached for training."
+            if result.get("unreadable"):
+                text += f" {plural(int(result['unreadable']), 'picture')} could not be read and will be left out."
+        elif "train_tokens" in result:
+            text = (f"Ready: {int(result['train_tokens']):,} training and {int(result.get('val_tokens', 0)):,} "
+                    f"validation tokens, vocabulary of {int(result.get('vocab_size', 0)):,}.")
+        elif "clips" in result:
+            text = f"Ready: {plural(int(result['clips']), 'clip')} cached for training."
+        else:
+            text = "The cache is ready."
+        self.cache_tab.status.setText(text)
+
+    @Slot(str)
+    def _on_cache_failed(self, message: str) -> None:
+        self.cache_tab.status.setText(f"The cache could not be built. {message}")
+
+    @Slot()
+    def _on_cache_cancelled(self) -> None:
+        self.cache_tab.status.setText("Cancelled. The previous cache, if any, is unchanged.")
+
+    @Slot()
+    def _on_cache_finished(self) -> None:
+        self.cache_tab.strip.done()
+        self.cache_runner = None
+        self._update_enabled()
+        self.cache_done.emit(self._cache_name)
+
+    # -- state ----------------------------------------------------------------------------------------------------
+    def save_state(self) -> dict:
+        state = {"tab": TABS[self.tabs.currentIndex()], "thumb_size": int(self.grid.side),
+                 "augment_policy": self.augment.policy(), "list_width": int(self.splitter.sizes()[0])}
+        if self.current_name:
+            state["dataset"] = self.current_name
+        return state
+
+    def restore_state(self, state: dict) -> None:
+        state = state or {}
+        try:
+            self.grid.set_side(int(state.get("thumb_size", DEFAULT_SIZE)))
+        except (TypeError, ValueError):
+            pass
+        if isinstance(state.get("augment_policy"), str):
+            self.augment.set_policy(state["augment_policy"])
+        try:
+            width = int(state.get("list_width", 0))
+        except (TypeError, ValueError):
+            width = 0
+        if 150 <= width <= 600:
+            self.splitter.setSizes([width, max(400, self.splitter.width() - width)])
+        tab = state.get("tab")
+        if tab in TABS:
+            self._pending_tab = tab
+            if self.tabs.isTabVisible(TABS.index(tab)):
+                self.tabs.setCurrentIndex(TABS.index(tab))
+        name = state.get("dataset")
+        if isinstance(name, str) and name:
+            if name in self.dataset_names():
+                self.select_dataset(name)
+            else:
+                self._pending_dataset = name

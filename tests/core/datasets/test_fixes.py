@@ -70,3 +70,29 @@ def test_drop_flagged_and_near_duplicates_are_undoable(tmp_path):
     assert len(manifest.usable()) == 1
     assert manifest.undo() == "drop flagged" and manifest.undo() == "remove near-duplicates"
     assert len(manifest.usable()) == 3
+
+
+def test_the_trim_job_reports_progress_and_a_cancelled_run_changes_nothing(tmp_path):
+    from studio.core.datasets.fixes import TrimSilence
+    from studio.core.jobs import Cancelled, JobContext
+
+    drop = tmp_path / "voice"
+    drop.mkdir()
+    for i in range(3):
+        (drop / f"{i}.wav").write_bytes(_wav(0.5 + i * 0.1, 1.0))
+    run_job(ImportDataset(tmp_path / "P", "voice", [drop], kind="audio", options=ImportOptions(trim_silence=False)))
+    folder = tmp_path / "P" / "datasets" / "voice"
+    before = (folder / "manifest.json").read_bytes()
+
+    seen = []
+    ctx = JobContext(on_progress=lambda f, m: (seen.append(m), ctx.cancel() if len(seen) == 2 else None))
+    try:
+        TrimSilence(folder)(ctx)
+        raise AssertionError("the job should have been cancelled")
+    except Cancelled:
+        pass
+    assert (folder / "manifest.json").read_bytes() == before
+
+    progress = []
+    assert TrimSilence(folder)(JobContext(on_progress=lambda f, m: progress.append(m))) == {"trimmed": 3}
+    assert progress[0] == "Clip 1 of 3" and Manifest.load(folder).history[-1]["action"] == "trim silence"

@@ -15,7 +15,6 @@ import soundfile
 from PIL import Image
 
 from studio.cli import main as cli
-from studio.core.datasets.base import ImportOptions
 from studio.core.datasets.importer import ImportDataset, dataset_report, sort_by_kind
 from studio.core.datasets.manifest import Manifest
 from studio.core.datasets.sources import iter_sources
