@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
@@ -22,8 +22,12 @@ def test_window_renders_the_demo_project(qtbot, studio_app, tmp_path):
     with qtbot.waitSignal(window.devices_ready, timeout=20000):
         window.detect_devices()
     window.activity_dock.show()
-    window.resize(QSize(1200, 760))
-    window.setFixedSize(QSize(1200, 760))  # offscreen screens are small; the picture is not
+    window.resize(QSize(1200, 800))
+    window.setFixedSize(QSize(1200, 800))  # offscreen screens are small; the picture is not
+    window.resizeDocks([window.activity_dock], [110], Qt.Orientation.Vertical)
+    dataset = window.panels["dataset"]
+    assert dataset.dataset_names() == ["copy", "shapes", "voice"]  # the demo's three datasets
+    dataset.select_dataset("shapes")
     qtbot.wait(50)
     target = Path(os.environ.get("AIGC_SCREENSHOT_DIR", tmp_path)) / "screenshot.png"
     assert window.grab().save(str(target))

@@ -140,6 +140,7 @@ class ImportDataset:
         known_hashes = {e["sha256"]: e["id"] for e in manifest.entries
                         if e.get("sha256") and e["status"] not in (DUPLICATE, SKIPPED)}
         known_keys = {e["dedupe_key"]: e["id"] for e in manifest.entries if e.get("dedupe_key")}
+        earlier = set(known_hashes.values())  # entries from earlier imports: a copy of one is "already imported"
         total = len(sources)
         for done, (source, outcome) in enumerate(self._normalized(kind, sources, ctx), start=1):
             ctx.check()
@@ -150,7 +151,9 @@ class ImportDataset:
                 continue
             sha, result = outcome
             if sha in known_hashes:
-                add(source, DUPLICATE, sha=sha, duplicate_of=known_hashes[sha], reason="already imported")
+                first = known_hashes[sha]
+                add(source, DUPLICATE, sha=sha, duplicate_of=first,
+                    reason="already imported" if first in earlier else "identical to another file")
                 continue
             if result.status == SKIPPED:
                 add(source, SKIPPED, sha=sha, reason=result.reason)

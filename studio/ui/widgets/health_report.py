@@ -44,11 +44,13 @@ def is_usable(entry: dict) -> bool:
     return entry["status"] in ("ok", "fixed") and not entry.get("excluded")
 
 
-def entry_notes(entry: dict) -> str:
-    """Reason (skipped / duplicate) and flags, as one readable cell."""
+def entry_notes(entry: dict, sources: dict[str, str] | None = None) -> str:
+    """Reason (skipped / duplicate, naming the file it duplicates when ``sources`` maps ids to names) and
+    flags, as one readable cell."""
     parts = []
     if entry.get("reason"):
-        parts.append(str(entry["reason"]))
+        first = (sources or {}).get(entry.get("duplicate_of") or "")
+        parts.append(f"{entry['reason']}: {first}" if first else str(entry["reason"]))
     parts += [str(f) for f in entry.get("flags") or []]
     if entry.get("excluded"):
         parts.append(f"excluded ({str(entry['excluded']).replace('_', ' ')})")
@@ -63,11 +65,13 @@ class EntryTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.entries: list[dict] = []
+        self.sources: dict[str, str] = {}  # entry id -> source name, to say what a duplicate duplicates
         self.haystacks: list[str] = []  # per row, lower-case text of every column: the filter's one lookup
 
     def set_entries(self, entries: list[dict]) -> None:
         self.beginResetModel()
         self.entries = list(entries)
+        self.sources = {e["id"]: e.get("source", "") for e in self.entries}
         self._order()
         self.endResetModel()
 
@@ -85,14 +89,15 @@ class EntryTableModel(QAbstractTableModel):
         column, order = self._sort
         keys = {self.SOURCE: lambda e: e.get("source", "").lower(),
                 self.STATUS: lambda e: (STATUS_TEXT.get(e["status"], e["status"]), bool(e.get("excluded"))),
-                self.NOTES: lambda e: entry_notes(e).lower(),
+                self.NOTES: lambda e: entry_notes(e, self.sources).lower(),
                 self.FIXES: lambda e: ", ".join(e.get("fixes") or []).lower()}
         if column in keys:
             self.entries.sort(key=keys[column], reverse=order == Qt.SortOrder.DescendingOrder)
         else:
             self.entries.sort(key=lambda e: e["id"])
-        self.haystacks = [" ".join((e.get("source", ""), STATUS_TEXT.get(e["status"], e["status"]), entry_notes(e),
-                                    ", ".join(e.get("fixes") or []))).lower() for e in self.entries]
+        self.haystacks = [" ".join((e.get("source", ""), STATUS_TEXT.get(e["status"], e["status"]),
+                                    entry_notes(e, self.sources), ", ".join(e.get("fixes") or []))).lower()
+                          for e in self.entries]
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.entries)
@@ -117,7 +122,7 @@ class EntryTableModel(QAbstractTableModel):
                 text = STATUS_TEXT.get(entry["status"], entry["status"])
                 return f"{text}, excluded" if entry.get("excluded") else text
             if column == self.NOTES:
-                return entry_notes(entry)
+                return entry_notes(entry, self.sources)
             if column == self.FIXES:
                 return ", ".join(entry.get("fixes") or [])
         if role == Qt.ItemDataRole.ForegroundRole:
