@@ -91,8 +91,11 @@ def _drop_event(kind, paths, panel):
     if kind is QDropEvent:
         return QDropEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                           Qt.KeyboardModifier.NoModifier), mime
-    return QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                           Qt.KeyboardModifier.NoModifier), mime
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:  # PySide6 up to 6.11 takes a QPoint here, later releases a QPointF
+        return QDragEnterEvent(centre.toPoint(), *args), mime
+    except TypeError:
+        return QDragEnterEvent(centre, *args), mime
 
 
 def test_dropping_a_folder_imports_it_and_the_health_tab_accounts_for_every_file(qtbot, panel, tmp_path):

@@ -33,7 +33,6 @@ The pure helpers at the end serve the importer and its report: ``hamming``, ``fi
 
 from __future__ import annotations
 
-import hashlib
 import io
 import warnings
 from collections.abc import Iterable
@@ -268,18 +267,22 @@ def encode_png(image: Image.Image) -> bytes:
 
 
 def pixel_key(image: Image.Image) -> str:
-    """sha256 of the size and the decoded pixels: equal keys mean the same picture in any container.
+    """A 128-bit hash of the size and the decoded pixels: equal keys mean the same picture in any container.
 
-    The pixels are hashed in horizontal bands (sha256 streams, so the key is the same as hashing them
+    XXH3 (not sha256): the key only has to tell pictures apart, not resist forgery, and it hashes a
+    1024×768 picture in 0.07 ms instead of 1.6 ms, a fifth of the whole import's time per picture.
+    The pixels are hashed in horizontal bands (the hash streams, so the key is the same as hashing them
     whole) to avoid a second full copy of a very large picture in memory.
     """
+    import xxhash
+
     width, height = image.size
-    digest = hashlib.sha256(f"{image.mode} {width}x{height}:".encode())
+    digest = xxhash.xxh3_128(f"{image.mode} {width}x{height}:".encode())
     rows = max(1, _HASH_BAND_BYTES // max(1, width * len(image.getbands())))
     for top in range(0, height, rows):
         band = image if rows >= height else image.crop((0, top, width, min(height, top + rows)))
         digest.update(band.tobytes())
-    return digest.hexdigest()
+    return "xxh3:" + digest.hexdigest()
 
 
 # -- perceptual hash -------------------------------------------------------------------------------------------------
