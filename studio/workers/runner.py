@@ -15,7 +15,7 @@ import logging
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from studio import paths
 from studio.core.errors import describe_error
@@ -87,6 +87,13 @@ class JobWorker(QObject):
             self.succeeded.emit(result)
         finally:
             self.finished.emit()
+            # Hand this object back to the GUI thread before the job's thread ends, so it is destroyed
+            # there. Destroyed on the job's thread (deleteLater), QObject's destructor holds a Qt
+            # connection lock while PySide waits for the GIL, and a GUI thread connecting a signal at
+            # that moment (holding the GIL, waiting for the lock) deadlocks the app.
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())
 
 
 class JobRunner(QObject):
@@ -129,7 +136,6 @@ class JobRunner(QObject):
         self._thread.started.connect(self._worker.run)
         # Direct: quit() is thread-safe, and a queued call would never run while the GUI thread waits at quit.
         self._worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
-        self._thread.finished.connect(self._worker.deleteLater)
         self._thread.finished.connect(self._on_thread_finished)
         self._context = self._worker.context
         w = self._worker
@@ -209,6 +215,7 @@ class JobRunner(QObject):
     @Slot()
     def _on_thread_finished(self) -> None:
         self._thread.wait()  # returns at once: QThread.finished is the thread's very last act
+        self._worker.deleteLater()  # on the GUI thread: see JobWorker.run
         self.released.emit()
         # Drop the self-reference from a timer, not from inside this slot: deleting the receiver of the
         # event being delivered is unsafe.
