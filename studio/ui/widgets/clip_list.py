@@ -16,7 +16,7 @@ import threading
 import wave
 from pathlib import Path, PurePosixPath
 
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt,
+from PySide6.QtCore import (QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt,
                             QTimer, Signal, Slot)
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStyle,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from studio.ui.icons import icon
 from studio.workers.thumbnails import FAILED, BackgroundLoader
+from studio.ui.widgets.entry_model import EntryListModel
 
 BINS = 72  # bars per waveform
 PEAKS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -104,14 +105,13 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
 
-class ClipModel(QAbstractTableModel):
+class ClipModel(EntryListModel):
     COLUMNS = ("", "Waveform", "Clip", "Length", "Transcript")
     PLAY, WAVE, NAME, LENGTH, TRANSCRIPT = range(5)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.folder = Path()
-        self.entries: list[dict] = []
         self.playing_row = -1
         self.playable = True  # False once playback is known to be unavailable: the ▶ icons are greyed
         self._row_of: dict[str, int] = {}
@@ -140,17 +140,6 @@ class ClipModel(QAbstractTableModel):
         for r in (old, row):
             if 0 <= r < len(self.entries):
                 self.dataChanged.emit(self.index(r, self.PLAY), self.index(r, self.PLAY))
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

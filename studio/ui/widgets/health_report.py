@@ -15,7 +15,7 @@ import io
 import json
 from pathlib import Path
 
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt,
+from PySide6.QtCore import (QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt,
                             QTimer, Signal, Slot)
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView, QLabel,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout
 from studio.core.atomic import atomic_write_text
 from studio.core.datasets.fixes import near_duplicate_ids
 from studio.core.datasets.manifest import Manifest, report
+from studio.ui.widgets.entry_model import EntryListModel
 
 
 STATUS_TEXT = {"ok": "OK", "fixed": "Fixed", "skipped": "Skipped", "duplicate": "Duplicate",
@@ -58,13 +59,12 @@ def entry_notes(entry: dict, sources: dict[str, str] | None = None) -> str:
 
 
 # -- the table ----------------------------------------------------------------------------------------------------
-class EntryTableModel(QAbstractTableModel):
+class EntryTableModel(EntryListModel):
     COLUMNS = ("Source", "Status", "Reason / flags", "Fixes")
     SOURCE, STATUS, NOTES, FIXES = range(4)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.entries: list[dict] = []
         self.sources: dict[str, str] = {}  # entry id -> source name, to say what a duplicate duplicates
         self.haystacks: list[str] = []  # per row, lower-case text of every column: the filter's one lookup
 
@@ -98,17 +98,6 @@ class EntryTableModel(QAbstractTableModel):
         self.haystacks = [" ".join((e.get("source", ""), STATUS_TEXT.get(e["status"], e["status"]),
                                     entry_notes(e, self.sources), ", ".join(e.get("fixes") or []))).lower()
                           for e in self.entries]
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

@@ -21,6 +21,14 @@ def format_eta(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min left"
 
 
+def with_eta(message: str, fraction: float, elapsed_s: float) -> str:
+    """``message`` with the time left appended, once the job has run long enough for a fair guess."""
+    if 0.02 < fraction < 1.0 and elapsed_s > 1.0:
+        eta = format_eta(elapsed_s * (1 - fraction) / fraction)
+        return f"{message} · {eta}" if message else eta
+    return message
+
+
 class JobStatusWidget(QWidget):
     def __init__(self, registry: JobRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,10 +69,7 @@ class JobStatusWidget(QWidget):
             return
         self.bar.setValue(int(fraction * 1000))
         text = f"{self.runner.title}: {message}" if message else self.runner.title
-        elapsed = time.monotonic() - self._started_at
-        if 0.02 < fraction < 1.0 and elapsed > 1.0:
-            text += f" · {format_eta(elapsed * (1 - fraction) / fraction)}"
-        self.label.setText(text)
+        self.label.setText(with_eta(text, fraction, time.monotonic() - self._started_at))
 
     @Slot()
     def _refresh(self) -> None:

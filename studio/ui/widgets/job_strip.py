@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout
 
 from studio.ui.icons import icon
-from studio.ui.widgets.job_status import format_eta
+from studio.ui.widgets.job_status import with_eta
 
 
 class JobStrip(QFrame):
@@ -67,12 +67,7 @@ class JobStrip(QFrame):
         if self.sender() is not self.runner:
             return
         self.bar.setValue(int(fraction * 1000))
-        elapsed = time.monotonic() - self._started
-        text = message
-        if 0.02 < fraction < 1.0 and elapsed > 1.0:
-            eta = format_eta(elapsed * (1 - fraction) / fraction)
-            text = f"{message} · {eta}" if message else eta
-        self.detail.setText(text)
+        self.detail.setText(with_eta(message, fraction, time.monotonic() - self._started))
 
     @Slot()
     def _on_cancel(self) -> None:
