@@ -9,6 +9,9 @@
     aigc-studio dataset report --project DIR --name NAME
     aigc-studio dataset cache  --project DIR --name NAME [--resolution 64 --fit crop|pad]
                                [--tokenizer char|bpe --vocab-size N] [--language en-us]
+    aigc-studio train --project DIR --dataset NAME --model FAMILY [--preset NAME] [--steps N]
+                      [--checkpoint-every N] [--set key=value ...] [--resume RUN_ID|latest]
+    torchrun --nproc-per-node N -m studio train ...   (the same on several GPUs, or CPU processes)
 
 Errors are printed as one plain sentence (the traceback goes to the log file) with exit code 1;
 unusable arguments exit with 2, as argparse does.
@@ -73,6 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--vocab-size", type=int, default=4096, help="text: BPE vocabulary size")
     cache.add_argument("--language", help="audio: espeak-ng language for phonemes, e.g. en-us, de, cmn")
     cache.set_defaults(handler=_cmd_dataset_cache)
+
+    train = commands.add_parser("train", help="train a model on a dataset (prints the run id, then a JSON result)")
+    train.add_argument("--project", required=True, help="project folder")
+    train.add_argument("--dataset", required=True, help="dataset name")
+    train.add_argument("--model", required=True, metavar="FAMILY", help="model family, e.g. reference")
+    train.add_argument("--preset", default="balanced", help="fast, balanced (default) or best")
+    train.add_argument("--steps", type=int, help="total optimizer steps")
+    train.add_argument("--checkpoint-every", type=int, metavar="N", help="save a checkpoint every N steps")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any setting, e.g. lr=3e-4")
+    train.add_argument("--resume", metavar="RUN_ID|latest", help="continue a run from its last checkpoint")
+    train.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best one)")
+    train.set_defaults(handler=_cmd_train)
     return parser
 
 
@@ -141,6 +156,95 @@ def _cmd_dataset_cache(args) -> int:
            "audio": lambda: cache.BuildAudioCache(folder, language=args.language)}[kind]()
     _print_json(run_with_progress(job))
     return 0
+
+
+def _parse_settings(pairs: list[str]) -> dict:
+    from studio.core.training.recipes import ConfigError
+
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes key=value (for example lr=3e-4), not “{pair}”.")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def _cmd_train(args) -> int:
+    """Unusable arguments exit 2 with one plain sentence; Ctrl+C (or torchrun's SIGTERM) saves a checkpoint
+    and stops the run cleanly, so it can be resumed."""
+    import os
+
+    from studio.core.project import is_project
+    from studio.core.training import TrainJob, runs
+    from studio.core.training.recipes import ConfigError
+
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    try:
+        if not is_project(args.project):
+            raise ConfigError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
+        for name, value in (("--steps", args.steps), ("--checkpoint-every", args.checkpoint_every)):
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1.")
+        job = TrainJob(args.project, args.dataset, args.model, preset=args.preset,
+                       overrides=_parse_settings(args.set), steps=args.steps,
+                       checkpoint_every=args.checkpoint_every, resume=args.resume, device=args.device)
+        job.validate()
+    except ConfigError as exc:
+        if main_rank:
+            print(exc, file=sys.stderr)
+        return 2
+    if main_rank and args.resume is None:
+        for run in runs.interrupted_runs(job.project_root):
+            print(f"Note: the run {run.run_id} ({run.family} on {run.dataset}) was interrupted at step {run.step:,}; "
+                  f"continue it with --resume {run.run_id}.", file=sys.stderr)
+    result = run_training(job, quiet=not main_rank)
+    if result is None:
+        return 130
+    if main_rank:
+        _print_json(result)
+    return 0
+
+
+def run_training(job, quiet: bool = False):
+    """Run a TrainJob headless: the run id on stdout as soon as it exists, a progress line on stderr
+    (redrawn on a terminal, one line every few seconds otherwise). Returns the result, or None if stopped."""
+    import signal
+    import time
+
+    from studio.core.jobs import Cancelled, JobContext
+
+    shown = {"id": False, "at": 0.0}
+    tty = sys.stderr.isatty()
+
+    def show(fraction: float, message: str) -> None:
+        if quiet:
+            return
+        if job.run_id and not shown["id"]:
+            print(job.run_id, flush=True)
+            shown["id"] = True
+        if tty:
+            print(f"\r{fraction * 100:5.1f}%  {message[:70]:<70}", end="", file=sys.stderr, flush=True)
+        elif time.monotonic() - shown["at"] >= 2.0 or fraction >= 1.0:
+            print(f"{fraction * 100:5.1f}%  {message}", file=sys.stderr, flush=True)
+            shown["at"] = time.monotonic()
+
+    ctx = JobContext(on_progress=show)
+    previous = {sig: signal.signal(sig, lambda *_: ctx.cancel()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = job(ctx)
+    except Cancelled:
+        if not quiet:
+            print(f"\nStopped; a checkpoint was saved. Continue with --resume {job.run_id}.", file=sys.stderr)
+        return None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if tty and not quiet:
+            print(file=sys.stderr)
+    if not shown["id"] and not quiet:
+        print(job.run_id, flush=True)
+    return result
 
 
 def run_with_progress(job):

@@ -78,6 +78,12 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.registry.job_started.connect(self._on_job_started)
+        training = self.panels["training"]  # the Training panel follows datasets and the chosen device
+        self.panels["dataset"].import_done.connect(training.refresh_datasets)
+        self.panels["dataset"].cache_done.connect(training.refresh_datasets)
+        self.devices_ready.connect(training.set_devices)
+        self.device_button.device_chosen.connect(training.set_device_choice)
+        training.set_device_choice(self.settings.device)
         self._restore_window()
         self._update_title()
 

@@ -1,8 +1,58 @@
-"""Training monitor: pick a dataset and a model, train it, and watch curves and samples live."""
+"""Training panel: pick a dataset, a model and a preset, train it, and watch curves and samples live.
+
+What the user does here:
+
+* **New run** (left): dataset, model family (only those that train on the dataset's kind), a preset — *Fast
+  preview*, *Balanced*, *Best quality*, each with its estimated time on the current device — and *Advanced
+  settings* with every hyperparameter. *Start training* (Ctrl+Return).
+* **Monitor** (right): step, epoch, time left and speed; Pause/Resume (Space), Stop (Ctrl+.), Save now
+  (Ctrl+S) and Sample now (Ctrl+Shift+S) at any time. Tabs: *Curves* (every loss, validation metric, learning
+  rate and throughput, with smoothing, log scale and CSV export, Ctrl+E), *Samples*, *Checkpoints* (Resume
+  from here, Open in canvas / writer / speech) and *Log* (the engine's notices in plain words).
+* **Runs** (left, below): past runs with their state; select one to see its curves and checkpoints, tick
+  others to overlay their curves. A run the app or the machine interrupted is offered for resuming in a
+  banner at the top.
+
+Rules this panel keeps (ARCHITECTURE.md): no ML logic and no torch here. Everything that may import torch or
+read a large file — the recipe catalogue, estimates, a run's metrics, checkpoints, CSV export — runs as a
+small job (kind "task") through the window's registry, via :mod:`studio.ui.widgets.training_backend`, and
+training itself is a "training" job. Runner signals go to this object's slots. The plots module (pyqtgraph)
+is imported when the panel is first shown, not at start-up. Metric batches are already throttled by the
+runner (~20 a second); the plots redraw at most ~10 times a second, so the window stays responsive while a
+CPU run goes flat out.
+"""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter,
+                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+
+from studio.core.jobs import JobError
+from studio.core.project import Project
+from studio.ui.icons import icon
 from studio.ui.panels.base import Panel
+from studio.ui.widgets.banner import Banner
+from studio.ui.widgets.checkpoint_list import CheckpointList
+from studio.ui.widgets.empty_state import EmptyState
+from studio.ui.widgets.run_list import RunList, run_state, run_title
+from studio.ui.widgets.training_backend import (PRESET_KEYS, PRESET_TITLES, CatalogJob, EstimateJob, ExportJob,
+                                                HistoryJob, RunsJob, TrainingBackend)
+from studio.ui.widgets.training_log import TrainingLog
+from studio.ui.widgets.training_monitor import SHORTCUTS, TrainingMonitorHead
+from studio.ui.widgets.training_resume import ResumeBanner
+from studio.ui.widgets.training_samples import SampleStrip
+from studio.ui.widgets.training_setup import TrainingSetup
+
+log = logging.getLogger(__name__)
+
+TABS = ("curves", "samples", "checkpoints", "log")
+LIVE = "live"  # the plots' key for the run on screen (the live one, or the selected past run)
+ESTIMATE_DELAY_MS = 400
 
 
 class TrainingPanel(Panel):
@@ -11,10 +61,737 @@ class TrainingPanel(Panel):
     subtitle = "Train a GAN, VAE, writer or voice on your data, with live curves, samples and checkpoints."
     icon_name = "training"
 
+    run_started = Signal(str)  # title
+    run_ended = Signal(str)  # "finished" | "stopped" | "failed"
+    history_loaded = Signal(list)  # run ids whose curves arrived
+    checkpoint_opened = Signal(str, str)  # panel id, checkpoint .json path (the model panels pick it up)
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.empty = self.add_empty_state(
-            "No dataset to train on yet",
-            "Import images, copy or recordings in the Dataset panel; then pick a model here and press Start.",
-            go_to=("dataset", "Go to Dataset"),
-        )
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.backend = TrainingBackend()
+        self.catalog: dict | None = None
+        self.runs: list[dict] = []
+        self.runner = None  # the training JobRunner
+        self.job = None
+        self.live: dict | None = None  # {"dataset", "family", "title", "run_id"} of the training run
+        self.shown_run: str | None = None  # the run the plots show (None: the live one or nothing)
+        self.device_choice = "auto"
+        self.devices: list = []
+        self.plots = None  # TrainingPlots, built when first needed (pyqtgraph import)
+        self._catalog_runner = None
+        self._estimate_runner = None
+        self._history_cache: dict[str, dict] = {}
+        self._last_row: dict = {}
+        self._dismissed: set[str] = set()
+        self._pending: dict = {}  # restored state waiting for the catalogue
+        self._smoothing = 0.6
+        self._log_scale = False
+
+        self.resume_banner = ResumeBanner()
+        self.resume_banner.resume_requested.connect(self.resume_run)
+        self.resume_banner.dismissed.connect(self._dismissed.add)
+        self.banner = Banner()
+        self.body.addWidget(self.resume_banner)
+        self.body.addWidget(self.banner)
+        self.body.addSpacing(4)
+        self.empty = EmptyState("No dataset to train on yet", "", action="Go to Dataset")
+        self.empty.action_triggered.connect(self._go_to_dataset)
+        self.content = self._build_content()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.content)
+        # Below its layout's minimum the panel scrolls instead of squeezing plots and tiles, and the window can
+        # still be made small (its minimum is not this panel's widgets').
+        outer = QScrollArea(objectName="trainingOuterScroll")
+        outer.setWidget(self.stack)
+        outer.setWidgetResizable(True)
+        outer.setFrameShape(QFrame.Shape.NoFrame)
+        outer.viewport().setAutoFillBackground(False)
+        self.stack.setAutoFillBackground(False)
+        self.body.addWidget(outer, 1)
+        self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
+        self._estimate_timer.timeout.connect(self.estimate)
+        self._build_shortcuts()
+        self.set_project(None)
+
+    # -- construction -------------------------------------------------------------------------------------------
+    def _build_content(self) -> QWidget:
+        self.setup = TrainingSetup()
+        self.setup.start_requested.connect(self.start)
+        self.setup.choice_changed.connect(self._schedule_estimate)
+        self.run_list = RunList()
+        self.run_list.run_selected.connect(self.show_run)
+        self.run_list.compare_changed.connect(self._on_compare_changed)
+        runs_caption = QLabel("RUNS", objectName="sectionCaption")
+        self.runs_empty = QLabel("No runs yet. Your runs appear here with their curves and checkpoints.",
+                                 objectName="mutedLabel")
+        self.runs_empty.setWordWrap(True)
+        left = QWidget(objectName="trainingLeft")
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 14, 0)
+        left_layout.setSpacing(8)
+        left_layout.addWidget(self.setup)
+        left_layout.addSpacing(6)
+        left_layout.addWidget(runs_caption)
+        left_layout.addWidget(self.runs_empty)
+        left_layout.addWidget(self.run_list, 1)
+        left.setMinimumWidth(300)
+
+        self.head = TrainingMonitorHead()
+        self.head.pause_toggled.connect(self.set_paused)
+        self.head.stop_requested.connect(self.stop)
+        self.head.save_requested.connect(self.save_now)
+        self.head.sample_requested.connect(self.sample_now)
+        self.curves_page = QWidget()
+        self.curves_layout = QVBoxLayout(self.curves_page)
+        self.curves_layout.setContentsMargins(0, 10, 0, 0)
+        self.samples = SampleStrip()
+        self.checkpoints = CheckpointList()
+        self.checkpoints.resume_requested.connect(self.resume_from_checkpoint)
+        self.checkpoints.open_requested.connect(self.open_checkpoint)
+        self.log_view = TrainingLog()
+        log_page = QWidget()
+        log_layout = QVBoxLayout(log_page)
+        log_layout.setContentsMargins(0, 10, 0, 0)
+        log_layout.addWidget(self.log_view)
+        self.tabs = QTabWidget(objectName="trainingTabs")
+        self.tabs.setDocumentMode(True)
+        for page, label in ((self.curves_page, "Curves"), (self.samples, "Samples"),
+                            (self.checkpoints, "Checkpoints"), (log_page, "Log")):
+            self.tabs.addTab(page, label)
+        self.export_button = QPushButton(icon("log"), "Export CSV", objectName="exportCsv")
+        self.export_button.setToolTip(f"Save the shown run's metrics as a CSV spreadsheet ({SHORTCUTS['export']})")
+        self.export_button.clicked.connect(self.export_csv)
+        self.tabs.setCornerWidget(self.export_button, Qt.Corner.TopRightCorner)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(16, 0, 0, 0)
+        right_layout.setSpacing(10)
+        right_layout.addWidget(self.head)
+        right_layout.addWidget(self.tabs, 1)
+
+        scroll = QScrollArea(objectName="trainingScroll")
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.viewport().setAutoFillBackground(False)
+        left.setAutoFillBackground(False)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(scroll)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([330, 870])
+        scroll.setMinimumWidth(316)
+        return self.splitter
+
+    def _build_shortcuts(self) -> None:
+        self.actions_ = {}
+        for key, slot in (("start", self.start), ("pause", self.toggle_pause), ("stop", self.stop),
+                          ("save", self.save_now), ("sample", self.sample_now), ("export", self.export_csv)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(SHORTCUTS[key]))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            self.actions_[key] = action
+
+    def ensure_plots(self):
+        """Build the plots (imports pyqtgraph) the first time they are needed."""
+        if self.plots is None:
+            from studio.ui.widgets.training_plots import TrainingPlots
+
+            self.plots = TrainingPlots()
+            self.plots.set_smoothing(self._smoothing)
+            self.plots.log_scale.setChecked(self._log_scale)
+            self.curves_layout.addWidget(self.plots)
+        return self.plots
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.ensure_plots()
+
+    # -- project, devices, backend -------------------------------------------------------------------------------
+    def set_registry(self, registry) -> None:
+        super().set_registry(registry)
+        if self.project is not None and self.catalog is None:
+            self.load_catalog()
+
+    def set_backend(self, backend) -> None:
+        """Use another engine (tests pass a fake one); reloads the catalogue."""
+        self.backend = backend
+        self.catalog = None
+        self.load_catalog()
+
+    def set_project(self, project: Project | None) -> None:
+        super().set_project(project)
+        self.runs = []
+        self._history_cache = {}
+        self.shown_run = None
+        self.run_list.set_runs([])
+        self.refresh_datasets()
+        self.load_catalog()
+
+    @Slot(str)
+    def refresh_datasets(self, _name: str = "") -> None:
+        """The project's datasets changed (an import or a cache build finished)."""
+        datasets = dict(self.project.datasets) if self.project else {}
+        self.setup.set_datasets(datasets)
+        if self._pending.get("dataset"):
+            self.setup.select_dataset(self._pending["dataset"])
+        self._update_view()
+
+    @Slot(list)
+    def set_devices(self, devices: list) -> None:
+        self.devices = list(devices)
+        self._schedule_estimate()
+
+    @Slot(str)
+    def set_device_choice(self, choice: str) -> None:
+        self.device_choice = choice or "auto"
+        self._schedule_estimate()
+
+    def device(self) -> tuple[str | None, str]:
+        """(device id for the engine, or None for its own pick; words for the user)."""
+        if not self.devices:
+            return (None if self.device_choice == "auto" else self.device_choice), "this computer"
+        from studio.core.training.devices import resolve_device
+
+        info = resolve_device(self.device_choice, self.devices)
+        return info.id, info.name
+
+    # -- the catalogue (families, presets, defaults) and the runs --------------------------------------------------
+    def load_catalog(self) -> None:
+        if self.registry is None or self.project is None:
+            return
+        runner = self.registry.start(CatalogJob(self.backend, self.project.root))
+        self._catalog_runner = runner
+        runner.succeeded.connect(self._on_catalog)
+        runner.failed.connect(self._on_catalog_failed)
+
+    @Slot(object)
+    def _on_catalog(self, catalog: dict) -> None:
+        if self.sender() is not self._catalog_runner:
+            return
+        self.catalog = catalog
+        self.setup.set_catalog(catalog.get("families", []), catalog.get("presets", {}), catalog.get("defaults", {}))
+        pending = self._pending
+        self.setup.select_dataset(pending.get("dataset"))
+        self.setup.select_family(pending.get("family"))
+        self.setup.select_preset(pending.get("preset"))
+        if pending.get("overrides"):
+            self.setup.form.set_overrides(pending["overrides"])
+        self._pending = {}
+        self._set_runs(catalog.get("runs", []))
+        self._update_view()
+        self._schedule_estimate()
+
+    @Slot(str)
+    def _on_catalog_failed(self, message: str) -> None:
+        self.banner.show_message(f"The model list could not be read. {message}", "error")
+
+    def refresh_runs(self) -> None:
+        if self.registry is None or self.project is None:
+            return
+        runner = self.registry.start(RunsJob(self.backend, self.project.root))
+        runner.succeeded.connect(self._on_runs)
+
+    @Slot(object)
+    def _on_runs(self, runs: list) -> None:
+        self._set_runs(runs)
+
+    def _set_runs(self, runs: list[dict]) -> None:
+        self.runs = list(runs or [])
+        self.run_list.set_runs(self.runs)
+        self.runs_empty.setVisible(not self.runs)
+        self.run_list.setVisible(bool(self.runs))
+        live_id = (self.live or {}).get("run_id")
+        interrupted = [r for r in self.runs if r.get("interrupted") and r.get("run_id") != live_id]
+        offer = [r for r in interrupted if r.get("run_id") not in self._dismissed]
+        if offer and self.runner is None:
+            self.resume_banner.offer(offer[0], others=len(interrupted) - 1)
+        else:
+            self.resume_banner.hide()
+        if live_id:
+            self.run_list.select(live_id, emit=False)
+        elif self.shown_run is None and self.runs:
+            self.run_list.select(str(self.runs[0]["run_id"]))
+
+    def _run_info(self, run_id: str | None) -> dict | None:
+        return next((r for r in self.runs if r.get("run_id") == run_id), None)
+
+    # -- estimates --------------------------------------------------------------------------------------------
+    @Slot()
+    def _schedule_estimate(self) -> None:
+        self._estimate_timer.start()
+
+    @Slot()
+    def estimate(self) -> None:
+        """Estimate each preset's time on the device (a job; stale estimates are cancelled)."""
+        dataset, family = self.setup.dataset_name(), self.setup.family_name()
+        if self._estimate_runner is not None:
+            self._estimate_runner.cancel()
+            self._estimate_runner = None
+        if not (dataset and family and self.project and self.registry and self.catalog) or self.runner is not None:
+            return
+        device_id, _label = self.device()
+        configs = {key: self.setup.preset_config(key) for key in PRESET_KEYS}
+        self.setup.clear_estimates("Estimating…")
+        runner = self.registry.start(EstimateJob(self.backend, self.project.root, dataset, family, configs, device_id))
+        self._estimate_runner = runner
+        runner.metrics.connect(self._on_estimate)
+        runner.finished.connect(self._on_estimate_finished)
+
+    @Slot(list)
+    def _on_estimate(self, rows: list) -> None:
+        if self.sender() is not self._estimate_runner:
+            return
+        label = self.device()[1]
+        for row in rows:
+            self.setup.show_estimate(str(row.get("preset")), row, label)
+
+    @Slot()
+    def _on_estimate_finished(self) -> None:
+        if self.sender() is self._estimate_runner:
+            self._estimate_runner = None
+
+    # -- starting -----------------------------------------------------------------------------------------------
+    @Slot()
+    def start(self) -> None:
+        """Start a new run with the card's choices."""
+        dataset, family = self.setup.dataset_name(), self.setup.family_name()
+        if not (dataset and family) or not self.setup.start_button.isEnabled():
+            return
+        self._start(dataset, family, self.setup.preset(), self.setup.form.overrides(), None,
+                    f"Training {family} on “{dataset}” · {PRESET_TITLES.get(self.setup.preset(), '')}")
+
+    @Slot(dict)
+    def resume_run(self, run: dict) -> None:
+        """Continue an (interrupted or stopped) run from its last checkpoint."""
+        self.resume_banner.hide()
+        self._start(str(run.get("dataset")), str(run.get("family")), None, None, str(run.get("run_id")),
+                    f"Resuming {run_title(run)} on “{run.get('dataset')}”")
+
+    @Slot(str)
+    def resume_from_checkpoint(self, path: str) -> None:
+        run = self._run_info(self.run_list.current_run()) or {}
+        step = Path(path).stem.replace("step-", "").lstrip("0") or "0"
+        self._start(str(run.get("dataset")), str(run.get("family")), None, None, path,
+                    f"Resuming {run_title(run)} from step {int(step):,}")
+
+    def _start(self, dataset: str, family: str, preset: str | None, overrides: dict | None, resume: str | None,
+               title: str) -> None:
+        if self.project is None or self.registry is None or self.runner is not None:
+            return
+        if self._estimate_runner is not None:  # estimates would steal the CPU from the run
+            self._estimate_runner.cancel()
+            self._estimate_runner = None
+        device_id, label = self.device()
+        try:
+            job = self.backend.train_job(self.project.root, dataset, family, preset or "balanced", overrides,
+                                         resume, device_id)
+            runner = self.registry.start(job, title=getattr(job, "title", title), kind="training",
+                                         device=getattr(job, "device", None) or device_id)
+        except JobError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
+        self.job, self.runner = job, runner
+        self.live = {"dataset": dataset, "family": family, "title": title, "run_id": None}
+        self.shown_run = None
+        self._last_row = {}
+        plots = self.ensure_plots()
+        plots.clear(LIVE)
+        self.samples.clear()
+        self.checkpoints.set_checkpoints([], family)
+        self.banner.hide()
+        self.resume_banner.hide()
+        self.head.title.setText(title)
+        self.head.reset_figures()
+        self.head.set_state(self.head.RUNNING, "starting")
+        self.head.say(f"Starting on {label}…")
+        self.log_view.start_session(f"{title} on {label}")
+        runner.progress.connect(self._on_progress)
+        runner.metrics.connect(self._on_metrics)
+        runner.preview.connect(self._on_preview)
+        runner.succeeded.connect(self._on_succeeded)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+        runner.finished.connect(self._on_finished)
+        self._update_view()
+        self.run_started.emit(title)
+
+    # -- live reports -------------------------------------------------------------------------------------------
+    def _is_live(self) -> bool:
+        return self.sender() is self.runner and self.runner is not None
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        if not self._is_live():
+            return
+        if self.head.state == self.head.RUNNING:
+            self.head.say(message)
+            self.head.set_pill("training")
+        self.log_view.progress(message)
+        self._notice_run_id()
+
+    @Slot(list)
+    def _on_metrics(self, rows: list) -> None:
+        if not self._is_live():
+            return
+        points = []
+        checkpoint_saved = False
+        for row in rows:
+            if "event" in row:
+                self.log_view.engine_event(row.get("step"), str(row["event"]))
+                checkpoint_saved = checkpoint_saved or "checkpoint" in str(row["event"]).lower()
+            else:
+                points.append(row)
+        if points:
+            self.ensure_plots().append(points, LIVE)
+            self._last_row = points[-1]
+            self.head.show_row(self._last_row)
+        self._notice_run_id()
+        if checkpoint_saved:
+            self._load_checkpoints((self.live or {}).get("run_id"))
+
+    @Slot(object)
+    def _on_preview(self, preview) -> None:
+        if self._is_live():
+            self.samples.add(preview)
+
+    def _notice_run_id(self) -> None:
+        """The engine names the run once its folder exists: list it and select it."""
+        if self.live is not None and not self.live.get("run_id"):
+            run_id = getattr(self.job, "run_id", None)
+            if run_id:
+                self.live["run_id"] = str(run_id)
+                self.refresh_runs()
+
+    # -- controls -------------------------------------------------------------------------------------------
+    @Slot(bool)
+    def set_paused(self, pause: bool) -> None:
+        if self.runner is None or self.head.state == self.head.STOPPING:
+            return
+        if pause:
+            self.runner.pause()
+            self.head.set_state(self.head.PAUSED)
+            self.head.say("Paused · checkpoint saved · Space resumes", "paused")
+            self.log_view.note("Paused by you; the engine saves a checkpoint and waits.")
+            QTimer.singleShot(1500, self._refresh_live_checkpoints)
+        else:
+            self.runner.resume()
+            self.head.set_state(self.head.RUNNING)
+            self.log_view.note("Resumed.")
+        self._update_view()
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.runner is not None:
+            self.set_paused(self.head.state != self.head.PAUSED)
+
+    @Slot()
+    def stop(self) -> None:
+        if self.runner is None or self.head.state == self.head.STOPPING:
+            return
+        self.runner.cancel()
+        self.head.set_state(self.head.STOPPING)
+        self.head.say("Stopping: saving a checkpoint first…")
+        self.log_view.note("Stop asked; saving a checkpoint, then stopping.")
+        self._update_view()
+
+    def _request(self, action: str, words: str) -> None:
+        if self.runner is None or self.head.state != self.head.RUNNING:
+            return
+        request = getattr(self.job, "request", None)
+        if request is None:
+            self.banner.show_message("This run cannot do that while it trains.", "info")
+            return
+        request(action)
+        self.log_view.note(words)
+
+    @Slot()
+    def save_now(self) -> None:
+        self._request("checkpoint", "Saving a checkpoint at the next step…")
+
+    @Slot()
+    def sample_now(self) -> None:
+        self._request("sample", "Making a sample at the next step…")
+
+    # -- the end of a run -----------------------------------------------------------------------------------
+    def _step_words(self) -> str:
+        step = self._last_row.get("step")
+        return f" at step {int(step):,}" if isinstance(step, (int, float)) else ""
+
+    @Slot(object)
+    def _on_succeeded(self, result) -> None:
+        if not self._is_live():
+            return
+        result = result if isinstance(result, dict) else {}
+        if result.get("run_id") and self.live is not None:
+            self.live["run_id"] = str(result["run_id"])
+        step = result.get("step")
+        where = f" after {int(step):,} steps" if isinstance(step, int) else self._step_words()
+        target = self.checkpoints.open_button.text().replace("Open in ", "")
+        self.head.bar.setValue(1000)
+        self.log_view.note(f"Finished{where}.")
+        self._ended("finished", f"Training finished{where}. Open its last checkpoint in the {target} from the "
+                    "Checkpoints tab.", "success")
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if not self._is_live():
+            return
+        self.banner.show_message(f"Training stopped with a problem{self._step_words()}. {message}", "error")
+        self.log_view.note(f"Failed: {message}")
+        self._ended("failed", "Stopped with a problem; see the message above.", "error")
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        if not self._is_live():
+            return
+        self.log_view.note(f"Stopped{self._step_words()}.")
+        self._ended("stopped", f"Stopped{self._step_words()} · checkpoint saved · Resume from here "
+                    "(Checkpoints tab) continues it", "")
+
+    def _ended(self, outcome: str, message: str, tone: str) -> None:
+        self.head.set_state(self.head.IDLE, outcome)
+        self.head.tiles["eta"].set("—")
+        self.head.say(message, tone)
+        self.run_ended.emit(outcome)
+
+    @Slot()
+    def _on_finished(self) -> None:
+        if self.sender() is not self.runner:
+            return
+        run_id = (self.live or {}).get("run_id")
+        self.runner, self.job = None, None
+        if run_id:
+            self.shown_run = run_id
+            self._history_cache.pop(run_id, None)
+        self.live = None
+        self._update_view()
+        self.refresh_runs()
+        self._load_checkpoints(run_id)
+        self._schedule_estimate()
+
+    # -- past runs: curves, overlays, checkpoints ----------------------------------------------------------------
+    @Slot(str)
+    def show_run(self, run_id: str) -> None:
+        """Show a past run's curves and checkpoints (read in a job). While a run trains, the plots stay on it."""
+        info = self._run_info(run_id) or {}
+        self.checkpoints.set_checkpoints([], info.get("family"))
+        if self.runner is not None:
+            if run_id == (self.live or {}).get("run_id"):
+                self._load_checkpoints(run_id)
+            else:
+                self._load_history([run_id], with_metrics=False)
+            return
+        if run_id == self.shown_run and self.plots is not None and self.plots.points(LIVE):
+            self._load_checkpoints(run_id)
+            return
+        self.shown_run = run_id
+        self.head.title.setText(f"{run_title(info)} on “{info.get('dataset', '?')}”")
+        self.head.set_state(self.head.IDLE, run_state(info))
+        self.head.reset_figures()
+        self.samples.clear()
+        self.ensure_plots().clear(LIVE)
+        cached = self._history_cache.get(run_id)
+        if cached and cached.get("columns") is not None:
+            self._show_history(run_id, cached)
+        else:
+            self._load_history([run_id], with_metrics=True)
+
+    def _load_history(self, run_ids: list[str], with_metrics: bool) -> None:
+        folders = {rid: Path(str(self._run_info(rid)["folder"])) for rid in run_ids if self._run_info(rid)}
+        if not folders or self.registry is None:
+            return
+        runner = self.registry.start(HistoryJob(self.backend, folders, with_metrics=with_metrics))
+        runner.succeeded.connect(self._on_history)
+
+    def _load_checkpoints(self, run_id: str | None) -> None:
+        if run_id and self._run_info(run_id):
+            self._load_history([run_id], with_metrics=False)
+        elif run_id:  # a brand-new run: list it first, then its checkpoints
+            self.refresh_runs()
+
+    @Slot()
+    def _refresh_live_checkpoints(self) -> None:
+        self._load_checkpoints((self.live or {}).get("run_id"))
+
+    @Slot(object)
+    def _on_history(self, result: dict) -> None:
+        for run_id, data in (result or {}).items():
+            cached = self._history_cache.setdefault(run_id, {})
+            if data.get("columns") is not None:
+                cached["columns"] = data["columns"]
+            cached["checkpoints"] = data.get("checkpoints", [])
+            self._show_history(run_id, cached)
+        self.history_loaded.emit(list(result or {}))
+
+    def _show_history(self, run_id: str, data: dict) -> None:
+        info = self._run_info(run_id) or {}
+        if run_id == self.run_list.current_run():
+            self.checkpoints.set_checkpoints(data.get("checkpoints", []), info.get("family"))
+        columns = data.get("columns")
+        if columns is None or self.plots is None:
+            return
+        if run_id == self.shown_run and self.runner is None:
+            self.plots.add_columns(columns, LIVE, overlay=False)
+            last = {k: float(v[-1]) for k, (_x, v) in columns.items() if len(v)}
+            steps = columns.get("loss", next(iter(columns.values()), (None, None)))[0]
+            if steps is not None and len(steps):
+                last["step"] = int(steps[-1])
+            if isinstance(info.get("total_steps"), int):
+                last["total_steps"] = info["total_steps"]
+            last.pop("eta_s", None)
+            self._last_row = last
+            self.head.show_row(last)
+        if run_id in self.run_list.compared() and run_id != self._main_run():
+            self.plots.add_columns(columns, run_id, overlay=True)
+
+    def _main_run(self) -> str | None:
+        return (self.live or {}).get("run_id") if self.runner is not None else self.shown_run
+
+    @Slot(list)
+    def _on_compare_changed(self, run_ids: list) -> None:
+        plots = self.ensure_plots()
+        wanted = {r for r in run_ids if r != self._main_run()}
+        for run_id in plots.run_ids():
+            if run_id != LIVE and run_id not in wanted:
+                plots.clear(run_id)
+        missing = []
+        for run_id in wanted:
+            cached = self._history_cache.get(run_id)
+            if cached and cached.get("columns") is not None:
+                plots.add_columns(cached["columns"], run_id, overlay=True)
+            else:
+                missing.append(run_id)
+        if missing:
+            self._load_history(missing, with_metrics=True)
+
+    @Slot(str, str)
+    def open_checkpoint(self, panel_id: str, path: str) -> None:
+        self.checkpoint_opened.emit(panel_id, path)
+        self.navigate.emit(panel_id)
+
+    # -- export ----------------------------------------------------------------------------------------------------
+    @Slot()
+    def export_csv(self) -> None:
+        run_id = self._main_run() or self.run_list.current_run()
+        info = self._run_info(run_id)
+        if info is None or self.registry is None:
+            self.banner.show_message("Select a run first: its metrics are what gets exported.", "info")
+            return
+        path = self.ask_export_path(f"{run_id}-metrics.csv")
+        if not path:
+            return
+        path = Path(path).with_suffix(".csv") if not Path(path).suffix else Path(path)
+        runner = self.registry.start(ExportJob(self.backend, Path(str(info["folder"])), path))
+        runner.succeeded.connect(self._on_exported)
+        runner.failed.connect(self._on_export_failed)
+
+    def ask_export_path(self, name: str) -> str:
+        """Ask where to save the CSV (tests replace this)."""
+        start = str((self.project.root if self.project else Path.home()) / name)
+        return QFileDialog.getSaveFileName(self, "Export metrics", start, "CSV spreadsheet (*.csv)")[0]
+
+    @Slot(object)
+    def _on_exported(self, path) -> None:
+        self.banner.show_message(f"Metrics saved to {path}.", "success")
+
+    @Slot(str)
+    def _on_export_failed(self, message: str) -> None:
+        self.banner.show_message(f"The metrics could not be exported. {message}", "error")
+
+    # -- what is enabled and shown ---------------------------------------------------------------------------
+    def _update_view(self) -> None:
+        project = self.project
+        datasets = project.datasets if project else {}
+        if project is None:
+            self.empty.set_text("Open a project to train", "Open or create a project first (File ▸ New Project), "
+                                "then import a dataset in the Dataset panel.")
+            self.empty.button.setVisible(False)
+            self.stack.setCurrentWidget(self.empty)
+        elif not datasets:
+            self.empty.set_text("No dataset to train on yet", "Import images, copy or recordings in the Dataset "
+                                "panel; then pick a model here and press Start.")
+            self.empty.button.setVisible(True)
+            self.stack.setCurrentWidget(self.empty)
+        elif self.catalog is not None and not self.catalog.get("available", True):
+            self.empty.set_text("Training is not available in this build",
+                                "The training engine could not be found. Reinstall AIGC Studio to get it.")
+            self.empty.button.setVisible(False)
+            self.stack.setCurrentWidget(self.empty)
+        else:
+            self.stack.setCurrentWidget(self.content)
+        training = self.runner is not None
+        if self.catalog is None:
+            self.setup.set_start_state(False, "Reading the models…")
+        elif not self.setup.family_name():
+            kind = self.setup.dataset_kind() or "this"
+            self.setup.set_start_state(False, f"No model trains on {kind} datasets yet.")
+        elif training:
+            self.setup.set_start_state(False, "A run is training. Pause or stop it before starting another.")
+        else:
+            self.setup.set_start_state(True)
+        self.setup.set_editable(not training)
+        self.checkpoints.set_can_resume(not training, "Stop the running training first" if training else "")
+        self.resume_banner.set_can_resume(not training)
+        live = training and self.head.state in (self.head.RUNNING, self.head.PAUSED)
+        self.actions_["start"].setEnabled(not training)
+        self.actions_["pause"].setEnabled(live)
+        self.actions_["stop"].setEnabled(live)
+        self.actions_["save"].setEnabled(live and self.head.state == self.head.RUNNING)
+        self.actions_["sample"].setEnabled(live and self.head.state == self.head.RUNNING)
+        self.export_button.setEnabled(bool(self.runs))
+
+    @Slot()
+    def _go_to_dataset(self) -> None:
+        self.navigate.emit("dataset")
+
+    # -- state ----------------------------------------------------------------------------------------------------
+    def save_state(self) -> dict:
+        state = {"preset": self.setup.preset(), "advanced": self.setup.advanced_toggle.isChecked(),
+                 "tab": TABS[self.tabs.currentIndex()], "list_width": int(self.splitter.sizes()[0])}
+        if self.plots is not None:
+            state["smoothing"] = self.plots.smoothing.value() / 100
+            state["log_scale"] = self.plots.log_scale.isChecked()
+        else:
+            state["smoothing"], state["log_scale"] = self._smoothing, self._log_scale
+        for key, value in (("dataset", self.setup.dataset_name()), ("family", self.setup.family_name())):
+            if value:
+                state[key] = value
+        overrides = self.setup.form.overrides()
+        if overrides:
+            state["overrides"] = overrides
+        return state
+
+    def restore_state(self, state: dict) -> None:
+        state = state or {}
+        if state.get("tab") in TABS:
+            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        self.setup.set_advanced_open(bool(state.get("advanced") in (True, "true")))
+        try:
+            self._smoothing = min(0.99, max(0.0, float(state.get("smoothing", self._smoothing))))
+        except (TypeError, ValueError):
+            pass
+        self._log_scale = state.get("log_scale") in (True, "true")
+        if self.plots is not None:
+            self.plots.set_smoothing(self._smoothing)
+            self.plots.log_scale.setChecked(self._log_scale)
+        try:
+            width = int(state.get("list_width", 0))
+        except (TypeError, ValueError):
+            width = 0
+        if 300 <= width <= 600:
+            self.splitter.setSizes([width, max(500, self.splitter.width() - width)])
+        self._pending = {k: state[k] for k in ("dataset", "family", "preset", "overrides") if state.get(k)}
+        self.setup.select_preset(state.get("preset"))
+        self.setup.select_dataset(state.get("dataset"))
+        if self.catalog is not None:
+            self.setup.select_family(state.get("family"))
+            if isinstance(state.get("overrides"), dict):
+                self.setup.form.set_overrides(state["overrides"])

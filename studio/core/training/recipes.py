@@ -1,0 +1,172 @@
+"""The model families the engine can train, their default hyperparameters and presets.
+
+This module imports no torch: the Training panel builds its forms (one field per key of
+:func:`default_config`) at start-up, and rule 6 of ARCHITECTURE.md keeps the window fast. The recipe class
+itself (which needs torch) is loaded only when a run starts, from the ``"module:Class"`` string of its spec.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from studio.core.jobs import JobError
+
+PRESET_TITLES = {"fast": "Fast preview", "balanced": "Balanced", "best": "Best quality"}
+
+
+class ConfigError(JobError):
+    """An unusable setting (unknown family, preset or key, or a value of the wrong type): the CLI exits 2."""
+
+
+@dataclass(frozen=True)
+class RecipeInfo:
+    """What the panel lists: ``kinds`` are the dataset kinds ("image", "text", "audio") it trains on."""
+
+    family: str
+    title: str
+    kinds: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """Everything the registry knows about one family without importing torch."""
+
+    info: RecipeInfo
+    recipe: str  # "package.module:Class", imported when a run starts
+    defaults: dict = field(default_factory=dict)  # family hyperparameters (engine settings come from ENGINE_DEFAULTS)
+    presets: dict = field(default_factory=dict)  # "fast" | "balanced" | "best" -> overrides
+
+
+# Settings every family shares: they drive the engine (schedule, precision, checkpoints, callbacks).
+ENGINE_DEFAULTS: dict = {
+    "steps": 1000,
+    "batch_size": 32,
+    "micro_batch": 0,  # 0 = the whole batch at once; smaller values accumulate gradients
+    "lr": 2e-3,
+    "weight_decay": 0.0,
+    "warmup_steps": 50,
+    "min_lr_ratio": 0.1,  # cosine decays to lr * min_lr_ratio
+    "grad_clip": 1.0,  # 0 = no clipping
+    "ema": False,
+    "ema_decay": 0.99,
+    "precision": "auto",  # auto | fp32 | bf16 | fp16 (auto: bf16 on CUDA when supported, else fp16; fp32 on CPU)
+    "compile": False,
+    "seed": 0,
+    "log_every": 10,
+    "eval_every": 100,
+    "sample_every": 200,
+    "checkpoint_every": 200,
+    "checkpoint_minutes": 10.0,
+    "keep_last": 3,
+    "early_stopping_patience": 0,  # evaluations without improvement before stopping; 0 = off
+}
+
+_FAMILIES: dict[str, FamilySpec] = {}
+
+
+def register(spec: FamilySpec) -> None:
+    """Add (or replace) a family. Later issues register theirs here; tests register test recipes."""
+    _FAMILIES[spec.info.family] = spec
+
+
+def unregister(family: str) -> None:
+    _FAMILIES.pop(family, None)
+
+
+def available() -> list[RecipeInfo]:
+    return [spec.info for spec in _FAMILIES.values()]
+
+
+def spec(family: str) -> FamilySpec:
+    try:
+        return _FAMILIES[family]
+    except KeyError:
+        names = ", ".join(sorted(_FAMILIES)) or "none"
+        raise ConfigError(f"There is no model family “{family}”. Available: {names}.") from None
+
+
+def presets(family: str) -> dict[str, dict]:
+    return {name: dict(values) for name, values in spec(family).presets.items()}
+
+
+def default_config(family: str) -> dict:
+    """Every hyperparameter of ``family`` with its default (int/float/bool/str only)."""
+    return {**ENGINE_DEFAULTS, **spec(family).defaults}
+
+
+def resolve_config(family: str, preset: str | None = "balanced", overrides: dict | None = None) -> dict:
+    """defaults <- preset <- overrides, with each override checked against the default's type.
+
+    Overrides may be strings (from ``--set key=value``): they are converted to the default's type, so a
+    typo such as ``lr=fast`` is refused here in plain words rather than failing deep inside torch.
+    """
+    config = default_config(family)
+    if preset:
+        table = presets(family)
+        if preset not in table:
+            raise ConfigError(f"There is no preset “{preset}” for {family}. Choose one of: {', '.join(table)}.")
+        config.update(table[preset])
+    for key, value in (overrides or {}).items():
+        if key not in config:
+            raise ConfigError(f"“{key}” is not a setting of {family}. Settings: {', '.join(sorted(config))}.")
+        config[key] = coerce(key, value, config[key])
+    check_config(config)
+    return config
+
+
+def coerce(key: str, value, default):
+    """Convert ``value`` to the type of ``default`` (bool before int: bool is a subclass of int)."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(value)
+                return lowered in ("true", "1", "yes", "on")
+            return bool(value)
+        if isinstance(default, int):
+            number = float(value)
+            if number != int(number):
+                raise ValueError(value)
+            return int(number)
+        if isinstance(default, float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(type(default), "text")
+        raise ConfigError(f"The setting {key} must be {kind}, not “{value}”.") from None
+
+
+def check_config(config: dict) -> None:
+    """Refuse values no run could use, with the reason."""
+    positive = ("steps", "batch_size", "log_every", "eval_every", "sample_every", "checkpoint_every", "keep_last")
+    for key in positive:
+        if config[key] < 1:
+            raise ConfigError(f"The setting {key} must be at least 1 (it is {config[key]}).")
+    if config["micro_batch"] < 0 or config["micro_batch"] > config["batch_size"]:
+        raise ConfigError("micro_batch must be between 0 (the whole batch) and batch_size.")
+    if config["lr"] <= 0:
+        raise ConfigError("The learning rate (lr) must be above 0.")
+    if config["precision"] not in ("auto", "fp32", "bf16", "fp16"):
+        raise ConfigError("precision must be one of auto, fp32, bf16, fp16.")
+    if not 0.0 <= config["ema_decay"] < 1.0:
+        raise ConfigError("ema_decay must be at least 0 and below 1.")
+
+
+def load_recipe_class(family: str):
+    module_name, _, class_name = spec(family).recipe.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+register(FamilySpec(
+    info=RecipeInfo("reference", "Reference autoencoder", ("image",),
+                    "A tiny convolutional autoencoder on 32 px pictures: trains in seconds on a CPU. It checks "
+                    "the data, the engine and the device end to end before a long run."),
+    recipe="studio.core.training.reference:ReferenceRecipe",
+    defaults={"resolution": 32, "fit": "crop", "width": 16, "latent_channels": 8, "preview_count": 8},
+    presets={"fast": {"steps": 200, "width": 8, "batch_size": 16},
+             "balanced": {"steps": 1000, "width": 16, "batch_size": 32},
+             "best": {"steps": 4000, "width": 32, "batch_size": 64, "ema": True, "lr": 1e-3}},
+))

@@ -1,0 +1,225 @@
+"""Run folders: ``<project>/runs/<run-id>/`` with config.json, status.json, metrics.jsonl, checkpoints/, samples/.
+
+No torch here: the Training panel lists runs, reads curves and finds interrupted runs at start-up.
+
+Interrupted runs: status.json says "running" or "paused" while its process is gone (its pid is not alive
+on this host) or its heartbeat is older than :data:`STALE_AFTER_S` (another host, or a hung process). The
+engine refreshes the heartbeat every few seconds, also while paused, so a live run is never mistaken for one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from studio.core.atomic import atomic_write_json, atomic_write_text
+
+RUNS = "runs"
+STALE_AFTER_S = 60.0
+ACTIVE = ("running", "paused")
+_CHECKPOINT = re.compile(r"^step-(\d+)\.json$")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    folder: Path
+    family: str
+    dataset: str
+    state: str
+    step: int
+    total_steps: int
+    created: str
+    interrupted: bool
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    step: int
+    path_json: Path
+    path_weights: Path
+    metrics: dict
+    best: bool
+
+
+# -- creating --------------------------------------------------------------------------------------------------
+def new_run_id(family: str, when: float | None = None) -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(when)) + f"-{family}"
+
+
+def create_run_folder(project_root: str | Path, family: str, config_record: dict) -> tuple[str, Path]:
+    """Make ``runs/<id>/`` (mkdir is the atomic claim: two runs started in the same second get -2, -3)
+    and write config.json; returns (run id, folder)."""
+    runs = Path(project_root) / RUNS
+    runs.mkdir(parents=True, exist_ok=True)
+    base = new_run_id(family)
+    for attempt in range(1, 1000):
+        run_id = base if attempt == 1 else f"{base}-{attempt}"
+        try:
+            (runs / run_id).mkdir()
+        except FileExistsError:
+            continue
+        folder = runs / run_id
+        for sub in ("checkpoints", "samples"):
+            (folder / sub).mkdir()
+        atomic_write_json(folder / "config.json", {**config_record, "run_id": run_id, "schema": 1})
+        return run_id, folder
+    raise RuntimeError(f"Could not make a new run folder in {runs}.")
+
+
+def write_status(folder: Path, **fields) -> dict:
+    """Merge ``fields`` into status.json (atomically) with a fresh heartbeat, pid and host."""
+    status = read_status(folder)
+    status.update(fields)
+    status.update({"pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()})
+    atomic_write_json(Path(folder) / "status.json", status)
+    return status
+
+
+def read_status(folder: Path) -> dict:
+    try:
+        data = json.loads((Path(folder) / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_config(folder: Path) -> dict:
+    return json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+
+
+# -- metrics ---------------------------------------------------------------------------------------------------
+class MetricsLog:
+    """Appends one JSON line per logged step, flushed at once so a kill loses at most the current line."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / "metrics.jsonl"
+
+    def truncate_after(self, step: int) -> None:
+        """Drop lines with ``step`` beyond a resumed checkpoint's (and any torn last line): no duplicates."""
+        if not self.path.is_file():
+            return
+        kept = [line for line in _json_lines(self.path) if int(line.get("step", 0)) <= step]
+        text = "".join(json.dumps(line, allow_nan=False) + "\n" for line in kept)
+        atomic_write_text(self.path, text)
+
+    def append(self, values: dict) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(_finite(values), allow_nan=False) + "\n")
+            handle.flush()
+
+
+def _finite(values: dict) -> dict:
+    """NaN/inf are not JSON: write them as null."""
+    return {k: (None if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))) else v)
+            for k, v in values.items()}
+
+
+def _json_lines(path: Path) -> list[dict]:
+    lines = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue  # a line torn by a kill mid-write
+        if isinstance(value, dict) and "step" in value:
+            lines.append(value)
+    return lines
+
+
+def read_metrics(run_folder: str | Path) -> list[dict]:
+    path = Path(run_folder) / "metrics.jsonl"
+    return _json_lines(path) if path.is_file() else []
+
+
+def export_metrics_csv(run_folder: str | Path, path: str | Path) -> Path:
+    """All logged values as CSV (one column per key, in first-seen order; blank where a step lacks one)."""
+    rows = read_metrics(run_folder)
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_text(path, buffer.getvalue())
+
+
+# -- listing ---------------------------------------------------------------------------------------------------
+def checkpoints(run_folder: str | Path) -> list[CheckpointInfo]:
+    """Complete checkpoints (the .json and the weights exist), ascending by step."""
+    folder = Path(run_folder) / "checkpoints"
+    found = []
+    for path in folder.glob("step-*.json") if folder.is_dir() else ():
+        match = _CHECKPOINT.match(path.name)
+        weights = path.with_suffix(".safetensors")
+        if not match or not weights.is_file():
+            continue
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found.append(CheckpointInfo(int(match.group(1)), path, weights, dict(meta.get("metrics") or {}),
+                                    bool(meta.get("best"))))
+    return sorted(found, key=lambda c: c.step)
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def is_interrupted(status: dict, now: float | None = None) -> bool:
+    if status.get("state") not in ACTIVE:
+        return False
+    now = time.time() if now is None else now
+    if now - float(status.get("heartbeat") or 0) > STALE_AFTER_S:
+        return True
+    same_host = status.get("host") == socket.gethostname()
+    return same_host and not pid_alive(int(status.get("pid") or 0))
+
+
+def run_info(folder: Path) -> RunInfo | None:
+    try:
+        config = read_config(folder)
+    except (OSError, ValueError):
+        return None
+    status = read_status(folder)
+    return RunInfo(run_id=folder.name, folder=folder, family=str(config.get("family", "")),
+                   dataset=str(config.get("dataset", "")), state=str(status.get("state", "stopped")),
+                   step=int(status.get("step") or 0),
+                   total_steps=int(status.get("total_steps") or config.get("config", {}).get("steps", 0)),
+                   created=str(config.get("created", "")), interrupted=is_interrupted(status))
+
+
+def list_runs(project_root: str | Path) -> list[RunInfo]:
+    """Every readable run of the project, newest first (by creation time, then id)."""
+    runs = Path(project_root) / RUNS
+    infos = [info for folder in runs.iterdir() if folder.is_dir() and (info := run_info(folder))] \
+        if runs.is_dir() else []
+    return sorted(infos, key=lambda r: (r.created, r.run_id), reverse=True)
+
+
+def interrupted_runs(project_root: str | Path) -> list[RunInfo]:
+    return [run for run in list_runs(project_root) if run.interrupted]
+
+
+def created_now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")

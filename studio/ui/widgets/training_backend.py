@@ -1,0 +1,200 @@
+"""The Training panel's one door to ``studio.core.training``, and the small jobs that use it off the GUI thread.
+
+Why a door: the engine imports torch (1–2 s), so nothing here imports it at module level and every call that
+might (the recipe catalogue, estimates, reading runs) happens inside a job started through the registry, on
+its own thread. The panel only sees plain dicts and numpy arrays. Tests hand the panel another backend with
+the same methods (a fake engine), so the panel is exercised without training a real model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.core.jobs import JobContext
+
+PRESET_KEYS = ("fast", "balanced", "best")
+PRESET_TITLES = {"fast": "Fast preview", "balanced": "Balanced", "best": "Best quality"}
+
+
+def plain(obj: Any) -> dict:
+    """A dataclass / namedtuple / object as a dict of plain values (Paths become strings)."""
+    if isinstance(obj, dict):
+        data = dict(obj)
+    elif dataclasses.is_dataclass(obj):
+        data = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    elif hasattr(obj, "_asdict"):
+        data = obj._asdict()
+    else:
+        data = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
+
+
+class TrainingBackend:
+    """The real engine (``studio.core.training``). Every method may import torch: call them in jobs."""
+
+    def available(self) -> bool:
+        import importlib.util
+
+        return all(importlib.util.find_spec(f"studio.core.training.{m}") is not None
+                   for m in ("job", "engine", "estimation", "recipes", "runs"))
+
+    def families(self) -> list[dict]:
+        from studio.core.training import recipes
+
+        return [plain(r) for r in recipes.available()]
+
+    def presets(self, family: str) -> dict[str, dict]:
+        from studio.core.training import recipes
+
+        return recipes.presets(family)
+
+    def default_config(self, family: str) -> dict:
+        from studio.core.training import recipes
+
+        return recipes.default_config(family)
+
+    def estimate(self, root: Path, dataset: str, family: str, config: dict, device: str | None) -> dict:
+        from studio.core.training import estimate
+
+        return estimate(root, dataset, family, config, device)
+
+    def train_job(self, root: Path, dataset: str, family: str, preset: str, overrides: dict | None,
+                  resume: str | None, device: str | None):
+        from studio.core.training import TrainJob
+
+        return TrainJob(root, dataset, family, preset=preset, overrides=overrides or None, resume=resume,
+                        device=device)
+
+    def warm_up(self) -> None:
+        """Import the engine (and torch) now, in a job, so pressing Start later does not stall the window."""
+        import studio.core.training.engine  # noqa: F401
+
+    def list_runs(self, root: Path) -> list[dict]:
+        from studio.core.training import runs
+
+        return [plain(r) for r in runs.list_runs(root)]
+
+    def read_metrics(self, folder: Path) -> list[dict]:
+        from studio.core.training import runs
+
+        return runs.read_metrics(folder)
+
+    def checkpoints(self, folder: Path) -> list[dict]:
+        from studio.core.training import runs
+
+        return [plain(c) for c in runs.checkpoints(folder)]
+
+    def export_metrics_csv(self, folder: Path, path: Path) -> None:
+        from studio.core.training import runs
+
+        runs.export_metrics_csv(folder, path)
+
+
+class CatalogJob:
+    """Job: the model families with their presets and defaults, and the project's runs (newest first)."""
+
+    title = "Reading models and past runs"
+    kind = "task"
+
+    def __init__(self, backend, root: Path | None) -> None:
+        self.backend, self.root = backend, root
+
+    def __call__(self, ctx: JobContext) -> dict:
+        if not self.backend.available():
+            return {"available": False, "families": [], "presets": {}, "defaults": {}, "runs": []}
+        families = self.backend.families()
+        ctx.check()
+        presets = {f["family"]: self.backend.presets(f["family"]) for f in families}
+        defaults = {f["family"]: self.backend.default_config(f["family"]) for f in families}
+        runs = self.backend.list_runs(self.root) if self.root is not None else []
+        ctx.check()
+        self.backend.warm_up()
+        return {"available": True, "families": families, "presets": presets, "defaults": defaults, "runs": runs}
+
+
+class RunsJob:
+    """Job: the project's runs again (after a run ends or a project opens)."""
+
+    title = "Reading past runs"
+    kind = "task"
+
+    def __init__(self, backend, root: Path) -> None:
+        self.backend, self.root = backend, root
+
+    def __call__(self, ctx: JobContext) -> list[dict]:
+        return self.backend.list_runs(self.root)
+
+
+class EstimateJob:
+    """Job: the time each preset would take on the device; each estimate is reported as it is known."""
+
+    title = "Estimating training time"
+    kind = "task"
+
+    def __init__(self, backend, root: Path, dataset: str, family: str, configs: dict[str, dict],
+                 device: str | None) -> None:
+        self.backend, self.root, self.dataset, self.family = backend, root, dataset, family
+        self.configs, self.device = configs, device
+
+    def __call__(self, ctx: JobContext) -> dict:
+        results = {}
+        for key, config in self.configs.items():
+            ctx.check()
+            try:
+                estimate = dict(self.backend.estimate(self.root, self.dataset, self.family, config, self.device))
+            except Exception as exc:  # noqa: BLE001 - an estimate that fails only leaves the time unknown
+                estimate = {"error": str(exc)}
+            results[key] = estimate
+            ctx.metrics({"preset": key, **estimate})
+        return {"dataset": self.dataset, "family": self.family, "estimates": results}
+
+
+def metric_columns(rows: list[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """metrics.jsonl rows → key → (steps, values) as numpy arrays (done off the GUI thread)."""
+    columns: dict[str, tuple[list, list]] = {}
+    for row in rows:
+        step = row.get("step")
+        if not isinstance(step, (int, float)) or "event" in row:
+            continue
+        for key, value in row.items():
+            if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                xs, ys = columns.setdefault(key, ([], []))
+                xs.append(step)
+                ys.append(value)
+    return {k: (np.asarray(xs, np.float64), np.asarray(ys, np.float64)) for k, (xs, ys) in columns.items()}
+
+
+class HistoryJob:
+    """Job: the curves and checkpoints of a few past runs, read on demand (metrics files can be large)."""
+
+    title = "Reading run history"
+    kind = "task"
+
+    def __init__(self, backend, folders: dict[str, Path], with_metrics: bool = True) -> None:
+        self.backend, self.folders, self.with_metrics = backend, folders, with_metrics
+
+    def __call__(self, ctx: JobContext) -> dict:
+        result = {}
+        for run_id, folder in self.folders.items():
+            ctx.check()
+            columns = metric_columns(self.backend.read_metrics(folder)) if self.with_metrics else None
+            result[run_id] = {"columns": columns, "checkpoints": self.backend.checkpoints(folder)}
+        return result
+
+
+class ExportJob:
+    """Job: one run's metrics as a CSV file."""
+
+    title = "Exporting metrics"
+    kind = "task"
+
+    def __init__(self, backend, folder: Path, path: Path) -> None:
+        self.backend, self.folder, self.path = backend, folder, path
+
+    def __call__(self, ctx: JobContext) -> str:
+        self.backend.export_metrics_csv(self.folder, self.path)
+        return str(self.path)

@@ -1,0 +1,262 @@
+"""The "New run" card: dataset, model, preset (with its estimated time on this device), Advanced and Start.
+
+Only families that train on the chosen dataset's kind are offered. Each preset button shows its estimated time
+once the panel's estimate job reports it ("Estimating…" until then, "—" if it could not be estimated), so the
+choice between a fast preview and the best quality is made knowing the cost.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from studio.ui.icons import icon
+from studio.ui.widgets.training_backend import PRESET_KEYS, PRESET_TITLES
+from studio.ui.widgets.training_config import ConfigForm
+
+KIND_ICON = {"image": "image", "text": "text", "audio": "speech"}
+
+
+def format_duration(seconds: float) -> str:
+    """``≈ 45 s``, ``≈ 12 min``, ``≈ 2 h 10 min``."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"≈ {seconds} s"
+    if seconds < 3600:
+        return f"≈ {round(seconds / 60)} min"
+    return f"≈ {seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def format_bytes(count: int) -> str:
+    if count >= 1 << 30:
+        return f"{count / (1 << 30):.1f} GB"
+    return f"{max(1, round(count / (1 << 20)))} MB"
+
+
+class PresetButton(QPushButton):
+    """A checkable two-line button: the preset's title and, below it, its estimated time."""
+
+    def __init__(self, key: str, parent=None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.setObjectName("presetButton")
+        self.setCheckable(True)
+        self.estimate_text = "—"
+        self._show()
+
+    def _show(self) -> None:
+        self.setText(f"{PRESET_TITLES[self.key]}\n{self.estimate_text}")
+
+    def set_estimate(self, text: str, tooltip: str = "") -> None:
+        self.estimate_text = text
+        self._show()
+        self.setToolTip(tooltip)
+
+
+class TrainingSetup(QFrame):
+    """Choices for a new run and the Start button; the panel fills it and reacts to its signals."""
+
+    start_requested = Signal()
+    choice_changed = Signal()  # dataset, family or preset: estimates are stale
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("setupCard")
+        self.families: list[dict] = []
+        self.presets: dict[str, dict] = {}
+        self.defaults: dict[str, dict] = {}
+        self._kinds: dict[str, str] = {}
+        self.dataset = QComboBox(objectName="datasetChoice")
+        self.dataset.currentIndexChanged.connect(self._on_dataset)
+        self.family = QComboBox(objectName="familyChoice")
+        self.family.currentIndexChanged.connect(self._on_family)
+        self.family_hint = QLabel(objectName="mutedLabel")
+        self.family_hint.setWordWrap(True)
+        self.preset_group = QButtonGroup(self)
+        self.preset_buttons: dict[str, PresetButton] = {}
+        presets = QHBoxLayout()
+        presets.setSpacing(6)
+        for key in PRESET_KEYS:
+            button = PresetButton(key)
+            self.preset_group.addButton(button)
+            self.preset_buttons[key] = button
+            presets.addWidget(button)
+        self.preset_buttons["balanced"].setChecked(True)
+        self.preset_group.buttonToggled.connect(self._on_preset)
+        self.estimate_note = QLabel(objectName="mutedLabel")
+        self.estimate_note.setWordWrap(True)
+
+        self.advanced_toggle = QToolButton(objectName="advancedToggle")
+        self.advanced_toggle.setText("Advanced settings")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setToolTip("Every hyperparameter of the model; changes are kept when you switch preset")
+        self.advanced_toggle.toggled.connect(self.set_advanced_open)
+        self.form = ConfigForm()
+        self.form.setVisible(False)
+
+        self.start_button = QPushButton(icon("play"), "Start training", objectName="startButton")
+        self.start_button.setProperty("primary", True)
+        self.start_button.setToolTip("Start training with these settings (Ctrl+Return)")
+        self.start_button.clicked.connect(self.start_requested)
+        self.start_hint = QLabel(objectName="mutedLabel")
+        self.start_hint.setWordWrap(True)
+
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(8)
+        grid.addWidget(QLabel("Dataset"), 0, 0)
+        grid.addWidget(self.dataset, 0, 1)
+        grid.addWidget(QLabel("Model"), 1, 0)
+        grid.addWidget(self.family, 1, 1)
+        grid.setColumnStretch(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 12, 14, 14)
+        layout.setSpacing(8)
+        layout.addWidget(QLabel("NEW RUN", objectName="sectionCaption"))
+        layout.addLayout(grid)
+        layout.addWidget(self.family_hint)
+        layout.addSpacing(2)
+        layout.addLayout(presets)
+        layout.addWidget(self.estimate_note)
+        layout.addWidget(self.advanced_toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.form)
+        layout.addSpacing(4)
+        layout.addWidget(self.start_button)
+        layout.addWidget(self.start_hint)
+
+    # -- filling ------------------------------------------------------------------------------------------
+    def set_datasets(self, datasets: dict[str, dict]) -> None:
+        """``name → {"kind", "items"}`` from the project; keeps the selection when it still exists."""
+        current = self.dataset_name()
+        self.dataset.blockSignals(True)
+        self.dataset.clear()
+        self._kinds = {}
+        for name in sorted(datasets, key=str.lower):
+            info = datasets[name] if isinstance(datasets[name], dict) else {}
+            kind = str(info.get("kind", "image"))
+            items = info.get("items")
+            text = f"{name}  ·  {items:,} {'items' if items != 1 else 'item'}" if isinstance(items, int) else name
+            self.dataset.addItem(icon(KIND_ICON.get(kind, "dataset")), text, name)
+            self._kinds[name] = kind
+        self.dataset.blockSignals(False)
+        self.select_dataset(current)
+        self._on_dataset()
+
+    def set_catalog(self, families: list[dict], presets: dict, defaults: dict) -> None:
+        self.families, self.presets, self.defaults = families, presets, defaults
+        self._fill_families()
+
+    def select_dataset(self, name: str | None) -> None:
+        index = self.dataset.findData(name) if name else -1
+        if index >= 0:
+            self.dataset.setCurrentIndex(index)
+
+    def select_family(self, family: str | None) -> None:
+        index = self.family.findData(family) if family else -1
+        if index >= 0:
+            self.family.setCurrentIndex(index)
+
+    def select_preset(self, key: str | None) -> None:
+        if key in self.preset_buttons:
+            self.preset_buttons[key].setChecked(True)
+
+    def _fill_families(self) -> None:
+        current = self.family_name()
+        kind = self._kinds.get(self.dataset_name() or "")
+        self.family.blockSignals(True)
+        self.family.clear()
+        for info in self.families:
+            if kind is None or kind in tuple(info.get("kinds") or ()):
+                self.family.addItem(str(info.get("title") or info["family"]), info["family"])
+                self.family.setItemData(self.family.count() - 1, info.get("description", ""),
+                                        Qt.ItemDataRole.ToolTipRole)
+        self.family.blockSignals(False)
+        self.select_family(current)
+        self._on_family()
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def dataset_name(self) -> str | None:
+        data = self.dataset.currentData()
+        return str(data) if data else None
+
+    def dataset_kind(self) -> str | None:
+        return self._kinds.get(self.dataset_name() or "")
+
+    def family_name(self) -> str | None:
+        data = self.family.currentData()
+        return str(data) if data else None
+
+    def preset(self) -> str:
+        button = self.preset_group.checkedButton()
+        return button.key if button is not None else "balanced"
+
+    def preset_config(self, key: str) -> dict:
+        """The full config of a preset with the user's Advanced overrides on top."""
+        family = self.family_name()
+        defaults = self.defaults.get(family, {}) if family else {}
+        preset = (self.presets.get(family) or {}).get(key, {}) if family else {}
+        return {**defaults, **preset, **self.form.overrides()}
+
+    # -- reactions ----------------------------------------------------------------------------------------
+    @Slot()
+    def _on_dataset(self, *_args) -> None:
+        self._fill_families()
+
+    @Slot()
+    def _on_family(self, *_args) -> None:
+        family = self.family_name()
+        info = next((f for f in self.families if f["family"] == family), None)
+        self.family_hint.setText(str(info.get("description", "")) if info else "")
+        self.family_hint.setVisible(bool(info and info.get("description")))
+        self._refresh_form(keep_overrides=False)
+        self.clear_estimates()
+        self.choice_changed.emit()
+
+    @Slot()
+    def _on_preset(self, *_args) -> None:
+        self._refresh_form(keep_overrides=True)
+
+    def _refresh_form(self, keep_overrides: bool) -> None:
+        family = self.family_name()
+        defaults = self.defaults.get(family, {}) if family else {}
+        preset = (self.presets.get(family) or {}).get(self.preset(), {}) if family else {}
+        self.form.set_config(defaults, preset, keep_overrides=keep_overrides)
+
+    @Slot(bool)
+    def set_advanced_open(self, on: bool) -> None:
+        self.advanced_toggle.setChecked(on)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.form.setVisible(on)
+
+    def clear_estimates(self, text: str = "—") -> None:
+        for button in self.preset_buttons.values():
+            button.set_estimate(text)
+        self.estimate_note.setText("")
+
+    def show_estimate(self, key: str, estimate: dict, device_label: str) -> None:
+        button = self.preset_buttons.get(key)
+        if button is None:
+            return
+        if "seconds" in estimate:
+            memory = estimate.get("memory_bytes")
+            tip = f"{PRESET_TITLES[key]}: about {format_duration(float(estimate['seconds']))[2:]} on {device_label}"
+            if memory:
+                tip += f", {format_bytes(int(memory))} of memory"
+            button.set_estimate(format_duration(float(estimate["seconds"])), tip)
+            self.estimate_note.setText(f"Estimated times are for {device_label}.")
+        else:
+            button.set_estimate("—", f"Could not be estimated: {estimate.get('error', 'unknown reason')}")
+
+    def set_start_state(self, enabled: bool, hint: str = "") -> None:
+        self.start_button.setEnabled(enabled)
+        self.start_hint.setText(hint)
+        self.start_hint.setVisible(bool(hint))
+
+    def set_editable(self, editable: bool) -> None:
+        """While a run trains, its choices are fixed: the card greys out."""
+        for widget in (self.dataset, self.family, self.form, *self.preset_buttons.values()):
+            widget.setEnabled(editable)

@@ -1,0 +1,41 @@
+"""A tiny image project shared by the training tests: 24 noise pictures in two classes (a few validation
+items), imported with the real importer. Built once per session and copied per test (import costs ~1 s)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from training_helpers import make_project
+
+
+@pytest.fixture(scope="session")
+def _template_project(tmp_path_factory) -> Path:
+    return make_project(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def project(_template_project, tmp_path) -> Path:
+    """A fresh copy of the tiny project (its dataset cache not built yet)."""
+    target = tmp_path / "Project"
+    shutil.copytree(_template_project, target)
+    return target
+
+
+@pytest.fixture
+def poisoned():
+    """Registers family "poisoned" (see training_helpers.PoisonedRecipe) for one test, then removes it."""
+    from dataclasses import replace
+
+    from studio.core.training import recipes
+    from training_helpers import PoisonedRecipe
+
+    reference = recipes.spec("reference")
+    recipes.register(replace(reference, info=replace(reference.info, family="poisoned"),
+                             recipe="training_helpers:PoisonedRecipe"))
+    PoisonedRecipe.nan_calls, PoisonedRecipe.nan_from, PoisonedRecipe.oom_above = set(), None, None
+    PoisonedRecipe.val_losses = []
+    yield PoisonedRecipe
+    recipes.unregister("poisoned")
