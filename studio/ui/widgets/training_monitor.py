@@ -15,21 +15,10 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushB
                                QWidget)
 
 from studio.ui.icons import icon
+from studio.ui.widgets.job_status import format_clock
 
 SHORTCUTS = {"start": "Ctrl+Return", "pause": "Space", "stop": "Ctrl+.", "save": "Ctrl+S", "sample": "Ctrl+Shift+S",
              "export": "Ctrl+E"}
-
-
-def format_clock(seconds: float | None) -> str:
-    """``42 s``, ``3 min 10 s``, ``2 h 05 min``; ``—`` when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "—"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def format_number(value: float) -> str:
