@@ -27,6 +27,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QSizePolicy, QVBoxLayout,
                                QWidget)
 
+from studio.ui.widgets.training_backend import metric_columns
 from studio.ui.widgets.training_monitor import format_number
 
 REDRAW_MS = 100  # at most ~10 redraws a second
@@ -297,20 +298,11 @@ class TrainingPlots(QWidget):
     def append(self, rows: list[dict], run_id: str = LIVE, overlay: bool = False) -> int:
         """Add logged steps (dicts as in metrics.jsonl). Returns how many points were added."""
         run = self._run(run_id, overlay)
-        columns: dict[str, tuple[list, list]] = {}
-        for row in rows:
-            step = row.get("step")
-            if not isinstance(step, (int, float)) or "event" in row:
-                continue
-            for key, value in row.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool) and group_of(key):
-                    xs, ys = columns.setdefault(key, ([], []))
-                    xs.append(step)
-                    ys.append(value)
         added = 0
-        for key, (xs, ys) in columns.items():
-            self.add_series(run, key, np.asarray(xs, np.float64), np.asarray(ys, np.float64))
-            added += len(xs)
+        for key, (xs, ys) in metric_columns(rows).items():
+            if group_of(key):
+                self.add_series(run, key, xs, ys)
+                added += len(xs)
         return added
 
     def add_columns(self, columns: dict[str, tuple[np.ndarray, np.ndarray]], run_id: str,
