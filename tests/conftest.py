@@ -3,6 +3,7 @@ reads or writes a real user's settings, logs or projects. Benchmarks run only wi
 
 from __future__ import annotations
 
+import faulthandler
 import os
 
 import pytest
@@ -32,17 +33,24 @@ def studio_home(tmp_path, monkeypatch):
 
 
 class StallProbe:
-    """Measures how long the GUI event loop is blocked: a 10 ms QTimer whose late firings are stalls."""
+    """Measures how long the GUI event loop is blocked: a 10 ms QTimer whose late firings are stalls.
+
+    To find what blocks it, set ``AIGC_STALL_DUMP=FILE``: every thread's stack is then written to FILE
+    whenever the loop misses 40 ms (by faulthandler's own C thread, which needs no GIL to do it).
+    """
 
     def __init__(self, interval_ms: int = 10) -> None:
         import time
 
         from PySide6.QtCore import QTimer
 
+        dump_path = os.environ.get("AIGC_STALL_DUMP")
+        self._dump_file = open(dump_path, "a") if dump_path else None  # noqa: SIM115 - open while probing
         self._clock = time.perf_counter
         self.interval = interval_ms / 1000
         self.worst = 0.0
         self.ticks = 0
+        self.lates: list[float] = []  # how late each firing was, in seconds
         self._last = None
         self._timer = QTimer()
         self._timer.setInterval(interval_ms)
@@ -51,9 +59,15 @@ class StallProbe:
     def _tick(self) -> None:
         now = self._clock()
         if self._last is not None:
-            self.worst = max(self.worst, now - self._last - self.interval)
+            late = now - self._last - self.interval
+            self.worst = max(self.worst, late)
+            self.lates.append(late)
+            if self._dump_file is not None and late > 0.03:
+                self._dump_file.write(f"=== the stall above ended after {late * 1000:.0f} ms\n\n")
         self._last = now
         self.ticks += 1
+        if self._dump_file is not None:
+            faulthandler.dump_traceback_later(0.04 + self.interval, file=self._dump_file)
 
     def start(self) -> "StallProbe":
         self._last = None
@@ -62,6 +76,9 @@ class StallProbe:
 
     def stop(self) -> float:
         self._timer.stop()
+        if self._dump_file is not None:
+            faulthandler.cancel_dump_traceback_later()
+            self._dump_file.flush()
         return self.worst
 
 

@@ -25,7 +25,7 @@ class TrainJob:
 
     def __init__(self, project_root, dataset: str, family: str, preset: str | None = "balanced",
                  overrides: dict | None = None, steps: int | None = None, checkpoint_every: int | None = None,
-                 resume: str | None = None, device: str | None = None) -> None:
+                 resume: str | None = None, device: str | None = None, cpu_threads: int | None = None) -> None:
         self.project_root = Path(project_root).expanduser().resolve()
         self.dataset, self.family, self.preset = dataset, family, preset
         self.overrides = dict(overrides or {})
@@ -35,6 +35,7 @@ class TrainJob:
             self.overrides["checkpoint_every"] = checkpoint_every
         self.resume = resume
         self.device = device
+        self.cpu_threads = cpu_threads  # torch threads on a CPU; the GUI leaves a core to the window
         self.run_id: str | None = None
         self.run_folder: Path | None = None
         self.engine = None
@@ -126,9 +127,13 @@ class TrainJob:
         _freeze_long_lived_objects()
         device = torch.device(resolve_device(self.device).id)
         info, device = distributed.setup(device)
+        threads_before = torch.get_num_threads()
+        if device.type == "cpu" and self.cpu_threads and not info.enabled:
+            torch.set_num_threads(self.cpu_threads)
         try:
             return self._train(ctx, info, device)
         finally:
+            torch.set_num_threads(threads_before)
             distributed.shutdown(info)
 
     def _train(self, ctx: JobContext, info, device) -> dict:

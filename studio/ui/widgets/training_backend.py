@@ -65,13 +65,21 @@ class TrainingBackend:
     def train_job(self, root: Path, dataset: str, family: str, preset: str, overrides: dict | None,
                   resume: str | None, device: str | None):
         from studio.core.training import TrainJob
+        from studio.core.training.devices import threads_beside_a_window
 
         return TrainJob(root, dataset, family, preset=preset, overrides=overrides or None, resume=resume,
-                        device=device)
+                        device=device, cpu_threads=threads_beside_a_window())
 
     def warm_up(self) -> None:
-        """Import the engine (and torch) now, in a job, so pressing Start later does not stall the window."""
+        """Import the engine (and torch) now, in a job, so pressing Start later does not stall the window.
+
+        The first optimizer a process builds imports torch._dynamo (hundreds of modules): done here too.
+        """
+        import torch
+
         import studio.core.training.engine  # noqa: F401
+
+        torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
 
     def list_runs(self, root: Path) -> list[dict]:
         from studio.core.training import runs
