@@ -79,10 +79,15 @@ class JobContext:
         if self._on_preview is not None:
             self._on_preview(obj)
 
+    def flush(self) -> None:
+        """Deliver any reports held back (a GUI context throttles them); here, nothing is held."""
+
     def check(self) -> None:
         """Raise :class:`Cancelled` if cancel was asked; while paused, wait here until resumed or cancelled."""
         if self._cancel.is_set():
             raise Cancelled()
+        if not self._running.is_set():
+            self.flush()  # the last reports before a pause must not wait for the resume
         while not self._running.is_set():
             self._running.wait(0.05)
             if self._cancel.is_set():

@@ -97,6 +97,26 @@ def test_pause_holds_the_job_and_resume_lets_it_finish(qtbot):
     assert runner.result == 200
 
 
+def test_reports_held_back_by_the_throttle_arrive_while_the_job_is_paused(qtbot):
+    def pausing(ctx):
+        for step in range(1, 6):  # five reports within one throttle interval: the last ones are held back
+            ctx.metrics({"step": step})
+            ctx.progress(step / 10, f"step {step}")
+        ctx.pause()
+        ctx.check()  # waits here until resumed
+        return "done"
+
+    runner = JobRunner(pausing)
+    steps, messages = [], []
+    runner.metrics.connect(lambda batch: steps.extend(m["step"] for m in batch))
+    runner.progress.connect(lambda fraction, message: messages.append(message))
+    runner.start()
+    qtbot.waitUntil(lambda: runner.paused and steps == [1, 2, 3, 4, 5], timeout=5000)
+    assert messages[-1] == "step 5"  # the monitor shows where the job paused, not a step before
+    with qtbot.waitSignal(runner.succeeded, timeout=5000):
+        runner.resume()
+
+
 def test_progress_from_a_flat_out_job_is_throttled(qtbot):
     def chatty(ctx):
         end = time.monotonic() + 1.0

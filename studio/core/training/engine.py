@@ -85,6 +85,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+@dataclass
+class _StepInProgress:
+    """One training step while its phases run: a retry after running out of memory resumes at the phase
+    that failed, so an optimizer that already stepped (a GAN's discriminator) does not step twice."""
+
+    positions: np.ndarray
+    phases_done: int = 0
+    logs: dict = field(default_factory=dict)
+
+
 class Engine:
     """Trains one recipe. ``run_folder`` None = in memory only (the estimate uses that)."""
 
@@ -243,9 +253,9 @@ class Engine:
         if self.ctx.paused and not self.ctx.cancelled:
             for callback in self.callbacks:
                 callback.on_pause(self)
-            flush = getattr(self.ctx, "flush", None)  # a GUI context holds throttled reports back: send them now
-            if flush is not None:
-                flush()
+            self.ctx.flush()  # a GUI context holds throttled reports back: send them now
+            if self.device.type == "cuda":  # pause and free: give the GPU's cached memory back while waiting
+                torch.cuda.empty_cache()
             paused_at = time.perf_counter()
             # wait here rather than inside ctx.check(), so the status heartbeat goes on while paused
             while self.ctx.paused and not self.ctx.cancelled:
@@ -261,30 +271,32 @@ class Engine:
     def train_step(self) -> dict:
         """One optimizer step of every phase; handles NaN rollback and out-of-memory retries."""
         self.step_values: dict = {}  # values callbacks add for this step (validation results)
-        positions = self.sampler.next()  # (batch_size,) positions into the training items
+        step = _StepInProgress(self.sampler.next())  # (batch_size,) positions into the training items
         while True:
             try:
-                logs = self._step_on(positions)
+                self._run_phases(step)
                 break
             except NonFiniteLoss:
                 self._roll_back()
-                positions = self.sampler.next()
+                step = _StepInProgress(self.sampler.next())
             except torch.OutOfMemoryError:
-                self._halve_micro_batch()
+                self._halve_micro_batch()  # then retry the phase that failed; the ones done stay done
+        self.scaler.update()
         self._update_ema()
         self.state.step += 1
-        self.last_logs = logs
-        return logs
+        self.last_logs = step.logs
+        return step.logs
 
-    def _step_on(self, positions: np.ndarray) -> dict:
-        lr = self.schedule.apply(self.state.step)
+    def _run_phases(self, step: "_StepInProgress") -> None:
+        step.logs["lr"] = self.schedule.apply(self.state.step)
+        positions = step.positions
         chunks = [positions[i:i + self.state.micro_batch] for i in range(0, len(positions), self.state.micro_batch)]
         batches = [self.recipe.load_batch(chunk) for chunk in chunks]
-        logs: dict = {"lr": lr}
-        for phase in self.phases:
+        for phase in self.phases[step.phases_done:]:
             optimizer = self.optimizers[phase.optimizer]
             optimizer.zero_grad(set_to_none=True)
             total = torch.zeros((), device=self.device)
+            logs: dict = {}
             for index, (chunk, batch) in enumerate(zip(chunks, batches)):
                 share = len(chunk) / len(positions)  # micro-batches of unequal size still average exactly
                 with self._no_sync(last=index == len(chunks) - 1), self._autocast():
@@ -301,8 +313,8 @@ class Engine:
                 params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
                 logs[f"grad_norm_{phase.optimizer}"] = torch.nn.utils.clip_grad_norm_(params, self.config["grad_clip"])
             self.scaler.step(optimizer)
-        self.scaler.update()
-        return logs
+            step.logs.update(logs)
+            step.phases_done += 1
 
     def _autocast(self):
         if self.autocast_dtype is None:

@@ -36,6 +36,6 @@ def poisoned():
     recipes.register(replace(reference, info=replace(reference.info, family="poisoned"),
                              recipe="training_helpers:PoisonedRecipe"))
     PoisonedRecipe.nan_calls, PoisonedRecipe.nan_from, PoisonedRecipe.oom_above = set(), None, None
-    PoisonedRecipe.val_losses = []
+    PoisonedRecipe.val_losses, PoisonedRecipe.two_phases, PoisonedRecipe.first_phase_items = [], False, 0
     yield PoisonedRecipe
     recipes.unregister("poisoned")

@@ -75,6 +75,7 @@ def test_a_killed_run_is_detected_and_resume_latest_finishes_it(project):
                      "--resume", "latest", "--steps", str(target))
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.splitlines()[0] == run_id
+    assert f"Resumed from step {last:,}." in resumed.stderr  # said in plain words, not only done
     assert json.loads(resumed.stdout.splitlines()[1])["step"] == target
     steps = logged_steps(folder)
     assert steps == list(range(1, target + 1))  # lines past the checkpoint were dropped, none duplicated

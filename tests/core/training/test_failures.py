@@ -71,6 +71,15 @@ def test_out_of_memory_halves_the_micro_batch_and_keeps_the_effective_batch(proj
     assert_identical(final_weights(planned.run_folder), final_weights(job.run_folder))
 
 
+def test_out_of_memory_in_a_later_phase_does_not_repeat_the_phases_already_done(project, poisoned):
+    poisoned.two_phases, poisoned.oom_above = True, 4  # the first phase fits; the second runs out of memory
+    job = TrainJob(project, "pics", "poisoned", preset="fast", overrides=FAST, steps=6)
+    assert job(JobContext())["step"] == 6
+    assert poisoned.first_phase_items == 6 * 8  # each step's first phase learned from its 8 items once
+    adam_steps = {int(state["step"]) for state in job.engine.optimizers["autoencoder"].state.values()}
+    assert adam_steps == {2 * 6}  # two optimizer steps per training step, none repeated
+
+
 def test_a_full_disk_stops_cleanly_and_keeps_the_previous_checkpoint(project, monkeypatch):
     real_write = checkpoints.atomic_write_bytes
 

@@ -54,20 +54,29 @@ class PoisonedRecipe(ReferenceRecipe):
     """The reference recipe with injected failures, set per test on the class:
     ``nan_calls`` (1-based loss calls whose loss is NaN), ``nan_from`` (every call from then on) and
     ``oom_above`` (raise torch.OutOfMemoryError for micro-batches with more items than this) and
-    ``val_losses`` (validation values to report, in order, instead of measuring)."""
+    ``val_losses`` (validation values to report, in order, instead of measuring); ``two_phases`` puts a
+    healthy phase first (as a GAN's discriminator step precedes its generator step), counting the items
+    it learned from in ``first_phase_items``."""
 
     family = "poisoned"
     nan_calls: set = set()
     nan_from: int | None = None
     oom_above: int | None = None
     val_losses: list = []  # when set, evaluations report these values in turn
+    two_phases = False
+    first_phase_items = 0
 
     def __init__(self, config, data, device) -> None:
         super().__init__(config, data, device)
         self.calls = 0
 
     def phases(self):
-        return [Phase("autoencoder", self.poisoned_loss)]
+        poisoned = [Phase("autoencoder", self.poisoned_loss)]
+        return [Phase("autoencoder", self.healthy_loss), *poisoned] if self.two_phases else poisoned
+
+    def healthy_loss(self, models, images):
+        type(self).first_phase_items += len(images)
+        return self.reconstruction_loss(models, images)
 
     def poisoned_loss(self, models, images):
         self.calls += 1
