@@ -208,7 +208,8 @@ def _cmd_train(args) -> int:
 
 def run_training(job, quiet: bool = False):
     """Run a TrainJob headless: the run id on stdout as soon as it exists, a progress line on stderr
-    (redrawn on a terminal, one line every few seconds otherwise). Returns the result, or None if stopped."""
+    (redrawn on a terminal, one line every few seconds otherwise) and the engine's notices in plain words
+    (resumed, checkpoint saved, NaN rolled back, out of memory). Returns the result, or None if stopped."""
     import signal
     import time
 
@@ -229,7 +230,12 @@ def run_training(job, quiet: bool = False):
             print(f"{fraction * 100:5.1f}%  {message}", file=sys.stderr, flush=True)
             shown["at"] = time.monotonic()
 
-    ctx = JobContext(on_progress=show)
+    def notice(values: dict) -> None:
+        if not quiet and "event" in values:
+            text = str(values["event"])
+            print(f"\r{text:<78}" if tty else text, file=sys.stderr, flush=True)  # over the progress line
+
+    ctx = JobContext(on_progress=show, on_metrics=notice)
     previous = {sig: signal.signal(sig, lambda *_: ctx.cancel()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = job(ctx)

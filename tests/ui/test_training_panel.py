@@ -341,6 +341,10 @@ def test_a_run_streams_curves_and_pauses_resumes_saves_samples_and_stops(qtbot, 
     assert head.tiles["step"].value.text() != "—" and head.tiles["step"].detail.text() == "of 1,000"
     assert head.tiles["eta"].value.text().endswith("s")
     assert panel.live["run_id"] and panel.run_list.current_run() == panel.live["run_id"]
+    live_row = panel.run_list.runs[panel.live["run_id"]]
+    qtbot.waitUntil(lambda: live_row.get("step", 0) > 0, timeout=5000)  # the run list follows the live run
+    plots = panel.plots.plots
+    assert plots["loss"].legend.isVisible() and not plots["lr"].legend.isVisible()  # one curve needs no legend
     stall_probe.stop()  # a screenshot is the test's own pause, not the window's
     print(f"\nworst stall while streaming: {stall_probe.worst * 1000:.1f} ms")
     shot = _shot(panel.window_, tmp_path, "training-monitor-running.png")
@@ -350,6 +354,7 @@ def test_a_run_streams_curves_and_pauses_resumes_saves_samples_and_stops(qtbot, 
     panel.setFocus()
     qtbot.keyClick(panel, Qt.Key.Key_Space)
     assert head.state == head.PAUSED and head.pause_button.text() == "Resume"
+    assert live_row["state"] == "paused"
     assert not head.save_button.isEnabled()
     folder = Path(panel._run_info(panel.live["run_id"])["folder"])
     qtbot.waitUntil(lambda: json.loads((folder / "status.json").read_text())["state"] == "paused", timeout=5000)

@@ -12,6 +12,7 @@ import logging
 import time
 from pathlib import Path
 
+from studio.core.durations import format_duration
 from studio.core.jobs import JobError
 from studio.core.training import checkpoints
 from studio.core.training.distributed import any_rank
@@ -236,15 +237,3 @@ class StatusWriter(Callback):
 
     def on_end(self, engine) -> None:
         self.write(engine, "finished", engine.stop_reason or f"Finished {engine.state.step:,} steps")
-
-
-def format_duration(seconds: float) -> str:
-    """3 min 10 s, 2 h 5 min, 40 s."""
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"

@@ -46,7 +46,7 @@ from studio.ui.widgets.training_log import TrainingLog
 from studio.ui.widgets.training_monitor import SHORTCUTS, TrainingMonitorHead
 from studio.ui.widgets.training_resume import ResumeBanner
 from studio.ui.widgets.training_samples import SampleStrip
-from studio.ui.widgets.training_setup import TrainingSetup
+from studio.ui.widgets.training_setup import ESTIMATING, TrainingSetup
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +339,7 @@ class TrainingPanel(Panel):
             return
         device_id, _label = self.device()
         configs = {key: self.setup.preset_config(key) for key in PRESET_KEYS}
-        self.setup.clear_estimates("Estimating…")
+        self.setup.clear_estimates(ESTIMATING)
         runner = self.registry.start(EstimateJob(self.backend, self.project.root, dataset, family, configs, device_id))
         self._estimate_runner = runner
         runner.metrics.connect(self._on_estimate)
@@ -389,6 +389,7 @@ class TrainingPanel(Panel):
         if self._estimate_runner is not None:  # estimates would steal the CPU from the run
             self._estimate_runner.cancel()
             self._estimate_runner = None
+            self.setup.stop_estimating()
         device_id, label = self.device()
         try:
             job = self.backend.train_job(self.project.root, dataset, family, preset or "balanced", overrides,
@@ -454,6 +455,8 @@ class TrainingPanel(Panel):
             self._last_row = points[-1]
             self.head.show_row(self._last_row)
         self._notice_run_id()
+        if points and self.live.get("run_id") and isinstance(points[-1].get("step"), int):
+            self.run_list.update_run(self.live["run_id"], step=points[-1]["step"])
         if checkpoint_saved:
             self._load_checkpoints((self.live or {}).get("run_id"))
 
@@ -478,12 +481,14 @@ class TrainingPanel(Panel):
         if pause:
             self.runner.pause()
             self.head.set_state(self.head.PAUSED)
+            self.run_list.update_run(str(self.live.get("run_id")), state="paused")
             self.head.say("Paused · checkpoint saved · Space resumes", "paused")
             self.log_view.note("Paused by you; the engine saves a checkpoint and waits.")
             QTimer.singleShot(1500, self._refresh_live_checkpoints)
         else:
             self.runner.resume()
             self.head.set_state(self.head.RUNNING)
+            self.run_list.update_run(str(self.live.get("run_id")), state="running")
             self.log_view.note("Resumed.")
         self._update_view()
 

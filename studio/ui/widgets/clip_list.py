@@ -98,7 +98,7 @@ def waveform_peaks(path: str, bins: int = BINS):
     return peaks / top if top > 0 else peaks
 
 
-def format_duration(seconds: float | None) -> str:
+def format_clip_length(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     seconds = float(seconds)
@@ -151,7 +151,7 @@ class ClipModel(EntryListModel):
             if column == self.NAME:
                 return PurePosixPath(entry["source"]).name
             if column == self.LENGTH:
-                return format_duration(meta.get("duration_s"))
+                return format_clip_length(meta.get("duration_s"))
             if column == self.TRANSCRIPT:
                 return entry.get("transcript") or "No transcript"
         if role == Qt.ItemDataRole.DecorationRole and column == self.PLAY:
@@ -273,7 +273,7 @@ class ClipList(QWidget):
         clips = self.model.entries
         total = sum(float((e.get("meta") or {}).get("duration_s") or 0) for e in clips)
         missing = sum(1 for e in clips if not e.get("transcript"))
-        text = f"{len(clips):,} clip{'s' if len(clips) != 1 else ''} · {format_duration(total)} in all"
+        text = f"{len(clips):,} clip{'s' if len(clips) != 1 else ''} · {format_clip_length(total)} in all"
         if missing:
             text += f" · {missing:,} without a transcript"
         self.count.setText(text)

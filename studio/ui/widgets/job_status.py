@@ -7,25 +7,14 @@ import time
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
+from studio.core.durations import format_duration
 from studio.ui.icons import icon
 from studio.workers.registry import JobRegistry
 from studio.workers.runner import JobRunner
 
 
-def format_clock(seconds: float | None) -> str:
-    """``42 s``, ``3 min 10 s``, ``2 h 05 min``; ``—`` when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "—"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-
-
 def format_eta(seconds: float) -> str:
-    return f"{format_clock(seconds)} left"
+    return f"{format_duration(seconds)} left"
 
 
 def with_eta(message: str, fraction: float, elapsed_s: float) -> str:

@@ -113,6 +113,20 @@ class RunList(QListWidget):
         if set(self.compared()) != ticked:
             self.compare_changed.emit(self.compared())
 
+    def update_run(self, run_id: str, **changes) -> None:
+        """Change what one row shows (the live run's step and state) without rebuilding the list."""
+        run = self.runs.get(run_id)
+        if run is None or all(run.get(key) == value for key, value in changes.items()):
+            return
+        run.update(changes)
+        for row in range(self.count()):
+            item = self.item(row)
+            if item.data(Qt.ItemDataRole.DisplayRole) == run_id:
+                self.blockSignals(True)  # a repaint, not a change of ticks
+                item.setData(RUN_ROLE, dict(run))
+                self.blockSignals(False)
+                return
+
     def select(self, run_id: str, emit: bool = True) -> None:
         for row in range(self.count()):
             if self.item(row).data(Qt.ItemDataRole.DisplayRole) == run_id:

@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout,
                                QWidget)
 
+from studio.core.durations import format_duration
 from studio.ui.icons import icon
-from studio.ui.widgets.job_status import format_clock
 
 SHORTCUTS = {"start": "Ctrl+Return", "pause": "Space", "stop": "Ctrl+.", "save": "Ctrl+S", "sample": "Ctrl+Shift+S",
              "export": "Ctrl+E"}
@@ -177,7 +177,7 @@ class TrainingMonitorHead(QWidget):
         if isinstance(row.get("epoch"), (int, float)):
             self.tiles["epoch"].set(f"{row['epoch']:.2f}")
         if "eta_s" in row:
-            self.tiles["eta"].set(format_clock(row.get("eta_s")))
+            self.tiles["eta"].set(format_duration(row.get("eta_s")))
         if isinstance(row.get("items_per_s"), (int, float)):
             self.tiles["speed"].set(f"{row['items_per_s']:,.0f}", "items/s")
 

@@ -196,7 +196,12 @@ class MetricPlot(QWidget):
             self.plot.addItem(item)
             self.curves[ident] = item
             self.empty.setVisible(False)
+            self._show_legend_if_needed()
         return item
+
+    def _show_legend_if_needed(self) -> None:
+        """A legend only where it tells curves apart: one curve is already named by the card's title."""
+        self.legend.setVisible(sum(1 for (_run, _key, raw) in self.curves if not raw) > 1)
 
     def remove_run(self, run: str) -> None:
         for ident in [i for i in self.curves if i[0] == run]:
@@ -204,6 +209,7 @@ class MetricPlot(QWidget):
             self.legend.removeItem(item)
             self.plot.removeItem(item)
         self.empty.setVisible(not self.curves)
+        self._show_legend_if_needed()
 
     @Slot()
     def _place_empty(self) -> None:

@@ -7,25 +7,17 @@ choice between a fast preview and the best quality is made knowing the cost.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QToolButton, QVBoxLayout, QWidget)
 
+from studio.core.durations import format_duration, format_rough_duration
 from studio.ui.icons import icon
 from studio.ui.widgets.training_backend import PRESET_KEYS, PRESET_TITLES
 from studio.ui.widgets.training_config import ConfigForm
 
+ESTIMATING = "Estimating…"
 KIND_ICON = {"image": "image", "text": "text", "audio": "speech"}
-
-
-def format_duration(seconds: float) -> str:
-    """``≈ 45 s``, ``≈ 12 min``, ``≈ 2 h 10 min``."""
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"≈ {seconds} s"
-    if seconds < 3600:
-        return f"≈ {round(seconds / 60)} min"
-    return f"≈ {seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def format_bytes(count: int) -> str:
@@ -35,23 +27,33 @@ def format_bytes(count: int) -> str:
 
 
 class PresetButton(QPushButton):
-    """A checkable two-line button: the preset's title and, below it, its estimated time."""
+    """A checkable card: the preset's title and, below it in smaller muted type, its estimated time."""
 
     def __init__(self, key: str, parent=None) -> None:
         super().__init__(parent)
         self.key = key
         self.setObjectName("presetButton")
         self.setCheckable(True)
-        self.estimate_text = "—"
-        self._show()
-
-    def _show(self) -> None:
-        self.setText(f"{PRESET_TITLES[self.key]}\n{self.estimate_text}")
+        self.title = QLabel(PRESET_TITLES[key], objectName="presetTitle")
+        self.estimate = QLabel(objectName="presetEstimate")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(3, 6, 3, 6)  # narrow cards: "Fast preview" must fit in bold
+        layout.setSpacing(1)
+        for label in (self.title, self.estimate):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # clicks reach the button
+            layout.addWidget(label)
+        self.setAccessibleName(PRESET_TITLES[key])
+        self.set_estimate("—")
 
     def set_estimate(self, text: str, tooltip: str = "") -> None:
         self.estimate_text = text
-        self._show()
+        self.estimate.setText(text)
+        self.setAccessibleDescription(text)
         self.setToolTip(tooltip)
+
+    def sizeHint(self) -> QSize:
+        return self.layout().sizeHint()
 
 
 class TrainingSetup(QFrame):
@@ -237,16 +239,22 @@ class TrainingSetup(QFrame):
             button.set_estimate(text)
         self.estimate_note.setText("")
 
+    def stop_estimating(self) -> None:
+        """The estimate job was cancelled (a run started): presets still waiting show a dash, not a spinner word."""
+        for button in self.preset_buttons.values():
+            if button.estimate_text == ESTIMATING:
+                button.set_estimate("—", "Estimated again when the run ends")
+
     def show_estimate(self, key: str, estimate: dict, device_label: str) -> None:
         button = self.preset_buttons.get(key)
         if button is None:
             return
         if "seconds" in estimate:
             memory = estimate.get("memory_bytes")
-            tip = f"{PRESET_TITLES[key]}: about {format_duration(float(estimate['seconds']))[2:]} on {device_label}"
+            tip = f"{PRESET_TITLES[key]}: about {format_duration(float(estimate['seconds']))} on {device_label}"
             if memory:
                 tip += f", {format_bytes(int(memory))} of memory"
-            button.set_estimate(format_duration(float(estimate["seconds"])), tip)
+            button.set_estimate(format_rough_duration(float(estimate["seconds"])), tip)
             self.estimate_note.setText(f"Estimated times are for {device_label}.")
         else:
             button.set_estimate("—", f"Could not be estimated: {estimate.get('error', 'unknown reason')}")
