@@ -146,7 +146,7 @@ class TrainJob:
         data = self._open_data(recipe_class, config, ctx, info)
         recipe = recipe_class(config, data, device)
         if info.is_main:
-            folder = resume_folder or self._new_run_folder(config, record, device)
+            folder = resume_folder or self._new_run_folder(config, record, device, recipe.describe())
         folder = Path(distributed.broadcast(info, str(folder) if info.is_main else None))
         self.run_folder, self.run_id = folder, folder.name
         if info.is_main and resume_folder is not None:
@@ -181,10 +181,10 @@ class TrainJob:
         distributed.barrier(info)
         return recipe_class.open_data(folder, config)
 
-    def _new_run_folder(self, config: dict, record: dict, device) -> Path:
+    def _new_run_folder(self, config: dict, record: dict, device, model: dict) -> Path:
         run_id, folder = runs.create_run_folder(self.project_root, self.family, {
             "family": self.family, "dataset": self.dataset, "preset": self.preset, "config": config,
-            "seed": config["seed"], "device": str(device), "created": runs.created_now()})
+            "model": model, "seed": config["seed"], "device": str(device), "created": runs.created_now()})
         _add_run_to_project(self.project_root, run_id)
         return folder
 

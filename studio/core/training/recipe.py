@@ -70,6 +70,11 @@ class Recipe:
         """Names of the models that keep EMA weights when the config's ``ema`` is on."""
         return []
 
+    def describe(self) -> dict:
+        """What a generator needs to rebuild the trained model without the dataset (JSON-able), stored as
+        ``"model"`` in the run's config.json: e.g. ``{"kind": "gan", "resolution": 64, "classes": [...]}``."""
+        return {}
+
     # -- data -------------------------------------------------------------------------------------------
     def train_size(self) -> int:
         """How many training items an epoch has (the sampler permutes ``range(train_size())``)."""
