@@ -165,13 +165,17 @@ class FakeBackend:
     def families(self) -> list[dict]:
         return [{"family": "reference", "title": "Reference autoencoder", "kinds": ("image",),
                  "description": "A small, fast model for checking that everything works."},
-                {"family": "text-gpt", "title": "Writer (GPT)", "kinds": ("text",), "description": "Learns your copy."}]
+                {"family": "text-gpt", "title": "Writer (GPT)", "kinds": ("text",), "description": "Learns your copy."},
+                {"family": "gan", "title": "GAN", "kinds": ("image",), "description": "Makes new pictures.",
+                 "resolutions": [32, 64, 128, 256]}]
 
     def presets(self, family: str) -> dict:
-        return {"fast": {"steps": 200}, "balanced": {"steps": 1000}, "best": {"steps": 4000, "ema": True}}
+        best = {"steps": 4000, "ema": True, **({"resolution": 128} if family == "gan" else {})}
+        return {"fast": {"steps": 200}, "balanced": {"steps": 1000}, "best": best}
 
     def default_config(self, family: str) -> dict:
-        return {"steps": 1000, "batch_size": 32, "lr": 2e-3, "ema": False, "precision": "auto"}
+        config = {"steps": 1000, "batch_size": 32, "lr": 2e-3, "ema": False, "precision": "auto"}
+        return {**config, "resolution": 64} if family == "gan" else config
 
     def estimate(self, root, dataset, family, config, device) -> dict:
         self.estimates.append(dict(config))
@@ -296,8 +300,20 @@ def test_new_run_card_offers_models_for_the_dataset_and_presets_with_estimates(q
     assert setup.dataset_name() == "copy"  # sorted; a text dataset offers the writer only
     assert [setup.family.itemData(i) for i in range(setup.family.count())] == ["text-gpt"]
     setup.select_dataset("shapes")
-    assert [setup.family.itemData(i) for i in range(setup.family.count())] == ["reference"]
+    assert [setup.family.itemData(i) for i in range(setup.family.count())] == ["reference", "gan"]
     assert "small, fast model" in setup.family_hint.text()
+    assert not setup.resolution.isVisibleTo(setup)  # the reference model has one size
+    # an image generator shows a Resolution choice that follows presets and feeds the run's config
+    setup.select_family("gan")
+    assert setup.resolution.isVisibleTo(setup) and setup.resolution.currentData() == 64
+    setup.select_preset("best")
+    assert setup.resolution.currentData() == 128  # the preset's size
+    setup.resolution.setCurrentIndex(setup.resolution.findData(32))
+    assert setup.form.overrides() == {"resolution": 32} and setup.preset_config("best")["resolution"] == 32
+    setup.resolution.setCurrentIndex(setup.resolution.findData(128))
+    assert setup.form.overrides() == {}  # back to the preset's value: nothing overridden
+    setup.select_preset("balanced")
+    setup.select_family("reference")
     # each preset shows its estimated time (a job, off the GUI thread); "≈ 18 s" = 200 steps × 0.09 s
     qtbot.waitUntil(lambda: setup.preset_buttons["best"].estimate_text.startswith("≈"), timeout=5000)
     assert setup.preset_buttons["fast"].estimate_text == "≈ 18 s"
@@ -473,6 +489,26 @@ def test_an_interrupted_run_is_offered_for_resuming(qtbot, studio_app, tmp_path,
         qtbot.waitUntil(lambda: _points(panel) > 0, timeout=5000)
         panel.stop()
     assert json.loads((folder / "status.json").read_text())["step"] > 120
+
+
+def test_quality_scores_get_cards_of_their_own_scale_only_when_a_run_logs_them(qtbot, studio_app):
+    from studio.ui.widgets.training_plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.show()
+    plots.append([{"step": 1, "loss": 1.0, "val_loss": 0.9}])
+    plots.redraw()
+    assert not plots.plots["variety"].isVisible() and not plots.plots["fid"].isVisible()
+    plots.append([{"step": 2, "loss_d": 1.0, "val_kid": 3.2, "val_fid": 640.0, "val_precision": 0.2,
+                   "val_recall": 0.1}])
+    plots.redraw()
+    assert plots.plots["variety"].isVisible() and plots.plots["fid"].isVisible()
+    drawn = {group: {key for (_run, key, raw) in plot.curves if not raw} for group, plot in plots.plots.items()}
+    assert drawn["val"] == {"val_loss", "val_kid"} and drawn["fid"] == {"val_fid"}
+    assert drawn["variety"] == {"val_precision", "val_recall"} and "not with published" in plots.plots["fid"].toolTip()
+    plots.clear()
+    assert not plots.plots["variety"].isVisible()
 
 
 def test_plots_take_100000_points_and_redraw_quickly(qtbot, studio_app):

@@ -167,7 +167,8 @@ class ConfigForm(QWidget):
         return dict(self._overrides)
 
     def set_overrides(self, overrides: dict) -> None:
-        self._overrides = {k: v for k, v in (overrides or {}).items() if k in self._base}
+        """Set what differs from the preset (values equal to the preset's are not overrides)."""
+        self._overrides = {k: v for k, v in (overrides or {}).items() if k in self._base and v != self._base[k]}
         self._fill()
 
     def config(self) -> dict:

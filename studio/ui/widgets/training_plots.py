@@ -34,13 +34,21 @@ REDRAW_MS = 100  # at most ~10 redraws a second
 PALETTE = ("#5B5BD6", "#E0607E", "#2F9E77", "#D98E04", "#3B82C4", "#8B5CF6", "#C05621", "#0E9AA7")
 OVERLAY_PALETTE = ("#9AA0BC", "#D4A373", "#7FB3A3", "#C79BD1", "#94B6D8")
 
-# The four plots and which metric keys each one draws.
+# The plots and which metric keys each one draws. Each card holds values of one scale: image generators add
+# a Variety card (precision and recall, 0-1) and an FID card (tens to hundreds) beside the four every run has.
 GROUPS = (
     ("loss", "Loss", "lower is better"),
     ("val", "Validation", "measured on held-out items"),
+    ("variety", "Variety", "precision and recall of samples · higher is better"),
     ("lr", "Learning rate", "per step"),
     ("speed", "Throughput", "items per second"),
+    ("fid", "FID", "lower is better"),
 )
+GRID_POSITIONS = {"loss": (0, 0), "val": (0, 1), "variety": (0, 2), "lr": (1, 0), "speed": (1, 1), "fid": (1, 2)}
+OPTIONAL_GROUPS = {"variety", "fid"}  # shown only once a run logs such values
+QUALITY_NOTE = ("KID, FID, precision and recall are measured offline with the studio's own fixed feature "
+                "network: compare them between runs on the same dataset and resolution, not with published "
+                "scores. Falling KID/FID = more realistic samples; falling recall = less variety (mode collapse).")
 NON_CURVES = {"step", "time_s", "epoch", "eta_s", "total_steps", "event"}
 
 
@@ -50,6 +58,10 @@ def group_of(key: str) -> str | None:
         return None
     if key == "loss" or key.startswith("loss_"):
         return "loss"
+    if key in ("val_precision", "val_recall"):
+        return "variety"
+    if key == "val_fid":
+        return "fid"
     if key.startswith("val_"):
         return "val"
     if key == "lr" or key.startswith("lr_"):
@@ -197,6 +209,8 @@ class MetricPlot(QWidget):
             self.curves[ident] = item
             self.empty.setVisible(False)
             self._show_legend_if_needed()
+            if self.group in OPTIONAL_GROUPS:
+                self.setVisible(True)
         return item
 
     def _show_legend_if_needed(self) -> None:
@@ -210,6 +224,8 @@ class MetricPlot(QWidget):
             self.plot.removeItem(item)
         self.empty.setVisible(not self.curves)
         self._show_legend_if_needed()
+        if self.group in OPTIONAL_GROUPS and not self.curves:
+            self.setVisible(False)
 
     @Slot()
     def _place_empty(self) -> None:
@@ -265,11 +281,15 @@ class TrainingPlots(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(10)
         self.plots: dict[str, MetricPlot] = {}
-        for index, (group, title, hint) in enumerate(GROUPS):
+        for group, title, hint in GROUPS:
             plot = MetricPlot(group, title, hint)
             plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             self.plots[group] = plot
-            grid.addWidget(plot, index // 2, index % 2)
+            grid.addWidget(plot, *GRID_POSITIONS[group])
+            if group in OPTIONAL_GROUPS:
+                plot.setVisible(False)
+            if group in OPTIONAL_GROUPS:
+                plot.setToolTip(QUALITY_NOTE)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)

@@ -75,6 +75,13 @@ class TrainingSetup(QFrame):
         self.family.currentIndexChanged.connect(self._on_family)
         self.family_hint = QLabel(objectName="mutedLabel")
         self.family_hint.setWordWrap(True)
+        self.resolution = QComboBox(objectName="resolutionChoice")
+        self.resolution.setToolTip("Size of the pictures the model learns and makes. Larger is slower and needs more "
+                                   "memory: see the estimate below the presets")
+        self.resolution.currentIndexChanged.connect(self._on_resolution)
+        self.resolution_label = QLabel("Resolution")
+        self.resolution.setVisible(False)
+        self.resolution_label.setVisible(False)
         self.preset_group = QButtonGroup(self)
         self.preset_buttons: dict[str, PresetButton] = {}
         presets = QHBoxLayout()
@@ -98,6 +105,7 @@ class TrainingSetup(QFrame):
         self.advanced_toggle.toggled.connect(self.set_advanced_open)
         self.form = ConfigForm()
         self.form.setVisible(False)
+        self.form.changed.connect(self._show_resolution)
 
         self.start_button = QPushButton(icon("play"), "Start training", objectName="startButton")
         self.start_button.setProperty("primary", True)
@@ -114,6 +122,8 @@ class TrainingSetup(QFrame):
         grid.addWidget(self.dataset, 0, 1)
         grid.addWidget(QLabel("Model"), 1, 0)
         grid.addWidget(self.family, 1, 1)
+        grid.addWidget(self.resolution_label, 2, 0)
+        grid.addWidget(self.resolution, 2, 1)
         grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 14)
@@ -215,12 +225,46 @@ class TrainingSetup(QFrame):
         self.family_hint.setText(str(info.get("description", "")) if info else "")
         self.family_hint.setVisible(bool(info and info.get("description")))
         self._refresh_form(keep_overrides=False)
+        self._fill_resolutions(info)
+        self.clear_estimates()
+        self.choice_changed.emit()
+
+    def _fill_resolutions(self, info: dict | None) -> None:
+        """Families that train at several sizes (GAN, VAE) show a Resolution choice; others hide it."""
+        sizes = [int(size) for size in (info or {}).get("resolutions") or ()]
+        self.resolution.blockSignals(True)
+        self.resolution.clear()
+        for size in sizes:
+            self.resolution.addItem(f"{size} × {size} px", size)
+        self.resolution.blockSignals(False)
+        for widget in (self.resolution, self.resolution_label):
+            widget.setVisible(len(sizes) > 1)
+        self._show_resolution()
+
+    @Slot()
+    def _show_resolution(self) -> None:
+        """Follow the config (a preset or the Advanced form may change the resolution too)."""
+        index = self.resolution.findData(self.form.config().get("resolution"))
+        if index >= 0 and index != self.resolution.currentIndex():
+            self.resolution.blockSignals(True)
+            self.resolution.setCurrentIndex(index)
+            self.resolution.blockSignals(False)
+
+    @Slot()
+    def _on_resolution(self, *_args) -> None:
+        size = self.resolution.currentData()
+        if size is None:
+            return
+        overrides = self.form.overrides()
+        overrides["resolution"] = int(size)
+        self.form.set_overrides(overrides)  # an override equal to the preset's value is dropped there
         self.clear_estimates()
         self.choice_changed.emit()
 
     @Slot()
     def _on_preset(self, *_args) -> None:
         self._refresh_form(keep_overrides=True)
+        self._show_resolution()
 
     def _refresh_form(self, keep_overrides: bool) -> None:
         family = self.family_name()
