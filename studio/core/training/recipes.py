@@ -27,6 +27,7 @@ class RecipeInfo:
     title: str
     kinds: tuple[str, ...]
     description: str
+    resolutions: tuple[int, ...] = ()  # picture sizes it trains at, when there is a choice (the panel offers them)
 
 
 @dataclass(frozen=True)
@@ -169,4 +170,46 @@ register(FamilySpec(
     presets={"fast": {"steps": 200, "width": 8, "batch_size": 16},
              "balanced": {"steps": 1000, "width": 16, "batch_size": 32},
              "best": {"steps": 4000, "width": 32, "batch_size": 64, "ema": True, "lr": 1e-3}},
+))
+
+# GANs get their own engine settings, each for a reason:
+# - lr 2e-4 with Adam betas (0.0, 0.99): the StyleGAN/BigGAN choice; beta1 = 0 keeps no momentum, which
+#   would otherwise carry each player's update past the moving target the other player is;
+# - warmup_steps 0 and min_lr_ratio 1.0 (a constant rate): the two players must keep learning at the same
+#   pace, and a warm-up or a decay changes both at once without helping that balance; EMA does the
+#   smoothing a decay would;
+# - grad_clip 0: the discriminator's gradient norms are routinely far above 1, so clipping at 1 would quietly
+#   rescale the loss's balance (and defeat WGAN-GP, whose critic must stay unclipped);
+# - ema on with decay 0.999 (a half-life of ~700 steps): previews, the quality score and generation use it.
+register(FamilySpec(
+    info=RecipeInfo("gan", "Image GAN (DCGAN)", ("image",),
+                    "Learns to invent new pictures that look like your dataset; with class folders it can "
+                    "make pictures of a chosen class. Best with a few hundred pictures or more.",
+                    resolutions=(32, 64, 128, 256)),
+    recipe="studio.core.training.image_gan:GanRecipe",
+    defaults={"resolution": 64, "fit": "crop", "z_dim": 128, "width": 64, "conditional": True,
+              "loss": "hinge", "diffaugment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 0.0,
+              "lr": 2e-4, "adam_beta1": 0.0, "adam_beta2": 0.99, "warmup_steps": 0, "min_lr_ratio": 1.0,
+              "grad_clip": 0.0, "ema": True, "ema_decay": 0.999, "batch_size": 64, "steps": 20000,
+              "eval_every": 1000, "sample_every": 500, "checkpoint_every": 1000, "eval_count": 256,
+              "preview_count": 8},
+    presets={"fast": {"steps": 3000, "width": 32, "batch_size": 32, "eval_every": 500, "sample_every": 250,
+                      "checkpoint_every": 500},
+             "balanced": {"steps": 20000, "width": 64, "batch_size": 64},
+             "best": {"steps": 60000, "width": 96, "batch_size": 64, "eval_every": 2000,
+                      "checkpoint_every": 2000}},
+))
+
+register(FamilySpec(
+    info=RecipeInfo("vae", "Image VAE", ("image",),
+                    "Learns a smooth map of your pictures: it rebuilds them, blends between them and draws "
+                    "new, softer-looking ones; trains steadily even on small datasets.",
+                    resolutions=(32, 64, 128, 256)),
+    recipe="studio.core.training.image_vae:VaeRecipe",
+    defaults={"resolution": 64, "fit": "crop", "z_dim": 64, "width": 32, "conditional": True, "beta": 1.0,
+              "kl_warmup_steps": 1000, "batch_size": 64, "steps": 10000, "eval_every": 500,
+              "sample_every": 500, "checkpoint_every": 1000, "eval_count": 256, "preview_count": 8},
+    presets={"fast": {"steps": 2000, "width": 16, "batch_size": 32, "kl_warmup_steps": 300},
+             "balanced": {"steps": 10000, "width": 32, "batch_size": 64},
+             "best": {"steps": 30000, "width": 64, "batch_size": 64, "ema": True, "kl_warmup_steps": 3000}},
 ))
