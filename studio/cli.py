@@ -12,6 +12,8 @@
     aigc-studio train --project DIR --dataset NAME --model FAMILY [--preset NAME] [--steps N]
                       [--checkpoint-every N] [--set key=value ...] [--resume RUN_ID|latest]
     torchrun --nproc-per-node N -m studio train ...   (the same on several GPUs, or CPU processes)
+    aigc-studio generate image --project DIR --run RUN_ID|latest [--checkpoint STEP] [--count N] [--seed S]
+                               [--class NAME] [--truncation T] [--scale K --resample nearest|lanczos] --out DIR
 
 Errors are printed as one plain sentence (the traceback goes to the log file) with exit code 1;
 unusable arguments exit with 2, as argparse does.
@@ -88,6 +90,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN_ID|latest", help="continue a run from its last checkpoint")
     train.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best one)")
     train.set_defaults(handler=_cmd_train)
+
+    generate = commands.add_parser("generate", help="sample from a trained model (prints JSON)")
+    generate_commands = generate.add_subparsers(dest="generate_command", metavar="KIND", required=True)
+    image = generate_commands.add_parser(
+        "image", help="write PNGs from a GAN or VAE run, with the settings that regenerate them embedded")
+    image.add_argument("--project", required=True, help="project folder")
+    image.add_argument("--run", required=True, metavar="RUN_ID|latest",
+                       help="run folder name, or latest (the newest GAN/VAE run with a checkpoint)")
+    image.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the newest)")
+    image.add_argument("--count", type=int, default=16, help="number of images (default 16)")
+    image.add_argument("--seed", type=int, default=0, help="seed of the latents (default 0)")
+    image.add_argument("--class", dest="class_name", metavar="NAME",
+                       help="class name or index, for models trained on class folders (default: the first)")
+    image.add_argument("--truncation", type=float, default=1.0,
+                       help="scale latents toward the mean: below 1 is more typical, less varied (default 1)")
+    image.add_argument("--scale", type=int, default=1, help="upscale factor of the written PNGs (default 1)")
+    image.add_argument("--resample", choices=["nearest", "lanczos"], default="nearest", help="upscaling filter")
+    image.add_argument("--out", required=True, help="folder for the PNGs (created if needed)")
+    image.add_argument("--device", default="cpu",
+                       help="cpu (default: the PNGs' settings regenerate them exactly on the CPU), cuda, mps")
+    image.set_defaults(handler=_cmd_generate_image)
     return parser
 
 
@@ -203,6 +226,45 @@ def _cmd_train(args) -> int:
         return 130
     if main_rank:
         _print_json(result)
+    return 0
+
+
+def _cmd_generate_image(args) -> int:
+    """Unusable arguments (no such project, run, checkpoint or class; a count or scale out of range) exit 2
+    with one plain sentence, checked before any weights load; a damaged checkpoint fails like any job (1)."""
+    from studio.core.generation import image_model
+    from studio.core.generation.jobs import ExportImages, GenerateGrid, check_count, check_truncation
+    from studio.core.generation.png_settings import check_scale
+    from studio.core.jobs import JobError
+    from studio.core.project import is_project
+
+    try:
+        if not is_project(args.project):
+            raise JobError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
+        folder = image_model.resolve_run(args.project, args.run)
+        config = image_model.read_model_config(folder)
+        image_model.checkpoint_for(folder, args.checkpoint)
+        image_model.class_index([str(c) for c in config["model"].get("classes") or []],
+                                str(config.get("run_id") or folder.name), args.class_name)
+        image_model.check_seed(args.seed)
+        check_count(args.count)
+        check_truncation(args.truncation)
+        check_scale(args.scale)
+    except JobError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    device = args.device
+    if device != "cpu":  # a GPU that is not here falls back to the best device, as for training
+        from studio.core.training.devices import resolve_device
+
+        device = resolve_device(device).id
+    grid = run_with_progress(GenerateGrid(folder, args.checkpoint, args.seed, args.count, args.class_name,
+                                          args.truncation, device=device))
+    files = run_with_progress(ExportImages(grid["images"], grid["settings"], args.out, args.scale,
+                                           args.resample))["files"]
+    _print_json({"files": files, "run_id": grid["run_id"], "step": grid["step"], "seed": grid["seed"],
+                 "count": grid["count"], "class": grid["class"], "truncation": float(args.truncation),
+                 "scale": args.scale})
     return 0
 
 
