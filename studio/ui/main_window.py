@@ -84,6 +84,9 @@ class MainWindow(QMainWindow):
         self.devices_ready.connect(training.set_devices)
         self.device_button.device_chosen.connect(training.set_device_choice)
         training.set_device_choice(self.settings.device)
+        canvas = self.panels["image"]  # "Open in canvas" selects the run and checkpoint; finished runs appear there
+        training.checkpoint_opened.connect(canvas.open_checkpoint)
+        training.run_ended.connect(canvas.refresh_models)
         self._restore_window()
         self._update_title()
 

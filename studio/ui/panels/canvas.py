@@ -1,0 +1,908 @@
+"""Image canvas: explore what a trained GAN or VAE makes, and take the good ones away.
+
+What the user does here:
+
+* **Controls** (left card): the model (the project's GAN/VAE runs and any starter models) and its checkpoint;
+  the grid size (4, 16, 36, 64), the seed (the dice picks a new one and generates), truncation, and the class
+  for a model trained on class folders. *Generate* (Ctrl+Return) fills the grid.
+* **Grid** (centre): click to select, Ctrl-click or tick the corner box to pick several, arrows move, Enter or a
+  double click enlarges (Esc goes back), Space or the star marks a favourite; *Favourites* shows every starred
+  image of the session.
+* **Details** (right tabs): *Image* — the selected picture large, its settings, Variations (nearby latents,
+  with a strength), Export PNG (native or upscaled ×2/×4/×8, nearest or Lanczos, settings embedded; Ctrl+E);
+  *Walk* — a latent walk through the picked images (frames per step, easing, loop) playing in the panel and
+  saved as a looping GIF; *Compare* — "Open PNG…" regenerates an exported picture from its embedded settings
+  and says whether every pixel matches, and a VAE's reconstruction of a dropped picture (two dropped pictures
+  make a morph).
+
+Rules this panel keeps (ARCHITECTURE.md): no ML and no torch here. Every generation is a job started through
+the window's registry via :mod:`studio.ui.widgets.canvas_backend`; results arrive as numpy ``uint8`` arrays and
+become QImages here. A new grid request cancels a stale one (its late result is ignored). Runner signals go to
+this object's slots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
+                               QSizePolicy, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+
+from studio.core.project import Project
+from studio.ui.panels.base import Panel
+from studio.ui.widgets.banner import Banner
+from studio.ui.widgets.canvas_backend import CanvasBackend, ModelsJob
+from studio.ui.widgets.canvas_controls import GRID_SIZES, CanvasControls, model_title
+from studio.ui.widgets.canvas_grid import CanvasGrid, describe_settings, settings_key
+from studio.ui.widgets.canvas_viewer import ComparePane, DetailsPane, EnlargedView, to_qimage
+from studio.ui.widgets.canvas_walk import WalkPane
+from studio.ui.widgets.drop_overlay import DropOverlay
+from studio.ui.widgets.empty_state import EmptyState
+
+log = logging.getLogger(__name__)
+
+TABS = ("image", "walk", "compare")
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+VARIATIONS = 16
+MORPH_FRAMES = 24
+
+
+def _columns(count: int) -> int:
+    """A square-ish grid: 4 → 2 columns, 16 → 4, 36 → 6, 64 → 8; 5 favourites → 3."""
+    return max(1, math.ceil(count ** 0.5))
+
+
+def _set_empty(empty: EmptyState, title: str, body: str, width: int) -> None:
+    """Fill an empty state so its text is never cut: the shared widget sizes its word-wrapped body from a
+    guessed width, which clips the last lines of a longer text; a fixed width and the height for it fix that."""
+    empty.set_text(title, body)
+    empty.body.setFixedWidth(width)
+    empty.body.setMinimumHeight(empty.body.heightForWidth(width))
+
+
+def _tiles(result: dict) -> list[dict]:
+    """A job's {"images": (N,R,R,3) uint8, "settings": [...]} → tiles (QImage made once, pixels kept for export)."""
+    images = np.asarray(result.get("images"))
+    return [{"image": to_qimage(images[i]), "pixels": images[i], "settings": dict(s)}
+            for i, s in enumerate(result.get("settings") or [])]
+
+
+class ImageCanvasPanel(Panel):
+    panel_id = "image"
+    title = "Image canvas"
+    subtitle = "Generate grids, explore seeds and latent walks, and export what your image model makes."
+    icon_name = "image"
+
+    generated = Signal(int)  # tiles shown after a grid or variations job
+    walk_ready = Signal(str)  # GIF path
+    exported = Signal(list)  # paths written
+    compared = Signal(dict)  # the Compare tab's result ("identical" for Open PNG)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.setAcceptDrops(True)
+        self.backend = CanvasBackend()
+        self.models: list[dict] | None = None  # None until listed
+        self.available = True
+        self.favourites: dict[str, dict] = {}  # key -> tile, the session's starred images
+        self.showing_favourites = False
+        self.grid_title = ""
+        self._tiles: list[dict] = []  # the last grid (the Favourites filter shows another list)
+        self._pick_order: list[str] = []  # keys of picked tiles, in the order they were picked
+        self._pending: dict = {}  # run / step / class waiting for the model list
+        self._png_settings: dict | None = None  # what the last "Open PNG…" read
+        self._select_after: int | None = None  # the latent to select when the next grid arrives
+        self._models_runner = None
+        self._gen_runner = None
+        self._walk_runner = None
+        self._export_runner = None
+        self._compare_runner = None
+        self._busy_runner = None  # what the progress line follows
+
+        self.banner = Banner()
+        self.body.addWidget(self.banner)
+        self.body.addSpacing(4)
+        self.empty = EmptyState("Open a project to generate images", "", action="Go to Training")
+        self.empty.action_triggered.connect(self._go_to_training)
+        self.content = self._build_content()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.content)
+        outer = QScrollArea(objectName="canvasOuterScroll")
+        outer.setWidget(self.stack)
+        outer.setWidgetResizable(True)
+        outer.setFrameShape(QFrame.Shape.NoFrame)
+        outer.viewport().setAutoFillBackground(False)
+        self.stack.setAutoFillBackground(False)
+        self.body.addWidget(outer, 1)
+        self.overlay = DropOverlay(self)
+        self.overlay.title.setText("Drop to reconstruct")
+        self._build_shortcuts()
+        self._route_drops_to_panel()
+        self.set_project(None)
+
+    # -- construction -------------------------------------------------------------------------------------------
+    def _build_content(self) -> QWidget:
+        self.controls = CanvasControls()
+        self.controls.generate_requested.connect(self.generate)
+        self.controls.model_changed.connect(self._on_model_changed)
+        self.controls.open_png_requested.connect(self.open_png)
+        self.controls.open_image_requested.connect(self.open_images)
+        left = QWidget(objectName="canvasLeft")
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 14, 0)
+        left_layout.addWidget(self.controls)
+        left_layout.addStretch(1)
+        scroll = QScrollArea(objectName="canvasScroll")
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.viewport().setAutoFillBackground(False)
+        left.setAutoFillBackground(False)
+        scroll.setMinimumWidth(310)  # the card's own minimum width plus its margin: never clipped
+
+        # centre: what the grid shows, favourites filter, progress; then the grid (or the enlarged image)
+        self.grid_label = QLabel(objectName="canvasGridTitle")
+        self.status = QLabel(objectName="mutedLabel")
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # the title keeps room
+        self.progress = QProgressBar(objectName="canvasProgress")
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedWidth(120)
+        self.progress.setVisible(False)
+        self.favourites_button = QPushButton("★ Favourites", objectName="favouritesFilter")
+        self.favourites_button.setCheckable(True)
+        self.favourites_button.setToolTip("Show only the images you starred (Space or the star on a tile)")
+        self.favourites_button.toggled.connect(self.set_favourites_filter)
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        bar.addWidget(self.grid_label)
+        bar.addWidget(self.status, 1)
+        bar.addWidget(self.progress)
+        bar.addWidget(self.favourites_button)
+
+        self.grid = CanvasGrid()
+        self.grid.favourite_clicked.connect(self._on_star_clicked)
+        self.grid.enlarge_requested.connect(self.enlarge)
+        self.grid.selectionModel().currentChanged.connect(self._on_current)
+        self.grid.selectionModel().selectionChanged.connect(self._on_selection)
+        self.grid_empty = EmptyState("Press Generate", "", action="Go to Training")
+        self.grid_empty.action_triggered.connect(self._go_to_training)
+        self.enlarged = EnlargedView()
+        self.enlarged.back_requested.connect(self.back_to_grid)
+        self.centre = QStackedWidget()
+        for page in (self.grid_empty, self.grid, self.enlarged):
+            self.centre.addWidget(page)
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(16, 0, 16, 0)
+        centre_layout.setSpacing(8)
+        centre_layout.addLayout(bar)
+        centre_layout.addWidget(self.centre, 1)
+        centre.setMinimumWidth(360)
+
+        # right: the selected image, the walk, the comparison
+        self.details = DetailsPane()
+        self.details.favourite_toggled.connect(self.toggle_favourite)
+        self.details.variations_requested.connect(self.make_variations)
+        self.details.export_requested.connect(self.export_selected)
+        self.details.enlarge_requested.connect(self.enlarge_current)
+        self.walk = WalkPane()
+        self.walk.walk_requested.connect(self.make_walk)
+        self.compare = ComparePane()
+        self.compare.use_requested.connect(self.use_png_settings)
+        self.tabs = QTabWidget(objectName="canvasTabs")
+        self.tabs.setDocumentMode(True)
+        for page, label in ((self.details, "Image"), (self.walk, "Walk"), (self.compare, "Compare")):
+            self.tabs.addTab(page, label)
+        self.tabs.setMinimumWidth(270)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(scroll)
+        self.splitter.addWidget(centre)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([310, 680, 280])
+        return self.splitter
+
+    def _build_shortcuts(self) -> None:
+        self.actions_: dict[str, QAction] = {}
+        for key, keys, slot in (("generate", "Ctrl+Return", self.generate),
+                                ("generate_enter", "Ctrl+Enter", self.generate),
+                                ("export", "Ctrl+E", self.export_selected),
+                                ("favourite", "Space", self.toggle_favourite),
+                                ("back", "Esc", self.back_to_grid)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            self.actions_[key] = action
+
+    # -- project, backend, model list ---------------------------------------------------------------------------
+    def set_backend(self, backend) -> None:
+        """Use another generation core (tests pass a fake); lists the models again."""
+        self.backend = backend
+        self.refresh_models()
+
+    def set_registry(self, registry) -> None:
+        super().set_registry(registry)
+        if self.project is not None and self.models is None:
+            self.refresh_models()
+
+    def set_project(self, project: Project | None) -> None:
+        for attr in ("_gen_runner", "_walk_runner", "_compare_runner"):  # their results belong to the old project
+            runner = getattr(self, attr, None)
+            if runner is not None and runner.is_running():
+                runner.cancel()
+            setattr(self, attr, None)
+        super().set_project(project)
+        self.models = None
+        self.favourites = {}
+        self._show_tiles([], "")
+        self.controls.set_models([])
+        self.compare.clear()
+        self.refresh_models()
+        self._update_view()
+
+    @Slot()
+    @Slot(str)
+    def refresh_models(self, *_args) -> None:
+        """List the project's image runs again (a job: it reads every run's folder)."""
+        if self.registry is None or self.project is None:
+            return
+        if self._models_runner is not None and self._models_runner.is_running():
+            self._models_runner.cancel()
+        runner = self.registry.start(ModelsJob(self.backend, self.project.root))
+        self._models_runner = runner
+        runner.succeeded.connect(self._on_models)
+        runner.failed.connect(self._on_models_failed)
+
+    @Slot(object)
+    def _on_models(self, result: dict) -> None:
+        if self.sender() is not self._models_runner:
+            return
+        self.available = bool(result.get("available", True))
+        self.models = list(result.get("models") or [])
+        self.controls.set_models(self.models)
+        pending = self._pending
+        if pending.get("run"):
+            self.controls.select(pending["run"], pending.get("step"))
+            if pending.get("class"):
+                self.controls.set_class(pending["class"])
+        self._pending = {}
+        self._update_view()
+
+    @Slot(str)
+    def _on_models_failed(self, message: str) -> None:
+        if self.sender() is self._models_runner:
+            self.models = []
+            self.banner.show_message(f"The image models could not be listed. {message}", "error")
+            self._update_view()
+
+    @Slot(str, str)
+    def open_checkpoint(self, panel_id: str, path: str) -> None:
+        """The Training panel's "Open in canvas": select that run and checkpoint (listing runs again first,
+        since the run may be newer than the list)."""
+        if panel_id != self.panel_id or not path:
+            return
+        record = Path(path)
+        try:
+            step = int(record.stem.split("-")[-1])
+        except ValueError:
+            step = None
+        run_id = record.parent.parent.name
+        if self.models and self.controls.select(run_id, step) and self.controls.step() == step:
+            self._on_model_changed()
+        self._pending = {"run": run_id, "step": step}
+        self.refresh_models()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.project is not None and self.models is not None and self._gen_runner is None:
+            self.refresh_models()  # new runs or checkpoints may have appeared while another panel was shown
+
+    # -- generating -----------------------------------------------------------------------------------------------
+    def _model_args(self) -> tuple[str, int | None] | None:
+        info = self.controls.info()
+        if info is None or not info.get("steps"):
+            return None
+        return str(info["folder"]), self.controls.step()
+
+    def _start(self, job, runner_attr: str, done, failed=None):
+        """Start ``job``; the previous job held in ``runner_attr`` is cancelled (a stale request)."""
+        previous = getattr(self, runner_attr)
+        if previous is not None and previous.is_running():
+            previous.cancel()
+        self.banner.hide()  # an earlier message is about an earlier request
+        runner = self.registry.start(job)
+        setattr(self, runner_attr, runner)
+        runner.succeeded.connect(done)
+        runner.failed.connect(failed or self._on_job_failed)
+        runner.progress.connect(self._on_progress)
+        runner.finished.connect(self._on_job_finished)
+        self._busy_runner = runner
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.status.setText(runner.title + "…")
+        self._update_view()
+        return runner
+
+    @Slot()
+    def generate(self) -> None:
+        if not self.controls.generate_button.isEnabled():
+            return
+        args = self._model_args()
+        if args is None or self.registry is None:
+            return
+        self.favourites_button.setChecked(False)
+        job = self.backend.grid_job(args[0], args[1], self.controls.seed.value(), self.controls.count(),
+                                    self.controls.truncation_value_(), self.controls.class_name())
+        self._start(job, "_gen_runner", self._on_grid)
+
+    @Slot(object)
+    def _on_grid(self, result: dict) -> None:
+        if self.sender() is not self._gen_runner:
+            return  # a stale request finished after all
+        tiles = _tiles(result)
+        self.favourites_button.setChecked(False)
+        self._tiles = tiles
+        self._show_tiles(tiles, self._grid_title_for(tiles))
+        wanted, self._select_after = self._select_after, None
+        row = next((r for r, t in enumerate(tiles) if t["settings"].get("latent_index") == wanted), None)
+        if row is not None:
+            self.grid.select_row(row)
+        self.grid.setFocus()
+        self.generated.emit(len(tiles))
+
+    @Slot()
+    def make_variations(self) -> None:
+        tile = self.current_tile()
+        args = self._model_args()
+        if tile is None or args is None or self.registry is None or not self._from_current_model(tile):
+            return
+        strength = self.details.strength.value() / 100
+        seed = int(hashlib.sha256(settings_key(tile["settings"]).encode()).hexdigest()[:8], 16) % 1_000_000
+        job = self.backend.variations_job(args[0], args[1], tile["settings"], strength, VARIATIONS, seed)
+        self._start(job, "_gen_runner", self._on_grid)
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        if self.sender() is not self._busy_runner:
+            return
+        self.progress.setValue(int(fraction * 1000))
+        if message:
+            self.status.setText(f"{self.sender().title}: {message}")
+
+    @Slot()
+    def _on_job_finished(self) -> None:
+        if self.sender() is self._busy_runner:
+            self._busy_runner = None
+            self.progress.setVisible(False)
+            self.status.setText("")
+        self._update_view()
+
+    @Slot(str)
+    def _on_job_failed(self, message: str) -> None:
+        self.banner.show_message(message, "error")
+
+    # -- the grid ----------------------------------------------------------------------------------------------
+    def _show_tiles(self, tiles: list[dict], title: str) -> None:
+        self.grid_title = title
+        self._pick_order = []
+        self.grid.set_tiles(tiles, _columns(max(4, len(tiles))))
+        self.grid.model_.set_favourites(set(self.favourites))
+        self.grid_label.setText(title)
+        if self.centre.currentWidget() is self.enlarged:
+            self.back_to_grid()
+        self._on_current()
+        self._on_selection()
+        self._update_view()
+
+    def current_tile(self) -> dict | None:
+        row = self.grid.current_row()
+        tiles = self.grid.tiles()
+        return tiles[row] if 0 <= row < len(tiles) else None
+
+    def picked_tiles(self) -> list[dict]:
+        """The picked images in the order they were picked (the walk's order)."""
+        by_key = {t["key"]: t for t in self.grid.tiles()}
+        picked = [by_key[k] for k in self._pick_order if k in by_key]
+        return picked
+
+    def _model_title(self, settings: dict) -> str:
+        info = next((m for m in self.models or [] if m["run_id"] == settings.get("run_id")), None)
+        return model_title(info) if info else str(settings.get("run_id", ""))
+
+    @Slot()
+    def _on_current(self, *_args) -> None:
+        tile = self.current_tile()
+        self.details.show_tile(tile, self._model_title(tile["settings"]) if tile else "",
+                               bool(tile and tile["key"] in self.favourites))
+        self._update_buttons()
+
+    @Slot()
+    def _on_selection(self, *_args) -> None:
+        keys = [self.grid.tiles()[r]["key"] for r in self.grid.selected_rows()]
+        self._pick_order = [k for k in self._pick_order if k in keys] + \
+            [k for k in keys if k not in self._pick_order]
+        self.grid.viewport().update()
+        self._update_buttons()
+
+    @Slot(int)
+    def _on_star_clicked(self, row: int) -> None:
+        self._toggle_favourite_rows([row])
+
+    @Slot()
+    def toggle_favourite(self) -> None:
+        """Space / the star button: star or unstar the picked images (or the current one)."""
+        if self.centre.currentWidget() is self.grid_empty:
+            return
+        rows = self.grid.selected_rows() or ([self.grid.current_row()] if self.grid.current_row() >= 0 else [])
+        self._toggle_favourite_rows(rows)
+
+    def _toggle_favourite_rows(self, rows: list[int]) -> None:
+        tiles = [self.grid.tiles()[r] for r in rows if 0 <= r < len(self.grid.tiles())]
+        if not tiles:
+            return
+        star = not all(t["key"] in self.favourites for t in tiles)
+        for tile in tiles:
+            if star:
+                self.favourites[tile["key"]] = {k: v for k, v in tile.items() if k != "key"}
+            else:
+                self.favourites.pop(tile["key"], None)
+        if self.showing_favourites and not star:
+            self._show_favourites()
+        else:
+            self.grid.model_.set_favourites(set(self.favourites))
+            self._on_current()
+        count = len(self.favourites)
+        self.favourites_button.setText(f"★ Favourites ({count})" if count else "★ Favourites")
+
+    @Slot(bool)
+    def set_favourites_filter(self, on: bool) -> None:
+        self.showing_favourites = on
+        if on:
+            self._show_favourites()
+        else:
+            self._show_tiles(self._tiles, self._grid_title_for(self._tiles))
+
+    def _show_favourites(self) -> None:
+        tiles = list(self.favourites.values())
+        self._show_tiles(tiles, f"Favourites · {len(tiles)}")
+
+    @staticmethod
+    def _grid_title_for(tiles: list[dict]) -> str:
+        if not tiles:
+            return ""
+        settings = tiles[0]["settings"]
+        if len(tiles) > 1 and len(tiles[1]["settings"].get("variations") or []) > len(settings.get("variations") or []):
+            return f"Variations of {describe_settings(settings).split(' · truncation')[0]}"
+        return f"{len(tiles)} images · seed {settings.get('seed')}"
+
+    @Slot(int)
+    def enlarge(self, row: int) -> None:
+        tiles = self.grid.tiles()
+        if not 0 <= row < len(tiles):
+            return
+        self.enlarged.show_tile(tiles[row], self._model_title(tiles[row]["settings"]))
+        self.centre.setCurrentWidget(self.enlarged)
+        self.enlarged.setFocus()
+        self._update_buttons()
+
+    @Slot()
+    def enlarge_current(self) -> None:
+        self.enlarge(self.grid.current_row())
+
+    @Slot()
+    def back_to_grid(self) -> None:
+        if self.centre.currentWidget() is self.enlarged:
+            self.centre.setCurrentWidget(self.grid)
+            self.grid.setFocus()
+        self._update_buttons()
+
+    # -- walk ----------------------------------------------------------------------------------------------------
+    def _output_folder(self, name: str) -> Path:
+        root = self.project.root if self.project else Path.home()
+        return root / "outputs" / name
+
+    @Slot()
+    def make_walk(self) -> None:
+        picked = self.picked_tiles()
+        args = self._model_args()
+        if len(picked) < 2 or args is None or self.registry is None or \
+                not all(self._from_current_model(t) for t in picked):
+            return
+        options = self.walk.options()
+        settings = [t["settings"] for t in picked]
+        digest = hashlib.sha256("/".join(t["key"] for t in picked).encode()).hexdigest()[:8]
+        gif = self._output_folder("walks") / f"walk-{settings[0].get('run_id', 'model')}-{digest}.gif"
+        job = self.backend.walk_job(args[0], args[1], settings, options["frames_per_step"], options["easing"],
+                                    options["loop"], options["fps"], gif)
+        self._walk_count = len(picked)
+        self.tabs.setCurrentWidget(self.walk)
+        self._start(job, "_walk_runner", self._on_walk)
+
+    @Slot(object)
+    def _on_walk(self, result: dict) -> None:
+        if self.sender() is not self._walk_runner:
+            return
+        frames = [to_qimage(f) for f in np.asarray(result["frames"])]
+        gif = str(result.get("gif", ""))
+        self.walk.show_frames(frames, gif, f"{len(frames)} frames through {self._walk_count} images, saved as a "
+                                           "looping GIF")
+        self.banner.show_message(f"Latent walk saved as a looping GIF in {Path(gif).parent}.", "success")
+        self.walk_ready.emit(gif)
+
+    # -- export --------------------------------------------------------------------------------------------------
+    def ask_export_folder(self) -> str:
+        """Where PNG files go (tests replace this). Starts in the project's outputs/images folder."""
+        start = self._output_folder("images")
+        start.mkdir(parents=True, exist_ok=True)
+        return QFileDialog.getExistingDirectory(self, "Export PNG files to", str(start))
+
+    @Slot()
+    def export_selected(self) -> None:
+        rows = self.grid.selected_rows() or ([self.grid.current_row()] if self.grid.current_row() >= 0 else [])
+        tiles = [self.grid.tiles()[r] for r in rows if 0 <= r < len(self.grid.tiles())]
+        if not tiles or self.registry is None:
+            if self.project is not None:
+                self.banner.show_message("Generate images and select the ones to export first.", "info")
+            return
+        folder = self.ask_export_folder()
+        if not folder:
+            return
+        scale, resample = self.details.export_options()
+        job = self.backend.export_job([(t["pixels"], t["settings"]) for t in tiles], Path(folder), scale, resample)
+        self._start(job, "_export_runner", self._on_exported)
+
+    @Slot(object)
+    def _on_exported(self, paths: list) -> None:
+        paths = [str(p) for p in paths or []]
+        where = str(Path(paths[0]).parent) if paths else ""
+        count = len(paths)
+        self.banner.show_message(f"Saved {count} PNG file{'s' if count != 1 else ''} with their settings to "
+                                 f"{where}. “Open PNG…” makes any of them again.", "success")
+        self.exported.emit(paths)
+
+    # -- from a file: Open PNG, VAE reconstruction and morph -------------------------------------------------
+    def ask_png_path(self) -> str:
+        start = self._output_folder("images")
+        return QFileDialog.getOpenFileName(self, "Open a studio PNG", str(start if start.is_dir() else Path.home()),
+                                           "PNG images (*.png)")[0]
+
+    def ask_image_paths(self) -> list[str]:
+        return QFileDialog.getOpenFileNames(self, "Open one or two pictures", str(Path.home()),
+                                            "Pictures (*.png *.jpg *.jpeg *.webp *.bmp)")[0]
+
+    @Slot()
+    def open_png(self) -> None:
+        path = self.ask_png_path()
+        if not path or self.registry is None:
+            return
+        job = self.backend.regenerate_job(self.project.root if self.project else None, Path(path))
+        self.tabs.setCurrentWidget(self.compare)
+        self._start(job, "_compare_runner", self._on_regenerated, self._on_compare_failed)
+
+    @Slot(object)
+    def _on_regenerated(self, result: dict) -> None:
+        if self.sender() is not self._compare_runner:
+            return
+        settings = dict(result.get("settings") or {})
+        original, again = np.asarray(result["original"]), np.asarray(result["regenerated"])
+        identical = bool(result.get("identical"))
+        if identical:
+            verdict, tone = "Identical: every pixel matches the file.", "success"
+        else:
+            differ = int(np.any(original != again, axis=-1).sum()) if original.shape == again.shape else -1
+            verdict = (f"Different: {differ:,} of {original.shape[0] * original.shape[1]:,} pixels changed. The run or "
+                       "its checkpoint may have changed since the file was made.") if differ >= 0 else \
+                "Different: the regenerated picture has another size than the file."
+            tone = "error"
+        name = Path(str(result.get("path", ""))).name
+        self._png_settings = settings
+        self.compare.show_pair(f"Regenerated “{name}”", to_qimage(original), "From the file", to_qimage(again),
+                               "Made again now", verdict, tone,
+                               f"{settings.get('run_id', '')} · step {settings.get('step', '?')} · "
+                               f"{describe_settings(settings)}", usable="latent_index" in settings)
+        self.tabs.setCurrentWidget(self.compare)
+        self.compared.emit({"kind": "png", "identical": identical, "settings": settings})
+
+    @Slot()
+    def use_png_settings(self) -> None:
+        """Put the opened PNG's model and settings into the controls and generate its grid, the picture
+        selected (a variation's base image: the banner says how to get to the variation)."""
+        settings = self._png_settings or {}
+        if not self.controls.select(settings.get("run_id"), settings.get("step")) or \
+                self.controls.step() != settings.get("step"):
+            self.banner.show_message(f"The run {settings.get('run_id')} at step {settings.get('step')} is not in this "
+                                     "project any more, so its settings cannot be used here.", "error")
+            return
+        self.controls.seed.setValue(int(settings.get("seed", 0)))
+        self.controls.set_truncation(settings.get("truncation", 1.0))
+        if settings.get("class"):
+            self.controls.set_class(settings["class"])
+        index = int(settings.get("latent_index", 0))
+        if index >= self.controls.count():
+            self.controls.set_count(next((c for c in GRID_SIZES if c > index), GRID_SIZES[-1]))
+        self._select_after = index
+        self._update_view()
+        self.generate()
+        chain = settings.get("variations") or []
+        if chain:
+            self.banner.show_message(f"This picture is a variation: its base image is selected. Press Variations "
+                                     f"with strength {float(chain[-1].get('strength', 0.3)):.2f} to get near it.",
+                                     "info")
+
+    @Slot(str)
+    def _on_compare_failed(self, message: str) -> None:
+        self.compare.clear()
+        self.compare.title.setText("Nothing to compare")
+        self.banner.show_message(message, "error")
+
+    @Slot()
+    def open_images(self) -> None:
+        paths = self.ask_image_paths()
+        if paths:
+            self.use_pictures([Path(p) for p in paths])
+
+    def use_pictures(self, paths: list[Path]) -> None:
+        """One picture: the VAE's reconstruction; two or more: a morph between the first two."""
+        args = self._model_args()
+        if not self.controls.is_vae() or args is None:
+            self.banner.show_message("Pictures can be rebuilt by a VAE only. Pick a VAE run with a checkpoint in "
+                                     "the Model list, then drop the picture again.", "info")
+            return
+        if self.registry is None or not paths:
+            return
+        self.tabs.setCurrentWidget(self.compare)
+        if len(paths) == 1:
+            job = self.backend.reconstruct_job(args[0], args[1], paths)
+            self._start(job, "_compare_runner", self._on_reconstructed, self._on_compare_failed)
+            return
+        if len(paths) > 2:
+            self.banner.show_message("A morph goes between two pictures: the first two are used.", "info")
+        digest = hashlib.sha256("/".join(str(p) for p in paths[:2]).encode()).hexdigest()[:8]
+        gif = self._output_folder("walks") / f"morph-{digest}.gif"
+        job = self.backend.morph_job(args[0], args[1], paths[0], paths[1], MORPH_FRAMES, self.walk.fps.value(), gif)
+        self._start(job, "_compare_runner", self._on_morphed, self._on_compare_failed)
+
+    @Slot(object)
+    def _on_reconstructed(self, result: dict) -> None:
+        if self.sender() is not self._compare_runner:
+            return
+        original = np.asarray(result["originals"])[0]
+        recon = np.asarray(result["reconstructions"])[0]
+        error = float(np.abs(original.astype(np.float32) - recon.astype(np.float32)).mean())
+        name = (result.get("names") or [""])[0]
+        self.compare.show_pair(f"How the VAE rebuilds “{name}”", to_qimage(original), "Your picture",
+                               to_qimage(recon), "Reconstruction",
+                               f"Average difference: {error:.1f} of 255 per channel (lower is closer).", "")
+        self.compared.emit({"kind": "reconstruction", "error": error})
+
+    @Slot(object)
+    def _on_morphed(self, result: dict) -> None:
+        if self.sender() is not self._compare_runner:
+            return
+        originals = np.asarray(result["originals"])
+        names = list(result.get("names") or ["", ""])
+        frames = [to_qimage(f) for f in np.asarray(result["frames"])]
+        gif = str(result.get("gif", ""))
+        self.compare.show_pair("Morph between two pictures", to_qimage(originals[0]), names[0],
+                               to_qimage(originals[1]), names[1],
+                               f"The morph plays in the Walk tab and is saved as {Path(gif).name}.", "")
+        self.walk.show_frames(frames, gif, f"Morph of {len(frames)} frames, saved as a looping GIF")
+        self.banner.show_message(f"Morph saved as a looping GIF in {Path(gif).parent}.", "success")
+        self.tabs.setCurrentWidget(self.walk)
+        self.compared.emit({"kind": "morph", "frames": len(frames), "gif": gif})
+
+    # -- drag and drop (VAE) ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _picture_paths(mime) -> list[Path]:
+        if mime is None or not mime.hasUrls():
+            return []
+        paths = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
+        return [p for p in paths if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file()]
+
+    def dragEnterEvent(self, event) -> None:
+        paths = self._picture_paths(event.mimeData())
+        if not paths or self.stack.currentWidget() is not self.content:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        if self.controls.is_vae():
+            self.overlay.title.setText("Drop to reconstruct" if len(paths) == 1 else "Drop to morph")
+            self.overlay.show_for("The VAE rebuilds one picture, or morphs between two.")
+        else:
+            self.overlay.title.setText("Pick a VAE first")
+            self.overlay.show_for("Only a VAE model can rebuild a picture.")
+
+    def dragMoveEvent(self, event) -> None:
+        if self._picture_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def _route_drops_to_panel(self) -> None:
+        """Children that take drops themselves (spin boxes, combo boxes) would swallow dropped pictures; route
+        picture drops to the panel, so a picture can be dropped anywhere on it."""
+        for child in self.findChildren(QWidget):
+            if child.acceptDrops() and child is not self:
+                child.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        handlers = {QEvent.Type.DragEnter: self.dragEnterEvent, QEvent.Type.DragMove: self.dragMoveEvent,
+                    QEvent.Type.Drop: self.dropEvent}
+        if kind in handlers and self._picture_paths(event.mimeData()):
+            handlers[kind](event)
+            return True
+        if kind == QEvent.Type.DragLeave:
+            self.overlay.hide()
+        return super().eventFilter(watched, event)
+
+    def dragLeaveEvent(self, event) -> None:
+        self.overlay.hide()
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        self.overlay.hide()
+        paths = self._picture_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.use_pictures(paths)
+
+    # -- what is enabled and shown --------------------------------------------------------------------------------
+    def _update_view(self) -> None:
+        if self.project is None:
+            _set_empty(self.empty, "Open a project to generate images",
+                       "Open or create a project (File ▸ New Project), train a GAN or VAE on your images, and "
+                       "explore what it makes here.", 440)
+            self.empty.button.setVisible(False)
+            self.stack.setCurrentWidget(self.empty)
+        elif self.models is not None and not self.models:
+            _set_empty(self.empty, "No image model trained yet",
+                       "Train a GAN or a VAE on an image dataset in the Training panel. As soon as it saves a "
+                       "checkpoint, it appears here, ready to generate.", 440)
+            self.empty.button.setVisible(True)
+            self.stack.setCurrentWidget(self.empty)
+        else:
+            self.stack.setCurrentWidget(self.content)
+        info = self.controls.info()
+        generating = self._gen_runner is not None and self._gen_runner.is_running()
+        if self.models is None:
+            self.controls.set_generate_state(False, "Looking for image models…")
+        elif not self.available:
+            self.controls.set_generate_state(False, "Image generation is not installed in this build. Reinstall "
+                                                    "AIGC Studio to get it.")
+        elif info is not None and not info.get("steps"):
+            self.controls.set_generate_state(False, "This run has no checkpoint yet. Training saves one every few "
+                                                    "hundred steps (or press Save now in Training).")
+        elif info is None:
+            self.controls.set_generate_state(False, "Pick a model first.")
+        else:
+            self.controls.set_generate_state(True, "")
+        if generating:
+            self.controls.generate_button.setText("Generating…")
+        else:
+            self.controls.generate_button.setText("Generate")
+        self._update_centre(info)
+        self._update_buttons()
+
+    def _update_centre(self, info: dict | None) -> None:
+        if self.grid.tiles() or self.showing_favourites:
+            if self.centre.currentWidget() is self.grid_empty:
+                self.centre.setCurrentWidget(self.grid)
+            return
+        if info is not None and not info.get("steps"):
+            _set_empty(self.grid_empty, "This run has no checkpoint yet",
+                       "A run can generate once it has saved a checkpoint. Training saves one every few hundred "
+                       "steps, when you pause or stop, and when you press Save now.", 300)
+            self.grid_empty.button.setVisible(True)
+        else:
+            vae = " With this VAE you can also drop a picture here to see how it rebuilds it." \
+                if self.controls.is_vae() else ""
+            _set_empty(self.grid_empty, "Press Generate to fill the grid",
+                       "Choose how many images and a seed on the left, then press Generate (Ctrl+Return). The same "
+                       f"seed always gives the same images.{vae}", 300)
+            self.grid_empty.button.setVisible(False)
+        self.centre.setCurrentWidget(self.grid_empty)
+
+    def _from_current_model(self, tile: dict) -> bool:
+        """Variations and walks re-render latents, so they need the model that made the image (favourites may
+        come from another run or checkpoint)."""
+        settings = tile["settings"]
+        return settings.get("run_id") == self.controls.run_id() and settings.get("step") == self.controls.step()
+
+    def _update_buttons(self) -> None:
+        has_tiles = bool(self.grid.tiles())
+        current = self.current_tile()
+        picked = len(self._pick_order)
+        ready = self._model_args() is not None and self.available
+        other_model = "It was made by another model or checkpoint: pick that one in the Model list first."
+        self.favourites_button.setEnabled(bool(self.favourites) or self.showing_favourites)
+        self.favourites_button.setToolTip(
+            "Show only the images you starred; click again for the whole grid" if self.favourites else
+            "Star images first (Space, or the star on a tile); this then shows only them")
+        self.details.export_button.setEnabled(current is not None or picked > 0)
+        count = max(picked, 1 if current is not None else 0)
+        self.details.export_button.setText(f"Export {count} PNG…" if count > 1 else "Export PNG…")
+        can_vary = current is not None and ready and self._from_current_model(current)
+        self.details.variations_button.setEnabled(can_vary)
+        self.details.variations_button.setToolTip(
+            "Fill the grid with images near this one (its latent, nudged)" if can_vary else
+            "Pick a model with a checkpoint first" if not ready else "Select an image first" if current is None
+            else other_model)
+        if not ready:
+            self.walk.set_ready(False, "Pick a model with a checkpoint, generate, then pick two or more images.")
+        elif not all(self._from_current_model(t) for t in self.picked_tiles()):
+            self.walk.set_ready(False, f"A picked image cannot join this walk. {other_model}")
+        elif picked < 2:
+            self.walk.set_ready(False, f"Pick {'two or more images' if picked == 0 else 'one more image'} in the grid "
+                                       "(Ctrl-click or tick their boxes) to walk between them.")
+        else:
+            self.walk.set_ready(True, f"Walks through the {picked} picked images in the order you picked them.")
+        self.actions_["back"].setEnabled(self.centre.currentWidget() is self.enlarged)
+        self.actions_["favourite"].setEnabled(has_tiles)
+
+    @Slot()
+    def _on_model_changed(self) -> None:
+        self._update_view()
+
+    @Slot()
+    def _go_to_training(self) -> None:
+        self.navigate.emit("training")
+
+    # -- state ----------------------------------------------------------------------------------------------------
+    def save_state(self) -> dict:
+        scale, resample = self.details.export_options()
+        state = {"grid": self.controls.count(), "seed": self.controls.seed.value(),
+                 "truncation": self.controls.truncation_value_(), "tab": TABS[self.tabs.currentIndex()],
+                 "strength": self.details.strength.value() / 100, "export_scale": scale,
+                 "export_resample": resample, **{f"walk_{k}": v for k, v in self.walk.options().items()}}
+        run = self.controls.run_id() or self._pending.get("run")
+        if run:
+            state["run"] = run
+            step = self.controls.step() if self.controls.run_id() else self._pending.get("step")
+            if step is not None:
+                state["step"] = step
+        name = self.controls.class_name() or self._pending.get("class")
+        if name:
+            state["class"] = name
+        return state
+
+    def restore_state(self, state: dict) -> None:
+        state = state or {}
+        if state.get("grid") is not None:
+            self.controls.set_count(state["grid"])
+        try:
+            self.controls.seed.setValue(int(state.get("seed", self.controls.seed.value())))
+            self.details.strength.setValue(int(round(float(state.get("strength", 0.3)) * 100)))
+        except (TypeError, ValueError):
+            pass
+        if state.get("truncation") is not None:
+            self.controls.set_truncation(state["truncation"])
+        if state.get("tab") in TABS:
+            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        self.details.set_export_options(state.get("export_scale", 1), state.get("export_resample", "nearest"))
+        self.walk.set_options({k[5:]: v for k, v in state.items() if k.startswith("walk_")})
+        try:
+            step = int(state["step"]) if state.get("step") is not None else None
+        except (TypeError, ValueError):
+            step = None
+        self._pending = {k: v for k, v in (("run", state.get("run")), ("step", step), ("class", state.get("class")))
+                         if v is not None}
+        if self.models and self._pending.get("run"):
+            self.controls.select(self._pending["run"], step)
+            if self._pending.get("class"):
+                self.controls.set_class(self._pending["class"])
+            self._pending = {}
+            self._update_view()

@@ -1,0 +1,226 @@
+"""The Image canvas's one door to ``studio.core.generation``, and the small jobs that use it off the GUI thread.
+
+Why a door: loading a model imports torch (1–2 s) and running one takes real time, so nothing here imports
+the generation core at module level; every method that may touch it is called inside a job the panel starts
+through the window's registry, on the job's own thread. The panel only ever sees plain dicts, paths and
+numpy ``uint8`` arrays ``(N, R, R, 3)``, which it turns into QImages itself (cheap, on the GUI thread).
+
+Tests hand the panel another backend with the same methods (a fake that paints coloured squares from the seed),
+so the panel is exercised without a trained model. Each ``*_job`` method returns a job: a callable taking a
+:class:`~studio.core.jobs.JobContext` with ``title`` and ``kind`` attributes, as the registry expects.
+
+The work itself is the core's jobs (``studio.core.generation.jobs``: GenerateGrid, GenerateVariations,
+MakeLatentWalk, ExportImages, ReconstructImages, Morph) and ``png_settings.regenerate``; this module only gives
+them the canvas's titles and reshapes their results. Every image the canvas shows carries the core's *settings*
+dict — the recipe that makes it again: ``{"source", "run_id", "step", "kind", "resolution", "seed",
+"latent_index", "class", "class_index", "truncation"}`` plus, for a variation, ``"variations": [{"seed",
+"strength", "index"}, ...]``. That is what the PNG export embeds and what "Open PNG…" reads back and
+regenerates (the core renders in canonical chunks, so the pixels are identical on the same machine).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from studio.core.jobs import JobContext, JobError
+
+IMAGE_FAMILIES = ("gan", "vae")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def describe_folder(folder: Path, source: str) -> dict | None:
+    """A run folder (or a starter model laid out like one) as the canvas lists it; None when not an image model.
+
+    Reads only config.json and the checkpoint index (no torch), so listing stays fast.
+    """
+    from studio.core.training import runs
+
+    config = _read_json(Path(folder) / "config.json")
+    model = config.get("model") if isinstance(config.get("model"), dict) else {}
+    family = str(config.get("family") or model.get("kind") or "")
+    if family not in IMAGE_FAMILIES and model.get("kind") not in IMAGE_FAMILIES:
+        return None
+    steps = [c.step for c in runs.checkpoints(folder)]
+    status = _read_json(Path(folder) / "status.json")
+    return {"run_id": str(config.get("run_id") or Path(folder).name), "folder": str(folder), "family": family,
+            "kind": str(model.get("kind") or family), "classes": [str(c) for c in model.get("classes") or []],
+            "steps": steps, "resolution": int(model.get("resolution") or config.get("config", {}).get("resolution")
+                                               or 0),
+            "dataset": str(config.get("dataset", "")), "created": str(config.get("created", "")),
+            "state": str(status.get("state", "")), "source": source}
+
+
+class CanvasBackend:
+    """The real generation core. Every ``*_job`` returns a job wrapping one of ``studio.core.generation.jobs``
+    (which imports torch when it runs, on the job's thread); :meth:`list_models` reads only JSON files."""
+
+    device = "cpu"  # CPU pixels are the reproducible ones: "Open PNG" regenerates them exactly
+
+    def available(self) -> bool:
+        import importlib.util
+
+        try:
+            return importlib.util.find_spec("studio.core.generation.jobs") is not None
+        except (ImportError, ValueError):
+            return False
+
+    # -- listing (no torch) -------------------------------------------------------------------------------
+    def list_models(self, project_root: Path | None) -> list[dict]:
+        """Image runs of the project (newest first), then the starter models shipped in models/."""
+        from studio import paths
+        from studio.core.training import runs
+
+        found = []
+        if project_root is not None:
+            for info in runs.list_runs(project_root):
+                described = describe_folder(info.folder, "project")
+                if described is not None:
+                    found.append(described)
+        starters = paths.models_dir()
+        for folder in sorted(starters.iterdir()) if starters.is_dir() else ():
+            if (folder / "config.json").is_file():
+                described = describe_folder(folder, "starter")
+                if described is not None:
+                    found.append(described)
+        return found
+
+    # -- jobs -----------------------------------------------------------------------------------------------------
+    def grid_job(self, folder: str, step: int | None, seed: int, count: int, truncation: float,
+                 class_name: str | None):
+        """Job → {"images": uint8 (count, R, R, 3), "settings": [one dict per image], ...}."""
+        from studio.core.generation.jobs import GenerateGrid
+
+        return CoreJob(f"Generating {count} images", GenerateGrid(folder, step, seed=seed, count=count,
+                                                                  class_name=class_name, truncation=truncation,
+                                                                  device=self.device))
+
+    def variations_job(self, folder: str, step: int | None, settings: dict, strength: float, count: int,
+                       seed: int):
+        """Job → like grid_job: the image itself first, then ``count - 1`` variations of it."""
+        return VariationsJob(folder, step, settings, strength, count, seed, self.device)
+
+    def walk_job(self, folder: str, step: int | None, settings: list[dict], frames_per_step: int, easing: str,
+                 loop: bool, fps: int, gif_path: Path):
+        """Job → {"frames": uint8 (F, R, R, 3), "gif": the GIF written, "fps"}."""
+        from studio.core.generation.jobs import MakeLatentWalk
+
+        job = MakeLatentWalk(folder, settings, gif_path, frames_per_leg=frames_per_step, easing=easing, loop=loop,
+                             fps=fps, step=step, device=self.device)
+        return CoreJob("Making a latent walk", job, lambda r: {**r, "gif": r["path"], "fps": fps})
+
+    def export_job(self, items: list[tuple[np.ndarray, dict]], folder: Path, scale: int, resample: str):
+        """Job → the PNG paths written, settings embedded (native size or upscaled ``scale`` times)."""
+        from studio.core.generation.jobs import ExportImages
+
+        job = ExportImages([pixels for pixels, _ in items], [settings for _, settings in items], folder, scale=scale,
+                           resample=resample)
+        return CoreJob("Exporting PNG files", job, lambda r: list(r["files"]))
+
+    def reconstruct_job(self, folder: str, step: int | None, paths: list[Path]):
+        """Job (VAE) → {"originals", "reconstructions": uint8 (N, R, R, 3), "names"}."""
+        from studio.core.generation.jobs import ReconstructImages
+
+        job = ReconstructImages(folder, [Path(p) for p in paths], step=step, device=self.device)
+        return CoreJob("Reconstructing with the VAE", job,
+                       lambda r: {**r, "reconstructions": r["images"], "names": [Path(p).name for p in paths]})
+
+    def morph_job(self, folder: str, step: int | None, path_a: Path, path_b: Path, frames: int, fps: int,
+                  gif_path: Path):
+        """Job (VAE) → {"originals": uint8 (2, R, R, 3), "frames" (A → B → A), "gif", "fps", "names"}."""
+        from studio.core.generation.jobs import Morph
+
+        job = Morph(folder, Path(path_a), Path(path_b), frames_per_leg=max(1, frames // 2), loop=True,
+                    out_path=gif_path, fps=fps, step=step, device=self.device)
+        return CoreJob("Morphing between two pictures", job,
+                       lambda r: {**r, "gif": r["path"], "fps": fps, "names": [Path(path_a).name, Path(path_b).name]})
+
+    def read_png_settings(self, path: Path) -> dict:
+        """The settings embedded in a studio PNG (a plain JobError when it has none)."""
+        from studio.core.generation.png_settings import read_settings
+
+        return dict(read_settings(Path(path)))
+
+    def regenerate_job(self, project_root: Path | None, path: Path):
+        """Job → {"settings", "original" (the file's pixels), "regenerated" (made again, upscaled like the file),
+        "identical": bool, "path"}."""
+        from studio.core.generation.jobs import OpenPng
+
+        if project_root is None:
+            raise JobError("Open the project the picture was made in first: its run makes the picture again.")
+
+        def adapt(result: dict) -> dict:
+            from PIL import Image
+
+            with Image.open(path) as stored:
+                original = np.asarray(stored.convert("RGB"), np.uint8)
+            return {"settings": result["settings"], "original": original, "regenerated": result["pixels"],
+                    "identical": bool(result["identical"]), "path": str(path)}
+        return CoreJob("Regenerating from a PNG", OpenPng(project_root, path, device=self.device), adapt)
+
+
+class CoreJob:
+    """A generation-core job under the canvas's own title, its result reshaped for the panel (``adapt``)."""
+
+    kind = "task"
+
+    def __init__(self, title: str, job, adapt=None) -> None:
+        self.title, self.job, self.adapt = title, job, adapt
+
+    def __call__(self, ctx: JobContext):
+        from studio.core.training.devices import threads_beside_a_window, torch_threads
+
+        with torch_threads(threads_beside_a_window()):  # a core stays with the window
+            result = self.job(ctx)
+        return self.adapt(result) if self.adapt is not None else result
+
+
+class VariationsJob:
+    """Job: the image itself followed by ``count - 1`` variations of it, so the grid shows what they vary from.
+
+    The core makes the variations (each one's settings extend the image's chain, so a variation of a variation
+    is still one settings dict that "Open PNG" replays); the image itself is re-rendered from its settings."""
+
+    kind = "task"
+    title = "Making variations"
+
+    def __init__(self, folder, step, settings, strength, count, seed, device) -> None:
+        self.folder, self.step, self.settings = folder, step, dict(settings)
+        self.strength, self.count, self.seed, self.device = float(strength), int(count), int(seed), device
+
+    def __call__(self, ctx: JobContext) -> dict:
+        from studio.core.generation.jobs import GenerateVariations, cached_model
+        from studio.core.generation.png_settings import regenerate
+
+        from studio.core.training.devices import threads_beside_a_window, torch_threads
+
+        with torch_threads(threads_beside_a_window()):  # a core stays with the window
+            result = GenerateVariations(self.folder, self.settings, seed=self.seed, count=self.count - 1,
+                                        strength=self.strength, step=self.step, device=self.device)(ctx)
+            model = cached_model(self.folder, self.step, self.device)
+            base = {k: v for k, v in self.settings.items() if k not in ("scale", "resample")}
+            itself = regenerate(None, base, native=True, model=model)
+        return {"images": np.concatenate([itself[None], np.asarray(result["images"])]),
+                "settings": [base] + list(result["settings"])}
+
+
+class ModelsJob:
+    """Job: the image models the canvas can use (project runs and starter models), and whether the generation
+    core is installed at all."""
+
+    kind = "task"
+    title = "Listing image models"
+
+    def __init__(self, backend, root: Path | None) -> None:
+        self.backend, self.root = backend, root
+
+    def __call__(self, ctx: JobContext) -> dict:
+        return {"available": bool(self.backend.available()), "models": list(self.backend.list_models(self.root))}
