@@ -6,6 +6,7 @@ no GPU, a broken driver or a CPU-only torch build simply yields the CPU.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import asdict, dataclass
@@ -53,6 +54,27 @@ def threads_beside_a_window() -> int:
     and the OpenMP workers no longer take the same cores from each other.
     """
     return max(1, (os.cpu_count() or 1) - 1)
+
+
+@contextlib.contextmanager
+def torch_threads(count: int | None):
+    """Run a block with ``count`` torch CPU threads (None: leave as is), then restore the previous number.
+
+    GUI jobs (training, the canvas's generation) use :func:`threads_beside_a_window`: with another process
+    holding a core, two torch threads were 4-5× slower than one for a 64-picture grid, and the window
+    needs a core of its own anyway.
+    """
+    if not count:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def list_devices() -> list[DeviceInfo]:

@@ -121,19 +121,17 @@ class TrainJob:
         import torch
 
         from studio.core.training import distributed
-        from studio.core.training.devices import resolve_device
+        from studio.core.training.devices import resolve_device, torch_threads
 
         importlib.import_module("studio.core.training.engine")  # loaded before the freeze below
         _freeze_long_lived_objects()
         device = torch.device(resolve_device(self.device).id)
         info, device = distributed.setup(device)
-        threads_before = torch.get_num_threads()
-        if device.type == "cpu" and self.cpu_threads and not info.enabled:
-            torch.set_num_threads(self.cpu_threads)
+        threads = self.cpu_threads if device.type == "cpu" and not info.enabled else None
         try:
-            return self._train(ctx, info, device)
+            with torch_threads(threads):
+                return self._train(ctx, info, device)
         finally:
-            torch.set_num_threads(threads_before)
             distributed.shutdown(info)
 
     def _train(self, ctx: JobContext, info, device) -> dict:
