@@ -22,3 +22,23 @@ def record_benchmark():
         return target
 
     return record
+
+
+@pytest.fixture
+def picture_project(tmp_path):
+    """A project with dataset "pics": 128 noise pictures of 48 px in two class folders, imported for real."""
+    import numpy as np
+    from PIL import Image
+
+    from studio.core.datasets.importer import ImportDataset
+    from studio.core.jobs import run_job
+
+    source = tmp_path / "drop"
+    rng = np.random.default_rng(0)
+    for label in ("cat", "dog"):
+        (source / label).mkdir(parents=True)
+        for i in range(64):
+            Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(source / label / f"{i}.png")
+    root = tmp_path / "Bench"
+    run_job(ImportDataset(root, "pics", [source], kind="image", workers=1))
+    return root

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from .benchmark_helpers import time_batch_loading
 import torch
 from PIL import Image, ImageDraw
 
@@ -35,9 +36,6 @@ def _pictures(folder, count=256, size=64):
         picture.save(folder / f"{i}.png")
 
 
-_real_load_batch = GanRecipe.load_batch
-
-
 class PngFolder(torch.utils.data.Dataset):
     """The usual PyTorch data path: one PNG decoded with PIL per item."""
 
@@ -54,17 +52,7 @@ class PngFolder(torch.utils.data.Dataset):
 
 
 def _studio(root, monkeypatch):
-    spent = {"data": 0.0}
-    real = _real_load_batch
-
-    def timed(self, positions):
-        started = time.perf_counter()
-        try:
-            return real(self, positions)
-        finally:
-            spent["data"] += time.perf_counter() - started
-
-    monkeypatch.setattr(GanRecipe, "load_batch", timed)
+    spent = time_batch_loading(monkeypatch, GanRecipe)
     marks = {}
 
     def on_metrics(values):

@@ -11,13 +11,11 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import QSize
 
 from studio.app import create_application
-from studio.core.project import create_project, open_project
+from studio.core.project import open_project
 from studio.ui.settings import AppSettings
 from studio.ui.main_window import MainWindow
 
@@ -25,26 +23,10 @@ pytestmark = pytest.mark.benchmark
 TRAIN_SECONDS = 30.0
 
 
-def _project(tmp_path: Path) -> Path:
-    from studio.core.datasets.importer import ImportDataset
-    from studio.core.jobs import run_job
-
-    root = tmp_path / "Bench"
-    create_project(root)
-    source = tmp_path / "drop"
-    rng = np.random.default_rng(0)
-    for label in ("cat", "dog"):
-        (source / label).mkdir(parents=True)
-        for i in range(64):
-            Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(source / label / f"{i}.png")
-    run_job(ImportDataset(root, "pics", [source], kind="image", workers=1))
-    return root
-
-
-def test_gui_stays_responsive_during_a_flat_out_cpu_run(qtbot, qapp, tmp_path, stall_probe,
+def test_gui_stays_responsive_during_a_flat_out_cpu_run(qtbot, qapp, tmp_path, stall_probe, picture_project,
                                                         record_benchmark):
     create_application()  # the style sheet and names the real app has
-    root = _project(tmp_path)
+    root = picture_project
     window = MainWindow(AppSettings())
     qtbot.addWidget(window)
     window.confirm_quit_while_training = lambda: True

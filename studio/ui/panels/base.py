@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from studio.core.project import Project
 from studio.ui.widgets.empty_state import EmptyState
@@ -43,6 +43,21 @@ class Panel(QWidget):
         empty.action_triggered.connect(self._on_empty_action)
         self.body.addWidget(empty)
         return empty
+
+    def add_scrolling_stack(self, scroll_name: str, *pages: QWidget) -> QStackedWidget:
+        """Put ``pages`` (e.g. an empty state and the content) in a stack that scrolls below its minimum size,
+        so the panel scrolls instead of squeezing plots and tiles while the window can still be made small."""
+        stack = QStackedWidget()
+        for page in pages:
+            stack.addWidget(page)
+        outer = QScrollArea(objectName=scroll_name)
+        outer.setWidget(stack)
+        outer.setWidgetResizable(True)
+        outer.setFrameShape(QFrame.Shape.NoFrame)
+        outer.viewport().setAutoFillBackground(False)
+        stack.setAutoFillBackground(False)
+        self.body.addWidget(outer, 1)
+        return stack
 
     @Slot()
     def _on_empty_action(self) -> None:

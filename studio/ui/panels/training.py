@@ -29,8 +29,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter,
-                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QPushButton, QScrollArea, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from studio.core.jobs import JobError
 from studio.core.project import Project
@@ -98,18 +98,7 @@ class TrainingPanel(Panel):
         self.empty = EmptyState("No dataset to train on yet", "", action="Go to Dataset")
         self.empty.action_triggered.connect(self._go_to_dataset)
         self.content = self._build_content()
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.empty)
-        self.stack.addWidget(self.content)
-        # Below its layout's minimum the panel scrolls instead of squeezing plots and tiles, and the window can
-        # still be made small (its minimum is not this panel's widgets').
-        outer = QScrollArea(objectName="trainingOuterScroll")
-        outer.setWidget(self.stack)
-        outer.setWidgetResizable(True)
-        outer.setFrameShape(QFrame.Shape.NoFrame)
-        outer.viewport().setAutoFillBackground(False)
-        self.stack.setAutoFillBackground(False)
-        self.body.addWidget(outer, 1)
+        self.stack = self.add_scrolling_stack("trainingOuterScroll", self.empty, self.content)
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._estimate_timer.timeout.connect(self.estimate)
         self._build_shortcuts()

@@ -288,7 +288,7 @@ class TrainingPlots(QWidget):
             grid.addWidget(plot, *GRID_POSITIONS[group])
             if group in OPTIONAL_GROUPS:
                 plot.setVisible(False)
-            if group in OPTIONAL_GROUPS:
+            if group in OPTIONAL_GROUPS or group == "val":  # the Validation card plots KID for image models
                 plot.setToolTip(QUALITY_NOTE)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
