@@ -14,6 +14,16 @@ from pathlib import Path
 from typing import Any
 
 
+def _process_umask() -> int:
+    """The umask, read once at import (setting and restoring it later could race with other threads)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_NEW_FILE_MODE = 0o666 & ~_process_umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> Path:
     """Write ``data`` to ``path`` all-or-nothing.
 
@@ -24,6 +34,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would (or the mode of the file
+        # it replaces), so exports are readable by the user's other apps and shared folders as usual.
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = _NEW_FILE_MODE
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             if durable:

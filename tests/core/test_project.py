@@ -110,3 +110,17 @@ def test_a_plain_folder_is_not_a_project(tmp_path):
     assert not is_project(tmp_path)
     with pytest.raises(JobError, match="not an AIGC Studio project"):
         open_project(tmp_path)
+
+
+def test_written_files_get_the_usual_permissions_not_private_temp_file_ones(tmp_path):
+    import stat
+
+    from studio.core.atomic import atomic_write_bytes
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    fresh = atomic_write_bytes(tmp_path / "export.png", b"picture")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~mask  # as open() would make it, not mkstemp's 0600
+    fresh.chmod(0o640)
+    atomic_write_bytes(fresh, b"new picture")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o640  # a replaced file keeps the mode its owner gave it
