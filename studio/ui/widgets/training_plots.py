@@ -27,6 +27,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QSizePolicy, QVBoxLayout,
                                QWidget)
 
+from studio.ui.widgets.elided_label import ElidedLabel
 from studio.ui.widgets.training_backend import metric_columns
 from studio.ui.widgets.training_monitor import format_number
 
@@ -150,6 +151,20 @@ def _pen(colour: str, width: float = 1.6, alpha: int = 255, dashed: bool = False
     return pen
 
 
+class CompactAxis(pg.AxisItem):
+    """Step numbers as ``2k``, ``40k``, ``1.5M``: long labels ran into each other on narrow plots."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
+        return [compact_number(v * scale) for v in values]
+
+
+def compact_number(value: float) -> str:
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:g}{suffix}"
+    return f"{value:g}"
+
+
 class MetricPlot(QWidget):
     """One titled plot card: a pyqtgraph plot, its legend and an empty-state line."""
 
@@ -159,10 +174,11 @@ class MetricPlot(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.group = group
         self.title = QLabel(title, objectName="plotTitle")
-        self.value = QLabel("", objectName="plotValue")
+        # the latest values never widen the card (three cards side by side must fit the monitor)
+        self.value = ElidedLabel("", objectName="plotValue")
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.hint = hint
-        self.plot = pg.PlotWidget(background="#FFFFFF")
+        self.plot = pg.PlotWidget(background="#FFFFFF", axisItems={"bottom": CompactAxis("bottom")})
         self.plot.setMinimumHeight(120)
         self.plot.setMenuEnabled(False)
         item = self.plot.getPlotItem()
@@ -183,8 +199,7 @@ class MetricPlot(QWidget):
         header = QHBoxLayout()
         header.setContentsMargins(12, 8, 12, 0)
         header.addWidget(self.title)
-        header.addStretch(1)
-        header.addWidget(self.value)
+        header.addWidget(self.value, 1)  # takes the free width (and only that), right-aligned
         layout = QVBoxLayout(self)
         layout.setContentsMargins(1, 1, 1, 6)
         layout.setSpacing(2)
@@ -234,6 +249,19 @@ class MetricPlot(QWidget):
 
     def set_log(self, on: bool) -> None:
         self.plot.getPlotItem().setLogMode(y=on)
+        self.log = on
+        if on:
+            self.plot.enableAutoRange(axis="y")
+
+    def fit_from_zero(self) -> None:
+        """Show the y axis from 0 (learning rates): a constant value would otherwise get an axis of
+        "0.0002 0.0002 0.0002" and its rounding noise would look like jumps."""
+        if getattr(self, "log", False):
+            return
+        tops = [float(np.nanmax(item.yData)) for item in self.curves.values()
+                if item.isVisible() and item.yData is not None and len(item.yData)]
+        if tops and math.isfinite(max(tops)) and max(tops) > 0:
+            self.plot.setYRange(0.0, max(tops) * 1.08, padding=0)
 
 
 class _Run:
@@ -319,7 +347,7 @@ class TrainingPlots(QWidget):
                     plot.remove_run(rid)
         if run_id in (None, self.LIVE):
             for plot in self.plots.values():
-                plot.value.setText("")
+                plot.value.set_full_text("")
 
     def append(self, rows: list[dict], run_id: str = LIVE, overlay: bool = False) -> int:
         """Add logged steps (dicts as in metrics.jsonl). Returns how many points were added."""
@@ -392,6 +420,8 @@ class TrainingPlots(QWidget):
                     self._show_value(plot, run)
                 run.dirty.discard(key)
                 drew = True
+                if group == "lr":
+                    plot.fit_from_zero()
         if drew:
             self.redraws += 1
 
@@ -407,8 +437,8 @@ class TrainingPlots(QWidget):
         for key in sorted(k for k in run.series if group_of(k) == plot.group):
             value = run.series[key].last()
             if value is not None:
-                parts.append(f"{curve_label(key)} {format_number(value)}")
-        plot.value.setText("   ".join(parts[:3]))
+                parts.append(f"{curve_label(key).removeprefix('val ')} {format_number(value)}")
+        plot.value.set_full_text("   ".join(parts))
 
     # -- toolbar ------------------------------------------------------------------------------------------
     @Slot(int)
