@@ -12,7 +12,7 @@ import logging
 import threading
 from pathlib import Path
 
-from studio.core.atomic import atomic_write_json
+from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.jobs import Cancelled, JobContext, JobError
 from studio.core.training import recipes, runs
 from studio.core.training.recipes import ConfigError
@@ -144,7 +144,7 @@ class TrainJob:
         data = self._open_data(recipe_class, config, ctx, info)
         recipe = recipe_class(config, data, device)
         if info.is_main:
-            folder = resume_folder or self._new_run_folder(config, record, device, recipe.describe())
+            folder = resume_folder or self._new_run_folder(config, record, device, recipe)
         folder = Path(distributed.broadcast(info, str(folder) if info.is_main else None))
         self.run_folder, self.run_id = folder, folder.name
         if info.is_main and resume_folder is not None:
@@ -179,10 +179,12 @@ class TrainJob:
         distributed.barrier(info)
         return recipe_class.open_data(folder, config)
 
-    def _new_run_folder(self, config: dict, record: dict, device, model: dict) -> Path:
+    def _new_run_folder(self, config: dict, record: dict, device, recipe) -> Path:
         run_id, folder = runs.create_run_folder(self.project_root, self.family, {
             "family": self.family, "dataset": self.dataset, "preset": self.preset, "config": config,
-            "model": model, "seed": config["seed"], "device": str(device), "created": runs.created_now()})
+            "model": recipe.describe(), "seed": config["seed"], "device": str(device), "created": runs.created_now()})
+        for name, data in recipe.run_files().items():
+            atomic_write_bytes(folder / name, data)
         _add_run_to_project(self.project_root, run_id)
         return folder
 

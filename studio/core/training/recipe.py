@@ -75,6 +75,11 @@ class Recipe:
         ``"model"`` in the run's config.json: e.g. ``{"kind": "gan", "resolution": 64, "classes": [...]}``."""
         return {}
 
+    def run_files(self) -> dict[str, bytes]:
+        """Files a generator needs beside the weights (e.g. ``{"tokenizer.json": ...}``), written once into
+        the run folder when the run is created, so a run stays usable when its dataset changes or is gone."""
+        return {}
+
     # -- data -------------------------------------------------------------------------------------------
     def train_size(self) -> int:
         """How many training items an epoch has (the sampler permutes ``range(train_size())``)."""
