@@ -1,6 +1,7 @@
-"""Image networks the training recipes and the generation code share (torch only, no studio imports).
+"""Networks the training recipes and the generation code share (torch only, no studio imports).
 
 ``gan``: a DCGAN-style generator and discriminator (32 to 256 px, optional class conditioning) and the
-GAN losses; ``vae``: a convolutional VAE. Both rebuild from a run's ``describe()`` dict
-(:func:`gan.build_generator`, :func:`vae.build_vae`), so sampling a trained model never needs its dataset.
+GAN losses; ``vae``: a convolutional VAE; ``gpt``: a decoder-only transformer with a KV cache; ``lstm``: a
+small LSTM language model. Each rebuilds from a run's ``describe()`` dict (``build_generator``,
+``build_vae``, ``build_gpt``, ``build_lstm``), so sampling a trained model never needs its dataset.
 """

@@ -213,3 +213,51 @@ register(FamilySpec(
              "balanced": {"steps": 10000, "width": 32, "batch_size": 64},
              "best": {"steps": 30000, "width": 64, "batch_size": 64, "ema": True, "kl_warmup_steps": 3000}},
 ))
+
+# Language models. Shared engine settings, each for a reason:
+# - AdamW betas (0.9, 0.99) and weight decay 0.1 on 2-D weights: nanoGPT's choice for small char models
+#   (beta2 0.99 rather than 0.95 because a step holds few tokens, so the second moment needs a longer memory);
+# - warmup 100 steps then cosine to lr/10 (min_lr_ratio 0.1), gradient clipping at 1.0: nanoGPT's schedule;
+# - dropout 0.2 and early stopping after 6 evaluations without a better val_loss: copywriting datasets are
+#   small (10 KB–10 MB), so a model sees the same text hundreds of times and over-fits; the best
+#   checkpoint is kept whatever happens later;
+# - EMA off: for language models it gains little over the cosine decay's end, and costs a model copy;
+# - tokenizer "char" by default: it works for any language (Chinese characters are single tokens) and on
+#   small data; "bpe" with vocab_size ~4096 packs ~3-4 times more text into a window on larger English data.
+_TEXT_COMMON = {"tokenizer": "char", "vocab_size": 4096, "dropout": 0.2, "adam_beta2": 0.99,
+                "weight_decay": 0.1, "lr": 1e-3, "warmup_steps": 100, "min_lr_ratio": 0.1, "grad_clip": 1.0,
+                "early_stopping_patience": 6, "eval_windows": 200, "preview_tokens": 200,
+                "preview_temperature": 0.8, "eval_every": 250, "sample_every": 250, "checkpoint_every": 500}
+
+register(FamilySpec(
+    info=RecipeInfo("gpt", "Text GPT (transformer)", ("text",),
+                    "Learns to write like your texts: product copy, slogans, posts, stories. A small GPT "
+                    "(nanoGPT-style transformer); the best quality of the text models, and fast on a GPU."),
+    recipe="studio.core.training.text_gpt:GptRecipe",
+    defaults={**_TEXT_COMMON, "block_size": 256, "n_layer": 6, "n_head": 6, "n_embd": 384, "bias": False,
+              "batch_size": 32, "steps": 5000},
+    # fast: nanoGPT's CPU shakespeare model (0.8 M parameters; 2,000 steps took 14.6 min on a shared 2-core
+    # cloud CPU, tests/benchmarks/test_nanogpt_shakespeare.py, and less on a desktop CPU's free cores);
+    # balanced: nanoGPT's shakespeare_char GPU model (10.7 M); best: 25 M with a 512-token context.
+    presets={"fast": {"steps": 2000, "block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.1,
+                      "batch_size": 12, "eval_every": 200, "sample_every": 200},
+             "balanced": {"steps": 5000, "block_size": 256, "n_layer": 6, "n_head": 6, "n_embd": 384,
+                          "batch_size": 32},
+             "best": {"steps": 20000, "block_size": 512, "n_layer": 8, "n_head": 8, "n_embd": 512, "batch_size": 32,
+                      "lr": 6e-4, "warmup_steps": 500, "eval_every": 500, "sample_every": 500,
+                      "checkpoint_every": 1000}},
+))
+
+register(FamilySpec(
+    info=RecipeInfo("lstm", "Text LSTM (recurrent)", ("text",),
+                    "A lighter text model: trains quickly on a CPU and on small datasets, and writes texts of "
+                    "any length at a steady speed. Usually a little less fluent than the GPT."),
+    recipe="studio.core.training.text_lstm:LstmRecipe",
+    defaults={**_TEXT_COMMON, "block_size": 128, "n_embd": 256, "n_hidden": 512, "n_layer": 2, "lr": 2e-3,
+              "weight_decay": 0.0, "batch_size": 32, "steps": 3000},
+    presets={"fast": {"steps": 1000, "block_size": 64, "n_embd": 128, "n_hidden": 256, "batch_size": 16,
+                      "dropout": 0.1, "eval_every": 200, "sample_every": 200},
+             "balanced": {"steps": 3000, "block_size": 128, "n_embd": 256, "n_hidden": 512},
+             "best": {"steps": 10000, "block_size": 256, "n_embd": 384, "n_hidden": 1024, "n_layer": 3,
+                      "eval_every": 500, "sample_every": 500, "checkpoint_every": 1000}},
+))
