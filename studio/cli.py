@@ -14,6 +14,10 @@
     torchrun --nproc-per-node N -m studio train ...   (the same on several GPUs, or CPU processes)
     aigc-studio generate image --project DIR --run RUN_ID|latest [--checkpoint STEP] [--count N] [--seed S]
                                [--class NAME] [--truncation T] [--scale K --resample nearest|lanczos] --out DIR
+    aigc-studio generate text  --project DIR --run RUN_ID|latest [--checkpoint STEP] --prompt TEXT
+                               [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
+                               [--repetition-penalty R] [--stop TEXT ...] [--ban WORD ...] [--require WORD ...]
+                               [--variants N] [--template ID --field KEY=VALUE ...] [--json]
 
 Errors are printed as one plain sentence (the traceback goes to the log file) with exit code 1;
 unusable arguments exit with 2, as argparse does.
@@ -111,6 +115,38 @@ def build_parser() -> argparse.ArgumentParser:
     image.add_argument("--device", default="cpu",
                        help="cpu (default: the PNGs' settings regenerate them exactly on the CPU), cuda, mps")
     image.set_defaults(handler=_cmd_generate_image)
+    text = generate_commands.add_parser(
+        "text", help="continue a prompt with a GPT or LSTM run (prints the text; the same arguments give the "
+                     "same text)")
+    text.add_argument("--project", required=True, help="project folder")
+    text.add_argument("--run", required=True, metavar="RUN_ID|latest",
+                      help="run folder name, or latest (the newest GPT/LSTM run with a checkpoint)")
+    text.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the newest)")
+    text.add_argument("--prompt", default="", help="the text to continue (default: none, start a new text)")
+    text.add_argument("--template", metavar="ID", help="build the prompt from a template instead: product_description, "
+                                                       "ad_slogan, social_post, customer_reply, news_brief")
+    text.add_argument("--field", action="append", default=[], metavar="KEY=VALUE",
+                      help="a template field, e.g. product=\"Linen tote\"; repeat")
+    text.add_argument("--max-tokens", type=int, default=200, help="length limit in tokens (default 200)")
+    text.add_argument("--temperature", type=float, default=0.8,
+                      help="randomness: 0 always picks the likeliest token, 1 samples as trained (default 0.8)")
+    text.add_argument("--top-k", type=int, default=0, help="sample only among the K likeliest tokens (0 = off)")
+    text.add_argument("--top-p", type=float, default=0.95,
+                      help="sample among the likeliest tokens that cover P of the probability (1 = off; "
+                           "default 0.95)")
+    text.add_argument("--repetition-penalty", type=float, default=1.1,
+                      help="make tokens already in the text less likely (1 = off; default 1.1)")
+    text.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
+    text.add_argument("--stop", action="append", default=[], metavar="TEXT",
+                      help="end the text where this appears (not printed); repeat for several")
+    text.add_argument("--ban", action="append", default=[], metavar="WORD",
+                      help="a word that must never be written (any case; also inside longer words); repeat")
+    text.add_argument("--require", action="append", default=[], metavar="WORD",
+                      help="a word the text should contain: reported with --json; repeat")
+    text.add_argument("--variants", type=int, default=1, help="number of texts, seeds S, S+1, ... (default 1)")
+    text.add_argument("--json", action="store_true", help="print a JSON result instead of the bare text")
+    text.add_argument("--device", default="cpu", help="cpu (default: texts replay exactly on the CPU), cuda, mps")
+    text.set_defaults(handler=_cmd_generate_text)
     return parser
 
 
@@ -266,6 +302,69 @@ def _cmd_generate_image(args) -> int:
                  "count": grid["count"], "class": grid["class"], "truncation": float(args.truncation),
                  "scale": args.scale})
     return 0
+
+
+def _cmd_generate_text(args) -> int:
+    """Unusable arguments (no such project, run or checkpoint; a run that is no text model; settings out of
+    range) exit 2 with one plain sentence, checked before any weights load. Prints the text alone (variants
+    separated by a line naming their seed), or with --json everything the job returns."""
+    from studio.core.generation import text_model
+    from studio.core.generation.image_model import checkpoint_for
+    from studio.core.generation.sampling import SamplingSettings
+    from studio.core.generation.text_jobs import GenerateText, check_variants
+    from studio.core.jobs import JobError
+    from studio.core.project import is_project
+
+    try:
+        if not is_project(args.project):
+            raise JobError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
+        folder = text_model.resolve_text_run(args.project, args.run)
+        text_model.read_text_config(folder)
+        checkpoint_for(folder, args.checkpoint)
+        settings = SamplingSettings(
+            temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+            repetition_penalty=args.repetition_penalty, max_tokens=args.max_tokens, seed=args.seed,
+            stop=[_unescape(s) for s in args.stop], banned_words=args.ban, required_words=args.require).checked()
+        check_variants(args.variants, settings.seed)
+        prompt = args.prompt
+        if args.template:
+            from studio.core.generation.templates import build_prompt
+
+            if args.prompt:
+                raise JobError("Give either --prompt or --template (its field opening= sets the first words), "
+                               "not both.")
+            fields = {}
+            for pair in args.field:
+                key, sep, value = pair.partition("=")
+                if not sep or not key.strip():
+                    raise JobError(f"--field takes key=value (for example product=Linen tote), not “{pair}”.")
+                fields[key.strip()] = value
+            prompt = build_prompt(args.template, fields)
+        elif args.field:
+            raise JobError("--field fills in a template: add --template.")
+    except JobError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    device = args.device
+    if device != "cpu":
+        from studio.core.training.devices import resolve_device
+
+        device = resolve_device(device).id
+    result = run_with_progress(GenerateText(folder, prompt, settings, step=args.checkpoint,
+                                            variants=args.variants, device=device))
+    if args.json:
+        _print_json(result)
+        return 0
+    for i, (text, seed) in enumerate(zip(result["texts"], result["seeds"])):
+        if len(result["texts"]) > 1:
+            print(f"{'' if i == 0 else chr(10)}--- variant {i + 1} (seed {seed}) ---")
+        print(text)
+    return 0
+
+
+def _unescape(text: str) -> str:
+    r"""A stop sequence typed in a shell: \n and \t mean a line break and a tab (the usual stops)."""
+    return text.replace("\\n", "\n").replace("\\t", "\t")
 
 
 def run_training(job, quiet: bool = False):
