@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         canvas = self.panels["image"]  # "Open in canvas" selects the run and checkpoint; finished runs appear there
         training.checkpoint_opened.connect(canvas.open_checkpoint)
         training.run_ended.connect(canvas.refresh_models)
+        writer = self.panels["text"]  # "Open in writer" selects the text run and checkpoint, the same way
+        training.checkpoint_opened.connect(writer.open_checkpoint)
+        training.run_ended.connect(writer.refresh_models)
         self._restore_window()
         self._update_title()
 

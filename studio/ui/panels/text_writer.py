@@ -1,8 +1,91 @@
-"""Text writer: prompt a writer model trained on your copy and watch text stream in."""
+"""Text writer: prompt a writer model trained on the user's own copy and watch the text stream in.
+
+What the user does here:
+
+* **Controls** (left card): the model (the project's GPT/LSTM runs) and its checkpoint; a template (product
+  description, ad slogan, social post, customer-service reply, news brief — or Free text) whose fields build
+  the prompt; sampling (temperature, top-k, top-p, repetition penalty, length, seed with a dice, stop
+  sequences); 1–4 variants; brand rules (words that must appear, words that must never appear). *Generate*
+  (Ctrl+Return) writes, *Stop* (Esc) stops at once and keeps what was written.
+* **Work area** (centre): the prompt (editable; a template rewrites it when a field changes), then the
+  variants side by side, each streaming token by token, each showing which required words it has.
+  *Continue from cursor* (Ctrl+Shift+Return): in a variant, the text up to the cursor is kept and the writer
+  continues it (the prompt plus that text); in the prompt, the prompt up to the cursor is used.
+* **Details / History** (right tabs): what made the text on screen, Copy all, Export .txt / .md (Ctrl+E);
+  every generation of the project (prompt, settings, outputs), to bring back with a click.
+
+Rules this panel keeps (ARCHITECTURE.md): no ML and no torch here. Every generation is a job started through
+the window's registry via :mod:`studio.ui.widgets.writer_backend`; pieces arrive through the runner's
+throttled ``metrics`` signal (~20 batches a second) to this object's slots and are appended with one cursor
+insert per variant, so the editors stay responsive while text streams. A new request stops a running one.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence, QTextCursor
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
+                               QPushButton, QScrollArea, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from studio.core.project import Project
 from studio.ui.panels.base import Panel
+from studio.ui.widgets.banner import Banner
+from studio.ui.widgets.empty_state import EmptyState
+from studio.ui.widgets.run_list import run_title
+from studio.ui.widgets.writer_backend import ModelsJob, WriterBackend
+from studio.ui.widgets.writer_controls import FREE_TEXT, WriterControls
+from studio.ui.widgets.writer_editor import VariantColumns
+from studio.ui.widgets.writer_history import DetailsPane, HistoryList, describe_settings, entry_title, new_entry
+
+log = logging.getLogger(__name__)
+
+TABS = ("details", "history")
+PROMPT = -1  # "the last editor used was the prompt" (variants are 0..3)
+
+
+def _set_empty(empty: EmptyState, title: str, body: str, width: int) -> None:
+    """Fill an empty state so its text is never cut (see the canvas: the shared widget guesses the width)."""
+    empty.set_text(title, body)
+    empty.body.setFixedWidth(width)
+    empty.body.setMinimumHeight(empty.body.heightForWidth(width))
+
+
+def _text_before(editor: QPlainTextEdit) -> str:
+    """The editor's text up to its cursor (Qt positions count UTF-16 units, so select rather than slice)."""
+    cursor = QTextCursor(editor.textCursor())
+    cursor.clearSelection()
+    cursor.movePosition(QTextCursor.MoveOperation.Start, QTextCursor.MoveMode.KeepAnchor)
+    return cursor.selectedText().replace("\u2029", "\n")
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^\w]+", "-", text.lower(), flags=re.UNICODE).strip("-")
+    return slug[:40] or "text"
+
+
+def markdown(entry: dict, texts: list[str], model_text: str) -> str:
+    """A Markdown export: the title, each variant under its own heading, then the prompt and settings."""
+    lines = [f"# {entry_title(entry)}", ""]
+    seed = int((entry.get("settings") or {}).get("seed", 0))
+    for i, text in enumerate(texts):
+        if len(texts) > 1:
+            lines += [f"## Variant {i + 1} (seed {seed + i})", ""]
+        lines += [text.strip(), ""]
+    lines += ["---", "", f"*Written by {model_text}*" if model_text else "", "", "**Prompt**", ""]
+    lines += ["> " + line for line in str(entry.get("prompt", "")).splitlines() or [""]]
+    lines += ["", "**Settings**", ""]
+    lines += [f"- {label}: {value}" for label, value in describe_settings(entry.get("settings") or {})]
+    return "\n".join(lines).strip() + "\n"
+
+
+def plain_text(texts: list[str]) -> str:
+    """A .txt export: the variants' texts, separated by a line when there are several."""
+    texts = [t.strip() for t in texts]
+    return ("\n\n———\n\n".join(texts) if len(texts) > 1 else (texts[0] if texts else "")) + "\n"
 
 
 class TextWriterPanel(Panel):
@@ -11,10 +94,636 @@ class TextWriterPanel(Panel):
     subtitle = "Write product copy, slogans and replies in your own voice, with full sampling controls."
     icon_name = "text"
 
+    generated = Signal(list)  # the texts, when a generation ends (finished or stopped)
+    exported = Signal(str)  # the file written
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.empty = self.add_empty_state(
-            "No writer model yet",
-            "Train a GPT-style writer on a text dataset in the Training panel; then prompt it here.",
-            go_to=("training", "Go to Training"),
-        )
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.backend = WriterBackend()
+        self.models: list[dict] | None = None  # None until listed
+        self.available = True
+        self.history: list[dict] = []
+        self.entry: dict | None = None  # the generation on screen
+        self._targets: list[int] = []  # variant index of the job -> column
+        self._pending: dict = {}  # run / step waiting for the model list
+        self._last_editor = PROMPT
+        self._pieces = self._chars = 0
+        self._models_runner = None
+        self._gen_runner = None
+
+        self.banner = Banner()
+        self.body.addWidget(self.banner)
+        self.body.addSpacing(4)
+        self.empty = EmptyState("Open a project to write", "", action="Go to Training")
+        self.empty.action_triggered.connect(self._go_to_training)
+        self.content = self._build_content()
+        self.stack = self.add_scrolling_stack("writerOuterScroll", self.empty, self.content)
+        self._build_shortcuts()
+        self.set_project(None)
+
+    # -- construction -------------------------------------------------------------------------------------------
+    def _build_content(self) -> QWidget:
+        self.controls = WriterControls()
+        self.controls.generate_requested.connect(self.generate)
+        self.controls.stop_requested.connect(self.stop)
+        self.controls.model_changed.connect(self._update_view)
+        self.controls.template_changed.connect(self._on_template_changed)
+        self.controls.fields_edited.connect(self.rebuild_prompt)
+        self.controls.rules_changed.connect(self._on_rules_changed)
+        self.controls.variant_group.idClicked.connect(self._on_variant_count)
+        left = QWidget(objectName="writerLeft")
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 14, 0)
+        left_layout.addWidget(self.controls)
+        left_layout.addStretch(1)
+        scroll = QScrollArea(objectName="writerScroll")
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.viewport().setAutoFillBackground(False)
+        left.setAutoFillBackground(False)
+        column = QWidget(objectName="writerLeft")
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(0)
+        column_layout.addWidget(scroll, 1)
+        column_layout.addWidget(self.controls.action_bar)  # Generate / Stop: always in view
+        column.setMinimumWidth(320)
+
+        # centre: the prompt, then the variants
+        self.prompt = QPlainTextEdit(objectName="writerPrompt")
+        self.prompt.setPlaceholderText("Type the beginning of your text, or pick a template on the left and fill "
+                                       "in its fields.")
+        self.prompt.setMinimumHeight(72)
+        self.prompt.setMaximumHeight(130)
+        self.prompt.installEventFilter(self)
+        self.prompt.textChanged.connect(self._update_buttons)
+        self.continue_button = QPushButton("Continue from cursor", objectName="writerContinue")
+        self.continue_button.setToolTip("Keep the text up to the cursor and write on from there "
+                                        "(Ctrl+Shift+Return)")
+        self.continue_button.clicked.connect(self.continue_from_cursor)
+        self.prompt_caption = QLabel("PROMPT", objectName="sectionCaption")
+        prompt_bar = QHBoxLayout()
+        prompt_bar.setSpacing(8)
+        prompt_bar.addWidget(self.prompt_caption)
+        prompt_bar.addStretch(1)
+        prompt_bar.addWidget(self.continue_button)
+        self.prompt_hint = QLabel(objectName="writerPromptHint")
+        self.prompt_hint.setWordWrap(True)
+        self.prompt_hint.setVisible(False)
+
+        self.variants_label = QLabel("Variants", objectName="canvasGridTitle")
+        self.status = QLabel(objectName="mutedLabel")
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.progress = QProgressBar(objectName="canvasProgress")
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedWidth(120)
+        self.progress.setVisible(False)
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        bar.addWidget(self.variants_label)
+        bar.addWidget(self.status, 1)
+        bar.addWidget(self.progress)
+
+        self.columns = VariantColumns()
+        self.columns.copied.connect(self._on_copied)
+        for view in self.columns.views:
+            view.editor.installEventFilter(self)
+            view.editor.cursorPositionChanged.connect(self._update_buttons)
+        centre = QWidget(objectName="writerCentre")
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(16, 0, 16, 0)
+        centre_layout.setSpacing(8)
+        centre_layout.addLayout(prompt_bar)
+        centre_layout.addWidget(self.prompt)
+        centre_layout.addWidget(self.prompt_hint)
+        centre_layout.addSpacing(4)
+        centre_layout.addLayout(bar)
+        centre_layout.addWidget(self.columns, 1)
+        centre.setMinimumWidth(380)
+
+        # right: details of what is on screen, and the history
+        self.details = DetailsPane()
+        self.details.export_requested.connect(self.export)
+        self.details.copy_all_requested.connect(self.copy_all)
+        self.history_list = HistoryList()
+        self.history_list.entry_chosen.connect(self.show_entry)
+        history_page = QWidget()
+        history_layout = QVBoxLayout(history_page)
+        history_layout.setContentsMargins(0, 8, 0, 0)
+        history_layout.setSpacing(6)
+        self.history_hint = QLabel(objectName="mutedLabel")
+        self.history_hint.setWordWrap(True)
+        history_layout.addWidget(self.history_hint)
+        history_layout.addWidget(self.history_list, 1)
+        self.tabs = QTabWidget(objectName="canvasTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.details, "Details")
+        self.tabs.addTab(history_page, "History")
+        self.tabs.setMinimumWidth(250)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(column)
+        self.splitter.addWidget(centre)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([320, 660, 270])
+        return self.splitter
+
+    def _build_shortcuts(self) -> None:
+        self.actions_: dict[str, QAction] = {}
+        for key, keys, slot in (("generate", "Ctrl+Return", self.generate),
+                                ("generate_enter", "Ctrl+Enter", self.generate),
+                                ("continue", "Ctrl+Shift+Return", self.continue_from_cursor),
+                                ("stop", "Esc", self.stop),
+                                ("export", "Ctrl+E", self.export_txt)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            self.actions_[key] = action
+
+    # -- project, backend, model list ---------------------------------------------------------------------------
+    def set_backend(self, backend) -> None:
+        """Use another generation core (tests pass a fake); lists the models again."""
+        self.backend = backend
+        self.refresh_models()
+
+    def set_registry(self, registry) -> None:
+        super().set_registry(registry)
+        if self.project is not None and self.models is None:
+            self.refresh_models()
+
+    def set_project(self, project: Project | None) -> None:
+        runner = self._gen_runner
+        if runner is not None and runner.is_running():  # its text belongs to the old project
+            runner.cancel()
+        self._gen_runner = None
+        super().set_project(project)
+        self.models = None
+        self.history = []
+        self.entry = None
+        self.history_list.set_entries([])
+        self.controls.set_models([])
+        for view in self.columns.views:
+            view.set_text("", None, "")
+        self.details.show_entry(None, "")
+        self.refresh_models()
+        self._update_view()
+
+    @Slot()
+    @Slot(str)
+    def refresh_models(self, *_args) -> None:
+        """List the project's text runs, the templates and the history again (a job: it reads files)."""
+        if self.registry is None or self.project is None:
+            return
+        if self._models_runner is not None and self._models_runner.is_running():
+            self._models_runner.cancel()
+        runner = self.registry.start(ModelsJob(self.backend, self.project.root))
+        self._models_runner = runner
+        runner.succeeded.connect(self._on_models)
+        runner.failed.connect(self._on_models_failed)
+
+    @Slot(object)
+    def _on_models(self, result: dict) -> None:
+        if self.sender() is not self._models_runner:
+            return
+        first = self.models is None and not self.history
+        self.available = bool(result.get("available", True))
+        self.models = list(result.get("models") or [])
+        templates = list(result.get("templates") or [])
+        if templates and not self.controls.templates:
+            wanted = self._pending.get("template")
+            self.controls.set_templates(templates)
+            if wanted is not None:
+                self.controls.set_fields(self._pending.get("fields") or {})
+                self.controls.select_template(wanted)
+                if isinstance(self._pending.get("prompt"), str):  # the prompt as left, edits included
+                    self.prompt.setPlainText(self._pending["prompt"])
+        if first:
+            self.history = list(result.get("history") or [])
+            self.history_list.set_entries(self.history)
+        self.controls.set_models(self.models)
+        if self._pending.get("run"):
+            self.controls.select(self._pending["run"], self._pending.get("step"))
+        self._pending = {}
+        self._update_view()
+
+    @Slot(str)
+    def _on_models_failed(self, message: str) -> None:
+        if self.sender() is self._models_runner:
+            self.models = []
+            self.banner.show_message(f"The writer models could not be listed. {message}", "error")
+            self._update_view()
+
+    @Slot(str, str)
+    def open_checkpoint(self, panel_id: str, path: str) -> None:
+        """The Training panel's "Open in writer": select that run and checkpoint (listing runs again first,
+        since the run may be newer than the list)."""
+        if panel_id != self.panel_id or not path:
+            return
+        record = Path(path)
+        try:
+            step = int(record.stem.split("-")[-1])
+        except ValueError:
+            step = None
+        run_id = record.parent.parent.name
+        if self.models:
+            self.controls.select(run_id, step)
+        self._pending = {**self._pending, "run": run_id, "step": step}
+        self.refresh_models()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.project is not None and self.models is not None and not self._generating():
+            self.refresh_models()  # new runs or checkpoints may have appeared while another panel was shown
+
+    # -- the prompt ---------------------------------------------------------------------------------------------
+    @Slot()
+    def rebuild_prompt(self) -> None:
+        """A template's fields write the prompt (free text leaves what was typed alone)."""
+        template = self.controls.template_id()
+        if template == FREE_TEXT:
+            return
+        try:
+            text = self.backend.build_prompt(template, self.controls.fields())
+        except Exception as exc:  # noqa: BLE001 - e.g. a required field still empty: say what is missing
+            self.prompt_hint.setText(str(exc))
+            self.prompt_hint.setVisible(True)
+            return
+        self.prompt_hint.setVisible(False)
+        if text != self.prompt.toPlainText():
+            self.prompt.setPlainText(text)
+
+    @Slot()
+    def _on_template_changed(self) -> None:
+        if self.controls.template_id() == FREE_TEXT:
+            self.prompt_caption.setText("PROMPT")
+            self.prompt_hint.setVisible(False)
+        else:
+            self.prompt_caption.setText(f"PROMPT · from the {self.controls.template.currentText()} template")
+            self.rebuild_prompt()
+
+    # -- generating ---------------------------------------------------------------------------------------------
+    def _generating(self) -> bool:
+        return self._gen_runner is not None and self._gen_runner.is_running()
+
+    def _model_folder(self) -> str | None:
+        info = self.controls.info()
+        if info is None or not info.get("steps"):
+            return None
+        return str(info["folder"])
+
+    def _can_generate(self) -> bool:
+        return (self.controls.generate_button.isEnabled() or self._generating()) and self.available \
+            and self._model_folder() is not None and self.registry is not None
+
+    @Slot()
+    def generate(self) -> None:
+        """Write ``variants`` texts from the prompt, side by side (a running generation is stopped first)."""
+        if not self._can_generate():
+            return
+        self._start(self.prompt.toPlainText(), self.controls.variants(), None)
+
+    @Slot()
+    def continue_from_cursor(self) -> None:
+        """In a variant: keep its text up to the cursor and continue it (the prompt plus that text is what the
+        model sees). In the prompt: write from the prompt up to the cursor."""
+        if not self._can_generate():
+            return
+        index = self._last_editor
+        if index == PROMPT or index >= self.columns.count or self.entry is None:
+            self._start(_text_before(self.prompt), self.controls.variants(), None)
+            return
+        view = self.columns.views[index]
+        keep = _text_before(view.editor)
+        leads = self.entry.get("leads") or []
+        lead = view.lead or (leads[index] if index < len(leads) else "")
+        self._start(str(self.entry.get("prompt", "")) + lead + keep, 1, index, keep)
+
+    def _start(self, prompt: str, variants: int, column: int | None, keep: str = "") -> None:
+        if self._generating():
+            self._gen_runner.cancel()
+        settings = self.controls.settings()
+        columns = [column] if column is not None else list(range(variants))
+        if column is not None and self.entry is not None:
+            seed = (self.columns.views[column].seed if self.columns.views[column].seed is not None
+                    else settings["seed"] + column)
+            settings = {**settings, "seed": int(seed)}
+            fresh = new_entry(self.entry.get("run_id"), self.entry.get("step"), "", "", {}, "", {}, 1)
+            entry = dict(self.entry, id=fresh["id"], time=fresh["time"],
+                         settings={**(self.entry.get("settings") or {}),
+                                   **{k: v for k, v in settings.items() if k != "seed"}},
+                         texts=list(self.columns.texts()), state="writing", continued=True)
+        else:
+            self.columns.set_count(variants)
+            info = self.controls.template_info()
+            entry = new_entry(self.controls.run_id(), self.controls.step(), self.controls.template_id(),
+                              info["title"] if info else "", self.controls.fields(), prompt, settings, variants)
+        self.entry = entry
+        self._targets = columns
+        self._pieces = self._chars = 0
+        self._max_pieces = max(1, settings["max_tokens"] * len(columns))
+        self.columns.set_rules(settings["required_words"], settings["banned_words"])
+        for k, target in enumerate(columns):
+            view = self.columns.views[target]
+            lead = view.lead if column is not None else ""
+            view.begin(settings["seed"] + k, keep if column is not None else "")
+            view.lead = lead  # a continuation keeps the whitespace its text started after
+        self.banner.hide()
+        job = self.backend.generate_job(self._model_folder(), self.controls.step(), prompt, settings, len(columns))
+        runner = self.registry.start(job)
+        self._gen_runner = runner
+        runner.metrics.connect(self._on_pieces)
+        runner.progress.connect(self._on_progress)
+        runner.succeeded.connect(self._on_done)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+        runner.finished.connect(self._on_finished)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.status.setText("Loading the model…")
+        self.details.show_entry(self.entry, self._model_text(self.entry))
+        self._update_view()
+
+    @Slot(list)
+    def _on_pieces(self, batch: list) -> None:
+        """One throttled batch of pieces: joined per variant, then one insert per column."""
+        if self.sender() is not self._gen_runner:
+            return
+        joined: dict[int, list[str]] = {}
+        for item in batch:
+            try:
+                joined.setdefault(int(item.get("variant", 0)), []).append(str(item.get("text", "")))
+            except (AttributeError, TypeError, ValueError):
+                continue
+        for variant, pieces in joined.items():
+            if 0 <= variant < len(self._targets):
+                text = "".join(pieces)
+                self.columns.views[self._targets[variant]].append(text)
+                self._pieces += len(pieces)
+                self._chars += len(text)
+        self.progress.setValue(max(self.progress.value(), min(1000, int(1000 * self._pieces / self._max_pieces))))
+        self.status.setText(f"Writing… {self._chars:,} characters so far")
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        """The core's own progress (loading the model, which variant): the bar, and the words before text flows."""
+        if self.sender() is not self._gen_runner:
+            return
+        self.progress.setValue(max(self.progress.value(), int(fraction * 1000)))
+        if message and not self._pieces:
+            self.status.setText(message)
+
+    @Slot()
+    def stop(self) -> None:
+        if self._generating():
+            self._gen_runner.cancel()
+            self.status.setText("Stopping…")
+
+    def _close_entry(self, state: str) -> None:
+        for target in self._targets:
+            self.columns.views[target].set_state(state)
+        if self.entry is None:
+            return
+        self.entry["texts"] = self.columns.texts()
+        self.entry["leads"] = [v.lead for v in self.columns.visible_views()]
+        self.entry["state"] = state
+        self.history = [self.entry] + [e for e in self.history if e.get("id") != self.entry.get("id")]
+        self.history_list.set_entries(self.history)
+        try:
+            self.backend.save_history(self.project.root if self.project else None, self.history)
+        except OSError as exc:
+            self.banner.show_message(f"The history could not be saved: {exc}", "error")
+        self.details.show_entry(self.entry, self._model_text(self.entry))
+        self.progress.setVisible(False)
+        self.status.setText("")
+        self._update_view()  # the runner has its end state already: Generate is back
+        self.generated.emit(list(self.entry["texts"]))
+
+    @Slot(object)
+    def _on_done(self, result: dict) -> None:
+        if self.sender() is not self._gen_runner:
+            return
+        self._close_entry("done")
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        if self.sender() is not self._gen_runner:
+            return
+        self._close_entry("stopped")
+        self.banner.show_message("Stopped. What was written so far is kept, and in the History.", "info")
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self.sender() is not self._gen_runner:
+            return
+        for target in self._targets:
+            self.columns.views[target].set_state("failed")
+        self.banner.show_message(message, "error")
+
+    @Slot()
+    def _on_finished(self) -> None:
+        if self.sender() is self._gen_runner:
+            self.progress.setVisible(False)
+            self.status.setText("")
+        self._update_view()
+
+    # -- history, copy, export ----------------------------------------------------------------------------------
+    def _model_text(self, entry: dict | None) -> str:
+        if not entry:
+            return ""
+        info = next((m for m in self.models or [] if m["run_id"] == entry.get("run_id")), None)
+        name = run_title(info) if info else str(entry.get("run_id") or "a model no longer in this project")
+        step = entry.get("step")
+        return name + (f" · step {int(step):,}" if isinstance(step, int) else "")
+
+    @Slot(dict)
+    def show_entry(self, entry: dict) -> None:
+        """Bring a past generation back: its model, template, fields, prompt, settings and texts."""
+        if self._generating():
+            self.stop()
+        self.entry = dict(entry)
+        if entry.get("run_id"):
+            self.controls.select(entry["run_id"], entry.get("step"))
+        self.controls.set_fields(entry.get("fields") or {})
+        self.controls.select_template(entry.get("template") or FREE_TEXT)
+        self.controls.set_settings(entry.get("settings") or {})
+        texts = list(entry.get("texts") or [""])
+        self.controls.set_variants(len(texts))
+        self.prompt.setPlainText(str(entry.get("prompt", "")))
+        self.columns.set_count(len(texts))
+        settings = entry.get("settings") or {}
+        self.columns.set_rules(settings.get("required_words") or [], settings.get("banned_words") or [])
+        seed = int(settings.get("seed", 0))
+        leads = list(entry.get("leads") or [])
+        for i, text in enumerate(texts):
+            self.columns.views[i].set_text(text, seed + i, "stopped" if entry.get("state") == "stopped" else "done",
+                                           leads[i] if i < len(leads) else "")
+        self.details.show_entry(self.entry, self._model_text(self.entry))
+        self._update_view()
+
+    @Slot(int)
+    def _on_copied(self, index: int) -> None:
+        self.status.setText(f"Variant {index + 1} copied.")
+
+    @Slot()
+    def copy_all(self) -> None:
+        texts = [t for t in self.columns.texts() if t.strip()]
+        if texts:
+            QApplication.clipboard().setText("\n\n".join(texts))
+            self.status.setText("Every variant copied.")
+
+    def ask_export_path(self, kind: str) -> str:
+        """Where the export goes (tests replace this). Starts in the project's outputs/writer folder."""
+        root = self.project.root if self.project else Path.home()
+        folder = root / "outputs" / "writer"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = _slug(entry_title(self.entry or {}))
+        filters = "Markdown (*.md)" if kind == "md" else "Plain text (*.txt)"
+        return QFileDialog.getSaveFileName(self, "Export the text", str(folder / f"{name}.{kind}"), filters)[0]
+
+    @Slot()
+    def export_txt(self) -> None:
+        self.export("txt")
+
+    @Slot(str)
+    def export(self, kind: str) -> None:
+        texts = self.columns.texts()
+        if self.entry is None or not any(t.strip() for t in texts):
+            if self.project is not None:
+                self.banner.show_message("Write something first: Generate, then export.", "info")
+            return
+        path = self.ask_export_path(kind)
+        if not path:
+            return
+        path = Path(path)
+        if path.suffix.lower() != f".{kind}":
+            path = path.with_name(path.name + f".{kind}")
+        content = markdown(self.entry, texts, self._model_text(self.entry)) if kind == "md" else plain_text(texts)
+        try:
+            written = self.backend.write_text(path, content)
+        except OSError as exc:
+            self.banner.show_message(f"Could not save {path.name}: {exc.strerror or exc}", "error")
+            return
+        self.banner.show_message(f"Saved {Path(written).name} to {Path(written).parent}.", "success")
+        self.exported.emit(str(written))
+
+    # -- reactions ----------------------------------------------------------------------------------------------
+    @Slot(int)
+    def _on_variant_count(self, _id: int) -> None:
+        if not self._generating():
+            self.columns.set_count(self.controls.variants())
+
+    @Slot()
+    def _on_rules_changed(self) -> None:
+        settings = self.controls.settings()
+        self.columns.set_rules(settings["required_words"], settings["banned_words"])
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.FocusIn:
+            if watched is self.prompt:
+                self._last_editor = PROMPT
+            else:
+                for view in self.columns.views:
+                    if watched is view.editor:
+                        self._last_editor = view.index
+            self._update_buttons()
+        return super().eventFilter(watched, event)
+
+    @Slot()
+    def _go_to_training(self) -> None:
+        self.navigate.emit("training")
+
+    # -- what is enabled and shown ------------------------------------------------------------------------------
+    def _update_view(self, *_args) -> None:
+        if self.project is None:
+            _set_empty(self.empty, "Open a project to write",
+                       "Open or create a project (File ▸ New Project), train a GPT or LSTM writer on your own "
+                       "copy, and write with it here.", 440)
+            self.empty.button.setVisible(False)
+            self.stack.setCurrentWidget(self.empty)
+        elif self.models is not None and not self.models:
+            _set_empty(self.empty, "No writer model yet",
+                       "Train a GPT or LSTM writer on a text dataset in the Training panel. As soon as it saves a "
+                       "checkpoint, it appears here, ready to write in your voice.", 440)
+            self.empty.button.setVisible(True)
+            self.stack.setCurrentWidget(self.empty)
+        else:
+            self.stack.setCurrentWidget(self.content)
+        info = self.controls.info()
+        running = self._generating()
+        if self.models is None:
+            self.controls.set_generate_state(False, "Looking for writer models…", running)
+        elif not self.available:
+            self.controls.set_generate_state(False, "Text generation is not installed in this build. Reinstall "
+                                                    "AIGC Studio to get it.", running)
+        elif info is None:
+            self.controls.set_generate_state(False, "Pick a model first.", running)
+        elif not info.get("steps"):
+            self.controls.set_generate_state(False, "This run has no checkpoint yet. Training saves one every few "
+                                                    "hundred steps (or press Save now in Training).", running)
+        else:
+            self.controls.set_generate_state(True, "", running)
+        self._update_buttons()
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        ready = self._model_folder() is not None and self.available and self.registry is not None
+        in_variant = self._last_editor != PROMPT and self.entry is not None
+        self.continue_button.setEnabled(ready)
+        self.continue_button.setToolTip(
+            ("Keep this variant's text up to the cursor and write on from there" if in_variant else
+             "Write on from the prompt up to the cursor; click into a variant to continue it instead")
+            + " (Ctrl+Shift+Return)" if ready else "Pick a model with a checkpoint first")
+        self.actions_["stop"].setEnabled(self._generating())
+        count = len(self.history)
+        self.history_hint.setText(f"{count} generation{'s' if count != 1 else ''} in this project. Click one to "
+                                  "bring back its prompt, settings and text." if count else
+                                  "Every generation is kept here with its prompt and settings.")
+
+    # -- state ----------------------------------------------------------------------------------------------------
+    def save_state(self) -> dict:
+        state = {"template": self.controls.template_id(), "fields": self.controls.all_field_values(),
+                 "settings": self.controls.settings(), "variants": self.controls.variants(),
+                 "tab": TABS[self.tabs.currentIndex()], "prompt": self.prompt.toPlainText()}
+        run = self.controls.run_id() or self._pending.get("run")
+        if run:
+            state["run"] = run
+            step = self.controls.step() if self.controls.run_id() else self._pending.get("step")
+            if step is not None:
+                state["step"] = step
+        return state
+
+    def restore_state(self, state: dict) -> None:
+        state = state or {}
+        if isinstance(state.get("settings"), dict):
+            self.controls.set_settings(state["settings"])
+        if state.get("variants") is not None:
+            self.controls.set_variants(state["variants"])
+            self.columns.set_count(self.controls.variants())
+        if state.get("tab") in TABS:
+            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        if isinstance(state.get("prompt"), str):
+            self.prompt.setPlainText(state["prompt"])
+        fields = state.get("fields") if isinstance(state.get("fields"), dict) else {}
+        try:
+            step = int(state["step"]) if state.get("step") is not None else None
+        except (TypeError, ValueError):
+            step = None
+        pending = {"run": state.get("run"), "step": step, "template": state.get("template"), "fields": fields,
+                   "prompt": state.get("prompt") if isinstance(state.get("prompt"), str) else None}
+        self._pending = {k: v for k, v in pending.items() if v is not None}
+        if self.controls.templates and state.get("template") is not None:
+            self.controls.set_fields(fields)
+            self.controls.select_template(state["template"])
+            self.prompt.setPlainText(str(state.get("prompt") or self.prompt.toPlainText()))
+        if self.models and self._pending.get("run"):
+            self.controls.select(self._pending["run"], step)
+            self._update_view()

@@ -23,7 +23,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 def open_target(family: str | None) -> tuple[str, str, str]:
     """(panel id, button text, icon) for the panel that uses a model of ``family``."""
     family = family or ""
-    if family.startswith("text"):
+    if family.startswith("text") or family in ("gpt", "lstm"):  # the writer's families
         return "text", "Open in writer", "text"
     if family.startswith("speech") or family.startswith("voice"):
         return "speech", "Open in speech", "speech"
