@@ -309,7 +309,7 @@ def _cmd_generate_text(args) -> int:
     range) exit 2 with one plain sentence, checked before any weights load. Prints the text alone (variants
     separated by a line naming their seed), or with --json everything the job returns."""
     from studio.core.generation import text_model
-    from studio.core.generation.image_model import checkpoint_for
+    from studio.core.generation.run_models import checkpoint_for
     from studio.core.generation.sampling import SamplingSettings
     from studio.core.generation.text_jobs import GenerateText, check_variants
     from studio.core.jobs import JobError

@@ -1,8 +1,8 @@
 """How fast the Text writer writes on the CPU: 500 tokens through the KV cache against full recomputation
 (nanoGPT's sampler: a forward over the last ``block_size`` tokens for every new token), and the latency of
 the first token (what the user waits before text starts streaming), for a GPT of nanoGPT's CPU
-configuration (4 layers, 4 heads, 128 embedding, character vocabulary) with block 64 — and block 256, to
-show that the gap grows with the window (full recomputation costs O(window) positions per token, the cache
+configuration (4 layers, 4 heads, 128 embedding, character vocabulary) with block 64 — and blocks 256 and
+512 (the writer's "best" preset; 500 tokens then fit one window), to show that the gap grows with the window (full recomputation costs O(window) positions per token, the cache
 one position).
 
 Both paths run the real sampler (studio.core.generation.sampling.stream: repetition penalty, temperature,
@@ -121,7 +121,7 @@ def test_kv_cache_speedup_and_first_token_latency(record_benchmark):
 
     load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None  # others' work skews it
     threads = sorted({1, min(4, os.cpu_count() or 1)})
-    results = [_measure(block, n) for block in (64, 256) for n in threads]
+    results = [_measure(block, n) for block in (64, 256, 512) for n in threads]
     record_benchmark("text_generation_speed", {
         "device": "cpu", "torch": torch.__version__, "tokens": TOKENS,
         "model": {"n_layer": 4, "n_head": 4, "n_embd": 128, "vocab_size": 322, "weights": "random"},

@@ -33,6 +33,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from studio.core.generation.run_models import checkpoint_for, read_run_config
 from studio.core.jobs import JobError
 
 log = logging.getLogger(__name__)
@@ -325,24 +326,7 @@ def prepare_image(image: Any, resolution: int, fit: str = "crop") -> np.ndarray:
 # -- finding and loading ------------------------------------------------------------------------------------------
 def read_model_config(run_folder: Path) -> dict:
     """config.json of a run (or of a starter model laid out like one), checked to be an image model."""
-    from studio.core.training import runs
-
-    run_folder = Path(run_folder)
-    try:
-        config = runs.read_config(run_folder)
-    except FileNotFoundError as exc:
-        raise JobError(f"{run_folder} is not a training run: it has no config.json. Pick a run from the "
-                       f"project's runs folder.") from exc
-    except (OSError, ValueError) as exc:
-        raise JobError(f"The config.json of {run_folder.name} cannot be read (it is damaged); "
-                       f"pick another run.") from exc
-    model = config.get("model") if isinstance(config, dict) else None
-    kind = model.get("kind") if isinstance(model, dict) else None
-    if kind not in IMAGE_KINDS:
-        family = config.get("family", "unknown") if isinstance(config, dict) else "unknown"
-        raise JobError(f"The run {run_folder.name} is a “{family}” model, not an image generator; "
-                       f"pick a GAN or VAE run.")
-    return config
+    return read_run_config(run_folder, IMAGE_KINDS, "an image generator", "a GAN or VAE run")
 
 
 def resolve_run(project_root: str | Path, run: str) -> Path:
@@ -373,24 +357,6 @@ def resolve_run(project_root: str | Path, run: str) -> Path:
             return folder
     raise JobError(f"There is no run “{run}” in {root}; use --run latest or one of the folder names in "
                    f"{root / runs.RUNS}.")
-
-
-def checkpoint_for(run_folder: Path, step: int | None):
-    """The runs.CheckpointInfo for ``step`` (newest when None), or a plain error listing what exists."""
-    from studio.core.training import runs
-
-    found = runs.checkpoints(run_folder)
-    if not found:
-        raise JobError(f"The run {Path(run_folder).name} has no saved checkpoint yet; let it train until it "
-                       f"saves one, then try again.")
-    if step is None:
-        return found[-1]
-    for info in found:
-        if info.step == int(step):
-            return info
-    kept = ", ".join(f"{info.step:,}" for info in found)
-    raise JobError(f"The run {Path(run_folder).name} has no checkpoint at step {int(step):,} (it may have been "
-                   f"pruned); its checkpoints are at steps {kept}.")
 
 
 def load_image_model(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> ImageModel:

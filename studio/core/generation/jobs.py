@@ -6,66 +6,35 @@ core of a 2-core CPU), reports ``ctx.progress(fraction, message)``, and returns 
 arrays (N, R, R, 3), float32 latents and JSON-ready settings dicts (one per image, what
 :func:`png_settings.save_png` embeds). Never a tensor, never a Qt object.
 
-The model cache. The canvas samples from the same checkpoint again and again (a new seed, variations, a
-walk), and loading costs about as much as sampling a whole grid: reading and checking the weights,
-building the network, and the CPU kernels' set-up for a new batch shape (tests/benchmarks/
-test_generation_latency.py: the first 64-image grid of the balanced GAN took 0.53 s, later ones 0.34 s, on
-one core of a loaded 2-core machine). So loaded models stay in a small module-level cache keyed by (run
-folder, step, device) plus the weight file's size and modification time, which makes a checkpoint
-rewritten in place (a run resumed from an earlier step) load again instead of serving stale weights. At
-most :data:`CACHE_SIZE` models are kept, to bound memory (GPU memory especially). One lock guards it, and a
-model is loaded while holding it, so two jobs asking for the same model at once load it once. Sampling
-runs outside the lock: an eval-mode network under ``torch.inference_mode`` only reads its weights, so two
-threads may share it.
+Loaded models are kept in a small cache (studio/core/generation/run_models.py says why and how).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from studio.core.generation.image_model import (
-    ImageModel, LatentSource, checkpoint_for, load_image_model, read_model_config, source_from_settings)
+    ImageModel, LatentSource, load_image_model, read_model_config, source_from_settings)
+from studio.core.generation.run_models import ModelCache
 from studio.core.jobs import JobContext, JobError
 
 CACHE_SIZE = 2
 MAX_COUNT = 1024  # a grid of 1,024 images at 256 px is 200 MB of uint8 pixels
-_cache: "OrderedDict[tuple, ImageModel]" = OrderedDict()
-_cache_lock = threading.Lock()
+_models = ModelCache(read_model_config, load_image_model, CACHE_SIZE)
 
 
 def cached_model(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> ImageModel:
     """The model at ``step`` (newest when None) of a run, loaded once and then served from the cache."""
-    folder = Path(run_folder).resolve()
-    read_model_config(folder)  # a plain error for a folder that is no image run, before anything else
-    info = checkpoint_for(folder, step)
-    try:
-        stat = info.path_weights.stat()
-    except OSError as exc:
-        raise JobError(f"The checkpoint at step {info.step:,} of {folder.name} disappeared while it was being "
-                       f"opened; try again.") from exc
-    key = (str(folder), info.step, str(device), stat.st_size, stat.st_mtime_ns)
-    with _cache_lock:
-        model = _cache.get(key)
-        if model is not None:
-            _cache.move_to_end(key)
-            return model
-        model = load_image_model(folder, info.step, device)
-        _cache[key] = model
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-        return model
+    return _models.get(run_folder, step, device)
 
 
 def clear_cache() -> None:
     """Forget every loaded model (tests; a run deleted from the project)."""
-    with _cache_lock:
-        _cache.clear()
+    _models.clear()
 
 
 def image_settings(model: ImageModel, source: str, class_index: int | None, truncation: float, **extra) -> dict:

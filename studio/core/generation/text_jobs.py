@@ -15,47 +15,25 @@ size and modification time): a writer presses Generate again and again on the sa
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
-from studio.core.generation.image_model import checkpoint_for
+from studio.core.generation.run_models import ModelCache
 from studio.core.generation.sampling import MAX_SEED, SamplingSettings, stream, variant_settings
 from studio.core.generation.text_model import TextModel, load_text_model, read_text_config
 from studio.core.jobs import JobContext, JobError
 
 CACHE_SIZE = 2
 MAX_VARIANTS = 8
-_cache: "OrderedDict[tuple, TextModel]" = OrderedDict()
-_cache_lock = threading.Lock()
+_models = ModelCache(read_text_config, load_text_model, CACHE_SIZE)
 
 
 def cached_text_model(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> TextModel:
     """The model at ``step`` (newest when None) of a text run, loaded once and then served from the cache."""
-    folder = Path(run_folder).resolve()
-    read_text_config(folder)
-    info = checkpoint_for(folder, step)
-    try:
-        stat = info.path_weights.stat()
-    except OSError as exc:
-        raise JobError(f"The checkpoint at step {info.step:,} of {folder.name} disappeared while it was being "
-                       f"opened; try again.") from exc
-    key = (str(folder), info.step, str(device), stat.st_size, stat.st_mtime_ns)
-    with _cache_lock:
-        model = _cache.get(key)
-        if model is not None:
-            _cache.move_to_end(key)
-            return model
-        model = load_text_model(folder, info.step, device)
-        _cache[key] = model
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-        return model
+    return _models.get(run_folder, step, device)
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _models.clear()
 
 
 def check_variants(variants, seed: int = 0) -> int:

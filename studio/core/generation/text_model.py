@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core.generation.image_model import checkpoint_for
+from studio.core.generation.run_models import checkpoint_for, read_run_config
 from studio.core.jobs import JobError
 
 log = logging.getLogger(__name__)
@@ -44,24 +44,7 @@ TOKENIZER_FILE = "tokenizer.json"
 # -- finding runs -----------------------------------------------------------------------------------------------
 def read_text_config(run_folder: str | Path) -> dict:
     """config.json of a run, checked to be a language model (GPT or LSTM)."""
-    from studio.core.training import runs
-
-    run_folder = Path(run_folder)
-    try:
-        config = runs.read_config(run_folder)
-    except FileNotFoundError as exc:
-        raise JobError(f"{run_folder} is not a training run: it has no config.json. Pick a run from the "
-                       f"project's runs folder.") from exc
-    except (OSError, ValueError) as exc:
-        raise JobError(f"The config.json of {run_folder.name} cannot be read (it is damaged); "
-                       f"pick another run.") from exc
-    model = config.get("model") if isinstance(config, dict) else None
-    kind = model.get("kind") if isinstance(model, dict) else None
-    if kind not in TEXT_KINDS:
-        family = config.get("family", "unknown") if isinstance(config, dict) else "unknown"
-        raise JobError(f"The run {run_folder.name} is a “{family}” model, not a text writer; "
-                       f"pick a GPT or LSTM run.")
-    return config
+    return read_run_config(run_folder, TEXT_KINDS, "a text writer", "a GPT or LSTM run")
 
 
 def resolve_text_run(project_root: str | Path, run: str) -> Path:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from studio.core.project import Project
 from studio.ui.widgets.empty_state import EmptyState
@@ -58,6 +59,30 @@ class Panel(QWidget):
         stack.setAutoFillBackground(False)
         self.body.addWidget(outer, 1)
         return stack
+
+    def add_shortcuts(self, table) -> dict[str, QAction]:
+        """``(name, key sequence, slot)`` rows as actions that work while focus is anywhere in this panel."""
+        actions = {}
+        for name, keys, slot in table:
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            actions[name] = action
+        return actions
+
+    @staticmethod
+    def three_columns(left: QWidget, centre: QWidget, right: QWidget, sizes: list[int]) -> QSplitter:
+        """The creation panels' layout: controls | work area (takes the extra width) | details."""
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.setHandleWidth(1)
+        for widget in (left, centre, right):
+            splitter.addWidget(widget)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes(sizes)
+        return splitter
 
     @Slot()
     def _on_empty_action(self) -> None:

@@ -30,9 +30,8 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
-                               QSizePolicy, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+                               QSizePolicy, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.project import Project
 from studio.ui.panels.base import Panel
@@ -196,29 +195,15 @@ class ImageCanvasPanel(Panel):
             self.tabs.addTab(page, label)
         self.tabs.setMinimumWidth(270)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setHandleWidth(1)
-        self.splitter.addWidget(scroll)
-        self.splitter.addWidget(centre)
-        self.splitter.addWidget(self.tabs)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([310, 680, 280])
+        self.splitter = self.three_columns(scroll, centre, self.tabs, [310, 680, 280])
         return self.splitter
 
     def _build_shortcuts(self) -> None:
-        self.actions_: dict[str, QAction] = {}
-        for key, keys, slot in (("generate", "Ctrl+Return", self.generate),
-                                ("generate_enter", "Ctrl+Enter", self.generate),
-                                ("export", "Ctrl+E", self.export_selected),
-                                ("favourite", "Space", self.toggle_favourite),
-                                ("back", "Esc", self.back_to_grid)):
-            action = QAction(self)
-            action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.triggered.connect(slot)
-            self.addAction(action)
-            self.actions_[key] = action
+        self.actions_ = self.add_shortcuts((("generate", "Ctrl+Return", self.generate),
+                                            ("generate_enter", "Ctrl+Enter", self.generate),
+                                            ("export", "Ctrl+E", self.export_selected),
+                                            ("favourite", "Space", self.toggle_favourite),
+                                            ("back", "Esc", self.back_to_grid)))
 
     # -- project, backend, model list ---------------------------------------------------------------------------
     def set_backend(self, backend) -> None:

@@ -27,9 +27,9 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence, QTextCursor
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
-                               QPushButton, QScrollArea, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.project import Project
 from studio.ui.panels.base import Panel
@@ -225,29 +225,15 @@ class TextWriterPanel(Panel):
         self.tabs.addTab(history_page, "History")
         self.tabs.setMinimumWidth(250)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setHandleWidth(1)
-        self.splitter.addWidget(column)
-        self.splitter.addWidget(centre)
-        self.splitter.addWidget(self.tabs)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([320, 660, 270])
+        self.splitter = self.three_columns(column, centre, self.tabs, [320, 660, 270])
         return self.splitter
 
     def _build_shortcuts(self) -> None:
-        self.actions_: dict[str, QAction] = {}
-        for key, keys, slot in (("generate", "Ctrl+Return", self.generate),
-                                ("generate_enter", "Ctrl+Enter", self.generate),
-                                ("continue", "Ctrl+Shift+Return", self.continue_from_cursor),
-                                ("stop", "Esc", self.stop),
-                                ("export", "Ctrl+E", self.export_txt)):
-            action = QAction(self)
-            action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.triggered.connect(slot)
-            self.addAction(action)
-            self.actions_[key] = action
+        self.actions_ = self.add_shortcuts((("generate", "Ctrl+Return", self.generate),
+                                            ("generate_enter", "Ctrl+Enter", self.generate),
+                                            ("continue", "Ctrl+Shift+Return", self.continue_from_cursor),
+                                            ("stop", "Esc", self.stop),
+                                            ("export", "Ctrl+E", self.export_txt)))
 
     # -- project, backend, model list ---------------------------------------------------------------------------
     def set_backend(self, backend) -> None:

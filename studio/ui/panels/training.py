@@ -28,7 +28,6 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QPushButton, QScrollArea, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
@@ -178,15 +177,9 @@ class TrainingPanel(Panel):
         return self.splitter
 
     def _build_shortcuts(self) -> None:
-        self.actions_ = {}
-        for key, slot in (("start", self.start), ("pause", self.toggle_pause), ("stop", self.stop),
-                          ("save", self.save_now), ("sample", self.sample_now), ("export", self.export_csv)):
-            action = QAction(self)
-            action.setShortcut(QKeySequence(SHORTCUTS[key]))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.triggered.connect(slot)
-            self.addAction(action)
-            self.actions_[key] = action
+        self.actions_ = self.add_shortcuts((key, SHORTCUTS[key], slot) for key, slot in (
+            ("start", self.start), ("pause", self.toggle_pause), ("stop", self.stop), ("save", self.save_now),
+            ("sample", self.sample_now), ("export", self.export_csv)))
 
     def ensure_plots(self):
         """Build the plots (imports pyqtgraph) the first time they are needed."""

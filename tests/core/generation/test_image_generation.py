@@ -257,8 +257,8 @@ def test_ema_weights_are_preferred_and_the_newest_checkpoint_is_the_default(proj
 
 def test_a_second_grid_reuses_the_loaded_model_until_the_checkpoint_changes(project, monkeypatch):
     loads = []
-    real = jobs.load_image_model
-    monkeypatch.setattr(jobs, "load_image_model", lambda *a, **k: loads.append(a) or real(*a, **k))
+    real = jobs._models.load
+    monkeypatch.setattr(jobs._models, "load", lambda *a, **k: loads.append(a) or real(*a, **k))
     folder = run_folder(project, GAN)
     run_job(GenerateGrid(folder, seed=1, count=2))
     run_job(GenerateGrid(folder, seed=2, count=2))
