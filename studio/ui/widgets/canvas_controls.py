@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QGridLayout, QHB
                                QSlider, QSpinBox, QToolButton, QVBoxLayout)
 
 from studio.ui.icons import icon
+from studio.ui.widgets.model_picker import ModelPickerMixin
 from studio.ui.widgets.run_list import run_title
 
 GRID_SIZES = (4, 16, 36, 64)
@@ -45,7 +46,7 @@ def model_title(model: dict) -> str:
     return run_title(model)
 
 
-class CanvasControls(QFrame):
+class CanvasControls(ModelPickerMixin, QFrame):
     generate_requested = Signal()
     model_changed = Signal()  # model or checkpoint
     open_png_requested = Signal()
@@ -168,47 +169,10 @@ class CanvasControls(QFrame):
         self._on_model()
 
     # -- filling -----------------------------------------------------------------------------------------
-    def set_models(self, models: list[dict]) -> None:
-        current, step = self.run_id(), self.step()
-        self.models = list(models)
-        self.model.blockSignals(True)
-        self.model.clear()
-        for info in self.models:
-            self.model.addItem(model_title(info), info["run_id"])
-            tip = f"{info['run_id']}" + (f", trained on “{info['dataset']}”" if info.get("dataset") else "")
-            self.model.setItemData(self.model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.model.blockSignals(False)
-        if not self.select(current, step):  # a refreshed list keeps the chosen run, checkpoint and class
-            self._fill_checkpoints(None)
-            self._update_model_facts()
-        self.model_changed.emit()
+    def model_title(self, info: dict) -> str:
+        return model_title(info)
 
-    def select(self, run_id: str | None, step: int | None = None) -> bool:
-        index = self.model.findData(run_id) if run_id else -1
-        if index < 0:
-            return False
-        self.model.blockSignals(True)
-        self.model.setCurrentIndex(index)
-        self.model.blockSignals(False)
-        self._fill_checkpoints(step)
-        self._update_model_facts()
-        return True
-
-    def _fill_checkpoints(self, step: int | None) -> None:
-        info = self.info() or {}
-        steps = sorted(int(s) for s in info.get("steps") or [])
-        self.checkpoint.blockSignals(True)
-        self.checkpoint.clear()
-        for i, value in enumerate(reversed(steps)):
-            self.checkpoint.addItem(f"Step {value:,}" + ("  (newest)" if i == 0 else ""), value)
-        if step is not None and self.checkpoint.findData(int(step)) >= 0:
-            self.checkpoint.setCurrentIndex(self.checkpoint.findData(int(step)))
-        self.checkpoint.setEnabled(bool(steps))
-        if not steps:
-            self.checkpoint.addItem("No checkpoint yet", None)
-        self.checkpoint.blockSignals(False)
-
-    def _update_model_facts(self) -> None:
+    def _update_facts(self) -> None:
         info = self.info()
         classes = list((info or {}).get("classes") or [])
         current = self.class_name()
@@ -237,18 +201,6 @@ class CanvasControls(QFrame):
             "the panel)" if vae else "Only a VAE can rebuild a picture: pick a VAE run in the Model list")
 
     # -- reading ------------------------------------------------------------------------------------------
-    def info(self) -> dict | None:
-        run_id = self.run_id()
-        return next((m for m in self.models if m["run_id"] == run_id), None)
-
-    def run_id(self) -> str | None:
-        data = self.model.currentData()
-        return str(data) if data else None
-
-    def step(self) -> int | None:
-        data = self.checkpoint.currentData()
-        return int(data) if data is not None else None
-
     def is_vae(self) -> bool:
         info = self.info() or {}
         return str(info.get("kind") or info.get("family")) == "vae"
@@ -304,7 +256,7 @@ class CanvasControls(QFrame):
     @Slot()
     def _on_model(self, *_args) -> None:
         self._fill_checkpoints(None)
-        self._update_model_facts()
+        self._update_facts()
         self.model_changed.emit()
 
     @Slot()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFrame, 
 
 from studio.ui.icons import icon
 from studio.ui.widgets.canvas_controls import MAX_SEED, dice_icon
+from studio.ui.widgets.model_picker import ModelPickerMixin
 from studio.ui.widgets.run_list import run_title
 from studio.ui.widgets.writer_backend import normalize_template
 
@@ -58,7 +59,7 @@ def _row(*widgets, stretch_first: bool = True) -> QHBoxLayout:
     return row
 
 
-class WriterControls(QFrame):
+class WriterControls(ModelPickerMixin, QFrame):
     generate_requested = Signal()
     stop_requested = Signal()
     model_changed = Signal()  # model or checkpoint
@@ -239,45 +240,14 @@ class WriterControls(QFrame):
         self._on_model()
 
     # -- models -------------------------------------------------------------------------------------------
-    def set_models(self, models: list[dict]) -> None:
-        current, step = self.run_id(), self.step()
-        self.models = list(models)
-        self.model.blockSignals(True)
-        self.model.clear()
-        for info in self.models:
-            self.model.addItem(run_title(info), info["run_id"])
-            tip = f"{info['run_id']}" + (f", trained on “{info['dataset']}”" if info.get("dataset") else "")
-            self.model.setItemData(self.model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.model.blockSignals(False)
-        if not self.select(current, step):
-            self._fill_checkpoints(None)
-            self._update_facts()
-        self.model_changed.emit()
+    def model_title(self, info: dict) -> str:
+        return run_title(info)
 
     def select(self, run_id: str | None, step: int | None = None) -> bool:
-        index = self.model.findData(run_id) if run_id else -1
-        if index < 0:
-            return False
-        self.model.blockSignals(True)
-        self.model.setCurrentIndex(index)
-        self.model.blockSignals(False)
-        self._fill_checkpoints(step)
-        self._update_facts()
-        self.model_changed.emit()
-        return True
-
-    def _fill_checkpoints(self, step: int | None) -> None:
-        steps = sorted(int(s) for s in (self.info() or {}).get("steps") or [])
-        self.checkpoint.blockSignals(True)
-        self.checkpoint.clear()
-        for i, value in enumerate(reversed(steps)):
-            self.checkpoint.addItem(f"Step {value:,}" + ("  (newest)" if i == 0 else ""), value)
-        if step is not None and self.checkpoint.findData(int(step)) >= 0:
-            self.checkpoint.setCurrentIndex(self.checkpoint.findData(int(step)))
-        self.checkpoint.setEnabled(bool(steps))
-        if not steps:
-            self.checkpoint.addItem("No checkpoint yet", None)
-        self.checkpoint.blockSignals(False)
+        chosen = super().select(run_id, step)
+        if chosen:
+            self.model_changed.emit()
+        return chosen
 
     def _update_facts(self) -> None:
         info = self.info()
@@ -289,18 +259,6 @@ class WriterControls(QFrame):
             ([tokenizer] if tokenizer else []) + ([f"on {info['dataset']}"] if info.get("dataset") else [])
         self.facts.setText(" · ".join(p for p in parts if p))
         self.facts.setVisible(True)
-
-    def info(self) -> dict | None:
-        run_id = self.run_id()
-        return next((m for m in self.models if m["run_id"] == run_id), None)
-
-    def run_id(self) -> str | None:
-        data = self.model.currentData()
-        return str(data) if data else None
-
-    def step(self) -> int | None:
-        data = self.checkpoint.currentData()
-        return int(data) if data is not None else None
 
     # -- templates ----------------------------------------------------------------------------------------
     def set_templates(self, templates: list[dict]) -> None:

@@ -1,0 +1,71 @@
+"""The Model and Checkpoint choice the creation panels share (Image canvas, Text writer).
+
+A mixin for a controls card that owns ``self.model`` and ``self.checkpoint`` (QComboBoxes), a
+``model_changed`` signal and ``self.models`` (the backend's model dicts: ``run_id``, ``steps``, ``dataset``
+…); the card supplies :meth:`model_title` and :meth:`_update_facts` (what it says about the chosen model).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+
+class ModelPickerMixin:
+    def model_title(self, info: dict) -> str:
+        raise NotImplementedError
+
+    def _update_facts(self) -> None:
+        raise NotImplementedError
+
+    def set_models(self, models: list[dict]) -> None:
+        """Fill the Model list; a refreshed list keeps the chosen run and checkpoint when they still exist."""
+        current, step = self.run_id(), self.step()
+        self.models = list(models)
+        self.model.blockSignals(True)
+        self.model.clear()
+        for info in self.models:
+            self.model.addItem(self.model_title(info), info["run_id"])
+            tip = f"{info['run_id']}" + (f", trained on “{info['dataset']}”" if info.get("dataset") else "")
+            self.model.setItemData(self.model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.model.blockSignals(False)
+        if not self.select(current, step):
+            self._fill_checkpoints(None)
+            self._update_facts()
+        self.model_changed.emit()
+
+    def select(self, run_id: str | None, step: int | None = None) -> bool:
+        """Choose a run (and a checkpoint step, else the newest) without announcing it; False if not listed."""
+        index = self.model.findData(run_id) if run_id else -1
+        if index < 0:
+            return False
+        self.model.blockSignals(True)
+        self.model.setCurrentIndex(index)
+        self.model.blockSignals(False)
+        self._fill_checkpoints(step)
+        self._update_facts()
+        return True
+
+    def _fill_checkpoints(self, step: int | None) -> None:
+        steps = sorted(int(s) for s in (self.info() or {}).get("steps") or [])
+        self.checkpoint.blockSignals(True)
+        self.checkpoint.clear()
+        for i, value in enumerate(reversed(steps)):
+            self.checkpoint.addItem(f"Step {value:,}" + ("  (newest)" if i == 0 else ""), value)
+        if step is not None and self.checkpoint.findData(int(step)) >= 0:
+            self.checkpoint.setCurrentIndex(self.checkpoint.findData(int(step)))
+        self.checkpoint.setEnabled(bool(steps))
+        if not steps:
+            self.checkpoint.addItem("No checkpoint yet", None)
+        self.checkpoint.blockSignals(False)
+
+    def info(self) -> dict | None:
+        run_id = self.run_id()
+        return next((m for m in self.models if m["run_id"] == run_id), None)
+
+    def run_id(self) -> str | None:
+        data = self.model.currentData()
+        return str(data) if data else None
+
+    def step(self) -> int | None:
+        data = self.checkpoint.currentData()
+        return int(data) if data is not None else None
