@@ -18,6 +18,9 @@
                                [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
                                [--repetition-penalty R] [--stop TEXT ...] [--ban WORD ...] [--require WORD ...]
                                [--variants N] [--template ID --field KEY=VALUE ...] [--json]
+    aigc-studio generate speech [--project DIR] --voice system:LANG|RUN_ID|latest|VOICE.onnx --text TEXT
+                                --out FILE.wav [--rate R] [--pitch SEMITONES] [--volume V] [--checkpoint STEP]
+                                [--vocoder griffinlim|RUN_ID] [--lines]
 
 Errors are printed as one plain sentence (the traceback goes to the log file) with exit code 1;
 unusable arguments exit with 2, as argparse does.
@@ -147,6 +150,27 @@ def build_parser() -> argparse.ArgumentParser:
     text.add_argument("--json", action="store_true", help="print a JSON result instead of the bare text")
     text.add_argument("--device", default="cpu", help="cpu (default: texts replay exactly on the CPU), cuda, mps")
     text.set_defaults(handler=_cmd_generate_text)
+    speech = generate_commands.add_parser(
+        "speech", help="speak a text with the built-in voice, a trained voice or a Piper voice (writes a WAV)")
+    speech.add_argument("--project", help="project folder (needed for trained voices and the pronunciation "
+                                          "dictionary)")
+    speech.add_argument("--voice", required=True, metavar="VOICE",
+                        help="system:<language> (e.g. system:en), a TTS run id of the project or latest, or a "
+                             "Piper voice (path to .onnx, its .onnx.json beside it)")
+    speech.add_argument("--text", required=True, help="what to say; several sentences are fine")
+    speech.add_argument("--out", required=True, metavar="FILE.wav",
+                        help="the WAV to write (16-bit PCM); with --lines, a folder for one file per line")
+    speech.add_argument("--rate", type=float, default=1.0, help="speed, 0.5 to 2.0 (default 1.0)")
+    speech.add_argument("--pitch", type=float, default=0.0, help="pitch shift in semitones, -12 to 12 (default 0)")
+    speech.add_argument("--volume", type=float, default=1.0, help="loudness, 0 to 2 (default 1.0)")
+    speech.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step of a trained voice "
+                                                                       "(default: the newest)")
+    speech.add_argument("--vocoder", metavar="griffinlim|RUN_ID",
+                        help="how a trained voice turns sound pictures into audio (default: the newest matching "
+                             "vocoder run, else Griffin-Lim)")
+    speech.add_argument("--lines", action="store_true", help="write one WAV per non-empty line into --out")
+    speech.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
+    speech.set_defaults(handler=_cmd_generate_speech)
     return parser
 
 
@@ -359,6 +383,43 @@ def _cmd_generate_text(args) -> int:
         if len(result["texts"]) > 1:
             print(f"{'' if i == 0 else chr(10)}--- variant {i + 1} (seed {seed}) ---")
         print(text)
+    return 0
+
+
+def _cmd_generate_speech(args) -> int:
+    """Unusable arguments (no such project, voice, checkpoint or vocoder; settings out of range; an empty
+    text) exit 2 with one plain sentence, checked before any model loads. Prints the written file(s) and
+    the audio's length as JSON."""
+    from pathlib import Path
+
+    from studio.core.generation import speech
+    from studio.core.jobs import JobError
+    from studio.core.project import is_project
+
+    try:
+        if args.project and not is_project(args.project):
+            raise JobError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
+        settings = dict(project_root=args.project, rate=args.rate, pitch=args.pitch, volume=args.volume,
+                        step=args.checkpoint, vocoder=args.vocoder, device=args.device)
+        if args.project:
+            from studio.core.speech.pronunciation import load_dictionary
+
+            settings["dictionary"] = load_dictionary(args.project).entries
+        if args.lines:
+            job = speech.ExportLines(args.voice, args.text, args.out, **settings)
+        else:
+            job = speech.SynthesizeSpeech(args.voice, args.text, **settings)
+        job.check()
+    except JobError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    result = run_with_progress(job)
+    if args.lines:
+        _print_json({"files": result["files"], "voice": args.voice})
+        return 0
+    path = speech.write_speech(Path(args.out), result)
+    _print_json({"file": str(path), "voice": result["voice"], "sample_rate": result["sample_rate"],
+                 "duration": round(float(result["duration"]), 3), "sentences": len(result["sentences"])})
     return 0
 
 

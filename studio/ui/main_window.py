@@ -90,6 +90,9 @@ class MainWindow(QMainWindow):
         writer = self.panels["text"]  # "Open in writer" selects the text run and checkpoint, the same way
         training.checkpoint_opened.connect(writer.open_checkpoint)
         training.run_ended.connect(writer.refresh_models)
+        speech = self.panels["speech"]  # "Open in speech" picks the trained voice (or its vocoder)
+        training.checkpoint_opened.connect(speech.open_checkpoint)
+        training.run_ended.connect(speech.refresh_voices)
         self._restore_window()
         self._update_title()
 

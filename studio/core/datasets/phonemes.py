@@ -4,27 +4,20 @@ Why phonemes: a small TTS model trained on a few minutes of one voice cannot als
 ("though", "through", "tough"). espeak-ng turns text into IPA with its rules and dictionaries, so the
 model only has to learn how each sound is said. The library comes from the ``espeakng-loader`` wheel (it
 carries ``libespeak-ng`` and its data), so it works offline and needs nothing installed on the system;
-we call its C API through ctypes.
+the engine (ctypes, one lock, per-process init) lives in :mod:`studio.core.speech.espeak`, shared with the
+built-in system voice; this module is the phoneme side of it.
 
 When espeak-ng cannot be loaded (a platform without the wheel, a broken install) :func:`phonemize` falls
 back to the lower-cased characters of the text and :func:`espeak_available` says so; a cache built that
 way records ``"phonemizer": "characters"`` so a model is never trained on one kind and run on the other.
 
-Thread safety: espeak-ng keeps its state in globals (current voice, clause buffers), so every call into
-the library holds one module lock. Each process initializes its own copy (pool workers included).
-
-Punctuation: ``espeak_TextToPhonemes`` returns one clause at a time and drops the punctuation that ended
-it, yet a comma or question mark is exactly what a TTS model needs to place pauses and intonation. We
-therefore look at the text the call consumed and put the clause's closing punctuation back after its
+Punctuation: espeak-ng drops the punctuation that ends a clause, yet a comma or question mark is exactly
+what a TTS model needs to place pauses and intonation, so the engine puts it back after the clause's
 phonemes: "Hello, world?" -> "həlˈoʊ, wˈɜːld?".
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
-import re
-import threading
 import unicodedata
 
 # -- the symbol table ----------------------------------------------------------------------------------------------
@@ -58,95 +51,27 @@ SYMBOLS_VERSION = 1
 SYMBOL_TO_ID: dict[str, int] = {s: i for i, s in enumerate(SYMBOLS)}
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = (SYMBOL_TO_ID[s] for s in (PAD, BOS, EOS, UNK))
 
-DEFAULT_LANGUAGE = "en-us"
-# Common ISO codes users type, mapped to espeak-ng voice names where they differ.
-_VOICE_ALIASES = {"en": "en-us", "zh": "cmn", "zh-cn": "cmn", "zh-tw": "cmn", "ja": "ja", "pt-pt": "pt"}
+from studio.core.speech import espeak as _espeak
 
-# -- espeak-ng through ctypes ------------------------------------------------------------------------------------
-_AUDIO_OUTPUT_SYNCHRONOUS = 2  # we never synthesize audio; this mode allocates no sound device
-_INITIALIZE_DONT_EXIT = 0x8000  # without it, espeak-ng calls exit() when its data is missing: the app would vanish
-_CHARS_UTF8 = 1
-_PHONEMES_IPA = 0x02
-# The punctuation that closed a clause: it sits at the end of the consumed text, possibly followed by closing
-# quotes/brackets, whitespace, and the one character espeak reads ahead into the next clause.
-_CLOSING = re.compile(r"([.,;:!?…—–。，、；：！？]+)[\"'”’»)\]」』）]*\s*\S?$")
-# Full-width CJK punctuation closes clauses too; it is written back as its ASCII counterpart in the table.
-_ASCII_PUNCTUATION = str.maketrans({"。": ".", "，": ",", "、": ",", "；": ";", "：": ":", "！": "!", "？": "?"})
-
-_lock = threading.Lock()
-_engine_state: dict = {}  # {"pid": int, "engine": _Espeak | None, "error": str}
+DEFAULT_LANGUAGE = _espeak.DEFAULT_LANGUAGE
+_VOICE_ALIASES = _espeak.VOICE_ALIASES
 
 
-class _Espeak:
-    """One initialized libespeak-ng in this process. Callers hold ``_lock``."""
-
-    def __init__(self) -> None:
-        import espeakng_loader
-
-        lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetVoiceByName.restype = ctypes.c_int
-        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
-        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-        data = os.fsencode(espeakng_loader.get_data_path())
-        if lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, _INITIALIZE_DONT_EXIT) <= 0:
-            raise OSError("espeak-ng could not load its data")
-        self.lib = lib
-        self.voice: str | None = None
-
-    def set_voice(self, language: str) -> None:
-        if language == self.voice:
-            return
-        if self.lib.espeak_SetVoiceByName(language.encode("ascii", "replace")) != 0:
-            raise ValueError(f"espeak-ng has no voice for the language “{language}”.")
-        self.voice = language
-
-    def phonemize(self, text: str, language: str) -> str:
-        """IPA for ``text``, clause by clause, with each clause's closing punctuation put back."""
-        self.set_voice(language)
-        raw = text.encode("utf-8")
-        buffer = ctypes.create_string_buffer(raw)  # keeps the bytes alive while espeak walks them
-        base = ctypes.addressof(buffer)
-        pointer = ctypes.c_void_p(base)
-        parts: list[str] = []
-        consumed = 0
-        while pointer.value:
-            result = self.lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, _PHONEMES_IPA)
-            end = pointer.value - base if pointer.value else len(raw)
-            clause = (result or b"").decode("utf-8", "replace").strip()
-            closing = _CLOSING.search(raw[consumed:end].decode("utf-8", "ignore"))
-            consumed = end
-            if clause or closing:
-                parts.append(clause + (closing.group(1).translate(_ASCII_PUNCTUATION) if closing else ""))
-        return " ".join(p for p in parts if p)
-
-
-def _engine() -> _Espeak | None:
-    """This process's espeak-ng, loaded on first use; None when it cannot be loaded (the reason is kept)."""
-    if _engine_state.get("pid") != os.getpid():  # a forked child must not reuse the parent's handle state
-        _engine_state.clear()
-        _engine_state["pid"] = os.getpid()
-        try:
-            _engine_state["engine"] = _Espeak()
-        except (ImportError, OSError, AttributeError, RuntimeError) as exc:
-            _engine_state["engine"] = None
-            _engine_state["error"] = str(exc) or type(exc).__name__
-    return _engine_state["engine"]
+def _engine():
+    """The process's espeak-ng engine (see :mod:`studio.core.speech.espeak`), or None when it cannot load.
+    A seam: tests replace it to exercise the character fallback."""
+    return _espeak._engine()
 
 
 # -- public API ----------------------------------------------------------------------------------------------------
 def espeak_available() -> bool:
     """True when espeak-ng is loaded and phonemize returns IPA; False means the character fallback is used."""
-    with _lock:
-        return _engine() is not None
+    return _engine() is not None
 
 
 def espeak_error() -> str | None:
     """Why espeak-ng could not be loaded (for a health report), or None when it works."""
-    with _lock:
-        return None if _engine() is not None else _engine_state.get("error", "unknown error")
+    return None if _engine() is not None else _espeak.error()
 
 
 def phonemizer_name() -> str:
@@ -154,9 +79,7 @@ def phonemizer_name() -> str:
     return "espeak-ng" if espeak_available() else "characters"
 
 
-def voice_for(language: str) -> str:
-    language = (language or DEFAULT_LANGUAGE).strip().lower().replace("_", "-")
-    return _VOICE_ALIASES.get(language, language)
+voice_for = _espeak.voice_for
 
 
 def phonemize(text: str, language: str = DEFAULT_LANGUAGE) -> str:
@@ -165,11 +88,8 @@ def phonemize(text: str, language: str = DEFAULT_LANGUAGE) -> str:
 
     Raises ValueError when espeak-ng is available but has no voice for ``language``.
     """
-    text = unicodedata.normalize("NFC", text)
-    with _lock:
-        engine = _engine()
-        if engine is not None:
-            return engine.phonemize(text, voice_for(language))
+    if _engine() is not None:
+        return _espeak.phonemize(text, language)
     return characters(text)
 
 

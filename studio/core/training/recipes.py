@@ -261,3 +261,63 @@ register(FamilySpec(
              "best": {"steps": 10000, "block_size": 256, "n_embd": 384, "n_hidden": 1024, "n_layer": 3,
                       "eval_every": 500, "sample_every": 500, "checkpoint_every": 1000}},
 ))
+
+# Speech. Both families read the audio cache (80 log-mel bands, hop 256: HiFi-GAN's convention, so the two
+# models of one voice always agree on what a frame is).
+# TTS engine settings, each for a reason:
+# - lr 1e-3 with AdamW (0.9, 0.999) and weight decay 1e-6, gradient clipping at 1.0: Tacotron 2's own (NVIDIA's
+#   recipe); clipping matters, an attention RNN's gradients spike when the alignment jumps;
+# - warm-up 200 steps, cosine to lr/10: the attention forms in the first few hundred steps, and a gentle start
+#   keeps the guided-attention term in charge while it does;
+# - batch 16: a voice dataset is small (10-60 minutes), and a CPU step costs one LSTM pass per decoder step;
+# - reduction 2 and guided attention 1.0 (sigma 0.2, Tachibana et al.): alignment forms on ~20 minutes of speech
+#   (see studio/core/nets/tts.py);
+# - EMA off: the cosine decay's end does the smoothing, and previews should show the weights that train.
+register(FamilySpec(
+    info=RecipeInfo("tts", "Own voice (Tacotron 2)", ("audio",),
+                    "Learns to read text aloud in the voice of your recordings (clips with transcripts). Best "
+                    "with 15 minutes of clean speech or more; pair it with a vocoder trained on the same clips."),
+    recipe="studio.core.training.speech_tts:TtsRecipe",
+    defaults={"n_mels": 80, "reduction": 2, "embed_dim": 256, "prenet_dim": 128, "attention_rnn_dim": 512,
+              "decoder_rnn_dim": 512, "attention_dim": 128, "postnet_dim": 256, "dropout": 0.5, "rnn_dropout": 0.1,
+              "max_frames_per_symbol": 25, "max_clip_seconds": 20.0, "guided_attention": 1.0, "guided_sigma": 0.2,
+              "gate_weight": 1.0, "gate_pos_weight": 5.0, "lr": 1e-3, "weight_decay": 1e-6, "warmup_steps": 200, "min_lr_ratio": 0.1,
+              "grad_clip": 1.0, "batch_size": 16, "steps": 20000, "eval_every": 500, "sample_every": 1000,
+              "checkpoint_every": 1000},
+    # fast: r = 3 and half-size layers: 3x fewer decoder steps, the alignment forms soonest, it runs on a CPU
+    #       (a first listen in an hour or two); it sounds buzzy;
+    # balanced: r = 2 with layers half of Tacotron 2's (7 M parameters): the size that fits 15-60 minutes of
+    #       one voice without over-fitting; a GPU run of a few hours;
+    # best: Tacotron 2's full size (28 M) for an hour or more of speech; a day on a GPU.
+    presets={"fast": {"steps": 5000, "reduction": 3, "embed_dim": 128, "prenet_dim": 64, "attention_rnn_dim": 256,
+                      "decoder_rnn_dim": 256, "postnet_dim": 128, "batch_size": 16, "eval_every": 250,
+                      "sample_every": 500, "checkpoint_every": 500},
+             "balanced": {"steps": 20000, "reduction": 2, "embed_dim": 256, "prenet_dim": 128,
+                          "attention_rnn_dim": 512, "decoder_rnn_dim": 512, "postnet_dim": 256, "batch_size": 16},
+             "best": {"steps": 60000, "reduction": 2, "embed_dim": 512, "prenet_dim": 256, "attention_rnn_dim": 1024,
+                      "decoder_rnn_dim": 1024, "postnet_dim": 512, "batch_size": 32, "eval_every": 1000,
+                      "sample_every": 2000, "checkpoint_every": 2000}},
+))
+
+# Vocoder engine settings: HiFi-GAN's (AdamW betas (0.8, 0.99), weight decay 0.01, lr 2e-4), with the image
+# GAN's reasons for no warm-up and no gradient clipping; a cosine decay to lr/10 stands in for the paper's
+# per-epoch exponential decay (0.999 per epoch ends near the same place). EMA off, as in the paper.
+register(FamilySpec(
+    info=RecipeInfo("vocoder", "Vocoder (HiFi-GAN)", ("audio",),
+                    "Turns mel spectrograms into natural-sounding audio for your own voice, far better than the "
+                    "built-in Griffin-Lim. Trains on every clip, transcripts or not."),
+    recipe="studio.core.training.speech_vocoder:VocoderRecipe",
+    defaults={"n_mels": 80, "upsample_rates": "8,8,2,2", "width": 128, "disc_width": 16, "segment_frames": 32,
+              "mel_weight": 45.0, "fm_weight": 2.0, "adam_beta1": 0.8, "adam_beta2": 0.99, "lr": 2e-4,
+              "weight_decay": 0.01, "warmup_steps": 0, "min_lr_ratio": 0.1, "grad_clip": 0.0, "batch_size": 16,
+              "steps": 50000, "eval_every": 1000, "sample_every": 1000, "checkpoint_every": 1000, "eval_clips": 8},
+    # fast: a quarter-width generator (72 K parameters, real time many times over on a CPU) and thin
+    #       discriminators: trainable on a CPU overnight, already far cleaner than Griffin-Lim;
+    # balanced: HiFi-GAN V2's generator (0.9 M parameters) with discriminators at half the paper's width;
+    # best: a generator twice V2's width with the paper's discriminators, on longer windows (GPU).
+    presets={"fast": {"steps": 20000, "width": 32, "disc_width": 4, "batch_size": 8, "segment_frames": 32,
+                      "eval_every": 500, "sample_every": 500, "checkpoint_every": 500},
+             "balanced": {"steps": 50000, "width": 128, "disc_width": 16, "batch_size": 16},
+             "best": {"steps": 200000, "width": 256, "disc_width": 32, "batch_size": 16, "segment_frames": 40,
+                      "eval_every": 2000, "sample_every": 2000, "checkpoint_every": 2000}},
+))

@@ -1,8 +1,79 @@
-"""Speech synthesis: type text, hear it in a voice, export WAV."""
+"""Speech: type a script, hear it in a voice, see it, and export a WAV for a video or an ad.
+
+What the user does here:
+
+* **Controls** (left card): the voice — built-in system voices (espeak-ng, many languages: useful before any
+  training, even with no project open), the project's trained voices (with a checkpoint and a vocoder:
+  Griffin-Lim or a trained one), imported Piper voices, and *Add Piper voice…*; the delivery (speed 0.5–2×,
+  pitch ±12 semitones, volume 0–200 %, each with Reset). *Synthesize* (Ctrl+Return) speaks the script in a
+  job, sentence by sentence with progress and an ETA; *Stop* (Esc) stops it.
+* **Work area** (centre): the script, then the result: waveform over spectrogram with the sentence
+  boundaries (hover for the sentence), the playhead while playing, click to seek; *Play / Stop* (Space);
+  *Export WAV* (Ctrl+E, 16-bit PCM into the project's outputs/speech) and *Export lines…* (one WAV per
+  line, in a job, e.g. every line of an ad's voice-over as its own clip).
+* **Pronunciation / Sentences** (right tabs): the project's pronunciation dictionary (word → respelling or
+  /phonemes/), saved to the project and applied before synthesis; the sentences of the clip, to jump to.
+
+Rules this panel keeps (ARCHITECTURE.md): no ML here. Listing voices, synthesis, batch export and importing a
+voice are jobs started through the window's registry via :mod:`studio.ui.widgets.speech_backend`, whose
+signals arrive at this object's slots. Playback goes through :class:`~studio.ui.widgets.audio_player.
+AudioPlayer`, which says plainly when this computer has no audio output; export never needs one.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from studio.core.project import Project
+from studio.ui.icons import icon
 from studio.ui.panels.base import Panel
+from studio.ui.widgets.audio_player import AudioPlayer
+from studio.ui.widgets.banner import Banner
+from studio.ui.widgets.empty_state import EmptyState
+from studio.ui.widgets.speech_backend import SpeechBackend, VoicesJob
+from studio.ui.widgets.speech_controls import SpeechControls, display_title
+from studio.ui.widgets.speech_dictionary import DictionaryEditor
+from studio.ui.widgets.speech_waveform import WaveformView, format_time
+
+log = logging.getLogger(__name__)
+
+TABS = ("pronunciation", "sentences")
+OUTPUT_FOLDER = Path("outputs") / "speech"
+TIME_ROLE = Qt.ItemDataRole.UserRole
+NO_SCRIPT = "Type what the voice should say."
+
+
+def _run_family(run_folder: Path) -> str:
+    """The family in a run's config.json ("tts", "vocoder"…), or "" when it cannot be read (a small file)."""
+    from studio.core.training import runs
+
+    try:
+        return str(runs.read_config(run_folder).get("family") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^\w]+", "-", text.lower(), flags=re.UNICODE).strip("-")
+    return slug[:40].strip("-") or "speech"
+
+
+def script_facts(text: str) -> str:
+    """"3 lines · 42 words" under the script (lines matter: *Export each line* makes one file per line)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    words = len(text.split())
+    if not words:
+        return ""
+    return f"{len(lines)} line{'s' if len(lines) != 1 else ''} · {words} word{'s' if words != 1 else ''}"
 
 
 class SpeechPanel(Panel):
@@ -11,10 +82,684 @@ class SpeechPanel(Panel):
     subtitle = "Type a script, hear it in a voice, and export a WAV for your video or ad."
     icon_name = "speech"
 
+    synthesized = Signal(object)  # the result dict, when a synthesis ends
+    exported = Signal(str)  # the WAV written
+    lines_exported = Signal(list)  # the WAVs written by Export each line
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.empty = self.add_empty_state(
-            "No voice yet",
-            "Import voice recordings with transcripts in the Dataset panel and train a voice in the Training panel.",
-            go_to=("dataset", "Go to Dataset"),
-        )
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.backend = SpeechBackend()
+        self.voices: list[dict] | None = None  # None until listed
+        self.available = True
+        self.result: dict | None = None  # the clip on screen
+        self.dictionary: dict[str, str] = {}
+        self._pending: dict = {}  # voice / step / vocoder waiting for the voice list
+        self._voices_runner = None
+        self._speak_runner = None
+        self._export_runner = None
+        self._import_runner = None
+        self._started_at = 0.0
+        self._dictionary_loaded = True  # no project: nothing to read, the editor is ready
+        self.player: AudioPlayer | None = None
+
+        self.banner = Banner()
+        self.body.addWidget(self.banner)
+        self.body.addSpacing(4)
+        self.empty = EmptyState("No voice available", "", action="Go to Dataset")
+        self.empty.action_triggered.connect(self._go_to_dataset)
+        self.empty_add_voice = QPushButton(icon("import"), "Add Piper voice…", objectName="speechEmptyAddVoice")
+        self.empty_add_voice.setToolTip("Use a Piper voice you have (.onnx with its .onnx.json)")
+        self.empty_add_voice.clicked.connect(self.add_piper_voice)
+        self.empty.layout().addWidget(self.empty_add_voice, alignment=Qt.AlignmentFlag.AlignHCenter)
+        self.content = self._build_content()
+        self.stack = self.add_scrolling_stack("writerOuterScroll", self.content, self.empty)
+        self._build_shortcuts()
+        self.set_player(AudioPlayer())
+        self._update_view()
+
+    # -- construction -------------------------------------------------------------------------------------------
+    def _build_content(self) -> QWidget:
+        self.controls = SpeechControls()
+        self.controls.synthesize_requested.connect(self.synthesize)
+        self.controls.stop_requested.connect(self.stop)
+        self.controls.voice_changed.connect(self._update_view)
+        self.controls.add_voice_requested.connect(self.add_piper_voice)
+        left = QWidget(objectName="writerLeft")
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 14, 0)
+        left_layout.addWidget(self.controls)
+        left_layout.addStretch(1)
+        scroll = QScrollArea(objectName="writerScroll")
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.viewport().setAutoFillBackground(False)
+        left.setAutoFillBackground(False)
+        column = QWidget(objectName="writerLeft")
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(0)
+        column_layout.addWidget(scroll, 1)
+        column_layout.addWidget(self.controls.action_bar)  # Synthesize / Stop: always in view
+        column.setMinimumWidth(320)
+
+        # centre: the script, then the clip
+        self.script = QPlainTextEdit(objectName="writerPrompt")
+        self.script.setPlaceholderText("Type what the voice should say. Each sentence is spoken in turn; each line "
+                                       "can also be exported as its own file.")
+        self.script.setMinimumHeight(96)
+        self.script.setMaximumHeight(170)
+        self.script.textChanged.connect(self._on_script_changed)
+        self.script_facts = QLabel(objectName="mutedLabel")
+        script_bar = QHBoxLayout()
+        script_bar.setSpacing(8)
+        script_bar.addWidget(QLabel("SCRIPT", objectName="sectionCaption"))
+        script_bar.addStretch(1)
+        script_bar.addWidget(self.script_facts)
+
+        self.audio_label = QLabel("Audio", objectName="canvasGridTitle")
+        self.status = QLabel(objectName="mutedLabel")
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.progress = QProgressBar(objectName="canvasProgress")
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedWidth(120)
+        self.progress.setVisible(False)
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        bar.addWidget(self.audio_label)
+        bar.addWidget(self.status, 1)
+        bar.addWidget(self.progress)
+
+        self.waveform = WaveformView()
+        self.waveform.seek_requested.connect(self.seek)
+
+        self.play_button = QPushButton(icon("play"), "Play", objectName="speechPlay")
+        self.play_button.setToolTip("Play the clip from the playhead (Space)")
+        self.play_button.clicked.connect(self.toggle_playback)
+        self.time_label = QLabel(objectName="canvasValue")
+        self.time_label.setMinimumWidth(110)
+        self.export_button = QPushButton(icon("save"), "Export WAV…", objectName="speechExport")
+        self.export_button.setToolTip("Save the clip as a WAV (16-bit PCM), ready for a video editor (Ctrl+E)")
+        self.export_button.clicked.connect(self.export_wav)
+        self.export_lines_button = QPushButton("Export lines…", objectName="speechExportLines")
+        self.export_lines_button.setToolTip("Speak every line of the script into its own WAV file "
+                                            "(001-first-words.wav, 002-…) in a folder you choose")
+        self.export_lines_button.clicked.connect(self.export_lines)
+        transport = QHBoxLayout()
+        transport.setSpacing(8)
+        transport.addWidget(self.play_button)
+        transport.addWidget(self.time_label)
+        transport.addStretch(1)
+        transport.addWidget(self.export_lines_button)
+        transport.addWidget(self.export_button)
+        self.playback_notice = QLabel(objectName="inlineNotice")
+        self.playback_notice.setWordWrap(True)
+        self.playback_notice.setVisible(False)
+
+        centre = QWidget(objectName="writerCentre")
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(16, 0, 16, 0)
+        centre_layout.setSpacing(8)
+        centre_layout.addLayout(script_bar)
+        centre_layout.addWidget(self.script)
+        centre_layout.addSpacing(4)
+        centre_layout.addLayout(bar)
+        centre_layout.addWidget(self.waveform, 1)
+        centre_layout.addLayout(transport)
+        centre_layout.addWidget(self.playback_notice)
+        centre.setMinimumWidth(400)
+
+        # right: the pronunciation dictionary, and the sentences of the clip
+        self.dictionary_editor = DictionaryEditor()
+        self.dictionary_editor.changed.connect(self._on_dictionary_changed)
+        self.sentence_list = QListWidget(objectName="writerHistory")
+        self.sentence_list.itemClicked.connect(self._on_sentence_clicked)
+        self.sentence_list.setWordWrap(True)
+        sentences_page = QWidget()
+        sentences_layout = QVBoxLayout(sentences_page)
+        sentences_layout.setContentsMargins(0, 8, 0, 0)
+        sentences_layout.setSpacing(6)
+        self.sentences_hint = QLabel("The sentences of the clip, as spoken. Click one to move the playhead there.",
+                                     objectName="mutedLabel")
+        self.sentences_hint.setWordWrap(True)
+        sentences_layout.addWidget(self.sentences_hint)
+        sentences_layout.addWidget(self.sentence_list, 1)
+        self.tabs = QTabWidget(objectName="canvasTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.dictionary_editor, "Pronunciation")
+        self.tabs.addTab(sentences_page, "Sentences")
+        self.tabs.setMinimumWidth(250)
+
+        self.splitter = self.three_columns(column, centre, self.tabs, [320, 660, 280])
+        return self.splitter
+
+    def _build_shortcuts(self) -> None:
+        self.actions_ = self.add_shortcuts((("synthesize", "Ctrl+Return", self.synthesize),
+                                            ("synthesize_enter", "Ctrl+Enter", self.synthesize),
+                                            ("stop", "Esc", self.stop),
+                                            ("play", "Space", self.toggle_playback),
+                                            ("export", "Ctrl+E", self.export_wav)))
+
+    def set_player(self, player: AudioPlayer) -> None:
+        """Play through ``player`` (tests pass one with no output, or a fake output that records)."""
+        if self.player is not None:
+            self.player.close()
+        self.player = player
+        player.setParent(self)
+        player.position_changed.connect(self._on_position)
+        player.playing_changed.connect(self._on_playing)
+        player.availability_changed.connect(self._on_playback_availability)
+        if self.result is not None:
+            self._load_player()
+        self._update_buttons()
+
+    # -- project, backend, voice list ---------------------------------------------------------------------------
+    def set_backend(self, backend) -> None:
+        """Use another speech core (tests pass a fake); lists the voices again."""
+        self.backend = backend
+        self.refresh_voices()
+
+    def set_project(self, project: Project | None) -> None:
+        for runner in (self._speak_runner, self._export_runner, self._import_runner):
+            if runner is not None and runner.is_running():  # their output belongs to the old project
+                runner.cancel()
+        self._speak_runner = self._export_runner = self._import_runner = None
+        super().set_project(project)
+        self.dictionary = {}
+        self.dictionary_editor.set_entries({})
+        # A project's dictionary arrives with the voice list; until then the editor waits, so an early edit is
+        # neither overwritten by the loaded words nor saved over them.
+        self._dictionary_loaded = project is None
+        self.dictionary_editor.setEnabled(self._dictionary_loaded)
+        self.dictionary_editor.set_note("")
+        if self.voices is not None or self.isVisible():
+            self.voices = None
+            self.refresh_voices()
+        self._update_view()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        busy = self._voices_runner is not None and self._voices_runner.is_running()
+        if not busy and not self._synthesizing():
+            self.refresh_voices()  # a voice may have been trained while another panel was shown
+
+    @Slot()
+    @Slot(str)
+    def refresh_voices(self, *_args) -> None:
+        """List the voices and read the project's dictionary (a job: it loads espeak-ng and reads files)."""
+        if self.registry is None:
+            return
+        if self._voices_runner is not None and self._voices_runner.is_running():
+            self._voices_runner.cancel()
+        runner = self.registry.start(VoicesJob(self.backend, self.project.root if self.project else None))
+        self._voices_runner = runner
+        runner.succeeded.connect(self._on_voices)
+        runner.failed.connect(self._on_voices_failed)
+
+    @Slot(object)
+    def _on_voices(self, result: dict) -> None:
+        if self.sender() is not self._voices_runner:
+            return
+        self.available = bool(result.get("available", True))
+        self.voices = list(result.get("voices") or [])
+        if not self._dictionary_loaded:
+            self.dictionary = {str(k): str(v) for k, v in dict(result.get("dictionary") or {}).items()}
+            self.dictionary_editor.set_entries(self.dictionary)
+            self._dictionary_loaded = True
+            self.dictionary_editor.setEnabled(True)
+        self.controls.set_voices(self.voices)
+        if self._pending.get("voice"):
+            if self.controls.select(self._pending["voice"], self._pending.get("step"), self._pending.get("vocoder")):
+                self._pending = {}
+        self._update_view()
+
+    @Slot(str)
+    def _on_voices_failed(self, message: str) -> None:
+        if self.sender() is self._voices_runner:
+            self.voices = []
+            self._dictionary_loaded = True  # edits still work for this session (and are saved)
+            self.dictionary_editor.setEnabled(True)
+            self.banner.show_message(f"The voices could not be listed. {message}", "error")
+            self._update_view()
+
+    @Slot(str, str)
+    def open_checkpoint(self, panel_id: str, path: str) -> None:
+        """The Training panel's "Open in speech": a TTS run's checkpoint becomes the chosen voice; a vocoder
+        run's becomes the vocoder of the chosen trained voice (listing voices again first: the run may be
+        newer than the list)."""
+        if panel_id != self.panel_id or not path:
+            return
+        record = Path(path)
+        try:
+            step = int(record.stem.split("-")[-1])
+        except ValueError:
+            step = None
+        run_id = record.parent.parent.name
+        family = _run_family(record.parent.parent)
+        if family == "vocoder":
+            pending = {"voice": self.controls.voice_id() or self._pending.get("voice"), "vocoder": run_id}
+            if self.controls.voice_id():
+                pending["step"] = self.controls.step()
+        else:
+            pending = {"voice": run_id, "step": step}
+        self._pending = {k: v for k, v in pending.items() if v is not None}
+        self.refresh_voices()
+
+    # -- synthesis ----------------------------------------------------------------------------------------------
+    def _synthesizing(self) -> bool:
+        return self._speak_runner is not None and self._speak_runner.is_running()
+
+    def _exporting_lines(self) -> bool:
+        return self._export_runner is not None and self._export_runner.is_running()
+
+    def _why_not(self) -> str:
+        """Why Synthesize cannot run now ("" when it can)."""
+        info = self.controls.info()
+        if self.registry is None:
+            return "Starting…"
+        if self.voices is None:
+            return "Looking for voices…"
+        if not self.available:
+            return "Speech synthesis is not installed in this build. Reinstall AIGC Studio to get it."
+        if info is None:
+            return "Pick a voice first."
+        if info.get("kind") == "trained" and not info.get("steps"):
+            return ("This voice has no checkpoint yet. Training saves one every few hundred steps (or press "
+                    "Save now in Training).")
+        if not self.script.toPlainText().strip():
+            return NO_SCRIPT
+        return ""
+
+    def _job_settings(self) -> dict:
+        return {"voice": self.controls.voice_id(), "project_root": self.project.root if self.project else None,
+                "settings": self.controls.settings(), "dictionary": dict(self.dictionary),
+                "step": self.controls.step(), "vocoder": self.controls.vocoder_id()}
+
+    @Slot()
+    def synthesize(self) -> None:
+        """Speak the script (a running synthesis is stopped first)."""
+        if self._why_not():
+            return
+        if self._synthesizing():
+            self._speak_runner.cancel()
+        if self.player is not None:
+            self.player.stop()
+        s = self._job_settings()
+        job = self.backend.synthesize_job(s["voice"], self.script.toPlainText(), s["project_root"], s["settings"],
+                                          s["dictionary"], s["step"], s["vocoder"])
+        self.banner.hide()
+        runner = self.registry.start(job)
+        self._speak_runner = runner
+        runner.progress.connect(self._on_progress)
+        runner.succeeded.connect(self._on_spoken)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+        runner.finished.connect(self._on_finished)
+        self._started_at = time.monotonic()
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.status.setText("Loading the voice…")
+        self._update_view()
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        """"Sentence 2 of 5", with the time left once it is worth saying (more than a second)."""
+        if self.sender() not in (self._speak_runner, self._export_runner):
+            return
+        self.progress.setValue(max(self.progress.value(), int(fraction * 1000)))
+        elapsed = time.monotonic() - self._started_at
+        text = message or "Speaking…"
+        if 0.02 < fraction < 1.0:
+            left = elapsed * (1.0 - fraction) / fraction
+            if left > 1.0:
+                text += f" · about {left:.0f} s left" if left < 90 else f" · about {left / 60:.0f} min left"
+        self.status.setText(text)
+
+    @Slot()
+    def stop(self) -> None:
+        """Esc: stop synthesizing (or the line export); otherwise stop playback."""
+        if self._synthesizing() or self._exporting_lines():
+            for runner in (self._speak_runner, self._export_runner):
+                if runner is not None and runner.is_running():
+                    runner.cancel()
+            self.status.setText("Stopping…")
+        elif self.player is not None and self.player.is_playing():
+            self.player.stop()
+
+    @Slot(object)
+    def _on_spoken(self, result: dict) -> None:
+        if self.sender() is not self._speak_runner:
+            return
+        try:
+            samples = np.asarray(result.get("samples"), dtype=np.float32).reshape(-1)
+            rate = int(result.get("sample_rate") or 22050)
+        except (TypeError, ValueError):
+            self.banner.show_message("The voice returned no audio. Try again, or pick another voice.", "error")
+            return
+        self.result = dict(result, samples=samples, sample_rate=rate)
+        self.waveform.set_audio(samples, rate, result.get("spectrogram"), result.get("sentences"))
+        self._fill_sentences()
+        self._load_player()
+        info = self.controls.info()
+        name = display_title(info) if info else str(result.get("voice", ""))
+        self.result["voice_title"] = name
+        self.progress.setVisible(False)
+        self.status.setText(f"{len(samples) / rate:.1f} s · {name}")
+        self.synthesized.emit(self.result)
+        self._update_view()
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        if self.sender() is not self._speak_runner:
+            return
+        self.progress.setVisible(False)
+        self.status.setText("Stopped." + (" The clip below is the previous one." if self.result else ""))
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self.sender() not in (self._speak_runner, self._export_runner):
+            return
+        self.progress.setVisible(False)
+        self.status.setText("")
+        self.banner.show_message(message, "error")
+
+    @Slot()
+    def _on_finished(self) -> None:
+        if self.sender() in (self._speak_runner, self._export_runner):
+            self.progress.setVisible(self._synthesizing() or self._exporting_lines())
+        self._update_view()
+
+    def _fill_sentences(self) -> None:
+        self.sentence_list.clear()
+        for sentence in (self.result or {}).get("sentences") or []:
+            try:
+                start = float(sentence.get("start", 0))
+            except (AttributeError, TypeError, ValueError):
+                continue
+            item = QListWidgetItem(f"{format_time(start, precise=True)}   {str(sentence.get('text', '')).strip()}")
+            item.setData(TIME_ROLE, start)
+            self.sentence_list.addItem(item)
+
+    # -- playback -----------------------------------------------------------------------------------------------
+    def _load_player(self) -> None:
+        if self.player is None or self.result is None:
+            return
+        self.player.load(self.result["samples"], self.result["sample_rate"])
+        self.player.probe()
+        self._on_playback_availability(self.player.output is not None)
+
+    @Slot()
+    def toggle_playback(self) -> None:
+        """Space: play from the playhead, or stop."""
+        if self.player is None or self.result is None:
+            return
+        if self.player.is_playing():
+            self.player.stop()
+        elif not self.player.play():
+            self._on_playback_availability(False)
+
+    @Slot(float)
+    def seek(self, seconds: float) -> None:
+        if self.player is not None and self.result is not None:
+            self.player.seek(seconds)
+
+    @Slot(float)
+    def _on_position(self, seconds: float) -> None:
+        self.waveform.set_playhead(seconds if (self.player.is_playing() or seconds > 0) else None)
+        self._update_time(seconds)
+
+    def _update_time(self, seconds: float) -> None:
+        duration = len(self.result["samples"]) / self.result["sample_rate"] if self.result else 0.0
+        self.time_label.setText(f"{format_time(seconds, True)} / {format_time(duration, True)}" if self.result
+                                else "")
+
+    @Slot(bool)
+    def _on_playing(self, playing: bool) -> None:
+        self.play_button.setIcon(icon("stop" if playing else "play"))
+        self.play_button.setText("Stop" if playing else "Play")
+        self.play_button.setToolTip(("Stop playing" if playing else "Play the clip from the playhead") + " (Space)")
+
+    @Slot(bool)
+    def _on_playback_availability(self, available: bool) -> None:
+        reason = "" if available or self.player is None else self.player.reason
+        self.playback_notice.setText(reason)
+        self.playback_notice.setVisible(bool(reason))
+        self._update_buttons()
+
+    @Slot(QListWidgetItem)
+    def _on_sentence_clicked(self, item: QListWidgetItem) -> None:
+        self.seek(float(item.data(TIME_ROLE) or 0.0))
+
+    # -- export -------------------------------------------------------------------------------------------------
+    def _output_folder(self) -> Path:
+        if self.project is None:
+            return Path.home()
+        folder = self.project.root / OUTPUT_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def ask_export_path(self) -> str:
+        """Where the WAV goes (tests replace this). Starts in the project's outputs/speech folder."""
+        name = _slug(self.script.toPlainText())
+        return QFileDialog.getSaveFileName(self, "Export the speech", str(self._output_folder() / f"{name}.wav"),
+                                           "WAV audio (*.wav)")[0]
+
+    def ask_lines_folder(self) -> str:
+        """The folder for *Export each line* (tests replace this)."""
+        start = self._output_folder() / "lines" if self.project else self._output_folder()
+        return QFileDialog.getExistingDirectory(self, "Export each line into a folder", str(start))
+
+    def ask_piper_path(self) -> str:
+        """The Piper voice to add (tests replace this)."""
+        return QFileDialog.getOpenFileName(self, "Add a Piper voice", str(Path.home()),
+                                           "Piper voice (*.onnx)")[0]
+
+    @Slot()
+    def export_wav(self) -> None:
+        if self.result is None:
+            self.banner.show_message("Synthesize first, then export the clip.", "info")
+            return
+        path = self.ask_export_path()
+        if not path:
+            return
+        path = Path(path)
+        if path.suffix.lower() != ".wav":
+            path = path.with_name(path.name + ".wav")
+        try:
+            written = self.backend.write_wav(path, self.result)
+        except OSError as exc:
+            self.banner.show_message(f"Could not save {path.name}: {exc.strerror or exc}", "error")
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. the core's plain JobError
+            self.banner.show_message(f"Could not save {path.name}: {exc}", "error")
+            return
+        self.banner.show_message(f"Saved {Path(written).name} to {Path(written).parent}.", "success")
+        self.exported.emit(str(written))
+
+    @Slot()
+    def export_lines(self) -> None:
+        """One WAV per non-empty line of the script, in a job (each line is a separate synthesis)."""
+        why = self._why_not()
+        if why:
+            self.banner.show_message(why, "info")
+            return
+        if self._exporting_lines():
+            return
+        folder = self.ask_lines_folder()
+        if not folder:
+            return
+        s = self._job_settings()
+        job = self.backend.export_lines_job(s["voice"], self.script.toPlainText(), Path(folder), s["project_root"],
+                                            s["settings"], s["dictionary"], s["step"], s["vocoder"])
+        self.banner.hide()
+        runner = self.registry.start(job)
+        self._export_runner = runner
+        runner.progress.connect(self._on_progress)
+        runner.succeeded.connect(self._on_lines_exported)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_lines_cancelled)
+        runner.finished.connect(self._on_finished)
+        self._started_at = time.monotonic()
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.status.setText("Exporting each line…")
+        self._update_view()
+
+    @Slot(object)
+    def _on_lines_exported(self, result: dict) -> None:
+        if self.sender() is not self._export_runner:
+            return
+        files = [str(f) for f in (result or {}).get("files") or []]
+        self.progress.setVisible(False)
+        self.status.setText("")
+        where = Path(files[0]).parent if files else ""
+        self.banner.show_message(f"Saved {len(files)} file{'s' if len(files) != 1 else ''} to {where}.", "success")
+        self.lines_exported.emit(files)
+
+    @Slot()
+    def _on_lines_cancelled(self) -> None:
+        if self.sender() is self._export_runner:
+            self.progress.setVisible(False)
+            self.status.setText("Export stopped. The lines spoken so far are in the folder.")
+
+    # -- voices: Piper import -----------------------------------------------------------------------------------
+    @Slot()
+    def add_piper_voice(self) -> None:
+        if self.registry is None:
+            return
+        path = self.ask_piper_path()
+        if not path:
+            return
+        runner = self.registry.start(self.backend.import_voice_job(self.project.root if self.project else None,
+                                                                   path))
+        self._import_runner = runner
+        runner.succeeded.connect(self._on_voice_imported)
+        runner.failed.connect(self._on_import_failed)
+        self.status.setText(f"Adding {Path(path).name}…")
+
+    @Slot(object)
+    def _on_voice_imported(self, result: dict) -> None:
+        if self.sender() is not self._import_runner:
+            return
+        voice_id = str((result or {}).get("id") or "")
+        self.status.setText("")
+        if voice_id.startswith("piper:") and self.project is None:
+            # No project to copy it into: use it where it lies, for this session.
+            name = Path(voice_id[len("piper:"):]).stem
+            extra = {"id": voice_id, "title": name, "kind": "piper", "detail": "Piper voice (not copied: no "
+                     "project open)", "language": "", "sample_rate": None}
+            self.voices = [v for v in self.voices or [] if v.get("id") != voice_id] + [extra]
+            self.controls.set_voices(self.voices)
+            self.controls.select(voice_id)
+            self._update_view()
+        else:
+            self._pending = {"voice": voice_id}
+            self.refresh_voices()
+        self.banner.show_message("The Piper voice was added. It is under Imported voices.", "success")
+
+    @Slot(str)
+    def _on_import_failed(self, message: str) -> None:
+        if self.sender() is self._import_runner:
+            self.status.setText("")
+            self.banner.show_message(message, "error")
+
+    # -- pronunciation ------------------------------------------------------------------------------------------
+    @Slot()
+    def _on_dictionary_changed(self) -> None:
+        """Every finished edit: the next synthesis uses it, and the project keeps it."""
+        self.dictionary = self.dictionary_editor.entries()
+        if self.project is None:
+            self.dictionary_editor.set_note("No project is open: these words are used until you close the app. "
+                                            "Open a project to keep them.")
+            return
+        try:
+            self.backend.save_dictionary(self.project.root, self.dictionary)
+        except Exception as exc:  # noqa: BLE001 - an unwritable folder or a broken core: say so, keep editing
+            self.dictionary_editor.set_note(f"The dictionary could not be saved: {exc}")
+            return
+        count = len(self.dictionary)
+        self.dictionary_editor.set_note(f"{count} word{'s' if count != 1 else ''} saved in this project.")
+
+    # -- reactions ----------------------------------------------------------------------------------------------
+    @Slot()
+    def _on_script_changed(self) -> None:
+        self.script_facts.setText(script_facts(self.script.toPlainText()))
+        self._update_view()
+
+    @Slot()
+    def _go_to_dataset(self) -> None:
+        self.navigate.emit("dataset")
+
+    # -- what is enabled and shown ------------------------------------------------------------------------------
+    def _update_view(self, *_args) -> None:
+        if self.voices is not None and not self.voices:
+            body = ("The built-in voice could not be loaded on this computer, and this project has no trained "
+                    "voice yet. Import recordings with transcripts in the Dataset panel and train a voice in the "
+                    "Training panel, or add a Piper voice you already have." if self.available else
+                    "Speech synthesis is not installed in this build. Reinstall AIGC Studio to get it.")
+            self.empty_add_voice.setVisible(self.available)
+            self.empty.set_text("No voice available", body)
+            self.empty.body.setFixedWidth(440)
+            self.empty.body.setMinimumHeight(self.empty.body.heightForWidth(440))
+            self.stack.setCurrentWidget(self.empty)
+        else:
+            self.stack.setCurrentWidget(self.content)
+        why = self._why_not()
+        # An empty script is the normal first state, and the script's placeholder says so: no hint under the
+        # button for it, only its tooltip.
+        self.controls.set_synthesize_state(not why, "" if why == NO_SCRIPT else why, self._synthesizing())
+        if why == NO_SCRIPT:
+            self.controls.synthesize_button.setToolTip(why)
+        self.controls.add_voice.setEnabled(self.registry is not None and self.available)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has_clip = self.result is not None
+        playable = has_clip and self.player is not None and (not self.player.probed or self.player.output is not None)
+        self.play_button.setEnabled(playable)
+        if has_clip and not playable:
+            self.play_button.setToolTip("Playback is unavailable on this computer; Export still works")
+        self.export_button.setEnabled(has_clip)
+        self.export_lines_button.setEnabled(not self._why_not() and not self._exporting_lines())
+        self.actions_["stop"].setEnabled(True)
+        self._update_time(self.player.position if (self.player is not None and has_clip) else 0.0)
+        if not has_clip:
+            self.waveform.set_placeholder("Synthesize to see the waveform and the spectrogram here." if
+                                          self.voices else "Pick a voice and type a script, then Synthesize.")
+
+    # -- state ----------------------------------------------------------------------------------------------------
+    def save_state(self) -> dict:
+        state = {"settings": self.controls.settings(), "script": self.script.toPlainText(),
+                 "tab": TABS[self.tabs.currentIndex()]}
+        voice = self.controls.voice_id() or self._pending.get("voice")
+        if voice:
+            state["voice"] = voice
+            step = self.controls.step() if self.controls.voice_id() else self._pending.get("step")
+            if step is not None:
+                state["step"] = step
+            vocoder = self.controls.vocoder_id() if self.controls.voice_id() else self._pending.get("vocoder")
+            if vocoder:
+                state["vocoder"] = vocoder
+        return state
+
+    def restore_state(self, state: dict) -> None:
+        state = state or {}
+        if isinstance(state.get("settings"), dict):
+            self.controls.set_settings(state["settings"])
+        if isinstance(state.get("script"), str):
+            self.script.setPlainText(state["script"])
+        if state.get("tab") in TABS:
+            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        try:
+            step = int(state["step"]) if state.get("step") is not None else None
+        except (TypeError, ValueError):
+            step = None
+        pending = {"voice": state.get("voice"), "step": step, "vocoder": state.get("vocoder")}
+        self._pending = {k: v for k, v in pending.items() if v is not None}
+        if self.voices and self._pending.get("voice"):
+            if self.controls.select(self._pending["voice"], step, self._pending.get("vocoder")):
+                self._pending = {}
+            self._update_view()

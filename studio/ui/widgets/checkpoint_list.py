@@ -25,7 +25,7 @@ def open_target(family: str | None) -> tuple[str, str, str]:
     family = family or ""
     if family.startswith("text") or family in ("gpt", "lstm"):  # the writer's families
         return "text", "Open in writer", "text"
-    if family.startswith("speech") or family.startswith("voice"):
+    if family in ("tts", "vocoder") or family.startswith("speech") or family.startswith("voice"):
         return "speech", "Open in speech", "speech"
     return "image", "Open in canvas", "image"
 

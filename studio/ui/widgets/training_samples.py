@@ -1,5 +1,11 @@
 """Preview samples as training makes them: pictures as a grid (newest first), text and audio as captioned rows.
 
+An audio preview (a voice reading the fixed test sentences) comes with a picture — the attention alignment
+of a TTS model, the mel spectrogram of a vocoder — shown as the row's icon: a diagonal line forming over the
+steps is how a user sees that the voice has learned to read, before it sounds good. Double-clicking a row
+plays it in the app (the Speech panel's player); where this computer cannot play sound, the file opens in
+the system's own player instead.
+
 Previews arrive every few hundred steps (not throttled by the runner, and not needed to be), and each is a
 small file in the run's ``samples/`` folder, so loading it here is quick. Small pictures (a 32 px model) are
 enlarged without smoothing, so the user sees the real pixels instead of a blur. Only the newest ``KEEP``
@@ -16,6 +22,7 @@ from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, Q
 
 KEEP = 200
 TILE = 112
+AUDIO_ICON = QSize(168, 84)
 
 
 def _read_text(path: Path, limit: int = 400) -> str:
@@ -50,6 +57,8 @@ class SampleStrip(QWidget):
         layout.addWidget(self.stack)
         self._kind = "image"
         self._set_mode("image")
+        self.player = None  # created on the first audio preview played
+        self._playing: Path | None = None
 
     def _set_mode(self, kind: str) -> None:
         self._kind = kind
@@ -60,11 +69,13 @@ class SampleStrip(QWidget):
             self.list.setSpacing(4)
         else:
             self.list.setViewMode(QListView.ViewMode.ListMode)
-            self.list.setIconSize(QSize(0, 0))
+            self.list.setIconSize(AUDIO_ICON if kind == "audio" else QSize(0, 0))
             self.list.setGridSize(QSize())
             self.list.setSpacing(2)
 
     def clear(self) -> None:
+        if self.player is not None:
+            self.player.stop()
         self.list.clear()
         self.stack.setCurrentWidget(self.empty)
 
@@ -95,7 +106,11 @@ class SampleStrip(QWidget):
         elif kind == "text":
             item.setText(f"{head}\n{_read_text(path) or caption}")
         else:
-            item.setText(f"{head} · {caption or path.name}  (double-click to play)")
+            picture = QPixmap(str(preview.get("image") or ""))
+            if not picture.isNull():
+                item.setIcon(QIcon(picture.scaled(AUDIO_ICON, Qt.AspectRatioMode.KeepAspectRatio,
+                                                  Qt.TransformationMode.SmoothTransformation)))
+            item.setText(f"{head} · {caption or path.name}\n(double-click to play)")
         item.setToolTip(f"{head}: {caption}\n{path}" if caption else str(path))
         item.setData(Qt.ItemDataRole.UserRole, str(path))
         self.list.insertItem(0, item)
@@ -105,5 +120,29 @@ class SampleStrip(QWidget):
 
     def _open(self, item: QListWidgetItem) -> None:
         path = item.data(Qt.ItemDataRole.UserRole)
-        if path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+        if not path:
+            return
+        if self._kind == "audio" and self._play(Path(path)):
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    def _play(self, path: Path) -> bool:
+        """Play (or stop, when it is already playing) a preview WAV in the app; False when it cannot."""
+        import soundfile
+
+        from studio.ui.widgets.audio_player import AudioPlayer
+
+        if self.player is None:
+            self.player = AudioPlayer(parent=self)
+        if self.player.is_playing() and self._playing == path:
+            self.player.stop()
+            return True
+        if not self.player.probe():
+            return False
+        try:  # a preview is a few seconds of audio: reading it here takes a millisecond or two
+            samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        except (OSError, RuntimeError, ValueError):
+            return False
+        self.player.load(samples.mean(axis=1), int(rate))
+        self._playing = path
+        return self.player.play(0.0)

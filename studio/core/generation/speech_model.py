@@ -1,0 +1,307 @@
+"""Trained voices loaded for speaking: a TTS run (phoneme ids -> log-mel frames) and a vocoder run
+(log-mel frames -> samples), plus Griffin-Lim, the vocoder that needs no training.
+
+A run folder is what the engine writes (config.json whose "model" block is the recipe's describe():
+``{"kind": "tts"|"vocoder", "mel": {sample_rate, n_mels, n_fft, hop_length, win_length, f_min, f_max},
+"config": {network sizes}, ...}``, and ``checkpoints/step-NNNNNN.safetensors``), so a voice keeps working when
+its dataset is changed or deleted. EMA weights are preferred when a checkpoint has them, as for pictures and
+text. Loading is safe against files received from others: weights come from safetensors (strict load),
+descriptions are JSON.
+
+Mel settings are the contract between the two models: a vocoder is only offered for a TTS run whose "mel"
+block is identical (:func:`find_vocoder`); Griffin-Lim follows whatever the TTS run says.
+
+Cheap to import: torch loads when a model does.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.core.generation.run_models import ModelCache, checkpoint_for, read_run_config
+from studio.core.jobs import JobError
+
+log = logging.getLogger(__name__)
+
+MEL_KEYS = ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length", "f_min", "f_max")
+SPEECH_KINDS = ("tts", "vocoder")
+SYNTHESIS_SEED = 4321  # the pre-net dropout's noise: the same text always sounds the same
+
+
+# -- run configs ------------------------------------------------------------------------------------------------------
+def read_speech_config(run_folder: str | Path) -> dict:
+    """config.json of a run, checked to be a trained voice (TTS)."""
+    return read_run_config(run_folder, ("tts",), "a trained voice", "a TTS run")
+
+
+def read_vocoder_config(run_folder: str | Path) -> dict:
+    """config.json of a run, checked to be a vocoder."""
+    return read_run_config(run_folder, ("vocoder",), "a vocoder", "a vocoder run")
+
+
+def mel_params(model: dict) -> dict:
+    """The mel settings of a describe() dict, normalized for comparison (ints as ints, f_max None or float)."""
+    mel = dict(model.get("mel") or {})
+    missing = [key for key in MEL_KEYS if key not in mel]
+    if missing:
+        raise JobError(f"The model description has no mel settings ({', '.join(missing)} missing); the run "
+                       f"cannot be used for speech. Train it again with this version of AIGC Studio.")
+    out = {key: int(mel[key]) for key in ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length")}
+    out["f_min"] = float(mel["f_min"])
+    out["f_max"] = None if mel["f_max"] is None else float(mel["f_max"])
+    return out
+
+
+def _load_weights(run_folder: Path, step: int | None, model: dict, build, what: str):
+    """(network in eval mode on the CPU, checkpoint step, whether EMA weights were used)."""
+    import torch
+    from safetensors.torch import load_file
+
+    run_id = run_folder.name
+    info = checkpoint_for(run_folder, step)
+    damaged = (f"The checkpoint at step {info.step:,} of {run_id} is damaged or incomplete; pick another "
+               f"checkpoint, or resume training to write a new one.")
+    try:
+        weights = load_file(str(info.path_weights), device="cpu")
+    except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, ...: all mean an unusable file
+        raise JobError(damaged) from exc
+    name = str(model.get("weights") or ("tts" if model["kind"] == "tts" else "generator"))
+    ema = any(key.startswith(f"ema.{name}.") for key in weights)
+    prefix = f"ema.{name}." if ema else f"{name}."
+    state = {key[len(prefix):]: value for key, value in weights.items() if key.startswith(prefix)}
+    try:
+        network = build(model)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JobError(f"The model description in {run_id}'s config.json is incomplete or invalid ({exc}); "
+                       f"the run cannot be used as {what}.") from exc
+    try:
+        network.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise JobError(damaged) from exc
+    if not all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point()):
+        raise JobError(f"The checkpoint at step {info.step:,} of {run_id} holds invalid numbers (NaN); pick an "
+                       f"earlier checkpoint.")
+    return network.eval().requires_grad_(False), info.step, ema
+
+
+# -- the acoustic model -----------------------------------------------------------------------------------------------
+@dataclass
+class TrainedTts:
+    """A loaded TTS run: phoneme ids in, log-mel frames out (see :meth:`mel_for`)."""
+
+    network: Any = field(repr=False)
+    mel: dict
+    language: str
+    phonemizer: str
+    run_id: str = ""
+    step: int = 0
+    folder: Path | None = None
+    device: str = "cpu"
+    ema: bool = False
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.mel["sample_rate"])
+
+    @property
+    def reduction(self) -> int:
+        return int(self.network.config.reduction)
+
+    def phoneme_ids(self, text: str) -> list[int]:
+        """Ids of ``text`` with the phonemizer and language the voice was trained with."""
+        from studio.core.datasets import phonemes
+
+        try:
+            return phonemes.phoneme_ids(text, self.language)
+        except ValueError as exc:
+            raise JobError(f"{exc} The voice {self.run_id} cannot read this text.") from exc
+
+    def mel_for(self, phoneme_ids: list[int], check=None) -> tuple[np.ndarray, np.ndarray]:
+        """(log-mel (T, n_mels) float32, alignment (T, N) float32) for one sentence's ids (end-of-sentence is
+        added here). Free-running with the pre-net noise from a fixed seed, so the same ids give the same
+        frames; ``check`` is called between decoder steps (it raises to stop)."""
+        import torch
+
+        from studio.core.datasets.phonemes import EOS_ID
+        from studio.core.nets.tts import input_ids
+
+        ids = input_ids(phoneme_ids, EOS_ID)
+        with torch.inference_mode():
+            tokens = torch.tensor([ids], dtype=torch.long, device=self.device)
+            generator = torch.Generator(device=self.device).manual_seed(SYNTHESIS_SEED)
+            mel, frames, alignments = self.network.infer(tokens, check=check, generator=generator)
+        T = int(frames[0])
+        mel = mel[0, :T].float().cpu().numpy()
+        steps = alignments[0].float().cpu().numpy()  # (S, N): one row per decoder step of r frames
+        alignment = np.repeat(steps, self.reduction, axis=0)[:T]
+        return np.ascontiguousarray(mel), np.ascontiguousarray(alignment)
+
+
+def load_tts(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> TrainedTts:
+    """Load a TTS run's network and settings (``step``: newest checkpoint when None).
+
+    Refuses, in plain words, a voice trained on phonemes that this installation cannot make (trained with
+    espeak-ng, run where espeak-ng cannot load) or on another version of the symbol table."""
+    from studio.core.datasets import phonemes
+    from studio.core.nets.tts import build_tts
+
+    run_folder = Path(run_folder)
+    config = read_speech_config(run_folder)
+    model = config["model"]
+    mel = mel_params(model)
+    run_id = str(config.get("run_id") or run_folder.name)
+    phonemizer = str(model.get("phonemizer") or "espeak-ng")
+    if phonemizer != phonemes.phonemizer_name():
+        raise JobError(f"The voice {run_id} was trained on {phonemizer} phonemes, but this installation makes "
+                       f"{phonemes.phonemizer_name()} ones ({phonemes.espeak_error() or 'espeak-ng is loaded'}); "
+                       f"reinstall AIGC Studio so espeak-ng loads, or train the voice again here.")
+    if int(model.get("symbols_version", phonemes.SYMBOLS_VERSION)) > phonemes.SYMBOLS_VERSION:
+        raise JobError(f"The voice {run_id} was made by a newer AIGC Studio (phoneme table version "
+                       f"{model.get('symbols_version')}); update AIGC Studio to use it.")
+    network, step, ema = _load_weights(run_folder, step, model, build_tts, "a voice")
+    network.to(device)
+    log.info("loaded voice %s step %d (%s weights) on %s", run_id, step, "EMA" if ema else "raw", device)
+    return TrainedTts(network=network, mel=mel, language=str(model.get("language") or phonemes.DEFAULT_LANGUAGE),
+                      phonemizer=phonemizer, run_id=run_id, step=step, folder=run_folder, device=str(device), ema=ema)
+
+
+# -- the vocoder ------------------------------------------------------------------------------------------------------
+@dataclass
+class TrainedVocoder:
+    """A loaded vocoder run: log-mel frames in, samples out (see :meth:`vocode`)."""
+
+    network: Any = field(repr=False)
+    mel: dict
+    run_id: str = ""
+    step: int = 0
+    folder: Path | None = None
+    device: str = "cpu"
+    ema: bool = False
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.mel["sample_rate"])
+
+    def vocode(self, mel: np.ndarray) -> np.ndarray:
+        """log-mel (T, n_mels) -> float32 samples (T * hop_length,) in [-1, 1]."""
+        import torch
+
+        mel = np.asarray(mel, np.float32)
+        if mel.ndim != 2 or mel.shape[1] != int(self.mel["n_mels"]):
+            raise JobError(f"The vocoder {self.run_id} reads {self.mel['n_mels']} mel bands, not {mel.shape[-1]}.")
+        if len(mel) == 0:
+            return np.zeros(0, np.float32)
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(mel.T))[None].to(self.device)
+            return self.network(x)[0, 0].float().cpu().numpy()
+
+
+def load_vocoder(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> TrainedVocoder:
+    from studio.core.nets.vocoder import build_generator
+
+    run_folder = Path(run_folder)
+    config = read_vocoder_config(run_folder)
+    model = config["model"]
+    mel = mel_params(model)
+    network, step, ema = _load_weights(run_folder, step, model, build_generator, "a vocoder")
+    network.to(device)
+    return TrainedVocoder(network=network, mel=mel, run_id=str(config.get("run_id") or run_folder.name), step=step,
+                          folder=run_folder, device=str(device), ema=ema)
+
+
+# shared caches (a sentence after another asks for the same voice): run_models.ModelCache
+tts_models = ModelCache(read_speech_config, load_tts)
+vocoder_models = ModelCache(read_vocoder_config, load_vocoder)
+
+
+# -- Griffin-Lim ------------------------------------------------------------------------------------------------------
+_GL_CACHE: dict = {}
+
+
+def _griffin_lim_transforms(mel: dict, n_iter: int):
+    import torchaudio
+
+    key = (tuple(sorted(mel.items(), key=lambda kv: kv[0])), n_iter)
+    if key not in _GL_CACHE:
+        n_stft = int(mel["n_fft"]) // 2 + 1
+        inverse = torchaudio.transforms.InverseMelScale(
+            n_stft=n_stft, n_mels=int(mel["n_mels"]), sample_rate=int(mel["sample_rate"]), f_min=float(mel["f_min"]),
+            f_max=None if mel["f_max"] is None else float(mel["f_max"]), norm="slaney", mel_scale="slaney")
+        griffin = torchaudio.transforms.GriffinLim(
+            n_fft=int(mel["n_fft"]), n_iter=n_iter, win_length=int(mel["win_length"]),
+            hop_length=int(mel["hop_length"]), power=1.0, rand_init=False)
+        if len(_GL_CACHE) > 8:
+            _GL_CACHE.clear()
+        _GL_CACHE[key] = (inverse, griffin)
+    return _GL_CACHE[key]
+
+
+def griffin_lim(mel: np.ndarray, mel_params: dict, n_iter: int = 32) -> np.ndarray:
+    """log-mel (T, n_mels) in the cache's convention (ln(max(slaney mel of |STFT|, 1e-5))) -> float32 samples
+    (T * hop_length,), by least-squares inversion of the mel filterbank (torchaudio's InverseMelScale, magnitudes
+    clipped at 0) and Griffin-Lim phase recovery (power 1: the cache's mels are of magnitudes, not power).
+
+    Why it sounds "phasey": the phase is estimated, not learned; a trained vocoder is far better, but this
+    works for every voice from its first checkpoint. The phase starts at zero rather than random (measured:
+    the same error after 32 iterations), so the same mel always gives the same samples and no random
+    generator is touched (a training run in the same process keeps its exact stream). The output is delayed
+    by half a hop to match the cache's frame centres and cut or padded to exactly T * hop samples (frame k =
+    samples [k*hop, (k+1)*hop))."""
+    import torch
+
+    mel = np.asarray(mel, np.float32)
+    hop = int(mel_params["hop_length"])
+    if mel.ndim != 2 or len(mel) == 0:
+        return np.zeros(0, np.float32)
+    inverse, griffin = _griffin_lim_transforms(mel_params, int(n_iter))
+    with torch.inference_mode():
+        magnitudes = inverse(torch.from_numpy(np.exp(mel.T.copy())))  # (n_fft/2 + 1, T)
+        samples = griffin(magnitudes)
+    # torch's frames are centered on k * hop, the cache's on k * hop + hop / 2: delay by half a hop (measured on
+    # espeak speech, this halves the round trip's mel error, 0.36 -> 0.18 nats)
+    out = np.concatenate([np.zeros(hop // 2, np.float32), samples.numpy().astype(np.float32)])
+    length = len(mel) * hop
+    if len(out) < length:
+        out = np.concatenate([out, np.zeros(length - len(out), np.float32)])
+    return np.clip(out[:length], -1.0, 1.0)
+
+
+# -- finding runs -----------------------------------------------------------------------------------------------------
+def list_speech_runs(project_root: str | Path) -> list[dict]:
+    """Every TTS and vocoder run of the project, newest first:
+    ``{"run_id", "family", "steps": [checkpoint steps], "dataset", "language", "mel", "folder"}``."""
+    from studio.core.training import runs
+
+    found = []
+    for info in runs.list_runs(Path(project_root)):
+        try:
+            config = runs.read_config(info.folder)
+        except (OSError, ValueError):
+            continue
+        model = config.get("model") if isinstance(config, dict) else None
+        kind = model.get("kind") if isinstance(model, dict) else None
+        if kind not in SPEECH_KINDS:
+            continue
+        try:
+            mel = mel_params(model)
+        except JobError:
+            continue
+        found.append({"run_id": info.run_id, "family": kind, "steps": [c.step for c in runs.checkpoints(info.folder)],
+                      "dataset": info.dataset, "language": model.get("language") if kind == "tts" else None,
+                      "mel": mel, "folder": str(info.folder)})
+    return found
+
+
+def find_vocoder(project_root: str | Path, tts_run_folder: str | Path) -> Path | None:
+    """The newest vocoder run of the project with a checkpoint and the TTS run's exact mel settings, or None."""
+    wanted = mel_params(read_speech_config(tts_run_folder)["model"])
+    for run in list_speech_runs(project_root):
+        if run["family"] == "vocoder" and run["steps"] and run["mel"] == wanted:
+            return Path(run["folder"])
+    return None
+

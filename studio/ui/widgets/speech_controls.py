@@ -1,0 +1,358 @@
+"""The Speech panel's controls card: the voice (grouped System / Trained / Imported, a trained voice's
+checkpoint and vocoder), "Add Piper voice…", the delivery (speed, pitch, volume, each with its value and a
+reset), and Synthesize / Stop.
+
+The card only gathers choices and says why a button is disabled; the panel decides what runs. Synthesize and
+Stop sit in :attr:`SpeechControls.action_bar`, which the panel pins under the scrolling card, as the writer
+does, so they never scroll out of sight.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFont, QStandardItemModel
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
+                               QVBoxLayout, QWidget)
+
+from studio.ui.icons import icon
+
+GROUPS = (("system", "System voices"), ("trained", "Trained voices"), ("piper", "Imported voices"))
+DEFAULTS = {"rate": 1.0, "pitch": 0.0, "volume": 1.0}
+GRIFFIN_LIM = "griffinlim"
+LABEL_WIDTH = 84  # the writer's label column, so both cards line up the same way
+
+
+def _label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setFixedWidth(LABEL_WIDTH)
+    return label
+
+
+def _grid() -> QGridLayout:
+    grid = QGridLayout()
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setHorizontalSpacing(12)
+    grid.setVerticalSpacing(8)
+    grid.setColumnStretch(1, 1)
+    return grid
+
+
+def voice_group(voice: dict) -> str:
+    kind = str(voice.get("kind") or "")
+    return kind if kind in ("system", "trained") else "piper"
+
+
+def display_title(voice: dict) -> str:
+    """The voice's title without the "(system)" / "(trained)" the group heading already says."""
+    title = str(voice.get("title") or voice.get("id") or "")
+    for suffix in (" (system)", " (trained)"):
+        if title.endswith(suffix):
+            return title[: -len(suffix)]
+    return title
+
+
+class DeliverySlider(QWidget):
+    """A slider with its value written beside it; double-click the value (or Reset) for the default."""
+
+    changed = Signal()
+
+    def __init__(self, name: str, low: int, high: int, default: int, fmt, tip: str) -> None:
+        super().__init__()
+        self.default, self.fmt = default, fmt
+        self.slider = QSlider(Qt.Orientation.Horizontal, objectName=name)
+        self.slider.setRange(low, high)
+        self.slider.setValue(default)
+        self.slider.setToolTip(tip)
+        self.slider.setPageStep(max(1, (high - low) // 10))
+        self.value_label = QLabel(objectName="canvasValue")
+        self.value_label.setFixedWidth(50)
+        self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.value_label.setToolTip("Double-click to reset")
+        self.slider.valueChanged.connect(self._on_value)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.value_label)
+        self._on_value(self.slider.value())
+
+    def value(self) -> int:
+        return self.slider.value()
+
+    def set_value(self, value: int) -> None:
+        self.slider.setValue(int(value))
+
+    def reset(self) -> None:
+        self.slider.setValue(self.default)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.value_label.geometry().contains(event.position().toPoint()):
+            self.reset()
+        super().mouseDoubleClickEvent(event)
+
+    @Slot(int)
+    def _on_value(self, value: int) -> None:
+        self.value_label.setText(self.fmt(value))
+        self.changed.emit()
+
+
+class SpeechControls(QFrame):
+    synthesize_requested = Signal()
+    stop_requested = Signal()
+    voice_changed = Signal()  # voice, checkpoint or vocoder
+    add_voice_requested = Signal()
+    settings_changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("setupCard")
+        self.voices: list[dict] = []
+
+        self.voice = QComboBox(objectName="speechVoice")
+        self.voice.setToolTip("The voice that speaks: a built-in system voice, one you trained, or an imported "
+                              "Piper voice")
+        self.voice.setMaxVisibleItems(20)
+        # Long voice names must not widen the card: the combo shows what fits and the pop-up shows all.
+        self.voice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.voice.setMinimumContentsLength(14)
+        self.voice.currentIndexChanged.connect(self._on_voice)
+        self.facts = QLabel(objectName="mutedLabel")
+        self.facts.setWordWrap(True)
+        self.checkpoint = QComboBox(objectName="speechCheckpoint")
+        self.checkpoint.setToolTip("Which saved step of the voice's training run to use; the newest is usually "
+                                   "the best")
+        self.checkpoint.currentIndexChanged.connect(self._on_choice)
+        self.checkpoint.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.checkpoint.setMinimumContentsLength(10)
+        self.vocoder = QComboBox(objectName="speechVocoder")
+        self.vocoder.setToolTip("What turns the voice's spectrogram into sound: Griffin-Lim works at once but "
+                                "sounds a little metallic; a trained vocoder sounds natural")
+        self.vocoder.currentIndexChanged.connect(self._on_choice)
+        self.vocoder.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.vocoder.setMinimumContentsLength(10)
+        self.checkpoint_label = _label("Checkpoint")
+        self.vocoder_label = _label("Vocoder")
+        self.add_voice = QPushButton(icon("import"), "Add Piper voice…", objectName="speechAddVoice")
+        self.add_voice.setToolTip("Use a Piper voice you have (.onnx with its .onnx.json); it is copied into the "
+                                  "project, the original stays where it is")
+        self.add_voice.clicked.connect(self.add_voice_requested)
+
+        self.rate = DeliverySlider("speechRate", 50, 200, 100, lambda v: f"{v / 100:.2f}×",
+                                   "How fast the voice speaks: 0.50× is half speed, 2.00× twice as fast")
+        self.pitch = DeliverySlider("speechPitch", -12, 12, 0, lambda v: f"{v:+d} st" if v else "0 st",
+                                    "Higher or lower, in semitones (12 is an octave)")
+        self.volume = DeliverySlider("speechVolume", 0, 200, 100, lambda v: f"{v} %",
+                                     "Loudness: 100 % is the voice as it is; loud peaks are limited, never clipped "
+                                     "harshly")
+        for slider in (self.rate, self.pitch, self.volume):
+            slider.changed.connect(self.settings_changed)
+        self.reset_button = QPushButton("Reset", objectName="speechReset")
+        self.reset_button.setToolTip("Speed 1.00×, pitch 0, volume 100 %")
+        self.reset_button.clicked.connect(self.reset_settings)
+
+        self.synthesize_button = QPushButton(icon("play"), "Synthesize", objectName="generateButton")
+        self.synthesize_button.setProperty("primary", True)
+        self.synthesize_button.setToolTip("Speak the script with this voice (Ctrl+Return)")
+        self.synthesize_button.clicked.connect(self.synthesize_requested)
+        self.stop_button = QPushButton(icon("stop"), "Stop", objectName="speechStop")
+        self.stop_button.setToolTip("Stop synthesizing (Esc)")
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.stop_button.setEnabled(False)
+        self.hint = QLabel(objectName="mutedLabel")
+        self.hint.setWordWrap(True)
+
+        voice_grid = _grid()
+        voice_grid.addWidget(_label("Voice"), 0, 0)
+        voice_grid.addWidget(self.voice, 0, 1)
+        voice_grid.addWidget(self.checkpoint_label, 1, 0)
+        voice_grid.addWidget(self.checkpoint, 1, 1)
+        voice_grid.addWidget(self.vocoder_label, 2, 0)
+        voice_grid.addWidget(self.vocoder, 2, 1)
+        add_row = QHBoxLayout()
+        add_row.setContentsMargins(LABEL_WIDTH + 12, 0, 0, 0)
+        add_row.addWidget(self.add_voice)
+        add_row.addStretch(1)
+        delivery_grid = _grid()
+        for row, (label, slider) in enumerate((("Speed", self.rate), ("Pitch", self.pitch),
+                                                ("Volume", self.volume))):
+            delivery_grid.addWidget(_label(label), row, 0)
+            delivery_grid.addWidget(slider, row, 1)
+        delivery_head = QHBoxLayout()
+        delivery_head.addWidget(QLabel("DELIVERY", objectName="sectionCaption"))
+        delivery_head.addStretch(1)
+        delivery_head.addWidget(self.reset_button)
+
+        self.action_bar = QFrame(objectName="writerActions")
+        bar = QVBoxLayout(self.action_bar)
+        bar.setContentsMargins(0, 10, 14, 0)
+        bar.setSpacing(6)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(8)
+        buttons.addWidget(self.synthesize_button, 1)
+        buttons.addWidget(self.stop_button)
+        bar.addLayout(buttons)
+        bar.addWidget(self.hint)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 12, 14, 14)
+        layout.setSpacing(8)
+        layout.addWidget(QLabel("VOICE", objectName="sectionCaption"))
+        layout.addLayout(voice_grid)
+        layout.addWidget(self.facts)
+        layout.addLayout(add_row)
+        layout.addSpacing(6)
+        layout.addLayout(delivery_head)
+        layout.addLayout(delivery_grid)
+        self.set_voices([])
+
+    # -- voices ---------------------------------------------------------------------------------------------
+    def set_voices(self, voices: list[dict]) -> None:
+        """Fill the list under group headings; a refreshed list keeps the chosen voice when it still exists."""
+        current, step, vocoder = self.voice_id(), self.step(), self.vocoder_id()
+        self.voices = [dict(v) for v in voices if isinstance(v, dict) and v.get("id")]
+        self.voice.blockSignals(True)
+        self.voice.clear()
+        model = self.voice.model()
+        bold = QFont(self.voice.font())
+        bold.setBold(True)
+        for group, heading in GROUPS:
+            members = [v for v in self.voices if voice_group(v) == group]
+            if not members:
+                continue
+            if self.voice.count():
+                self.voice.insertSeparator(self.voice.count())
+            self.voice.addItem(heading, None)
+            header = model.item(self.voice.count() - 1) if isinstance(model, QStandardItemModel) else None
+            if header is not None:
+                header.setEnabled(False)
+                header.setSelectable(False)
+                header.setFont(bold)
+            for info in members:
+                self.voice.addItem("  " + display_title(info), info["id"])
+                tip = " · ".join(str(p) for p in (info.get("detail"), info.get("language"), info["id"]) if p)
+                self.voice.setItemData(self.voice.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.voice.blockSignals(False)
+        if not self.select(current, step, vocoder):
+            first = next((i for i in range(self.voice.count()) if self.voice.itemData(i)), -1)
+            self.voice.blockSignals(True)
+            self.voice.setCurrentIndex(first)
+            self.voice.blockSignals(False)
+            self._fill_choices(None, None)
+        self.voice_changed.emit()
+
+    def select(self, voice_id: str | None, step: int | None = None, vocoder: str | None = None) -> bool:
+        """Choose a voice (and a trained voice's checkpoint and vocoder) without announcing it."""
+        index = self.voice.findData(voice_id) if voice_id else -1
+        if index < 0:
+            return False
+        self.voice.blockSignals(True)
+        self.voice.setCurrentIndex(index)
+        self.voice.blockSignals(False)
+        self._fill_choices(step, vocoder)
+        return True
+
+    def _fill_choices(self, step: int | None, vocoder: str | None) -> None:
+        info = self.info() or {}
+        trained = info.get("kind") == "trained"
+        steps = sorted(int(s) for s in info.get("steps") or [])
+        self.checkpoint.blockSignals(True)
+        self.checkpoint.clear()
+        for i, value in enumerate(reversed(steps)):
+            self.checkpoint.addItem(f"Step {value:,}" + ("  (newest)" if i == 0 else ""), value)
+        if step is not None and self.checkpoint.findData(int(step)) >= 0:
+            self.checkpoint.setCurrentIndex(self.checkpoint.findData(int(step)))
+        if not steps:
+            self.checkpoint.addItem("No checkpoint yet", None)
+        self.checkpoint.setEnabled(bool(steps))
+        self.checkpoint.blockSignals(False)
+        vocoders = [v for v in info.get("vocoders") or [] if isinstance(v, dict) and v.get("id")]
+        if trained and not any(v["id"] == GRIFFIN_LIM for v in vocoders):
+            vocoders.insert(0, {"id": GRIFFIN_LIM, "title": "Griffin-Lim (built in)"})
+        self.vocoder.blockSignals(True)
+        self.vocoder.clear()
+        for v in vocoders:
+            self.vocoder.addItem(str(v.get("title") or v["id"]), v["id"])
+            self.vocoder.setItemData(self.vocoder.count() - 1, str(v.get("title") or v["id"]),
+                                     Qt.ItemDataRole.ToolTipRole)
+        if vocoder and self.vocoder.findData(vocoder) >= 0:
+            self.vocoder.setCurrentIndex(self.vocoder.findData(vocoder))
+        else:  # a trained vocoder sounds better than Griffin-Lim: prefer the first one offered
+            trained_vocoder = next((i for i in range(self.vocoder.count())
+                                    if self.vocoder.itemData(i) != GRIFFIN_LIM), 0)
+            self.vocoder.setCurrentIndex(trained_vocoder)
+        self.vocoder.blockSignals(False)
+        for widget in (self.checkpoint, self.checkpoint_label, self.vocoder, self.vocoder_label):
+            widget.setVisible(trained)
+        self._update_facts()
+
+    def _update_facts(self) -> None:
+        info = self.info()
+        if info is None:
+            self.facts.setVisible(False)
+            return
+        rate = info.get("sample_rate")
+        parts = [str(info.get("detail") or ""), str(info.get("language") or ""),
+                 f"{int(rate) / 1000:g} kHz" if rate else ""]
+        self.facts.setText(" · ".join(p for p in parts if p))
+        self.facts.setVisible(bool(self.facts.text()))
+
+    def info(self) -> dict | None:
+        voice_id = self.voice_id()
+        return next((v for v in self.voices if v["id"] == voice_id), None)
+
+    def voice_id(self) -> str | None:
+        data = self.voice.currentData()
+        return str(data) if data else None
+
+    def step(self) -> int | None:
+        if (self.info() or {}).get("kind") != "trained":
+            return None
+        data = self.checkpoint.currentData()
+        return int(data) if data is not None else None
+
+    def vocoder_id(self) -> str | None:
+        if (self.info() or {}).get("kind") != "trained":
+            return None
+        data = self.vocoder.currentData()
+        return str(data) if data else None
+
+    # -- delivery -------------------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """What SynthesizeSpeech takes: rate (speed multiplier), pitch (semitones), volume (linear gain)."""
+        return {"rate": round(self.rate.value() / 100, 2), "pitch": float(self.pitch.value()),
+                "volume": round(self.volume.value() / 100, 2)}
+
+    def set_settings(self, settings: dict) -> None:
+        """Put remembered settings back; broken values are skipped."""
+        setters = {"rate": lambda v: self.rate.set_value(round(float(v) * 100)),
+                   "pitch": lambda v: self.pitch.set_value(round(float(v))),
+                   "volume": lambda v: self.volume.set_value(round(float(v) * 100))}
+        for key, value in (settings or {}).items():
+            if key in setters and value is not None:
+                try:
+                    setters[key](value)
+                except (TypeError, ValueError):
+                    pass
+
+    @Slot()
+    def reset_settings(self) -> None:
+        for slider in (self.rate, self.pitch, self.volume):
+            slider.reset()
+
+    def set_synthesize_state(self, enabled: bool, hint: str = "", running: bool = False) -> None:
+        self.synthesize_button.setEnabled(enabled and not running)
+        self.synthesize_button.setText("Speaking…" if running else "Synthesize")
+        self.synthesize_button.setToolTip("Speak the script with this voice (Ctrl+Return)" if enabled else hint)
+        self.stop_button.setEnabled(running)
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))
+
+    # -- reactions ------------------------------------------------------------------------------------------
+    @Slot()
+    def _on_voice(self, *_args) -> None:
+        self._fill_choices(None, None)
+        self.voice_changed.emit()
+
+    @Slot()
+    def _on_choice(self, *_args) -> None:
+        self.voice_changed.emit()
