@@ -86,7 +86,8 @@ def test_estimate_times_real_steps_quickly(project):
 def test_recipes_presets_and_run_listing(project, tmp_path):
     assert [(r.family, r.kinds) for r in recipes.available()] == [("reference", ("image",)), ("gan", ("image",)),
                                                                   ("vae", ("image",)), ("gpt", ("text",)),
-                                                                  ("lstm", ("text",))]
+                                                                  ("lstm", ("text",)), ("tts", ("audio",)),
+                                                                  ("vocoder", ("audio",))]
     assert recipes.available()[1].resolutions == (32, 64, 128, 256)
     assert set(recipes.presets("reference")) == {"fast", "balanced", "best"}
     defaults = recipes.default_config("reference")
