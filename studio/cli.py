@@ -295,6 +295,7 @@ def _cmd_generate_image(args) -> int:
     from studio.core.generation import image_model
     from studio.core.generation.jobs import ExportImages, GenerateGrid, check_count, check_truncation
     from studio.core.generation.png_settings import check_scale
+    from studio.core.generation.run_models import checkpoint_for
     from studio.core.jobs import JobError
     from studio.core.project import is_project
 
@@ -303,7 +304,7 @@ def _cmd_generate_image(args) -> int:
             raise JobError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
         folder = image_model.resolve_run(args.project, args.run)
         config = image_model.read_model_config(folder)
-        image_model.checkpoint_for(folder, args.checkpoint)
+        checkpoint_for(folder, args.checkpoint)
         image_model.class_index([str(c) for c in config["model"].get("classes") or []],
                                 str(config.get("run_id") or folder.name), args.class_name)
         image_model.check_seed(args.seed)

@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from studio.core.generation.run_models import checkpoint_for, read_run_config
+from studio.core.generation.run_models import load_network, read_run_config
 from studio.core.jobs import JobError
 
 log = logging.getLogger(__name__)
@@ -364,47 +364,24 @@ def load_image_model(run_folder: str | Path, step: int | None = None, device: st
 
     EMA weights are preferred when the checkpoint has them: the EMA generator is what the previews and the
     quality score use, and it is visibly smoother than the raw weights of the same step."""
-    import torch
-    from safetensors.torch import load_file
+    import importlib
 
     run_folder = Path(run_folder)
     config = read_model_config(run_folder)
     model = config["model"]
-    info = checkpoint_for(run_folder, step)
     run_id = str(config.get("run_id") or run_folder.name)
-    damaged = (f"The checkpoint at step {info.step:,} of {run_id} is damaged or incomplete; pick another "
-               f"checkpoint, or resume training to write a new one.")
-    try:
-        weights = load_file(str(info.path_weights), device="cpu")
-    except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, ...: all mean an unusable file
-        raise JobError(damaged) from exc
-    name = str(model.get("weights") or ("generator" if model["kind"] == "gan" else "vae"))
-    ema = any(key.startswith(f"ema.{name}.") for key in weights)
-    prefix = f"ema.{name}." if ema else f"{name}."
-    state = {key[len(prefix):]: value for key, value in weights.items() if key.startswith(prefix)}
     module_name, builder = _BUILDERS[model["kind"]]
-    import importlib
-
-    try:
-        network = getattr(importlib.import_module(module_name), builder)(model)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise JobError(f"The model description in {run_id}'s config.json is incomplete or invalid ({exc}); "
-                       f"the run cannot be sampled.") from exc
-    try:
-        network.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise JobError(damaged) from exc
-    if not all(bool(torch.isfinite(value).all()) for value in state.values() if value.is_floating_point()):
-        raise JobError(f"The checkpoint at step {info.step:,} of {run_id} holds invalid numbers (NaN); pick an "
-                       f"earlier checkpoint.")
-    network.eval().requires_grad_(False).to(device)
+    build = getattr(importlib.import_module(module_name), builder)
+    network, loaded_step, ema, _ = load_network(run_folder, step, model, build,
+                                                "generator" if model["kind"] == "gan" else "vae", "sampled", run_id)
+    network.to(device)
     num_classes = int(getattr(network, "num_classes", 0) or 0)  # what the weights were trained with
     names = [str(c) for c in model.get("classes") or []][:num_classes]
     classes = names + [f"class {i}" for i in range(len(names), num_classes)]
     fit = str((config.get("config") or {}).get("fit", "crop"))
-    log.info("loaded %s step %d (%s weights) on %s", run_id, info.step, "EMA" if ema else "raw", device)
+    log.info("loaded %s step %d (%s weights) on %s", run_id, loaded_step, "EMA" if ema else "raw", device)
     return ImageModel(kind=model["kind"], resolution=int(model["resolution"]), z_dim=int(model["z_dim"]),
-                      classes=classes, step=info.step, run_id=run_id, folder=run_folder, device=str(device),
+                      classes=classes, step=loaded_step, run_id=run_id, folder=run_folder, device=str(device),
                       network=network, fit=fit if fit in ("crop", "pad") else "crop", ema=ema)
 
 

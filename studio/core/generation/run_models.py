@@ -1,5 +1,6 @@
-"""What image and text generation share about trained runs: reading a run's config.json as a model of the
-right kind, finding a checkpoint, and a small cache of loaded models.
+"""What image, text and speech generation share about trained runs: reading a run's config.json as a model of
+the right kind, finding a checkpoint, loading its weights into a rebuilt network, and a small cache of loaded
+models.
 
 Why a cache: the canvas and the writer ask for the same model again and again (a grid, variations, a walk;
 one text after another), and loading costs about as much as sampling: reading and checking the weights,
@@ -17,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from studio.core.jobs import JobError
 
@@ -62,6 +63,60 @@ def checkpoint_for(run_folder: Path, step: int | None):
     kept = ", ".join(f"{info.step:,}" for info in found)
     raise JobError(f"The run {Path(run_folder).name} has no checkpoint at step {int(step):,} (it may have been "
                    f"pruned); its checkpoints are at steps {kept}.")
+
+
+class LoadedNetwork(NamedTuple):
+    network: Any  # an nn.Module in eval mode on the CPU, gradients off
+    step: int  # the checkpoint's step
+    ema: bool  # whether the EMA weights were used
+    state: dict  # the tensors loaded into it (for extra checks, e.g. a vocabulary's size)
+
+
+def weights_prefix(model: dict, weights: dict, fallback: str) -> str:
+    """The "<network>" prefix of a checkpoint's keys: describe()'s "weights" when given, else the one non-EMA
+    prefix present (most recipes save a single network), else ``fallback`` (a GAN saves two)."""
+    if model.get("weights"):
+        return str(model["weights"])
+    names = sorted({key.split(".", 1)[0] for key in weights if not key.startswith("ema.")})
+    return names[0] if len(names) == 1 else fallback
+
+
+def load_network(run_folder: Path, step: int | None, model: dict, build: Callable[[dict], Any], fallback: str,
+                 use: str, run_id: str | None = None) -> LoadedNetwork:
+    """Rebuild a run's network from its description and load a checkpoint's weights into it, strictly.
+
+    EMA weights are preferred when the checkpoint has them (what previews and evaluation used). Every way a
+    checkpoint can be unusable — missing, damaged, not matching the description, NaN — is a JobError that
+    says which checkpoint and what to do; ``use`` completes "the run cannot be …" ("sampled", "used for
+    writing")."""
+    import torch
+    from safetensors.torch import load_file
+
+    run_id = run_id or Path(run_folder).name
+    info = checkpoint_for(Path(run_folder), step)
+    damaged = (f"The checkpoint at step {info.step:,} of {run_id} is damaged or incomplete; pick another "
+               f"checkpoint, or resume training to write a new one.")
+    try:
+        weights = load_file(str(info.path_weights), device="cpu")
+    except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, ...: all mean an unusable file
+        raise JobError(damaged) from exc
+    name = weights_prefix(model, weights, fallback)
+    ema = any(key.startswith(f"ema.{name}.") for key in weights)
+    prefix = f"ema.{name}." if ema else f"{name}."
+    state = {key[len(prefix):]: value for key, value in weights.items() if key.startswith(prefix)}
+    try:
+        network = build(model)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JobError(f"The model description in {run_id}'s config.json is incomplete or invalid ({exc}); "
+                       f"the run cannot be {use}.") from exc
+    try:
+        network.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise JobError(damaged) from exc
+    if not all(bool(torch.isfinite(value).all()) for value in state.values() if value.is_floating_point()):
+        raise JobError(f"The checkpoint at step {info.step:,} of {run_id} holds invalid numbers (NaN); pick an "
+                       f"earlier checkpoint.")
+    return LoadedNetwork(network.eval().requires_grad_(False), info.step, ema, state)
 
 
 class ModelCache:

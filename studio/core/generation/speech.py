@@ -110,15 +110,26 @@ def _trained_voices(project_root) -> list[dict]:
         if run.get("family") != "tts" or not run.get("steps"):
             continue
         mel = run.get("mel") or {}
-        matching = [{"id": v["run_id"], "title": f"{v['run_id']} (neural vocoder)"} for v in vocoders
-                    if (v.get("mel") or {}) == mel]
+        matching = [{"id": v["run_id"], "title": f"HiFi-GAN · {_run_when(v['run_id'])} (step {v['steps'][-1]:,})"}
+                    for v in vocoders if (v.get("mel") or {}) == mel]
         steps = list(run["steps"])
-        out.append({"id": run["run_id"], "title": f"{run['run_id']} (trained)", "kind": "trained",
+        title = f"{run.get('dataset') or 'Own voice'} · {_run_when(run['run_id'])}"
+        out.append({"id": run["run_id"], "title": f"{title} (trained)", "kind": "trained", "dataset": run.get("dataset"),
                     "language": run.get("language") or "en-us", "sample_rate": int(mel.get("sample_rate", 22050)),
                     "detail": f"Trained on {run.get('dataset') or 'a dataset'}, newest step {steps[-1]:,}",
                     "steps": steps,
                     "vocoders": [{"id": GRIFFIN_LIM, "title": "Griffin-Lim (built in)"}, *matching]})
     return out
+
+
+def _run_when(run_id: str) -> str:
+    """"Nov 26, 04:04" from a run id "20261126-040421-tts" (the id itself when it is not one)."""
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(run_id[:15], "%Y%m%d-%H%M%S").strftime("%b %d, %H:%M")
+    except ValueError:
+        return run_id
 
 
 # -- model caches for trained voices ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.core.generation.run_models import ModelCache, checkpoint_for, read_run_config
+from studio.core.generation.run_models import ModelCache, load_network, read_run_config
 from studio.core.jobs import JobError
 
 log = logging.getLogger(__name__)
@@ -55,38 +55,6 @@ def mel_params(model: dict) -> dict:
     out["f_min"] = float(mel["f_min"])
     out["f_max"] = None if mel["f_max"] is None else float(mel["f_max"])
     return out
-
-
-def _load_weights(run_folder: Path, step: int | None, model: dict, build, what: str):
-    """(network in eval mode on the CPU, checkpoint step, whether EMA weights were used)."""
-    import torch
-    from safetensors.torch import load_file
-
-    run_id = run_folder.name
-    info = checkpoint_for(run_folder, step)
-    damaged = (f"The checkpoint at step {info.step:,} of {run_id} is damaged or incomplete; pick another "
-               f"checkpoint, or resume training to write a new one.")
-    try:
-        weights = load_file(str(info.path_weights), device="cpu")
-    except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, ...: all mean an unusable file
-        raise JobError(damaged) from exc
-    name = str(model.get("weights") or ("tts" if model["kind"] == "tts" else "generator"))
-    ema = any(key.startswith(f"ema.{name}.") for key in weights)
-    prefix = f"ema.{name}." if ema else f"{name}."
-    state = {key[len(prefix):]: value for key, value in weights.items() if key.startswith(prefix)}
-    try:
-        network = build(model)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise JobError(f"The model description in {run_id}'s config.json is incomplete or invalid ({exc}); "
-                       f"the run cannot be used as {what}.") from exc
-    try:
-        network.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise JobError(damaged) from exc
-    if not all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point()):
-        raise JobError(f"The checkpoint at step {info.step:,} of {run_id} holds invalid numbers (NaN); pick an "
-                       f"earlier checkpoint.")
-    return network.eval().requires_grad_(False), info.step, ema
 
 
 # -- the acoustic model -----------------------------------------------------------------------------------------------
@@ -163,7 +131,7 @@ def load_tts(run_folder: str | Path, step: int | None = None, device: str = "cpu
     if int(model.get("symbols_version", phonemes.SYMBOLS_VERSION)) > phonemes.SYMBOLS_VERSION:
         raise JobError(f"The voice {run_id} was made by a newer AIGC Studio (phoneme table version "
                        f"{model.get('symbols_version')}); update AIGC Studio to use it.")
-    network, step, ema = _load_weights(run_folder, step, model, build_tts, "a voice")
+    network, step, ema, _ = load_network(run_folder, step, model, build_tts, "tts", "used as a voice", run_id)
     network.to(device)
     log.info("loaded voice %s step %d (%s weights) on %s", run_id, step, "EMA" if ema else "raw", device)
     return TrainedTts(network=network, mel=mel, language=str(model.get("language") or phonemes.DEFAULT_LANGUAGE),
@@ -208,7 +176,7 @@ def load_vocoder(run_folder: str | Path, step: int | None = None, device: str = 
     config = read_vocoder_config(run_folder)
     model = config["model"]
     mel = mel_params(model)
-    network, step, ema = _load_weights(run_folder, step, model, build_generator, "a vocoder")
+    network, step, ema, _ = load_network(run_folder, step, model, build_generator, "generator", "used as a vocoder")
     network.to(device)
     return TrainedVocoder(network=network, mel=mel, run_id=str(config.get("run_id") or run_folder.name), step=step,
                           folder=run_folder, device=str(device), ema=ema)

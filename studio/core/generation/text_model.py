@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core.generation.run_models import checkpoint_for, read_run_config
+from studio.core.generation.run_models import load_network, read_run_config
 from studio.core.jobs import JobError
 
 log = logging.getLogger(__name__)
@@ -190,9 +190,6 @@ def load_text_model(run_folder: str | Path, step: int | None = None, device: str
 
     Every way a run can be unusable (not a text run, no checkpoint, a damaged or mismatched file) is a
     :class:`JobError` with a sentence that says which file and what to do."""
-    import torch
-    from safetensors.torch import load_file
-
     from studio.core.datasets import tokenizers
 
     run_folder = Path(run_folder)
@@ -206,47 +203,18 @@ def load_text_model(run_folder: str | Path, step: int | None = None, device: str
                        f"train the run again with this version of AIGC Studio.") from exc
     except Exception as exc:  # noqa: BLE001 - OSError, ValueError, KeyError, the HF parser's own errors
         raise JobError(f"The {TOKENIZER_FILE} of {run_id} is damaged; the run cannot be used for writing.") from exc
-    info = checkpoint_for(run_folder, step)
-    damaged = (f"The checkpoint at step {info.step:,} of {run_id} is damaged or incomplete; pick another "
-               f"checkpoint, or resume training to write a new one.")
-    try:
-        weights = load_file(str(info.path_weights), device="cpu")
-    except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, ...: all mean an unusable file
-        raise JobError(damaged) from exc
-    name = _weights_name(model, weights)
-    ema = any(key.startswith(f"ema.{name}.") for key in weights)
-    prefix = f"ema.{name}." if ema else f"{name}."
-    state = {key[len(prefix):]: value for key, value in weights.items() if key.startswith(prefix)}
     module_name, builder = _BUILDERS[model["kind"]]
-    try:
-        network = getattr(importlib.import_module(module_name), builder)(model)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise JobError(f"The model description in {run_id}'s config.json is incomplete or invalid ({exc}); "
-                       f"the run cannot be used for writing.") from exc
-    try:
-        network.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise JobError(damaged) from exc
-    if not all(bool(torch.isfinite(value).all()) for value in state.values() if value.is_floating_point()):
-        raise JobError(f"The checkpoint at step {info.step:,} of {run_id} holds invalid numbers (NaN); pick an "
-                       f"earlier checkpoint.")
+    build = getattr(importlib.import_module(module_name), builder)
+    network, loaded_step, ema, state = load_network(run_folder, step, model, build, model["kind"],
+                                                    "used for writing", run_id)
     if int(tokenizer.vocab_size) > _vocab_rows(model, state):
         raise JobError(f"The {TOKENIZER_FILE} of {run_id} does not belong to its model (it has more tokens than "
                        f"the model knows); the run cannot be used for writing.")
-    network.eval().requires_grad_(False).to(device)
+    network.to(device)
     block = int(model["block_size"]) if model["kind"] == "gpt" else None
-    log.info("loaded %s step %d (%s weights) on %s", run_id, info.step, "EMA" if ema else "raw", device)
-    return TextModel(kind=model["kind"], tokenizer=tokenizer, network=network, run_id=run_id, step=info.step,
+    log.info("loaded %s step %d (%s weights) on %s", run_id, loaded_step, "EMA" if ema else "raw", device)
+    return TextModel(kind=model["kind"], tokenizer=tokenizer, network=network, run_id=run_id, step=loaded_step,
                      folder=run_folder, device=str(device), block_size=block, ema=ema)
-
-
-def _weights_name(model: dict, weights: dict) -> str:
-    """The "<model>" prefix of the checkpoint's keys: describe()'s "weights" when given, else the one
-    non-EMA prefix present (the recipes save a single network)."""
-    if model.get("weights"):
-        return str(model["weights"])
-    names = sorted({key.split(".", 1)[0] for key in weights if not key.startswith("ema.")})
-    return names[0] if len(names) == 1 else model["kind"]
 
 
 def _vocab_rows(model: dict, state: dict) -> int:

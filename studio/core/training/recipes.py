@@ -312,7 +312,7 @@ register(FamilySpec(
               "weight_decay": 0.01, "warmup_steps": 0, "min_lr_ratio": 0.1, "grad_clip": 0.0, "batch_size": 16,
               "steps": 50000, "eval_every": 1000, "sample_every": 1000, "checkpoint_every": 1000, "eval_clips": 8},
     # fast: a quarter-width generator (72 K parameters, real time many times over on a CPU) and thin
-    #       discriminators: trainable on a CPU overnight, already far cleaner than Griffin-Lim;
+    #       discriminators: the one size a CPU can train (20,000 steps, ~5 h here); a GPU trains the others;
     # balanced: HiFi-GAN V2's generator (0.9 M parameters) with discriminators at half the paper's width;
     # best: a generator twice V2's width with the paper's discriminators, on longer windows (GPU).
     presets={"fast": {"steps": 20000, "width": 32, "disc_width": 4, "batch_size": 8, "segment_frames": 32,

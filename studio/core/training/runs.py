@@ -172,6 +172,34 @@ def checkpoints(run_folder: str | Path) -> list[CheckpointInfo]:
     return sorted(found, key=lambda c: c.step)
 
 
+_PREVIEW = re.compile(r"^step-(\d+)\.(png|txt|wav)$")
+
+
+def previews(run_folder: str | Path, limit: int = 200) -> list[dict]:
+    """The previews a run wrote to samples/, ascending by step, as the engine reported them: ``{"step",
+    "kind", "path"}`` (+ ``"image"`` for audio: the alignment or spectrogram picture written beside the WAV),
+    so a past run's Samples tab shows what its live one did. Only the newest ``limit`` are listed."""
+    folder = Path(run_folder) / "samples"
+    by_step: dict[int, dict[str, Path]] = {}
+    for path in folder.iterdir() if folder.is_dir() else ():
+        match = _PREVIEW.match(path.name)
+        if match:
+            by_step.setdefault(int(match.group(1)), {})[match.group(2)] = path
+    found = []
+    for step in sorted(by_step)[-limit:]:
+        files = by_step[step]
+        if "wav" in files:
+            entry = {"step": step, "kind": "audio", "path": str(files["wav"])}
+            if "png" in files:
+                entry["image"] = str(files["png"])
+        elif "txt" in files:
+            entry = {"step": step, "kind": "text", "path": str(files["txt"])}
+        else:
+            entry = {"step": step, "kind": "image", "path": str(files["png"])}
+        found.append(entry)
+    return found
+
+
 def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QLabel, QProgressBar, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout,
+                               QWidget)
 
 from studio.core.project import Project
 from studio.ui.widgets.empty_state import EmptyState
@@ -71,6 +72,44 @@ class Panel(QWidget):
             self.addAction(action)
             actions[name] = action
         return actions
+
+    @staticmethod
+    def controls_column(card: QWidget, prefix: str, action_bar: QWidget | None = None,
+                        min_width: int = 320) -> QWidget:
+        """The creation panels' left column: the controls card at the top of a scroll area (so a short window
+        scrolls it instead of squeezing it), and the panel's main buttons pinned below, always in view.
+        ``prefix`` names the widgets for the style sheet (``<prefix>Left``, ``<prefix>Scroll``)."""
+        inner = QWidget(objectName=f"{prefix}Left")
+        inner_layout = QVBoxLayout(inner)
+        inner_layout.setContentsMargins(0, 0, 14, 0)
+        inner_layout.addWidget(card)
+        inner_layout.addStretch(1)
+        inner.setAutoFillBackground(False)
+        scroll = QScrollArea(objectName=f"{prefix}Scroll")
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.viewport().setAutoFillBackground(False)
+        column = QWidget(objectName=f"{prefix}Left")
+        layout = QVBoxLayout(column)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(scroll, 1)
+        if action_bar is not None:
+            layout.addWidget(action_bar)
+        column.setMinimumWidth(min_width)
+        return column
+
+    @staticmethod
+    def job_progress_bar(name: str = "canvasProgress") -> QProgressBar:
+        """The small, hidden-until-busy progress bar beside a creation panel's title."""
+        bar = QProgressBar(objectName=name)
+        bar.setRange(0, 1000)
+        bar.setTextVisible(False)
+        bar.setFixedWidth(120)
+        bar.setVisible(False)
+        return bar
 
     @staticmethod
     def three_columns(left: QWidget, centre: QWidget, right: QWidget, sizes: list[int]) -> QSplitter:

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
-                               QSizePolicy, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStackedWidget,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.project import Project
 from studio.ui.panels.base import Panel
@@ -125,29 +125,14 @@ class ImageCanvasPanel(Panel):
         self.controls.model_changed.connect(self._on_model_changed)
         self.controls.open_png_requested.connect(self.open_png)
         self.controls.open_image_requested.connect(self.open_images)
-        left = QWidget(objectName="canvasLeft")
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 14, 0)
-        left_layout.addWidget(self.controls)
-        left_layout.addStretch(1)
-        scroll = QScrollArea(objectName="canvasScroll")
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.viewport().setAutoFillBackground(False)
-        left.setAutoFillBackground(False)
-        scroll.setMinimumWidth(310)  # the card's own minimum width plus its margin: never clipped
+        # the card's own minimum width plus its margin: never clipped
+        scroll = self.controls_column(self.controls, "canvas", min_width=310)
 
         # centre: what the grid shows, favourites filter, progress; then the grid (or the enlarged image)
         self.grid_label = QLabel(objectName="canvasGridTitle")
         self.status = QLabel(objectName="mutedLabel")
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # the title keeps room
-        self.progress = QProgressBar(objectName="canvasProgress")
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setFixedWidth(120)
-        self.progress.setVisible(False)
+        self.progress = self.job_progress_bar()
         self.favourites_button = QPushButton("★ Favourites", objectName="favouritesFilter")
         self.favourites_button.setCheckable(True)
         self.favourites_button.setToolTip("Show only the images you starred (Space or the star on a tile)")

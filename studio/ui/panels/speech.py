@@ -29,9 +29,8 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
+                               QPushButton, QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.project import Project
 from studio.ui.icons import icon
@@ -125,25 +124,7 @@ class SpeechPanel(Panel):
         self.controls.stop_requested.connect(self.stop)
         self.controls.voice_changed.connect(self._update_view)
         self.controls.add_voice_requested.connect(self.add_piper_voice)
-        left = QWidget(objectName="writerLeft")
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 14, 0)
-        left_layout.addWidget(self.controls)
-        left_layout.addStretch(1)
-        scroll = QScrollArea(objectName="writerScroll")
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.viewport().setAutoFillBackground(False)
-        left.setAutoFillBackground(False)
-        column = QWidget(objectName="writerLeft")
-        column_layout = QVBoxLayout(column)
-        column_layout.setContentsMargins(0, 0, 0, 0)
-        column_layout.setSpacing(0)
-        column_layout.addWidget(scroll, 1)
-        column_layout.addWidget(self.controls.action_bar)  # Synthesize / Stop: always in view
-        column.setMinimumWidth(320)
+        column = self.controls_column(self.controls, "writer", self.controls.action_bar)  # Synthesize / Stop pinned
 
         # centre: the script, then the clip
         self.script = QPlainTextEdit(objectName="writerPrompt")
@@ -162,11 +143,7 @@ class SpeechPanel(Panel):
         self.audio_label = QLabel("Audio", objectName="canvasGridTitle")
         self.status = QLabel(objectName="mutedLabel")
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.progress = QProgressBar(objectName="canvasProgress")
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setFixedWidth(120)
-        self.progress.setVisible(False)
+        self.progress = self.job_progress_bar()
         bar = QHBoxLayout()
         bar.setSpacing(8)
         bar.addWidget(self.audio_label)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
-                               QPushButton, QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+                               QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
 from studio.core.project import Project
 from studio.ui.panels.base import Panel
@@ -132,25 +132,7 @@ class TextWriterPanel(Panel):
         self.controls.fields_edited.connect(self.rebuild_prompt)
         self.controls.rules_changed.connect(self._on_rules_changed)
         self.controls.variant_group.idClicked.connect(self._on_variant_count)
-        left = QWidget(objectName="writerLeft")
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 14, 0)
-        left_layout.addWidget(self.controls)
-        left_layout.addStretch(1)
-        scroll = QScrollArea(objectName="writerScroll")
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.viewport().setAutoFillBackground(False)
-        left.setAutoFillBackground(False)
-        column = QWidget(objectName="writerLeft")
-        column_layout = QVBoxLayout(column)
-        column_layout.setContentsMargins(0, 0, 0, 0)
-        column_layout.setSpacing(0)
-        column_layout.addWidget(scroll, 1)
-        column_layout.addWidget(self.controls.action_bar)  # Generate / Stop: always in view
-        column.setMinimumWidth(320)
+        column = self.controls_column(self.controls, "writer", self.controls.action_bar)  # Generate / Stop pinned
 
         # centre: the prompt, then the variants
         self.prompt = QPlainTextEdit(objectName="writerPrompt")
@@ -177,11 +159,7 @@ class TextWriterPanel(Panel):
         self.variants_label = QLabel("Variants", objectName="canvasGridTitle")
         self.status = QLabel(objectName="mutedLabel")
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.progress = QProgressBar(objectName="canvasProgress")
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setFixedWidth(120)
-        self.progress.setVisible(False)
+        self.progress = self.job_progress_bar()
         bar = QHBoxLayout()
         bar.setSpacing(8)
         bar.addWidget(self.variants_label)

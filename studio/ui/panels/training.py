@@ -614,6 +614,7 @@ class TrainingPanel(Panel):
             cached = self._history_cache.setdefault(run_id, {})
             if data.get("columns") is not None:
                 cached["columns"] = data["columns"]
+                cached["previews"] = data.get("previews") or []
             cached["checkpoints"] = data.get("checkpoints", [])
             self._show_history(run_id, cached)
         self.history_loaded.emit(list(result or {}))
@@ -627,6 +628,9 @@ class TrainingPanel(Panel):
             return
         if run_id == self.shown_run and self.runner is None:
             self.plots.add_columns(columns, LIVE, overlay=False)
+            self.samples.clear()
+            for preview in data.get("previews") or []:  # oldest first: the strip shows the newest on top
+                self.samples.add(preview)
             last = {k: float(v[-1]) for k, (_x, v) in columns.items() if len(v)}
             steps = columns.get("loss", next(iter(columns.values()), (None, None)))[0]
             if steps is not None and len(steps):

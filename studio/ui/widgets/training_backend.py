@@ -96,6 +96,11 @@ class TrainingBackend:
 
         return [plain(c) for c in runs.checkpoints(folder)]
 
+    def previews(self, folder: Path) -> list[dict]:
+        from studio.core.training import runs
+
+        return runs.previews(folder)
+
     def export_metrics_csv(self, folder: Path, path: Path) -> None:
         from studio.core.training import runs
 
@@ -177,7 +182,8 @@ def metric_columns(rows: list[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 class HistoryJob:
-    """Job: the curves and checkpoints of a few past runs, read on demand (metrics files can be large)."""
+    """Job: the curves, checkpoints and previews of a few past runs, read on demand (metrics files can be
+    large); previews only with the curves, i.e. for the run being shown."""
 
     title = "Reading run history"
     kind = "task"
@@ -191,6 +197,8 @@ class HistoryJob:
             ctx.check()
             columns = metric_columns(self.backend.read_metrics(folder)) if self.with_metrics else None
             result[run_id] = {"columns": columns, "checkpoints": self.backend.checkpoints(folder)}
+            if self.with_metrics and hasattr(self.backend, "previews"):
+                result[run_id]["previews"] = self.backend.previews(folder)
         return result
 
 
