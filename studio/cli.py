@@ -419,8 +419,10 @@ def _cmd_generate_speech(args) -> int:
         _print_json({"files": result["files"], "voice": args.voice})
         return 0
     path = speech.write_speech(Path(args.out), result)
-    _print_json({"file": str(path), "voice": result["voice"], "sample_rate": result["sample_rate"],
-                 "duration": round(float(result["duration"]), 3), "sentences": len(result["sentences"])})
+    summary = {"file": str(path), "voice": result["voice"], "sample_rate": result["sample_rate"],
+               "duration": round(float(result["duration"]), 3), "sentences": len(result["sentences"])}
+    summary.update({key: result[key] for key in ("run_id", "step", "vocoder") if key in result})
+    _print_json(summary)
     return 0
 
 

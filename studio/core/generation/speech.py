@@ -413,8 +413,8 @@ class SynthesizeSpeech:
         result = {"samples": samples, "sample_rate": int(rate_hz), "duration": len(samples) / rate_hz,
                   "sentences": timings, "voice": self.voice, "kind": speaker.kind,
                   "spectrogram": analysis.spectrogram_image(samples, rate_hz)}
-        if isinstance(speaker, _TrainedSpeaker):
-            result["vocoder"] = speaker.vocoder_name
+        if isinstance(speaker, _TrainedSpeaker):  # which run and checkpoint spoke ("latest" resolved)
+            result.update(vocoder=speaker.vocoder_name, run_id=speaker.tts.run_id, step=speaker.tts.step)
         return result
 
 
