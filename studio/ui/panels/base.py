@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFrame, QLabel, QProgressBar, QScrollArea, QSplitter, QStackedWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFrame, QLabel, QProgressBar, QScrollArea, QSplitter, QStackedWidget, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from studio.core.project import Project
 from studio.ui.widgets.empty_state import EmptyState
@@ -110,6 +110,28 @@ class Panel(QWidget):
         bar.setFixedWidth(120)
         bar.setVisible(False)
         return bar
+
+    @staticmethod
+    def side_tabs(pages, min_width: int = 250) -> QTabWidget:
+        """The creation panels' right column: ``(widget, label)`` pages as flat tabs."""
+        tabs = QTabWidget(objectName="canvasTabs")
+        tabs.setDocumentMode(True)
+        for page, label in pages:
+            tabs.addTab(page, label)
+        tabs.setMinimumWidth(min_width)
+        return tabs
+
+    @staticmethod
+    def hinted_page(hint: QLabel, widget: QWidget) -> QWidget:
+        """A side tab's page: a short wrapped hint above a list that takes the height."""
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 8, 0, 0)
+        layout.setSpacing(6)
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        layout.addWidget(widget, 1)
+        return page
 
     @staticmethod
     def three_columns(left: QWidget, centre: QWidget, right: QWidget, sizes: list[int]) -> QSplitter:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStackedWidget,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from studio.core.project import Project
 from studio.ui.panels.base import Panel
@@ -174,11 +174,7 @@ class ImageCanvasPanel(Panel):
         self.walk.walk_requested.connect(self.make_walk)
         self.compare = ComparePane()
         self.compare.use_requested.connect(self.use_png_settings)
-        self.tabs = QTabWidget(objectName="canvasTabs")
-        self.tabs.setDocumentMode(True)
-        for page, label in ((self.details, "Image"), (self.walk, "Walk"), (self.compare, "Compare")):
-            self.tabs.addTab(page, label)
-        self.tabs.setMinimumWidth(270)
+        self.tabs = self.side_tabs(((self.details, "Image"), (self.walk, "Walk"), (self.compare, "Compare")), 270)
 
         self.splitter = self.three_columns(scroll, centre, self.tabs, [310, 680, 280])
         return self.splitter

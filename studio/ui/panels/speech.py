@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
-                               QPushButton, QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from studio.core.project import Project
 from studio.ui.icons import icon
@@ -195,20 +195,10 @@ class SpeechPanel(Panel):
         self.sentence_list = QListWidget(objectName="writerHistory")
         self.sentence_list.itemClicked.connect(self._on_sentence_clicked)
         self.sentence_list.setWordWrap(True)
-        sentences_page = QWidget()
-        sentences_layout = QVBoxLayout(sentences_page)
-        sentences_layout.setContentsMargins(0, 8, 0, 0)
-        sentences_layout.setSpacing(6)
         self.sentences_hint = QLabel("The sentences of the clip, as spoken. Click one to move the playhead there.",
                                      objectName="mutedLabel")
-        self.sentences_hint.setWordWrap(True)
-        sentences_layout.addWidget(self.sentences_hint)
-        sentences_layout.addWidget(self.sentence_list, 1)
-        self.tabs = QTabWidget(objectName="canvasTabs")
-        self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.dictionary_editor, "Pronunciation")
-        self.tabs.addTab(sentences_page, "Sentences")
-        self.tabs.setMinimumWidth(250)
+        self.tabs = self.side_tabs(((self.dictionary_editor, "Pronunciation"),
+                                    (self.hinted_page(self.sentences_hint, self.sentence_list), "Sentences")))
 
         self.splitter = self.three_columns(column, centre, self.tabs, [320, 660, 280])
         return self.splitter

@@ -29,7 +29,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from studio.core.project import Project
 from studio.ui.panels.base import Panel
@@ -189,19 +189,9 @@ class TextWriterPanel(Panel):
         self.details.copy_all_requested.connect(self.copy_all)
         self.history_list = HistoryList()
         self.history_list.entry_chosen.connect(self.show_entry)
-        history_page = QWidget()
-        history_layout = QVBoxLayout(history_page)
-        history_layout.setContentsMargins(0, 8, 0, 0)
-        history_layout.setSpacing(6)
         self.history_hint = QLabel(objectName="mutedLabel")
-        self.history_hint.setWordWrap(True)
-        history_layout.addWidget(self.history_hint)
-        history_layout.addWidget(self.history_list, 1)
-        self.tabs = QTabWidget(objectName="canvasTabs")
-        self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.details, "Details")
-        self.tabs.addTab(history_page, "History")
-        self.tabs.setMinimumWidth(250)
+        self.tabs = self.side_tabs(((self.details, "Details"),
+                                    (self.hinted_page(self.history_hint, self.history_list), "History")))
 
         self.splitter = self.three_columns(column, centre, self.tabs, [320, 660, 270])
         return self.splitter
