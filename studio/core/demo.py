@@ -46,7 +46,7 @@ class MakeDemoProject:
         sources = project.root / SOURCES
         rng = random.Random(self.seed)
         ctx.progress(0.0, "Drawing demo images")
-        _write_images(sources / "shapes", rng, ctx)
+        draw_shapes(sources / "shapes", rng, ctx)
         ctx.progress(0.2, "Writing demo copy")
         _write_copy(sources / "copy.txt", rng)
         ctx.progress(0.3, "Synthesizing demo clips")
@@ -72,11 +72,13 @@ class MakeDemoProject:
             ImportDataset(project.root, name, [source], kind=kind, workers=1)(ctx)
 
 
-def _write_images(folder: Path, rng: random.Random, ctx: JobContext) -> None:
+def draw_shapes(folder: Path, rng: random.Random, ctx: JobContext, per_class: int = IMAGES_PER_CLASS) -> None:
+    """``per_class`` pictures of each shape in class folders: the demo's, and the starter GAN's training set
+    (packaging/make_starter_models.py draws more of them), drawn from scratch so their licence is ours."""
     from PIL import Image, ImageDraw  # lazy: keeps app start-up light
 
     for shape in ("circle", "square", "triangle"):
-        for index in range(IMAGES_PER_CLASS):
+        for index in range(per_class):
             ctx.check()
             target = folder / shape / f"{shape}_{index:03d}.png"
             if target.exists():

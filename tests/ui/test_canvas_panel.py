@@ -264,7 +264,7 @@ def _click_tile(qtbot, panel, row: int, modifier=Qt.KeyboardModifier.NoModifier,
 
 
 # -- tests --------------------------------------------------------------------------------------------------------
-def test_empty_states_say_what_to_do(qtbot, studio_app, tmp_path, fake):
+def test_empty_states_say_what_to_do(qtbot, studio_app, tmp_path, fake, no_starters):
     window = _window(qtbot)
     panel = window.panels["image"]
     panel.backend = fake
@@ -294,7 +294,7 @@ def test_empty_states_say_what_to_do(qtbot, studio_app, tmp_path, fake):
     _shot(window, tmp_path, "canvas-no-checkpoint.png")
 
 
-def test_models_checkpoints_and_classes_are_offered(qtbot, panel):
+def test_models_checkpoints_and_classes_are_offered(no_starters, qtbot, panel):
     controls = panel.controls
     assert [controls.model.itemData(i) for i in range(controls.model.count())] == \
         ["20261125-201400-gan", "20261124-100000-vae"]  # newest first

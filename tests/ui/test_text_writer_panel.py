@@ -211,7 +211,7 @@ def _fill_template(qtbot, panel, values: dict) -> None:
 
 
 # -- tests --------------------------------------------------------------------------------------------------------
-def test_empty_states_say_what_to_do(qtbot, studio_app, tmp_path, fake):
+def test_empty_states_say_what_to_do(qtbot, studio_app, tmp_path, fake, no_starters):
     window = _window(qtbot)
     panel = window.panels["text"]
     panel.backend = fake
@@ -441,7 +441,7 @@ def test_copy_and_export_txt_and_md(qtbot, panel, fake, tmp_path):
     assert texts[1].strip() in md and "> Hello" in md and "- Must use: linen" in md and "- Seed: 42" in md
 
 
-def test_models_templates_and_open_in_writer_from_training(qtbot, panel, project_root):
+def test_models_templates_and_open_in_writer_from_training(no_starters, qtbot, panel, project_root):
     controls = panel.controls
     assert [controls.model.itemData(i) for i in range(controls.model.count())] == [GPT_RUN, LSTM_RUN]
     assert controls.step() == 400 and controls.checkpoint.count() == 2  # newest checkpoint first

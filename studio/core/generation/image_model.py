@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from studio.core.generation.run_models import load_network, read_run_config
+from studio.core.generation.run_models import load_network, read_run_config, resolve_run_folder
 from studio.core.jobs import JobError
 
 log = logging.getLogger(__name__)
@@ -331,32 +331,8 @@ def read_model_config(run_folder: Path) -> dict:
 
 def resolve_run(project_root: str | Path, run: str) -> Path:
     """The folder of run ``run`` in the project, a starter model of that name in models/, or for "latest" the
-    newest image-model run that has a checkpoint (a run that has just started has nothing to sample yet)."""
-    from studio.core.training import runs
-    from studio.paths import models_dir
-
-    root = Path(project_root)
-    if run == "latest":
-        image_runs = []
-        for info in runs.list_runs(root):
-            try:
-                read_model_config(info.folder)
-            except JobError:
-                continue
-            image_runs.append(info.folder)
-            if runs.checkpoints(info.folder):
-                return info.folder
-        if image_runs:
-            raise JobError(f"No GAN or VAE run in {root} has saved a checkpoint yet; let one train until it "
-                           f"saves one, then try again.")
-        raise JobError(f"There is no GAN or VAE run in {root}; train one first "
-                       f"(aigc-studio train --model gan ...).")
-    plain_name = bool(run) and run not in (".", "..") and "/" not in run and "\\" not in run
-    for folder in (root / runs.RUNS / run, models_dir() / run) if plain_name else ():
-        if (folder / "config.json").is_file():
-            return folder
-    raise JobError(f"There is no run “{run}” in {root}; use --run latest or one of the folder names in "
-                   f"{root / runs.RUNS}.")
+    newest image-model run that has a checkpoint."""
+    return resolve_run_folder(project_root, run, read_model_config, "GAN or VAE", "gan")
 
 
 def load_image_model(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> ImageModel:

@@ -47,6 +47,48 @@ def read_run_config(run_folder: str | Path, kinds: tuple[str, ...], what: str, p
     return config
 
 
+def starter_folders() -> list[Path]:
+    """The starter models shipped in models/ (folders laid out like runs), by name."""
+    from studio.paths import models_dir
+
+    root = models_dir()
+    return [folder for folder in sorted(root.iterdir()) if (folder / "config.json").is_file()] \
+        if root.is_dir() else []
+
+
+def resolve_run_folder(project_root: str | Path, run: str, check: Callable[[Path], Any], families: str,
+                       family_flag: str) -> Path:
+    """The folder of run ``run`` of the project, else a starter model of that name in models/; for "latest"
+    the project's newest run that ``check`` accepts and that has a checkpoint (a run that has just started has
+    nothing to generate from yet). ``families`` ("GAN or VAE") and ``family_flag`` ("gan") word the errors."""
+    from studio.core.training import runs
+
+    root = Path(project_root)
+    if run == "latest":
+        found = []
+        for info in runs.list_runs(root):
+            try:
+                check(info.folder)
+            except JobError:
+                continue
+            found.append(info.folder)
+            if runs.checkpoints(info.folder):
+                return info.folder
+        if found:
+            raise JobError(f"No {families} run in {root} has saved a checkpoint yet; let one train until it "
+                           f"saves one, then try again.")
+        raise JobError(f"There is no {families} run in {root}; train one first "
+                       f"(aigc-studio train --model {family_flag} ...).")
+    plain_name = bool(run) and run not in (".", "..") and "/" not in run and "\\" not in run
+    from studio.paths import models_dir
+
+    for folder in (root / runs.RUNS / run, models_dir() / run) if plain_name else ():
+        if (folder / "config.json").is_file():
+            return folder
+    raise JobError(f"There is no run “{run}” in {root}; use --run latest or one of the folder names in "
+                   f"{root / runs.RUNS}.")
+
+
 def checkpoint_for(run_folder: Path, step: int | None):
     """The runs.CheckpointInfo for ``step`` (newest when None), or a plain error listing what exists."""
     from studio.core.training import runs

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core.generation.run_models import load_network, read_run_config
+from studio.core.generation.run_models import load_network, read_run_config, resolve_run_folder
 from studio.core.jobs import JobError
 
 log = logging.getLogger(__name__)
@@ -48,31 +48,9 @@ def read_text_config(run_folder: str | Path) -> dict:
 
 
 def resolve_text_run(project_root: str | Path, run: str) -> Path:
-    """The folder of run ``run`` in the project, or for "latest" the newest GPT/LSTM run with a checkpoint."""
-    from studio.core.training import runs
-
-    root = Path(project_root)
-    if run == "latest":
-        text_runs = []
-        for info in runs.list_runs(root):
-            try:
-                read_text_config(info.folder)
-            except JobError:
-                continue
-            text_runs.append(info.folder)
-            if runs.checkpoints(info.folder):
-                return info.folder
-        if text_runs:
-            raise JobError(f"No GPT or LSTM run in {root} has saved a checkpoint yet; let one train until it "
-                           f"saves one, then try again.")
-        raise JobError(f"There is no GPT or LSTM run in {root}; train one first "
-                       f"(aigc-studio train --model gpt ...).")
-    plain_name = bool(run) and run not in (".", "..") and "/" not in run and "\\" not in run
-    folder = root / runs.RUNS / run
-    if plain_name and (folder / "config.json").is_file():
-        return folder
-    raise JobError(f"There is no run “{run}” in {root}; use --run latest or one of the folder names in "
-                   f"{root / runs.RUNS}.")
+    """The folder of run ``run`` in the project, a starter model of that name in models/, or for "latest" the
+    newest GPT/LSTM run with a checkpoint."""
+    return resolve_run_folder(project_root, run, read_text_config, "GPT or LSTM", "gpt")
 
 
 # -- token bytes --------------------------------------------------------------------------------------------------

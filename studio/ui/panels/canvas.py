@@ -37,12 +37,13 @@ from studio.core.project import Project
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.banner import Banner
 from studio.ui.widgets.canvas_backend import CanvasBackend, ModelsJob
-from studio.ui.widgets.canvas_controls import GRID_SIZES, CanvasControls, model_title
+from studio.ui.widgets.canvas_controls import GRID_SIZES, CanvasControls
 from studio.ui.widgets.canvas_grid import CanvasGrid, describe_settings, settings_key
 from studio.ui.widgets.canvas_viewer import ComparePane, DetailsPane, EnlargedView, to_qimage
 from studio.ui.widgets.canvas_walk import WalkPane
 from studio.ui.widgets.drop_overlay import DropOverlay
 from studio.ui.widgets.empty_state import EmptyState
+from studio.ui.widgets.model_picker import model_title
 
 log = logging.getLogger(__name__)
 

@@ -76,7 +76,7 @@ class CanvasBackend:
     # -- listing (no torch) -------------------------------------------------------------------------------
     def list_models(self, project_root: Path | None) -> list[dict]:
         """Image runs of the project (newest first), then the starter models shipped in models/."""
-        from studio import paths
+        from studio.core.generation.run_models import starter_folders
         from studio.core.training import runs
 
         found = []
@@ -85,12 +85,10 @@ class CanvasBackend:
                 described = describe_folder(info.folder, "project")
                 if described is not None:
                     found.append(described)
-        starters = paths.models_dir()
-        for folder in sorted(starters.iterdir()) if starters.is_dir() else ():
-            if (folder / "config.json").is_file():
-                described = describe_folder(folder, "starter")
-                if described is not None:
-                    found.append(described)
+        for folder in starter_folders():
+            described = describe_folder(folder, "starter")
+            if described is not None:
+                found.append(described)
         return found
 
     # -- jobs -----------------------------------------------------------------------------------------------------

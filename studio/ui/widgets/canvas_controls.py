@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QGridLayout, QHB
 
 from studio.ui.icons import icon
 from studio.ui.widgets.model_picker import ModelPickerMixin
-from studio.ui.widgets.run_list import run_title
 
 GRID_SIZES = (4, 16, 36, 64)
 MAX_SEED = 2**31 - 1
@@ -37,13 +36,6 @@ def dice_icon(size: int = 18) -> QIcon:
         painter.drawEllipse(QPointF(x * size, y * size), 1.6, 1.6)
     painter.end()
     return QIcon(pixmap)
-
-
-def model_title(model: dict) -> str:
-    """``Nov 25, 20:14 · gan`` for a run; ``Starter · name`` for a shipped model."""
-    if model.get("source") == "starter":
-        return f"Starter · {model.get('run_id')}"
-    return run_title(model)
 
 
 class CanvasControls(ModelPickerMixin, QFrame):
@@ -169,9 +161,6 @@ class CanvasControls(ModelPickerMixin, QFrame):
         self._on_model()
 
     # -- filling -----------------------------------------------------------------------------------------
-    def model_title(self, info: dict) -> str:
-        return model_title(info)
-
     def _update_facts(self) -> None:
         info = self.info()
         classes = list((info or {}).get("classes") or [])

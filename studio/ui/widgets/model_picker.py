@@ -2,17 +2,27 @@
 
 A mixin for a controls card that owns ``self.model`` and ``self.checkpoint`` (QComboBoxes), a
 ``model_changed`` signal and ``self.models`` (the backend's model dicts: ``run_id``, ``steps``, ``dataset``
-…); the card supplies :meth:`model_title` and :meth:`_update_facts` (what it says about the chosen model).
+…); the card supplies :meth:`_update_facts` (what it says about the chosen model) and may override
+:meth:`model_title`.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from studio.ui.widgets.run_list import run_title
+
+
+def model_title(info: dict) -> str:
+    """``Nov 25, 20:14 · gan`` for a run of the project; ``Starter · name`` for a model shipped in models/."""
+    if info.get("source") == "starter":
+        return f"Starter · {info.get('run_id')}"
+    return run_title(info)
+
 
 class ModelPickerMixin:
     def model_title(self, info: dict) -> str:
-        raise NotImplementedError
+        return model_title(info)
 
     def _update_facts(self) -> None:
         raise NotImplementedError

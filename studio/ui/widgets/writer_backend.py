@@ -105,13 +105,16 @@ class WriterBackend:
 
     # -- listing (no torch) -------------------------------------------------------------------------------
     def list_models(self, project_root: Path | None) -> list[dict]:
+        from studio.core.generation.run_models import starter_folders
         from studio.core.training import runs
 
-        if project_root is None:
-            return []
         found = []
-        for info in runs.list_runs(project_root):
+        for info in runs.list_runs(project_root) if project_root is not None else ():
             described = describe_folder(info.folder)
+            if described is not None:
+                found.append(described)
+        for folder in starter_folders():  # shipped models: the writer writes before any training
+            described = describe_folder(folder, "starter")
             if described is not None:
                 found.append(described)
         return found

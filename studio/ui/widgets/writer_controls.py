@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFrame, 
 from studio.ui.icons import icon
 from studio.ui.widgets.canvas_controls import MAX_SEED, dice_icon
 from studio.ui.widgets.model_picker import ModelPickerMixin
-from studio.ui.widgets.run_list import run_title
 from studio.ui.widgets.writer_backend import normalize_template
 
 FREE_TEXT = ""  # the template id of "Free text": the prompt is whatever is typed
@@ -240,9 +239,6 @@ class WriterControls(ModelPickerMixin, QFrame):
         self._on_model()
 
     # -- models -------------------------------------------------------------------------------------------
-    def model_title(self, info: dict) -> str:
-        return run_title(info)
-
     def select(self, run_id: str | None, step: int | None = None) -> bool:
         chosen = super().select(run_id, step)
         if chosen:
