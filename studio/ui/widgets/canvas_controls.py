@@ -242,12 +242,3 @@ class CanvasControls(ModelPickerMixin, QFrame):
     def _on_truncation(self, value: int) -> None:
         self.truncation_value.setText(f"{value / 100:.2f}")
 
-    @Slot()
-    def _on_model(self, *_args) -> None:
-        self._fill_checkpoints(None)
-        self._update_facts()
-        self.model_changed.emit()
-
-    @Slot()
-    def _on_checkpoint(self, *_args) -> None:
-        self.model_changed.emit()

@@ -8,7 +8,8 @@ A mixin for a controls card that owns ``self.model`` and ``self.checkpoint`` (QC
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
 from studio.ui.widgets.run_list import run_title
 
@@ -26,6 +27,17 @@ class ModelPickerMixin:
 
     def _update_facts(self) -> None:
         raise NotImplementedError
+
+    @Slot()
+    def _on_model(self, *_args) -> None:
+        """Another run chosen: its newest checkpoint, its facts, and tell the panel."""
+        self._fill_checkpoints(None)
+        self._update_facts()
+        self.model_changed.emit()
+
+    @Slot()
+    def _on_checkpoint(self, *_args) -> None:
+        self.model_changed.emit()
 
     def set_models(self, models: list[dict]) -> None:
         """Fill the Model list; a refreshed list keeps the chosen run and checkpoint when they still exist."""
@@ -79,3 +91,19 @@ class ModelPickerMixin:
     def step(self) -> int | None:
         data = self.checkpoint.currentData()
         return int(data) if data is not None else None
+
+
+def action_bar(primary: QWidget, stop: QWidget, hint: QWidget) -> QFrame:
+    """A creation panel's main buttons (Generate or Synthesize, then Stop) over the hint that says why the main
+    one is disabled; the panel pins it under its controls column (Panel.controls_column)."""
+    bar = QFrame(objectName="writerActions")
+    layout = QVBoxLayout(bar)
+    layout.setContentsMargins(0, 10, 14, 0)
+    layout.setSpacing(6)
+    buttons = QHBoxLayout()
+    buttons.setSpacing(8)
+    buttons.addWidget(primary, 1)
+    buttons.addWidget(stop)
+    layout.addLayout(buttons)
+    layout.addWidget(hint)
+    return bar

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLab
                                QVBoxLayout, QWidget)
 
 from studio.ui.icons import icon
+from studio.ui.widgets.model_picker import action_bar
 
 GROUPS = (("system", "System voices"), ("trained", "Trained voices"), ("piper", "Imported voices"))
 DEFAULTS = {"rate": 1.0, "pitch": 0.0, "volume": 1.0}
@@ -182,16 +183,7 @@ class SpeechControls(QFrame):
         delivery_head.addStretch(1)
         delivery_head.addWidget(self.reset_button)
 
-        self.action_bar = QFrame(objectName="writerActions")
-        bar = QVBoxLayout(self.action_bar)
-        bar.setContentsMargins(0, 10, 14, 0)
-        bar.setSpacing(6)
-        buttons = QHBoxLayout()
-        buttons.setSpacing(8)
-        buttons.addWidget(self.synthesize_button, 1)
-        buttons.addWidget(self.stop_button)
-        bar.addLayout(buttons)
-        bar.addWidget(self.hint)
+        self.action_bar = action_bar(self.synthesize_button, self.stop_button, self.hint)  # pinned below the card
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 14)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFrame, 
 
 from studio.ui.icons import icon
 from studio.ui.widgets.canvas_controls import MAX_SEED, dice_icon
-from studio.ui.widgets.model_picker import ModelPickerMixin
+from studio.ui.widgets.model_picker import ModelPickerMixin, action_bar
 from studio.ui.widgets.writer_backend import normalize_template
 
 FREE_TEXT = ""  # the template id of "Free text": the prompt is whatever is typed
@@ -206,16 +206,7 @@ class WriterControls(ModelPickerMixin, QFrame):
         rules.addWidget(_label("Never use"), 1, 0)
         rules.addWidget(self.banned, 1, 1)
         rules.setColumnStretch(1, 1)
-        self.action_bar = QFrame(objectName="writerActions")
-        bar = QVBoxLayout(self.action_bar)
-        bar.setContentsMargins(0, 10, 14, 0)
-        bar.setSpacing(6)
-        buttons = QHBoxLayout()
-        buttons.setSpacing(8)
-        buttons.addWidget(self.generate_button, 1)
-        buttons.addWidget(self.stop_button)
-        bar.addLayout(buttons)
-        bar.addWidget(self.hint)
+        self.action_bar = action_bar(self.generate_button, self.stop_button, self.hint)  # pinned below the card
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 14)
@@ -379,16 +370,6 @@ class WriterControls(ModelPickerMixin, QFrame):
     @Slot(int)
     def _on_temperature(self, value: int) -> None:
         self.temperature_value.setText(f"{value / 100:.2f}")
-
-    @Slot()
-    def _on_model(self, *_args) -> None:
-        self._fill_checkpoints(None)
-        self._update_facts()
-        self.model_changed.emit()
-
-    @Slot()
-    def _on_checkpoint(self, *_args) -> None:
-        self.model_changed.emit()
 
     @Slot()
     def _on_template(self, *_args) -> None:
