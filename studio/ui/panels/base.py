@@ -145,6 +145,16 @@ class Panel(QWidget):
         splitter.setSizes(sizes)
         return splitter
 
+    def replace_job(self, previous, job, succeeded, failed):
+        """Cancel ``previous`` (a runner) if it still runs and start ``job`` in its place, so a list refreshed
+        twice shows only the newer answer (the slots check ``self.sender()`` against the runner returned)."""
+        if previous is not None and previous.is_running():
+            previous.cancel()
+        runner = self.registry.start(job)
+        runner.succeeded.connect(succeeded)
+        runner.failed.connect(failed)
+        return runner
+
     @Slot()
     def _on_empty_action(self) -> None:
         if self._go_to:

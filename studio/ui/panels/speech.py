@@ -259,12 +259,7 @@ class SpeechPanel(Panel):
         """List the voices and read the project's dictionary (a job: it loads espeak-ng and reads files)."""
         if self.registry is None:
             return
-        if self._voices_runner is not None and self._voices_runner.is_running():
-            self._voices_runner.cancel()
-        runner = self.registry.start(VoicesJob(self.backend, self.project.root if self.project else None))
-        self._voices_runner = runner
-        runner.succeeded.connect(self._on_voices)
-        runner.failed.connect(self._on_voices_failed)
+        self._voices_runner = self.replace_job(self._voices_runner, VoicesJob(self.backend, self.project.root if self.project else None), self._on_voices, self._on_voices_failed)
 
     @Slot(object)
     def _on_voices(self, result: dict) -> None:

@@ -237,12 +237,7 @@ class TextWriterPanel(Panel):
         """List the project's text runs, the templates and the history again (a job: it reads files)."""
         if self.registry is None or self.project is None:
             return
-        if self._models_runner is not None and self._models_runner.is_running():
-            self._models_runner.cancel()
-        runner = self.registry.start(ModelsJob(self.backend, self.project.root))
-        self._models_runner = runner
-        runner.succeeded.connect(self._on_models)
-        runner.failed.connect(self._on_models_failed)
+        self._models_runner = self.replace_job(self._models_runner, ModelsJob(self.backend, self.project.root), self._on_models, self._on_models_failed)
 
     @Slot(object)
     def _on_models(self, result: dict) -> None:
