@@ -1,7 +1,9 @@
 """``aigc-studio --self-test``: prove in a few seconds that an install (or a packaged bundle) really works.
 
 It builds the real main window offscreen, runs one real training job (a few optimizer steps of a tiny torch
-model) and one job that is cancelled, both through the QThread runner, and prints one line of JSON. Any
+model) and one job that is cancelled, both through the QThread runner, exercises the audio stack (torchaudio
+must load beside torch: a resample and a mel spectrogram, reported as ``"audio": "ok"`` or the sentence that
+says what is wrong), and prints one line of JSON. Any
 failure exits non-zero. Settings go to a throwaway folder, so a user's own are never touched.
 """
 
@@ -37,13 +39,14 @@ def run_self_test() -> int:
         except Exception as exc:  # noqa: BLE001 - the self-test reports, it does not crash
             report = {"error": f"{type(exc).__name__}: {exc}"}
         ok = (report.get("job") == "succeeded" and report.get("cancel") == "cancelled"
-              and len(report.get("panels", [])) == 5)
+              and len(report.get("panels", [])) == 5 and report.get("audio") == "ok")
         print(json.dumps(report), flush=True)
         return 0 if ok else 1
 
 
 def _run(started_at: float) -> dict:
     from studio.app import build_window, create_application
+    from studio.core.audio_stack import check_audio_stack
     from studio.core.smoke import TinyFit, WaitForCancel
     from studio.logs import setup_logging
 
@@ -75,6 +78,7 @@ def _run(started_at: float) -> dict:
         "cancel": waiter.state,
         "startup_s": round(startup_s, 3),
         "cancel_s": round(cancel_s, 3),
+        "audio": check_audio_stack(),
     }
     if fit.result:
         report["loss_start"] = round(fit.result["loss_start"], 4)

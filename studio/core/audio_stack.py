@@ -1,0 +1,108 @@
+"""torch and torchaudio as one exact pair, and one plain sentence when they are not.
+
+Why this module: torchaudio is a compiled extension built against one torch release. Since torch 2.1 the two
+are released together under the same version number, and a torchaudio of another release fails at import
+with a linker error (torchaudio 2.11.1 beside torch 2.11.0: ``libtorchaudio.so: undefined symbol:
+torch_exception_get_what_without_backtrace``) that ``pip check`` does not see. pyproject.toml therefore pins
+the exact pair in :data:`PINNED_PAIR` (a test keeps the two in step), and every place that needs torchaudio
+imports it through :func:`import_torchaudio`, so a broken install says what is wrong and how to fix it instead
+of printing a traceback. :func:`pair_problem` answers the same question from package metadata alone (no
+import, microseconds), so the CLI and the window can warn at start-up without loading torch.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import metadata
+
+from studio.core.jobs import JobError
+
+# The torch / torchaudio releases pyproject.toml pins (tests/core/test_audio_stack.py checks they agree).
+PINNED_PAIR = ("2.11.0", "2.11.0")
+
+_RELEASE = re.compile(r"^\d+(\.\d+)*")
+
+
+def release(version: str) -> str:
+    """"2.11.0+cu130" -> "2.11.0": the local build tag (CUDA or CPU variant) does not change the ABI pairing."""
+    match = _RELEASE.match(version.strip())
+    return match.group(0) if match else version.strip()
+
+
+def installed_versions() -> tuple[str | None, str | None]:
+    """(torch, torchaudio) versions as installed, None for a package that is not installed."""
+    found = []
+    for name in ("torch", "torchaudio"):
+        try:
+            found.append(metadata.version(name))
+        except metadata.PackageNotFoundError:
+            found.append(None)
+    return found[0], found[1]
+
+
+def fix_command() -> str:
+    torch_version, audio_version = PINNED_PAIR
+    return f"pip install torch=={torch_version} torchaudio=={audio_version}"
+
+
+def mismatch_message(torch_version: str | None, audio_version: str | None) -> str:
+    """The one sentence a user reads when the pair does not load, naming both installed versions and the fix."""
+    if audio_version is None:
+        return (f"torchaudio is not installed (torch is {torch_version or 'missing too'}), so audio features are "
+                f"unavailable; install the matching pair with: {fix_command()}")
+    return (f"torchaudio {audio_version} does not work with torch {torch_version} (they must be the same "
+            f"release), so audio features are unavailable; install the matching pair with: {fix_command()}")
+
+
+def pair_problem(versions: tuple[str | None, str | None] | None = None) -> str | None:
+    """The mismatch sentence when the installed torch and torchaudio are not one release, else None.
+
+    Reads package metadata only. In a frozen bundle there may be no metadata: then nothing is reported here and
+    :func:`import_torchaudio` still turns a real failure into the same sentence."""
+    torch_version, audio_version = versions if versions is not None else installed_versions()
+    if torch_version is None and audio_version is None:
+        return None
+    if torch_version is None or audio_version is None or release(torch_version) != release(audio_version):
+        return mismatch_message(torch_version, audio_version)
+    return None
+
+
+def import_torchaudio():
+    """``import torchaudio``, or a :class:`JobError` with the mismatch sentence when it cannot load.
+
+    A version mismatch shows up as an OSError (undefined symbol in libtorchaudio.so), an ImportError or a
+    RuntimeError from the extension's registration, depending on the releases involved."""
+    try:
+        import torchaudio
+    except (ImportError, OSError, RuntimeError) as exc:
+        torch_version, audio_version = installed_versions()
+        raise JobError(mismatch_message(torch_version, audio_version)) from exc
+    return torchaudio
+
+
+def check_audio_stack() -> str:
+    """Exercise what the studio uses torchaudio for: a band-limited resample and a log-mel spectrogram.
+
+    Returns "ok", or the plain sentence saying what is broken (used by ``aigc-studio --self-test``)."""
+    try:
+        import numpy as np
+
+        import torch  # noqa: F401 - loaded first so a torch failure is not blamed on torchaudio
+
+        from studio.core.datasets.audio import resample
+        from studio.core.datasets.cache import MelFrontEnd
+
+        import_torchaudio()
+        rate = 16000
+        tone = np.sin(2 * np.pi * 440.0 * np.arange(rate) / rate).astype(np.float32)
+        resampled = resample(tone, rate, 22050)
+        if len(resampled) != 22050 or not np.isfinite(resampled).all():
+            return f"resampling gave {len(resampled)} samples instead of 22050"
+        mel = MelFrontEnd(sample_rate=22050)(torch.from_numpy(resampled))
+        if tuple(mel.shape) != (80, 22050 // 256) or not bool(torch.isfinite(mel).all()):
+            return f"the mel spectrogram has shape {tuple(mel.shape)} instead of (80, {22050 // 256})"
+    except JobError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - the self-test reports any failure as text
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
