@@ -23,6 +23,10 @@ from studio.core.atomic import atomic_write_bytes
 from studio.core.jobs import JobError
 
 EASINGS = ("smooth", "linear")
+# A walk's frames are computed up front; its settings may come from a PNG someone sent (png_settings.regenerate),
+# so their number is capped before anything is allocated: 4,096 frames is 5.7 minutes of GIF at 12 fps (the canvas
+# offers up to 120 frames per step) and at most 64 MB of latents at the largest z_dim a run may have (4,096).
+MAX_WALK_FRAMES = 4_096
 
 
 def ease(t: np.ndarray | float, easing: str = "smooth"):
@@ -54,6 +58,10 @@ def walk(latents: np.ndarray, frames_per_leg: int, easing: str = "smooth", loop:
     frames_per_leg = int(frames_per_leg)
     if frames_per_leg < 1:
         raise JobError("A latent walk needs at least one frame per step between images.")
+    total = len(points) * frames_per_leg if loop else (len(points) - 1) * frames_per_leg + 1
+    if total > MAX_WALK_FRAMES:
+        raise JobError(f"A latent walk of {total:,} frames is too long (the limit is {MAX_WALK_FRAMES:,}); use fewer "
+                       f"images or fewer frames per step.")
     ease(0.0, easing)  # validates the name before any work
     legs = list(zip(points, np.roll(points, -1, axis=0))) if loop else list(zip(points[:-1], points[1:]))
     frames = []

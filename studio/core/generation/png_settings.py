@@ -176,7 +176,11 @@ def walk_source(model: ImageModel, walk: dict) -> LatentSource:
     """The frames of a walk described in settings (its points are image settings) as a finite source."""
     from studio.core.generation.animation import walk as make_walk
 
+    from studio.core.generation.animation import MAX_WALK_FRAMES
+
     try:
+        if not isinstance(walk["points"], list) or not 2 <= len(walk["points"]) <= MAX_WALK_FRAMES:
+            raise ValueError("a walk visits 2 to MAX_WALK_FRAMES images")  # bounded before any latent is made
         points = [point_latent(model, point) for point in walk["points"]]
         frames = make_walk(np.stack(points), int(walk["frames_per_leg"]), str(walk.get("easing", "smooth")),
                            bool(walk.get("loop", True)))

@@ -11,6 +11,12 @@ resumed from an earlier step) loads again instead of serving stale weights. At m
 kept, to bound memory (GPU memory especially). One lock guards a cache and a model is loaded while holding
 it, so two jobs asking for the same model at once load it once; sampling runs outside the lock (an
 eval-mode network under ``torch.inference_mode`` only reads its weights, so threads may share it).
+
+Run folders may come from someone else, so nothing here allocates what a file merely claims
+(:mod:`studio.core.untrusted`): config.json is size-capped and every value the network is built from is checked
+against documented limits when it is read (:func:`read_run_config`); the checkpoint's safetensors header is read
+on its own and the network the config describes is compared with the header's shapes, on PyTorch's ``meta``
+device, before the real network is built and only its own tensors are read (:func:`load_network`).
 """
 
 from __future__ import annotations
@@ -20,19 +26,21 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
+from studio.core import untrusted
 from studio.core.jobs import JobError
 
 
 def read_run_config(run_folder: str | Path, kinds: tuple[str, ...], what: str, pick: str) -> dict:
-    """config.json of a run (or a starter model laid out like one) whose model kind is one of ``kinds``.
+    """config.json of a run (or a starter model laid out like one) whose model kind is one of ``kinds``, with
+    every size the network is built from within :data:`studio.core.untrusted.LIMITS` (else a plain
+    :class:`~studio.core.untrusted.OverLimit` naming the file, the value and the limit).
 
     ``what`` names the wanted sort of model ("an image generator") and ``pick`` what to choose instead
     ("a GAN or VAE run"), for the message when it is something else."""
-    from studio.core.training import runs
-
     run_folder = Path(run_folder)
+    path = run_folder / "config.json"
     try:
-        config = runs.read_config(run_folder)
+        config = untrusted.read_json(path, untrusted.CONFIG_CAP, "the run")
     except FileNotFoundError as exc:
         raise JobError(f"{run_folder} is not a training run: it has no config.json. Pick a run from the "
                        f"project's runs folder.") from exc
@@ -44,6 +52,7 @@ def read_run_config(run_folder: str | Path, kinds: tuple[str, ...], what: str, p
     if kind not in kinds:
         family = config.get("family", "unknown") if isinstance(config, dict) else "unknown"
         raise JobError(f"The run {run_folder.name} is a “{family}” model, not {what}; pick {pick}.")
+    untrusted.check_model(model, path)
     return config
 
 
@@ -130,31 +139,47 @@ def load_network(run_folder: Path, step: int | None, model: dict, build: Callabl
     EMA weights are preferred when the checkpoint has them (what previews and evaluation used). Every way a
     checkpoint can be unusable — missing, damaged, not matching the description, NaN — is a JobError that
     says which checkpoint and what to do; ``use`` completes "the run cannot be …" ("sampled", "used for
-    writing")."""
+    writing"). Nothing is allocated from what the files claim (module docstring): the description's limits,
+    the header's own limits and the description-vs-header shapes are all checked first."""
     import torch
-    from safetensors.torch import load_file
+    from safetensors import safe_open
 
-    run_id = run_id or Path(run_folder).name
-    info = checkpoint_for(Path(run_folder), step)
+    run_folder = Path(run_folder)
+    run_id = run_id or run_folder.name
+    untrusted.check_model(model, run_folder / "config.json")  # (read_run_config did; callers may skip it)
+    info = checkpoint_for(run_folder, step)
     damaged = (f"The checkpoint at step {info.step:,} of {run_id} is damaged or incomplete; pick another "
-               f"checkpoint, or resume training to write a new one.")
+               f"checkpoint, or resume training to write a new one")
     try:
-        weights = load_file(str(info.path_weights), device="cpu")
-    except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, ...: all mean an unusable file
-        raise JobError(damaged) from exc
-    name = weights_prefix(model, weights, fallback)
-    ema = any(key.startswith(f"ema.{name}.") for key in weights)
+        header = untrusted.read_safetensors_header(info.path_weights)
+    except untrusted.DamagedFile as exc:
+        raise JobError(f"{damaged} ({exc.path.name}: {exc.problem}).") from exc
+    except OSError as exc:
+        raise JobError(f"{damaged}.") from exc
+    name = weights_prefix(model, header, fallback)
+    ema = any(key.startswith(f"ema.{name}.") for key in header)
     prefix = f"ema.{name}." if ema else f"{name}."
-    state = {key[len(prefix):]: value for key, value in weights.items() if key.startswith(prefix)}
+    keys = [key for key in header if key.startswith(prefix)]
     try:
-        network = build(model)
-    except (KeyError, TypeError, ValueError) as exc:
+        expected = untrusted.expected_shapes(build, model)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise JobError(f"The model description in {run_id}'s config.json is incomplete or invalid ({exc}); "
                        f"the run cannot be {use}.") from exc
+    found = {key[len(prefix):]: header[key][1] for key in keys}
+    try:
+        untrusted.check_weights_match(expected, found, info.path_weights)
+    except untrusted.DamagedFile as exc:
+        raise JobError(f"{damaged} ({exc.path.name}: {exc.problem}).") from exc
+    try:  # only the generating network's tensors (a GAN's discriminator, the raw twin of EMA weights stay on disk)
+        with safe_open(str(info.path_weights), framework="pt", device="cpu") as weights:
+            state = {key[len(prefix):]: weights.get_tensor(key) for key in keys}
+    except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, ...: all mean an unusable file
+        raise JobError(f"{damaged}.") from exc
+    network = build(model)  # its sizes are now known to be the weights' own
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise JobError(damaged) from exc
+        raise JobError(f"{damaged}.") from exc
     if not all(bool(torch.isfinite(value).all()) for value in state.values() if value.is_floating_point()):
         raise JobError(f"The checkpoint at step {info.step:,} of {run_id} holds invalid numbers (NaN); pick an "
                        f"earlier checkpoint.")

@@ -304,7 +304,8 @@ def _speaker(voice: str, project_root, rate, pitch, dictionary, step, vocoder, d
 
 def check_voice(voice: str, project_root=None) -> None:
     """Raise a plain JobError when ``voice`` cannot be used, without loading a model: an unknown system language,
-    a Piper file or its .json missing, a run that is not in the project."""
+    a Piper file or its .json missing or out of range, a run that is not in the project or whose config.json is
+    not a voice or is over its limits (studio.core.untrusted)."""
     from studio.core.speech import espeak, piper
 
     voice = (voice or "").strip()
@@ -325,9 +326,11 @@ def check_voice(voice: str, project_root=None) -> None:
             path = Path(project_root) / path
         if not path.is_file():
             raise JobError(f"The Piper voice {path} does not exist (moved or deleted?). Import it again.")
-        piper.voice_info(path)  # a missing or damaged .json
+        piper.voice_info(path)  # a missing, damaged or out-of-range .json
         return
-    _trained_run_folder(voice, project_root)
+    from studio.core.generation import speech_model
+
+    speech_model.read_speech_config(_trained_run_folder(voice, project_root))  # a config.json over its limits
 
 
 def _dictionary(dictionary, project_root):

@@ -17,6 +17,7 @@ Cheap to import: torch loads when a model does.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,16 @@ class TrainedTts:
     def reduction(self) -> int:
         return int(self.network.config.reduction)
 
+    def max_steps(self, symbols: int) -> int:
+        """Decoder steps for a sentence of ``symbols`` input symbols: the network's own cap
+        (``max_frames_per_symbol``, checked against its limit when the run was read) and, whatever the files
+        say, at most :data:`~studio.core.untrusted.MAX_SENTENCE_SECONDS` of audio at the voice's mel settings."""
+        from studio.core.untrusted import decoder_frames_cap
+
+        config, r = self.network.config, self.reduction
+        per_symbol = math.ceil(symbols * int(config.max_frames_per_symbol) / r)
+        return max(2, min(per_symbol, math.ceil(decoder_frames_cap(self.mel) / r)))
+
     def phoneme_ids(self, text: str) -> list[int]:
         """Ids of ``text`` with the phonemizer and language the voice was trained with."""
         from studio.core.datasets import phonemes
@@ -102,7 +113,8 @@ class TrainedTts:
         with torch.inference_mode():
             tokens = torch.tensor([ids], dtype=torch.long, device=self.device)
             generator = torch.Generator(device=self.device).manual_seed(SYNTHESIS_SEED)
-            mel, frames, alignments = self.network.infer(tokens, check=check, generator=generator)
+            mel, frames, alignments = self.network.infer(tokens, check=check, generator=generator,
+                                                         max_steps=self.max_steps(len(ids)))
         T = int(frames[0])
         mel = mel[0, :T].float().cpu().numpy()
         steps = alignments[0].float().cpu().numpy()  # (S, N): one row per decoder step of r frames
@@ -192,8 +204,9 @@ _GL_CACHE: dict = {}
 
 
 def _griffin_lim_transforms(mel: dict, n_iter: int):
-    import torchaudio
+    from studio.core.audio_stack import import_torchaudio
 
+    torchaudio = import_torchaudio()  # a mismatched torch/torchaudio pair: one sentence, not a linker error
     key = (tuple(sorted(mel.items(), key=lambda kv: kv[0])), n_iter)
     if key not in _GL_CACHE:
         n_stft = int(mel["n_fft"]) // 2 + 1
@@ -222,10 +235,16 @@ def griffin_lim(mel: np.ndarray, mel_params: dict, n_iter: int = 32) -> np.ndarr
     samples [k*hop, (k+1)*hop))."""
     import torch
 
+    from studio.core.untrusted import MAX_SPECTROGRAM_BINS
+
     mel = np.asarray(mel, np.float32)
     hop = int(mel_params["hop_length"])
     if mel.ndim != 2 or len(mel) == 0:
         return np.zeros(0, np.float32)
+    bins = (int(mel_params["n_fft"]) // 2 + 1) * len(mel)
+    if bins > MAX_SPECTROGRAM_BINS:  # its spectrograms would not fit a desktop's memory: refuse before allocating
+        raise JobError(f"This sentence is too long for Griffin-Lim at these mel settings ({bins:,} spectrogram "
+                       f"bins, over the limit of {MAX_SPECTROGRAM_BINS:,}); split it, or pick a trained vocoder.")
     inverse, griffin = _griffin_lim_transforms(mel_params, int(n_iter))
     with torch.inference_mode():
         magnitudes = inverse(torch.from_numpy(np.exp(mel.T.copy())))  # (n_fft/2 + 1, T)
@@ -242,22 +261,25 @@ def griffin_lim(mel: np.ndarray, mel_params: dict, n_iter: int = 32) -> np.ndarr
 # -- finding runs -----------------------------------------------------------------------------------------------------
 def list_speech_runs(project_root: str | Path) -> list[dict]:
     """Every TTS and vocoder run of the project, newest first:
-    ``{"run_id", "family", "steps": [checkpoint steps], "dataset", "language", "mel", "folder"}``."""
+    ``{"run_id", "family", "steps": [checkpoint steps], "dataset", "language", "mel", "folder"}``. Runs whose
+    config.json is oversized or over its limits (studio.core.untrusted) are left out, like damaged ones."""
+    from studio.core import untrusted
     from studio.core.training import runs
 
     found = []
     for info in runs.list_runs(Path(project_root)):
         try:
-            config = runs.read_config(info.folder)
-        except (OSError, ValueError):
+            config = untrusted.read_json(Path(info.folder) / "config.json", untrusted.CONFIG_CAP, "the run")
+        except (OSError, ValueError, JobError):
             continue
         model = config.get("model") if isinstance(config, dict) else None
         kind = model.get("kind") if isinstance(model, dict) else None
         if kind not in SPEECH_KINDS:
             continue
         try:
+            untrusted.check_model(model, Path(info.folder) / "config.json")
             mel = mel_params(model)
-        except JobError:
+        except (JobError, TypeError, ValueError):
             continue
         found.append({"run_id": info.run_id, "family": kind, "steps": [c.step for c in runs.checkpoints(info.folder)],
                       "dataset": info.dataset, "language": model.get("language") if kind == "tts" else None,

@@ -18,10 +18,10 @@ installer (issue 8: under 20 MB each).
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
+from studio.core import untrusted
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.generation.run_models import checkpoint_for, weights_prefix
 from studio.core.jobs import JobError
@@ -46,13 +46,18 @@ def generating_weights(weights: dict, model: dict) -> dict:
 def export_starter(run_folder: str | Path, target: str | Path, card: dict, step: int | None = None) -> dict:
     """Write the starter model of ``run_folder`` (checkpoint ``step``, newest when None) to ``target``
     (replaced if it exists) with ``card`` completed by what the run records. Returns the card."""
-    from safetensors.torch import load_file, save
+    from safetensors import safe_open
+    from safetensors.torch import save
 
     run_folder, target = Path(run_folder), Path(target)
-    config = json.loads((run_folder / "config.json").read_text(encoding="utf-8"))
+    config = untrusted.read_json(run_folder / "config.json", untrusted.CONFIG_CAP, "the run")
     model = config.get("model") or {}
+    untrusted.check_model(model, run_folder / "config.json")
     info = checkpoint_for(run_folder, step)
-    weights = generating_weights(load_file(str(info.path_weights), device="cpu"), model)
+    # The header alone first (bounded, see studio.core.untrusted), then only the generating network's tensors.
+    keys = generating_weights(untrusted.read_safetensors_header(info.path_weights), model)
+    with safe_open(str(info.path_weights), framework="pt", device="cpu") as handle:
+        weights = {key: handle.get_tensor(key) for key in keys}
     blob = save({k: v.contiguous() for k, v in weights.items()}, metadata={"format": "pt"})
     name = target.name
     if target.exists():
@@ -81,6 +86,7 @@ def export_starter(run_folder: str | Path, target: str | Path, card: dict, step:
 def read_card(folder: str | Path) -> dict:
     """A starter model's card ({} when it has none or it cannot be read)."""
     try:
-        return json.loads((Path(folder) / CARD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        card = untrusted.read_json(Path(folder) / CARD, untrusted.SMALL_JSON_CAP, "the model card")
+    except (OSError, ValueError, JobError):  # missing, damaged or oversized: shown as a model without a card
         return {}
+    return card if isinstance(card, dict) else {}

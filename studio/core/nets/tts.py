@@ -16,7 +16,8 @@ Why the studio keeps its own copy rather than calling torchaudio.models.Tacotron
   to attend monotonically (it babbles); with it the diagonal appears within a few hundred steps.
 - **Inference that a user can stop and that cannot run away**: :meth:`Tacotron2.infer` calls ``check``
   between steps (Stop in the panel), stops on the gate, and is capped at ``max_frames_per_symbol`` frames
-  per input symbol (a model that never learned to stop gives a long but bounded output).
+  per input symbol (a model that never learned to stop gives a long but bounded output) and, whatever a
+  run's config says, at :data:`MAX_DECODER_STEPS` steps.
 - **Deterministic synthesis**: the pre-net's always-on dropout (it is what keeps the autoregressive
   decoder from copying its input) draws from a generator the caller may seed, so the same text gives the
   same audio every time; during training it draws from torch's global generator, which the engine seeds
@@ -44,6 +45,11 @@ import torch.nn.functional as F
 from torch import nn
 
 SILENCE = math.log(1e-5)  # the log-mel value of digital silence (the cache's floor): padding, go frame
+# The hard cap on free-running decoder steps, whatever a run's config says (max_frames_per_symbol comes from a file
+# that may have been sent by someone else): 20,000 steps of r >= 1 frames is 3.9 minutes of audio at the audio
+# cache's 86 frames per second with r = 1, beyond any sentence the studio speaks (studio/core/speech/text.py cuts
+# them at 300 characters); callers pass a tighter ``max_steps`` (studio/core/generation/speech_model.py).
+MAX_DECODER_STEPS = 20_000
 
 
 @dataclass
@@ -232,14 +238,15 @@ class Tacotron2(nn.Module):
     def infer(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None, check=None,
               generator: torch.Generator | None = None, max_steps: int | None = None):
         """Free-running synthesis. tokens (B, N) -> (mel (B, T, M) after the post-net, frame lengths (B,),
-        alignments (B, S, N)). Stops when every item's gate fired or at the length cap (see the docstring);
-        ``check`` is called between steps (it raises to cancel)."""
+        alignments (B, S, N)). Stops when every item's gate fired or at the length cap (see the docstring), and
+        never after :data:`MAX_DECODER_STEPS`; ``check`` is called between steps (it raises to cancel)."""
         c = self.config
         B, N = tokens.shape
         if lengths is None:
             lengths = torch.full((B,), N, dtype=torch.long, device=tokens.device)
         if max_steps is None:
             max_steps = max(2, math.ceil(int(lengths.max()) * c.max_frames_per_symbol / c.reduction))
+        max_steps = min(int(max_steps), MAX_DECODER_STEPS)
         memory, processed, mask = self._memory(tokens, lengths)
         state = self.decoder.initial_state(memory)
         frame = memory.new_full((B, c.n_mels), SILENCE)

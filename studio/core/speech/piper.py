@@ -15,13 +15,19 @@ its ``.onnx.json`` the way Piper itself does, so a voice sounds the same here as
   sentence to full range by default (``normalize_audio``); we scale each sentence's peak to :data:`PEAK` (a
   little headroom, so the volume control's soft limiter stays idle at volume 1).
 
+A voice may have been downloaded from anywhere, so its ``.onnx.json`` is size-capped and range-checked before it
+is used (:func:`studio.core.untrusted.check_piper_config`: sample rate 8-48 kHz, length/noise scales, speakers,
+phoneme map), at most :data:`~studio.core.untrusted.MAX_PIPER_IDS` ids are fed to the model at once, and a
+sentence's audio longer than :func:`~studio.core.untrusted.piper_samples_cap` (1 s per phoneme id, 5 minutes at
+most) is refused: before these checks a ``length_scale`` of 3,000 wrote a 56-minute WAV and a ``sample_rate`` of 1
+a 5-hour one.
+
 onnxruntime runs on the CPU with 2 intra-op threads: a desktop app shares the CPU with its own GUI and the
 user's other programs, and VITS decoders gain little beyond a couple of threads for one sentence at a time.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import threading
@@ -31,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.core import untrusted
 from studio.core.jobs import JobError
 
 PAD, BOS, EOS = "_", "^", "$"
@@ -54,14 +61,15 @@ def _read_config(onnx_path: Path) -> tuple[dict, Path]:
         raise JobError(f"The Piper voice {onnx_path.name} has no settings file next to it "
                        f"({onnx_path.name}.json). Put the .onnx.json that came with the voice beside it.")
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config = untrusted.read_json(config_path, untrusted.SMALL_JSON_CAP, "the voice")
         id_map = config["phoneme_id_map"]
         sample_rate = int(config["audio"]["sample_rate"])
         if not isinstance(id_map, dict) or not all(k in id_map for k in (PAD, BOS, EOS)) or sample_rate <= 0:
             raise ValueError("incomplete phoneme_id_map")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
         raise JobError(f"The settings file {config_path.name} of this Piper voice is damaged or not a Piper "
                        f"config ({exc}). Download the voice's .onnx.json again.") from exc
+    untrusted.check_piper_config(config, config_path)  # OverLimit: names the file, the value and the limit
     return config, config_path
 
 
@@ -168,6 +176,13 @@ class PiperVoice:
 
     # -- ids -> audio ---------------------------------------------------------------------------------------------
     def synthesize_ids(self, ids: list[int], rate: float = 1.0, speaker: int = 0) -> np.ndarray:
+        """Samples for one sentence's ids, scaled to :data:`PEAK`. Refuses more than
+        :data:`~studio.core.untrusted.MAX_PIPER_IDS` ids, and audio longer than the cap for that many ids (a
+        model or settings file that makes minutes of sound from a few phonemes is broken or hostile)."""
+        if len(ids) > untrusted.MAX_PIPER_IDS:
+            raise JobError(f"A sentence is too long for the Piper voice {self.name}: {len(ids):,} phoneme ids, over "
+                           f"the limit of {untrusted.MAX_PIPER_IDS:,}; split it into shorter sentences (or shorten "
+                           f"the pronunciation dictionary's entries).")
         scales = np.array([self.noise_scale, self.length_scale / max(0.1, float(rate)), self.noise_w],
                           dtype=np.float32)
         feeds = {"input": np.array([ids], dtype=np.int64), "input_lengths": np.array([len(ids)], dtype=np.int64),
@@ -176,7 +191,13 @@ class PiperVoice:
             feeds["sid"] = np.array([int(speaker) if self.num_speakers > 1 else 0], dtype=np.int64)
         with self._lock:
             audio = self.session.run(None, feeds)[0]
-        audio = np.nan_to_num(np.asarray(audio, dtype=np.float32).reshape(-1))
+        audio = np.asarray(audio).reshape(-1)
+        cap = untrusted.piper_samples_cap(len(ids), self.sample_rate)
+        if len(audio) > cap:
+            raise JobError(f"The Piper voice {self.path} made {len(audio) / self.sample_rate:,.1f} s of audio for "
+                           f"{len(ids):,} phoneme ids, over the limit of {cap / self.sample_rate:,.1f} s; the voice's "
+                           f"model or its .onnx.json is damaged, so its audio is not used.")
+        audio = np.nan_to_num(audio.astype(np.float32, copy=False))
         peak = float(np.abs(audio).max()) if len(audio) else 0.0
         return audio * np.float32(PEAK / peak) if peak > 1e-8 else np.zeros_like(audio)
 

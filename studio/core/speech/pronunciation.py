@@ -18,7 +18,6 @@ atomically.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -134,18 +133,34 @@ def dictionary_path(project_root: str | Path) -> Path:
     return Path(project_root) / FILE
 
 
+# A project may come from someone else: its dictionary is read only up to a size, and each entry is bounded, so a
+# sentence (at most 300 characters, studio/core/speech/text.py) cannot expand into megabytes of phonemes. Real
+# dictionaries hold tens to hundreds of brand names; an entry's value is a word or two.
+MAX_ENTRIES = 10_000
+MAX_WORD_CHARS = 100
+MAX_VALUE_CHARS = 200
+
+
 def load_dictionary(project_root: str | Path | None) -> Dictionary:
-    """The project's dictionary; empty when there is no project or no file yet. A damaged file reads as empty
-    rather than blocking synthesis (the editor shows the entries it could read)."""
+    """The project's dictionary; empty when there is no project or no file yet. A damaged or oversized file
+    reads as empty rather than blocking synthesis (the editor shows the entries it could read); entries over
+    :data:`MAX_WORD_CHARS` / :data:`MAX_VALUE_CHARS` and those past the first :data:`MAX_ENTRIES` are dropped."""
+    from studio.core import untrusted
+    from studio.core.jobs import JobError
+
     if project_root is None:
         return Dictionary()
     path = dictionary_path(project_root)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = untrusted.read_json(path, untrusted.SMALL_JSON_CAP, "the pronunciation dictionary")
+    except (OSError, ValueError, JobError):
         return Dictionary()
     entries = data.get("entries", data) if isinstance(data, dict) else {}
-    return Dictionary({k: v for k, v in entries.items() if isinstance(k, str) and isinstance(v, str)})
+    if not isinstance(entries, dict):
+        return Dictionary()
+    kept = [(k, v) for k, v in entries.items() if isinstance(k, str) and isinstance(v, str)
+            and len(k) <= MAX_WORD_CHARS and len(v) <= MAX_VALUE_CHARS]
+    return Dictionary(dict(kept[:MAX_ENTRIES]))
 
 
 def save_dictionary(project_root: str | Path, dictionary: Dictionary | dict) -> Path:
