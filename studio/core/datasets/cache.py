@@ -19,6 +19,15 @@ last, so a crash or a cancel mid-way leaves either the old complete cache or no 
 treat as "no cache". The sidecar stores :func:`manifest_fingerprint` of the usable items; ``open`` refuses
 a cache whose fingerprint no longer matches the manifest (items added, excluded, re-split or relabelled).
 
+A cache can still be damaged afterwards (a copy cut short, a full disk on another tool's write, a project
+someone sent): :func:`cache_problem` checks that the sidecar parses, that every data file has exactly the
+size its shapes say (``train.bin`` = tokens × item size, the image memmap = N × H × W × C, mels = frames ×
+n_mels × 2) and that the small index arrays add up. A damaged cache is rebuilt by the next build, with a
+plain message, and ``open`` refuses it in one sentence instead of failing inside numpy's memmap.
+
+Paths: items are read only through the manifest's guard (:meth:`Manifest.item_path`), so an entry whose
+``item`` leaves the dataset folder was already refused when the manifest was loaded, and is never read.
+
 No pickles anywhere: ``.npz`` files are read with ``allow_pickle=False``.
 """
 
@@ -33,6 +42,7 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,7 +53,7 @@ import numpy as np
 
 from studio.core.atomic import atomic_write_json
 from studio.core.datasets.base import AUDIO, IMAGE, TEXT
-from studio.core.datasets.manifest import CACHE, Manifest
+from studio.core.datasets.manifest import CACHE, OUTSIDE_REASON, Manifest
 from studio.core.jobs import JobContext, JobError
 
 CACHE_SCHEMA = 1
@@ -88,26 +98,197 @@ def _read_sidecar(path: Path, kind: str) -> dict | None:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if info.get("kind") != kind or info.get("schema") != CACHE_SCHEMA:
+    if not isinstance(info, dict) or info.get("kind") != kind or info.get("schema") != CACHE_SCHEMA:
         return None
-    if not all((path.parent / name).is_file() for name in info.get("files", [])):
+    files = info.get("files", [])
+    if not isinstance(files, list) or not all(_plain_name(name) for name in files):
+        return None  # names that are not plain files of this folder: not a cache this studio wrote
+    if not all((path.parent / name).is_file() for name in files):
         return None  # a data file was deleted by hand: treat the cache as absent
     return info
 
 
-def _is_current(sidecar: Path, kind: str, fingerprint: str, params: dict) -> bool:
+def _parses(sidecar: Path) -> bool:
+    try:
+        return isinstance(json.loads(sidecar.read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):
+        return False
+
+
+def _plain_name(name: object) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name \
+        and "\\" not in name and not name.startswith(".")
+
+
+def _cache_state(sidecar: Path, kind: str, fingerprint: str, params: dict) -> tuple[bool, str | None]:
+    """(up to date, damage): up to date only when the sidecar matches the manifest and the parameters *and*
+    its files are whole; ``damage`` says what is wrong with a cache that is there but broken."""
     info = _read_sidecar(sidecar, kind)
-    return bool(info) and info.get("fingerprint") == fingerprint and info.get("params") == params
+    if info is None:
+        return False, (f"{sidecar.name} cannot be read" if sidecar.is_file() and not _parses(sidecar) else None)
+    damage = _damage(sidecar.parent, sidecar.stem, info)
+    current = damage is None and info.get("fingerprint") == fingerprint and info.get("params") == params
+    return current, damage
 
 
 def _require_current(info: dict | None, sidecar: Path, dataset_folder: Path, verify: bool) -> dict:
     if info is None:
         raise JobError(f"There is no training cache at {sidecar.parent} yet: prepare the dataset first.")
+    damage = _damage(sidecar.parent, sidecar.stem, info)
+    if damage:
+        raise JobError(f"The training cache at {sidecar.parent} is damaged ({damage}): prepare the dataset "
+                       "again to rebuild it.")
     if verify:
         _, entries = _load_manifest(dataset_folder, info["kind"])
         if manifest_fingerprint(entries) != info.get("fingerprint"):
             raise JobError("The dataset changed since its training cache was made: prepare it again.")
     return info
+
+
+def _announce_damage(ctx: JobContext, what: str, damage: str | None) -> None:
+    if damage:
+        ctx.progress(0.0, f"The {what} training cache was damaged ({damage}): rebuilding it")
+
+
+def _announce_refused(ctx: JobContext, manifest: Manifest, result: dict) -> dict:
+    """Entries refused because their item points outside the dataset folder, said where the user looks."""
+    if manifest.refused:
+        count = len(manifest.refused)
+        ctx.progress(1.0, f"{count} item{'s' if count != 1 else ''} left out: {OUTSIDE_REASON}")
+        result.update(refused=count, refused_because=OUTSIDE_REASON)
+    return result
+
+
+# -- damage checks: sizes from the sidecar against the files, small index arrays that must add up ---------------
+class _Damaged(Exception):
+    """What is wrong with a cache, in a few words (caught by :func:`_damage`)."""
+
+
+def cache_problem(sidecar: str | Path) -> str | None:
+    """None when the cache this sidecar commits is whole; else what is wrong, in a few words ("train.bin is
+    1,000 bytes but should be 2,000"). Also says so when there is no readable sidecar of a known kind."""
+    sidecar = Path(sidecar)
+    for kind in (IMAGE, TEXT, AUDIO):
+        info = _read_sidecar(sidecar, kind)
+        if info is not None:
+            return _damage(sidecar.parent, sidecar.stem, info)
+    return "there is no complete cache here"
+
+
+def _damage(folder: Path, stem: str, info: dict) -> str | None:
+    check = {IMAGE: _check_images, TEXT: _check_text, AUDIO: _check_audio}[info["kind"]]
+    try:
+        check(folder, stem, info)
+    except _Damaged as exc:
+        return str(exc)
+    except (OSError, ValueError, TypeError, KeyError, IndexError, EOFError, OverflowError,
+            zipfile.BadZipFile) as exc:
+        return f"a file cannot be read: {type(exc).__name__}"
+    return None
+
+
+def _count(info: dict, key: str) -> int:
+    value = info.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _Damaged(f"its index has no valid {key}")
+    return value
+
+
+def _expect_size(path: Path, nbytes: int) -> None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise _Damaged(f"{path.name} is missing") from None
+    if size != nbytes:
+        raise _Damaged(f"{path.name} is {size:,} bytes but should be {nbytes:,}")
+
+
+def _check_array(name: str, array: np.ndarray, length: int, low: int, high: int) -> None:
+    """``array`` has ``length`` integer values in [low, high)."""
+    if array.ndim != 1 or len(array) != length or array.dtype.kind not in "iu":
+        raise _Damaged(f"its {name} do not match the items")
+    if length and (int(array.min()) < low or int(array.max()) >= high):
+        raise _Damaged(f"its {name} are out of range")
+
+
+def _check_offsets(name: str, offsets: np.ndarray, items: int, total: int) -> None:
+    """N + 1 offsets from 0 to ``total`` that never go backwards."""
+    _check_array(name, offsets, items + 1, 0, total + 1)
+    if int(offsets[0]) != 0 or int(offsets[-1]) != total or (np.diff(offsets) < 0).any():
+        raise _Damaged(f"its {name} do not add up")
+
+
+def _ids(info: dict) -> list:
+    ids = info.get("ids")
+    if not isinstance(ids, list):
+        raise _Damaged("its index has no item list")
+    return ids
+
+
+def _check_images(folder: Path, stem: str, info: dict) -> None:
+    shape = info.get("shape")
+    resolution = (info.get("params") or {}).get("resolution")
+    if not (isinstance(shape, list) and len(shape) == 4 and all(type(v) is int and v >= 0 for v in shape)
+            and shape[1] == shape[2] == resolution and shape[3] == 3 and shape[0] == len(_ids(info))
+            and info.get("dtype") == "uint8" and isinstance(info.get("classes"), list)):
+        raise _Damaged("its index does not describe the images it holds")
+    _expect_size(folder / f"{stem}.u8", math.prod(shape))
+    arrays = _load_npz(folder / f"{stem}.npz")
+    _check_array("labels", arrays["labels"], shape[0], -1, len(info["classes"]))
+    _check_array("split codes", arrays["split"], shape[0], UNREADABLE, VAL_SPLIT + 1)
+
+
+def _check_text(folder: Path, stem: str, info: dict) -> None:
+    dtype = info.get("dtype")
+    if dtype not in ("uint16", "uint32"):
+        raise _Damaged("its index names no valid token type")
+    vocab, eot = _count(info, "vocab_size"), _count(info, "eot_id")
+    if token_dtype(vocab) != np.dtype(dtype) or eot >= vocab:
+        raise _Damaged("its vocabulary size does not match its token type")
+    itemsize = np.dtype(dtype).itemsize
+    for name, key in (("train.bin", "train_tokens"), ("val.bin", "val_tokens")):
+        count = _count(info, key)
+        _expect_size(folder / name, count * itemsize)
+        # an id past the vocabulary would index past the model's embedding (a CUDA device assert); a max over
+        # the memory map reads the file at memory speed (100 M tokens in well under a second)
+        if count and int(_open_array(folder / name, np.dtype(dtype), (count,)).max()) >= vocab:
+            raise _Damaged(f"{name} holds token ids beyond its vocabulary")
+    _load_tokenizer(folder, vocab)
+
+
+def _load_tokenizer(folder: Path, vocab: int):
+    """The cache's tokenizer, which must load and have exactly the vocabulary its token files were made with.
+    Both the build's up-to-date check and ``TextCache.open`` use it, so a cache one refuses the other rebuilds."""
+    from studio.core.datasets import tokenizers
+
+    try:
+        tokenizer = tokenizers.load(folder / "tokenizer.json")
+    except Exception:  # noqa: BLE001 - OSError, ValueError, KeyError, the HF parser's own errors
+        raise _Damaged("its tokenizer.json cannot be used") from None
+    if tokenizer.vocab_size != vocab:
+        raise _Damaged("its tokenizer.json does not match its token files")
+    return tokenizer
+
+
+def _check_audio(folder: Path, stem: str, info: dict) -> None:
+    from studio.core.datasets import phonemes
+
+    n_mels = (info.get("params") or {}).get("n_mels")
+    if type(n_mels) is not int or n_mels <= 0:
+        raise _Damaged("its index has no valid mel size")
+    frames, samples, symbols = _count(info, "frames"), _count(info, "samples"), _count(info, "phoneme_count")
+    _expect_size(folder / "mels.f16", frames * n_mels * 2)
+    _expect_size(folder / "audio.i16", samples * 2)
+    _expect_size(folder / "phonemes.u16", symbols * 2)
+    items = len(_ids(info))
+    index = _load_npz(folder / "index.npz")
+    _check_offsets("mel offsets", index["mel_offsets"], items, frames)
+    _check_offsets("sample offsets", index["audio_offsets"], items, samples)
+    _check_offsets("phoneme offsets", index["phoneme_offsets"], items, symbols)
+    _check_array("split codes", index["split"], items, UNREADABLE, VAL_SPLIT + 1)
+    ids = np.fromfile(folder / "phonemes.u16", dtype="<u2")  # 2 bytes a symbol: small even for hours of speech
+    if ids.size and int(ids.max()) >= len(phonemes.SYMBOLS):
+        raise _Damaged("its phoneme ids are out of range")
 
 
 class _Staged:
@@ -278,7 +459,7 @@ def _pad_square(image, resolution: int, background: tuple[int, int, int]):
     return canvas
 
 
-def _decode_chunk(paths: list[str], resolution: int, fit: str,
+def _decode_chunk(paths: list[str | None], resolution: int, fit: str,
                   background: tuple[int, int, int]) -> tuple[np.ndarray, list[str | None]]:
     """Pool task: decode a chunk of images. Returns the pixels and, per image, None or why it failed (an
     unreadable item becomes a background-coloured square marked unusable, not a failed build)."""
@@ -287,6 +468,10 @@ def _decode_chunk(paths: list[str], resolution: int, fit: str,
     out = np.empty((len(paths), resolution, resolution, 3), np.uint8)
     errors: list[str | None] = []
     for i, path in enumerate(paths):
+        if path is None:  # outside the dataset folder: never opened
+            out[i] = background
+            errors.append(OUTSIDE_REASON)
+            continue
         try:
             out[i] = load_square(path, resolution, fit, background)
             errors.append(None)
@@ -322,19 +507,23 @@ class BuildImageCache:
     def __call__(self, ctx: JobContext) -> dict:
         started = time.perf_counter()
         manifest, entries = _load_manifest(self.folder, IMAGE)
-        background = tuple(int(c) for c in (self.background or manifest.options.get("background") or (255, 255, 255)))
+        background = _colour(self.background or manifest.options.get("background"))
         params = {"resolution": self.resolution, "fit": self.fit, "background": list(background)}
         fingerprint = manifest_fingerprint(entries)
         stem = f"images_{self.resolution}_{self.fit}"
         root = cache_root(self.folder)
-        if not self.force and _is_current(root / f"{stem}.json", IMAGE, fingerprint, params):
+        current, damage = _cache_state(root / f"{stem}.json", IMAGE, fingerprint, params)
+        if not self.force and current:
             ctx.progress(1.0, "The image cache is up to date")
-            return {"path": str(root / f"{stem}.u8"), "count": len(entries), "up_to_date": True}
+            return _announce_refused(ctx, manifest, {"path": str(root / f"{stem}.u8"), "count": len(entries),
+                                                     "up_to_date": True})
+        _announce_damage(ctx, "image", damage)
         shape = (len(entries), self.resolution, self.resolution, 3)
         _ensure_space(root, math.prod(shape))
+        paths = [manifest.paths().resolve(e.get("item")) for e in entries]
         with _staged(root) as staged:
             temp = staged.temp_for(f"{stem}.u8")
-            errors = self._fill(temp, shape, entries, background, ctx)
+            errors = self._fill(temp, shape, [None if p is None else str(p) for p in paths], background, ctx)
             split = _split_codes(entries)
             split[[i for i, e in enumerate(errors) if e]] = UNREADABLE
             classes = sorted({e["label"] for e in entries if e.get("label") is not None})
@@ -347,14 +536,17 @@ class BuildImageCache:
             staged.commit(root / f"{stem}.json", info)
         seconds = time.perf_counter() - started
         ctx.progress(1.0, f"{len(entries)} images ready for training")
-        return {"path": str(root / f"{stem}.u8"), "count": len(entries), "up_to_date": False,
-                "unreadable": len(info["unreadable"]), "seconds": round(seconds, 3),
-                "images_per_s": round(len(entries) / max(seconds, 1e-9), 1)}
+        result = {"path": str(root / f"{stem}.u8"), "count": len(entries), "up_to_date": False,
+                  "unreadable": len(info["unreadable"]), "seconds": round(seconds, 3),
+                  "images_per_s": round(len(entries) / max(seconds, 1e-9), 1)}
+        if damage:
+            result["damaged"] = damage
+        return _announce_refused(ctx, manifest, result)
 
-    def _fill(self, temp: Path, shape: tuple, entries: list[dict], background: tuple, ctx: JobContext) -> list:
-        """Decode into a writable memmap of the temporary file; returns per-item errors (None when fine)."""
+    def _fill(self, temp: Path, shape: tuple, paths: list[str | None], background: tuple, ctx: JobContext) -> list:
+        """Decode into a writable memmap of the temporary file; returns per-item errors (None when fine).
+        ``paths`` are the items' checked paths; None marks one that points outside the dataset folder."""
         images = np.memmap(temp, dtype=np.uint8, mode="w+", shape=shape)
-        paths = [str(self.folder / e["item"]) for e in entries]
         errors: list[str | None] = [None] * len(paths)
         chunks = [(start, paths[start:start + CHUNK]) for start in range(0, len(paths), CHUNK)]
         args = (self.resolution, self.fit, background)
@@ -407,13 +599,23 @@ def _pooled(pool: ProcessPoolExecutor, chunks: list, args: tuple, window: int,
             yield (start, *future.result())
 
 
+def _colour(value: object) -> tuple[int, int, int]:
+    """An RGB background from the caller or the manifest's options; anything else (the manifest may have been
+    edited) means white rather than a crash inside Pillow."""
+    try:
+        colour = tuple(int(c) for c in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError, OverflowError):
+        return (255, 255, 255)
+    return colour if len(colour) == 3 and all(0 <= c <= 255 for c in colour) else (255, 255, 255)
+
+
 def _label_indices(entries: list[dict], classes: list[str]) -> np.ndarray:
     index = {name: i for i, name in enumerate(classes)}
     return np.array([index.get(e.get("label"), -1) for e in entries], np.int64)
 
 
 def _unreadable(entries: list[dict], errors: list) -> list[dict]:
-    return [{"id": e["id"], "item": e["item"], "reason": err} for e, err in zip(entries, errors) if err]
+    return [{"id": e["id"], "item": e.get("item"), "reason": err} for e, err in zip(entries, errors) if err]
 
 
 @dataclass
@@ -523,15 +725,15 @@ def _read_text(path: Path) -> str:
                        "dataset again.") from exc
 
 
-def _text_splits(folder: Path, entries: list[dict], val_percent: float) -> tuple[list[_Doc], list[_Doc], bool]:
+def _text_splits(manifest: Manifest, entries: list[dict], val_percent: float) -> tuple[list[_Doc], list[_Doc], bool]:
     """Training and validation documents from the manifest split.
 
     A dataset of one or a few files (a novel, a Shakespeare ``input.txt``) has no validation items, yet a
     language model needs validation text to show over-fitting. Then the last ``val_percent`` of the training
     text (cut at a line break) becomes validation, nanoGPT-style; the third value says this happened.
     """
-    train = [_Doc(folder / e["item"]) for e in entries if e.get("split") != "val"]
-    val = [_Doc(folder / e["item"]) for e in entries if e.get("split") == "val"]
+    train = [_Doc(manifest.item_path(e)) for e in entries if e.get("split") != "val"]
+    val = [_Doc(manifest.item_path(e)) for e in entries if e.get("split") == "val"]
     if val or not train or val_percent <= 0:
         return train, val, False
     lengths = [len(doc.read()) for doc in train]
@@ -606,10 +808,12 @@ class BuildTextCache:
         target = text_cache_folder(self.folder, self.tokenizer, self.vocab_size)
         params = {"tokenizer": self.tokenizer, "vocab_size": self.vocab_size}
         fingerprint = manifest_fingerprint(entries)
-        if not self.force and _is_current(target / "cache.json", TEXT, fingerprint, params):
+        current, damage = _cache_state(target / "cache.json", TEXT, fingerprint, params)
+        if not self.force and current:
             ctx.progress(1.0, "The text cache is up to date")
-            return {"path": str(target), "up_to_date": True}
-        train_docs, val_docs, held_out = _text_splits(self.folder, entries, manifest.split.get("val_percent", 10))
+            return _announce_refused(ctx, manifest, {"path": str(target), "up_to_date": True})
+        _announce_damage(ctx, "text", damage)
+        train_docs, val_docs, held_out = _text_splits(manifest, entries, _percent(manifest.split))
         texts = (piece for piece, _ in _doc_pieces(train_docs, ctx, (0.0, 0.3), "Learning the vocabulary"))
         tokenizer = fit_tokenizer(self.tokenizer, texts, self.vocab_size)
         dtype = token_dtype(tokenizer.vocab_size)
@@ -626,8 +830,20 @@ class BuildTextCache:
             ctx.check()
             staged.commit(target / "cache.json", info)
         ctx.progress(1.0, f"{n_train + n_val:,} tokens ready for training")
-        return {"path": str(target), "up_to_date": False, "vocab_size": tokenizer.vocab_size,
-                "train_tokens": n_train, "val_tokens": n_val, "val_from_training_tail": held_out}
+        result = {"path": str(target), "up_to_date": False, "vocab_size": tokenizer.vocab_size,
+                  "train_tokens": n_train, "val_tokens": n_val, "val_from_training_tail": held_out}
+        if damage:
+            result["damaged"] = damage
+        return _announce_refused(ctx, manifest, result)
+
+
+def _percent(split: dict) -> float:
+    """The validation share from the manifest (a hand-edited value that is not a number means the default)."""
+    try:
+        percent = float(split.get("val_percent", 10))
+    except (TypeError, ValueError, OverflowError):
+        return 10.0
+    return percent if math.isfinite(percent) else 10.0
 
 
 def _write_tokens(path: Path, tokenizer, dtype: np.dtype, pieces: Iterable[tuple[str, bool]]) -> int:
@@ -674,15 +890,18 @@ class TextCache:
     @classmethod
     def open(cls, dataset_folder: str | Path, tokenizer: str = "char", vocab_size: int = 4096,
              verify: bool = True) -> "TextCache":
-        from studio.core.datasets import tokenizers
-
         folder = text_cache_folder(dataset_folder, tokenizer, vocab_size)
         info = _require_current(_read_sidecar(folder / "cache.json", TEXT), folder / "cache.json",
                                 Path(dataset_folder), verify)
         dtype = np.dtype(info["dtype"])
         train = _open_array(folder / "train.bin", dtype, (int(info["train_tokens"]),))
         val = _open_array(folder / "val.bin", dtype, (int(info["val_tokens"]),))
-        return cls(folder, train, val, tokenizers.load(folder / "tokenizer.json"), info)
+        try:
+            tokenizer = _load_tokenizer(folder, info["vocab_size"])
+        except _Damaged as exc:
+            raise JobError(f"The training cache at {folder} is damaged ({exc}): prepare the dataset again to "
+                           "rebuild it.") from exc
+        return cls(folder, train, val, tokenizer, info)
 
     @property
     def vocab_size(self) -> int:
@@ -709,8 +928,9 @@ class MelFrontEnd:
 
     def __init__(self, sample_rate: int = 22050, n_mels: int = 80, n_fft: int = 1024, hop_length: int = 256,
                  win_length: int = 1024, f_min: float = 0.0, f_max: float | None = 8000.0) -> None:
-        import torchaudio
+        from studio.core.audio_stack import import_torchaudio
 
+        torchaudio = import_torchaudio()  # a mismatched torch/torchaudio pair: one sentence, not a linker error
         self.n_fft, self.hop_length = n_fft, hop_length
         self.pad = (n_fft - hop_length) // 2
         self.transform = torchaudio.transforms.MelSpectrogram(
@@ -726,6 +946,24 @@ class MelFrontEnd:
         if padded.shape[-1] < self.n_fft:  # a clip shorter than one hop: no frame
             return samples.new_zeros(*samples.shape[:-1], self.transform.n_mels, 0)
         return torch.log(torch.clamp(self.transform(padded), min=MEL_FLOOR))
+
+
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4_000, 192_000
+
+
+def _sample_rate(value: object) -> int:
+    """The dataset's sample rate (22050 when unset). It comes from the manifest, which may have been edited:
+    a rate of 10⁹ would make every clip a gigabyte when resampled, so anything outside 4–192 kHz is refused."""
+    if value is None or value == "":
+        return 22050
+    try:
+        rate = int(value)
+    except (TypeError, ValueError, OverflowError):
+        rate = 0
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise JobError(f"The dataset's sample rate {str(value)[:20]} Hz is outside 4,000–192,000 Hz, so its audio "
+                       "is not prepared: import the clips again.")
+    return rate
 
 
 def read_clip(path: Path, sample_rate: int) -> np.ndarray:
@@ -767,7 +1005,7 @@ class BuildAudioCache:
     def _params(self, manifest: Manifest) -> dict:
         from studio.core.datasets import phonemes
 
-        rate = int(self.sample_rate or manifest.options.get("sample_rate") or 22050)
+        rate = _sample_rate(self.sample_rate or manifest.options.get("sample_rate"))
         return {"sample_rate": rate, "n_mels": self.n_mels, "n_fft": self.n_fft, "hop_length": self.hop_length,
                 "win_length": self.win_length, "f_min": self.f_min, "f_max": self.f_max,
                 "language": self.language or manifest.options.get("language") or phonemes.DEFAULT_LANGUAGE,
@@ -778,13 +1016,15 @@ class BuildAudioCache:
         params = self._params(manifest)
         target = audio_cache_folder(self.folder, params["sample_rate"], self.n_mels, self.hop_length)
         fingerprint = manifest_fingerprint(entries)
-        if not self.force and _is_current(target / "cache.json", AUDIO, fingerprint, params):
+        current, damage = _cache_state(target / "cache.json", AUDIO, fingerprint, params)
+        if not self.force and current:
             ctx.progress(1.0, "The audio cache is up to date")
-            return {"path": str(target), "up_to_date": True}
+            return _announce_refused(ctx, manifest, {"path": str(target), "up_to_date": True})
+        _announce_damage(ctx, "audio", damage)
         front = MelFrontEnd(params["sample_rate"], self.n_mels, self.n_fft, self.hop_length, self.win_length,
                             self.f_min, self.f_max)
         with _staged(target) as staged:
-            offsets, phoneme_strings = self._write_clips(staged, entries, params, front, ctx)
+            offsets, phoneme_strings = self._write_clips(staged, manifest, entries, params, front, ctx)
             staged.bytes("index.npz", _npz_bytes(
                 mel_offsets=np.array(offsets["mel"], np.int64), audio_offsets=np.array(offsets["audio"], np.int64),
                 phoneme_offsets=np.array(offsets["phonemes"], np.int64), split=_split_codes(entries)))
@@ -796,10 +1036,14 @@ class BuildAudioCache:
             ctx.check()
             staged.commit(target / "cache.json", info)
         ctx.progress(1.0, f"{len(entries)} clips ready for training")
-        return {"path": str(target), "up_to_date": False, "clips": len(entries), "frames": offsets["mel"][-1],
-                "with_phonemes": sum(1 for p in phoneme_strings if p), "phonemizer": params["phonemizer"]}
+        result = {"path": str(target), "up_to_date": False, "clips": len(entries), "frames": offsets["mel"][-1],
+                  "with_phonemes": sum(1 for p in phoneme_strings if p), "phonemizer": params["phonemizer"]}
+        if damage:
+            result["damaged"] = damage
+        return _announce_refused(ctx, manifest, result)
 
-    def _write_clips(self, staged: _Staged, entries: list[dict], params: dict, front: "MelFrontEnd",
+    def _write_clips(self, staged: _Staged, manifest: Manifest, entries: list[dict], params: dict,
+                     front: "MelFrontEnd",
                      ctx: JobContext) -> tuple[dict[str, list[int]], list[str | None]]:
         """Stream every clip's mel frames, samples and phoneme ids to the staged files; returns the offsets
         (N + 1 each) and the phoneme strings. The files are closed before the caller commits them."""
@@ -812,7 +1056,7 @@ class BuildAudioCache:
             for number, entry in enumerate(entries):
                 ctx.check()
                 ctx.progress(number / len(entries), f"{number} of {len(entries)} clips")
-                samples = read_clip(self.folder / entry["item"], params["sample_rate"])
+                samples = read_clip(manifest.item_path(entry), params["sample_rate"])
                 mel = front(torch.from_numpy(samples.astype(np.float32) / 32768.0))  # (n_mels, T)
                 mels.write(mel.T.contiguous().numpy().astype(np.float16).tobytes())  # (T, n_mels) rows
                 clips.write(samples.astype("<i2").tobytes())
@@ -859,10 +1103,13 @@ class AudioCache:
              hop_length: int = 256, verify: bool = True) -> "AudioCache":
         """Open a built cache; ``sample_rate`` defaults to the dataset's (manifest options, else 22050)."""
         if sample_rate is None:
-            sample_rate = int(Manifest.load(Path(dataset_folder)).options.get("sample_rate") or 22050)
+            sample_rate = _sample_rate(Manifest.load(Path(dataset_folder)).options.get("sample_rate"))
         folder = audio_cache_folder(dataset_folder, sample_rate, n_mels, hop_length)
         info = _require_current(_read_sidecar(folder / "cache.json", AUDIO), folder / "cache.json",
                                 Path(dataset_folder), verify)
+        if info["params"]["n_mels"] != n_mels:  # the folder name says one size, the sidecar another
+            raise JobError(f"The training cache at {folder} is damaged (its mel size does not match its folder): "
+                           "prepare the dataset again to rebuild it.")
         index = _load_npz(folder / "index.npz")
         return cls(folder,
                    _open_array(folder / "mels.f16", np.float16, (int(info["frames"]), n_mels)),

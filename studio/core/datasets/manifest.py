@@ -16,14 +16,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from studio.core.atomic import atomic_write_json
-from studio.core.datasets.base import DUPLICATE, FIXED, OK, SKIPPED
+from studio.core.datasets.base import DUPLICATE, FIXED, KINDS, OK, SKIPPED
 from studio.core.jobs import JobError
+from studio.core.safe_paths import PathGuard
 
 MANIFEST = "manifest.json"
 ITEMS = "items"
 CACHE = "cache"
 MANIFEST_SCHEMA = 1
 TRANSCRIPT = "transcript"  # status of files used as transcripts (metadata.csv, .lab/.txt sidecars)
+OUTSIDE_REASON = "its item path points outside the dataset folder"
+_TEXT_FIELDS = ("label", "transcript", "split", "source", "origin")  # fields that must be text where present
+MAX_MANIFEST_BYTES = 1 << 30  # 1 GiB: ~2 million entries; a larger index is refused before it is parsed
 
 
 def _now() -> str:
@@ -40,20 +44,37 @@ class Manifest:
     split: dict = field(default_factory=lambda: {"val_percent": 10, "seed": 0})
     history: list[dict] = field(default_factory=list)  # undoable operations, newest last
     options: dict = field(default_factory=dict)
+    refused: list[dict] = field(default_factory=list, compare=False)  # {"id", "reason"}: refused since loading
+    _paths: PathGuard | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- persistence -----------------------------------------------------------------------------------
     @classmethod
     def load(cls, folder: Path) -> "Manifest":
+        """Read ``manifest.json``, treating it as a file someone may have sent (see :meth:`_guard`).
+
+        Where the file as a whole is unusable (not JSON, not an index, entries that are not entries) this is
+        one plain :class:`JobError`; a single entry whose item path leaves the dataset folder is refused (see
+        :meth:`_guard`) and the rest of the dataset opens as usual.
+        """
         file = folder / MANIFEST
         try:
+            if file.stat().st_size > MAX_MANIFEST_BYTES:
+                raise JobError(f"The dataset index {file} is larger than 1 GB, so it is not opened.")
             data = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise JobError(f"The dataset index {file} cannot be read ({exc}).") from exc
+        problem = _structure_problem(data)
+        if problem:
+            raise JobError(f"The dataset index {file} is damaged ({problem}): import the dataset again.")
         if int(data.get("schema_version", 1)) > MANIFEST_SCHEMA:
             raise JobError(f"The dataset {folder.name} was saved by a newer AIGC Studio; update to open it.")
-        return cls(folder=folder, name=data["name"], kind=data["kind"], created=data.get("created", _now()),
-                   entries=data.get("entries", []), split=data.get("split", {"val_percent": 10, "seed": 0}),
-                   history=data.get("history", []), options=data.get("options", {}))
+        entries = [{**e, "id": str(e["id"])} for e in data.get("entries", [])]
+        manifest = cls(folder=folder, name=data["name"], kind=data["kind"], created=str(data.get("created", _now())),
+                       entries=entries, split=_dict(data.get("split"), {"val_percent": 10, "seed": 0}),
+                       history=[op for op in _list(data.get("history")) if _is_operation(op)],
+                       options=_dict(data.get("options"), {}))
+        manifest._guard(manifest.entries)
+        return manifest
 
     def save(self) -> None:
         atomic_write_json(self.folder / MANIFEST, {
@@ -62,9 +83,49 @@ class Manifest:
             "entries": self.entries,
         })
 
+    # -- paths read from the file -------------------------------------------------------------------------
+    def _guard(self, entries: list[dict]) -> None:
+        """Refuse every entry whose ``item`` would be read from outside the dataset folder.
+
+        The manifest may come from someone else, and ``item`` is the one path in it that the studio opens (the
+        caches, the fixes and the panels' previews all read ``folder / item``). An ``item`` that climbs out with
+        ``..``, is absolute, or names a symlink that points outside turns the entry into a skipped one with
+        :data:`OUTSIDE_REASON`: it is listed with that reason wherever skipped files are, it is never usable, and
+        its ``item`` is moved to ``refused_item`` so that no reader of the entries can open it by mistake.
+        Refusing here, once, rather than at every reader keeps the panels (which read ``item`` directly) safe too.
+        """
+        guard = self.paths()
+        for entry in entries:
+            for key in _TEXT_FIELDS:  # a hand-edited label or transcript that is not text would crash a sort later
+                if key in entry and not isinstance(entry[key], str):
+                    entry.pop(key)
+            if "item" in entry and guard.check(entry["item"], bulk=True) is None:
+                entry["refused_item"] = str(entry.pop("item"))[:1000]
+                entry.update(status=SKIPPED, reason=OUTSIDE_REASON)
+                entry.pop("split", None)
+                self.refused.append({"id": entry["id"], "reason": OUTSIDE_REASON})
+
+    def paths(self) -> PathGuard:
+        """The guard every path read from this manifest goes through (one per manifest: it caches folders)."""
+        if self._paths is None:
+            self._paths = PathGuard(self.folder)
+        return self._paths
+
+    def item_path(self, entry: dict) -> Path:
+        """The file of ``entry``'s item, checked again at the moment it is opened (a symlink may have been put
+        there since loading). A JobError in plain words when it points outside."""
+        resolved = self.paths().resolve(entry.get("item"))
+        if resolved is None:
+            raise JobError(f"The item of entry {entry.get('id')} in the dataset {self.name} points outside the "
+                           "dataset folder, so it is not read.")
+        return resolved
+
     # -- lookups ---------------------------------------------------------------------------------------------
     def next_id(self) -> int:
-        return 1 + max((int(e["id"]) for e in self.entries), default=0)
+        """One past the largest numeric id. Ids the studio writes are numbers; an id edited by hand into anything
+        else (``../x``) is ignored here rather than stopping the next import."""
+        numbers = (int(e["id"]) for e in self.entries if re.fullmatch(r"[0-9]{1,18}", str(e.get("id", ""))))
+        return 1 + max(numbers, default=0)
 
     def by_id(self) -> dict[str, dict]:
         return {e["id"]: e for e in self.entries}
@@ -113,7 +174,10 @@ class Manifest:
             return None
         op = self.history.pop()
         if op["op"] == "replace":
-            self.entries = [op["previous"].get(e["id"], e) for e in self.entries]
+            restored = {i: {**e, "id": i} for i, e in op["previous"].items()
+                        if isinstance(e, dict) and isinstance(e.get("status"), str)}
+            self._guard(list(restored.values()))  # a hostile history must not bring back an item outside
+            self.entries = [restored.get(e["id"], e) for e in self.entries]
             return op["action"]
         index = self.by_id()
         for i in op["ids"]:
@@ -130,6 +194,41 @@ class Manifest:
 
     def flagged_ids(self) -> list[str]:
         return [e["id"] for e in self.usable() if e.get("flags")]
+
+
+def _structure_problem(data: object) -> str | None:
+    """What makes a parsed manifest unusable as a whole, in a few words, or None when its shape is right."""
+    if not isinstance(data, dict):
+        return "it is not a dataset index"
+    if not isinstance(data.get("name"), str) or data.get("kind") not in KINDS:
+        return "its name or kind is missing"
+    try:
+        int(data.get("schema_version", 1))
+    except (TypeError, ValueError):
+        return "its version is not a number"
+    entries = data.get("entries", [])
+    if not isinstance(entries, list):
+        return "its entries are not a list"
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), (str, int)) \
+                or not isinstance(entry.get("status"), str):
+            return f"entry {number} has no id or status"
+    return None
+
+
+def _dict(value: object, default: dict) -> dict:
+    return value if isinstance(value, dict) else default
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _is_operation(op: object) -> bool:
+    """An undo record :meth:`Manifest.undo` can apply; others (hand-edited, damaged) are dropped at load."""
+    return isinstance(op, dict) and op.get("op") in ("exclude", "include", "replace") \
+        and isinstance(op.get("ids"), list) and all(isinstance(i, str) for i in op["ids"]) \
+        and isinstance(op.get("previous", {}), dict) and isinstance(op.get("action"), str)
 
 
 def report(entries: list[dict]) -> dict:

@@ -19,14 +19,32 @@ def _rank(seed: int, entry: dict) -> str:
     return hashlib.sha256(f"{seed}:{entry.get('sha256') or entry['id']}".encode()).hexdigest()
 
 
+def _number(value: object, default: float, low: float, high: float) -> float:
+    """A split setting read from the manifest (which may have been edited): the default when it is not a
+    number, clamped to [low, high] when it is."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return default if number != number else min(high, max(low, number))
+
+
+def _seed(value: object) -> int:
+    """The split seed (0 when the manifest holds something that is not a whole number)."""
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
 def assign_split(manifest: Manifest, val_percent: float | None = None, seed: int | None = None) -> dict[str, int]:
     """(Re)assign ``split`` on every usable entry; returns counts per split."""
     if val_percent is not None:
         manifest.split["val_percent"] = float(val_percent)
     if seed is not None:
         manifest.split["seed"] = int(seed)
-    percent = float(manifest.split.get("val_percent", 10))
-    seed_value = int(manifest.split.get("seed", 0))
+    percent = _number(manifest.split.get("val_percent"), 10.0, 0.0, 100.0)
+    seed_value = _seed(manifest.split.get("seed"))
     for entry in manifest.entries:
         entry.pop("split", None)
     by_label: dict[str | None, list[dict]] = defaultdict(list)

@@ -27,6 +27,8 @@ EOT = "<|endoftext|>"
 FORMAT = "aigc-studio tokenizer"
 _BYTES = 256
 _LOOKUP_LIMIT = 0x30000  # code points below this are encoded through one numpy table (all of BMP + CJK ext.)
+MAX_FILE_BYTES = 128 << 20  # a 256k-entry BPE is ~20 MB of JSON; a larger "tokenizer" is refused unread
+MAX_CHARS = 0x110000  # every Unicode code point once: no character vocabulary can be larger
 
 
 class Tokenizer:
@@ -213,20 +215,30 @@ class BPETokenizer(Tokenizer):
 
 # -- loading -----------------------------------------------------------------------------------------------------
 def from_json(data: dict) -> Tokenizer:
-    if data.get("format") != FORMAT:
+    """Build a tokenizer from its JSON. The file may come from someone else: a malformed one is a plain
+    ValueError, never a TypeError deep inside the lookup table."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError("not an AIGC Studio tokenizer file")
-    if data["kind"] == CharTokenizer.kind:
-        return CharTokenizer(data["chars"])
-    if data["kind"] == BPETokenizer.kind:
+    if data.get("kind") == CharTokenizer.kind:
+        chars = data.get("chars")
+        if not isinstance(chars, list) or len(chars) > MAX_CHARS \
+                or not all(isinstance(c, str) and len(c) == 1 for c in chars) or len(set(chars)) != len(chars):
+            raise ValueError("the character tokenizer's list of characters is damaged")
+        return CharTokenizer(chars)
+    if data.get("kind") == BPETokenizer.kind:
         from tokenizers import Tokenizer as HFTokenizer
 
         return BPETokenizer(HFTokenizer.from_str(json.dumps(data["hf"])))
-    raise ValueError(f"unknown tokenizer kind {data['kind']!r}")
+    raise ValueError(f"unknown tokenizer kind {str(data.get('kind'))[:40]!r}")
 
 
 def load(path: str | Path) -> Tokenizer:
-    """Read a tokenizer saved by :meth:`Tokenizer.save` (JSON only: nothing in it can execute)."""
-    return from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    """Read a tokenizer saved by :meth:`Tokenizer.save` (JSON only: nothing in it can execute). A file over
+    :data:`MAX_FILE_BYTES` is refused before it is read (ValueError), so a hostile one cannot fill memory."""
+    path = Path(path)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ValueError(f"the tokenizer file {path.name} is larger than {MAX_FILE_BYTES >> 20} MB")
+    return from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 def fit_tokenizer(kind: str, texts: Iterable[str], vocab_size: int = 4096) -> Tokenizer:
