@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from studio import APP_ID, APP_NAME, STARTED_AT, __version__, paths
+from studio.core.locks import set_program
 from studio.display_check import display_problem
 from studio.logs import setup_logging
 from studio.ui.icons import icon
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     app = create_application(argv)
     sys.excepthook = _log_uncaught
+    set_program(f"the {APP_NAME} app")  # named in lock records: "the run is being trained by … (the AIGC Studio app)"
     window = build_window()
     log.info("Window shown %.2f s after start", time.perf_counter() - STARTED_AT)
     QTimer.singleShot(0, window.detect_devices)

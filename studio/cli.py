@@ -10,7 +10,7 @@
     aigc-studio dataset cache  --project DIR --name NAME [--resolution 64 --fit crop|pad]
                                [--tokenizer char|bpe --vocab-size N] [--language en-us]
     aigc-studio train --project DIR --dataset NAME --model FAMILY [--preset NAME] [--steps N]
-                      [--checkpoint-every N] [--set key=value ...] [--resume RUN_ID|latest]
+                      [--checkpoint-every N] [--set key=value ...] [--resume RUN_ID|latest|CHECKPOINT.json]
     torchrun --nproc-per-node N -m studio train ...   (the same on several GPUs, or CPU processes)
     aigc-studio generate image --project DIR --run RUN_ID|latest [--checkpoint STEP] [--count N] [--seed S]
                                [--class NAME] [--truncation T] [--scale K --resample nearest|lanczos] --out DIR
@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, help="total optimizer steps")
     train.add_argument("--checkpoint-every", type=int, metavar="N", help="save a checkpoint every N steps")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any setting, e.g. lr=3e-4")
-    train.add_argument("--resume", metavar="RUN_ID|latest", help="continue a run from its last checkpoint")
+    train.add_argument("--resume", metavar="RUN_ID|latest|CHECKPOINT.json",
+                       help="continue a run from its newest intact checkpoint (a run id, or latest), or from one "
+                            "checkpoint's .json inside --project's runs folder")
     train.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best one)")
     train.set_defaults(handler=_cmd_train)
 
@@ -254,15 +256,18 @@ def _parse_settings(pairs: list[str]) -> dict:
 
 
 def _cmd_train(args) -> int:
-    """Unusable arguments exit 2 with one plain sentence; Ctrl+C (or torchrun's SIGTERM) saves a checkpoint
-    and stops the run cleanly, so it can be resumed."""
+    """Unusable arguments exit 2 with one plain sentence; so does a run that another process is training
+    (the sentence names it and how to stop it). Ctrl+C (or torchrun's SIGTERM) saves a checkpoint and stops
+    the run cleanly, so it can be resumed."""
     import os
 
+    from studio.core import locks
     from studio.core.project import is_project
     from studio.core.training import TrainJob, runs
     from studio.core.training.recipes import ConfigError
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
+    locks.set_program("aigc-studio train")
     try:
         if not is_project(args.project):
             raise ConfigError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
@@ -272,6 +277,8 @@ def _cmd_train(args) -> int:
         job = TrainJob(args.project, args.dataset, args.model, preset=args.preset,
                        overrides=_parse_settings(args.set), steps=args.steps,
                        checkpoint_every=args.checkpoint_every, resume=args.resume, device=args.device)
+        if main_rank:
+            job.check_run_free()  # first, before torch loads: a run in use is refused at once
         job.validate()
     except ConfigError as exc:
         if main_rank:
@@ -281,7 +288,12 @@ def _cmd_train(args) -> int:
         for run in runs.interrupted_runs(job.project_root):
             print(f"Note: the run {run.run_id} ({run.family} on {run.dataset}) was interrupted at step {run.step:,}; "
                   f"continue it with --resume {run.run_id}.", file=sys.stderr)
-    result = run_training(job, quiet=not main_rank)
+    try:
+        result = run_training(job, quiet=not main_rank)
+    except ConfigError as exc:  # e.g. the run was claimed by another process between the check and the start
+        if main_rank:
+            print(exc, file=sys.stderr)
+        return 2
     if result is None:
         return 130
     if main_rank:
@@ -493,6 +505,16 @@ def run_with_progress(job):
             print(file=sys.stderr)
 
 
+def _warn_about_the_audio_stack() -> None:
+    """Every command says, in one sentence on stderr, when torch and torchaudio are not one release (from
+    package metadata, no import): commands that need audio would otherwise fail later with a linker error."""
+    from studio.core.audio_stack import pair_problem
+
+    problem = pair_problem()
+    if problem:
+        print(f"Warning: {problem}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
@@ -508,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     from studio.logs import setup_logging
 
     setup_logging(verbose=args.verbose)
+    _warn_about_the_audio_stack()
     try:
         return args.handler(args)
     except KeyboardInterrupt:

@@ -81,7 +81,9 @@ def import_torchaudio():
 
 
 def check_audio_stack() -> str:
-    """Exercise what the studio uses torchaudio for: a band-limited resample and a log-mel spectrogram.
+    """Exercise the audio path a dataset import and a voice take: a band-limited resample (the importer's numpy
+    kernel, the same taps as torchaudio's) and a log-mel spectrogram (torchaudio's transform, after
+    :func:`import_torchaudio`).
 
     Returns "ok", or the plain sentence saying what is broken (used by ``aigc-studio --self-test``)."""
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_text
 from studio.core.jobs import JobContext
-from studio.core.project import Project, create_project, is_project, open_project
+from studio.core.project import Project, open_or_create_project, open_project, update_project
 
 DEMO_NAME = "Demo Project"
 SOURCES = "demo-data"
@@ -42,7 +42,7 @@ class MakeDemoProject:
         self.seed = seed
 
     def __call__(self, ctx: JobContext) -> Project:
-        project = open_project(self.root) if is_project(self.root) else create_project(self.root, DEMO_NAME)
+        project = open_or_create_project(self.root, DEMO_NAME)
         sources = project.root / SOURCES
         rng = random.Random(self.seed)
         ctx.progress(0.0, "Drawing demo images")
@@ -51,8 +51,8 @@ class MakeDemoProject:
         _write_copy(sources / "copy.txt", rng)
         ctx.progress(0.3, "Synthesizing demo clips")
         _write_clips(sources / "voice", rng, ctx)
-        project.extra["demo"] = {"sources": SOURCES, "seed": self.seed}
-        project.save()
+        demo = {"sources": SOURCES, "seed": self.seed}
+        project = update_project(project.root, lambda fresh: fresh.extra.__setitem__("demo", demo))
         self._import_datasets(project, ctx)
         ctx.progress(1.0, "Demo project ready")
         return open_project(project.root)

@@ -2,6 +2,14 @@
 
 It owns the project that is open, the job registry and the settings; panels get the project through
 ``set_project`` and ask for navigation through their ``navigate`` signal.
+
+One app process at a time changes a project: opening one takes its window lock (``.window.lock``, shared by
+every window of this process, see :class:`studio.core.locks.SharedHold`). When another process has it, the
+user chooses: open it read-only, choose another project, or cancel. Read-only means: this process never writes
+``project.json`` (every write is refused in core, :func:`studio.core.project.set_read_only`), the Dataset panel's
+import, new-dataset and cache buttons are disabled and its edits refused with a banner, drops and training
+starts are refused by their jobs with the same sentence. Not covered: files the creation panels write
+(generated outputs, the speech panel's pronunciation dictionary and imported voices).
 """
 
 from __future__ import annotations
@@ -12,15 +20,17 @@ import platform
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot, qVersion
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QPlainTextEdit, QStackedWidget, QWidget)
+                               QMainWindow, QMessageBox, QPlainTextEdit, QStackedWidget, QVBoxLayout, QWidget)
 
 from studio import APP_NAME, __version__, paths
+from studio.core.audio_stack import pair_problem
 from studio.core.demo import MakeDemoProject
 from studio.core.jobs import JobError
-from studio.core.project import Project, create_project, open_project
+from studio.core.locks import LockHeld, Owner, SharedHold
+from studio.core.project import WINDOW_LOCK, Project, create_project, open_project, set_read_only
 from studio.core.training.devices import DetectDevices
 from studio.ui.icons import icon
 from studio.ui.new_project_dialog import NewProjectDialog
@@ -28,11 +38,17 @@ from studio.ui.panels import PANEL_CLASSES
 from studio.ui.panels.base import Panel
 from studio.ui.settings import AppSettings
 from studio.ui.widgets.device_button import DeviceButton
+from studio.ui.widgets.banner import Banner
 from studio.ui.widgets.job_status import JobStatusWidget
 from studio.workers.registry import JobRegistry
 from studio.workers.runner import JobRunner
 
 log = logging.getLogger(__name__)
+
+# what opening a project came to (see MainWindow.open_project_folder)
+OPENED, BROKEN, DECLINED = "opened", "broken", "declined"
+# the user's answer when the project is open in another window (see MainWindow.ask_project_in_use)
+READ_ONLY, CHOOSE_ANOTHER = "read-only", "choose-another"
 
 
 class MainWindow(QMainWindow):
@@ -44,6 +60,8 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.registry = registry or JobRegistry(self)
         self.project: Project | None = None
+        self.read_only = False  # the project is open read-only: another app process has it
+        self._hold: SharedHold | None = None  # this process's window lock on the open project
         self.setWindowIcon(icon("app"))
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
@@ -64,7 +82,15 @@ class MainWindow(QMainWindow):
             self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.nav.currentRowChanged.connect(self._on_panel_changed)
-        self.setCentralWidget(self.stack)
+        self.banner = Banner()  # window-wide notices (a broken install), above whichever panel is shown
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self._warn_about_the_audio_stack()
         # The sidebar is a fixed left dock that owns the bottom-left corner, so the Activity dock opens
         # under the panels only and the sidebar keeps the full height.
         nav_dock = QDockWidget("Panels", self, objectName="navDock")
@@ -97,6 +123,13 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     # -- construction ---------------------------------------------------------------------------------------
+    def _warn_about_the_audio_stack(self) -> None:
+        """torch and torchaudio of different releases: say so above every panel, in the sentence that names both
+        versions and the fix (package metadata only: no torch import at start-up)."""
+        problem = pair_problem()
+        if problem:
+            self.banner.show_message(problem, "error")
+
     def _build_activity_dock(self) -> None:
         self.activity = QPlainTextEdit(objectName="logView", readOnly=True)
         self.activity.setMaximumBlockCount(5000)
@@ -187,24 +220,81 @@ class MainWindow(QMainWindow):
         self.panels["dataset"].choose_folder()
 
     # -- projects ---------------------------------------------------------------------------------------------
-    def set_project(self, project: Project | None) -> None:
-        self.project = project
+    def set_project(self, project: Project | None, read_only: bool = False) -> None:
+        """Show ``project`` in every panel (``read_only``: see the module docstring). Lets go of the previous
+        project's window lock; the caller that took one for ``project`` stores it in ``_hold`` afterwards."""
+        previous = self.project
+        if previous is not None and (project is None or project.root != previous.root):
+            self._let_go(previous)
+        if project is not None:
+            set_read_only(project.root, read_only)  # before the panels see it: they ask it what they may do
+        self.project, self.read_only = project, bool(read_only and project is not None)
         if project is not None:
             self.settings.add_recent_project(project.root)
-            self.log_activity(f"Opened project “{project.name}” ({project.root})")
+            self.log_activity(f"Opened project “{project.name}” ({project.root})"
+                              + (" read-only" if self.read_only else ""))
         for panel in self.panels.values():
             panel.set_project(project)
         self._update_title()
         self.project_changed.emit(project)
 
     def open_project_folder(self, folder: str | Path) -> bool:
+        """Open the project in ``folder``; True when it is open now (perhaps read-only), False when it cannot
+        be opened (the user was told why) or the user declined because another window has it."""
+        return self._open_folder(folder) == OPENED
+
+    def _open_folder(self, folder: str | Path) -> str:
         try:
             project = open_project(folder)
         except JobError as exc:
             self._show_problem("Cannot open project", str(exc))
-            return False
+            return BROKEN
+        return self._open(project)
+
+    def _open(self, project: Project) -> str:
+        """Take the project's window lock and show it; when another app process has it, ask."""
+        if self.project is not None and self.project.root == project.root and self._hold is not None:
+            self.set_project(project)  # already ours
+            return OPENED
+        try:
+            hold = SharedHold(project.root / WINDOW_LOCK)
+        except LockHeld as held:
+            answer = self.ask_project_in_use(project, held.owner)
+            if answer == READ_ONLY:
+                self.set_project(project, read_only=True)
+                return OPENED
+            if answer == CHOOSE_ANOTHER:
+                QTimer.singleShot(0, self.choose_project)  # after this open returns
+            return DECLINED
+        except OSError as exc:  # a folder we cannot write to: nothing here could change the project anyway
+            log.warning("Could not take the window lock of %s: %s", project.root, exc)
+            hold = None
         self.set_project(project)
-        return True
+        self._hold = hold
+        return OPENED
+
+    def _let_go(self, project: Project) -> None:
+        if self._hold is not None:
+            self._hold.release()
+            self._hold = None
+        set_read_only(project.root, False)
+
+    def ask_project_in_use(self, project: Project, owner: Owner | None) -> str:
+        """The project is open in another app process: READ_ONLY, CHOOSE_ANOTHER or "" (cancel).
+        Tests answer the box by replacing ``QMessageBox.exec``."""
+        who = owner.describe() if owner is not None else "another process"
+        box = QMessageBox(QMessageBox.Icon.Warning, "Project already open",
+                          f"“{project.name}” is already open in another {APP_NAME} window ({who}).", parent=self)
+        box.setInformativeText("Two windows changing one project can lose datasets and runs. Open it here "
+                               "read-only (browse and generate; imports, dataset changes and training are refused), "
+                               "or choose another project.")
+        read_only = box.addButton("Open read-only", QMessageBox.ButtonRole.AcceptRole)
+        another = box.addButton("Choose another project…", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(read_only)
+        box.exec()
+        clicked = box.clickedButton()
+        return READ_ONLY if clicked is read_only else CHOOSE_ANOTHER if clicked is another else ""
 
     @Slot()
     def choose_project(self) -> None:
@@ -223,7 +313,7 @@ class MainWindow(QMainWindow):
         except (JobError, OSError) as exc:
             self._show_problem("Cannot create project", str(exc))
             return
-        self.set_project(project)
+        self._open(project)
 
     @Slot()
     def _fill_recent_menu(self) -> None:
@@ -241,13 +331,13 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_recent_action(self) -> None:
         folder = str(self.sender().data())
-        if not self.open_project_folder(folder):
+        if self._open_folder(folder) == BROKEN:
             self.settings.remove_recent_project(folder)
 
     def restore_last_project(self) -> None:
         """Reopen the last project, or make the demo project on a first launch (in the background)."""
         last = self.settings.last_project
-        if last and Path(last).is_dir() and self.open_project_folder(last):
+        if last and Path(last).is_dir() and self._open_folder(last) != BROKEN:
             return
         runner = self.registry.start(MakeDemoProject(paths.projects_dir()))
         runner.succeeded.connect(self._on_demo_ready)
@@ -255,12 +345,13 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_demo_ready(self, project: Project) -> None:
         if self.project is None:
-            self.set_project(project)
+            self._open(project)
 
     def _update_title(self) -> None:
         name = self.project.name if self.project else "No project"
-        self.setWindowTitle(f"{name} — {APP_NAME}")
-        self.project_label.setText(str(self.project.root) if self.project else "No project open")
+        mark = " (read-only)" if self.read_only else ""
+        self.setWindowTitle(f"{name}{mark} — {APP_NAME}")
+        self.project_label.setText(f"{self.project.root}{mark}" if self.project else "No project open")
 
     # -- devices and jobs -------------------------------------------------------------------------------------
     def detect_devices(self) -> JobRunner:
@@ -364,4 +455,6 @@ class MainWindow(QMainWindow):
         self.save_window_state()
         if not self.registry.shutdown(timeout_s=15.0):
             log.warning("Some jobs did not stop within 15 s; quitting anyway.")
+        if self.project is not None:
+            self._let_go(self.project)  # after the jobs stopped: they may still have written to it
         event.accept()

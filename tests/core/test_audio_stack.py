@@ -71,3 +71,13 @@ def test_the_audio_check_reports_a_broken_torchaudio(monkeypatch):
     monkeypatch.setitem(sys.modules, "torchaudio.functional", None)
     report = audio_stack.check_audio_stack()
     assert report != "ok" and "torchaudio" in report
+
+
+def test_every_command_warns_about_a_mismatched_pair(monkeypatch, tmp_path, capsys):
+    from studio import cli
+
+    monkeypatch.setattr(audio_stack, "installed_versions", lambda: ("2.11.0+cu130", "2.11.1"))
+    assert cli.main(["project", "create", str(tmp_path / "p")]) == 0
+    err = capsys.readouterr().err
+    assert "Warning: torchaudio 2.11.1 does not work with torch 2.11.0+cu130" in err
+    assert "Traceback" not in err

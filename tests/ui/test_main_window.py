@@ -135,3 +135,20 @@ def test_the_window_opens_without_importing_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout.split()[-1]) < 10  # generous here; the benchmark measures it properly
+
+
+def test_a_torchaudio_of_another_release_is_named_above_every_panel(qtbot, studio_app, monkeypatch):
+    from studio.core import audio_stack
+
+    monkeypatch.setattr(audio_stack, "installed_versions", lambda: ("2.11.0+cu130", "2.11.1"))
+    window = _open_window(qtbot)
+    assert window.banner.isVisible()
+    text = window.banner.text.text()
+    assert "torchaudio 2.11.1 does not work with torch 2.11.0+cu130" in text and "pip install torch==" in text
+    window.show_panel("speech")
+    assert window.banner.isVisible()  # window-wide, not one panel's
+
+
+def test_a_matching_pair_shows_no_banner(qtbot, studio_app):
+    window = _open_window(qtbot)
+    assert not window.banner.isVisible()

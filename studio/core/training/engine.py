@@ -206,9 +206,20 @@ class Engine:
         self._elapsed_at_start, self._session_start = self.state.elapsed_s, time.perf_counter()
 
     def resume_from(self, record: Path) -> None:
+        """Restore the checkpoint ``record``; :class:`checkpoints.DamagedCheckpoint` when its files cannot be
+        read or do not fit this run (weights of another shape, state missing a part). A failed restore may
+        leave the engine half-restored: the caller then restores another checkpoint (which sets everything)
+        or gives up."""
+        record = Path(record)
         snap = checkpoints.read(record)
-        self.restore(snap)
-        self.last_good, self.last_checkpoint = snap, Path(record)
+        try:
+            self.restore(snap)
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as exc:
+            log.info("Checkpoint %s does not fit this run", record, exc_info=True)
+            weights = "state_dict" in str(exc)  # load_state_dict: "Error(s) in loading state_dict for …"
+            file = record.with_suffix(".safetensors" if weights else ".state.pt")
+            raise checkpoints.DamagedCheckpoint(snap.step, file, "does not fit this run's model") from None
+        self.last_good, self.last_checkpoint = snap, record
 
     @property
     def elapsed_s(self) -> float:

@@ -1,8 +1,15 @@
 """``TrainJob``: one training run as a Job — the Training panel, the CLI and torchrun all run this.
 
 It resolves what to train (a new run from family + preset + overrides, or a resume of a run id, "latest"
-or a checkpoint's .json), makes sure the dataset's cache exists (building it when needed), creates or
-reopens the run folder, and hands the loop to :class:`studio.core.training.engine.Engine`.
+or a checkpoint's .json inside the project's runs folder), makes sure the dataset's cache exists (building
+it when needed), creates or reopens the run folder, and hands the loop to
+:class:`studio.core.training.engine.Engine`.
+
+One process trains a run at a time: the job takes the run's lock (:func:`runs.run_lock`) before it changes
+anything in the run folder and keeps it until it ends, new run or resumed; a second job on the same run is
+refused with one sentence naming the process that has it and how to stop that one. A resume by run id or
+"latest" whose newest checkpoint is damaged goes back to the newest intact one and says which file was
+damaged and which step it resumed from.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from pathlib import Path
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.jobs import Cancelled, JobContext, JobError
+from studio.core.locks import LockHeld, Owner
 from studio.core.training import recipes, runs
 from studio.core.training.recipes import ConfigError
 
@@ -42,6 +50,7 @@ class TrainJob:
         self.title = f"Training {family} on {dataset}"
         self._pending: list[str] = []
         self._lock = threading.Lock()
+        self._run_lock = None  # the run's ProcessLock while this job trains it
 
     # -- control ------------------------------------------------------------------------------------------
     def request(self, action: str) -> None:
@@ -59,7 +68,12 @@ class TrainJob:
         """Refuse unusable arguments early with a plain message (:class:`ConfigError`; the CLI exits 2)."""
         from studio.core.datasets.importer import dataset_folder
         from studio.core.datasets.manifest import Manifest
+        from studio.core.project import check_writable
 
+        try:
+            check_writable(self.project_root)
+        except JobError as exc:
+            raise ConfigError(str(exc)) from None
         spec = recipes.spec(self.family)
         folder = dataset_folder(self.project_root, self.dataset)
         if not (folder / "manifest.json").is_file():
@@ -71,7 +85,16 @@ class TrainJob:
         if self.resume is None:
             recipes.resolve_config(self.family, self.preset, self.overrides)
         else:
-            self.resume_point()
+            folder, _ = self.resume_point()
+            try:
+                self._config(folder)  # the run's own settings, bounded (it may come from someone else)
+            except ConfigError:
+                raise
+            except JobError as exc:
+                raise ConfigError(str(exc)) from None
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                raise ConfigError(f"The settings of the run {folder.name} (its config.json) cannot be read: the "
+                                  "file is damaged, so the run cannot be resumed.") from None
 
     def resume_point(self) -> tuple[Path, Path]:
         """(run folder, checkpoint .json) that ``resume`` names; ConfigError when there is none.
@@ -79,36 +102,98 @@ class TrainJob:
         A run id or "latest" resumes from the run's newest checkpoint ("latest": the newest run of this
         family on this dataset that has one). A checkpoint's .json ("Resume from here") continues the same
         run from that step: later checkpoints and log lines are dropped, as that part of the run is redone.
+        The .json must lie in a run of this project (``<project>/runs/<run>/checkpoints/``): a path into
+        another project would resume, and write into, that other project.
         """
         value = str(self.resume)
         if value.endswith(".json"):
-            record = Path(value).expanduser().resolve()
-            if not record.is_file():
-                raise ConfigError(f"The checkpoint {record} does not exist.")
-            return record.parent.parent, record
+            return self._checkpoint_path(value)
         if value == "latest":
             candidates = [run for run in runs.list_runs(self.project_root)
-                          if run.family == self.family and run.dataset == self.dataset and runs.checkpoints(run.folder)]
+                          if run.family == self.family and run.dataset == self.dataset
+                          and runs.checkpoint_records(run.folder)]
             if not candidates:
                 raise ConfigError(f"There is no earlier {self.family} run on “{self.dataset}” with a checkpoint "
                                   "to resume.")
             folder = candidates[0].folder
         else:
+            if not runs.is_run_id(value):
+                raise ConfigError(f"“{value}” is not a run id: --resume takes a run id, latest, or the .json of a "
+                                  f"checkpoint in {self.project_root / runs.RUNS}.")
             folder = self.project_root / runs.RUNS / value
             if not (folder / "config.json").is_file():
                 raise ConfigError(f"There is no run “{value}” in {self.project_root}.")
-        saved = runs.checkpoints(folder)
+        self._check_inside(folder, folder)
+        saved = runs.checkpoint_records(folder)
         if not saved:
             raise ConfigError(f"The run {folder.name} has no checkpoint to resume from.")
-        return folder, saved[-1].path_json
+        return folder, saved[0]
+
+    def _checkpoint_path(self, value: str) -> tuple[Path, Path]:
+        """A checkpoint .json given by path: absolute, relative to the working folder, or to the project."""
+        given = Path(value).expanduser()
+        if not given.is_absolute() and not given.exists() and (self.project_root / given).exists():
+            given = self.project_root / given
+        record = given.resolve()
+        self._check_inside(record, given)
+        if not record.is_file():
+            raise ConfigError(f"The checkpoint {record} does not exist.")
+        folder = record.parent.parent
+        in_a_run = record.parent.name == "checkpoints" and (folder / "config.json").is_file()
+        if not runs.is_checkpoint_record(record) or not in_a_run:
+            raise ConfigError(f"{record} is not a checkpoint of a run (runs/<run>/checkpoints/step-N.json).")
+        return folder, record
+
+    def _check_inside(self, resolved: Path, given: Path) -> None:
+        """Refuse a run folder or checkpoint that is not inside this project's runs folder (after following
+        "..", and symlinks, which a run folder someone sent may contain)."""
+        runs_root = (self.project_root / runs.RUNS).resolve()
+        target = resolved.resolve()
+        if target == runs_root or not target.is_relative_to(runs_root):
+            raise ConfigError(f"{given} is not inside this project's runs folder ({runs_root}), so it was not "
+                              "resumed: --resume takes a run id, latest, or a checkpoint of a run in --project.")
+
+    def check_run_free(self) -> None:
+        """ConfigError naming the process that trains the run to resume, if one does (the CLI asks before it
+        loads torch; the real claim happens when the job runs)."""
+        if self.resume is None:
+            return
+        folder, _record = self.resume_point()
+        lock = runs.run_lock(folder)
+        try:
+            lock.acquire(wait_s=0.5)
+        except LockHeld as held:
+            raise ConfigError(run_in_use_message(folder.name, held.owner)) from None
+        lock.release()
+
+    def _claim_run(self, folder: Path) -> None:
+        """Take the run's lock for the rest of this job (ConfigError naming the holder when it is taken).
+        Waits a moment: another process may be probing it (check_run_free) just now."""
+        lock = runs.run_lock(folder)
+        try:
+            lock.acquire(wait_s=2.0)
+        except LockHeld as held:
+            raise ConfigError(run_in_use_message(folder.name, held.owner)) from None
+        self._run_lock = lock
+        if lock.taken_over is not None:
+            log.info("Run %s: took over the lock of %s, which has ended", folder.name, lock.taken_over.describe())
+
+    def _release_run(self) -> None:
+        lock, self._run_lock = self._run_lock, None
+        if lock is not None:
+            lock.release()
 
     def _config(self, resume_folder: Path | None) -> tuple[dict, dict]:
         """(config, run record). A resume keeps the run's own config; overrides (e.g. more steps) apply on top."""
         if resume_folder is None:
             config = recipes.resolve_config(self.family, self.preset, self.overrides)
             return config, {"family": self.family, "dataset": self.dataset, "preset": self.preset}
+        from studio.core.untrusted import check_training_config
+
         record = runs.read_config(resume_folder)
         config = dict(record["config"])
+        # a run folder someone sent: its sizes are checked before the recipe builds a network from them
+        check_training_config(record["family"], config, resume_folder / "config.json")
         for key, value in self.overrides.items():
             if key not in config:
                 raise ConfigError(f"“{key}” is not a setting of {record['family']}.")
@@ -135,10 +220,18 @@ class TrainJob:
             distributed.shutdown(info)
 
     def _train(self, ctx: JobContext, info, device) -> dict:
+        try:
+            return self._train_locked(ctx, info, device)
+        finally:
+            self._release_run()
+
+    def _train_locked(self, ctx: JobContext, info, device) -> dict:
         from studio.core.training import distributed
 
         self.validate()
         resume_folder, record_path = self.resume_point() if self.resume is not None else (None, None)
+        if info.is_main and resume_folder is not None:
+            self._claim_run(resume_folder)  # before anything in the run folder is read for the config or changed
         config, record = self._config(resume_folder)
         recipe_class = recipes.load_recipe_class(record["family"])
         data = self._open_data(recipe_class, config, ctx, info)
@@ -150,14 +243,12 @@ class TrainJob:
         if info.is_main and resume_folder is not None:
             atomic_write_json(folder / "config.json", {**runs.read_config(folder), "config": config})
         engine = self._engine(recipe, config, record, device, ctx, info, folder)
+        if self._run_lock is not None and self._run_lock.taken_over is not None:
+            owner = self._run_lock.taken_over
+            engine.event(f"The run was left locked by process {owner.pid} on {owner.host}, which has ended; this "
+                         "process took it over.")
         if record_path is not None:
-            engine.resume_from(record_path)
-            if info.is_main:
-                from studio.core.training.checkpoints import discard_after
-
-                runs.MetricsLog(folder).truncate_after(engine.state.step)
-                discard_after(folder / "checkpoints", engine.state.step)
-                engine.event(f"Resumed from step {engine.state.step:,}.")
+            self._resume(engine, folder, record_path, info)
         try:
             engine.run()
         except Cancelled:
@@ -167,6 +258,36 @@ class TrainJob:
                 self._record_failure(engine, exc)
             raise
         return self._result(engine)
+
+    def _resume(self, engine, folder: Path, record_path: Path, info) -> None:
+        """Restore the checkpoint to resume from. A run id or "latest" falls back from a damaged checkpoint to
+        the newest intact one, and says so; a checkpoint named by its path is that one or none."""
+        from studio.core.training.checkpoints import DamagedCheckpoint, discard_after
+
+        explicit = str(self.resume).endswith(".json")
+        candidates = [record_path] if explicit else runs.checkpoint_records(folder)
+        damaged: list[DamagedCheckpoint] = []
+        for record in candidates:
+            try:
+                engine.resume_from(record)
+                break
+            except DamagedCheckpoint as exc:
+                if explicit:
+                    raise JobError(f"{exc} It was not resumed from; choose an earlier checkpoint.") from None
+                damaged.append(exc)
+        else:
+            first = damaged[0] if damaged else None
+            where = f" (the newest: {first.file.name} {first.reason})" if first else ""
+            raise JobError(f"Every checkpoint of the run {folder.name} is damaged{where}, so it cannot be "
+                           "resumed; start a new run.")
+        step = engine.state.step
+        for exc in damaged:
+            engine.event(f"The checkpoint at step {exc.step:,} is damaged ({exc.file.name} {exc.reason}); "
+                         f"resumed from step {step:,}.")
+        if info.is_main:
+            runs.MetricsLog(folder).truncate_after(step)
+            discard_after(folder / "checkpoints", step)  # the damaged ones too: "latest" must not point at them
+        engine.event(f"Resumed from step {step:,}.")
 
     def _open_data(self, recipe_class, config: dict, ctx: JobContext, info):
         """Rank 0 builds a missing or stale cache; the other ranks wait, then open it."""
@@ -183,6 +304,7 @@ class TrainJob:
         run_id, folder = runs.create_run_folder(self.project_root, self.family, {
             "family": self.family, "dataset": self.dataset, "preset": self.preset, "config": config,
             "model": recipe.describe(), "seed": config["seed"], "device": str(device), "created": runs.created_now()})
+        self._claim_run(folder)  # nobody can know the new folder yet: this cannot be refused
         for name, data in recipe.run_files().items():
             atomic_write_bytes(folder / name, data)
         _add_run_to_project(self.project_root, run_id)
@@ -241,14 +363,29 @@ def _freeze_long_lived_objects() -> None:
 
 
 def _add_run_to_project(project_root: Path, run_id: str) -> None:
-    """List the run in project.json (the folder scan in runs.list_runs stays the source of truth)."""
-    from studio.core.project import is_project, open_project
+    """List the run in project.json (the folder scan in runs.list_runs stays the source of truth), re-read and
+    written under the project's lock so a dataset imported meanwhile is not lost."""
+    from studio.core.project import is_project, update_project
 
     if not is_project(project_root):
         return
+
+    def add(project) -> None:
+        if run_id not in project.runs:
+            project.runs.append(run_id)
+
     try:
-        project = open_project(project_root)
-        project.runs.append(run_id)
-        project.save()
+        update_project(project_root, add)
     except (JobError, OSError):
         log.warning("Could not list run %s in project.json", run_id, exc_info=True)
+
+
+def run_in_use_message(run_id: str, owner: Owner | None) -> str:
+    """One sentence: who trains the run now and how to stop it."""
+    if owner is None:
+        return (f"The run {run_id} is being trained right now by another process, so it was not started again; "
+                "stop that one first (press Stop in the studio's Training panel, or Ctrl+C where it runs), then "
+                "resume it.")
+    return (f"The run {run_id} is being trained right now by {owner.describe()}, so it was not started again; "
+            f"stop that one first (press Stop in the studio's Training panel, or Ctrl+C where it runs, or: "
+            f"{owner.how_to_stop()}), then resume it.")

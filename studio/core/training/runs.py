@@ -5,6 +5,10 @@ No torch here: the Training panel lists runs, reads curves and finds interrupted
 Interrupted runs: status.json says "running" or "paused" while its process is gone (its pid is not alive
 on this host) or its heartbeat is older than :data:`STALE_AFTER_S` (another host, or a hung process). The
 engine refreshes the heartbeat every few seconds, also while paused, so a live run is never mistaken for one.
+
+One process trains a run at a time: it holds the run's lock (``.run.lock`` in the run folder, see
+:mod:`studio.core.locks`) from before it touches the folder until it ends, so a second ``train --resume`` of
+the same run is refused with the holder's pid and host instead of both writing metrics and checkpoints.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from datetime import datetime
 from pathlib import Path
 
 from studio.core.atomic import atomic_write_json, atomic_write_text
+from studio.core.locks import pid_alive as _pid_alive
 
 RUNS = "runs"
+RUN_LOCK = ".run.lock"
 STALE_AFTER_S = 60.0
 ACTIVE = ("running", "paused")
 _CHECKPOINT = re.compile(r"^step-(\d+)\.json$")
@@ -93,7 +99,11 @@ def read_status(folder: Path) -> dict:
 
 
 def read_config(folder: Path) -> dict:
-    return json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    """config.json of a run, refused unread above :data:`studio.core.untrusted.CONFIG_CAP` (a run folder may
+    have come from someone else); OSError and ValueError propagate for a missing or damaged file."""
+    from studio.core.untrusted import read_json
+
+    return read_json(Path(folder) / "config.json", what="the run")
 
 
 # -- metrics ---------------------------------------------------------------------------------------------------
@@ -154,6 +164,20 @@ def export_metrics_csv(run_folder: str | Path, path: str | Path) -> Path:
 
 
 # -- listing ---------------------------------------------------------------------------------------------------
+def is_checkpoint_record(path: Path) -> bool:
+    return bool(_CHECKPOINT.match(Path(path).name))
+
+
+def checkpoint_records(run_folder: str | Path) -> list[Path]:
+    """Every checkpoint record (``checkpoints/step-N.json``) of the run, newest first, readable or not: what
+    a resume tries in turn (no torch here, so a refusal before training stays quick). Weights and state
+    written without their .json are a save cut short, not a checkpoint."""
+    folder = Path(run_folder) / "checkpoints"
+    found = [(int(m.group(1)), path) for path in (folder.glob("step-*.json") if folder.is_dir() else ())
+             if (m := _CHECKPOINT.match(path.name))]
+    return [path for _step, path in sorted(found, reverse=True)]
+
+
 def checkpoints(run_folder: str | Path) -> list[CheckpointInfo]:
     """Complete checkpoints (the .json and the weights exist), ascending by step."""
     folder = Path(run_folder) / "checkpoints"
@@ -201,17 +225,20 @@ def previews(run_folder: str | Path, limit: int = 200) -> list[dict]:
 
 
 def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    except OSError:
-        return False
-    return True
+    return _pid_alive(pid)  # (os.kill(pid, 0) would end the process on Windows: see studio.core.locks)
+
+
+def run_lock(folder: str | Path):
+    """The lock a process holds while it trains the run in ``folder`` (not taken yet: call ``acquire``)."""
+    from studio.core.locks import ProcessLock
+
+    return ProcessLock(Path(folder) / RUN_LOCK)
+
+
+def is_run_id(value: str) -> bool:
+    """A plain folder name under runs/ (no separators, no "." or ".."): a run id read from a command line or
+    a file can then never name a folder outside the project."""
+    return bool(value) and value not in (".", "..") and not any(c in value for c in "/\\:\0")
 
 
 def is_interrupted(status: dict, now: float | None = None) -> bool:
@@ -225,16 +252,22 @@ def is_interrupted(status: dict, now: float | None = None) -> bool:
 
 
 def run_info(folder: Path) -> RunInfo | None:
+    """The run's summary, or None for a folder that is no readable run: a missing, damaged, oversized or
+    ill-typed config.json or status.json (a run folder may have come from someone else) is skipped, so one bad
+    folder never stops the Training panel from listing the others."""
+    from studio.core.jobs import JobError
+
     try:
         config = read_config(folder)
-    except (OSError, ValueError):
+        status = read_status(folder)
+        settings = config.get("config") or {}
+        return RunInfo(run_id=folder.name, folder=folder, family=str(config.get("family", "")),
+                       dataset=str(config.get("dataset", "")), state=str(status.get("state", "stopped")),
+                       step=int(status.get("step") or 0),
+                       total_steps=int(status.get("total_steps") or settings.get("steps", 0)),
+                       created=str(config.get("created", "")), interrupted=is_interrupted(status))
+    except (OSError, ValueError, TypeError, AttributeError, JobError):
         return None
-    status = read_status(folder)
-    return RunInfo(run_id=folder.name, folder=folder, family=str(config.get("family", "")),
-                   dataset=str(config.get("dataset", "")), state=str(status.get("state", "stopped")),
-                   step=int(status.get("step") or 0),
-                   total_steps=int(status.get("total_steps") or config.get("config", {}).get("steps", 0)),
-                   created=str(config.get("created", "")), interrupted=is_interrupted(status))
 
 
 def list_runs(project_root: str | Path) -> list[RunInfo]:

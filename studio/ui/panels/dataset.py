@@ -543,15 +543,22 @@ class DatasetPanel(Panel):
         self.project.datasets.clear()
         self.project.datasets.update(fresh.datasets)
 
+    def _read_only(self) -> bool:
+        """The window opened this project read-only (another window has it): nothing here may change it."""
+        from studio.core.project import is_read_only
+
+        return self.project is not None and is_read_only(self.project.root)
+
     def _update_enabled(self) -> None:
-        ready = self.project is not None and self.registry is not None and not self._busy()
+        writable = not self._read_only()
+        ready = self.project is not None and self.registry is not None and not self._busy() and writable
         for widget in (self.import_button, self.import_folder_button, self.new_button):
             widget.setEnabled(ready)
         if self.empty.button is not None:
             self.empty.button.setEnabled(ready)
             self.empty.button.setVisible(self.project is not None)
-        self.drop_hint.setVisible(self.project is not None)
-        self.cache_tab.build_button.setEnabled(self.registry is not None
+        self.drop_hint.setVisible(self.project is not None and writable)
+        self.cache_tab.build_button.setEnabled(self.registry is not None and writable
                                                and self.cache_runner is None and self.manifest is not None)
 
     # -- drag and drop --------------------------------------------------------------------------------------------
@@ -639,6 +646,11 @@ class DatasetPanel(Panel):
     def _can_edit(self) -> bool:
         if self.manifest is None:
             return False
+        if self._read_only():
+            self.banner.show_message("This project is open read-only in this window, because another AIGC Studio "
+                                     "window is working on it; close that window and open the project again here "
+                                     "to change its datasets.", "info")
+            return False
         if self._busy():
             self.banner.show_message("Wait for the running import or fix to finish before changing the dataset.",
                                      "info")
@@ -657,13 +669,23 @@ class DatasetPanel(Panel):
         self.banner.show_message(message, "info")
 
     def _update_project_count(self) -> None:
-        info = self.project.datasets.get(self.manifest.name) if self.project else None
+        """Record the dataset's usable item count in project.json (re-read and written under the project's
+        lock: an import or a run finishing in another process meanwhile stays recorded)."""
+        from studio.core.project import update_project
+
+        name = self.manifest.name
+        info = self.project.datasets.get(name) if self.project else None
         usable = len(self.manifest.usable())
         if isinstance(info, dict) and info.get("items") != usable:
             info["items"] = usable
+
+            def record(fresh) -> None:
+                if isinstance(fresh.datasets.get(name), dict):
+                    fresh.datasets[name]["items"] = usable
+
             try:
-                self.project.save()
-            except OSError as exc:
+                update_project(self.project.root, record)
+            except (OSError, JobError) as exc:
                 log.warning("Could not save the project's item count: %s", exc)
             item = self.dataset_list.currentItem()
             if item is not None:

@@ -53,11 +53,12 @@ NO_SCRIPT = "Type what the voice should say."
 
 def _run_family(run_folder: Path) -> str:
     """The family in a run's config.json ("tts", "vocoder"…), or "" when it cannot be read (a small file)."""
+    from studio.core.jobs import JobError
     from studio.core.training import runs
 
     try:
         return str(runs.read_config(run_folder).get("family") or "")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, JobError):
         return ""
 
 
