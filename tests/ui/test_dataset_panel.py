@@ -327,8 +327,8 @@ def test_augment_preview_and_cache_build(qtbot, panel, tmp_path):
 def test_cancel_stops_the_import_and_says_so(qtbot, panel, tmp_path, monkeypatch):
     from studio.core.datasets import importer
 
-    def slowly(sources, _real=importer.iter_sources):  # a big folder: the user has time to press Cancel
-        for source in _real(sources):
+    def slowly(sources, budget=None, _real=importer.iter_sources):  # a big folder: time to press Cancel
+        for source in _real(sources, budget):
             time.sleep(0.05)
             yield source
 

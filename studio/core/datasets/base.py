@@ -30,6 +30,11 @@ class ImportOptions:
     resolution: int = 64  # images smaller than this (shorter side) are flagged
     background: tuple[int, int, int] = (255, 255, 255)  # transparent pixels are composited onto this
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
+    # What decoding one file may cost, estimated from its header before any pixel or sample is decoded: the
+    # file's bytes + the decoded picture or signal + the copies the clean-up makes (see images.decode_estimate,
+    # audio.decode_estimate). A file over it is refused with its estimate. With a pool worker's own ~50 MB
+    # (numpy, Pillow, libsndfile; it never loads torch) this keeps every worker under about 1 GB, whatever it reads.
+    max_decode_bytes: int = 800_000_000
     max_item_side: int = 1024  # normalized copies are downscaled to this longer side
     near_duplicate_distance: int = 4  # perceptual-hash Hamming distance that counts as a near-duplicate
     text_encoding: str | None = None  # None = detect; else force, e.g. "gb18030"
@@ -40,6 +45,15 @@ class ImportOptions:
     max_clip_s: float = 20.0
     trim_silence: bool = True
     target_loudness_dbfs: float = -20.0  # RMS loudness clips are normalized to
+
+
+def format_bytes(n: float) -> str:
+    """'344 KB', '301 MB', '1.1 GB': sizes in reasons a person reads (decimal units, like file managers)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.1f} {unit}" if value < 10 and unit == "GB" else f"{value:.0f} {unit}"
+    return f"{int(n)} bytes"
 
 
 @dataclass

@@ -14,6 +14,9 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+# sources is light (os, zipfile, dataclasses): no numpy or PIL on the GUI thread
+from studio.core.datasets.sources import printable
+
 IMAGE, TEXT, AUDIO = "image", "text", "audio"
 KIND_NOUN = {IMAGE: ("picture", "pictures"), TEXT: ("text file", "text files"), AUDIO: ("clip", "clips")}
 DEFAULT_NAMES = {IMAGE: "images", TEXT: "copy", AUDIO: "voice"}
@@ -76,7 +79,8 @@ def default_dataset_name(paths: list[Path], kind: str | None) -> str:
         name = paths[0].name if paths[0].is_dir() else paths[0].stem
     else:
         name = DEFAULT_NAMES.get(kind or "", "imported")
-    name = "".join("-" if c in _FORBIDDEN else c for c in name).strip().lstrip(".")
+    name = "".join("-" if c in _FORBIDDEN else c for c in printable(name)).strip().lstrip(".")  # printable: a
+    # folder whose name is not UTF-8 gives a name the manifest and project.json can hold
     return name or DEFAULT_NAMES.get(kind or "", "imported")
 
 
@@ -104,4 +108,8 @@ def import_summary(name: str, result: dict) -> str:
             kind = other.rsplit("-", 1)[-1]
             pieces.append(f"the {KIND_NOUN.get(kind, ('', 'other files'))[1]} to “{other}”")
         text += " Your drop mixed kinds of files, so they were split: " + " and ".join(pieces) + "."
+    refused = [str(r.get("source", "")) for r in result.get("refused") or []]
+    if refused:  # a refused zip bomb is named, not only counted among the skipped files
+        more = f" and {len(refused) - 2:,} more" if len(refused) > 2 else ""
+        text += f" Refused for safety (see the report): {', '.join(refused[:2])}{more}."
     return text

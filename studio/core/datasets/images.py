@@ -9,11 +9,18 @@ The pipeline for one file (``normalize``), each step a small function below:
    ``max_image_pixels`` above Pillow's own limit (about 89 megapixels) is in effect capped at it.
    Only the formats we support are tried, so a hostile file named ``.png`` is never handed to a plugin
    such as EPS (which would start Ghostscript).
+   Then the memory the whole pipeline will need is **estimated from the header** (``decode_estimate``:
+   the file's bytes, plus width × height × what Pillow stores per pixel in that mode and in the copies the
+   steps below make) and a file over ``options.max_decode_bytes`` is refused with the estimate, again
+   before decoding. Under the pixel guard a 16-bit or float picture used to take 2.1 GB: the estimate and
+   the band-wise conversion below keep any picture under the budget.
 2. **Decode every pixel** (``load``): this is what finds truncated and damaged files. Truncated files are
    refused, never padded: ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left alone, it is global.
-3. **Apply EXIF orientation**, so a phone photo stands the way it was shot.
-4. **Make it RGB**: transparency is flattened onto ``options.background``; CMYK, 16-bit, palette and
-   grayscale pictures are converted. Every change is named in ``fixes`` for the health report.
+3. **Make it RGB**: transparency is flattened onto ``options.background``; CMYK, 16-bit, palette and
+   grayscale pictures are converted (16-bit and 32-bit ones in bands of rows, so no float copy of the
+   whole picture is made). Every change is named in ``fixes`` for the health report.
+4. **Apply EXIF orientation** (read before the conversion, applied after it, so the extra copy a rotation
+   makes is an 8-bit one), so a phone photo stands the way it was shot.
 5. **Hash** the decoded pixels at their original size (``dedupe_key``: the same picture saved as PNG and
    as BMP is one item) and compute a 64-bit DCT perceptual hash (``meta["phash"]``: near-duplicates).
 6. **Store**: a plain RGB JPEG or PNG that needed no change keeps its *original bytes* (status OK).
@@ -41,7 +48,7 @@ from pathlib import PurePosixPath
 import numpy as np
 from PIL import Image
 
-from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized
+from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized, format_bytes
 
 SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 
@@ -69,9 +76,13 @@ _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 _MODE_NAMES = {"RGBA": "RGBA", "RGBa": "RGBA", "LA": "grayscale", "La": "grayscale", "PA": "palette",
                "P": "palette", "L": "grayscale", "1": "black-and-white", "CMYK": "CMYK", "YCbCr": "YCbCr",
-               "LAB": "Lab", "HSV": "HSV", "F": "floating-point grayscale", "RGB": "RGB"}
+               "LAB": "Lab", "HSV": "HSV", "F": "floating-point grayscale", "RGB": "RGB",
+               "I;16": "16-bit grayscale", "I;16L": "16-bit grayscale", "I;16B": "16-bit grayscale",
+               "I;16N": "16-bit grayscale", "I": "32-bit grayscale"}
 
 _HASH_BAND_BYTES = 4 << 20  # pixels are hashed in bands of about this size, so a big picture is not copied whole
+_RGB_PIXEL = 4  # Pillow stores an RGB pixel in 4 bytes (padded), like every other multi-band mode
+_DECODER_BUFFER = {"WEBP": 4}  # libwebp decodes into its own RGBA buffer before Pillow copies it
 _PNG_COMPRESS_LEVEL = 1  # zlib level 1: about 5× faster than the default 6 for a few % larger items
 
 
@@ -109,13 +120,18 @@ def _guarded(data: bytes, options: ImportOptions) -> Normalized:
 
 
 def _normalize(data: bytes, options: ImportOptions) -> Normalized:
-    """The pipeline; a clean JPEG/PNG returns ``data`` itself as the payload (no copy, no re-encode)."""
-    image = _open_checked(data, options.max_image_pixels)
+    """The pipeline; a clean JPEG/PNG returns ``data`` itself as the payload (no copy, no re-encode).
+
+    Each step rebinds ``image``, so the previous picture is freed as soon as the next one exists: at most
+    two full-size pictures are alive at once, which is what ``decode_estimate`` counts.
+    """
+    image = _open_checked(data, options)
     source_format, source_mode = image.format or "?", image.mode
     fixes = ["first frame of an animation kept"] if _is_animated(image) else []
     image.load()  # every pixel: raises on truncated or damaged data
-    image, turned = _upright(image)
+    orientation = _orientation(image)
     image, converted = to_rgb(image, _background(options.background))
+    image, turned = _upright(image, orientation)
     fixes += turned + converted
     width, height = image.size
     meta = {"width": width, "height": height, "format": source_format, "mode": source_mode,
@@ -129,12 +145,66 @@ def _normalize(data: bytes, options: ImportOptions) -> Normalized:
     return Normalized(FIXED, fixes=fixes, payload=encode_png(image), suffix=".png", **common)
 
 
-def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
-    """Open lazily (header only) and refuse a picture whose header claims too many pixels."""
+def _open_checked(data: bytes, options: ImportOptions) -> Image.Image:
+    """Open lazily (header only) and refuse a picture whose header claims too many pixels, or whose
+    decoding would need more memory than ``options.max_decode_bytes``."""
     image = Image.open(io.BytesIO(data), formats=_FORMATS)
-    if image.width * image.height > max_pixels:
+    if image.width * image.height > options.max_image_pixels:
         raise _Unusable(too_large_reason(image.size))
+    estimate = decode_estimate(image, len(data))
+    if estimate > options.max_decode_bytes:
+        raise _Unusable(too_large_to_decode_reason(image, len(data), estimate, options.max_decode_bytes))
     return image
+
+
+def _pixel_bytes(mode: str) -> int:
+    """Bytes Pillow stores per pixel: 1 for L/P/1, 2 for 16-bit, 4 for 32-bit and for every multi-band mode."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in _ALPHA_MODES or "transparency" in image.info
+
+
+def _bytes_per_pixel(image: Image.Image) -> int:
+    """Peak bytes per pixel of the pipeline, from the mode alone (no pixel is decoded).
+
+    The decoded picture stays alive while ``to_rgb`` makes its RGB copy (plus, for transparency, an RGBA
+    copy and the alpha band; for 16/32-bit, an 8-bit band); after that the RGB picture and its rotated copy.
+    """
+    source = _pixel_bytes(image.mode) + _DECODER_BUFFER.get(image.format or "", 0)
+    if _has_alpha(image):
+        conversion = (0 if image.mode == "RGBA" else _RGB_PIXEL) + 1 + _RGB_PIXEL
+    elif image.mode in _SIXTEEN_BIT_MODES or image.mode == "F":  # through an 8-bit grayscale copy
+        conversion = 1 + _RGB_PIXEL
+    elif image.mode == "RGB":
+        conversion = 0
+    else:
+        conversion = _RGB_PIXEL
+    return max(source + conversion, 2 * _RGB_PIXEL)
+
+
+def decode_estimate(image: Image.Image, file_bytes: int) -> int:
+    """Bytes the pipeline will hold at its peak for a lazily opened ``image`` read from ``file_bytes``.
+
+    Measured growth of a fresh process normalizing 8000×8000 pictures (the file already in memory), with
+    this estimate's pixel part in brackets: RGB PNG 330 MiB (488), 16-bit grayscale PNG 431 (488; 2,078
+    before the band-wise conversion), 32-bit integer TIFF 559 (545; 2,210 before), RGBA PNG 552 (549; 796
+    before the RGBA copy was dropped), float TIFF 555 (549), CMYK TIFF 494 (488).
+    """
+    return file_bytes + image.width * image.height * _bytes_per_pixel(image)
+
+
+def too_large_to_decode_reason(image: Image.Image, file_bytes: int, estimate: int, budget: int) -> str:
+    """The reason for a picture whose decoding would cost more than the budget, with what would fit."""
+    fits = max(0, budget - file_bytes) // _bytes_per_pixel(image)
+    return (f"image too large to decode safely ({image.width}×{image.height} {_MODE_NAMES.get(image.mode, image.mode)}"
+            f" pixels need about {format_bytes(estimate)} of memory); scale it down below "
+            f"{max(fits // 1_000_000, 1)} megapixels")
 
 
 def too_large_reason(size: tuple[int, int] | None) -> str:
@@ -174,12 +244,19 @@ def _is_animated(image: Image.Image) -> bool:
         return False
 
 
-def _upright(image: Image.Image) -> tuple[Image.Image, list[str]]:
-    """Apply the EXIF orientation tag. A tag we cannot read is ignored: the picture itself is fine."""
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag (1 = upright). A tag we cannot read counts as upright: the picture is fine.
+
+    Read from the opened file, before any conversion: a converted copy no longer carries a TIFF's tags.
+    """
     try:
-        orientation = int(image.getexif().get(_ORIENTATION_TAG, 1))
+        return int(image.getexif().get(_ORIENTATION_TAG, 1))
     except Exception:  # noqa: BLE001 - broken EXIF must not cost the user a good picture
-        return image, []
+        return 1
+
+
+def _upright(image: Image.Image, orientation: int) -> tuple[Image.Image, list[str]]:
+    """Apply the EXIF orientation read by ``_orientation``."""
     if orientation not in _UPRIGHT:
         return image, []
     return image.transpose(_UPRIGHT[orientation]), ["EXIF orientation applied"]
@@ -214,8 +291,9 @@ def _flatten(image: Image.Image, background: tuple[int, int, int], mode: str) ->
     """Composite onto the background: the models train on RGB, and black behind a logo is rarely meant.
 
     A picture whose alpha is 255 everywhere only loses an unused channel, and the report says just that.
+    An RGBA picture is used as it is (``convert`` would copy it whole).
     """
-    rgba = image.convert("RGBA")
+    rgba = image if image.mode == "RGBA" else image.convert("RGBA")
     alpha = rgba.getchannel("A")
     if alpha.getextrema()[0] == 255:
         return rgba.convert("RGB"), [f"{_MODE_NAMES.get(mode, mode)} converted to RGB"]
@@ -230,16 +308,31 @@ def _sixteen_bit_to_rgb(image: Image.Image) -> Image.Image:
     I;16 uses the full 0–65535 range, so it maps linearly to 0–255. Mode "I" is ambiguous: Pillow also uses
     it for 8-bit values widened to 32 bits, so values that all fit in 0–255 are kept as they are, values
     within 0–65535 are scaled as 16-bit, and anything else is stretched from its own minimum to maximum.
+
+    Two passes over bands of rows (minimum and maximum, then the 8-bit values): a float64 copy of the whole
+    picture was 8 bytes per pixel, 2.1 GB at 64 megapixels; now only the 8-bit result is whole-size.
     """
-    values = np.asarray(image).astype(np.float64)
-    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    if image.mode == "I" and low >= 0 and high <= 255:
-        eight = values
-    elif low >= 0 and high <= 65535:
-        eight = values / 257.0
-    else:
-        eight = (values - low) / max(high - low, 1.0) * 255.0
-    gray = np.clip(np.rint(eight), 0, 255).astype(np.uint8)
+    width, height = image.size
+    rows = max(1, _HASH_BAND_BYTES // max(1, width * 8))
+    bands = [(top, min(height, top + rows)) for top in range(0, height, rows)]
+
+    def band(top: int, bottom: int) -> np.ndarray:
+        return np.asarray(image.crop((0, top, width, bottom))).astype(np.float64)
+
+    low, high = 0.0, 0.0
+    if width and height:
+        extremes = [(float(v.min()), float(v.max())) for v in (band(t, b) for t, b in bands)]
+        low, high = min(e[0] for e in extremes), max(e[1] for e in extremes)
+    gray = np.empty((height, width), np.uint8)
+    for top, bottom in bands:
+        values = band(top, bottom)
+        if image.mode == "I" and low >= 0 and high <= 255:
+            eight = values
+        elif low >= 0 and high <= 65535:
+            eight = values / 257.0
+        else:
+            eight = (values - low) / max(high - low, 1.0) * 255.0
+        gray[top:bottom] = np.clip(np.rint(eight), 0, 255)
     return Image.fromarray(gray).convert("RGB")
 
 

@@ -35,7 +35,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized
+from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized, format_bytes
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,10 @@ LOW_CONFIDENCE = 0.5  # below this the encoding guess is flagged for a look
 PLAUSIBLE_SCORE = 0.6  # a decode scoring this much is fully plausible on its own; wrong decodes stay below ~0.4
 VOTE_SHARPNESS = 10.0  # logistic slope on the score margin between the best and second-best decode
 AUTO_PICK_ROWS = 2000  # csv column auto-pick looks at this many rows
+# Peak memory per byte of a text file, the file itself included (``decode_estimate``). Measured on 50 MB
+# files: ASCII 4.4, Chinese 8.5, ASCII with one emoji (Python then stores 4 bytes per character) 10.2; so
+# with the default budget a text file may be up to ~160 MB of ASCII or ~70 MB of anything else.
+ASCII_BYTES_PER_BYTE, TEXT_BYTES_PER_BYTE = 5.0, 11.0
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\f\v")
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -77,6 +81,7 @@ _CJK = re.compile(
     "[\u1100-\u11ff\u3005\u3007\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
     "\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]"
 )
+_TOKEN = re.compile(r"\S+")
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _KANA_BOPOMOFO_HANGUL = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3100-\u318f\u31a0-\u31ff\uac00-\ud7af]")
 _CJK_PUNCTUATION = frozenset("，。、；：？！「」『』（）《》〈〉【】…—·“”‘’\u3000～")
@@ -162,6 +167,11 @@ def _normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
     """
     if not data:
         raise _Unreadable("empty file")
+    estimate = decode_estimate(data)
+    if estimate > options.max_decode_bytes:
+        largest = options.max_decode_bytes / (estimate / len(data))
+        raise _Unreadable(f"too large to read safely (about {format_bytes(estimate)} of memory); split it into "
+                          f"files under {format_bytes(largest)}")
     decoded = _decode(data, options.text_encoding)
     if _looks_binary(decoded.text):
         raise _Unreadable(BINARY)
@@ -182,6 +192,13 @@ def _normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
         status, payload = OK, data  # already clean UTF-8 text: store the original bytes untouched
     return Normalized(status=status, fixes=fixes, flags=flags, payload=payload, suffix=STORED_SUFFIX,
                       dedupe_key=dedupe_key(text), meta=meta)
+
+
+def decode_estimate(data: bytes) -> int:
+    """Bytes ``normalize`` holds at its peak for ``data`` (the file, its decoded text and the copies the
+    measurements make). Pure ASCII is cheaper, and ``bytes.isascii`` tells without a copy."""
+    factor = ASCII_BYTES_PER_BYTE if data.isascii() else TEXT_BYTES_PER_BYTE
+    return int(len(data) * factor)
 
 
 def _format_of(name: str) -> str:
@@ -680,15 +697,18 @@ def measure(text: str) -> dict:
     return {
         "characters": len(text),
         "words": count_words(text),
-        "cjk_characters": len(_CJK.findall(text)),
+        "cjk_characters": len(text) - len(_CJK.sub("", text)),  # not findall: a list of 10⁷ one-character strings
         "unique_characters": len(set(text)),
         "lines": count_lines(text),
     }
 
 
 def count_words(text: str) -> int:
-    """Words of non-CJK scripts: tokens between whitespace (CJK characters act as spaces) with a letter or digit."""
-    return sum(1 for token in _CJK.sub(" ", text).split() if any(ch.isalnum() for ch in token))
+    """Words of non-CJK scripts: tokens between whitespace (CJK characters act as spaces) with a letter or digit.
+
+    Tokens are visited one at a time (``finditer``), not as a list: ``split()`` of a 50 MB file is ~8 million
+    strings, over 400 MB. ``\\S`` and ``str.split`` agree on what is whitespace (both ask ``str.isspace``)."""
+    return sum(1 for token in _TOKEN.finditer(_CJK.sub(" ", text)) if any(ch.isalnum() for ch in token.group()))
 
 
 def count_lines(text: str) -> int:
