@@ -42,10 +42,9 @@ STARTERS = {
         "card": {
             "title": "Shakespeare writer (starter)",
             "description": "A small character-level GPT that writes in the style of Shakespeare's plays. It shows "
-                           "what the Text writer does before you train a writer on your own copy.",
+            "what the Text writer does before you train a writer on your own copy.",
             "data": "tiny Shakespeare: 40,000 lines of Shakespeare's plays (1.1 MB), as collected for char-rnn",
-            "data_licence": "public domain (the plays); the collection is distributed freely with char-rnn "
-                            "and nanoGPT",
+            "data_licence": "public domain (the plays); the collection is distributed freely with char-rnn and nanoGPT",
             "licence": "MIT (the weights, like the rest of AIGC Studio)",
         },
     },
@@ -55,10 +54,11 @@ STARTERS = {
         "train": ["--model", "gan", "--preset", "fast", "--set", "resolution=32", "--steps", "12000"],
         "card": {
             "title": "Shapes (starter)",
-            "description": "A small class-conditional DCGAN (12,000 steps of the fast preset) that draws coloured circles, squares and triangles at "
-                           "32 px. It shows what the Image canvas does before you train on your own pictures.",
+            "description": "A small class-conditional DCGAN (12,000 steps of the fast preset) that draws coloured "
+            "circles, squares and triangles at 32 px. It shows what the Image canvas does before you train on your "
+            "own pictures.",
             "data": f"{3 * SHAPES_PER_CLASS} pictures of circles, squares and triangles drawn by this script "
-                    "(studio.core.demo.draw_shapes, seed 11)",
+            "(studio.core.demo.draw_shapes, seed 11)",
             "data_licence": "MIT (drawn by AIGC Studio's own code)",
             "licence": "MIT (the weights, like the rest of AIGC Studio)",
         },
@@ -89,11 +89,13 @@ def make_data(kind: str, work: Path, shakespeare: Path) -> Path:
 def card_for(kind: str, seconds: float) -> dict:
     """The model card's hand-written part: what the data is, its licence, how to train it again."""
     spec = STARTERS[kind]
-    return {**spec["card"],
-            "trained_with": f"aigc-studio train {' '.join(spec['train'])} (dataset “{spec['dataset']}”)",
-            "retrain": f"python packaging/make_starter_models.py --only {kind}",
-            "training_time": f"{seconds / 60:.0f} min on {platform.machine()} with {os.cpu_count()} CPU cores "
-                             f"(device chosen automatically; no GPU unless one was present)"}
+    return {
+        **spec["card"],
+        "trained_with": f"aigc-studio train {' '.join(spec['train'])} (dataset “{spec['dataset']}”)",
+        "retrain": f"python packaging/make_starter_models.py --only {kind}",
+        "training_time": f"{seconds / 60:.0f} min on {platform.machine()} with {os.cpu_count()} CPU cores "
+        f"(device chosen automatically; no GPU unless one was present)",
+    }
 
 
 def build(kind: str, work: Path, out: Path, shakespeare: Path) -> dict:
@@ -104,8 +106,15 @@ def build(kind: str, work: Path, out: Path, shakespeare: Path) -> dict:
     if not (project / "project.json").exists():
         studio("project", "create", str(project))
     if not (project / "datasets" / spec["dataset"]).exists():
-        studio("dataset", "import", "--project", str(project), "--name", spec["dataset"],
-               str(make_data(kind, work, shakespeare)))
+        studio(
+            "dataset",
+            "import",
+            "--project",
+            str(project),
+            "--name",
+            spec["dataset"],
+            str(make_data(kind, work, shakespeare)),
+        )
     started = time.time()
     run_id = studio("train", "--project", str(project), "--dataset", spec["dataset"], *spec["train"]).split()[0]
     result = export_starter(project / "runs" / run_id, out / spec["name"], card_for(kind, time.time() - started))

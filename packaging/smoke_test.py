@@ -43,8 +43,15 @@ def run(executable: Path, args: list[str], env: dict, timeout: float = 600) -> d
     except subprocess.TimeoutExpired as exc:
         code, output, stdout = -1, f"timed out after {timeout:.0f} s: {exc}", ""
     problems = [word for word in BAD_WORDS if word in output]
-    return {"args": args, "exit": code, "seconds": round(time.perf_counter() - started, 2), "stdout": stdout,
-            "ok": code == 0 and not problems, "problems": problems, "tail": output[-2000:]}
+    return {
+        "args": args,
+        "exit": code,
+        "seconds": round(time.perf_counter() - started, 2),
+        "stdout": stdout,
+        "ok": code == 0 and not problems,
+        "problems": problems,
+        "tail": output[-2000:],
+    }
 
 
 def last_json(text: str):
@@ -82,33 +89,82 @@ def main(bundle: Path) -> int:
         self_test = run(executable, ["--self-test"], env)
         report = last_json(self_test["stdout"]) or {}
         panels = set(report.get("panels") or [])
-        self_test["ok"] = self_test["ok"] and PANELS <= panels
+        self_test["ok"] = self_test["ok"] and panels >= PANELS
         self_test["panels"] = sorted(panels)
         checks["self_test"] = self_test
 
         project = home / "Smoke"
         checks["project"] = run(executable, ["project", "create", str(project)], env)
-        image = run(executable, ["generate", "image", "--project", str(project), "--run", "starter-shapes",
-                                 "--count", "1", "--seed", "3", "--out", str(home / "images")], env)
+        image = run(
+            executable,
+            [
+                "generate",
+                "image",
+                "--project",
+                str(project),
+                "--run",
+                "starter-shapes",
+                "--count",
+                "1",
+                "--seed",
+                "3",
+                "--out",
+                str(home / "images"),
+            ],
+            env,
+        )
         files = (last_json(image["stdout"]) or {}).get("files") or []
         image["ok"] = image["ok"] and len(files) == 1 and Path(files[0]).stat().st_size > 100
         checks["image"] = image
-        text = run(executable, ["generate", "text", "--project", str(project), "--run", "starter-shakespeare",
-                                "--prompt", "ROMEO:", "--max-tokens", "80", "--seed", "1"], env)
+        text = run(
+            executable,
+            [
+                "generate",
+                "text",
+                "--project",
+                str(project),
+                "--run",
+                "starter-shakespeare",
+                "--prompt",
+                "ROMEO:",
+                "--max-tokens",
+                "80",
+                "--seed",
+                "1",
+            ],
+            env,
+        )
         text["ok"] = text["ok"] and len(text["stdout"].strip()) > 20
         checks["text"] = text
         wav_path = home / "hello.wav"
-        speech = run(executable, ["generate", "speech", "--voice", "system:en", "--text",
-                                  "Hello from the packaged studio.", "--out", str(wav_path)], env)
+        speech = run(
+            executable,
+            [
+                "generate",
+                "speech",
+                "--voice",
+                "system:en",
+                "--text",
+                "Hello from the packaged studio.",
+                "--out",
+                str(wav_path),
+            ],
+            env,
+        )
         problem = check_wav(wav_path) if speech["ok"] else None
         speech["ok"] = speech["ok"] and problem is None
         speech["problems"] += [problem] if problem else []
         checks["speech"] = speech
 
-    summary = {"bundle": str(bundle), "bundle_bytes": folder_size(bundle),
-               "ok": all(c["ok"] for c in checks.values()),
-               "checks": {name: {k: v for k, v in c.items() if k not in ("stdout", "tail") or not c["ok"]}
-                          for name, c in checks.items()}}
+    summary = {
+        "bundle": str(bundle),
+        "bundle_bytes": folder_size(bundle),
+        "ok": all(c["ok"] for c in checks.values()),
+        "checks": {
+            name: {k: v for k, v in c.items() if k not in ("stdout", "tail") or not c["ok"]}
+            for name, c in checks.items()
+        },
+    }
     print(json.dumps(summary, indent=1))
     return 0 if summary["ok"] else 1
 

@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aigc-studio", description=f"{APP_NAME}: generative models from your own data.")
+    parser = argparse.ArgumentParser(
+        prog="aigc-studio", description=f"{APP_NAME}: generative models from your own data."
+    )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--self-test", action="store_true", help="check this install and print one line of JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to the terminal")
@@ -94,82 +96,152 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, help="total optimizer steps")
     train.add_argument("--checkpoint-every", type=int, metavar="N", help="save a checkpoint every N steps")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any setting, e.g. lr=3e-4")
-    train.add_argument("--resume", metavar="RUN_ID|latest|CHECKPOINT.json",
-                       help="continue a run from its newest intact checkpoint (a run id, or latest), or from one "
-                            "checkpoint's .json inside --project's runs folder")
+    train.add_argument(
+        "--resume",
+        metavar="RUN_ID|latest|CHECKPOINT.json",
+        help="continue a run from its newest intact checkpoint (a run id, or latest), or from one "
+        "checkpoint's .json inside --project's runs folder",
+    )
     train.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best one)")
     train.set_defaults(handler=_cmd_train)
 
     generate = commands.add_parser("generate", help="sample from a trained model (prints JSON)")
     generate_commands = generate.add_subparsers(dest="generate_command", metavar="KIND", required=True)
     image = generate_commands.add_parser(
-        "image", help="write PNGs from a GAN or VAE run, with the settings that regenerate them embedded")
+        "image", help="write PNGs from a GAN or VAE run, with the settings that regenerate them embedded"
+    )
     image.add_argument("--project", required=True, help="project folder")
-    image.add_argument("--run", required=True, metavar="RUN_ID|latest",
-                       help="run folder name, or latest (the newest GAN/VAE run with a checkpoint)")
+    image.add_argument(
+        "--run",
+        required=True,
+        metavar="RUN_ID|latest",
+        help="run folder name, or latest (the newest GAN/VAE run with a checkpoint)",
+    )
     image.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the newest)")
     image.add_argument("--count", type=int, default=16, help="number of images (default 16)")
     image.add_argument("--seed", type=int, default=0, help="seed of the latents (default 0)")
-    image.add_argument("--class", dest="class_name", metavar="NAME",
-                       help="class name or index, for models trained on class folders (default: the first)")
-    image.add_argument("--truncation", type=float, default=1.0,
-                       help="scale latents toward the mean: below 1 is more typical, less varied (default 1)")
+    image.add_argument(
+        "--class",
+        dest="class_name",
+        metavar="NAME",
+        help="class name or index, for models trained on class folders (default: the first)",
+    )
+    image.add_argument(
+        "--truncation",
+        type=float,
+        default=1.0,
+        help="scale latents toward the mean: below 1 is more typical, less varied (default 1)",
+    )
     image.add_argument("--scale", type=int, default=1, help="upscale factor of the written PNGs (default 1)")
     image.add_argument("--resample", choices=["nearest", "lanczos"], default="nearest", help="upscaling filter")
     image.add_argument("--out", required=True, help="folder for the PNGs (created if needed)")
-    image.add_argument("--device", default="cpu",
-                       help="cpu (default: the PNGs' settings regenerate them exactly on the CPU), cuda, mps")
+    image.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu (default: the PNGs' settings regenerate them exactly on the CPU), cuda, mps",
+    )
     image.set_defaults(handler=_cmd_generate_image)
     text = generate_commands.add_parser(
-        "text", help="continue a prompt with a GPT or LSTM run (prints the text; the same arguments give the "
-                     "same text)")
+        "text", help="continue a prompt with a GPT or LSTM run (prints the text; the same arguments give the same text)"
+    )
     text.add_argument("--project", required=True, help="project folder")
-    text.add_argument("--run", required=True, metavar="RUN_ID|latest",
-                      help="run folder name, or latest (the newest GPT/LSTM run with a checkpoint)")
+    text.add_argument(
+        "--run",
+        required=True,
+        metavar="RUN_ID|latest",
+        help="run folder name, or latest (the newest GPT/LSTM run with a checkpoint)",
+    )
     text.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the newest)")
     text.add_argument("--prompt", default="", help="the text to continue (default: none, start a new text)")
-    text.add_argument("--template", metavar="ID", help="build the prompt from a template instead: product_description, "
-                                                       "ad_slogan, social_post, customer_reply, news_brief")
-    text.add_argument("--field", action="append", default=[], metavar="KEY=VALUE",
-                      help="a template field, e.g. product=\"Linen tote\"; repeat")
+    text.add_argument(
+        "--template",
+        metavar="ID",
+        help="build the prompt from a template instead: product_description, "
+        "ad_slogan, social_post, customer_reply, news_brief",
+    )
+    text.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help='a template field, e.g. product="Linen tote"; repeat',
+    )
     text.add_argument("--max-tokens", type=int, default=200, help="length limit in tokens (default 200)")
-    text.add_argument("--temperature", type=float, default=0.8,
-                      help="randomness: 0 always picks the likeliest token, 1 samples as trained (default 0.8)")
+    text.add_argument(
+        "--temperature",
+        type=float,
+        default=0.8,
+        help="randomness: 0 always picks the likeliest token, 1 samples as trained (default 0.8)",
+    )
     text.add_argument("--top-k", type=int, default=0, help="sample only among the K likeliest tokens (0 = off)")
-    text.add_argument("--top-p", type=float, default=0.95,
-                      help="sample among the likeliest tokens that cover P of the probability (1 = off; "
-                           "default 0.95)")
-    text.add_argument("--repetition-penalty", type=float, default=1.1,
-                      help="make tokens already in the text less likely (1 = off; default 1.1)")
+    text.add_argument(
+        "--top-p",
+        type=float,
+        default=0.95,
+        help="sample among the likeliest tokens that cover P of the probability (1 = off; default 0.95)",
+    )
+    text.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=1.1,
+        help="make tokens already in the text less likely (1 = off; default 1.1)",
+    )
     text.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
-    text.add_argument("--stop", action="append", default=[], metavar="TEXT",
-                      help="end the text where this appears (not printed); repeat for several")
-    text.add_argument("--ban", action="append", default=[], metavar="WORD",
-                      help="a word that must never be written (any case; also inside longer words); repeat")
-    text.add_argument("--require", action="append", default=[], metavar="WORD",
-                      help="a word the text should contain: reported with --json; repeat")
+    text.add_argument(
+        "--stop",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="end the text where this appears (not printed); repeat for several",
+    )
+    text.add_argument(
+        "--ban",
+        action="append",
+        default=[],
+        metavar="WORD",
+        help="a word that must never be written (any case; also inside longer words); repeat",
+    )
+    text.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="WORD",
+        help="a word the text should contain: reported with --json; repeat",
+    )
     text.add_argument("--variants", type=int, default=1, help="number of texts, seeds S, S+1, ... (default 1)")
     text.add_argument("--json", action="store_true", help="print a JSON result instead of the bare text")
     text.add_argument("--device", default="cpu", help="cpu (default: texts replay exactly on the CPU), cuda, mps")
     text.set_defaults(handler=_cmd_generate_text)
     speech = generate_commands.add_parser(
-        "speech", help="speak a text with the built-in voice, a trained voice or a Piper voice (writes a WAV)")
-    speech.add_argument("--project", help="project folder (needed for trained voices and the pronunciation "
-                                          "dictionary)")
-    speech.add_argument("--voice", required=True, metavar="VOICE",
-                        help="system:<language> (e.g. system:en), a TTS run id of the project or latest, or a "
-                             "Piper voice (path to .onnx, its .onnx.json beside it)")
+        "speech", help="speak a text with the built-in voice, a trained voice or a Piper voice (writes a WAV)"
+    )
+    speech.add_argument("--project", help="project folder (needed for trained voices and the pronunciation dictionary)")
+    speech.add_argument(
+        "--voice",
+        required=True,
+        metavar="VOICE",
+        help="system:<language> (e.g. system:en), a TTS run id of the project or latest, or a "
+        "Piper voice (path to .onnx, its .onnx.json beside it)",
+    )
     speech.add_argument("--text", required=True, help="what to say; several sentences are fine")
-    speech.add_argument("--out", required=True, metavar="FILE.wav",
-                        help="the WAV to write (16-bit PCM); with --lines, a folder for one file per line")
+    speech.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE.wav",
+        help="the WAV to write (16-bit PCM); with --lines, a folder for one file per line",
+    )
     speech.add_argument("--rate", type=float, default=1.0, help="speed, 0.5 to 2.0 (default 1.0)")
     speech.add_argument("--pitch", type=float, default=0.0, help="pitch shift in semitones, -12 to 12 (default 0)")
     speech.add_argument("--volume", type=float, default=1.0, help="loudness, 0 to 2 (default 1.0)")
-    speech.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step of a trained voice "
-                                                                       "(default: the newest)")
-    speech.add_argument("--vocoder", metavar="griffinlim|RUN_ID",
-                        help="how a trained voice turns sound pictures into audio (default: the newest matching "
-                             "vocoder run, else Griffin-Lim)")
+    speech.add_argument(
+        "--checkpoint", type=int, metavar="STEP", help="checkpoint step of a trained voice (default: the newest)"
+    )
+    speech.add_argument(
+        "--vocoder",
+        metavar="griffinlim|RUN_ID",
+        help="how a trained voice turns sound pictures into audio (default: the newest matching "
+        "vocoder run, else Griffin-Lim)",
+    )
     speech.add_argument("--lines", action="store_true", help="write one WAV per non-empty line into --out")
     speech.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
     speech.set_defaults(handler=_cmd_generate_speech)
@@ -188,8 +260,13 @@ def _cmd_devices(args) -> int:
 
 
 def _project_summary(project) -> dict:
-    return {"name": project.name, "path": str(project.root), "schema_version": project.schema_version,
-            "datasets": sorted(project.datasets), "runs": len(project.runs)}
+    return {
+        "name": project.name,
+        "path": str(project.root),
+        "schema_version": project.schema_version,
+        "datasets": sorted(project.datasets),
+        "runs": len(project.runs),
+    }
 
 
 def _cmd_project_create(args) -> int:
@@ -210,10 +287,14 @@ def _cmd_dataset_import(args) -> int:
     from studio.core.datasets.base import ImportOptions
     from studio.core.datasets.importer import ImportDataset
 
-    options = ImportOptions(resolution=args.resolution, text_encoding=args.encoding, csv_column=args.column,
-                            jsonl_field=args.field, sample_rate=args.sample_rate)
-    job = ImportDataset(args.project, args.name, args.sources, kind=args.kind, options=options,
-                        workers=args.workers)
+    options = ImportOptions(
+        resolution=args.resolution,
+        text_encoding=args.encoding,
+        csv_column=args.column,
+        jsonl_field=args.field,
+        sample_rate=args.sample_rate,
+    )
+    job = ImportDataset(args.project, args.name, args.sources, kind=args.kind, options=options, workers=args.workers)
     _print_json(run_with_progress(job))
     return 0
 
@@ -236,9 +317,11 @@ def _cmd_dataset_cache(args) -> int:
         from studio.core.jobs import JobError
 
         raise JobError(f"There is no dataset “{args.name}” in {args.project}.")
-    job = {"image": lambda: cache.BuildImageCache(folder, args.resolution, args.fit),
-           "text": lambda: cache.BuildTextCache(folder, args.tokenizer, args.vocab_size),
-           "audio": lambda: cache.BuildAudioCache(folder, language=args.language)}[kind]()
+    job = {
+        "image": lambda: cache.BuildImageCache(folder, args.resolution, args.fit),
+        "text": lambda: cache.BuildTextCache(folder, args.tokenizer, args.vocab_size),
+        "audio": lambda: cache.BuildAudioCache(folder, language=args.language),
+    }[kind]()
     _print_json(run_with_progress(job))
     return 0
 
@@ -270,13 +353,23 @@ def _cmd_train(args) -> int:
     locks.set_program("aigc-studio train")
     try:
         if not is_project(args.project):
-            raise ConfigError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
+            raise ConfigError(
+                f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create)."
+            )
         for name, value in (("--steps", args.steps), ("--checkpoint-every", args.checkpoint_every)):
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1.")
-        job = TrainJob(args.project, args.dataset, args.model, preset=args.preset,
-                       overrides=_parse_settings(args.set), steps=args.steps,
-                       checkpoint_every=args.checkpoint_every, resume=args.resume, device=args.device)
+        job = TrainJob(
+            args.project,
+            args.dataset,
+            args.model,
+            preset=args.preset,
+            overrides=_parse_settings(args.set),
+            steps=args.steps,
+            checkpoint_every=args.checkpoint_every,
+            resume=args.resume,
+            device=args.device,
+        )
         if main_rank:
             job.check_run_free()  # first, before torch loads: a run in use is refused at once
         job.validate()
@@ -286,8 +379,11 @@ def _cmd_train(args) -> int:
         return 2
     if main_rank and args.resume is None:
         for run in runs.interrupted_runs(job.project_root):
-            print(f"Note: the run {run.run_id} ({run.family} on {run.dataset}) was interrupted at step {run.step:,}; "
-                  f"continue it with --resume {run.run_id}.", file=sys.stderr)
+            print(
+                f"Note: the run {run.run_id} ({run.family} on {run.dataset}) was interrupted at step {run.step:,}; "
+                f"continue it with --resume {run.run_id}.",
+                file=sys.stderr,
+            )
     try:
         result = run_training(job, quiet=not main_rank)
     except ConfigError as exc:  # e.g. the run was claimed by another process between the check and the start
@@ -317,8 +413,11 @@ def _cmd_generate_image(args) -> int:
         folder = image_model.resolve_run(args.project, args.run)
         config = image_model.read_model_config(folder)
         checkpoint_for(folder, args.checkpoint)
-        image_model.class_index([str(c) for c in config["model"].get("classes") or []],
-                                str(config.get("run_id") or folder.name), args.class_name)
+        image_model.class_index(
+            [str(c) for c in config["model"].get("classes") or []],
+            str(config.get("run_id") or folder.name),
+            args.class_name,
+        )
         image_model.check_seed(args.seed)
         check_count(args.count)
         check_truncation(args.truncation)
@@ -331,13 +430,24 @@ def _cmd_generate_image(args) -> int:
         from studio.core.training.devices import resolve_device
 
         device = resolve_device(device).id
-    grid = run_with_progress(GenerateGrid(folder, args.checkpoint, args.seed, args.count, args.class_name,
-                                          args.truncation, device=device))
-    files = run_with_progress(ExportImages(grid["images"], grid["settings"], args.out, args.scale,
-                                           args.resample))["files"]
-    _print_json({"files": files, "run_id": grid["run_id"], "step": grid["step"], "seed": grid["seed"],
-                 "count": grid["count"], "class": grid["class"], "truncation": float(args.truncation),
-                 "scale": args.scale})
+    grid = run_with_progress(
+        GenerateGrid(folder, args.checkpoint, args.seed, args.count, args.class_name, args.truncation, device=device)
+    )
+    files = run_with_progress(ExportImages(grid["images"], grid["settings"], args.out, args.scale, args.resample))[
+        "files"
+    ]
+    _print_json(
+        {
+            "files": files,
+            "run_id": grid["run_id"],
+            "step": grid["step"],
+            "seed": grid["seed"],
+            "count": grid["count"],
+            "class": grid["class"],
+            "truncation": float(args.truncation),
+            "scale": args.scale,
+        }
+    )
     return 0
 
 
@@ -359,17 +469,25 @@ def _cmd_generate_text(args) -> int:
         text_model.read_text_config(folder)
         checkpoint_for(folder, args.checkpoint)
         settings = SamplingSettings(
-            temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-            repetition_penalty=args.repetition_penalty, max_tokens=args.max_tokens, seed=args.seed,
-            stop=[_unescape(s) for s in args.stop], banned_words=args.ban, required_words=args.require).checked()
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            repetition_penalty=args.repetition_penalty,
+            max_tokens=args.max_tokens,
+            seed=args.seed,
+            stop=[_unescape(s) for s in args.stop],
+            banned_words=args.ban,
+            required_words=args.require,
+        ).checked()
         check_variants(args.variants, settings.seed)
         prompt = args.prompt
         if args.template:
             from studio.core.generation.templates import build_prompt
 
             if args.prompt:
-                raise JobError("Give either --prompt or --template (its field opening= sets the first words), "
-                               "not both.")
+                raise JobError(
+                    "Give either --prompt or --template (its field opening= sets the first words), not both."
+                )
             fields = {}
             for pair in args.field:
                 key, sep, value = pair.partition("=")
@@ -387,12 +505,13 @@ def _cmd_generate_text(args) -> int:
         from studio.core.training.devices import resolve_device
 
         device = resolve_device(device).id
-    result = run_with_progress(GenerateText(folder, prompt, settings, step=args.checkpoint,
-                                            variants=args.variants, device=device))
+    result = run_with_progress(
+        GenerateText(folder, prompt, settings, step=args.checkpoint, variants=args.variants, device=device)
+    )
     if args.json:
         _print_json(result)
         return 0
-    for i, (text, seed) in enumerate(zip(result["texts"], result["seeds"])):
+    for i, (text, seed) in enumerate(zip(result["texts"], result["seeds"], strict=True)):
         if len(result["texts"]) > 1:
             print(f"{'' if i == 0 else chr(10)}--- variant {i + 1} (seed {seed}) ---")
         print(text)
@@ -412,8 +531,15 @@ def _cmd_generate_speech(args) -> int:
     try:
         if args.project and not is_project(args.project):
             raise JobError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
-        settings = dict(project_root=args.project, rate=args.rate, pitch=args.pitch, volume=args.volume,
-                        step=args.checkpoint, vocoder=args.vocoder, device=args.device)
+        settings = dict(
+            project_root=args.project,
+            rate=args.rate,
+            pitch=args.pitch,
+            volume=args.volume,
+            step=args.checkpoint,
+            vocoder=args.vocoder,
+            device=args.device,
+        )
         if args.project:
             from studio.core.speech.pronunciation import load_dictionary
 
@@ -431,8 +557,13 @@ def _cmd_generate_speech(args) -> int:
         _print_json({"files": result["files"], "voice": args.voice})
         return 0
     path = speech.write_speech(Path(args.out), result)
-    summary = {"file": str(path), "voice": result["voice"], "sample_rate": result["sample_rate"],
-               "duration": round(float(result["duration"]), 3), "sentences": len(result["sentences"])}
+    summary = {
+        "file": str(path),
+        "voice": result["voice"],
+        "sample_rate": result["sample_rate"],
+        "duration": round(float(result["duration"]), 3),
+        "sentences": len(result["sentences"]),
+    }
     summary.update({key: result[key] for key in ("run_id", "step", "vocoder") if key in result})
     _print_json(summary)
     return 0
@@ -536,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - one plain sentence for the user, the traceback in the log
+    except Exception as exc:  # one plain sentence for the user, the traceback in the log
         log.info("%s failed", args.command, exc_info=True)  # traceback to the log file only
         print(describe_error(exc, f"'{args.command}'"), file=sys.stderr)
         return 1

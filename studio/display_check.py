@@ -30,12 +30,18 @@ def display_problem(environ: dict | None = None) -> str | None:
     if platform and not platform.startswith("xcb"):
         return None  # offscreen, wayland, eglfs…: Qt reports its own problems there
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
-        return ("No display was found, so the studio window cannot open. Run it on a desktop session, or use "
-                "the command line: aigc-studio --help")
+        return (
+            "No display was found, so the studio window cannot open. Run it on a desktop session, or use "
+            "the command line: aigc-studio --help"
+        )
     if env.get("WAYLAND_DISPLAY") and not platform:
         return None
     missing = [package for lib, package in XCB_LIBRARIES.items() if ctypes.util.find_library(lib) is None]
     if missing:
-        return ("The studio window needs a few system libraries that are missing: " + ", ".join(missing) +
-                ". Install them with: sudo apt-get install " + " ".join(missing))
+        return (
+            "The studio window needs a few system libraries that are missing: "
+            + ", ".join(missing)
+            + ". Install them with: sudo apt-get install "
+            + " ".join(missing)
+        )
     return None

@@ -44,8 +44,9 @@ def setup_logging(verbose: bool = False) -> None:
         print(f"AIGC Studio: cannot write the log file ({exc}); logging to the terminal only.", file=sys.stderr)
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s") if verbose
-                         else _BriefFormatter("%(levelname)s: %(message)s"))
+    console.setFormatter(
+        logging.Formatter("%(levelname)s: %(message)s") if verbose else _BriefFormatter("%(levelname)s: %(message)s")
+    )
     root.addHandler(console)
     _route_qt_messages()
 
@@ -56,9 +57,13 @@ def _route_qt_messages() -> None:
         return
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
-    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
-              QtMsgType.QtWarningMsg: logging.INFO, QtMsgType.QtCriticalMsg: logging.ERROR,
-              QtMsgType.QtFatalMsg: logging.CRITICAL}
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.INFO,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
     qt_log = logging.getLogger("qt")
 
     def handler(kind, _context, message) -> None:

@@ -38,8 +38,12 @@ def run_self_test() -> int:
             report = _run(STARTED_AT)
         except Exception as exc:  # noqa: BLE001 - the self-test reports, it does not crash
             report = {"error": f"{type(exc).__name__}: {exc}"}
-        ok = (report.get("job") == "succeeded" and report.get("cancel") == "cancelled"
-              and len(report.get("panels", [])) == 5 and report.get("audio") == "ok")
+        ok = (
+            report.get("job") == "succeeded"
+            and report.get("cancel") == "cancelled"
+            and len(report.get("panels", [])) == 5
+            and report.get("audio") == "ok"
+        )
         print(json.dumps(report), flush=True)
         return 0 if ok else 1
 

@@ -12,8 +12,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--benchmark", action="store_true", default=False,
-                     help="run the opt-in benchmarks in tests/benchmarks (they write JSON results)")
+    parser.addoption(
+        "--benchmark",
+        action="store_true",
+        default=False,
+        help="run the opt-in benchmarks in tests/benchmarks (they write JSON results)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -69,7 +73,7 @@ class StallProbe:
         if self._dump_file is not None:
             faulthandler.dump_traceback_later(0.04 + self.interval, file=self._dump_file)
 
-    def start(self) -> "StallProbe":
+    def start(self) -> StallProbe:
         self._last = None
         self._timer.start()
         return self

@@ -7,6 +7,7 @@ file is untouched and the temporary file is removed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -49,10 +50,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
                 os.fsync(handle.fileno())
         os.replace(tmp_name, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
         raise
     if durable:
         _fsync_dir(target.parent)

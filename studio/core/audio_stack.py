@@ -24,14 +24,14 @@ _RELEASE = re.compile(r"^\d+(\.\d+)*")
 
 
 def release(version: str) -> str:
-    """"2.11.0+cu130" -> "2.11.0": the local build tag (CUDA or CPU variant) does not change the ABI pairing."""
+    """ "2.11.0+cu130" -> "2.11.0": the local build tag (CUDA or CPU variant) does not change the ABI pairing."""
     match = _RELEASE.match(version.strip())
     return match.group(0) if match else version.strip()
 
 
 def installed_versions() -> tuple[str | None, str | None]:
     """(torch, torchaudio) versions as installed, None for a package that is not installed."""
-    found = []
+    found: list[str | None] = []
     for name in ("torch", "torchaudio"):
         try:
             found.append(metadata.version(name))
@@ -48,10 +48,14 @@ def fix_command() -> str:
 def mismatch_message(torch_version: str | None, audio_version: str | None) -> str:
     """The one sentence a user reads when the pair does not load, naming both installed versions and the fix."""
     if audio_version is None:
-        return (f"torchaudio is not installed (torch is {torch_version or 'missing too'}), so audio features are "
-                f"unavailable; install the matching pair with: {fix_command()}")
-    return (f"torchaudio {audio_version} does not work with torch {torch_version} (they must be the same "
-            f"release), so audio features are unavailable; install the matching pair with: {fix_command()}")
+        return (
+            f"torchaudio is not installed (torch is {torch_version or 'missing too'}), so audio features are "
+            f"unavailable; install the matching pair with: {fix_command()}"
+        )
+    return (
+        f"torchaudio {audio_version} does not work with torch {torch_version} (they must be the same "
+        f"release), so audio features are unavailable; install the matching pair with: {fix_command()}"
+    )
 
 
 def pair_problem(versions: tuple[str | None, str | None] | None = None) -> str | None:
@@ -88,8 +92,7 @@ def check_audio_stack() -> str:
     Returns "ok", or the plain sentence saying what is broken (used by ``aigc-studio --self-test``)."""
     try:
         import numpy as np
-
-        import torch  # noqa: F401 - loaded first so a torch failure is not blamed on torchaudio
+        import torch  # loaded first so a torch failure is not blamed on torchaudio
 
         from studio.core.datasets.audio import resample
         from studio.core.datasets.cache import MelFrontEnd

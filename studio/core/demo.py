@@ -24,11 +24,28 @@ CLIPS = 6
 _PALETTE = [(91, 91, 214), (236, 112, 99), (72, 187, 120), (246, 173, 85), (66, 153, 225), (159, 122, 234)]
 _BACKGROUNDS = [(250, 248, 243), (236, 240, 247), (34, 38, 58), (255, 255, 255)]
 
-_PRODUCTS = ["ceramic mug", "linen tote bag", "desk lamp", "notebook", "wool scarf", "water bottle",
-             "poster print", "phone case", "candle", "sketchbook"]
+_PRODUCTS = [
+    "ceramic mug",
+    "linen tote bag",
+    "desk lamp",
+    "notebook",
+    "wool scarf",
+    "water bottle",
+    "poster print",
+    "phone case",
+    "candle",
+    "sketchbook",
+]
 _QUALITIES = ["hand-finished", "minimal", "bold", "soft-touch", "recycled", "limited-edition", "everyday"]
-_BENEFITS = ["made to last", "designed in small batches", "for slow mornings", "that travels well",
-             "with a colour that pops", "kind to the planet", "that makes a great gift"]
+_BENEFITS = [
+    "made to last",
+    "designed in small batches",
+    "for slow mornings",
+    "that travels well",
+    "with a colour that pops",
+    "kind to the planet",
+    "that makes a great gift",
+]
 _CALLS = ["Order today.", "Find yours in the shop.", "Made for you.", "Now back in stock.", "Treat yourself."]
 
 
@@ -63,8 +80,11 @@ class MakeDemoProject:
         from studio.core.datasets.importer import ImportDataset
 
         sources = project.root / SOURCES
-        plan = [("shapes", sources / "shapes", "image"), ("copy", sources / "copy.txt", "text"),
-                ("voice", sources / "voice", "audio")]
+        plan = [
+            ("shapes", sources / "shapes", "image"),
+            ("copy", sources / "copy.txt", "text"),
+            ("voice", sources / "voice", "audio"),
+        ]
         for step, (name, source, kind) in enumerate(plan):
             if name in project.datasets:
                 continue
@@ -95,8 +115,13 @@ def draw_shapes(folder: Path, rng: random.Random, ctx: JobContext, per_class: in
                 draw.rectangle([cx - radius, cy - radius, cx + radius, cy + radius], fill=colour)
             else:
                 angle = rng.uniform(0, 2 * math.pi)
-                points = [(cx + radius * math.cos(angle + k * 2 * math.pi / 3),
-                           cy + radius * math.sin(angle + k * 2 * math.pi / 3)) for k in range(3)]
+                points = [
+                    (
+                        cx + radius * math.cos(angle + k * 2 * math.pi / 3),
+                        cy + radius * math.sin(angle + k * 2 * math.pi / 3),
+                    )
+                    for k in range(3)
+                ]
                 draw.polygon(points, fill=colour)
             buffer = io.BytesIO()
             image.save(buffer, format="PNG")

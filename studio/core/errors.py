@@ -21,8 +21,10 @@ def describe_error(exc: BaseException, action: str = "The job") -> str:
     if isinstance(exc, JobError):
         return str(exc)
     if _is_cuda_oom(exc):
-        return (f"{action} ran out of GPU memory. Try a smaller batch size or resolution, "
-                "or close other programs that use the GPU.")
+        return (
+            f"{action} ran out of GPU memory. Try a smaller batch size or resolution, "
+            "or close other programs that use the GPU."
+        )
     if isinstance(exc, MemoryError):
         return f"{action} ran out of memory. Try a smaller batch size or dataset, or close other programs."
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:

@@ -12,7 +12,8 @@ The base :class:`JobContext` reports to optional plain callbacks, so tests and t
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 
 class Cancelled(Exception):
@@ -27,7 +28,7 @@ class JobError(Exception):
 class Job(Protocol):
     """Anything callable with a context. A class may add ``title`` (shown to the user) and ``kind``."""
 
-    def __call__(self, ctx: "JobContext") -> Any: ...
+    def __call__(self, ctx: JobContext) -> Any: ...
 
 
 def job_title(job: Any) -> str:

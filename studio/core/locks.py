@@ -31,6 +31,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from studio.core.atomic import atomic_write_bytes
 from studio.core.jobs import JobError
@@ -62,7 +63,7 @@ class Owner:
     since: float
 
     @classmethod
-    def me(cls) -> "Owner":
+    def me(cls) -> Owner:
         return cls(os.getpid(), socket.gethostname(), program(), time.time())
 
     def is_me(self) -> bool:
@@ -73,7 +74,7 @@ class Owner:
         return self.host == socket.gethostname() and not pid_alive(self.pid)
 
     def describe(self) -> str:
-        """"process 4242 on studio-pc (aigc-studio train, since 14:02)"."""
+        """ "process 4242 on studio-pc (aigc-studio train, since 14:02)"."""
         since = time.strftime("%H:%M", time.localtime(self.since)) if self.since else ""
         what = ", ".join(part for part in (self.program, f"since {since}" if since else "") if part)
         return f"process {self.pid} on {self.host}" + (f" ({what})" if what else "")
@@ -95,7 +96,7 @@ class LockHeld(JobError):
 def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
-    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process on Windows
         import ctypes
 
         handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
@@ -139,7 +140,7 @@ class ProcessLock:
     def held(self) -> bool:
         return self._held
 
-    def acquire(self, wait_s: float = 0.0) -> "ProcessLock":
+    def acquire(self, wait_s: float = 0.0) -> ProcessLock:
         """Take the lock, waiting up to ``wait_s`` seconds; raises :class:`LockHeld` naming the holder."""
         from filelock import Timeout
 
@@ -173,8 +174,9 @@ class ProcessLock:
         """The record of the current (or last, if it was killed) holder; None when there is none."""
         try:
             data = json.loads(self.owner_file.read_text(encoding="utf-8"))
-            return Owner(int(data["pid"]), str(data["host"]), str(data.get("program", "")),
-                         float(data.get("since") or 0))
+            return Owner(
+                int(data["pid"]), str(data["host"]), str(data.get("program", "")), float(data.get("since") or 0)
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -196,7 +198,7 @@ class ProcessLock:
                 return owner if fresh else None
             time.sleep(0.05)
 
-    def __enter__(self) -> "ProcessLock":
+    def __enter__(self) -> ProcessLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
@@ -207,7 +209,7 @@ class SharedHold:
     """A lock held once per process for everyone in it who asks (refcounted), e.g. "this project is open in
     a window of this app": a second window of the same process shares it, a second process is refused."""
 
-    _holds: dict[str, list] = {}  # resolved path -> [ProcessLock, count]
+    _holds: ClassVar[dict[str, list]] = {}  # resolved path -> [ProcessLock, count]
     _guard = threading.Lock()
 
     def __init__(self, path: str | os.PathLike) -> None:

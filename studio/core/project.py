@@ -25,10 +25,11 @@ another window has open); every write of ``project.json`` from this process is t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from studio import __version__
 from studio.core.atomic import atomic_write_json
@@ -43,7 +44,7 @@ SUBFOLDERS = ("datasets", "runs", "outputs")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _migrate_0_to_1(data: dict) -> dict:
@@ -65,8 +66,10 @@ def schema_version_of(data: dict, file: Path | str = PROJECT_FILE) -> int:
     (``int()`` would have turned 1.5 into 1 and "abc" into a bare ValueError)."""
     version = data.get("schema_version", 0)
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise JobError(f"The project file {file} has an unusable format version ({json.dumps(version)}): it "
-                       f"should be a whole number from 0 to {SCHEMA_VERSION}. The folder was not changed.")
+        raise JobError(
+            f"The project file {file} has an unusable format version ({json.dumps(version)}): it "
+            f"should be a whole number from 0 to {SCHEMA_VERSION}. The folder was not changed."
+        )
     return version
 
 
@@ -164,9 +167,11 @@ def open_project(root: str | Path) -> Project:
     datasets, runs = data.get("datasets") or {}, data.get("runs") or []
     if not isinstance(datasets, dict) or not isinstance(runs, list):
         wrong = "datasets" if not isinstance(datasets, dict) else "runs"
-        raise JobError(f"The project file {file} is not in the expected format (its “{wrong}” entry is "
-                       f"{type(datasets if wrong == 'datasets' else runs).__name__}, not a "
-                       f"{'table' if wrong == 'datasets' else 'list'}). The folder was not changed.")
+        raise JobError(
+            f"The project file {file} is not in the expected format (its “{wrong}” entry is "
+            f"{type(datasets if wrong == 'datasets' else runs).__name__}, not a "
+            f"{'table' if wrong == 'datasets' else 'list'}). The folder was not changed."
+        )
     if not is_read_only(root):
         for sub in SUBFOLDERS:
             (root / sub).mkdir(exist_ok=True)
@@ -227,8 +232,10 @@ class _locked:
         try:
             self.lock.acquire(wait_s=LOCK_WAIT_S)
         except LockHeld:
-            raise JobError(f"Another program has kept {self.root / PROJECT_FILE} locked for over "
-                           f"{LOCK_WAIT_S:.0f} s, so the change was not saved. Try again in a moment.") from None
+            raise JobError(
+                f"Another program has kept {self.root / PROJECT_FILE} locked for over "
+                f"{LOCK_WAIT_S:.0f} s, so the change was not saved. Try again in a moment."
+            ) from None
 
     def __exit__(self, *exc) -> None:
         self.lock.release()
@@ -254,6 +261,8 @@ def is_read_only(root: str | Path) -> bool:
 def check_writable(root: str | Path) -> None:
     """Raise the read-only sentence when ``root`` is open read-only in this process."""
     if is_read_only(root):
-        raise JobError(f"The project {Path(root).name} is open read-only in this window, because another "
-                       "AIGC Studio window is working on it, so nothing was changed; close the other window and "
-                       "open the project again here to change it.")
+        raise JobError(
+            f"The project {Path(root).name} is open read-only in this window, because another "
+            "AIGC Studio window is working on it, so nothing was changed; close the other window and "
+            "open the project again here to change it."
+        )

@@ -37,7 +37,7 @@ _KID_SUBSET_SIZE = 100
 _NEIGHBOURS = 3
 
 _lock = threading.Lock()
-_networks: dict[str, "FeatureNet"] = {}
+_networks: dict[str, FeatureNet] = {}
 
 
 class FeatureNet(nn.Module):
@@ -54,6 +54,7 @@ class FeatureNet(nn.Module):
             with torch.no_grad():  # He init drawn from our own generator: identical weights everywhere
                 weight = torch.randn(conv.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5
                 conv.weight.copy_(weight - weight.mean(dim=(2, 3), keepdim=True))  # high-pass: no flat colour
+                assert conv.bias is not None  # Conv2d has one by default
                 conv.bias.zero_()
             layers.append(conv)
             channels = width
@@ -66,8 +67,9 @@ class FeatureNet(nn.Module):
         """(N, 3, H, W) in [-1, 1] -> (N, 6 + 2 * sum(stages)) float32 features."""
         x = images.float()
         if x.shape[-1] != FEATURE_SIZE or x.shape[-2] != FEATURE_SIZE:
-            x = F.interpolate(x, size=(FEATURE_SIZE, FEATURE_SIZE), mode="bilinear", antialias=True,
-                              align_corners=False)
+            x = F.interpolate(
+                x, size=(FEATURE_SIZE, FEATURE_SIZE), mode="bilinear", antialias=True, align_corners=False
+            )
         pooled = [x.mean(dim=(2, 3)), x.std(dim=(2, 3))]
         for index, conv in enumerate(self.stages):
             x = F.relu(conv(x))
@@ -93,7 +95,7 @@ def feature_net(device: torch.device | str) -> FeatureNet:
 def features(images: torch.Tensor, batch: int = 256) -> torch.Tensor:
     """Features of ``images`` (N, 3, H, W) in [-1, 1], on the images' device, in batches."""
     net = feature_net(images.device)
-    return torch.cat([net(images[i:i + batch]) for i in range(0, len(images), batch)])
+    return torch.cat([net(images[i : i + batch]) for i in range(0, len(images), batch)])
 
 
 def kid(real: torch.Tensor, fake: torch.Tensor) -> float:
@@ -110,9 +112,11 @@ def kid(real: torch.Tensor, fake: torch.Tensor) -> float:
         k_yy = (y @ y.T / dims + 1) ** 3
         k_xy = (x @ y.T / dims + 1) ** 3
         off_diagonal = size * (size - 1)
-        total += float((k_xx.sum() - k_xx.diagonal().sum()) / off_diagonal
-                       + (k_yy.sum() - k_yy.diagonal().sum()) / off_diagonal
-                       - 2 * k_xy.mean())
+        total += float(
+            (k_xx.sum() - k_xx.diagonal().sum()) / off_diagonal
+            + (k_yy.sum() - k_yy.diagonal().sum()) / off_diagonal
+            - 2 * k_xy.mean()
+        )
     return total / _KID_SUBSETS
 
 
@@ -157,5 +161,9 @@ def quality_scores(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
     mean, spread = real_features.mean(0), real_features.std(0).clamp(min=1e-6)
     real_features, fake_features = (real_features - mean) / spread, (fake_features - mean) / spread
     precision, recall = precision_recall(real_features, fake_features)
-    return {"kid": kid(real_features, fake_features), "fid": fid(real_features, fake_features),
-            "precision": precision, "recall": recall}
+    return {
+        "kid": kid(real_features, fake_features),
+        "fid": fid(real_features, fake_features),
+        "precision": precision,
+        "recall": recall,
+    }

@@ -31,8 +31,9 @@ from studio.core.jobs import JobError
 MAX_NAME = 64  # characters in a name made from an id: far below every file system's 255-byte limit
 MAX_PATH_TEXT = 4096  # a path read from a file longer than this is refused without touching the disk
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
-                              *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))})
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+)
 
 
 def _as_text(relative: object) -> str | None:

@@ -38,9 +38,10 @@ import json
 import math
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from studio.core.jobs import JobError
 
@@ -62,8 +63,23 @@ CONFIG_CAP = 4 * 2**20
 SMALL_JSON_CAP = 4 * 2**20
 
 # safetensors' element types and their sizes in bytes (the ones a PyTorch checkpoint can hold).
-DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
-               "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+DTYPE_BYTES = {
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E5M2": 1,
+    "F8_E4M3": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "I64": 8,
+    "U64": 8,
+    "F64": 8,
+}
 MAX_RANK = 8  # the studio's tensors have 1-4 dimensions
 
 
@@ -82,8 +98,9 @@ class OverLimit(JobError):
 
     def __init__(self, path: Path, problem: str, what: str = "the file") -> None:
         self.path, self.problem = Path(path), problem
-        super().__init__(f"{Path(path)} is refused: {problem}, so {what} is not opened (the file is damaged or was "
-                         f"altered).")
+        super().__init__(
+            f"{Path(path)} is refused: {problem}, so {what} is not opened (the file is damaged or was altered)."
+        )
 
 
 # -- size-capped JSON -----------------------------------------------------------------------------------------------
@@ -117,8 +134,12 @@ def read_safetensors_header(path: str | Path) -> dict[str, tuple[str, tuple[int,
         if 8 + length > size:
             raise DamagedFile(path, f"its header says it is {length:,} bytes long, but the file has {size:,} bytes")
         if length > HEADER_CAP:
-            raise OverLimit(path, f"its safetensors header is {length:,} bytes, over the limit of {HEADER_CAP:,} "
-                                  f"(the studio's largest checkpoints have headers under 100 KB)", "the checkpoint")
+            raise OverLimit(
+                path,
+                f"its safetensors header is {length:,} bytes, over the limit of {HEADER_CAP:,} "
+                f"(the studio's largest checkpoints have headers under 100 KB)",
+                "the checkpoint",
+            )
         raw = handle.read(length)
     try:
         header = json.loads(raw.decode("utf-8"))
@@ -130,8 +151,12 @@ def read_safetensors_header(path: str | Path) -> dict[str, tuple[str, tuple[int,
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise DamagedFile(path, "its safetensors metadata is not text")
     if len(header) > MAX_TENSORS:
-        raise OverLimit(path, f"its header lists {len(header):,} tensors, over the limit of {MAX_TENSORS:,} (the "
-                              f"studio's largest checkpoints hold about 630)", "the checkpoint")
+        raise OverLimit(
+            path,
+            f"its header lists {len(header):,} tensors, over the limit of {MAX_TENSORS:,} (the "
+            f"studio's largest checkpoints hold about 630)",
+            "the checkpoint",
+        )
     entries = {name: _tensor_entry(path, name, entry) for name, entry in header.items()}
     _check_tiling(path, entries, size - 8 - length)
     return {name: (dtype, shape) for name, (dtype, shape, _, _) in entries.items()}
@@ -147,13 +172,18 @@ def _tensor_entry(path: Path, name: str, entry: Any) -> tuple[str, tuple[int, ..
         raise DamagedFile(path, f"the tensor {short!r} has the unknown type {str(dtype)[:20]!r}")
     if not isinstance(shape, list) or len(shape) > MAX_RANK or not all(_natural(d) for d in shape):
         raise DamagedFile(path, f"the tensor {short!r} has an invalid shape")
-    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_natural(o) for o in offsets) \
-            or offsets[0] > offsets[1]:
+    if (
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(_natural(o) for o in offsets)
+        or offsets[0] > offsets[1]
+    ):
         raise DamagedFile(path, f"the tensor {short!r} has invalid data offsets")
     nbytes = math.prod(shape) * DTYPE_BYTES[dtype]
     if offsets[1] - offsets[0] != nbytes:
-        raise DamagedFile(path, f"the tensor {short!r} has {offsets[1] - offsets[0]:,} bytes for a shape of "
-                                f"{nbytes:,} bytes")
+        raise DamagedFile(
+            path, f"the tensor {short!r} has {offsets[1] - offsets[0]:,} bytes for a shape of {nbytes:,} bytes"
+        )
     return dtype, tuple(shape), offsets[0], offsets[1]
 
 
@@ -169,8 +199,11 @@ def _check_tiling(path: Path, entries: dict, data_bytes: int) -> None:
             raise DamagedFile(path, "its tensors overlap or leave gaps (the file is torn or was edited)")
         position = end
     if position != data_bytes:
-        raise DamagedFile(path, f"its tensors need {position:,} bytes of data, but the file holds {data_bytes:,} "
-                                f"(it is torn or was cut short)")
+        raise DamagedFile(
+            path,
+            f"its tensors need {position:,} bytes of data, but the file holds {data_bytes:,} "
+            f"(it is torn or was cut short)",
+        )
 
 
 # -- limits on the values networks and sounds are built from ----------------------------------------------------------
@@ -184,16 +217,22 @@ class Limit:
     whole: bool = True
 
 
-_VOCAB = Limit(1, 262_144, "character vocabularies hold a few hundred to ~20,000 ids and BPE defaults to 4,096; "
-                           "262,144 is 5x GPT-2's 50,257")
+_VOCAB = Limit(
+    1,
+    262_144,
+    "character vocabularies hold a few hundred to ~20,000 ids and BPE defaults to 4,096; 262,144 is 5x GPT-2's 50,257",
+)
 _DROPOUT = Limit(0.0, 0.999, "a probability below 1", whole=False)
 
 LIMITS: dict[str, dict[str, Limit]] = {
     # studio/core/nets/gpt.py GPTConfig (presets: fast 4x128, balanced 6x384, best 8x512 with a 512-token window)
     "gpt": {
         "vocab_size": _VOCAB,
-        "block_size": Limit(1, 8_192, "the presets use 64 to 512 tokens; every position is a row of weights and of "
-                                      "each layer's key-value cache"),
+        "block_size": Limit(
+            1,
+            8_192,
+            "the presets use 64 to 512 tokens; every position is a row of weights and of each layer's key-value cache",
+        ),
         "n_layer": Limit(1, 64, "the presets use 4 to 8 layers"),
         "n_head": Limit(1, 64, "the presets use 4 to 8 heads"),
         "n_embd": Limit(1, 4_096, "the presets use 128 to 512"),
@@ -233,8 +272,12 @@ LIMITS: dict[str, dict[str, Limit]] = {
         "dropout": _DROPOUT,
         "rnn_dropout": _DROPOUT,
         "gate_threshold": Limit(0.0, 1.0, "a probability", whole=False),
-        "max_frames_per_symbol": Limit(1, 100, "25 is the default, about 4x a normal speaking rate; it bounds how "
-                                               "long a voice that never learned to stop keeps talking"),
+        "max_frames_per_symbol": Limit(
+            1,
+            100,
+            "25 is the default, about 4x a normal speaking rate; it bounds how "
+            "long a voice that never learned to stop keeps talking",
+        ),
     },
     # studio/core/nets/vocoder.py VocoderConfig (presets: width 32-256; rates 8,8,2,2 for the cache's hop of 256)
     "vocoder": {
@@ -258,8 +301,7 @@ LIMITS: dict[str, dict[str, Limit]] = {
     # a Piper voice's .onnx.json (Piper's voices: 16,000 or 22,050 Hz, scales 0.333-1.0, up to 904 speakers)
     "piper": {
         "sample_rate": Limit(8_000, 48_000, "Piper voices are 16,000 or 22,050 Hz"),
-        "length_scale": Limit(0.1, 5.0, "Piper voices use about 1.0; 5 already speaks five times slower",
-                              whole=False),
+        "length_scale": Limit(0.1, 5.0, "Piper voices use about 1.0; 5 already speaks five times slower", whole=False),
         "noise_scale": Limit(0.0, 2.0, "Piper voices use 0.333 to 0.667", whole=False),
         "noise_w": Limit(0.0, 2.0, "Piper voices use about 0.8", whole=False),
         "num_speakers": Limit(1, 10_000, "the largest Piper voice (libritts_r) has 904 speakers"),
@@ -292,14 +334,19 @@ def check_value(where: str | Path, key: str, value: Any, limit: Limit, what: str
     """``value`` checked against ``limit`` (booleans, text, NaN and infinities refused); returns it as a number.
     ``where`` names the file in the message."""
     kind = "a whole number" if limit.whole else "a number"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or (limit.whole and value != int(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or (limit.whole and value != int(value))
+    ):
         raise OverLimit(Path(where), f"its {key} is {str(value)[:40]!r}, not {kind}", what)
     if not limit.low <= value <= limit.high:
         side = "above" if value > limit.high else "below"
         bound = limit.high if value > limit.high else limit.low
-        raise OverLimit(Path(where), f"its {key} is {_number(value)}, {side} the limit of {_number(bound)} "
-                                     f"({limit.reason})", what)
+        raise OverLimit(
+            Path(where), f"its {key} is {_number(value)}, {side} the limit of {_number(bound)} ({limit.reason})", what
+        )
     return int(value) if limit.whole else float(value)
 
 
@@ -333,8 +380,12 @@ def check_model(model: Any, where: str | Path) -> None:
         check_values(where, model, LIMITS[kind])
         classes = model.get("classes")
         if classes is not None and (not isinstance(classes, list) or len(classes) > MAX_CLASSES):
-            raise OverLimit(Path(where), f"its class list has {len(classes) if isinstance(classes, list) else 0:,} "
-                                         f"names, over the limit of {MAX_CLASSES:,}", "the run")
+            raise OverLimit(
+                Path(where),
+                f"its class list has {len(classes) if isinstance(classes, list) else 0:,} "
+                f"names, over the limit of {MAX_CLASSES:,}",
+                "the run",
+            )
     elif kind in ("tts", "vocoder"):
         config = model.get("config")
         if isinstance(config, dict):
@@ -345,9 +396,12 @@ def check_model(model: Any, where: str | Path) -> None:
             if kind == "vocoder" and isinstance(config, dict) and isinstance(config.get("upsample_rates"), list):
                 product = math.prod(int(r) for r in config["upsample_rates"])
                 if product != int(mel.get("hop_length") or 0):
-                    raise OverLimit(Path(where), f"its upsample_rates multiply to {product:,} samples per mel "
-                                                 f"frame, but its mel settings have {mel.get('hop_length')}",
-                                    "the run")
+                    raise OverLimit(
+                        Path(where),
+                        f"its upsample_rates multiply to {product:,} samples per mel "
+                        f"frame, but its mel settings have {mel.get('hop_length')}",
+                        "the run",
+                    )
 
 
 def check_training_config(family: str, config: dict, where: str | Path) -> None:
@@ -363,7 +417,9 @@ def check_training_config(family: str, config: dict, where: str | Path) -> None:
         try:
             values["upsample_rates"] = [int(r) for r in rates.split(",") if r.strip()]
         except ValueError:
-            raise OverLimit(Path(where), f"its upsample_rates {rates[:40]!r} are not whole numbers", "the run") from None
+            raise OverLimit(
+                Path(where), f"its upsample_rates {rates[:40]!r} are not whole numbers", "the run"
+            ) from None
     check_values(where, values, table)
 
 
@@ -373,11 +429,16 @@ def check_mel(mel: dict, where: str | Path) -> None:
     check_values(where, mel, LIMITS["mel"])
     n_fft, hop, win = (mel.get(k) for k in ("n_fft", "hop_length", "win_length"))
     if isinstance(n_fft, (int, float)) and isinstance(win, (int, float)) and win > n_fft:
-        raise OverLimit(Path(where), f"its win_length {_number(win)} is longer than its n_fft {_number(n_fft)}",
-                        "the run")
+        raise OverLimit(
+            Path(where), f"its win_length {_number(win)} is longer than its n_fft {_number(n_fft)}", "the run"
+        )
     if isinstance(n_fft, (int, float)) and isinstance(hop, (int, float)) and n_fft > MAX_OVERLAP * hop:
-        raise OverLimit(Path(where), f"its n_fft {_number(n_fft)} is over {MAX_OVERLAP} times its hop_length "
-                                     f"{_number(hop)} (the audio cache uses 4 times)", "the run")
+        raise OverLimit(
+            Path(where),
+            f"its n_fft {_number(n_fft)} is over {MAX_OVERLAP} times its hop_length "
+            f"{_number(hop)} (the audio cache uses 4 times)",
+            "the run",
+        )
 
 
 def decoder_frames_cap(mel: dict) -> int:
@@ -392,7 +453,7 @@ def check_piper_config(config: dict, where: str | Path) -> None:
     speaker count and phoneme map within :data:`LIMITS` ["piper"]."""
     table = LIMITS["piper"]
     what = "the voice"
-    audio = config.get("audio") if isinstance(config.get("audio"), dict) else {}
+    audio = config["audio"] if isinstance(config.get("audio"), dict) else {}
     check_value(where, "sample_rate", audio.get("sample_rate"), table["sample_rate"], what)
     inference = config.get("inference") or {}
     if not isinstance(inference, dict):
@@ -429,8 +490,20 @@ def expected_shapes(build: Callable[[dict], Any], model: dict) -> dict[str, tupl
 
 
 # In-place initializers a constructor runs; on a meta tensor there are no values to fill.
-_FILLS = frozenset({"normal_", "uniform_", "fill_", "zero_", "trunc_normal_", "bernoulli_", "exponential_",
-                    "random_", "copy_", "orthogonal_"})
+_FILLS = frozenset(
+    {
+        "normal_",
+        "uniform_",
+        "fill_",
+        "zero_",
+        "trunc_normal_",
+        "bernoulli_",
+        "exponential_",
+        "random_",
+        "copy_",
+        "orthogonal_",
+    }
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -467,30 +540,38 @@ def _shapes_only_mode():
     return ShapesOnly
 
 
-def check_weights_match(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]],
-                        where: str | Path) -> None:
+def check_weights_match(
+    expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], where: str | Path
+) -> None:
     """Refuse a description of over :data:`MAX_PARAMETERS` parameters (:class:`OverLimit`), and one whose
     tensors are not exactly those of the weights file ``where`` (:class:`DamagedFile`; ``found`` holds the header's
     shapes of the network's keys, prefix removed). Names the first difference, so a shape that grew (``n_embd``)
     shows which tensor."""
     parameters = sum(math.prod(shape) for shape in expected.values())
     if parameters > MAX_PARAMETERS:
-        raise OverLimit(Path(where), f"the run's config.json describes a network of {parameters:,} parameters, "
-                                     f"over the limit of {MAX_PARAMETERS:,} (the largest preset has 28,000,000)",
-                        "the run")
+        raise OverLimit(
+            Path(where),
+            f"the run's config.json describes a network of {parameters:,} parameters, "
+            f"over the limit of {MAX_PARAMETERS:,} (the largest preset has 28,000,000)",
+            "the run",
+        )
     if expected == found:
         return
     held = sum(math.prod(shape) for shape in found.values())
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     if missing or extra:
-        detail = (f"the run's config.json describes {len(expected):,} tensors and {parameters:,} parameters, but "
-                  f"this file holds {len(found):,} tensors and {held:,} parameters "
-                  f"({'first missing: ' + missing[0][:60] if missing else 'first extra: ' + extra[0][:60]})")
+        detail = (
+            f"the run's config.json describes {len(expected):,} tensors and {parameters:,} parameters, but "
+            f"this file holds {len(found):,} tensors and {held:,} parameters "
+            f"({'first missing: ' + missing[0][:60] if missing else 'first extra: ' + extra[0][:60]})"
+        )
     else:
         name = next(n for n in sorted(expected) if expected[n] != found[n])
-        detail = (f"the run's config.json describes {name[:60]} as {_shape(expected[name])}, but this file "
-                  f"holds {_shape(found[name])}")
+        detail = (
+            f"the run's config.json describes {name[:60]} as {_shape(expected[name])}, but this file "
+            f"holds {_shape(found[name])}"
+        )
     raise DamagedFile(Path(where), f"{detail}; the description and the weights do not belong together")
 
 

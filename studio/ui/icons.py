@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from PySide6.QtGui import QIcon
 
 from studio import paths
 
 
-@lru_cache(maxsize=None)
+@cache
 def icon(name: str) -> QIcon:
     file = paths.icon_path(name)
     return QIcon(str(file)) if file.is_file() else QIcon()

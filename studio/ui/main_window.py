@@ -22,8 +22,19 @@ from pathlib import Path
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFontDatabase, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QPlainTextEdit, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio import APP_NAME, __version__, paths
 from studio.core.audio_stack import pair_problem
@@ -37,8 +48,8 @@ from studio.ui.new_project_dialog import NewProjectDialog
 from studio.ui.panels import PANEL_CLASSES
 from studio.ui.panels.base import Panel
 from studio.ui.settings import AppSettings
-from studio.ui.widgets.device_button import DeviceButton
 from studio.ui.widgets.banner import Banner
+from studio.ui.widgets.device_button import DeviceButton
 from studio.ui.widgets.job_status import JobStatusWidget
 from studio.workers.registry import JobRegistry
 from studio.workers.runner import JobRunner
@@ -163,8 +174,9 @@ class MainWindow(QMainWindow):
 
         view_menu = self.menuBar().addMenu("&View")
         for index, panel in enumerate(self.panels.values(), start=1):
-            action = self._add_action(view_menu, panel.title, self._on_panel_action, self._panel_shortcut(index),
-                                      panel.icon_name)
+            action = self._add_action(
+                view_menu, panel.title, self._on_panel_action, self._panel_shortcut(index), panel.icon_name
+            )
             action.setData(panel.panel_id)
         view_menu.addSeparator()
         toggle = self.activity_dock.toggleViewAction()
@@ -231,8 +243,9 @@ class MainWindow(QMainWindow):
         self.project, self.read_only = project, bool(read_only and project is not None)
         if project is not None:
             self.settings.add_recent_project(project.root)
-            self.log_activity(f"Opened project “{project.name}” ({project.root})"
-                              + (" read-only" if self.read_only else ""))
+            self.log_activity(
+                f"Opened project “{project.name}” ({project.root})" + (" read-only" if self.read_only else "")
+            )
         for panel in self.panels.values():
             panel.set_project(project)
         self._update_title()
@@ -283,11 +296,17 @@ class MainWindow(QMainWindow):
         """The project is open in another app process: READ_ONLY, CHOOSE_ANOTHER or "" (cancel).
         Tests answer the box by replacing ``QMessageBox.exec``."""
         who = owner.describe() if owner is not None else "another process"
-        box = QMessageBox(QMessageBox.Icon.Warning, "Project already open",
-                          f"“{project.name}” is already open in another {APP_NAME} window ({who}).", parent=self)
-        box.setInformativeText("Two windows changing one project can lose datasets and runs. Open it here "
-                               "read-only (browse and generate; imports, dataset changes and training are refused), "
-                               "or choose another project.")
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Project already open",
+            f"“{project.name}” is already open in another {APP_NAME} window ({who}).",
+            parent=self,
+        )
+        box.setInformativeText(
+            "Two windows changing one project can lose datasets and runs. Open it here "
+            "read-only (browse and generate; imports, dataset changes and training are refused), "
+            "or choose another project."
+        )
         read_only = box.addButton("Open read-only", QMessageBox.ButtonRole.AcceptRole)
         another = box.addButton("Choose another project…", QMessageBox.ButtonRole.ActionRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
@@ -401,11 +420,13 @@ class MainWindow(QMainWindow):
         except importlib.metadata.PackageNotFoundError:
             torch_version = "not installed"
         device = self.device_button.current
-        return (f"<h3>{APP_NAME} {__version__}</h3>"
-                "<p>Train generative models on your own images, copy and voice — offline, on your own GPU.</p>"
-                f"<p>Python {platform.python_version()}<br>Qt {qVersion()} (PySide6 {pyside_version})<br>"
-                f"PyTorch {torch_version}<br>Device: {device.label if device else 'still detecting'}</p>"
-                f"<p>Log file: {paths.log_file()}</p>")
+        return (
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Train generative models on your own images, copy and voice — offline, on your own GPU.</p>"
+            f"<p>Python {platform.python_version()}<br>Qt {qVersion()} (PySide6 {pyside_version})<br>"
+            f"PyTorch {torch_version}<br>Device: {device.label if device else 'still detecting'}</p>"
+            f"<p>Log file: {paths.log_file()}</p>"
+        )
 
     @Slot()
     def show_about(self) -> None:
@@ -442,10 +463,13 @@ class MainWindow(QMainWindow):
     def confirm_quit_while_training(self) -> bool:
         """Ask before stopping a training run; tests replace this method."""
         answer = QMessageBox.question(
-            self, f"Quit {APP_NAME}?",
+            self,
+            f"Quit {APP_NAME}?",
             "A model is still training. Quit anyway? Training stops now and continues from its last "
             "checkpoint next time.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
 
 from studio import paths
 from studio.core.project import is_project
@@ -58,7 +67,7 @@ class NewProjectDialog(QDialog):
         if not name:
             problem = "Give the project a name."
         elif _FORBIDDEN & set(name) or name in (".", ".."):
-            problem = "A project name cannot contain < > : \" / \\ | ? *"
+            problem = 'A project name cannot contain < > : " / \\ | ? *'
         elif is_project(self.folder):
             problem = "A project with this name already exists there; open it instead."
         elif self.folder.exists() and any(self.folder.iterdir()):

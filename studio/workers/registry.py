@@ -30,8 +30,9 @@ class JobRegistry(QObject):
         super().__init__(parent)
         self._runners: list[JobRunner] = []
 
-    def start(self, job: Any, title: str | None = None, kind: str | None = None,
-              device: str | None = None) -> JobRunner:
+    def start(
+        self, job: Any, title: str | None = None, kind: str | None = None, device: str | None = None
+    ) -> JobRunner:
         """Start ``job`` on a new thread. Raises :class:`DeviceBusyError` for a second training on a device."""
         # No Qt parent: a parent would delete a runner whose thread still runs when the registry goes away
         # (Qt aborts the process then). The runner keeps itself alive until its thread has ended.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 
@@ -30,7 +30,7 @@ REPORT_INTERVAL_S = 0.05  # at most ~20 progress and ~20 metrics emissions per s
 class _SignalContext(JobContext):
     """A JobContext whose reports become the worker's (throttled) signals."""
 
-    def __init__(self, worker: "JobWorker") -> None:
+    def __init__(self, worker: JobWorker) -> None:
         self._progress_throttle = Throttle(lambda v: worker.progress.emit(*v), REPORT_INTERVAL_S, "latest")
         self._metrics_throttle = Throttle(worker.metrics.emit, REPORT_INTERVAL_S, "batch")
         super().__init__(
@@ -77,7 +77,7 @@ class JobWorker(QObject):
             self.context.flush()
             log.info("%s: cancelled", self.title)
             self.cancelled.emit()
-        except BaseException as exc:  # noqa: BLE001 - any failure becomes a message; the app keeps running
+        except BaseException as exc:  # any failure becomes a message; the app keeps running
             self.context.flush()
             log.exception("%s failed", self.title)
             self.failed.emit(f"{describe_error(exc, self.title)} (Details: {paths.log_file()})")
@@ -103,7 +103,7 @@ class JobRunner(QObject):
     object is destroyed while its thread still runs, which a caller dropping its last reference would do.
     """
 
-    _live: set["JobRunner"] = set()
+    _live: ClassVar[set[JobRunner]] = set()
 
     started = Signal()
     progress = Signal(float, str)
@@ -117,8 +117,14 @@ class JobRunner(QObject):
 
     PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED = "pending", "running", "succeeded", "failed", "cancelled"
 
-    def __init__(self, job: Any, title: str | None = None, kind: str | None = None,
-                 device: str | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        job: Any,
+        title: str | None = None,
+        kind: str | None = None,
+        device: str | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.job = job
         self.title = title or job_title(job)
@@ -149,7 +155,7 @@ class JobRunner(QObject):
         w.finished.connect(self._on_finished)
 
     # -- control ----------------------------------------------------------------------------------------
-    def start(self) -> "JobRunner":
+    def start(self) -> JobRunner:
         if self.state != self.PENDING:
             raise RuntimeError("a JobRunner runs its job once")
         self.state = self.RUNNING

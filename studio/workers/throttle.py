@@ -12,12 +12,18 @@ out on the next push or :meth:`tick` after the interval, and :meth:`flush` deliv
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class Throttle:
-    def __init__(self, emit: Callable[[Any], None], interval: float = 0.05, mode: str = "latest",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        emit: Callable[[Any], None],
+        interval: float = 0.05,
+        mode: str = "latest",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if mode not in ("latest", "batch"):
             raise ValueError(f"unknown throttle mode {mode!r}")
         self._emit = emit

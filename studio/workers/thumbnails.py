@@ -31,10 +31,12 @@ are not affected.)
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThread, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage, QImageReader
@@ -49,8 +51,7 @@ class _Relay(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, relay: _Relay, generation: int, key: Hashable, load: Callable[[Any], Any],
-                 payload: Any) -> None:
+    def __init__(self, relay: _Relay, generation: int, key: Hashable, load: Callable[[Any], Any], payload: Any) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._relay, self._generation, self._key = relay, generation, key
@@ -61,10 +62,8 @@ class _Task(QRunnable):
             result, error = self._load(self._payload), ""
         except Exception as exc:  # noqa: BLE001 - a broken file costs its own thumbnail, nothing more
             result, error = None, str(exc) or type(exc).__name__
-        try:
+        with contextlib.suppress(RuntimeError):  # the loader is gone (window closing): nobody needs the result
             self._relay.done.emit(self._generation, self._key, result, error)
-        except RuntimeError:  # the loader is gone (window closing): nobody needs this result any more
-            pass
 
 
 class BackgroundLoader(QObject):
@@ -72,9 +71,17 @@ class BackgroundLoader(QObject):
 
     ready = Signal(object, object)  # key, result (FAILED when the load raised)
 
-    def __init__(self, load: Callable[[Any], Any], *, threads: int | None = None, max_queue: int = 256,
-                 budget: int = 512, cost: Callable[[Any], int] | None = None, python_threads: bool = False,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[Any], Any],
+        *,
+        threads: int | None = None,
+        max_queue: int = 256,
+        budget: int = 512,
+        cost: Callable[[Any], int] | None = None,
+        python_threads: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads or max(1, min(4, QThread.idealThreadCount() - 1)))
@@ -146,14 +153,15 @@ class BackgroundLoader(QObject):
             self._in_flight.add(key)
             task = _Task(self._relay, self._generation, key, self._load, payload)
             if self._python_threads:
-                thread = threading.Thread(target=self._run_on_python_thread, args=(task,), daemon=True,
-                                          name="studio-loader")
+                thread = threading.Thread(
+                    target=self._run_on_python_thread, args=(task,), daemon=True, name="studio-loader"
+                )
                 self._threads.add(thread)
                 thread.start()
             else:
                 self._pool.start(task)
 
-    def _run_on_python_thread(self, task: "_Task") -> None:
+    def _run_on_python_thread(self, task: _Task) -> None:
         try:
             task.run()
         finally:
@@ -218,10 +226,8 @@ class _ImportTask(QRunnable):
 
     def run(self) -> None:
         for name in self._modules:
-            try:
+            with contextlib.suppress(Exception):  # the real import later reports the problem
                 importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - the real import later reports the problem
-                pass
 
 
 def warm_up_imports(*modules: str) -> None:

@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 import pytest
-from .benchmark_helpers import time_batch_loading
 import torch
 from PIL import Image, ImageDraw
 
@@ -17,11 +16,23 @@ from studio.core.nets import gan
 from studio.core.training import TrainJob, recipes, runs
 from studio.core.training.image_gan import GanRecipe
 
+from .benchmark_helpers import time_batch_loading
+
 pytestmark = pytest.mark.benchmark
 STEPS = 12  # per side; the first step (warm-up) and the last (it evaluates and checkpoints) are not timed
 BATCH = 32
-SETTINGS = {"resolution": 64, "width": 64, "z_dim": 128, "batch_size": BATCH, "conditional": False, "log_every": 1,
-            "eval_every": 1000, "sample_every": 1000, "checkpoint_every": 1000, "eval_count": 64}
+SETTINGS = {
+    "resolution": 64,
+    "width": 64,
+    "z_dim": 128,
+    "batch_size": BATCH,
+    "conditional": False,
+    "log_every": 1,
+    "eval_every": 1000,
+    "sample_every": 1000,
+    "checkpoint_every": 1000,
+    "eval_count": 64,
+}
 
 
 def _pictures(folder, count=256, size=64):
@@ -31,8 +42,9 @@ def _pictures(folder, count=256, size=64):
         picture = Image.new("RGB", (size, size), tuple(int(v) for v in rng.integers(0, 256, 3)))
         r = rng.uniform(8, 20)
         cx, cy = rng.uniform(r, size - r, 2)
-        ImageDraw.Draw(picture).ellipse((cx - r, cy - r, cx + r, cy + r),
-                                        fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+        ImageDraw.Draw(picture).ellipse(
+            (cx - r, cy - r, cx + r, cy + r), fill=tuple(int(v) for v in rng.integers(0, 256, 3))
+        )
         picture.save(folder / f"{i}.png")
 
 
@@ -66,8 +78,11 @@ def _studio(root, monkeypatch):
     seconds = marks[STEPS - 1][0] - marks[1][0]
     data = marks[STEPS - 1][1] - marks[1][1]
     assert runs.read_metrics(job.run_folder)[-1]["step"] == STEPS
-    return {"images_per_s": round((STEPS - 2) * BATCH / seconds, 2), "data_share": round(data / seconds, 4),
-            "step_s": round(seconds / (STEPS - 2), 3)}
+    return {
+        "images_per_s": round((STEPS - 2) * BATCH / seconds, 2),
+        "data_share": round(data / seconds, 4),
+        "step_s": round(seconds / (STEPS - 2), 3),
+    }
 
 
 def _baseline(folder, workers):
@@ -79,8 +94,14 @@ def _baseline(folder, workers):
     opt_g = torch.optim.AdamW(G.parameters(), lr=2e-4, betas=(0.0, 0.99), weight_decay=0.0)
     opt_d = torch.optim.AdamW(D.parameters(), lr=2e-4, betas=(0.0, 0.99), weight_decay=0.0)
     policy = "color,translation,cutout"
-    loader = torch.utils.data.DataLoader(PngFolder(folder), batch_size=BATCH, shuffle=True, drop_last=True,
-                                         num_workers=workers, persistent_workers=workers > 0)
+    loader = torch.utils.data.DataLoader(
+        PngFolder(folder),
+        batch_size=BATCH,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
     batches = iter(loader)
     data = 0.0
     started = None
@@ -109,8 +130,12 @@ def _baseline(folder, workers):
         with torch.no_grad():
             torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1 - 0.999)
     seconds = time.perf_counter() - started
-    return {"images_per_s": round((STEPS - 2) * BATCH / seconds, 2), "data_share": round(data / seconds, 4),
-            "step_s": round(seconds / (STEPS - 2), 3), "num_workers": workers}
+    return {
+        "images_per_s": round((STEPS - 2) * BATCH / seconds, 2),
+        "data_share": round(data / seconds, 4),
+        "step_s": round(seconds / (STEPS - 2), 3),
+        "num_workers": workers,
+    }
 
 
 def test_gan_training_speed_engine_vs_plain_pytorch(tmp_path, monkeypatch, record_benchmark):
@@ -127,16 +152,27 @@ def test_gan_training_speed_engine_vs_plain_pytorch(tmp_path, monkeypatch, recor
         tries["studio"].append(_studio(root, monkeypatch))
         tries["plain2"].append(_baseline(source, 2))
         tries["plain0"].append(_baseline(source, 0))
-    studio, plain_workers, plain_main = (max(tries[k], key=lambda r: r["images_per_s"])
-                                         for k in ("studio", "plain2", "plain0"))
+    studio, plain_workers, plain_main = (
+        max(tries[k], key=lambda r: r["images_per_s"]) for k in ("studio", "plain2", "plain0")
+    )
     g_params = sum(p.numel() for p in gan.Generator(64, 128, 64).parameters())
     d_params = sum(p.numel() for p in gan.Discriminator(64, 64).parameters())
-    record_benchmark("gan_training", {
-        "architecture": "DCGAN 64x64, width 64, z 128, spectral norm, hinge, DiffAugment color,translation,cutout, EMA",
-        "generator_params": g_params, "discriminator_params": d_params, "batch_size": BATCH,
-        "timed_steps": STEPS - 2, "device": "cpu", "torch_threads": torch.get_num_threads(),
-        "studio_engine": studio, "plain_pytorch_dataloader_2_workers": plain_workers,
-        "plain_pytorch_dataloader_main_process": plain_main,
-        "all_tries_images_per_s": {k: [r["images_per_s"] for r in v] for k, v in tries.items()},
-        "speedup_vs_2_workers": round(studio["images_per_s"] / plain_workers["images_per_s"], 3)})
+    record_benchmark(
+        "gan_training",
+        {
+            "architecture": "DCGAN 64x64, width 64, z 128, spectral norm, hinge, "
+            "DiffAugment color,translation,cutout, EMA",
+            "generator_params": g_params,
+            "discriminator_params": d_params,
+            "batch_size": BATCH,
+            "timed_steps": STEPS - 2,
+            "device": "cpu",
+            "torch_threads": torch.get_num_threads(),
+            "studio_engine": studio,
+            "plain_pytorch_dataloader_2_workers": plain_workers,
+            "plain_pytorch_dataloader_main_process": plain_main,
+            "all_tries_images_per_s": {k: [r["images_per_s"] for r in v] for k, v in tries.items()},
+            "speedup_vs_2_workers": round(studio["images_per_s"] / plain_workers["images_per_s"], 3),
+        },
+    )
     assert studio["data_share"] < 0.1

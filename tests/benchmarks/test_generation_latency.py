@@ -25,14 +25,14 @@ COUNT, RUNS = 64, 7
 def _grid_latency(project, run_id, threads: int) -> dict:
     import torch
 
-    from studio.core.generation import jobs
+    from studio.core.generation import image_model, jobs
     from studio.core.jobs import run_job
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         folder = project / "runs" / run_id
-        jobs.clear_cache()
+        image_model.clear_cache()
         started = time.perf_counter()
         run_job(jobs.GenerateGrid(folder, seed=0, count=COUNT))
         first = time.perf_counter() - started
@@ -41,7 +41,7 @@ def _grid_latency(project, run_id, threads: int) -> dict:
             started = time.perf_counter()
             result = run_job(jobs.GenerateGrid(folder, seed=seed, count=COUNT))
             warm.append(time.perf_counter() - started)
-        model = jobs.cached_model(folder)
+        model = image_model.cached_model(folder)
         latents = model.latents(0, COUNT)
         network = []
         for _ in range(3):
@@ -49,17 +49,23 @@ def _grid_latency(project, run_id, threads: int) -> dict:
             model.generate(latents)
             network.append(time.perf_counter() - started)
         assert result["images"].shape == (COUNT, 64, 64, 3)
-        return {"threads": threads, "first_s": round(first, 3), "warm_median_s": round(statistics.median(warm), 3),
-                "warm_min_s": round(min(warm), 3), "warm_max_s": round(max(warm), 3),
-                "render_only_median_s": round(statistics.median(network), 3),
-                "within_1s": statistics.median(warm) <= 1.0}
+        return {
+            "threads": threads,
+            "first_s": round(first, 3),
+            "warm_median_s": round(statistics.median(warm), 3),
+            "warm_min_s": round(min(warm), 3),
+            "warm_max_s": round(max(warm), 3),
+            "render_only_median_s": round(statistics.median(network), 3),
+            "within_1s": statistics.median(warm) <= 1.0,
+        }
     finally:
         torch.set_num_threads(previous)
-        jobs.clear_cache()
+        image_model.clear_cache()
 
 
 def test_grid_of_64_images_at_64px_on_the_cpu(tmp_path, record_benchmark):
     from generation_helpers import make_run
+
     from studio.core.project import create_project
     from studio.core.training.devices import threads_beside_a_window
     from studio.core.training.recipes import spec
@@ -77,11 +83,22 @@ def test_grid_of_64_images_at_64px_on_the_cpu(tmp_path, record_benchmark):
     results = {}
     for name, (kind, config) in models.items():
         run_id = f"20260101-000000-{name}"
-        make_run(root, run_id, kind, resolution=64, z_dim=config["z_dim"], width=config["width"],
-                 ema=kind == "gan")
-        results[name] = {"z_dim": config["z_dim"], "width": config["width"],
-                         "runs": [_grid_latency(root, run_id, threads) for threads in thread_counts]}
-    record_benchmark("generation_latency", {"count": COUNT, "resolution": 64, "device": "cpu",
-                                            "warm_runs": RUNS, "target_s": 1.0, "models": results,
-                                            "load_average_1_5_15_min": load})
+        make_run(root, run_id, kind, resolution=64, z_dim=config["z_dim"], width=config["width"], ema=kind == "gan")
+        results[name] = {
+            "z_dim": config["z_dim"],
+            "width": config["width"],
+            "runs": [_grid_latency(root, run_id, threads) for threads in thread_counts],
+        }
+    record_benchmark(
+        "generation_latency",
+        {
+            "count": COUNT,
+            "resolution": 64,
+            "device": "cpu",
+            "warm_runs": RUNS,
+            "target_s": 1.0,
+            "models": results,
+            "load_average_1_5_15_min": load,
+        },
+    )
     assert results["gan-balanced"]["runs"][0]["warm_median_s"] > 0

@@ -26,8 +26,10 @@ def _draw(args):
     draw = ImageDraw.Draw(image)
     for _ in range(12):
         x, y = rng.randrange(1024), rng.randrange(768)
-        draw.ellipse([x, y, x + rng.randrange(40, 300), y + rng.randrange(40, 300)],
-                     fill=tuple(rng.randrange(256) for _ in range(3)))
+        draw.ellipse(
+            [x, y, x + rng.randrange(40, 300), y + rng.randrange(40, 300)],
+            fill=tuple(rng.randrange(256) for _ in range(3)),
+        )
     noise = np.random.default_rng(index).integers(0, 40, (768 // 8, 1024 // 8, 3), dtype=np.uint8)
     image = Image.blend(image, Image.fromarray(noise).resize((1024, 768)), 0.15)  # some texture for the codec
     image.save(f"{folder}/photo_{index:05d}.jpg", quality=85)
@@ -39,8 +41,9 @@ def _naive_square(path: str, resolution: int) -> np.ndarray:
         image = image.convert("RGB")
         side = min(image.size)
         left, top = (image.width - side) // 2, (image.height - side) // 2
-        return np.asarray(image.crop((left, top, left + side, top + side)).resize(
-            (resolution, resolution), Image.Resampling.LANCZOS))
+        return np.asarray(
+            image.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.Resampling.LANCZOS)
+        )
 
 
 def _rate(count: int, seconds: float) -> float:
@@ -81,16 +84,23 @@ def test_import_and_build_a_64px_cache_of_2000_jpegs(tmp_path, record_benchmark)
 
     peak_main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    record_benchmark("image_cache", {
-        "images": COUNT, "source": "1024x768 JPEG q85", "resolution": 64,
-        "import_s": round(import_s, 2), "import_images_per_s": _rate(COUNT, import_s),
-        "cache_s": round(cache_s, 2), "cache_images_per_s": _rate(COUNT, cache_s),
-        "import_plus_cache_images_per_s": _rate(COUNT, import_s + cache_s),
-        "single_process_naive_images_per_s": _rate(len(items), naive_s),
-        "single_process_draft_images_per_s": _rate(len(items), draft_s),
-        "draft_speedup": round(naive_s / max(draft_s, 1e-9), 2),
-        "peak_rss_mb_main": round(peak_main_mb, 1),
-        "peak_rss_mb_largest_child": round(peak_child_mb, 1),
-        "cache_file_mb": round(cache.images.nbytes / 1e6, 1),
-    })
+    record_benchmark(
+        "image_cache",
+        {
+            "images": COUNT,
+            "source": "1024x768 JPEG q85",
+            "resolution": 64,
+            "import_s": round(import_s, 2),
+            "import_images_per_s": _rate(COUNT, import_s),
+            "cache_s": round(cache_s, 2),
+            "cache_images_per_s": _rate(COUNT, cache_s),
+            "import_plus_cache_images_per_s": _rate(COUNT, import_s + cache_s),
+            "single_process_naive_images_per_s": _rate(len(items), naive_s),
+            "single_process_draft_images_per_s": _rate(len(items), draft_s),
+            "draft_speedup": round(naive_s / max(draft_s, 1e-9), 2),
+            "peak_rss_mb_main": round(peak_main_mb, 1),
+            "peak_rss_mb_largest_child": round(peak_child_mb, 1),
+            "cache_file_mb": round(cache.images.nbytes / 1e6, 1),
+        },
+    )
     assert COUNT / cache_s >= 200

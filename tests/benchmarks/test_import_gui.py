@@ -20,8 +20,10 @@ def _draw(args):
     draw = ImageDraw.Draw(image)
     for _ in range(12):
         x, y = rng.randrange(1024), rng.randrange(768)
-        draw.ellipse([x, y, x + rng.randrange(40, 300), y + rng.randrange(40, 300)],
-                     fill=tuple(rng.randrange(256) for _ in range(3)))
+        draw.ellipse(
+            [x, y, x + rng.randrange(40, 300), y + rng.randrange(40, 300)],
+            fill=tuple(rng.randrange(256) for _ in range(3)),
+        )
     image.save(f"{folder}/photo_{index:05d}.jpg", quality=85)
 
 
@@ -44,10 +46,17 @@ def test_import_2000_jpegs_with_a_responsive_gui(qtbot, tmp_path, stall_probe, r
     assert runner.state == "succeeded", runner.error
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    record_benchmark("import_gui", {
-        "images": COUNT, "import_s": round(seconds, 2), "images_per_s": round(COUNT / seconds, 1),
-        "gui_worst_stall_ms": round(worst * 1000, 1), "gui_probe_ticks": stall_probe.ticks,
-        "peak_rss_mb_main": round(peak_mb, 1), "peak_rss_mb_largest_worker": round(children_mb, 1),
-        "report": {k: runner.result[k] for k in ("total", "ok", "fixed", "skipped", "duplicates")},
-    })
+    record_benchmark(
+        "import_gui",
+        {
+            "images": COUNT,
+            "import_s": round(seconds, 2),
+            "images_per_s": round(COUNT / seconds, 1),
+            "gui_worst_stall_ms": round(worst * 1000, 1),
+            "gui_probe_ticks": stall_probe.ticks,
+            "peak_rss_mb_main": round(peak_mb, 1),
+            "peak_rss_mb_largest_worker": round(children_mb, 1),
+            "report": {k: runner.result[k] for k in ("total", "ok", "fixed", "skipped", "duplicates")},
+        },
+    )
     assert worst < 0.05

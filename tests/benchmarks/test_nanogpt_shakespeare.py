@@ -38,11 +38,31 @@ DATA = Path("/work/shared/data/tinyshakespeare.txt")
 STEPS, BATCH, BLOCK = 2000, 12, 64
 TIMED = (100, 1900)
 NANOGPT_VAL_LOSS = 1.88
-SETTINGS = {"block_size": BLOCK, "batch_size": BATCH, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.0,
-            "bias": False, "lr": 1e-3, "warmup_steps": 100, "min_lr_ratio": 0.1, "adam_beta2": 0.99,
-            "weight_decay": 0.1, "grad_clip": 1.0, "tokenizer": "char", "ema": False, "precision": "fp32",
-            "log_every": 100, "eval_every": STEPS, "sample_every": STEPS, "checkpoint_every": STEPS,
-            "eval_windows": 100_000, "early_stopping_patience": 0, "seed": 1337}
+SETTINGS = {
+    "block_size": BLOCK,
+    "batch_size": BATCH,
+    "n_layer": 4,
+    "n_head": 4,
+    "n_embd": 128,
+    "dropout": 0.0,
+    "bias": False,
+    "lr": 1e-3,
+    "warmup_steps": 100,
+    "min_lr_ratio": 0.1,
+    "adam_beta2": 0.99,
+    "weight_decay": 0.1,
+    "grad_clip": 1.0,
+    "tokenizer": "char",
+    "ema": False,
+    "precision": "fp32",
+    "log_every": 100,
+    "eval_every": STEPS,
+    "sample_every": STEPS,
+    "checkpoint_every": STEPS,
+    "eval_windows": 100_000,
+    "early_stopping_patience": 0,
+    "seed": 1337,
+}
 
 
 def test_nanogpt_shakespeare_char_cpu(tmp_path, record_benchmark):
@@ -72,15 +92,24 @@ def test_nanogpt_shakespeare_char_cpu(tmp_path, record_benchmark):
     model = runs.read_config(job.run_folder)["model"]
     cache = (root / "datasets" / "shakespeare" / "cache" / "text-char-4096" / "cache.json").read_text()
     info = json.loads(cache)
-    record_benchmark("nanogpt_shakespeare", {
-        "val_loss": round(val_loss, 4), "nanogpt_val_loss": NANOGPT_VAL_LOSS,
-        "val_perplexity": round(result["metrics"]["val_perplexity"], 3),
-        "train_loss_last_logs": [round(v, 4) for v in train_losses],
-        "train_tokens_per_s": round((TIMED[1] - TIMED[0]) * BATCH * BLOCK / seconds, 1),
-        "step_ms": round(1000 * seconds / (TIMED[1] - TIMED[0]), 2),
-        "total_training_s": round(lines[-1]["time_s"], 1),
-        "train_tokens": info["train_tokens"], "val_tokens": info["val_tokens"],
-        "val_from_training_tail": info["val_from_training_tail"], "vocab_size": model["vocab_size"],
-        "torch_threads": torch.get_num_threads(), "settings": SETTINGS, "model": model})
+    record_benchmark(
+        "nanogpt_shakespeare",
+        {
+            "val_loss": round(val_loss, 4),
+            "nanogpt_val_loss": NANOGPT_VAL_LOSS,
+            "val_perplexity": round(result["metrics"]["val_perplexity"], 3),
+            "train_loss_last_logs": [round(v, 4) for v in train_losses],
+            "train_tokens_per_s": round((TIMED[1] - TIMED[0]) * BATCH * BLOCK / seconds, 1),
+            "step_ms": round(1000 * seconds / (TIMED[1] - TIMED[0]), 2),
+            "total_training_s": round(lines[-1]["time_s"], 1),
+            "train_tokens": info["train_tokens"],
+            "val_tokens": info["val_tokens"],
+            "val_from_training_tail": info["val_from_training_tail"],
+            "vocab_size": model["vocab_size"],
+            "torch_threads": torch.get_num_threads(),
+            "settings": SETTINGS,
+            "model": model,
+        },
+    )
     assert result["step"] == STEPS
     assert val_loss < 2.1  # nanoGPT's 1.88 with room for seed noise; 2.1 would mean something is off

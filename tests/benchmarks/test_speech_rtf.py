@@ -23,8 +23,12 @@ import pytest
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1800)]  # minutes on a busy 2-core CPU
 
-TEXT = ["Welcome to our spring collection.", "Every piece is made by hand, in small batches, from natural materials.",
-        "Order before Friday and delivery is free.", "Thank you for listening."]
+TEXT = [
+    "Welcome to our spring collection.",
+    "Every piece is made by hand, in small batches, from natural materials.",
+    "Order before Friday and delivery is free.",
+    "Thank you for listening.",
+]
 RATE = 22050
 
 
@@ -40,8 +44,15 @@ def _timed(function, repeats: int = 3):
 
 
 def _mel_params():
-    return {"sample_rate": RATE, "n_mels": 80, "n_fft": 1024, "hop_length": 256, "win_length": 1024, "f_min": 0.0,
-            "f_max": 8000.0}
+    return {
+        "sample_rate": RATE,
+        "n_mels": 80,
+        "n_fft": 1024,
+        "hop_length": 256,
+        "win_length": 1024,
+        "f_min": 0.0,
+        "f_max": 8000.0,
+    }
 
 
 def _tts_network(preset: str):
@@ -50,8 +61,17 @@ def _tts_network(preset: str):
     from studio.core.training import recipes
 
     config = recipes.resolve_config("tts", preset)
-    fields = ("reduction", "embed_dim", "prenet_dim", "attention_rnn_dim", "decoder_rnn_dim", "attention_dim",
-              "postnet_dim", "dropout", "rnn_dropout")
+    fields = (
+        "reduction",
+        "embed_dim",
+        "prenet_dim",
+        "attention_rnn_dim",
+        "decoder_rnn_dim",
+        "attention_dim",
+        "postnet_dim",
+        "dropout",
+        "rnn_dropout",
+    )
     net = Tacotron2(TtsConfig(n_symbols=len(phonemes.SYMBOLS), **{k: config[k] for k in fields}))
     net.config.gate_threshold = 2.0  # never fires: decode the planned number of steps
     return net.eval()
@@ -80,8 +100,9 @@ def _speak(net, plan, vocode):
     with torch.inference_mode():
         for ids, frames in plan:
             r = net.config.reduction
-            mel, lengths, _ = net.infer(torch.tensor([ids]), max_steps=math.ceil(frames / r),
-                                        generator=torch.Generator().manual_seed(0))
+            mel, _lengths, _ = net.infer(
+                torch.tensor([ids]), max_steps=math.ceil(frames / r), generator=torch.Generator().manual_seed(0)
+            )
             pieces.append(vocode(mel[0, :frames].numpy()))
     return np.concatenate(pieces)
 
@@ -104,8 +125,11 @@ def _real_time_factors(espeak, threads: int) -> dict:
         mel = _mel_params()
         seconds, audio = _timed(lambda: _speak(tts, plan, lambda m: np.zeros(len(m) * 256, np.float32)))
         audio_s = len(audio) / RATE
-        results["tts_balanced_only"] = {"rtf": round(seconds / audio_s, 4), "audio_s": round(audio_s, 2),
-                                        "parameters": sum(p.numel() for p in tts.parameters())}
+        results["tts_balanced_only"] = {
+            "rtf": round(seconds / audio_s, 4),
+            "audio_s": round(audio_s, 2),
+            "parameters": sum(p.numel() for p in tts.parameters()),
+        }
         seconds, audio = _timed(lambda: _speak(tts, plan, lambda m: griffin_lim(m, mel, 32)))
         results["griffin_lim_voice"] = {"rtf": round(seconds / (len(audio) / RATE), 4)}
         for preset in ("fast", "balanced"):
@@ -120,7 +144,8 @@ def _real_time_factors(espeak, threads: int) -> dict:
             results[f"neural_voice_{preset}_vocoder"] = {
                 "rtf": round(seconds / (len(audio) / RATE), 4),
                 "vocoder_only_rtf": round(vocoder_s / (len(audio) / RATE), 4),
-                "vocoder_parameters": sum(p.numel() for p in generator.parameters())}
+                "vocoder_parameters": sum(p.numel() for p in generator.parameters()),
+            }
         return results
     finally:
         torch.set_num_threads(previous)
@@ -154,8 +179,11 @@ def voice_project(tmp_path):
         pytest.skip(f"espeak-ng cannot be loaded: {espeak.error()}")
     source = tmp_path / "voice"
     source.mkdir()
-    sentences = [f"{a} {b}." for a in ("Fresh bread", "New shoes", "Good coffee", "Warm socks")
-                 for b in ("every morning", "for the whole family", "at a fair price", "made to last")]
+    sentences = [
+        f"{a} {b}."
+        for a in ("Fresh bread", "New shoes", "Good coffee", "Warm socks")
+        for b in ("every morning", "for the whole family", "at a fair price", "made to last")
+    ]
     for i, sentence in enumerate(sentences):
         soundfile.write(source / f"c{i:02d}.wav", espeak.synthesize(sentence), RATE, subtype="PCM_16")
     (source / "metadata.csv").write_text("".join(f"c{i:02d}|{s}\n" for i, s in enumerate(sentences)))

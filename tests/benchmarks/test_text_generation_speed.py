@@ -2,8 +2,8 @@
 (nanoGPT's sampler: a forward over the last ``block_size`` tokens for every new token), and the latency of
 the first token (what the user waits before text starts streaming), for a GPT of nanoGPT's CPU
 configuration (4 layers, 4 heads, 128 embedding, character vocabulary) with block 64 — and blocks 256 and
-512 (the writer's "best" preset; 500 tokens then fit one window), to show that the gap grows with the window (full recomputation costs O(window) positions per token, the cache
-one position).
+512 (the writer's "best" preset; 500 tokens then fit one window), to show that the gap grows with the window
+(full recomputation costs O(window) positions per token, the cache one position).
 
 Both paths run the real sampler (studio.core.generation.sampling.stream: repetition penalty, temperature,
 top-p, UTF-8 streaming), so the numbers are what the panel gets, not a bare network loop. Weights are
@@ -57,8 +57,17 @@ def _model(block: int):
 
     torch.manual_seed(0)
     tokenizer = CharTokenizer.fit(["".join(chr(c) for c in range(32, 97)) + "\n"])  # 65 characters, as Shakespeare
-    network = build_gpt({"vocab_size": tokenizer.vocab_size, "block_size": block, "n_layer": 4, "n_head": 4,
-                         "n_embd": 128, "dropout": 0.0, "bias": True}).eval()
+    network = build_gpt(
+        {
+            "vocab_size": tokenizer.vocab_size,
+            "block_size": block,
+            "n_layer": 4,
+            "n_head": 4,
+            "n_embd": 128,
+            "dropout": 0.0,
+            "bias": True,
+        }
+    ).eval()
     return TextModel(kind="gpt", tokenizer=tokenizer, network=_NoEnd(network, tokenizer.eot_id), block_size=block)
 
 
@@ -100,17 +109,22 @@ def _measure(block: int, threads: int) -> dict:
         firsts = [_first_token(model, seed) for seed in range(10, 20)]
         cached_s = statistics.median(r["total_s"] for r in cached)
         full_s = statistics.median(r["total_s"] for r in full)
-        return {"block_size": block, "threads": threads,
-                "prompt_tokens": 1 + len(model.tokenizer.encode(PROMPT)),
-                "cached_s": round(cached_s, 3), "full_recompute_s": round(full_s, 3),
-                "cached_tokens_per_s": round(TOKENS / cached_s, 1),
-                "full_recompute_tokens_per_s": round(TOKENS / full_s, 1),
-                "speedup": round(full_s / cached_s, 2),
-                "speedup_best_of_3": round(min(r["total_s"] for r in full) / min(r["total_s"] for r in cached), 2),
-                "first_token_cold_ms": round(cold * 1000, 1),
-                "first_token_warm_median_ms": round(statistics.median(firsts) * 1000, 2),
-                "first_token_warm_max_ms": round(max(firsts) * 1000, 2),
-                "meets_5x": full_s / cached_s >= 5.0, "meets_100ms": statistics.median(firsts) < 0.1}
+        return {
+            "block_size": block,
+            "threads": threads,
+            "prompt_tokens": 1 + len(model.tokenizer.encode(PROMPT)),
+            "cached_s": round(cached_s, 3),
+            "full_recompute_s": round(full_s, 3),
+            "cached_tokens_per_s": round(TOKENS / cached_s, 1),
+            "full_recompute_tokens_per_s": round(TOKENS / full_s, 1),
+            "speedup": round(full_s / cached_s, 2),
+            "speedup_best_of_3": round(min(r["total_s"] for r in full) / min(r["total_s"] for r in cached), 2),
+            "first_token_cold_ms": round(cold * 1000, 1),
+            "first_token_warm_median_ms": round(statistics.median(firsts) * 1000, 2),
+            "first_token_warm_max_ms": round(max(firsts) * 1000, 2),
+            "meets_5x": full_s / cached_s >= 5.0,
+            "meets_100ms": statistics.median(firsts) < 0.1,
+        }
     finally:
         torch.set_num_threads(previous)
 
@@ -122,10 +136,17 @@ def test_kv_cache_speedup_and_first_token_latency(record_benchmark):
     load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None  # others' work skews it
     threads = sorted({1, min(4, os.cpu_count() or 1)})
     results = [_measure(block, n) for block in (64, 256, 512) for n in threads]
-    record_benchmark("text_generation_speed", {
-        "device": "cpu", "torch": torch.__version__, "tokens": TOKENS,
-        "model": {"n_layer": 4, "n_head": 4, "n_embd": 128, "vocab_size": 322, "weights": "random"},
-        "sampler": {"temperature": 0.8, "top_p": 0.95, "repetition_penalty": 1.1},
-        "targets": {"speedup": 5.0, "first_token_ms": 100}, "results": results,
-        "load_average_1_5_15_min": load})
+    record_benchmark(
+        "text_generation_speed",
+        {
+            "device": "cpu",
+            "torch": torch.__version__,
+            "tokens": TOKENS,
+            "model": {"n_layer": 4, "n_head": 4, "n_embd": 128, "vocab_size": 322, "weights": "random"},
+            "sampler": {"temperature": 0.8, "top_p": 0.95, "repetition_penalty": 1.1},
+            "targets": {"speedup": 5.0, "first_token_ms": 100},
+            "results": results,
+            "load_average_1_5_15_min": load,
+        },
+    )
     assert all(r["cached_s"] > 0 for r in results)

@@ -16,15 +16,16 @@ from PySide6.QtCore import QSize
 
 from studio.app import create_application
 from studio.core.project import open_project
-from studio.ui.settings import AppSettings
 from studio.ui.main_window import MainWindow
+from studio.ui.settings import AppSettings
 
 pytestmark = pytest.mark.benchmark
 TRAIN_SECONDS = 30.0
 
 
-def test_gui_stays_responsive_during_a_flat_out_cpu_run(qtbot, qapp, tmp_path, stall_probe, picture_project,
-                                                        record_benchmark):
+def test_gui_stays_responsive_during_a_flat_out_cpu_run(
+    qtbot, qapp, tmp_path, stall_probe, picture_project, record_benchmark
+):
     create_application()  # the style sheet and names the real app has
     root = picture_project
     window = MainWindow(AppSettings())
@@ -42,8 +43,9 @@ def test_gui_stays_responsive_during_a_flat_out_cpu_run(qtbot, qapp, tmp_path, s
     panel.setup.select_dataset("pics")
     panel.setup.select_family("reference")
     panel.setup.select_preset("balanced")
-    panel.setup.form.set_overrides({"steps": 1_000_000, "log_every": 1, "eval_every": 25, "sample_every": 50,
-                                    "checkpoint_every": 100})
+    panel.setup.form.set_overrides(
+        {"steps": 1_000_000, "log_every": 1, "eval_every": 25, "sample_every": 50, "checkpoint_every": 100}
+    )
     qtbot.waitUntil(lambda: panel.setup.estimate_note.text() != "", timeout=60000)  # each preset's time
     with qtbot.waitSignal(panel.run_started, timeout=10000):
         panel.setup.start_button.click()
@@ -63,13 +65,22 @@ def test_gui_stays_responsive_during_a_flat_out_cpu_run(qtbot, qapp, tmp_path, s
     lines = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     steps = [line["step"] for line in lines if "loss" in line]
     lates = sorted(stall_probe.lates)
-    record_benchmark("training_gui", {
-        "recipe": "reference", "preset": "balanced", "seconds": round(seconds, 1),
-        "steps_logged": len(steps), "steps_per_s": round(len(steps) / seconds, 1) if steps else 0.0,
-        "first_step_shown": first, "points_plotted": sum(panel.plots.points("live").values()),
-        "gui_worst_stall_ms": round(worst * 1000, 1),
-        "gui_p99_late_ms": round(lates[int(len(lates) * 0.99)] * 1000, 1),
-        "gui_median_late_ms": round(statistics.median(lates) * 1000, 2), "gui_probe_ticks": stall_probe.ticks,
-        "samples_shown": panel.samples.count(), "checkpoints": len(list((folder / "checkpoints").glob("*.json"))),
-    })
+    record_benchmark(
+        "training_gui",
+        {
+            "recipe": "reference",
+            "preset": "balanced",
+            "seconds": round(seconds, 1),
+            "steps_logged": len(steps),
+            "steps_per_s": round(len(steps) / seconds, 1) if steps else 0.0,
+            "first_step_shown": first,
+            "points_plotted": sum(panel.plots.points("live").values()),
+            "gui_worst_stall_ms": round(worst * 1000, 1),
+            "gui_p99_late_ms": round(lates[int(len(lates) * 0.99)] * 1000, 1),
+            "gui_median_late_ms": round(statistics.median(lates) * 1000, 2),
+            "gui_probe_ticks": stall_probe.ticks,
+            "samples_shown": panel.samples.count(),
+            "checkpoints": len(list((folder / "checkpoints").glob("*.json"))),
+        },
+    )
     assert worst < 0.05, f"the GUI stalled {worst * 1000:.0f} ms"

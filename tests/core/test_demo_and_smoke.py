@@ -28,7 +28,10 @@ def test_demo_project_has_images_copy_and_clips(tmp_path):
     assert reports[0] == 0.0 and reports[-1] == 1.0
     assert open_project(project.root).extra["demo"]["sources"] == SOURCES
     assert {name: d["kind"] for name, d in project.datasets.items()} == {
-        "shapes": "image", "copy": "text", "voice": "audio"}
+        "shapes": "image",
+        "copy": "text",
+        "voice": "audio",
+    }
     assert project.datasets["shapes"]["items"] == 3 * IMAGES_PER_CLASS and project.datasets["voice"]["items"] == CLIPS
 
 

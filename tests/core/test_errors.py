@@ -24,5 +24,7 @@ def test_cuda_oom_is_recognised_without_importing_torch():
 
 
 def test_unknown_errors_name_the_action_and_detail():
-    assert describe_error(ValueError("bad shape"), "Import") == \
-        "Import stopped because of an unexpected problem: bad shape."
+    assert (
+        describe_error(ValueError("bad shape"), "Import")
+        == "Import stopped because of an unexpected problem: bad shape."
+    )

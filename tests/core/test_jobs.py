@@ -19,8 +19,11 @@ def test_default_context_runs_a_job_without_any_callbacks():
 
 def test_reports_reach_callbacks_and_progress_is_clamped():
     seen = []
-    ctx = JobContext(on_progress=lambda f, m: seen.append(("p", f, m)), on_metrics=lambda d: seen.append(("m", d)),
-                     on_preview=lambda o: seen.append(("v", o)))
+    ctx = JobContext(
+        on_progress=lambda f, m: seen.append(("p", f, m)),
+        on_metrics=lambda d: seen.append(("m", d)),
+        on_preview=lambda o: seen.append(("v", o)),
+    )
     ctx.progress(1.7, "over")
     ctx.progress(-1, "under")
     ctx.metrics({"loss": 2.0})

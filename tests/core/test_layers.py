@@ -1,4 +1,9 @@
-"""ARCHITECTURE rule 1: studio.core never imports Qt, so every job runs headless (CLI, tests, torchrun)."""
+"""ARCHITECTURE rule 1: studio.core never imports Qt, so every job runs headless (CLI, tests, torchrun).
+
+The import statements themselves are checked by the import-linter contracts in pyproject.toml (`lint-imports`,
+run by .ci/run). This test checks what a static import graph cannot see: a module loaded by name at run time
+(``importlib.import_module``, as the model builders are) and a third-party package that pulls Qt in behind
+its own imports (pyqtgraph would). It imports every core module and looks at what actually got loaded."""
 
 import subprocess
 import sys
@@ -21,18 +26,3 @@ def test_importing_every_core_module_leaves_qt_out():
     assert result.returncode == 0, result.stdout + result.stderr
     count = int(result.stdout.split()[0])
     assert count >= 6  # the walk really found the core modules
-
-
-def test_core_sources_have_no_qt_import_lines():
-    from pathlib import Path
-
-    import studio.core
-
-    offenders = []
-    for file in Path(studio.core.__path__[0]).rglob("*.py"):
-        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-            stripped = line.strip()
-            if stripped.startswith(("import ", "from ")) and any(
-                    name in stripped for name in ("PySide6", "studio.ui", "studio.workers")):
-                offenders.append(f"{file.name}:{number}: {stripped}")
-    assert offenders == []

@@ -5,8 +5,7 @@ import pytest
 
 from studio.core import atomic
 from studio.core.jobs import JobError
-from studio.core.project import (SCHEMA_VERSION, create_project, is_project, open_or_create_project,
-                                 open_project)
+from studio.core.project import SCHEMA_VERSION, create_project, is_project, open_or_create_project, open_project
 
 
 def test_create_makes_the_folder_layout_and_round_trips(tmp_path):
@@ -102,7 +101,7 @@ def test_broken_project_files_give_a_plain_message(tmp_path, content):
     root = tmp_path / "broken"
     root.mkdir()
     (root / "project.json").write_bytes(content.encode("utf-8", "surrogateescape"))
-    with pytest.raises(JobError, match="cannot be read|expected format"):
+    with pytest.raises(JobError, match=r"cannot be read|expected format"):
         open_project(root)
 
 

@@ -12,13 +12,20 @@ import pytest
 from PIL import Image
 
 from studio.core.jobs import JobError
-from studio.core.project import (SCHEMA_VERSION, create_project, open_or_create_project, open_project,
-                                 set_read_only, update_project)
+from studio.core.project import (
+    SCHEMA_VERSION,
+    create_project,
+    open_or_create_project,
+    open_project,
+    set_read_only,
+    update_project,
+)
 
 
 def _studio(*args, timeout=120):
-    return subprocess.Popen([sys.executable, "-m", "studio", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "studio", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _texts(folder, count: int, word: str):
@@ -52,7 +59,7 @@ def test_many_threads_updating_at_once_are_all_recorded(tmp_path):
     def add(index: int) -> None:
         try:
             for round_ in range(5):
-                update_project(root, lambda p: p.datasets.__setitem__(f"d{index}-{round_}", {"n": index}))
+                update_project(root, lambda p, r=round_: p.datasets.__setitem__(f"d{index}-{r}", {"n": index}))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -72,15 +79,13 @@ def test_two_imports_and_a_finishing_run_at_once_are_all_recorded(tmp_path):
 
     project = tmp_path / "Shared"
     pictures, texts = _pictures(tmp_path / "pics", 60), _texts(tmp_path / "copy", 60, "line")
-    first = _studio("dataset", "import", "--project", str(project), "--name", "pics", "--workers", "1",
-                    str(pictures))
-    second = _studio("dataset", "import", "--project", str(project), "--name", "copy", "--workers", "1",
-                     str(texts))
+    first = _studio("dataset", "import", "--project", str(project), "--name", "pics", "--workers", "1", str(pictures))
+    second = _studio("dataset", "import", "--project", str(project), "--name", "copy", "--workers", "1", str(texts))
     while not (project / "project.json").exists() and first.poll() is None:
         time.sleep(0.01)
     _add_run_to_project(project, "20250101-000000-reference")  # while both imports run
     for process in (first, second):
-        out, err = process.communicate(timeout=180)
+        _out, err = process.communicate(timeout=180)
         assert process.returncode == 0, err
     data = json.loads((project / "project.json").read_text(encoding="utf-8"))
     assert set(data["datasets"]) == {"pics", "copy"}
@@ -111,11 +116,14 @@ def test_a_read_only_project_is_never_written(tmp_path):
     before = project.file.read_bytes()
     set_read_only(project.root, True)
     try:
-        for attempt in (lambda: update_project(project.root, lambda p: p.runs.append("x")),
-                        project.save,
-                        lambda: open_or_create_project(project.root)):
-            with pytest.raises(JobError, match="open read-only in this window, because another AIGC Studio "
-                                               "window is working on it"):
+        for attempt in (
+            lambda: update_project(project.root, lambda p: p.runs.append("x")),
+            project.save,
+            lambda: open_or_create_project(project.root),
+        ):
+            with pytest.raises(
+                JobError, match="open read-only in this window, because another AIGC Studio window is working on it"
+            ):
                 attempt()
         assert open_project(project.root).name == "p"  # reading stays fine
     finally:
@@ -140,13 +148,16 @@ def test_an_unusable_schema_version_is_named_in_one_sentence(tmp_path, version):
 
 
 def test_the_cli_says_what_is_wrong_with_the_schema_version(tmp_path):
-    for version, expected in ((-1, "unusable format version (-1)"),
-                              (SCHEMA_VERSION + 1, "saved by a newer version of AIGC Studio")):
+    for version, expected in (
+        (-1, "unusable format version (-1)"),
+        (SCHEMA_VERSION + 1, "saved by a newer version of AIGC Studio"),
+    ):
         root = tmp_path / f"v{version}"
         root.mkdir()
         (root / "project.json").write_text(json.dumps({"name": "x", "schema_version": version}))
-        done = subprocess.run([sys.executable, "-m", "studio", "project", "info", str(root)], capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "studio", "project", "info", str(root)], capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 1 and expected in done.stderr, done.stderr
         assert "unexpected problem" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 

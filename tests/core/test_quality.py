@@ -17,7 +17,7 @@ def shapes(count: int, seed: int, size: int = 48) -> torch.Tensor:
     pictures = np.empty((count, size, size, 3), np.float32)
     for i in range(count):
         pictures[i] = rng.uniform(-1, 1, 3)
-        cx, cy, r = rng.uniform(size * 0.3, size * 0.7, 2).tolist() + [rng.uniform(size * 0.12, size * 0.3)]
+        cx, cy, r = [*rng.uniform(size * 0.3, size * 0.7, 2).tolist(), rng.uniform(size * 0.12, size * 0.3)]
         mask = ((xx - cx) ** 2 + (yy - cy) ** 2 < r * r) if i % 2 else ((abs(xx - cx) < r) & (abs(yy - cy) < r))
         pictures[i][mask] = rng.uniform(-1, 1, 3)
     return torch.from_numpy(pictures).permute(0, 3, 1, 2).contiguous()
@@ -55,8 +55,9 @@ def test_scores_rank_real_then_blurred_then_noise(real, held_out):
 
 
 def test_mode_collapse_keeps_precision_but_loses_recall(real, held_out):
-    collapsed = held_out[:1].repeat(len(held_out), 1, 1, 1) + 0.01 * torch.randn(held_out.shape,
-                                                                                 generator=torch.Generator().manual_seed(0))
+    collapsed = held_out[:1].repeat(len(held_out), 1, 1, 1) + 0.01 * torch.randn(
+        held_out.shape, generator=torch.Generator().manual_seed(0)
+    )
     varied = quality_scores(real, held_out)
     one = quality_scores(real, collapsed)
     assert one["recall"] < 0.2 < varied["recall"]

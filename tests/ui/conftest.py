@@ -14,7 +14,6 @@ def studio_app(qapp):
     return create_application()
 
 
-
 @pytest.fixture
 def no_starters(monkeypatch, tmp_path):
     """A build without starter models in models/: the pickers list the project's runs only."""

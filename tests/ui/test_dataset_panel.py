@@ -89,8 +89,9 @@ def _drop_event(kind, paths, panel):
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     centre = QPointF(panel.width() / 2, panel.height() / 2)
     if kind is QDropEvent:
-        return QDropEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                          Qt.KeyboardModifier.NoModifier), mime
+        return QDropEvent(
+            centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        ), mime
     args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     try:  # PySide6 up to 6.11 takes a QPoint here, later releases a QPointF
         return QDragEnterEvent(centre.toPoint(), *args), mime
@@ -164,7 +165,8 @@ def test_one_click_fixes_are_undoable_and_saved(qtbot, panel, tmp_path, monkeypa
         monkeypatch.setattr(panel, "ask_export_path", lambda _name, t=target: (str(t), ""))
         qtbot.mouseClick(health.export_button, Qt.MouseButton.LeftButton)
         assert target.is_file()
-    rows = list(csv.DictReader(open(tmp_path / "report.csv", encoding="utf-8-sig")))
+    with open(tmp_path / "report.csv", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
     assert len(rows) == 12 and {r["status"] for r in rows} == {"ok", "skipped", "duplicate"}
     data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert data["summary"]["skipped"] == 1 and data["usable"] == 10
@@ -198,8 +200,10 @@ def test_browse_shows_thumbnails_and_delete_insert_exclude_and_include(qtbot, pa
 
 def test_the_thumbnail_model_loads_nothing_until_rows_are_shown(qtbot, tmp_path):
     """20,000 items: setting them costs a list, and only the rows painted ask for a thumbnail."""
-    entries = [{"id": f"{i:06d}", "source": f"big/{i}.png", "status": "ok", "item": f"items/{i:06d}.png"}
-               for i in range(20_000)]
+    entries = [
+        {"id": f"{i:06d}", "source": f"big/{i}.png", "status": "ok", "item": f"items/{i:06d}.png"}
+        for i in range(20_000)
+    ]
     model = ThumbnailModel()
     started = time.perf_counter()
     model.set_entries(tmp_path, entries)
@@ -254,7 +258,9 @@ def test_mixed_drops_are_split_into_sibling_datasets(qtbot, panel, tmp_path):
 def test_text_preview_shows_each_files_encoding(qtbot, panel, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()
-    (copy / "spring.txt").write_bytes("春季新品上市，限时优惠。我们的陶瓷杯由手工制作，每一只都独一无二。".encode("gb18030"))
+    (copy / "spring.txt").write_bytes(
+        "春季新品上市，限时优惠。我们的陶瓷杯由手工制作，每一只都独一无二。".encode("gb18030")
+    )
     (copy / "mug.txt").write_text("A ceramic mug, hand-finished and made to last.", encoding="utf-8")
     _import(qtbot, panel, [copy])
     assert panel.current_name == "copy" and panel.manifest.kind == "text"
@@ -370,8 +376,12 @@ def test_panel_state_is_remembered(qtbot, panel, tmp_path):
     panel.grid.set_side(192)
     state = panel.save_state()
     assert state.pop("list_width") > 150
-    assert state == {"tab": "split", "thumb_size": 192, "augment_policy": "flip,translation,color,cutout",
-                     "dataset": "shapes"}
+    assert state == {
+        "tab": "split",
+        "thumb_size": 192,
+        "augment_policy": "flip,translation,color,cutout",
+        "dataset": "shapes",
+    }
     panel.window_.close()
 
     again = MainWindow(AppSettings())
@@ -429,10 +439,12 @@ def test_trim_silence_runs_as_a_job_and_is_undoable(qtbot, panel, tmp_path):
     rate = 22050
     for i in range(3):  # a second of tone between seconds of silence; other pitches, so no duplicates
         tone = (0.3 * np.sin(2 * np.pi * (220 + 110 * i) * np.arange(rate) / rate)).astype(np.float32)
-        soundfile.write(voice / f"clip{i}.wav", np.concatenate([np.zeros(rate, np.float32), tone,
-                                                                np.zeros(rate, np.float32)]), rate)
-    run_job(ImportDataset(panel.project.root, "voice", [voice], kind="audio",
-                          options=ImportOptions(trim_silence=False)))
+        soundfile.write(
+            voice / f"clip{i}.wav", np.concatenate([np.zeros(rate, np.float32), tone, np.zeros(rate, np.float32)]), rate
+        )
+    run_job(
+        ImportDataset(panel.project.root, "voice", [voice], kind="audio", options=ImportOptions(trim_silence=False))
+    )
     panel.set_project(open_project(panel.project.root))  # the import above ran outside the window
     panel.select_dataset("voice")
     assert panel.health.trim_button.isVisible() and panel.health.trim_button.isEnabled()

@@ -28,8 +28,13 @@ def _open_window(qtbot) -> MainWindow:
 def test_five_panels_and_ctrl_number_switches_them(qtbot, studio_app):
     window = _open_window(qtbot)
     assert list(window.panels) == PANELS
-    assert [window.nav.item(i).text() for i in range(5)] == ["Dataset", "Training", "Image canvas",
-                                                             "Text writer", "Speech"]
+    assert [window.nav.item(i).text() for i in range(5)] == [
+        "Dataset",
+        "Training",
+        "Image canvas",
+        "Text writer",
+        "Speech",
+    ]
     assert all(not window.nav.item(i).icon().isNull() for i in range(5))
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.current_panel_id == "training"

@@ -49,8 +49,9 @@ def answer(monkeypatch):
     def exec_(box):
         said.append(box.text())
         for button in box.buttons():
-            if button.text() == choice["button"] or (choice["button"] == "Cancel"
-                                                       and box.buttonRole(button) == QMessageBox.ButtonRole.RejectRole):
+            if button.text() == choice["button"] or (
+                choice["button"] == "Cancel" and box.buttonRole(button) == QMessageBox.ButtonRole.RejectRole
+            ):
                 button.click()
                 return 0
         raise AssertionError(f"no button {choice['button']!r}")
@@ -69,8 +70,9 @@ def test_open_read_only_writes_nothing_and_says_why(qtbot, studio_app, shared, a
     before = (shared / "project.json").read_bytes()
     window = _window(qtbot)
     assert window.open_project_folder(shared)
-    assert len(said) == 1 and said[0].startswith(f"“Shared” is already open in another AIGC Studio window "
-                                                 f"(process {os.getpid()} on {socket.gethostname()} (")
+    assert len(said) == 1 and said[0].startswith(
+        f"“Shared” is already open in another AIGC Studio window (process {os.getpid()} on {socket.gethostname()} ("
+    )
     assert window.read_only and window.windowTitle() == "Shared (read-only) — AIGC Studio"
     assert is_read_only(shared)
 
@@ -137,9 +139,21 @@ def test_the_training_panel_shows_who_trains_a_run_that_is_in_use(qtbot, studio_
             pixels = np.random.default_rng(i).integers(0, 256, (32, 32, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(source / label / f"{i}.png")
     run_job(ImportDataset(root, "pics", [source], kind="image", workers=1))
-    job = TrainJob(root, "pics", "reference", preset="fast", steps=4,
-                   overrides={"batch_size": 8, "width": 4, "latent_channels": 4, "checkpoint_every": 2,
-                              "eval_every": 100, "sample_every": 100})
+    job = TrainJob(
+        root,
+        "pics",
+        "reference",
+        preset="fast",
+        steps=4,
+        overrides={
+            "batch_size": 8,
+            "width": 4,
+            "latent_channels": 4,
+            "checkpoint_every": 2,
+            "eval_every": 100,
+            "sample_every": 100,
+        },
+    )
     job(JobContext())
     lock = runs.run_lock(job.run_folder).acquire()  # what another process training it holds
     try:

@@ -15,8 +15,9 @@ import pytest
 @pytest.mark.slow
 def test_self_test_passes_and_reports_the_audio_stack(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "AIGC_STUDIO_HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "studio", "--self-test"], capture_output=True, text=True,
-                          env=env, timeout=110)
+    done = subprocess.run(
+        [sys.executable, "-m", "studio", "--self-test"], capture_output=True, text=True, env=env, timeout=110
+    )
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["audio"] == "ok", report
     assert report["job"] == "succeeded" and report["cancel"] == "cancelled", report

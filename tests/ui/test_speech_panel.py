@@ -34,14 +34,35 @@ from studio.ui.widgets.speech_waveform import envelope
 
 RATE = 16000
 VOICES = [
-    {"id": "system:en-us", "title": "English (America)", "kind": "system", "language": "en-us",
-     "sample_rate": RATE, "detail": "System voice (espeak-ng)"},
-    {"id": "system:de", "title": "German", "kind": "system", "language": "de", "sample_rate": RATE,
-     "detail": "System voice (espeak-ng)"},
-    {"id": "20261125-220000-tts", "title": "Anna · tts", "kind": "trained", "language": "en-us",
-     "sample_rate": RATE, "detail": "Trained on anna-clips", "steps": [500, 1000],
-     "vocoders": [{"id": "griffinlim", "title": "Griffin-Lim (built in)"},
-                  {"id": "20261125-230000-vocoder", "title": "Vocoder 20261125-230000"}]},
+    {
+        "id": "system:en-us",
+        "title": "English (America)",
+        "kind": "system",
+        "language": "en-us",
+        "sample_rate": RATE,
+        "detail": "System voice (espeak-ng)",
+    },
+    {
+        "id": "system:de",
+        "title": "German",
+        "kind": "system",
+        "language": "de",
+        "sample_rate": RATE,
+        "detail": "System voice (espeak-ng)",
+    },
+    {
+        "id": "20261125-220000-tts",
+        "title": "Anna · tts",
+        "kind": "trained",
+        "language": "en-us",
+        "sample_rate": RATE,
+        "detail": "Trained on anna-clips",
+        "steps": [500, 1000],
+        "vocoders": [
+            {"id": "griffinlim", "title": "Griffin-Lim (built in)"},
+            {"id": "20261125-230000-vocoder", "title": "Vocoder 20261125-230000"},
+        ],
+    },
 ]
 SCRIPT = "Meet the new Nike Air. Light as a feather! Built for the city?"
 
@@ -83,16 +104,24 @@ class FakeSpeakJob:
             at += (piece.size + int(0.1 * RATE)) / RATE
         samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
         spectrogram = spectrogram_image(samples)
-        return {"samples": samples, "sample_rate": RATE, "duration": samples.size / RATE, "sentences": spans,
-                "voice": self.voice, "spectrogram": spectrogram, "text": self.text}
+        return {
+            "samples": samples,
+            "sample_rate": RATE,
+            "duration": samples.size / RATE,
+            "sentences": spans,
+            "voice": self.voice,
+            "spectrogram": spectrogram,
+            "text": self.text,
+        }
 
 
 def spectrogram_image(samples: np.ndarray, bins: int = 64) -> np.ndarray:
     """A log-magnitude STFT as uint8 (bins, frames), row 0 lowest, as analysis.spectrogram_image gives."""
     hop, size = RATE // 100, 256
     count = max(1, 1 + (samples.size - size) // hop)
-    frames = np.stack([np.pad(samples[i * hop:i * hop + size], (0, max(0, size - samples[i * hop:].size)))
-                       for i in range(count)])
+    frames = np.stack(
+        [np.pad(samples[i * hop : i * hop + size], (0, max(0, size - samples[i * hop :].size))) for i in range(count)]
+    )
     power = np.log10(1e-6 + np.abs(np.fft.rfft(frames * np.hanning(size), axis=1))[:, :bins])
     scaled = (power - power.min()) / max(1e-6, np.ptp(power))
     return (scaled.T * 255).astype(np.uint8)
@@ -135,8 +164,16 @@ class FakeImport:
 
     def __call__(self, ctx: JobContext) -> dict:
         voice_id = f"piper:{self.root}/voices/lessac/lessac.onnx"
-        self.backend.voices.append({"id": voice_id, "title": "lessac", "kind": "piper", "language": "en-us",
-                                    "sample_rate": 22050, "detail": "Piper voice"})
+        self.backend.voices.append(
+            {
+                "id": voice_id,
+                "title": "lessac",
+                "kind": "piper",
+                "language": "en-us",
+                "sample_rate": 22050,
+                "detail": "Piper voice",
+            }
+        )
         return {"id": voice_id}
 
 
@@ -167,12 +204,20 @@ class FakeSpeechBackend:
         file.write_text(json.dumps({"entries": entries}))
 
     def synthesize_job(self, voice, text, project_root, settings, dictionary=None, step=None, vocoder=None):
-        self.calls.append({"kind": "speak", "voice": voice, "text": text, "settings": dict(settings),
-                           "dictionary": dict(dictionary or {}), "step": step, "vocoder": vocoder})
+        self.calls.append(
+            {
+                "kind": "speak",
+                "voice": voice,
+                "text": text,
+                "settings": dict(settings),
+                "dictionary": dict(dictionary or {}),
+                "step": step,
+                "vocoder": vocoder,
+            }
+        )
         return FakeSpeakJob(self, voice, text, settings, dictionary)
 
-    def export_lines_job(self, voice, text, folder, project_root, settings, dictionary=None, step=None,
-                         vocoder=None):
+    def export_lines_job(self, voice, text, folder, project_root, settings, dictionary=None, step=None, vocoder=None):
         self.calls.append({"kind": "lines", "voice": voice, "folder": str(folder)})
         return FakeExportLines(self, voice, text, folder, settings, dictionary)
 
@@ -250,8 +295,10 @@ def _open(qtbot, window, fake, root: Path | None, outputs=None):
 
 
 def _wait_voices(qtbot, panel) -> None:
-    qtbot.waitUntil(lambda: panel.voices is not None and panel._voices_runner is not None
-                    and not panel._voices_runner.is_running(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: panel.voices is not None and panel._voices_runner is not None and not panel._voices_runner.is_running(),
+        timeout=5000,
+    )
 
 
 @pytest.fixture
@@ -363,6 +410,7 @@ def _spy(method, seen: list):
     def wrapper(text):
         seen.append(text)
         method(text)
+
     return wrapper
 
 
@@ -375,8 +423,7 @@ def test_stop_cancels_synthesis(qtbot, panel, fake):
     assert runner is not None and panel.controls.stop_button.isEnabled()
     assert panel.controls.synthesize_button.text() == "Speaking…"
     qtbot.waitUntil(lambda: len(fake.messages) >= 2, timeout=5000)
-    qtbot.waitUntil(lambda: bool(re.search(r"Sentence \d of 8 · about \d+ s left", panel.status.text())),
-                    timeout=5000)
+    qtbot.waitUntil(lambda: bool(re.search(r"Sentence \d of 8 · about \d+ s left", panel.status.text())), timeout=5000)
     assert panel.progress.isVisible() and 0 < panel.progress.value() < 1000
     with qtbot.waitSignal(runner.cancelled, timeout=5000):
         qtbot.keyClick(panel.script, Qt.Key.Key_Escape)  # Esc
@@ -408,8 +455,9 @@ def test_play_seek_and_stop_move_the_playhead(qtbot, panel, fake):
     assert stopped_at >= duration / 2
     panel.sentence_list.setCurrentRow(2)
     item = panel.sentence_list.item(2)
-    qtbot.mouseClick(panel.sentence_list.viewport(), Qt.MouseButton.LeftButton,
-                     pos=panel.sentence_list.visualItemRect(item).center())
+    qtbot.mouseClick(
+        panel.sentence_list.viewport(), Qt.MouseButton.LeftButton, pos=panel.sentence_list.visualItemRect(item).center()
+    )
     assert abs(panel.player.position - result["sentences"][2]["start"]) < 1e-6
     assert panel.waveform.playhead == pytest.approx(result["sentences"][2]["start"])
     panel.play_button.click()  # plays on from the chosen sentence, to the end
@@ -603,8 +651,7 @@ def test_add_piper_voice_imports_and_selects_it(qtbot, panel, fake, tmp_path):
     panel.ask_piper_path = lambda: str(onnx)
     with qtbot.waitSignal(panel.controls.voice_changed, timeout=5000):
         panel.controls.add_voice.click()
-    qtbot.waitUntil(lambda: panel.controls.voice_id() and panel.controls.voice_id().startswith("piper:"),
-                    timeout=5000)
+    qtbot.waitUntil(lambda: panel.controls.voice_id() and panel.controls.voice_id().startswith("piper:"), timeout=5000)
     assert fake.calls[-1] == {"kind": "import", "path": str(onnx)}
     combo = panel.controls.voice
     assert combo.findText("Imported voices") >= 0 and combo.currentText().strip() == "lessac"
@@ -638,8 +685,12 @@ def test_settings_are_remembered(qtbot, panel, fake):
 def _real_core() -> bool:
     import importlib.util
 
-    names = ("studio.core.generation.speech", "studio.core.speech.espeak", "studio.core.speech.wav",
-             "studio.core.speech.pronunciation")
+    names = (
+        "studio.core.generation.speech",
+        "studio.core.speech.espeak",
+        "studio.core.speech.wav",
+        "studio.core.speech.pronunciation",
+    )
     try:
         return all(importlib.util.find_spec(name) is not None for name in names)
     except (ImportError, ValueError):

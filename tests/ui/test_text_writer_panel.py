@@ -31,17 +31,46 @@ from studio.ui.widgets.writer_editor import brand_check
 
 GPT_RUN = "20261125-201400-gpt"
 LSTM_RUN = "20261124-100000-lstm"
-WORDS = ("soft", "linen", "shirt", "for", "summer", "days", "breathable", "organic", "cotton", "light", "cool",
-         "cheap", "made", "to", "last", "in", "every", "colour", "the", "city", "and", "sea")
-TEMPLATES = [{"id": "product_description", "title": "Product description",
-              "fields": [{"name": "product", "label": "Product", "hint": "e.g. linen shirt"},
-                         {"name": "audience", "label": "Audience", "hint": "e.g. city cyclists"},
-                         {"name": "tone", "label": "Tone", "hint": "e.g. warm"},
-                         {"name": "keywords", "label": "Keywords", "hint": "e.g. breathable"}]},
-             {"id": "ad_slogan", "title": "Ad slogan", "fields": ["product", "tone"]},
-             {"id": "social_post", "title": "Social post", "fields": ["product", "audience", "tone"]},
-             {"id": "customer_service_reply", "title": "Customer-service reply", "fields": ["product", "tone"]},
-             {"id": "news_brief", "title": "News brief", "fields": ["product", "keywords"]}]
+WORDS = (
+    "soft",
+    "linen",
+    "shirt",
+    "for",
+    "summer",
+    "days",
+    "breathable",
+    "organic",
+    "cotton",
+    "light",
+    "cool",
+    "cheap",
+    "made",
+    "to",
+    "last",
+    "in",
+    "every",
+    "colour",
+    "the",
+    "city",
+    "and",
+    "sea",
+)
+TEMPLATES = [
+    {
+        "id": "product_description",
+        "title": "Product description",
+        "fields": [
+            {"name": "product", "label": "Product", "hint": "e.g. linen shirt"},
+            {"name": "audience", "label": "Audience", "hint": "e.g. city cyclists"},
+            {"name": "tone", "label": "Tone", "hint": "e.g. warm"},
+            {"name": "keywords", "label": "Keywords", "hint": "e.g. breathable"},
+        ],
+    },
+    {"id": "ad_slogan", "title": "Ad slogan", "fields": ["product", "tone"]},
+    {"id": "social_post", "title": "Social post", "fields": ["product", "audience", "tone"]},
+    {"id": "customer_service_reply", "title": "Customer-service reply", "fields": ["product", "tone"]},
+    {"id": "news_brief", "title": "News brief", "fields": ["product", "keywords"]},
+]
 
 
 # -- the fake generation core -------------------------------------------------------------------------------------
@@ -93,8 +122,10 @@ class FakeWriterBackend:
         return [dict(t) for t in TEMPLATES]
 
     def build_prompt(self, template_id, fields):
-        return (f"[{template_id}] Write for {fields.get('audience', 'everyone')} about {fields.get('product', '')}"
-                f" in a {fields.get('tone', 'plain')} tone. Keywords: {fields.get('keywords', '')}.\n")
+        return (
+            f"[{template_id}] Write for {fields.get('audience', 'everyone')} about {fields.get('product', '')}"
+            f" in a {fields.get('tone', 'plain')} tone. Keywords: {fields.get('keywords', '')}.\n"
+        )
 
     def load_history(self, root):
         return self.real.load_history(root)
@@ -130,9 +161,22 @@ def make_run(root: Path, run_id: str, family: str = "gpt", steps=(200, 400), tok
     folder = root / "runs" / run_id
     (folder / "checkpoints").mkdir(parents=True)
     model = {"kind": family, "vocab_size": 64, "block_size": 32, "tokenizer": tokenizer, "eot_id": 0}
-    (folder / "config.json").write_text(json.dumps({
-        "run_id": run_id, "family": family, "dataset": "shop copy", "preset": "fast", "config": {}, "model": model,
-        "seed": 0, "device": "cpu", "created": run_id[:15], "schema": 1}))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "run_id": run_id,
+                "family": family,
+                "dataset": "shop copy",
+                "preset": "fast",
+                "config": {},
+                "model": model,
+                "seed": 0,
+                "device": "cpu",
+                "created": run_id[:15],
+                "schema": 1,
+            }
+        )
+    )
     (folder / "status.json").write_text(json.dumps({"state": "finished", "step": max(steps, default=0)}))
     for step in steps:
         (folder / "checkpoints" / f"step-{step:06d}.json").write_text(json.dumps({"step": step, "metrics": {}}))
@@ -163,8 +207,10 @@ def _open(qtbot, window, fake, root: Path):
     panel.backend = fake
     window.set_project(open_project(root))
     window.show_panel("text")
-    qtbot.waitUntil(lambda: panel.models is not None and panel._models_runner is not None
-                    and not panel._models_runner.is_running(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: panel.models is not None and panel._models_runner is not None and not panel._models_runner.is_running(),
+        timeout=5000,
+    )
     return panel
 
 
@@ -239,10 +285,13 @@ def test_empty_states_say_what_to_do(qtbot, studio_app, tmp_path, fake, no_start
 
 
 def test_template_fields_build_the_prompt_and_text_streams_in(qtbot, panel, fake, tmp_path, stall_probe):
-    _fill_template(qtbot, panel, {"product": "linen shirt", "audience": "city cyclists", "tone": "warm",
-                                  "keywords": "breathable"})
-    wanted = fake.build_prompt("product_description", {"product": "linen shirt", "audience": "city cyclists",
-                                                       "tone": "warm", "keywords": "breathable"})
+    _fill_template(
+        qtbot, panel, {"product": "linen shirt", "audience": "city cyclists", "tone": "warm", "keywords": "breathable"}
+    )
+    wanted = fake.build_prompt(
+        "product_description",
+        {"product": "linen shirt", "audience": "city cyclists", "tone": "warm", "keywords": "breathable"},
+    )
     assert panel.prompt.toPlainText() == wanted
     assert "Product description" in panel.prompt_caption.text()
 
@@ -341,7 +390,7 @@ def test_brand_rules_are_passed_on_and_shown_per_variant(qtbot, panel, fake, tmp
     texts = _generate(qtbot, panel)
     settings = fake.calls[-1][4]
     assert settings["required_words"] == ["linen", "organic", "velvet"] and settings["banned_words"] == ["cheap"]
-    for view, text in zip(panel.columns.visible_views(), texts):
+    for view, text in zip(panel.columns.visible_views(), texts, strict=True):
         check = brand_check(text, ["linen", "organic", "velvet"], ["cheap"])
         assert "cheap" not in text.split() and check["banned"] == [] and "velvet" in check["missing"]
         shown = view.rules.text()
@@ -368,8 +417,12 @@ def test_continue_from_cursor(qtbot, panel, fake):
     cursor.setPosition(len(keep))
     view.editor.setTextCursor(cursor)
     with qtbot.waitSignal(panel.generated, timeout=10000) as done:
-        _press(qtbot, view.editor, Qt.Key.Key_Return,
-               Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        _press(
+            qtbot,
+            view.editor,
+            Qt.Key.Key_Return,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
     prompt, settings, variants = fake.calls[-1][3], fake.calls[-1][4], fake.calls[-1][5]
     assert prompt == "Soft linen for " + keep and variants == 1 and settings["seed"] == 42  # the lead space back
     assert done.args[0] == [keep + " " + expected(prompt, settings)] == [view.text()]
@@ -401,7 +454,9 @@ def test_history_keeps_every_generation_and_brings_one_back(qtbot, panel, fake, 
     assert "linen shirt" in history.itemWidget(history.item(1)).text()
     panel.tabs.setCurrentIndex(1)
     _shot(panel.window_, tmp_path, "writer-history.png")
-    qtbot.mouseClick(history.viewport(), Qt.MouseButton.LeftButton, pos=history.visualItemRect(history.item(1)).center())
+    qtbot.mouseClick(
+        history.viewport(), Qt.MouseButton.LeftButton, pos=history.visualItemRect(history.item(1)).center()
+    )
     assert panel.prompt.toPlainText() == first_prompt and panel.controls.seed.value() == 7
     assert panel.controls.template_id() == "product_description"
     assert panel.controls.field_edits["product"].text() == "linen shirt"
@@ -448,8 +503,14 @@ def test_models_templates_and_open_in_writer_from_training(no_starters, qtbot, p
     assert controls.facts.text() == "GPT · characters · on shop copy"
     controls.model.setCurrentIndex(1)
     assert controls.step() == 300 and controls.facts.text() == "LSTM · word pieces (BPE) · on shop copy"
-    assert [controls.template.itemText(i) for i in range(controls.template.count())] == \
-        ["Free text", "Product description", "Ad slogan", "Social post", "Customer-service reply", "News brief"]
+    assert [controls.template.itemText(i) for i in range(controls.template.count())] == [
+        "Free text",
+        "Product description",
+        "Ad slogan",
+        "Social post",
+        "Customer-service reply",
+        "News brief",
+    ]
     assert not controls.fields_box.isVisible()  # free text: no fields
     controls.template.setCurrentIndex(2)
     assert list(controls.field_edits) == ["product", "tone"] and controls.fields_box.isVisible()
@@ -481,8 +542,17 @@ def test_panel_state_is_remembered(qtbot, panel, fake):
     controls.checkpoint.setCurrentIndex(controls.checkpoint.findData(200))
     _fill_template(qtbot, panel, {"product": "linen shirt", "tone": "bold"})
     panel.prompt.appendPlainText("Edited by hand.")
-    controls.set_settings({"temperature": 1.1, "top_k": 40, "top_p": 0.9, "repetition_penalty": 1.3,
-                           "max_tokens": 77, "seed": 777, "stop": ["\n\n", "END"]})
+    controls.set_settings(
+        {
+            "temperature": 1.1,
+            "top_k": 40,
+            "top_p": 0.9,
+            "repetition_penalty": 1.3,
+            "max_tokens": 77,
+            "seed": 777,
+            "stop": ["\n\n", "END"],
+        }
+    )
     controls.required.setText("linen")
     controls.banned.setText("cheap, sale")
     controls.set_variants(4)
@@ -510,16 +580,22 @@ def _real_core() -> bool:
     """The text generation core and the GPT network exist (found without importing them)."""
     import importlib.util
 
-    names = ("studio.core.generation.text_jobs", "studio.core.generation.sampling", "studio.core.nets.gpt",
-             "studio.core.datasets.tokenizers")
+    names = (
+        "studio.core.generation.text_jobs",
+        "studio.core.generation.sampling",
+        "studio.core.nets.gpt",
+        "studio.core.datasets.tokenizers",
+    )
     try:
         return all(importlib.util.find_spec(name) is not None for name in names)
     except (ImportError, ValueError):
         return False
 
 
-@pytest.mark.skipif(not _real_core(), reason="the text generation core (studio.core.generation.text_jobs, "
-                                             "studio.core.nets.gpt) is not complete yet")
+@pytest.mark.skipif(
+    not _real_core(),
+    reason="the text generation core (studio.core.generation.text_jobs, studio.core.nets.gpt) is not complete yet",
+)
 def test_real_core_streams_text_from_a_tiny_gpt(qtbot, studio_app, tmp_path):
     """An untrained tiny GPT saved as a run's checkpoint: the writer streams its text, and the same seed
     gives the same text again."""
@@ -536,14 +612,26 @@ def test_real_core_streams_text_from_a_tiny_gpt(qtbot, studio_app, tmp_path):
     tokenizer = fit_tokenizer("char", [corpus])
     tokenizer.save(folder / "tokenizer.json")
     config = json.loads((folder / "config.json").read_text())
-    model = {"kind": "gpt", "vocab_size": int(tokenizer.vocab_size), "block_size": 32, "n_layer": 1, "n_head": 2,
-             "n_embd": 16, "dropout": 0.0, "bias": True, "tokenizer": "char", "eot_id": int(tokenizer.eot_id)}
+    model = {
+        "kind": "gpt",
+        "vocab_size": int(tokenizer.vocab_size),
+        "block_size": 32,
+        "n_layer": 1,
+        "n_head": 2,
+        "n_embd": 16,
+        "dropout": 0.0,
+        "bias": True,
+        "tokenizer": "char",
+        "eot_id": int(tokenizer.eot_id),
+    }
     config["model"] = model
     (folder / "config.json").write_text(json.dumps(config))
     torch.manual_seed(0)
     network = gpt.build_gpt(model)
-    save_file({f"model.{k}": v.contiguous().clone() for k, v in network.state_dict().items()},  # untied copies
-              str(folder / "checkpoints" / "step-000001.safetensors"))
+    save_file(
+        {f"model.{k}": v.contiguous().clone() for k, v in network.state_dict().items()},  # untied copies
+        str(folder / "checkpoints" / "step-000001.safetensors"),
+    )
     window = _window(qtbot)
     panel = _open(qtbot, window, WriterBackend(), root)
     assert panel.controls.run_id() == "20261125-120000-gpt" and panel.controls.generate_button.isEnabled()

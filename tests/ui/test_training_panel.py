@@ -42,8 +42,17 @@ class FakeTrainJob:
 
     kind = "training"
 
-    def __init__(self, root: Path, dataset: str, family: str, steps: int, resume: str | None,
-                 step_time: float = 0.0, work: int = 0, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        dataset: str,
+        family: str,
+        steps: int,
+        resume: str | None,
+        step_time: float = 0.0,
+        work: int = 0,
+        run_id: str | None = None,
+    ) -> None:
         self.root, self.dataset, self.family, self.steps, self.resume = Path(root), dataset, family, steps, resume
         self.step_time, self.work = step_time, work
         self.title = f"Training {family} on {dataset}"
@@ -60,17 +69,28 @@ class FakeTrainJob:
     def _checkpoint(self, folder: Path, step: int, row: dict) -> None:
         name = f"step-{step:06d}"
         (folder / "checkpoints" / f"{name}.safetensors").write_bytes(b"weights")
-        _write_json(folder / "checkpoints" / f"{name}.json",
-                    {"step": step, "epoch": step / 50, "metrics": {k: row[k] for k in ("loss", "val_loss") if k in row},
-                     "config": {"steps": self.steps}, "family": self.family, "dataset": self.dataset,
-                     "created": time.time(), "best": False})
+        _write_json(
+            folder / "checkpoints" / f"{name}.json",
+            {
+                "step": step,
+                "epoch": step / 50,
+                "metrics": {k: row[k] for k in ("loss", "val_loss") if k in row},
+                "config": {"steps": self.steps},
+                "family": self.family,
+                "dataset": self.dataset,
+                "created": time.time(),
+                "best": False,
+            },
+        )
         self.status(folder, state="running", step=step, last_checkpoint=name)
 
     def status(self, folder: Path, **fields) -> None:
         path = folder / "status.json"
         data = json.loads(path.read_text()) if path.exists() else {}
-        data.update({"pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time(),
-                     "total_steps": self.steps}, **fields)
+        data.update(
+            {"pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time(), "total_steps": self.steps},
+            **fields,
+        )
         _write_json(path, data)
 
     def _sample(self, folder: Path, step: int, ctx: JobContext) -> None:
@@ -89,8 +109,11 @@ class FakeTrainJob:
             else:
                 folder = self.root / "runs" / self.resume
                 start = json.loads((folder / "status.json").read_text())["step"]
-            lines = [line for line in (folder / "metrics.jsonl").read_text().splitlines()
-                     if json.loads(line)["step"] <= start]
+            lines = [
+                line
+                for line in (folder / "metrics.jsonl").read_text().splitlines()
+                if json.loads(line)["step"] <= start
+            ]
             (folder / "metrics.jsonl").write_text("".join(line + "\n" for line in lines))
         else:
             run_id = self._run_id or time.strftime("%Y%m%d-%H%M%S-") + self.family
@@ -99,10 +122,20 @@ class FakeTrainJob:
                 folder = folder.with_name(folder.name + "-2")
             for sub in ("checkpoints", "samples"):
                 (folder / sub).mkdir(parents=True)
-            _write_json(folder / "config.json", {"run_id": folder.name, "family": self.family, "dataset": self.dataset,
-                                                 "preset": "balanced", "config": {"steps": self.steps}, "seed": 0,
-                                                 "device": "cpu", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                                 "schema": 1})
+            _write_json(
+                folder / "config.json",
+                {
+                    "run_id": folder.name,
+                    "family": self.family,
+                    "dataset": self.dataset,
+                    "preset": "balanced",
+                    "config": {"steps": self.steps},
+                    "seed": 0,
+                    "device": "cpu",
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "schema": 1,
+                },
+            )
         self.run_id = folder.name
         self.status(folder, state="running", step=start, message="")
         row: dict = {}
@@ -121,9 +154,16 @@ class FakeTrainJob:
                         np.linalg.svd(np.random.default_rng(step).standard_normal((self.work, self.work)))
                     loss = 2.0 * math.exp(-step / (self.steps / 3)) + 0.05 * math.sin(step)
                     elapsed = time.monotonic() - started
-                    row = {"step": step, "time_s": elapsed, "epoch": step / 50, "lr": 2e-3 * (1 - step / self.steps),
-                           "items_per_s": 900 + 50 * math.sin(step / 7), "loss": loss, "loss_d": loss * 0.7,
-                           "loss_g": loss * 1.3}
+                    row = {
+                        "step": step,
+                        "time_s": elapsed,
+                        "epoch": step / 50,
+                        "lr": 2e-3 * (1 - step / self.steps),
+                        "items_per_s": 900 + 50 * math.sin(step / 7),
+                        "loss": loss,
+                        "loss_d": loss * 0.7,
+                        "loss_g": loss * 1.3,
+                    }
                     if step % 50 == 0:
                         row["val_loss"] = loss * 1.1
                     metrics.write(json.dumps(row) + "\n")
@@ -146,9 +186,14 @@ class FakeTrainJob:
                 raise
         self._checkpoint(folder, self.steps, row)
         self.status(folder, state="finished", step=self.steps)
-        return {"run_id": folder.name, "step": self.steps, "status": "finished",
-                "checkpoint": str(folder / "checkpoints" / f"step-{self.steps:06d}.json"), "best_checkpoint": None,
-                "metrics": row}
+        return {
+            "run_id": folder.name,
+            "step": self.steps,
+            "status": "finished",
+            "checkpoint": str(folder / "checkpoints" / f"step-{self.steps:06d}.json"),
+            "best_checkpoint": None,
+            "metrics": row,
+        }
 
 
 class FakeBackend:
@@ -163,11 +208,22 @@ class FakeBackend:
         return True
 
     def families(self) -> list[dict]:
-        return [{"family": "reference", "title": "Reference autoencoder", "kinds": ("image",),
-                 "description": "A small, fast model for checking that everything works."},
-                {"family": "text-gpt", "title": "Writer (GPT)", "kinds": ("text",), "description": "Learns your copy."},
-                {"family": "gan", "title": "GAN", "kinds": ("image",), "description": "Makes new pictures.",
-                 "resolutions": [32, 64, 128, 256]}]
+        return [
+            {
+                "family": "reference",
+                "title": "Reference autoencoder",
+                "kinds": ("image",),
+                "description": "A small, fast model for checking that everything works.",
+            },
+            {"family": "text-gpt", "title": "Writer (GPT)", "kinds": ("text",), "description": "Learns your copy."},
+            {
+                "family": "gan",
+                "title": "GAN",
+                "kinds": ("image",),
+                "description": "Makes new pictures.",
+                "resolutions": [32, 64, 128, 256],
+            },
+        ]
 
     def presets(self, family: str) -> dict:
         best = {"steps": 4000, "ema": True, **({"resolution": 128} if family == "gan" else {})}
@@ -196,10 +252,19 @@ class FakeBackend:
             config = json.loads(folder.read_text())
             status = json.loads((folder.parent / "status.json").read_text())
             interrupted = status["state"] in ("running", "paused") and status.get("pid") != os.getpid()
-            runs.append({"run_id": config["run_id"], "folder": str(folder.parent), "family": config["family"],
-                         "dataset": config["dataset"], "state": status["state"], "step": status["step"],
-                         "total_steps": status["total_steps"], "created": config["created"],
-                         "interrupted": interrupted})
+            runs.append(
+                {
+                    "run_id": config["run_id"],
+                    "folder": str(folder.parent),
+                    "family": config["family"],
+                    "dataset": config["dataset"],
+                    "state": status["state"],
+                    "step": status["step"],
+                    "total_steps": status["total_steps"],
+                    "created": config["created"],
+                    "interrupted": interrupted,
+                }
+            )
         return sorted(runs, key=lambda r: (r["created"], r["run_id"]), reverse=True)
 
     def read_metrics(self, folder) -> list[dict]:
@@ -209,8 +274,16 @@ class FakeBackend:
         result = []
         for path in sorted((Path(folder) / "checkpoints").glob("step-*.json")):
             data = json.loads(path.read_text())
-            result.append({"step": data["step"], "path_json": str(path), "path_weights": str(path.with_suffix(
-                ".safetensors")), "metrics": data["metrics"], "best": data["best"], "created": data["created"]})
+            result.append(
+                {
+                    "step": data["step"],
+                    "path_json": str(path),
+                    "path_weights": str(path.with_suffix(".safetensors")),
+                    "metrics": data["metrics"],
+                    "best": data["best"],
+                    "created": data["created"],
+                }
+            )
         return result
 
     def export_metrics_csv(self, folder, path) -> None:
@@ -244,9 +317,14 @@ def _window(qtbot) -> MainWindow:
 
 def _project(tmp_path: Path, datasets: dict | None = None):
     project = create_project(tmp_path / "Spring Campaign")
-    project.datasets.update(datasets if datasets is not None else
-                            {"shapes": {"kind": "image", "items": 240, "path": "datasets/shapes"},
-                             "copy": {"kind": "text", "items": 12, "path": "datasets/copy"}})
+    project.datasets.update(
+        datasets
+        if datasets is not None
+        else {
+            "shapes": {"kind": "image", "items": 240, "path": "datasets/shapes"},
+            "copy": {"kind": "text", "items": 12, "path": "datasets/copy"},
+        }
+    )
     project.save()
     return project
 
@@ -335,14 +413,12 @@ def test_new_run_card_offers_models_for_the_dataset_and_presets_with_estimates(q
     assert setup.form.overrides() == {} and not setup.form.reset_button.isEnabled()
     # monitor controls are disabled while nothing trains, Start is the one thing to do
     head = panel.head
-    assert not any(b.isEnabled() for b in (head.pause_button, head.stop_button, head.save_button,
-                                           head.sample_button))
+    assert not any(b.isEnabled() for b in (head.pause_button, head.stop_button, head.save_button, head.sample_button))
     assert setup.start_button.isEnabled() and "Ctrl+Return" in setup.start_button.toolTip()
     assert "Space" in head.pause_button.toolTip() and "Ctrl+S" in head.save_button.toolTip()
 
 
-def test_a_run_streams_curves_and_pauses_resumes_saves_samples_and_stops(qtbot, panel, fake, tmp_path,
-                                                                           stall_probe):
+def test_a_run_streams_curves_and_pauses_resumes_saves_samples_and_stops(qtbot, panel, fake, tmp_path, stall_probe):
     fake.step_time = 0.002
     panel.setup.select_dataset("shapes")
     stall_probe.start()
@@ -399,8 +475,7 @@ def test_a_run_streams_curves_and_pauses_resumes_saves_samples_and_stops(qtbot, 
     print(f"\nGUI worst stall during a fake flat-out run: {worst * 1000:.1f} ms")
     assert ended.args == ["stopped"] and runner.state == "cancelled"
     assert "Stopped at step" in panel.head.message.text()
-    qtbot.waitUntil(lambda: panel.runner is None and panel.runs and panel.runs[0]["state"] == "stopped",
-                    timeout=5000)
+    qtbot.waitUntil(lambda: panel.runner is None and panel.runs and panel.runs[0]["state"] == "stopped", timeout=5000)
     assert not head.stop_button.isEnabled() and panel.setup.start_button.isEnabled()
     qtbot.waitUntil(lambda: panel.checkpoints.resume_button.isEnabled(), timeout=5000)
     assert worst < 0.05, f"the GUI stalled {worst * 1000:.0f} ms"
@@ -411,8 +486,13 @@ def test_a_run_streams_curves_and_pauses_resumes_saves_samples_and_stops(qtbot, 
     with qtbot.waitSignal(panel.run_started, timeout=2000):
         qtbot.mouseClick(panel.checkpoints.resume_button, Qt.MouseButton.LeftButton)
     assert fake.jobs[-1].resume.endswith(".json")
-    qtbot.waitUntil(lambda: panel.head.tiles["step"].value.text().replace(",", "").isdigit()
-                    and int(panel.head.tiles["step"].value.text().replace(",", "")) > stopped_at, timeout=10000)
+    qtbot.waitUntil(
+        lambda: (
+            panel.head.tiles["step"].value.text().replace(",", "").isdigit()
+            and int(panel.head.tiles["step"].value.text().replace(",", "")) > stopped_at
+        ),
+        timeout=10000,
+    )
     with qtbot.waitSignal(panel.run_ended, timeout=10000):
         panel.stop()
     steps = [json.loads(line)["step"] for line in (folder / "metrics.jsonl").read_text().splitlines()]
@@ -434,8 +514,7 @@ def test_finished_runs_can_be_compared_and_exported(qtbot, panel, fake, tmp_path
     # selecting the older run reads its curves (a job) and shows them and its checkpoints
     panel.run_list.select(newest)
     panel.run_list.select(older)
-    qtbot.waitUntil(lambda: panel.shown_run == older and panel.plots.points("live").get("loss") == 200,
-                    timeout=5000)
+    qtbot.waitUntil(lambda: panel.shown_run == older and panel.plots.points("live").get("loss") == 200, timeout=5000)
     assert panel.checkpoints.tree.topLevelItemCount() >= 1
     assert panel.checkpoints.open_button.text() == "Open in canvas"
     # ticking the newest overlays its curves
@@ -466,13 +545,32 @@ def test_an_interrupted_run_is_offered_for_resuming(qtbot, studio_app, tmp_path,
     folder = project.root / "runs" / "20261125-201400-reference"
     for sub in ("checkpoints", "samples"):
         (folder / sub).mkdir(parents=True)
-    _write_json(folder / "config.json", {"run_id": folder.name, "family": "reference", "dataset": "shapes",
-                                         "config": {"steps": 1000}, "created": "2026-11-25T20:14:00", "schema": 1})
+    _write_json(
+        folder / "config.json",
+        {
+            "run_id": folder.name,
+            "family": "reference",
+            "dataset": "shapes",
+            "config": {"steps": 1000},
+            "created": "2026-11-25T20:14:00",
+            "schema": 1,
+        },
+    )
     FakeTrainJob(project.root, "shapes", "reference", 1000, None)._checkpoint(folder, 120, {"loss": 0.01})
-    _write_json(folder / "status.json", {"state": "running", "pid": 99999999, "host": socket.gethostname(),
-                                         "step": 120, "total_steps": 1000, "heartbeat": time.time() - 3600})
-    (folder / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "loss": 1 / s, "lr": 1e-3}) + "\n"
-                                                  for s in range(1, 121)))
+    _write_json(
+        folder / "status.json",
+        {
+            "state": "running",
+            "pid": 99999999,
+            "host": socket.gethostname(),
+            "step": 120,
+            "total_steps": 1000,
+            "heartbeat": time.time() - 3600,
+        },
+    )
+    (folder / "metrics.jsonl").write_text(
+        "".join(json.dumps({"step": s, "loss": 1 / s, "lr": 1e-3}) + "\n" for s in range(1, 121))
+    )
     window = _window(qtbot)
     panel = window.panels["training"]
     panel.backend = fake
@@ -500,8 +598,9 @@ def test_quality_scores_get_cards_of_their_own_scale_only_when_a_run_logs_them(q
     plots.append([{"step": 1, "loss": 1.0, "val_loss": 0.9}])
     plots.redraw()
     assert not plots.plots["variety"].isVisible() and not plots.plots["fid"].isVisible()
-    plots.append([{"step": 2, "loss_d": 1.0, "val_kid": 3.2, "val_fid": 640.0, "val_precision": 0.2,
-                   "val_recall": 0.1}])
+    plots.append(
+        [{"step": 2, "loss_d": 1.0, "val_kid": 3.2, "val_fid": 640.0, "val_precision": 0.2, "val_recall": 0.1}]
+    )
     plots.redraw()
     assert plots.plots["variety"].isVisible() and plots.plots["fid"].isVisible()
     drawn = {group: {key for (_run, key, raw) in plot.curves if not raw} for group, plot in plots.plots.items()}
@@ -518,11 +617,20 @@ def test_plots_take_100000_points_and_redraw_quickly(qtbot, studio_app):
     qtbot.addWidget(plots)
     plots.resize(900, 560)
     plots.show()
-    rows = [{"step": s, "loss": 1 / math.sqrt(s), "loss_d": 0.5, "lr": 1e-3, "items_per_s": 1000.0,
-             **({"val_loss": 1.0 / s} if s % 100 == 0 else {})} for s in range(1, 100_001)]
+    rows = [
+        {
+            "step": s,
+            "loss": 1 / math.sqrt(s),
+            "loss_d": 0.5,
+            "lr": 1e-3,
+            "items_per_s": 1000.0,
+            **({"val_loss": 1.0 / s} if s % 100 == 0 else {}),
+        }
+        for s in range(1, 100_001)
+    ]
     started = time.perf_counter()
     for i in range(0, len(rows), 2000):  # ~50 batches, as a fast run would deliver them
-        plots.append(rows[i: i + 2000])
+        plots.append(rows[i : i + 2000])
     appended = time.perf_counter() - started
     started = time.perf_counter()
     plots.redraw()
@@ -610,8 +718,9 @@ def test_a_real_reference_run_starts_pauses_resumes_and_stops(qtbot, studio_app,
     panel.setup.select_dataset("pics")
     panel.setup.select_family("reference")
     panel.setup.select_preset("fast")
-    panel.setup.form.set_overrides({"steps": 400, "log_every": 2, "eval_every": 50, "sample_every": 100,
-                                    "checkpoint_every": 100})
+    panel.setup.form.set_overrides(
+        {"steps": 400, "log_every": 2, "eval_every": 50, "sample_every": 100, "checkpoint_every": 100}
+    )
     assert panel.setup.family_name() == "reference"
     stall_probe.start()
     runner = _start(qtbot, panel, "fast")
@@ -622,8 +731,9 @@ def test_a_real_reference_run_starts_pauses_resumes_and_stops(qtbot, studio_app,
     stall_probe.start()  # from here: training flat out, pause, resume, stop
     assert "loss" in panel.plots.points("live")
     panel.set_paused(True)
-    qtbot.waitUntil(lambda: panel.live.get("run_id") and panel._run_info(panel.live["run_id"]) is not None,
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: panel.live.get("run_id") and panel._run_info(panel.live["run_id"]) is not None, timeout=10000
+    )
     folder = Path(panel._run_info(panel.live["run_id"])["folder"])
     qtbot.waitUntil(lambda: json.loads((folder / "status.json").read_text())["state"] == "paused", timeout=20000)
     paused_points = _points(panel)

@@ -60,8 +60,9 @@ def test_audio_preview_shows_its_picture_and_plays_in_the_app(qtbot, tmp_path):
 
 def test_without_a_sound_device_the_preview_opens_in_the_system_player(qtbot, tmp_path, monkeypatch):
     opened = []
-    monkeypatch.setattr("studio.ui.widgets.training_samples.QDesktopServices.openUrl",
-                        lambda url: opened.append(url.toLocalFile()))
+    monkeypatch.setattr(
+        "studio.ui.widgets.training_samples.QDesktopServices.openUrl", lambda url: opened.append(url.toLocalFile())
+    )
     strip = SampleStrip()
     qtbot.addWidget(strip)
     strip.player = AudioPlayer(outputs=[Missing()], parent=strip)

@@ -75,11 +75,23 @@ NO_TRANSCRIPT = "no transcript"
 
 # Human names for source encodings, used in the "converted from … to 16-bit WAV" fix.
 _SUBTYPE_NAMES = {
-    "PCM_U8": "8-bit", "PCM_S8": "8-bit", "PCM_16": "16-bit", "PCM_24": "24-bit", "PCM_32": "32-bit",
-    "FLOAT": "32-bit float", "DOUBLE": "64-bit float", "ULAW": "µ-law", "ALAW": "A-law",
+    "PCM_U8": "8-bit",
+    "PCM_S8": "8-bit",
+    "PCM_16": "16-bit",
+    "PCM_24": "24-bit",
+    "PCM_32": "32-bit",
+    "FLOAT": "32-bit float",
+    "DOUBLE": "64-bit float",
+    "ULAW": "µ-law",
+    "ALAW": "A-law",
 }
-_CODEC_NAMES = {"VORBIS": "Ogg Vorbis", "OPUS": "Ogg Opus", "MPEG_LAYER_III": "MP3",
-                "MPEG_LAYER_II": "MP2", "MPEG_LAYER_I": "MP1"}
+_CODEC_NAMES = {
+    "VORBIS": "Ogg Vorbis",
+    "OPUS": "Ogg Opus",
+    "MPEG_LAYER_III": "MP3",
+    "MPEG_LAYER_II": "MP2",
+    "MPEG_LAYER_I": "MP1",
+}
 
 
 class _Unreadable(Exception):
@@ -89,6 +101,7 @@ class _Unreadable(Exception):
 # --------------------------------------------------------------------------------------------------------
 # normalize
 # --------------------------------------------------------------------------------------------------------
+
 
 def normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
     """Turn one source file into a project clip, or say in plain words why it cannot be one.
@@ -147,11 +160,18 @@ def normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
     }
     if not fixes:
         return Normalized(status=OK, flags=flags, payload=data, suffix=".wav", dedupe_key=dedupe_key, meta=meta)
-    return Normalized(status=FIXED, fixes=fixes, flags=flags, payload=encode_wav(clip, rate), suffix=".wav",
-                      dedupe_key=dedupe_key, meta=meta)
+    return Normalized(
+        status=FIXED,
+        fixes=fixes,
+        flags=flags,
+        payload=encode_wav(clip, rate),
+        suffix=".wav",
+        dedupe_key=dedupe_key,
+        meta=meta,
+    )
 
 
-def _flags(source: "_Source", rate: int, peak_db: float, duration_s: float, options: ImportOptions) -> list[str]:
+def _flags(source: _Source, rate: int, peak_db: float, duration_s: float, options: ImportOptions) -> list[str]:
     """Things a person should look at; none of them stops the clip from being used."""
     flags = []
     if source.clipped >= CLIPPING_FRACTION * source.frames * source.channels:
@@ -170,6 +190,7 @@ def _flags(source: "_Source", rate: int, peak_db: float, duration_s: float, opti
 # --------------------------------------------------------------------------------------------------------
 # decoding
 # --------------------------------------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=1)
 def mp3_supported() -> bool:
@@ -222,14 +243,16 @@ def _decode(data: bytes, rate: int, budget: int | None = None) -> _Source:
                 raise _Unreadable("not a readable audio file")
             estimate = decode_estimate(len(data), int(f.frames), source.channels, source.rate, rate)
             if budget is not None and estimate > budget:
-                raise _Unreadable(f"too large to decode safely (about {format_bytes(estimate)} of memory); "
-                                  "cut it into shorter clips first")
+                raise _Unreadable(
+                    f"too large to decode safely (about {format_bytes(estimate)} of memory); "
+                    "cut it into shorter clips first"
+                )
             _read_blocks(f, source, rate)
     except _Unreadable:
         raise
     except MemoryError:
         raise _Unreadable("too large to decode") from None
-    except Exception as exc:  # libsndfile reports every malformed file as some RuntimeError/ValueError
+    except Exception as exc:  # noqa: BLE001 - libsndfile reports every malformed file as some RuntimeError/ValueError
         log.debug("audio decode failed: %r", exc)
         raise _Unreadable("not a readable audio file") from None
     if source.frames == 0:
@@ -295,6 +318,7 @@ def _read_blocks(f, source: _Source, rate: int) -> None:
 # signal steps (pure numpy functions of a mono float32 array)
 # --------------------------------------------------------------------------------------------------------
 
+
 def resample(x: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
     """Band-limited resampling of a mono float32 signal; the length scales exactly with the rate ratio.
 
@@ -308,7 +332,7 @@ def resample(x: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
     resampler = StreamResampler(orig_rate, new_rate)
     step = BLOCK_BYTES // 4  # fed as the decoder feeds it, so a chunk is never much longer than planned
     for start in range(0, len(x), step):
-        resampler.feed(x[start:start + step])
+        resampler.feed(x[start : start + step])
     return resampler.finish()
 
 
@@ -361,18 +385,19 @@ class SincKernel:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Resample ``x`` whole, zeros beyond its ends: ceil(len · up / down) samples."""
         n = len(x)
-        padded = np.concatenate([np.zeros(self.width, np.float32), np.asarray(x, np.float32),
-                                 np.zeros(self.width + self.down, np.float32)])
+        padded = np.concatenate(
+            [np.zeros(self.width, np.float32), np.asarray(x, np.float32), np.zeros(self.width + self.down, np.float32)]
+        )
         blocks = (len(padded) - self.taps) // self.down + 1
-        windows = np.lib.stride_tricks.sliding_window_view(padded, self.taps)[::self.down]  # a view: no copy
+        windows = np.lib.stride_tricks.sliding_window_view(padded, self.taps)[:: self.down]  # a view: no copy
         out = np.empty((blocks, self.up), np.float32)
         rows = max(1, _WINDOW_FLOATS // self.taps)
         for top in range(0, blocks, rows):
             # Overlapping windows cannot go to BLAS as they are (their row stride is shorter than a row), and
             # numpy's own loop is ~10x slower: copy a bounded band of them into a plain matrix first.
-            band = np.ascontiguousarray(windows[top:top + rows])
-            np.matmul(band, self.weights_t, out=out[top:top + rows])
-        return out.reshape(-1)[:math.ceil(self.up * n / self.down)]
+            band = np.ascontiguousarray(windows[top : top + rows])
+            np.matmul(band, self.weights_t, out=out[top : top + rows])
+        return out.reshape(-1)[: math.ceil(self.up * n / self.down)]
 
 
 def _resample_sinc(x: np.ndarray, orig_rate: int, new_rate: int, kernel: SincKernel | None = None) -> np.ndarray:
@@ -395,7 +420,7 @@ def _resample_fft(x: np.ndarray, orig_rate: int, new_rate: int, pad: int | None 
     del spectrum
     y = np.fft.irfft(out, n=m_total) * (m_total / (n + 2 * pad))
     start = int(round(pad * new_rate / orig_rate))
-    return y[start:start + int(round(n * new_rate / orig_rate))].astype(np.float32)
+    return y[start : start + int(round(n * new_rate / orig_rate))].astype(np.float32)
 
 
 class StreamResampler:
@@ -472,20 +497,20 @@ class StreamResampler:
             return
         first = max(0, self._next_block * self.down - self.context)
         stop = end if final else stop_block * self.down + self.context
-        segment = self._buffer[first - self._buffer_start:stop - self._buffer_start]
+        segment = self._buffer[first - self._buffer_start : stop - self._buffer_start]
         skip = (self._next_block * self.down - first) // self.down * self.up
         if final and not self.sinc:
             # The FFT path's output grid is exact only for whole blocks: complete the last one with the zeros
             # that lie beyond the signal anyway, then keep as many samples as the whole-signal length says.
             segment = np.concatenate([segment, np.zeros(-len(segment) % self.down, np.float32)])
             wanted = round(self._total * self.new_rate / self.orig_rate) - self._next_block * self.up
-            self._out.append(self._resample(segment, whole=False)[skip:skip + wanted])
+            self._out.append(self._resample(segment, whole=False)[skip : skip + wanted])
         else:
             y = self._resample(segment, whole=False)
-            self._out.append(y[skip:] if final else y[skip:skip + (stop_block - self._next_block) * self.up])
+            self._out.append(y[skip:] if final else y[skip : skip + (stop_block - self._next_block) * self.up])
         self._next_block = stop_block
         keep_from = max(0, stop_block * self.down - self.context)
-        self._buffer = self._buffer[keep_from - self._buffer_start:].copy()
+        self._buffer = self._buffer[keep_from - self._buffer_start :].copy()
         self._buffer_start = keep_from
 
     def _resample(self, segment: np.ndarray, whole: bool) -> np.ndarray:
@@ -499,7 +524,7 @@ class StreamResampler:
 
 def _blocks(x: np.ndarray, size: int = ANALYSIS_BLOCK):
     """Views of ``x`` of at most ``size`` samples: measurements need scratch for one block, not the clip."""
-    return (x[start:start + size] for start in range(0, len(x), size))
+    return (x[start : start + size] for start in range(0, len(x), size))
 
 
 def level_dbfs(x: np.ndarray) -> tuple[float, float]:
@@ -525,8 +550,8 @@ def silent_edges(x: np.ndarray, rate: int) -> tuple[int, int]:
     for top in range(0, frames, rows):
         bottom = min(frames, top + rows)
         padded = np.zeros((bottom - top) * hop, np.float64)
-        part = x[top * hop:bottom * hop]
-        padded[:len(part)] = part
+        part = x[top * hop : bottom * hop]
+        padded[: len(part)] = part
         loud = np.flatnonzero(np.sqrt(np.mean(padded.reshape(-1, hop) ** 2, axis=1)) >= threshold)
         if len(loud):
             first = top + int(loud[0]) if first is None else first
@@ -599,6 +624,7 @@ def _suffix(name: str) -> str:
 # transcripts
 # --------------------------------------------------------------------------------------------------------
 
+
 def clip_key(relative_path: str) -> str:
     """'voice\\clip_01.WAV' → 'voice/clip_01': the form sidecar and metadata keys are compared in."""
     path = relative_path.replace("\\", "/").strip("/")
@@ -656,6 +682,7 @@ def transcript_for(clip_relative_path: str, metadata: dict[str, str], sidecars: 
 # --------------------------------------------------------------------------------------------------------
 # dataset summary
 # --------------------------------------------------------------------------------------------------------
+
 
 def audio_stats(metas: list[dict]) -> dict:
     """Summary for the dataset panel: how much speech there is and which rates it came at.

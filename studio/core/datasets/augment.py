@@ -24,6 +24,8 @@ path), never at app start.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -123,11 +125,16 @@ def flip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Ten
 
 
 # -- policies ----------------------------------------------------------------------------------------------------
-OPS = {"color": color, "translation": translation, "cutout": cutout, "flip": flip}
+OPS: dict[str, Callable[..., torch.Tensor]] = {
+    "color": color,
+    "translation": translation,
+    "cutout": cutout,
+    "flip": flip,
+}
 
 
 def parse_policy(policy: str | list[str] | tuple[str, ...]) -> list[str]:
-    """"color,translation" -> ["color", "translation"]; raises ValueError naming an unknown op."""
+    """ "color,translation" -> ["color", "translation"]; raises ValueError naming an unknown op."""
     names = [p.strip() for p in (policy.split(",") if isinstance(policy, str) else policy) if p.strip()]
     unknown = [n for n in names if n not in OPS]
     if unknown:
@@ -135,8 +142,9 @@ def parse_policy(policy: str | list[str] | tuple[str, ...]) -> list[str]:
     return names
 
 
-def augment(x: torch.Tensor, policy: str | list[str] = DEFAULT_POLICY,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+def augment(
+    x: torch.Tensor, policy: str | list[str] = DEFAULT_POLICY, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Apply the ops of ``policy`` in order to a batch ``x`` (N, C, H, W) in [-1, 1]; returns a new tensor
     of the same shape (the input is never modified). An empty policy returns ``x`` itself."""
     for name in parse_policy(policy):
@@ -144,8 +152,9 @@ def augment(x: torch.Tensor, policy: str | list[str] = DEFAULT_POLICY,
     return x
 
 
-def preview_grid(images_uint8_nhwc: np.ndarray, policy: str | list[str] = DEFAULT_POLICY, seed: int = 0,
-                 n: int = 16) -> np.ndarray:
+def preview_grid(
+    images_uint8_nhwc: np.ndarray, policy: str | list[str] = DEFAULT_POLICY, seed: int = 0, n: int = 16
+) -> np.ndarray:
     """``n`` augmented copies for the dataset panel's live preview: uint8 (n, H, W, 3) on the CPU.
 
     Images are cycled when fewer than ``n`` are given, so one picture shows ``n`` different augmentations.

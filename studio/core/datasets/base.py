@@ -70,5 +70,5 @@ class Normalized:
     meta: dict = field(default_factory=dict)  # kind-specific facts: width, height, phash, encoding, duration…
 
     @classmethod
-    def skipped(cls, reason: str) -> "Normalized":
+    def skipped(cls, reason: str) -> Normalized:
         return cls(status=SKIPPED, reason=reason)

@@ -43,11 +43,12 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,6 +56,11 @@ from studio.core.atomic import atomic_write_json
 from studio.core.datasets.base import AUDIO, IMAGE, TEXT
 from studio.core.datasets.manifest import CACHE, OUTSIDE_REASON, Manifest
 from studio.core.jobs import JobContext, JobError
+
+if TYPE_CHECKING:  # both are imported when a cache is built or read, not when the studio starts
+    import torch
+
+    from studio.core.datasets.tokenizers import Tokenizer
 
 CACHE_SCHEMA = 1
 RESOLUTIONS = (32, 64, 128, 256)
@@ -73,8 +79,9 @@ def manifest_fingerprint(entries: list[dict]) -> str:
     Training compares it with the cache's sidecar: any import, exclusion, re-split, relabel or transcript
     edit changes it, so a stale cache is rebuilt instead of silently training on the wrong items.
     """
-    rows = [[e["id"], e.get("sha256"), e.get("item"), e.get("split"), e.get("label"), e.get("transcript")]
-            for e in entries]
+    rows = [
+        [e["id"], e.get("sha256"), e.get("item"), e.get("split"), e.get("label"), e.get("transcript")] for e in entries
+    ]
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -116,8 +123,13 @@ def _parses(sidecar: Path) -> bool:
 
 
 def _plain_name(name: object) -> bool:
-    return isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name \
-        and "\\" not in name and not name.startswith(".")
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and Path(name).name == name
+        and "\\" not in name
+        and not name.startswith(".")
+    )
 
 
 def _cache_state(sidecar: Path, kind: str, fingerprint: str, params: dict) -> tuple[bool, str | None]:
@@ -136,8 +148,9 @@ def _require_current(info: dict | None, sidecar: Path, dataset_folder: Path, ver
         raise JobError(f"There is no training cache at {sidecar.parent} yet: prepare the dataset first.")
     damage = _damage(sidecar.parent, sidecar.stem, info)
     if damage:
-        raise JobError(f"The training cache at {sidecar.parent} is damaged ({damage}): prepare the dataset "
-                       "again to rebuild it.")
+        raise JobError(
+            f"The training cache at {sidecar.parent} is damaged ({damage}): prepare the dataset again to rebuild it."
+        )
     if verify:
         _, entries = _load_manifest(dataset_folder, info["kind"])
         if manifest_fingerprint(entries) != info.get("fingerprint"):
@@ -181,8 +194,7 @@ def _damage(folder: Path, stem: str, info: dict) -> str | None:
         check(folder, stem, info)
     except _Damaged as exc:
         return str(exc)
-    except (OSError, ValueError, TypeError, KeyError, IndexError, EOFError, OverflowError,
-            zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, TypeError, KeyError, IndexError, EOFError, OverflowError, zipfile.BadZipFile) as exc:
         return f"a file cannot be read: {type(exc).__name__}"
     return None
 
@@ -228,9 +240,16 @@ def _ids(info: dict) -> list:
 def _check_images(folder: Path, stem: str, info: dict) -> None:
     shape = info.get("shape")
     resolution = (info.get("params") or {}).get("resolution")
-    if not (isinstance(shape, list) and len(shape) == 4 and all(type(v) is int and v >= 0 for v in shape)
-            and shape[1] == shape[2] == resolution and shape[3] == 3 and shape[0] == len(_ids(info))
-            and info.get("dtype") == "uint8" and isinstance(info.get("classes"), list)):
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 4
+        and all(type(v) is int and v >= 0 for v in shape)
+        and shape[1] == shape[2] == resolution
+        and shape[3] == 3
+        and shape[0] == len(_ids(info))
+        and info.get("dtype") == "uint8"
+        and isinstance(info.get("classes"), list)
+    ):
         raise _Damaged("its index does not describe the images it holds")
     _expect_size(folder / f"{stem}.u8", math.prod(shape))
     arrays = _load_npz(folder / f"{stem}.npz")
@@ -256,7 +275,7 @@ def _check_text(folder: Path, stem: str, info: dict) -> None:
     _load_tokenizer(folder, vocab)
 
 
-def _load_tokenizer(folder: Path, vocab: int):
+def _load_tokenizer(folder: Path, vocab: int) -> Tokenizer:
     """The cache's tokenizer, which must load and have exactly the vocabulary its token files were made with.
     Both the build's up-to-date check and ``TextCache.open`` use it, so a cache one refuses the other rebuilds."""
     from studio.core.datasets import tokenizers
@@ -319,8 +338,9 @@ class _Staged:
             for target, tmp in self.files.items():
                 os.replace(tmp, target)
         except PermissionError as exc:  # Windows: an open memory map locks the old file
-            raise JobError("The training cache is in use (a training run has it open): stop it, then try "
-                           f"again ({exc.filename}).") from exc
+            raise JobError(
+                f"The training cache is in use (a training run has it open): stop it, then try again ({exc.filename})."
+            ) from exc
         info = {**info, "files": sorted(target.name for target in self.files)}
         self.files.clear()
         atomic_write_json(sidecar, info)  # durable: also fsyncs the folder, which makes the renames above durable
@@ -348,7 +368,7 @@ def _flush(handle) -> None:
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds like its allow_pickle
     return buffer.getvalue()
 
 
@@ -361,8 +381,10 @@ def _ensure_space(folder: Path, nbytes: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
     if nbytes > free:
-        raise JobError(f"The training cache needs {nbytes / 1e9:.1f} GB but only {free / 1e9:.1f} GB is free on "
-                       "this disk: free some space or choose a smaller resolution.")
+        raise JobError(
+            f"The training cache needs {nbytes / 1e9:.1f} GB but only {free / 1e9:.1f} GB is free on "
+            "this disk: free some space or choose a smaller resolution."
+        )
 
 
 def _open_array(path: Path, dtype, shape: tuple[int, ...]) -> np.ndarray:
@@ -392,8 +414,9 @@ def _default_workers() -> int:
 # ======================================================================================================
 # images
 # ======================================================================================================
-def load_square(path: str | Path, resolution: int, fit: str = "crop",
-                background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+def load_square(
+    path: str | Path, resolution: int, fit: str = "crop", background: tuple[int, int, int] = (255, 255, 255)
+) -> np.ndarray:
     """Decode one image file into a (res, res, 3) uint8 array: centre-cropped or padded to a square.
 
     JPEGs are decoded with ``Image.draft``: libjpeg scales by 1/2, 1/4 or 1/8 inside the inverse DCT, so a
@@ -442,8 +465,9 @@ def _crop_square(image, resolution: int):
     width, height = image.size
     side = min(width, height)
     left, top = (width - side) / 2, (height - side) / 2
-    return image.resize((resolution, resolution), Image.Resampling.LANCZOS, box=(left, top, left + side, top + side),
-                        reducing_gap=3.0)
+    return image.resize(
+        (resolution, resolution), Image.Resampling.LANCZOS, box=(left, top, left + side, top + side), reducing_gap=3.0
+    )
 
 
 def _pad_square(image, resolution: int, background: tuple[int, int, int]):
@@ -459,8 +483,9 @@ def _pad_square(image, resolution: int, background: tuple[int, int, int]):
     return canvas
 
 
-def _decode_chunk(paths: list[str | None], resolution: int, fit: str,
-                  background: tuple[int, int, int]) -> tuple[np.ndarray, list[str | None]]:
+def _decode_chunk(
+    paths: list[str | None], resolution: int, fit: str, background: tuple[int, int, int]
+) -> tuple[np.ndarray, list[str | None]]:
     """Pool task: decode a chunk of images. Returns the pixels and, per image, None or why it failed (an
     unreadable item becomes a background-coloured square marked unusable, not a failed build)."""
     from PIL import Image
@@ -491,9 +516,15 @@ class BuildImageCache:
 
     title = "Preparing images for training"
 
-    def __init__(self, dataset_folder: str | Path, resolution: int = 64, fit: str = "crop",
-                 background: tuple[int, int, int] | None = None, workers: int | None = None,
-                 force: bool = False) -> None:
+    def __init__(
+        self,
+        dataset_folder: str | Path,
+        resolution: int = 64,
+        fit: str = "crop",
+        background: tuple[int, int, int] | None = None,
+        workers: int | None = None,
+        force: bool = False,
+    ) -> None:
         if resolution not in RESOLUTIONS:
             raise JobError(f"Image cache resolution must be one of {', '.join(map(str, RESOLUTIONS))}.")
         if fit not in FITS:
@@ -515,8 +546,9 @@ class BuildImageCache:
         current, damage = _cache_state(root / f"{stem}.json", IMAGE, fingerprint, params)
         if not self.force and current:
             ctx.progress(1.0, "The image cache is up to date")
-            return _announce_refused(ctx, manifest, {"path": str(root / f"{stem}.u8"), "count": len(entries),
-                                                     "up_to_date": True})
+            return _announce_refused(
+                ctx, manifest, {"path": str(root / f"{stem}.u8"), "count": len(entries), "up_to_date": True}
+            )
         _announce_damage(ctx, "image", damage)
         shape = (len(entries), self.resolution, self.resolution, 3)
         _ensure_space(root, math.prod(shape))
@@ -529,16 +561,30 @@ class BuildImageCache:
             classes = sorted({e["label"] for e in entries if e.get("label") is not None})
             labels = _label_indices(entries, classes)
             staged.bytes(f"{stem}.npz", _npz_bytes(labels=labels, split=split))
-            info = {"kind": IMAGE, "schema": CACHE_SCHEMA, "params": params, "fingerprint": fingerprint,
-                    "shape": list(shape), "dtype": "uint8", "layout": "NHWC", "classes": classes,
-                    "ids": [e["id"] for e in entries], "unreadable": _unreadable(entries, errors)}
+            info: dict[str, Any] = {
+                "kind": IMAGE,
+                "schema": CACHE_SCHEMA,
+                "params": params,
+                "fingerprint": fingerprint,
+                "shape": list(shape),
+                "dtype": "uint8",
+                "layout": "NHWC",
+                "classes": classes,
+                "ids": [e["id"] for e in entries],
+                "unreadable": _unreadable(entries, errors),
+            }
             ctx.check()
             staged.commit(root / f"{stem}.json", info)
         seconds = time.perf_counter() - started
         ctx.progress(1.0, f"{len(entries)} images ready for training")
-        result = {"path": str(root / f"{stem}.u8"), "count": len(entries), "up_to_date": False,
-                  "unreadable": len(info["unreadable"]), "seconds": round(seconds, 3),
-                  "images_per_s": round(len(entries) / max(seconds, 1e-9), 1)}
+        result = {
+            "path": str(root / f"{stem}.u8"),
+            "count": len(entries),
+            "up_to_date": False,
+            "unreadable": len(info["unreadable"]),
+            "seconds": round(seconds, 3),
+            "images_per_s": round(len(entries) / max(seconds, 1e-9), 1),
+        }
         if damage:
             result["damaged"] = damage
         return _announce_refused(ctx, manifest, result)
@@ -548,12 +594,12 @@ class BuildImageCache:
         ``paths`` are the items' checked paths; None marks one that points outside the dataset folder."""
         images = np.memmap(temp, dtype=np.uint8, mode="w+", shape=shape)
         errors: list[str | None] = [None] * len(paths)
-        chunks = [(start, paths[start:start + CHUNK]) for start in range(0, len(paths), CHUNK)]
+        chunks = [(start, paths[start : start + CHUNK]) for start in range(0, len(paths), CHUNK)]
         args = (self.resolution, self.fit, background)
         done = 0
         for start, pixels, chunk_errors in self._decoded(chunks, args, ctx):
-            images[start:start + len(pixels)] = pixels
-            errors[start:start + len(pixels)] = chunk_errors
+            images[start : start + len(pixels)] = pixels
+            errors[start : start + len(pixels)] = chunk_errors
             done += len(pixels)
             ctx.progress(done / len(paths), f"{done} of {len(paths)} images")
         images.flush()
@@ -578,8 +624,9 @@ class BuildImageCache:
                 raise
 
 
-def _pooled(pool: ProcessPoolExecutor, chunks: list, args: tuple, window: int,
-            ctx: JobContext) -> Iterator[tuple[int, np.ndarray, list]]:
+def _pooled(
+    pool: ProcessPoolExecutor, chunks: list, args: tuple, window: int, ctx: JobContext
+) -> Iterator[tuple[int, np.ndarray, list]]:
     queue = iter(chunks)
     pending: dict[Future, int] = {}
 
@@ -603,19 +650,21 @@ def _colour(value: object) -> tuple[int, int, int]:
     """An RGB background from the caller or the manifest's options; anything else (the manifest may have been
     edited) means white rather than a crash inside Pillow."""
     try:
-        colour = tuple(int(c) for c in value)  # type: ignore[union-attr]
+        colour = tuple(int(c) for c in value)  # type: ignore[attr-defined]  # the except catches a non-iterable
     except (TypeError, ValueError, OverflowError):
         return (255, 255, 255)
     return colour if len(colour) == 3 and all(0 <= c <= 255 for c in colour) else (255, 255, 255)
 
 
 def _label_indices(entries: list[dict], classes: list[str]) -> np.ndarray:
-    index = {name: i for i, name in enumerate(classes)}
+    index: dict[str | None, int] = {name: i for i, name in enumerate(classes)}
     return np.array([index.get(e.get("label"), -1) for e in entries], np.int64)
 
 
 def _unreadable(entries: list[dict], errors: list) -> list[dict]:
-    return [{"id": e["id"], "item": e.get("item"), "reason": err} for e, err in zip(entries, errors) if err]
+    return [
+        {"id": e["id"], "item": e.get("item"), "reason": err} for e, err in zip(entries, errors, strict=True) if err
+    ]
 
 
 @dataclass
@@ -630,16 +679,18 @@ class ImageCache:
     classes: list[str]
     ids: list[str]
     info: dict
-    _device_images: object = field(default=None, repr=False)
+    _device_images: torch.Tensor | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, dataset_folder: str | Path, resolution: int = 64, fit: str = "crop",
-             verify: bool = True) -> "ImageCache":
+    def open(
+        cls, dataset_folder: str | Path, resolution: int = 64, fit: str = "crop", verify: bool = True
+    ) -> ImageCache:
         """Open a built cache; with ``verify`` raise JobError when the manifest changed since it was built."""
         folder = Path(dataset_folder)
         stem = cache_root(folder) / f"images_{resolution}_{fit}"
-        info = _require_current(_read_sidecar(stem.with_suffix(".json"), IMAGE), stem.with_suffix(".json"),
-                                folder, verify)
+        info = _require_current(
+            _read_sidecar(stem.with_suffix(".json"), IMAGE), stem.with_suffix(".json"), folder, verify
+        )
         arrays = _load_npz(stem.with_suffix(".npz"))
         images = _open_array(stem.with_suffix(".u8"), np.uint8, tuple(info["shape"]))
         return cls(folder, images, arrays["labels"], arrays["split"], info["classes"], info["ids"], info)
@@ -689,8 +740,8 @@ class ImageCache:
         else:
             if isinstance(indices, torch.Tensor):
                 indices = indices.cpu().numpy()
-            index = np.asarray(indices, dtype=np.int64).reshape(-1)
-            pixels = torch.from_numpy(np.ascontiguousarray(self.images[index]))  # fancy index = one copy out
+            rows = np.asarray(indices, dtype=np.int64).reshape(-1)
+            pixels = torch.from_numpy(np.ascontiguousarray(self.images[rows]))  # fancy index = one copy out
             if device.type == "cuda":
                 pixels = pixels.pin_memory()
             pixels = pixels.to(device, non_blocking=True)
@@ -714,15 +765,16 @@ class _Doc:
     stop: int | None = None
 
     def read(self) -> str:
-        return _read_text(self.path)[self.start:self.stop]
+        return _read_text(self.path)[self.start : self.stop]
 
 
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")  # items are UTF-8 NFC after import
     except OSError as exc:
-        raise JobError(f"The text item {path.name} cannot be read ({exc.strerror or exc}): import the "
-                       "dataset again.") from exc
+        raise JobError(
+            f"The text item {path.name} cannot be read ({exc.strerror or exc}): import the dataset again."
+        ) from exc
 
 
 def _text_splits(manifest: Manifest, entries: list[dict], val_percent: float) -> tuple[list[_Doc], list[_Doc], bool]:
@@ -744,7 +796,7 @@ def _text_splits(manifest: Manifest, entries: list[dict], val_percent: float) ->
             newline = text.find("\n", cut)
             cut = newline + 1 if 0 <= newline < length - 1 else cut
             head, tail = _Doc(train[index].path, 0, cut), _Doc(train[index].path, cut)
-            return train[:index] + ([head] if cut else []), [tail] + train[index + 1:], True
+            return train[:index] + ([head] if cut else []), [tail, *train[index + 1 :]], True
         cut -= length
     return train, [], False
 
@@ -763,8 +815,9 @@ def _pieces(text: str, size: int = PIECE_CHARS) -> Iterator[str]:
     yield text[start:]
 
 
-def _doc_pieces(docs: list[_Doc], ctx: JobContext, span: tuple[float, float],
-                message: str) -> Iterator[tuple[str, bool]]:
+def _doc_pieces(
+    docs: list[_Doc], ctx: JobContext, span: tuple[float, float], message: str
+) -> Iterator[tuple[str, bool]]:
     """(piece, last piece of its document), with progress over ``span`` and a cancel check per piece."""
     for number, doc in enumerate(docs):
         ctx.check()
@@ -794,8 +847,9 @@ class BuildTextCache:
 
     title = "Preparing text for training"
 
-    def __init__(self, dataset_folder: str | Path, tokenizer: str = "char", vocab_size: int = 4096,
-                 force: bool = False) -> None:
+    def __init__(
+        self, dataset_folder: str | Path, tokenizer: str = "char", vocab_size: int = 4096, force: bool = False
+    ) -> None:
         if tokenizer not in ("char", "bpe"):
             raise JobError("The tokenizer must be “char” (characters) or “bpe” (byte-level word pieces).")
         self.folder = Path(dataset_folder)
@@ -819,19 +873,42 @@ class BuildTextCache:
         dtype = token_dtype(tokenizer.vocab_size)
         with _staged(target) as staged:
             tokenizer.save(staged.temp_for("tokenizer.json"))
-            n_train = _write_tokens(staged.temp_for("train.bin"), tokenizer, dtype,
-                                    _doc_pieces(train_docs, ctx, (0.3, 0.9), "Encoding training text"))
-            n_val = _write_tokens(staged.temp_for("val.bin"), tokenizer, dtype,
-                                  _doc_pieces(val_docs, ctx, (0.9, 1.0), "Encoding validation text"))
-            info = {"kind": TEXT, "schema": CACHE_SCHEMA, "params": params, "fingerprint": fingerprint,
-                    "dtype": dtype.name, "vocab_size": tokenizer.vocab_size, "eot_id": tokenizer.eot_id,
-                    "train_tokens": n_train, "val_tokens": n_val, "val_from_training_tail": held_out,
-                    "ids": [e["id"] for e in entries]}
+            n_train = _write_tokens(
+                staged.temp_for("train.bin"),
+                tokenizer,
+                dtype,
+                _doc_pieces(train_docs, ctx, (0.3, 0.9), "Encoding training text"),
+            )
+            n_val = _write_tokens(
+                staged.temp_for("val.bin"),
+                tokenizer,
+                dtype,
+                _doc_pieces(val_docs, ctx, (0.9, 1.0), "Encoding validation text"),
+            )
+            info = {
+                "kind": TEXT,
+                "schema": CACHE_SCHEMA,
+                "params": params,
+                "fingerprint": fingerprint,
+                "dtype": dtype.name,
+                "vocab_size": tokenizer.vocab_size,
+                "eot_id": tokenizer.eot_id,
+                "train_tokens": n_train,
+                "val_tokens": n_val,
+                "val_from_training_tail": held_out,
+                "ids": [e["id"] for e in entries],
+            }
             ctx.check()
             staged.commit(target / "cache.json", info)
         ctx.progress(1.0, f"{n_train + n_val:,} tokens ready for training")
-        result = {"path": str(target), "up_to_date": False, "vocab_size": tokenizer.vocab_size,
-                  "train_tokens": n_train, "val_tokens": n_val, "val_from_training_tail": held_out}
+        result = {
+            "path": str(target),
+            "up_to_date": False,
+            "vocab_size": tokenizer.vocab_size,
+            "train_tokens": n_train,
+            "val_tokens": n_val,
+            "val_from_training_tail": held_out,
+        }
         if damage:
             result["damaged"] = damage
         return _announce_refused(ctx, manifest, result)
@@ -852,9 +929,12 @@ def _write_tokens(path: Path, tokenizer, dtype: np.dtype, pieces: Iterable[tuple
     with open(path, "wb") as handle:
         for batch in _batched(pieces, ENCODE_BATCH_CHARS):
             texts = [piece for piece, _ in batch]
-            encoded = tokenizer.encode_batch(texts) if hasattr(tokenizer, "encode_batch") else \
-                [tokenizer.encode_array(t) for t in texts]
-            for ids, (_, ends_doc) in zip(encoded, batch):
+            encoded = (
+                tokenizer.encode_batch(texts)
+                if hasattr(tokenizer, "encode_batch")
+                else [tokenizer.encode_array(t) for t in texts]
+            )
+            for ids, (_, ends_doc) in zip(encoded, batch, strict=True):
                 if ends_doc:
                     ids = np.append(ids, tokenizer.eot_id)
                 handle.write(ids.astype(dtype).tobytes())
@@ -884,24 +964,27 @@ class TextCache:
     folder: Path
     train: np.ndarray
     val: np.ndarray
-    tokenizer: object
+    tokenizer: Tokenizer
     info: dict
 
     @classmethod
-    def open(cls, dataset_folder: str | Path, tokenizer: str = "char", vocab_size: int = 4096,
-             verify: bool = True) -> "TextCache":
+    def open(
+        cls, dataset_folder: str | Path, tokenizer: str = "char", vocab_size: int = 4096, verify: bool = True
+    ) -> TextCache:
         folder = text_cache_folder(dataset_folder, tokenizer, vocab_size)
-        info = _require_current(_read_sidecar(folder / "cache.json", TEXT), folder / "cache.json",
-                                Path(dataset_folder), verify)
+        info = _require_current(
+            _read_sidecar(folder / "cache.json", TEXT), folder / "cache.json", Path(dataset_folder), verify
+        )
         dtype = np.dtype(info["dtype"])
         train = _open_array(folder / "train.bin", dtype, (int(info["train_tokens"]),))
         val = _open_array(folder / "val.bin", dtype, (int(info["val_tokens"]),))
         try:
-            tokenizer = _load_tokenizer(folder, info["vocab_size"])
+            loaded = _load_tokenizer(folder, info["vocab_size"])
         except _Damaged as exc:
-            raise JobError(f"The training cache at {folder} is damaged ({exc}): prepare the dataset again to "
-                           "rebuild it.") from exc
-        return cls(folder, train, val, tokenizer, info)
+            raise JobError(
+                f"The training cache at {folder} is damaged ({exc}): prepare the dataset again to rebuild it."
+            ) from exc
+        return cls(folder, train, val, loaded, info)
 
     @property
     def vocab_size(self) -> int:
@@ -912,11 +995,13 @@ class TextCache:
 # audio
 # ======================================================================================================
 MEL_FLOOR = 1e-5  # log(1e-5) ≈ -11.5: the value of digital silence in the cache
-NORMALIZATION = ("log_mel = ln(max(mel, 1e-5)); mel = slaney-normalized slaney-scale filterbank (f_min..f_max) "
-                 "applied to |STFT| (power 1, magnitude) of the clip scaled to [-1, 1) by 1/32768, with a Hann "
-                 "window of win_length, reflect-padded by (n_fft - hop) / 2 on each side and center=False, so "
-                 "a clip of L samples has exactly L // hop frames. This is HiFi-GAN's convention, so a "
-                 "HiFi-GAN-style vocoder trained on it matches.")
+NORMALIZATION = (
+    "log_mel = ln(max(mel, 1e-5)); mel = slaney-normalized slaney-scale filterbank (f_min..f_max) "
+    "applied to |STFT| (power 1, magnitude) of the clip scaled to [-1, 1) by 1/32768, with a Hann "
+    "window of win_length, reflect-padded by (n_fft - hop) / 2 on each side and center=False, so "
+    "a clip of L samples has exactly L // hop frames. This is HiFi-GAN's convention, so a "
+    "HiFi-GAN-style vocoder trained on it matches."
+)
 
 
 def audio_cache_folder(dataset_folder: str | Path, sample_rate: int, n_mels: int, hop_length: int) -> Path:
@@ -926,16 +1011,34 @@ def audio_cache_folder(dataset_folder: str | Path, sample_rate: int, n_mels: int
 class MelFrontEnd:
     """The log-mel transform shared by the cache, the TTS model and the vocoder (see :data:`NORMALIZATION`)."""
 
-    def __init__(self, sample_rate: int = 22050, n_mels: int = 80, n_fft: int = 1024, hop_length: int = 256,
-                 win_length: int = 1024, f_min: float = 0.0, f_max: float | None = 8000.0) -> None:
+    def __init__(
+        self,
+        sample_rate: int = 22050,
+        n_mels: int = 80,
+        n_fft: int = 1024,
+        hop_length: int = 256,
+        win_length: int = 1024,
+        f_min: float = 0.0,
+        f_max: float | None = 8000.0,
+    ) -> None:
         from studio.core.audio_stack import import_torchaudio
 
         torchaudio = import_torchaudio()  # a mismatched torch/torchaudio pair: one sentence, not a linker error
         self.n_fft, self.hop_length = n_fft, hop_length
         self.pad = (n_fft - hop_length) // 2
         self.transform = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate, n_fft=n_fft, win_length=win_length, hop_length=hop_length, f_min=f_min,
-            f_max=f_max, n_mels=n_mels, power=1.0, center=False, norm="slaney", mel_scale="slaney")
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            win_length=win_length,
+            hop_length=hop_length,
+            f_min=f_min,
+            f_max=f_max,
+            n_mels=n_mels,
+            power=1.0,
+            center=False,
+            norm="slaney",
+            mel_scale="slaney",
+        )
 
     def __call__(self, samples):
         """samples: float tensor (..., L) in [-1, 1] -> log-mel (..., n_mels, L // hop)."""
@@ -957,12 +1060,14 @@ def _sample_rate(value: object) -> int:
     if value is None or value == "":
         return 22050
     try:
-        rate = int(value)
+        rate = int(value)  # type: ignore[call-overload]  # any value: the except turns a non-number into 0
     except (TypeError, ValueError, OverflowError):
         rate = 0
     if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-        raise JobError(f"The dataset's sample rate {str(value)[:20]} Hz is outside 4,000–192,000 Hz, so its audio "
-                       "is not prepared: import the clips again.")
+        raise JobError(
+            f"The dataset's sample rate {str(value)[:20]} Hz is outside 4,000–192,000 Hz, so its audio "
+            "is not prepared: import the clips again."
+        )
     return rate
 
 
@@ -994,9 +1099,19 @@ class BuildAudioCache:
 
     title = "Preparing audio for training"
 
-    def __init__(self, dataset_folder: str | Path, n_mels: int = 80, sample_rate: int | None = None,
-                 hop_length: int = 256, win_length: int = 1024, n_fft: int = 1024, f_min: float = 0.0,
-                 f_max: float | None = 8000.0, language: str | None = None, force: bool = False) -> None:
+    def __init__(
+        self,
+        dataset_folder: str | Path,
+        n_mels: int = 80,
+        sample_rate: int | None = None,
+        hop_length: int = 256,
+        win_length: int = 1024,
+        n_fft: int = 1024,
+        f_min: float = 0.0,
+        f_max: float | None = 8000.0,
+        language: str | None = None,
+        force: bool = False,
+    ) -> None:
         self.folder = Path(dataset_folder)
         self.n_mels, self.sample_rate = n_mels, sample_rate
         self.hop_length, self.win_length, self.n_fft = hop_length, win_length, n_fft
@@ -1006,10 +1121,18 @@ class BuildAudioCache:
         from studio.core.datasets import phonemes
 
         rate = _sample_rate(self.sample_rate or manifest.options.get("sample_rate"))
-        return {"sample_rate": rate, "n_mels": self.n_mels, "n_fft": self.n_fft, "hop_length": self.hop_length,
-                "win_length": self.win_length, "f_min": self.f_min, "f_max": self.f_max,
-                "language": self.language or manifest.options.get("language") or phonemes.DEFAULT_LANGUAGE,
-                "phonemizer": phonemes.phonemizer_name(), "symbols_version": phonemes.SYMBOLS_VERSION}
+        return {
+            "sample_rate": rate,
+            "n_mels": self.n_mels,
+            "n_fft": self.n_fft,
+            "hop_length": self.hop_length,
+            "win_length": self.win_length,
+            "f_min": self.f_min,
+            "f_max": self.f_max,
+            "language": self.language or manifest.options.get("language") or phonemes.DEFAULT_LANGUAGE,
+            "phonemizer": phonemes.phonemizer_name(),
+            "symbols_version": phonemes.SYMBOLS_VERSION,
+        }
 
     def __call__(self, ctx: JobContext) -> dict:
         manifest, entries = _load_manifest(self.folder, AUDIO)
@@ -1021,38 +1144,70 @@ class BuildAudioCache:
             ctx.progress(1.0, "The audio cache is up to date")
             return _announce_refused(ctx, manifest, {"path": str(target), "up_to_date": True})
         _announce_damage(ctx, "audio", damage)
-        front = MelFrontEnd(params["sample_rate"], self.n_mels, self.n_fft, self.hop_length, self.win_length,
-                            self.f_min, self.f_max)
+        front = MelFrontEnd(
+            params["sample_rate"], self.n_mels, self.n_fft, self.hop_length, self.win_length, self.f_min, self.f_max
+        )
         with _staged(target) as staged:
             offsets, phoneme_strings = self._write_clips(staged, manifest, entries, params, front, ctx)
-            staged.bytes("index.npz", _npz_bytes(
-                mel_offsets=np.array(offsets["mel"], np.int64), audio_offsets=np.array(offsets["audio"], np.int64),
-                phoneme_offsets=np.array(offsets["phonemes"], np.int64), split=_split_codes(entries)))
-            info = {"kind": AUDIO, "schema": CACHE_SCHEMA, "params": params, "fingerprint": fingerprint,
-                    "normalization": NORMALIZATION, "mel_floor": MEL_FLOOR, "frames": offsets["mel"][-1],
-                    "samples": offsets["audio"][-1], "phoneme_count": offsets["phonemes"][-1],
-                    "ids": [e["id"] for e in entries], "transcripts": [e.get("transcript") for e in entries],
-                    "phonemes": phoneme_strings}
+            staged.bytes(
+                "index.npz",
+                _npz_bytes(
+                    mel_offsets=np.array(offsets["mel"], np.int64),
+                    audio_offsets=np.array(offsets["audio"], np.int64),
+                    phoneme_offsets=np.array(offsets["phonemes"], np.int64),
+                    split=_split_codes(entries),
+                ),
+            )
+            info = {
+                "kind": AUDIO,
+                "schema": CACHE_SCHEMA,
+                "params": params,
+                "fingerprint": fingerprint,
+                "normalization": NORMALIZATION,
+                "mel_floor": MEL_FLOOR,
+                "frames": offsets["mel"][-1],
+                "samples": offsets["audio"][-1],
+                "phoneme_count": offsets["phonemes"][-1],
+                "ids": [e["id"] for e in entries],
+                "transcripts": [e.get("transcript") for e in entries],
+                "phonemes": phoneme_strings,
+            }
             ctx.check()
             staged.commit(target / "cache.json", info)
         ctx.progress(1.0, f"{len(entries)} clips ready for training")
-        result = {"path": str(target), "up_to_date": False, "clips": len(entries), "frames": offsets["mel"][-1],
-                  "with_phonemes": sum(1 for p in phoneme_strings if p), "phonemizer": params["phonemizer"]}
+        result = {
+            "path": str(target),
+            "up_to_date": False,
+            "clips": len(entries),
+            "frames": offsets["mel"][-1],
+            "with_phonemes": sum(1 for p in phoneme_strings if p),
+            "phonemizer": params["phonemizer"],
+        }
         if damage:
             result["damaged"] = damage
         return _announce_refused(ctx, manifest, result)
 
-    def _write_clips(self, staged: _Staged, manifest: Manifest, entries: list[dict], params: dict,
-                     front: "MelFrontEnd",
-                     ctx: JobContext) -> tuple[dict[str, list[int]], list[str | None]]:
+    def _write_clips(
+        self,
+        staged: _Staged,
+        manifest: Manifest,
+        entries: list[dict],
+        params: dict,
+        front: MelFrontEnd,
+        ctx: JobContext,
+    ) -> tuple[dict[str, list[int]], list[str | None]]:
         """Stream every clip's mel frames, samples and phoneme ids to the staged files; returns the offsets
         (N + 1 each) and the phoneme strings. The files are closed before the caller commits them."""
         import torch
 
         offsets = {"mel": [0], "audio": [0], "phonemes": [0]}
         phoneme_strings: list[str | None] = []
-        with open(staged.temp_for("mels.f16"), "wb") as mels, open(staged.temp_for("audio.i16"), "wb") as clips, \
-                open(staged.temp_for("phonemes.u16"), "wb") as symbols, torch.inference_mode():
+        with (
+            open(staged.temp_for("mels.f16"), "wb") as mels,
+            open(staged.temp_for("audio.i16"), "wb") as clips,
+            open(staged.temp_for("phonemes.u16"), "wb") as symbols,
+            torch.inference_mode(),
+        ):
             for number, entry in enumerate(entries):
                 ctx.check()
                 ctx.progress(number / len(entries), f"{number} of {len(entries)} clips")
@@ -1099,23 +1254,38 @@ class AudioCache:
     info: dict
 
     @classmethod
-    def open(cls, dataset_folder: str | Path, n_mels: int = 80, sample_rate: int | None = None,
-             hop_length: int = 256, verify: bool = True) -> "AudioCache":
+    def open(
+        cls,
+        dataset_folder: str | Path,
+        n_mels: int = 80,
+        sample_rate: int | None = None,
+        hop_length: int = 256,
+        verify: bool = True,
+    ) -> AudioCache:
         """Open a built cache; ``sample_rate`` defaults to the dataset's (manifest options, else 22050)."""
         if sample_rate is None:
             sample_rate = _sample_rate(Manifest.load(Path(dataset_folder)).options.get("sample_rate"))
         folder = audio_cache_folder(dataset_folder, sample_rate, n_mels, hop_length)
-        info = _require_current(_read_sidecar(folder / "cache.json", AUDIO), folder / "cache.json",
-                                Path(dataset_folder), verify)
+        info = _require_current(
+            _read_sidecar(folder / "cache.json", AUDIO), folder / "cache.json", Path(dataset_folder), verify
+        )
         if info["params"]["n_mels"] != n_mels:  # the folder name says one size, the sidecar another
-            raise JobError(f"The training cache at {folder} is damaged (its mel size does not match its folder): "
-                           "prepare the dataset again to rebuild it.")
+            raise JobError(
+                f"The training cache at {folder} is damaged (its mel size does not match its folder): "
+                "prepare the dataset again to rebuild it."
+            )
         index = _load_npz(folder / "index.npz")
-        return cls(folder,
-                   _open_array(folder / "mels.f16", np.float16, (int(info["frames"]), n_mels)),
-                   _open_array(folder / "audio.i16", np.int16, (int(info["samples"]),)),
-                   _open_array(folder / "phonemes.u16", np.uint16, (int(info["phoneme_count"]),)),
-                   index["mel_offsets"], index["audio_offsets"], index["phoneme_offsets"], index["split"], info)
+        return cls(
+            folder,
+            _open_array(folder / "mels.f16", np.float16, (int(info["frames"]), n_mels)),
+            _open_array(folder / "audio.i16", np.int16, (int(info["samples"]),)),
+            _open_array(folder / "phonemes.u16", np.uint16, (int(info["phoneme_count"]),)),
+            index["mel_offsets"],
+            index["audio_offsets"],
+            index["phoneme_offsets"],
+            index["split"],
+            info,
+        )
 
     def __len__(self) -> int:
         return len(self.mel_offsets) - 1
@@ -1129,13 +1299,13 @@ class AudioCache:
         return np.flatnonzero(self.split == VAL_SPLIT)
 
     def mel(self, i: int) -> np.ndarray:
-        return self.mels[self.mel_offsets[i]:self.mel_offsets[i + 1]]
+        return self.mels[self.mel_offsets[i] : self.mel_offsets[i + 1]]
 
     def clip(self, i: int) -> np.ndarray:
-        return self.audio[self.audio_offsets[i]:self.audio_offsets[i + 1]]
+        return self.audio[self.audio_offsets[i] : self.audio_offsets[i + 1]]
 
     def phoneme_ids(self, i: int) -> np.ndarray:
-        return self.phonemes[self.phoneme_offsets[i]:self.phoneme_offsets[i + 1]]
+        return self.phonemes[self.phoneme_offsets[i] : self.phoneme_offsets[i + 1]]
 
     def has_transcript(self, i: int) -> bool:
         return self.phoneme_offsets[i + 1] > self.phoneme_offsets[i]

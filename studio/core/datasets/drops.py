@@ -64,8 +64,11 @@ def guess_kind(paths: list[Path]) -> str | None:
     for name, kind in kinds.items():
         if kind is None:
             continue
-        if kind == TEXT and clip_stems and (Path(name).name.lower() == "metadata.csv"
-                                            or os.path.splitext(name)[0] in clip_stems):
+        if (
+            kind == TEXT
+            and clip_stems
+            and (Path(name).name.lower() == "metadata.csv" or os.path.splitext(name)[0] in clip_stems)
+        ):
             continue
         counts[kind] += 1
     if not counts:

@@ -31,8 +31,7 @@ NEAR_DUPLICATE = "near-duplicate"
 
 def near_duplicate_ids(manifest: Manifest) -> list[str]:
     """Usable entries flagged as near-duplicates of an earlier picture (the earlier one is kept)."""
-    return [e["id"] for e in manifest.usable()
-            if any(str(f).startswith(NEAR_DUPLICATE) for f in e.get("flags") or [])]
+    return [e["id"] for e in manifest.usable() if any(str(f).startswith(NEAR_DUPLICATE) for f in e.get("flags") or [])]
 
 
 def remove_near_duplicates(manifest: Manifest) -> int:
@@ -65,8 +64,9 @@ def trim_silence(manifest: Manifest, ids: list[str] | None = None, ctx: JobConte
         try:
             samples, rate = soundfile.read(io.BytesIO(manifest.item_path(entry).read_bytes()), dtype="float32")
         except (OSError, RuntimeError) as exc:
-            raise JobError(f"The clip {entry['source']} could not be read again ({exc}). "
-                           "Re-import the dataset, then trim.") from exc
+            raise JobError(
+                f"The clip {entry['source']} could not be read again ({exc}). Re-import the dataset, then trim."
+            ) from exc
         start, stop = audio.silent_edges(samples, rate)
         if stop - start >= len(samples) or stop <= start:
             continue
@@ -109,8 +109,9 @@ def reimport(manifest: Manifest, entry_id: str, options: ImportOptions) -> dict:
         raise _not_the_original(entry.get("origin"))
     result = KIND_MODULES[manifest.kind].normalize(data, Path(entry["source"]).name, options)
     new = copy.deepcopy(entry)
-    new.update(status=result.status, fixes=result.fixes, flags=result.flags, meta=result.meta,
-               dedupe_key=result.dedupe_key)
+    new.update(
+        status=result.status, fixes=result.fixes, flags=result.flags, meta=result.meta, dedupe_key=result.dedupe_key
+    )
     new.pop("reason", None)
     if result.status == SKIPPED:
         new["reason"] = result.reason
@@ -161,8 +162,10 @@ def read_origin(origin: str, size: int | None = None) -> bytes:
 
 
 def _not_the_original(origin: object) -> JobError:
-    return JobError(f"The original {origin} is no longer the file that was imported (its content changed, or the "
-                    "dataset index points elsewhere), so it is not re-read.")
+    return JobError(
+        f"The original {origin} is no longer the file that was imported (its content changed, or the "
+        "dataset index points elsewhere), so it is not re-read."
+    )
 
 
 def _next_item_name(manifest: Manifest, entry: dict, suffix: str | None = None) -> str:

@@ -44,6 +44,7 @@ import io
 import warnings
 from collections.abc import Iterable
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -74,11 +75,27 @@ _UPRIGHT = {
 
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
-_MODE_NAMES = {"RGBA": "RGBA", "RGBa": "RGBA", "LA": "grayscale", "La": "grayscale", "PA": "palette",
-               "P": "palette", "L": "grayscale", "1": "black-and-white", "CMYK": "CMYK", "YCbCr": "YCbCr",
-               "LAB": "Lab", "HSV": "HSV", "F": "floating-point grayscale", "RGB": "RGB",
-               "I;16": "16-bit grayscale", "I;16L": "16-bit grayscale", "I;16B": "16-bit grayscale",
-               "I;16N": "16-bit grayscale", "I": "32-bit grayscale"}
+_MODE_NAMES = {
+    "RGBA": "RGBA",
+    "RGBa": "RGBA",
+    "LA": "grayscale",
+    "La": "grayscale",
+    "PA": "palette",
+    "P": "palette",
+    "L": "grayscale",
+    "1": "black-and-white",
+    "CMYK": "CMYK",
+    "YCbCr": "YCbCr",
+    "LAB": "Lab",
+    "HSV": "HSV",
+    "F": "floating-point grayscale",
+    "RGB": "RGB",
+    "I;16": "16-bit grayscale",
+    "I;16L": "16-bit grayscale",
+    "I;16B": "16-bit grayscale",
+    "I;16N": "16-bit grayscale",
+    "I": "32-bit grayscale",
+}
 
 _HASH_BAND_BYTES = 4 << 20  # pixels are hashed in bands of about this size, so a big picture is not copied whole
 _RGB_PIXEL = 4  # Pillow stores an RGB pixel in 4 bytes (padded), like every other multi-band mode
@@ -134,10 +151,9 @@ def _normalize(data: bytes, options: ImportOptions) -> Normalized:
     image, turned = _upright(image, orientation)
     fixes += turned + converted
     width, height = image.size
-    meta = {"width": width, "height": height, "format": source_format, "mode": source_mode,
-            "phash": phash(image)}
+    meta = {"width": width, "height": height, "format": source_format, "mode": source_mode, "phash": phash(image)}
     flags = [f"smaller than {options.resolution} px"] if min(width, height) < options.resolution else []
-    common = {"flags": flags, "dedupe_key": pixel_key(image), "meta": meta}
+    common: dict[str, Any] = {"flags": flags, "dedupe_key": pixel_key(image), "meta": meta}
     if not fixes and source_format in _PASSTHROUGH_SUFFIX and max(width, height) <= options.max_item_side:
         return Normalized(OK, payload=data, suffix=_PASSTHROUGH_SUFFIX[source_format], **common)
     image, resized = _fit(image, options.max_item_side)
@@ -202,9 +218,11 @@ def decode_estimate(image: Image.Image, file_bytes: int) -> int:
 def too_large_to_decode_reason(image: Image.Image, file_bytes: int, estimate: int, budget: int) -> str:
     """The reason for a picture whose decoding would cost more than the budget, with what would fit."""
     fits = max(0, budget - file_bytes) // _bytes_per_pixel(image)
-    return (f"image too large to decode safely ({image.width}×{image.height} {_MODE_NAMES.get(image.mode, image.mode)}"
-            f" pixels need about {format_bytes(estimate)} of memory); scale it down below "
-            f"{max(fits // 1_000_000, 1)} megapixels")
+    return (
+        f"image too large to decode safely ({image.width}×{image.height} {_MODE_NAMES.get(image.mode, image.mode)}"
+        f" pixels need about {format_bytes(estimate)} of memory); scale it down below "
+        f"{max(fits // 1_000_000, 1)} megapixels"
+    )
 
 
 def too_large_reason(size: tuple[int, int] | None) -> str:
@@ -447,8 +465,9 @@ def _parse_hashes(phashes: list[tuple[str, str]]) -> tuple[list[str], np.ndarray
     return ids, np.array(values, dtype=np.uint64)
 
 
-def find_near_duplicates(phashes: list[tuple[str, str]], max_distance: int,
-                         block: int = 256) -> list[tuple[str, str, int]]:
+def find_near_duplicates(
+    phashes: list[tuple[str, str]], max_distance: int, block: int = 256
+) -> list[tuple[str, str, int]]:
     """(later_id, earlier_id, distance) for each item within ``max_distance`` bits of an earlier item.
 
     ``phashes`` is (item_id, phash) in import order. Each later item is reported once, against its closest
@@ -487,8 +506,14 @@ def label_from_path(relative_path: str) -> str | None:
     return parent.name or None
 
 
-RESOLUTION_BUCKETS = ((64, "<64"), (128, "64–127"), (256, "128–255"), (512, "256–511"), (1024, "512–1023"),
-                      (None, "≥1024"))
+RESOLUTION_BUCKETS = (
+    (64, "<64"),
+    (128, "64–127"),
+    (256, "128–255"),
+    (512, "256–511"),
+    (1024, "512–1023"),
+    (None, "≥1024"),
+)
 SQUARE_TOLERANCE = 0.05  # within 5 % of 1:1 counts as square
 
 
@@ -498,7 +523,7 @@ def resolution_bucket(short_side: int) -> str:
 
 
 def aspect_class(width: int, height: int) -> str:
-    """"portrait", "square" (longer side at most 5 % longer than the shorter) or "landscape"."""
+    """ "portrait", "square" (longer side at most 5 % longer than the shorter) or "landscape"."""
     if max(width, height) <= min(width, height) * (1.0 + SQUARE_TOLERANCE):
         return "square"
     return "landscape" if width > height else "portrait"

@@ -29,16 +29,27 @@ import errno
 import hashlib
 import os
 from collections import deque
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets import audio, images, text
-from studio.core.datasets.base import (AUDIO, DUPLICATE, FIXED, IMAGE, KINDS, OK, SKIPPED, TEXT, ImportOptions,
-                                       Normalized)
+from studio.core.datasets.base import (
+    AUDIO,
+    DUPLICATE,
+    FIXED,
+    IMAGE,
+    KINDS,
+    OK,
+    SKIPPED,
+    TEXT,
+    ImportOptions,
+    Normalized,
+)
 from studio.core.datasets.manifest import ITEMS, TRANSCRIPT, Manifest, report
 from studio.core.datasets.pool import worker_pool
 from studio.core.datasets.sources import ExpansionBudget, SourceFile, iter_sources, printable
@@ -82,8 +93,15 @@ class ImportDataset:
 
     title = "Importing a dataset"
 
-    def __init__(self, project_root: str | Path, name: str, sources: list[str | Path], kind: str | None = None,
-                 options: ImportOptions | None = None, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        project_root: str | Path,
+        name: str,
+        sources: list[str | Path],
+        kind: str | None = None,
+        options: ImportOptions | None = None,
+        workers: int | None = None,
+    ) -> None:
         if kind is not None and kind not in KINDS:
             raise JobError(f"Unknown dataset kind “{kind}”: use image, text or audio.")
         self.project_root = Path(project_root)
@@ -114,7 +132,7 @@ class ImportDataset:
         result = self._import_kind(project, self.name, kind, main, ctx)
         result["split_into"] = {}
         for other in others:
-            sibling = {k: [] for k in groups}
+            sibling: dict[str, list[SourceFile]] = {k: [] for k in groups}
             sibling[other] = groups[other]
             if other == AUDIO:
                 sibling[TRANSCRIPT] = groups[TRANSCRIPT]
@@ -136,8 +154,9 @@ class ImportDataset:
         folder = dataset_folder(project.root, name)
         manifest = _load_manifest(project.root, name) or Manifest(folder=folder, name=name, kind=kind)
         if manifest.kind != kind:
-            raise JobError(f"The dataset “{name}” holds {manifest.kind} files; import {kind} files into "
-                           "another dataset.")
+            raise JobError(
+                f"The dataset “{name}” holds {manifest.kind} files; import {kind} files into another dataset."
+            )
         swept = sweep_dataset(manifest)  # what a killed import left (we hold the lock: nobody else writes here)
         manifest.options = {**manifest.options, **_plain(asdict(self.options))}
         (folder / ITEMS).mkdir(parents=True, exist_ok=True)
@@ -177,12 +196,16 @@ class ImportDataset:
             result["swept"] = swept  # {"orphans": n, "temporary": m} left by an interrupted import
         return result
 
-    def _normalize_all(self, manifest: Manifest, kind: str, sources: list[SourceFile], add, new_id,
-                       ctx: JobContext) -> None:
+    def _normalize_all(
+        self, manifest: Manifest, kind: str, sources: list[SourceFile], add, new_id, ctx: JobContext
+    ) -> None:
         """Normalize ``sources`` and record each: ``add`` makes an entry, ``new_id`` reserves an id for an item
         file before its entry exists (the file is written first)."""
-        known_hashes = {e["sha256"]: e["id"] for e in manifest.entries
-                        if e.get("sha256") and e["status"] not in (DUPLICATE, SKIPPED)}
+        known_hashes = {
+            e["sha256"]: e["id"]
+            for e in manifest.entries
+            if e.get("sha256") and e["status"] not in (DUPLICATE, SKIPPED)
+        }
         known_keys = {e["dedupe_key"]: e["id"] for e in manifest.entries if e.get("dedupe_key")}
         earlier = set(known_hashes.values())  # entries from earlier imports: a copy of one is "already imported"
         total = len(sources)
@@ -196,15 +219,25 @@ class ImportDataset:
             sha, result = outcome
             if sha in known_hashes:
                 first = known_hashes[sha]
-                add(source, DUPLICATE, sha=sha, duplicate_of=first,
-                    reason="already imported" if first in earlier else "identical to another file")
+                add(
+                    source,
+                    DUPLICATE,
+                    sha=sha,
+                    duplicate_of=first,
+                    reason="already imported" if first in earlier else "identical to another file",
+                )
                 continue
             if result.status == SKIPPED:
                 add(source, SKIPPED, sha=sha, reason=result.reason)
                 continue
             if result.dedupe_key and result.dedupe_key in known_keys:
-                add(source, DUPLICATE, sha=sha, duplicate_of=known_keys[result.dedupe_key],
-                    reason="same content as another file")
+                add(
+                    source,
+                    DUPLICATE,
+                    sha=sha,
+                    duplicate_of=known_keys[result.dedupe_key],
+                    reason="same content as another file",
+                )
                 continue
             entry_id = new_id()
             item = f"{ITEMS}/{entry_id}{result.suffix}"
@@ -252,8 +285,14 @@ def _task_input(source: SourceFile) -> str | bytes:
     return str(source.path) if source.path is not None else source.read()
 
 
-def _ordered(pool: ProcessPoolExecutor, kind: str, sources: list[SourceFile], options: ImportOptions,
-             window: int, max_bytes: int = MAX_BYTES_IN_FLIGHT) -> Iterator[tuple[SourceFile, Any]]:
+def _ordered(
+    pool: ProcessPoolExecutor,
+    kind: str,
+    sources: list[SourceFile],
+    options: ImportOptions,
+    window: int,
+    max_bytes: int = MAX_BYTES_IN_FLIGHT,
+) -> Iterator[tuple[SourceFile, Any]]:
     """Results in input order with at most ``window`` tasks, and at most ``max_bytes`` of archive entries'
     bytes, in flight (one task always may be), so memory stays bounded however large the entries are."""
     pending: deque[tuple[SourceFile, Future, int]] = deque()
@@ -287,8 +326,10 @@ def _ordered(pool: ProcessPoolExecutor, kind: str, sources: list[SourceFile], op
         try:
             outcome = future.result()
         except BrokenProcessPool:
-            raise JobError(f"The import stopped: the process reading {source.rel} was ended by the system (most "
-                           "likely it ran out of memory); the files imported before it are kept.") from None
+            raise JobError(
+                f"The import stopped: the process reading {source.rel} was ended by the system (most "
+                "likely it ran out of memory); the files imported before it are kept."
+            ) from None
         in_flight -= size
         yield source, outcome
         fill()
@@ -302,23 +343,25 @@ def sort_by_kind(found: list[SourceFile]) -> dict:
     for source in found:
         if source.problem:
             groups[None].append(source)
-        elif source.name.lower() in audio.TRANSCRIPT_NAMES and clip_stems:
-            groups[TRANSCRIPT].append(source)
-        elif source.suffix in audio.SIDECAR_SUFFIXES and audio.clip_key(source.rel) in clip_stems:
+        elif (source.name.lower() in audio.TRANSCRIPT_NAMES and clip_stems) or (
+            source.suffix in audio.SIDECAR_SUFFIXES and audio.clip_key(source.rel) in clip_stems
+        ):
             groups[TRANSCRIPT].append(source)
         else:
             groups[kind_of_suffix(source.suffix)].append(source)
     return groups
 
 
-def _majority_kind(groups: dict, refused: list[SourceFile] = ()) -> str:
+def _majority_kind(groups: dict, refused: Sequence[SourceFile] = ()) -> str:
     counts = {k: len(groups[k]) for k in KINDS}
     if not any(counts.values()):
         if refused:  # say what was refused, not that nothing was there: a bomb must be named as such
             more = f" ({len(refused) - 1:,} more refused)" if len(refused) > 1 else ""
             raise JobError(f"Nothing was imported: {refused[0].rel}: {refused[0].problem}{more}.")
-        raise JobError("No images, text or audio files were found in what you gave. Supported: "
-                       "JPEG, PNG, WebP, BMP, GIF, TIFF; TXT, MD, CSV, JSONL; WAV, FLAC, OGG, MP3.")
+        raise JobError(
+            "No images, text or audio files were found in what you gave. Supported: "
+            "JPEG, PNG, WebP, BMP, GIF, TIFF; TXT, MD, CSV, JSONL; WAV, FLAC, OGG, MP3."
+        )
     return max(KINDS, key=lambda k: counts[k])
 
 
@@ -337,8 +380,10 @@ def _take_import_lock(folder: Path, name: str) -> ProcessLock:
     except LockHeld as exc:
         who = exc.owner.describe() if exc.owner else "another process"
         stop = f", or stop it with “{exc.owner.how_to_stop()}”" if exc.owner else ""
-        raise JobError(f"Another import into the dataset “{name}” is running ({who}); wait for it to "
-                       f"finish{stop}, then import again.") from None
+        raise JobError(
+            f"Another import into the dataset “{name}” is running ({who}); wait for it to "
+            f"finish{stop}, then import again."
+        ) from None
 
 
 def _store_item(folder: Path, item: str, payload: bytes | None) -> None:
@@ -358,8 +403,11 @@ def _save_manifest(manifest: Manifest) -> None:
     try:
         manifest.save()
     except OSError as exc:
-        raise JobError(_write_failure(manifest.folder, exc, "the dataset index could not be saved, so nothing "
-                                      "from this import was recorded")) from exc
+        raise JobError(
+            _write_failure(
+                manifest.folder, exc, "the dataset index could not be saved, so nothing from this import was recorded"
+            )
+        ) from exc
 
 
 def _write_failure(folder: Path, exc: OSError, consequence: str) -> str:
@@ -381,14 +429,16 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _postprocess(manifest: Manifest, kind: str, entries: list[dict], transcripts: list[SourceFile],
-                 options: ImportOptions) -> None:
+def _postprocess(
+    manifest: Manifest, kind: str, entries: list[dict], transcripts: list[SourceFile], options: ImportOptions
+) -> None:
     if kind == IMAGE:
         everything = [e for e in manifest.entries + entries if e.get("meta", {}).get("phash") and e.get("item")]
         labels = {e["id"]: e["source"] for e in everything}
         by_id = {e["id"]: e for e in entries}
-        pairs = images.find_near_duplicates([(e["id"], e["meta"]["phash"]) for e in everything],
-                                            options.near_duplicate_distance)
+        pairs = images.find_near_duplicates(
+            [(e["id"], e["meta"]["phash"]) for e in everything], options.near_duplicate_distance
+        )
         for later, earlier, _distance in pairs:
             if later in by_id:
                 by_id[later].setdefault("flags", []).append(f"near-duplicate of {labels[earlier]}")
@@ -422,10 +472,22 @@ def _unsupported(source: SourceFile) -> str:
     return f"not a supported file type ({source.suffix or 'no extension'})"
 
 
-def _entry(entry_id: str, source: SourceFile, status: str, sha: str | None = None, reason: str | None = None,
-           duplicate_of: str | None = None, result: Normalized | None = None) -> dict:
-    entry: dict[str, Any] = {"id": entry_id, "source": source.rel, "origin": source.origin, "size": source.size,
-                             "status": status}
+def _entry(
+    entry_id: str,
+    source: SourceFile,
+    status: str,
+    sha: str | None = None,
+    reason: str | None = None,
+    duplicate_of: str | None = None,
+    result: Normalized | None = None,
+) -> dict:
+    entry: dict[str, Any] = {
+        "id": entry_id,
+        "source": source.rel,
+        "origin": source.origin,
+        "size": source.size,
+        "status": status,
+    }
     if source.note:
         entry["note"] = source.note
     if sha:
@@ -461,4 +523,3 @@ def dataset_stats(kind: str, entries: list[dict]) -> dict:
     """Kind-specific statistics of the usable entries (resolutions and aspects, characters, durations)."""
     metas = [e["meta"] for e in entries if e["status"] in (OK, FIXED) and not e.get("excluded") and e.get("meta")]
     return {IMAGE: images.image_stats, TEXT: text.text_stats, AUDIO: audio.audio_stats}[kind](metas)
-

@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from studio.core.atomic import atomic_write_json
@@ -31,7 +31,7 @@ MAX_MANIFEST_BYTES = 1 << 30  # 1 GiB: ~2 million entries; a larger index is ref
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Manifest:
 
     # -- persistence -----------------------------------------------------------------------------------
     @classmethod
-    def load(cls, folder: Path) -> "Manifest":
+    def load(cls, folder: Path) -> Manifest:
         """Read ``manifest.json``, treating it as a file someone may have sent (see :meth:`_guard`).
 
         Where the file as a whole is unusable (not JSON, not an index, entries that are not entries) this is
@@ -69,19 +69,34 @@ class Manifest:
         if int(data.get("schema_version", 1)) > MANIFEST_SCHEMA:
             raise JobError(f"The dataset {folder.name} was saved by a newer AIGC Studio; update to open it.")
         entries = [{**e, "id": str(e["id"])} for e in data.get("entries", [])]
-        manifest = cls(folder=folder, name=data["name"], kind=data["kind"], created=str(data.get("created", _now())),
-                       entries=entries, split=_dict(data.get("split"), {"val_percent": 10, "seed": 0}),
-                       history=[op for op in _list(data.get("history")) if _is_operation(op)],
-                       options=_dict(data.get("options"), {}))
+        manifest = cls(
+            folder=folder,
+            name=data["name"],
+            kind=data["kind"],
+            created=str(data.get("created", _now())),
+            entries=entries,
+            split=_dict(data.get("split"), {"val_percent": 10, "seed": 0}),
+            history=[op for op in _list(data.get("history")) if _is_operation(op)],
+            options=_dict(data.get("options"), {}),
+        )
         manifest._guard(manifest.entries)
         return manifest
 
     def save(self) -> None:
-        atomic_write_json(self.folder / MANIFEST, {
-            "schema_version": MANIFEST_SCHEMA, "name": self.name, "kind": self.kind, "created": self.created,
-            "updated": _now(), "split": self.split, "options": self.options, "history": self.history,
-            "entries": self.entries,
-        })
+        atomic_write_json(
+            self.folder / MANIFEST,
+            {
+                "schema_version": MANIFEST_SCHEMA,
+                "name": self.name,
+                "kind": self.kind,
+                "created": self.created,
+                "updated": _now(),
+                "split": self.split,
+                "options": self.options,
+                "history": self.history,
+                "entries": self.entries,
+            },
+        )
 
     # -- paths read from the file -------------------------------------------------------------------------
     def _guard(self, entries: list[dict]) -> None:
@@ -116,8 +131,10 @@ class Manifest:
         there since loading). A JobError in plain words when it points outside."""
         resolved = self.paths().resolve(entry.get("item"))
         if resolved is None:
-            raise JobError(f"The item of entry {entry.get('id')} in the dataset {self.name} points outside the "
-                           "dataset folder, so it is not read.")
+            raise JobError(
+                f"The item of entry {entry.get('id')} in the dataset {self.name} points outside the "
+                "dataset folder, so it is not read."
+            )
         return resolved
 
     # -- lookups ---------------------------------------------------------------------------------------------
@@ -152,8 +169,7 @@ class Manifest:
         for i in changed:
             index[i].pop("excluded", None)
         if changed:
-            self.history.append({"action": action, "op": "include", "ids": changed, "previous": previous,
-                                 "at": _now()})
+            self.history.append({"action": action, "op": "include", "ids": changed, "previous": previous, "at": _now()})
         return len(changed)
 
     def replace(self, updated: dict[str, dict], action: str) -> int:
@@ -164,8 +180,9 @@ class Manifest:
         if not previous:
             return 0
         self.entries = [updated.get(e["id"], e) if e["id"] in previous else e for e in self.entries]
-        self.history.append({"action": action, "op": "replace", "ids": list(previous), "previous": previous,
-                             "at": _now()})
+        self.history.append(
+            {"action": action, "op": "replace", "ids": list(previous), "previous": previous, "at": _now()}
+        )
         return len(previous)
 
     def undo(self) -> str | None:
@@ -174,8 +191,11 @@ class Manifest:
             return None
         op = self.history.pop()
         if op["op"] == "replace":
-            restored = {i: {**e, "id": i} for i, e in op["previous"].items()
-                        if isinstance(e, dict) and isinstance(e.get("status"), str)}
+            restored = {
+                i: {**e, "id": i}
+                for i, e in op["previous"].items()
+                if isinstance(e, dict) and isinstance(e.get("status"), str)
+            }
             self._guard(list(restored.values()))  # a hostile history must not bring back an item outside
             self.entries = [restored.get(e["id"], e) for e in self.entries]
             return op["action"]
@@ -210,8 +230,11 @@ def _structure_problem(data: object) -> str | None:
     if not isinstance(entries, list):
         return "its entries are not a list"
     for number, entry in enumerate(entries, start=1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), (str, int)) \
-                or not isinstance(entry.get("status"), str):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("id"), (str, int))
+            or not isinstance(entry.get("status"), str)
+        ):
             return f"entry {number} has no id or status"
     return None
 
@@ -226,9 +249,14 @@ def _list(value: object) -> list:
 
 def _is_operation(op: object) -> bool:
     """An undo record :meth:`Manifest.undo` can apply; others (hand-edited, damaged) are dropped at load."""
-    return isinstance(op, dict) and op.get("op") in ("exclude", "include", "replace") \
-        and isinstance(op.get("ids"), list) and all(isinstance(i, str) for i in op["ids"]) \
-        and isinstance(op.get("previous", {}), dict) and isinstance(op.get("action"), str)
+    return (
+        isinstance(op, dict)
+        and op.get("op") in ("exclude", "include", "replace")
+        and isinstance(op.get("ids"), list)
+        and all(isinstance(i, str) for i in op["ids"])
+        and isinstance(op.get("previous", {}), dict)
+        and isinstance(op.get("action"), str)
+    )
 
 
 def report(entries: list[dict]) -> dict:

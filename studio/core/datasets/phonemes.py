@@ -20,26 +20,48 @@ from __future__ import annotations
 
 import unicodedata
 
+from studio.core.speech import espeak as _espeak
+
 # -- the symbol table ----------------------------------------------------------------------------------------------
 # Ids are positions in SYMBOLS. The table is append-only: a model's embedding rows are indexed by these ids,
 # so reordering or removing a symbol would silently scramble every trained speech model. Bump
 # SYMBOLS_VERSION when appending; caches store it and are rebuilt when it changes.
 PAD, BOS, EOS, UNK = "_", "^", "$", "<unk>"
 _SPECIALS = (PAD, BOS, EOS, UNK, " ")
-_PUNCTUATION = tuple("!'(),-.:;?\"") + ("…", "—", "–", "¡", "¿", "«", "»")
+_PUNCTUATION = (*"!'(),-.:;?\"", "…", "—", "–", "¡", "¿", "«", "»")
 _DIGITS = tuple("0123456789")  # espeak writes tones as digits for tonal languages (Mandarin: "ni2χˈɑu2")
 _LATIN = tuple("abcdefghijklmnopqrstuvwxyz")  # many are IPA letters too; the character fallback uses them all
-_IPA = tuple(
-    "æçðøħŋœǀǁǂǃɐɑɒɓɔɕɖɗɘəɚɛɜɝɞɟɠɡɢɣɤɥɦɧɨɪɫɬɭɮɯɰɱɲɳɴɵɶɸɹɺɻɽɾʀʁʂʃʄʈʉʊʋʌʍʎʏʐʑʒʔʕʘʙʛʜʝʟʡʢ"
-    "ʦʧʤʨʥɚɝᵻβθχʲʰʷˠˤⁿ"
-)
+_IPA = tuple("æçðøħŋœǀǁǂǃɐɑɒɓɔɕɖɗɘəɚɛɜɝɞɟɠɡɢɣɤɥɦɧɨɪɫɬɭɮɯɰɱɲɳɴɵɶɸɹɺɻɽɾʀʁʂʃʄʈʉʊʋʌʍʎʏʐʑʒʔʕʘʙʛʜʝʟʡʢʦʧʤʨʥɚɝᵻβθχʲʰʷˠˤⁿ")
 _MARKS = ("ˈ", "ˌ", "ː", "ˑ", "˞", "↓", "↑", "→", "↗", "↘", "|", "‖")
 # Combining diacritics (after NFD decomposition "ã" is "a" + U+0303): nasal, syllabic, non-syllabic,
 # dental, voiceless, tie bar, lowered/raised/retracted/advanced, breathy, creaky, more/less rounded, and
 # the accents the character fallback meets in European languages.
-_COMBINING = ("\u0303", "\u0329", "\u032f", "\u032a", "\u0325", "\u0361", "\u031e", "\u031d", "\u0320",
-              "\u031f", "\u0324", "\u0330", "\u0339", "\u031c", "\u0300", "\u0301", "\u0302", "\u0304",
-              "\u0306", "\u0308", "\u030a", "\u030c", "\u0327", "\u0328")
+_COMBINING = (
+    "\u0303",
+    "\u0329",
+    "\u032f",
+    "\u032a",
+    "\u0325",
+    "\u0361",
+    "\u031e",
+    "\u031d",
+    "\u0320",
+    "\u031f",
+    "\u0324",
+    "\u0330",
+    "\u0339",
+    "\u031c",
+    "\u0300",
+    "\u0301",
+    "\u0302",
+    "\u0304",
+    "\u0306",
+    "\u0308",
+    "\u030a",
+    "\u030c",
+    "\u0327",
+    "\u0328",
+)
 
 
 def _unique(symbols: tuple[str, ...]) -> tuple[str, ...]:
@@ -50,8 +72,6 @@ SYMBOLS: tuple[str, ...] = _unique(_SPECIALS + _PUNCTUATION + _DIGITS + _LATIN +
 SYMBOLS_VERSION = 1
 SYMBOL_TO_ID: dict[str, int] = {s: i for i, s in enumerate(SYMBOLS)}
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = (SYMBOL_TO_ID[s] for s in (PAD, BOS, EOS, UNK))
-
-from studio.core.speech import espeak as _espeak
 
 DEFAULT_LANGUAGE = _espeak.DEFAULT_LANGUAGE
 _VOICE_ALIASES = _espeak.VOICE_ALIASES
@@ -75,7 +95,7 @@ def espeak_error() -> str | None:
 
 
 def phonemizer_name() -> str:
-    """"espeak-ng" or "characters": recorded with every speech cache and checkpoint."""
+    """ "espeak-ng" or "characters": recorded with every speech cache and checkpoint."""
     return "espeak-ng" if espeak_available() else "characters"
 
 

@@ -29,11 +29,11 @@ import os
 import shutil
 import stat
 import zipfile
-from zlib import error as zlib_error
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
 from functools import partial
-from typing import Callable, Iterator
+from pathlib import Path, PurePosixPath
+from zlib import error as zlib_error
 
 from studio.core.datasets.base import format_bytes
 
@@ -105,16 +105,22 @@ class ExpansionBudget:
     def refusal(self, declared: int, archive_size: int) -> str | None:
         """Why an archive declaring ``declared`` unpacked bytes is refused, or None (then it is counted)."""
         if declared > ARCHIVE_RATIO_FLOOR and declared > MAX_ARCHIVE_RATIO * max(1, archive_size):
-            return (f"archive refused as a possible zip bomb: it would unpack to {format_bytes(declared)} from "
-                    f"{format_bytes(archive_size)} ({declared / max(1, archive_size):.0f} times its size; "
-                    f"at most {MAX_ARCHIVE_RATIO} times is accepted)")
+            return (
+                f"archive refused as a possible zip bomb: it would unpack to {format_bytes(declared)} from "
+                f"{format_bytes(archive_size)} ({declared / max(1, archive_size):.0f} times its size; "
+                f"at most {MAX_ARCHIVE_RATIO} times is accepted)"
+            )
         if self.used + declared > self.limit:
-            return (f"archive refused: it would unpack to {format_bytes(declared)}, more than the "
-                    f"{format_bytes(self.limit)} one import accepts from archives; unpack it yourself and drop "
-                    "the folder")
+            return (
+                f"archive refused: it would unpack to {format_bytes(declared)}, more than the "
+                f"{format_bytes(self.limit)} one import accepts from archives; unpack it yourself and drop "
+                "the folder"
+            )
         if self.free_disk is not None and self.used + declared > self.free_disk:
-            return (f"archive refused: it would unpack to {format_bytes(declared)} but only "
-                    f"{format_bytes(self.free_disk - self.used)} are free on the project's disk")
+            return (
+                f"archive refused: it would unpack to {format_bytes(declared)} but only "
+                f"{format_bytes(self.free_disk - self.used)} are free on the project's disk"
+            )
         self.used += declared
         return None
 
@@ -148,7 +154,7 @@ class SourceFile:
         return self.path.read_bytes()
 
 
-def iter_sources(sources: list[str | Path], budget: ExpansionBudget | None = None) -> Iterator[SourceFile]:
+def iter_sources(sources: Sequence[str | Path], budget: ExpansionBudget | None = None) -> Iterator[SourceFile]:
     """Every file below every source, in a stable (sorted) order. ``budget`` bounds what all archives
     together may unpack to (default: the absolute cap only, no free-space check)."""
     budget = budget if budget is not None else ExpansionBudget()
@@ -183,7 +189,9 @@ def _disk_file(path: Path, rel: str, tree_root: Path) -> SourceFile:
         if path.is_symlink():
             target = path.resolve(strict=True)
             if tree_root not in target.parents and target != tree_root:
-                return SourceFile(rel, origin, 0, problem="shortcut (symbolic link) pointing outside the dropped folder")
+                return SourceFile(
+                    rel, origin, 0, problem="shortcut (symbolic link) pointing outside the dropped folder"
+                )
         info = path.stat()
     except (OSError, RuntimeError):
         return SourceFile(rel, origin, 0, problem="broken or looping shortcut (symbolic link)")
@@ -254,8 +262,9 @@ def _walk_zip(archive: Path, rel: str, budget: ExpansionBudget) -> Iterator[Sour
         if problem is None and PurePosixPath(member.filename).name.lower().endswith(".zip"):
             problem = "archive inside an archive (not opened)"
         if problem:
-            yield SourceFile(member_rel, member_origin, member.file_size, problem=problem,
-                             refused="zip bomb" in problem)
+            yield SourceFile(
+                member_rel, member_origin, member.file_size, problem=problem, refused="zip bomb" in problem
+            )
             continue
         yield SourceFile(member_rel, member_origin, member.file_size, reader=partial(_read_bounded, zf, member))
 

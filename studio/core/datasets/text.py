@@ -22,6 +22,7 @@ Nothing here touches the file system, imports Qt or imports torch; ``normalize``
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import functools
 import hashlib
@@ -33,7 +34,9 @@ import posixpath
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized, format_bytes
 
@@ -45,9 +48,19 @@ STORED_SUFFIX = ".txt"
 # Encodings the panel offers in its picker (canonical names; any Python text codec may also be forced).
 ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "gb18030", "big5", "latin-1", "cp1252")
 _LABELS = {
-    "utf-8": "UTF-8", "utf-16": "UTF-16", "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE",
-    "utf-32": "UTF-32", "utf-32-le": "UTF-32 LE", "utf-32-be": "UTF-32 BE", "gb18030": "GB18030",
-    "gbk": "GBK", "gb2312": "GB2312", "big5": "Big5", "latin-1": "Latin-1", "cp1252": "Windows-1252",
+    "utf-8": "UTF-8",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+    "utf-32": "UTF-32",
+    "utf-32-le": "UTF-32 LE",
+    "utf-32-be": "UTF-32 BE",
+    "gb18030": "GB18030",
+    "gbk": "GBK",
+    "gb2312": "GB2312",
+    "big5": "Big5",
+    "latin-1": "Latin-1",
+    "cp1252": "Windows-1252",
 }
 # Python's names for codecs, mapped to the names the studio shows and stores.
 _ALIASES = {"iso8859-1": "latin-1", "utf-8-sig": "utf-8", "cp950": "big5"}
@@ -56,8 +69,11 @@ _ALIASES = {"iso8859-1": "latin-1", "utf-8-sig": "utf-8", "cp950": "big5"}
 _CODECS = {"big5": "cp950"}
 
 _BOMS = (  # UTF-32 first: its little-endian BOM starts with the UTF-16 one
-    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
 BINARY = "not a text file (looks like binary data)"
@@ -144,6 +160,7 @@ class _Decoded:
 # normalize
 # --------------------------------------------------------------------------------------------------------
 
+
 def normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
     """Turn one source file into a UTF-8 text item, or say in plain words why it cannot be one.
 
@@ -154,7 +171,7 @@ def normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
         return _normalize(data, name, options)
     except _Unreadable as exc:
         return Normalized.skipped(str(exc))
-    except Exception:  # noqa: BLE001 - see docstring
+    except Exception:  # see docstring
         log.exception("text normalize failed for %s", name)
         return Normalized.skipped("could not be read as text (unexpected error; see the log)")
 
@@ -170,8 +187,10 @@ def _normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
     estimate = decode_estimate(data)
     if estimate > options.max_decode_bytes:
         largest = options.max_decode_bytes / (estimate / len(data))
-        raise _Unreadable(f"too large to read safely (about {format_bytes(estimate)} of memory); split it into "
-                          f"files under {format_bytes(largest)}")
+        raise _Unreadable(
+            f"too large to read safely (about {format_bytes(estimate)} of memory); split it into "
+            f"files under {format_bytes(largest)}"
+        )
     decoded = _decode(data, options.text_encoding)
     if _looks_binary(decoded.text):
         raise _Unreadable(BINARY)
@@ -190,8 +209,15 @@ def _normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
         status, payload = FIXED, text.encode("utf-8")
     else:
         status, payload = OK, data  # already clean UTF-8 text: store the original bytes untouched
-    return Normalized(status=status, fixes=fixes, flags=flags, payload=payload, suffix=STORED_SUFFIX,
-                      dedupe_key=dedupe_key(text), meta=meta)
+    return Normalized(
+        status=status,
+        fixes=fixes,
+        flags=flags,
+        payload=payload,
+        suffix=STORED_SUFFIX,
+        dedupe_key=dedupe_key(text),
+        meta=meta,
+    )
 
 
 def decode_estimate(data: bytes) -> int:
@@ -219,15 +245,15 @@ def _decoding_notes(decoded: _Decoded) -> tuple[list[str], list[str]]:
     if decoded.replaced:
         fixes.append(f"{_plural(decoded.replaced, 'undecodable character')} replaced with \ufffd")
     if decoded.forced and decoded.replaced > 0.01 * max(1, len(decoded.text)):
-        flags.append(f"{label} may be the wrong encoding: "
-                     f"{_plural(decoded.replaced, 'character')} could not be decoded")
+        flags.append(
+            f"{label} may be the wrong encoding: {_plural(decoded.replaced, 'character')} could not be decoded"
+        )
     elif not decoded.forced and decoded.confidence < LOW_CONFIDENCE:
         flags.append(f"encoding guessed as {label} but not sure: check the text and pick another if garbled")
     return fixes, flags
 
 
-def _extract(text: str, fmt: str, options: ImportOptions, fixes: list[str], flags: list[str],
-             meta: dict) -> str:
+def _extract(text: str, fmt: str, options: ImportOptions, fixes: list[str], flags: list[str], meta: dict) -> str:
     """The prose of the file: the whole text, or one csv column / jsonl field joined paragraph by paragraph."""
     if fmt == "csv":
         return _csv_text(text, options.csv_column, fixes, flags, meta)
@@ -269,6 +295,7 @@ def dedupe_key(text: str) -> str:
 # decoding
 # --------------------------------------------------------------------------------------------------------
 
+
 def encoding_label(encoding: str) -> str:
     """The name a person knows an encoding by ("GB18030", "UTF-16 LE"), for fixes and the picker."""
     return _LABELS.get(encoding, encoding.upper())
@@ -293,13 +320,20 @@ def _decode(data: bytes, forced: str | None) -> _Decoded:
             raise _Unreadable(f"unknown text encoding '{forced}'") from None
         confidence = 1.0
     else:
-        encoding, confidence = detect_encoding(data)
-        if encoding is None:
+        detected, confidence = detect_encoding(data)
+        if detected is None:
             raise _Unreadable(BINARY)
+        encoding = detected
     text, replaced = _decode_with(data, encoding)
     bom = text.startswith("\ufeff")
-    return _Decoded(text=text[1:] if bom else text, encoding=encoding, confidence=round(confidence, 3),
-                    bom=bom, replaced=replaced, forced=bool(forced))
+    return _Decoded(
+        text=text[1:] if bom else text,
+        encoding=encoding,
+        confidence=round(confidence, 3),
+        bom=bom,
+        replaced=replaced,
+        forced=bool(forced),
+    )
 
 
 def _decode_with(data: bytes, encoding: str) -> tuple[str, int]:
@@ -490,14 +524,12 @@ def _common_han() -> frozenset[str]:
     0xB0-0xD7) and Big5's frequently used block (5,401 characters, 0xA440-0xC67E). Built from Python's own
     codecs on first use, so no data file ships with the app."""
     chars = set()
-    rows = [("gb2312", lead, range(0xA1, 0xFF)) for lead in range(0xB0, 0xD8)]
+    rows: list[tuple[str, int, Sequence[int]]] = [("gb2312", lead, range(0xA1, 0xFF)) for lead in range(0xB0, 0xD8)]
     rows += [("big5", lead, [*range(0x40, 0x7F), *range(0xA1, 0xFF)]) for lead in range(0xA4, 0xC7)]
     for codec, lead, trails in rows:
         for trail in trails:
-            try:
+            with contextlib.suppress(UnicodeDecodeError):
                 chars.add(bytes((lead, trail)).decode(codec))
-            except UnicodeDecodeError:
-                pass
     return frozenset(c for c in chars if _HAN.match(c))
 
 
@@ -513,6 +545,7 @@ def _looks_binary(text: str) -> bool:
 # --------------------------------------------------------------------------------------------------------
 # csv and jsonl
 # --------------------------------------------------------------------------------------------------------
+
 
 def _csv_text(text: str, column: str | None, fixes: list[str], flags: list[str], meta: dict) -> str:
     """One column's cells, one paragraph each (joined by blank lines so multi-line cells stay together).
@@ -645,6 +678,7 @@ def _record_text(record, field: str | None) -> str | None:
 # paragraphs, duplicates and statistics
 # --------------------------------------------------------------------------------------------------------
 
+
 def paragraphs(text: str) -> list[str]:
     """The paragraphs of ``text``: blocks separated by blank lines, or single lines when it has none.
 
@@ -726,7 +760,7 @@ def text_stats(metas: list[dict]) -> dict:
     without statistics (skipped items) are ignored.
     """
     items = [m for m in metas if m and "characters" in m]
-    stats = {key: sum(int(m.get(key) or 0) for m in items) for key in _SUMMED}
+    stats: dict[str, Any] = {key: sum(int(m.get(key) or 0) for m in items) for key in _SUMMED}
     stats["files"] = len(items)
     stats["max_unique_characters"] = max((int(m.get("unique_characters") or 0) for m in items), default=0)
     stats["encodings"] = dict(Counter(m["encoding"] for m in items if m.get("encoding")))

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -56,7 +56,7 @@ class Tokenizer:
         return atomic_write_text(path, json.dumps(self.to_json(), ensure_ascii=False) + "\n")
 
     @staticmethod
-    def load(path: str | Path) -> "Tokenizer":
+    def load(path: str | Path) -> Tokenizer:
         return load(path)
 
 
@@ -82,7 +82,7 @@ class CharTokenizer(Tokenizer):
         self._table = _lookup_table(self.chars)
 
     @classmethod
-    def fit(cls, texts: Iterable[str], max_vocab: int | None = None) -> "CharTokenizer":
+    def fit(cls, texts: Iterable[str], max_vocab: int | None = None) -> CharTokenizer:
         """Learn the characters of ``texts`` (the training split). ``max_vocab`` bounds the whole vocabulary
         (chars + eot + 256 bytes); the rarest characters beyond it use the byte fallback."""
         counts = _count_chars(texts)
@@ -112,8 +112,9 @@ class CharTokenizer(Tokenizer):
                 ids[position] = self.index[char]
                 continue
             pieces.append(ids[start:position])
-            pieces.append(np.frombuffer(char.encode("utf-8", "surrogatepass"), np.uint8).astype(np.int64)
-                          + self.byte_base)
+            pieces.append(
+                np.frombuffer(char.encode("utf-8", "surrogatepass"), np.uint8).astype(np.int64) + self.byte_base
+            )
             start = position + 1
         pieces.append(ids[start:])
         return np.concatenate(pieces)
@@ -138,8 +139,15 @@ class CharTokenizer(Tokenizer):
         return "".join(out)
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "kind": self.kind, "version": 1, "chars": self.chars, "eot": EOT,
-                "byte_fallback": True, "vocab_size": self.vocab_size}
+        return {
+            "format": FORMAT,
+            "kind": self.kind,
+            "version": 1,
+            "chars": self.chars,
+            "eot": EOT,
+            "byte_fallback": True,
+            "vocab_size": self.vocab_size,
+        }
 
 
 def _count_chars(texts: Iterable[str]) -> Counter:
@@ -182,7 +190,7 @@ class BPETokenizer(Tokenizer):
         self.vocab_size = self.eot_id + 1
 
     @classmethod
-    def train(cls, texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2) -> "BPETokenizer":
+    def train(cls, texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2) -> BPETokenizer:
         """Learn merges from ``texts`` (an iterator is fine: it is streamed). ``vocab_size`` includes the 256
         byte symbols and eot; a small corpus may end with fewer merges than asked."""
         from tokenizers import Tokenizer as HFTokenizer
@@ -191,9 +199,13 @@ class BPETokenizer(Tokenizer):
         hf = HFTokenizer(models.BPE())
         hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
         hf.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=max(_BYTES + 1, int(vocab_size) - 1), min_frequency=min_frequency,
-                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=[],
-                                      show_progress=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=max(_BYTES + 1, int(vocab_size) - 1),
+            min_frequency=min_frequency,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            special_tokens=[],
+            show_progress=False,
+        )
         hf.train_from_iterator(texts, trainer)
         return cls(hf)
 
@@ -209,8 +221,14 @@ class BPETokenizer(Tokenizer):
         return self._hf.decode([int(i) for i in ids if int(i) != self.eot_id], skip_special_tokens=False)
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "kind": self.kind, "version": 1, "eot": EOT, "vocab_size": self.vocab_size,
-                "hf": json.loads(self._hf.to_str())}
+        return {
+            "format": FORMAT,
+            "kind": self.kind,
+            "version": 1,
+            "eot": EOT,
+            "vocab_size": self.vocab_size,
+            "hf": json.loads(self._hf.to_str()),
+        }
 
 
 # -- loading -----------------------------------------------------------------------------------------------------
@@ -221,8 +239,12 @@ def from_json(data: dict) -> Tokenizer:
         raise ValueError("not an AIGC Studio tokenizer file")
     if data.get("kind") == CharTokenizer.kind:
         chars = data.get("chars")
-        if not isinstance(chars, list) or len(chars) > MAX_CHARS \
-                or not all(isinstance(c, str) and len(c) == 1 for c in chars) or len(set(chars)) != len(chars):
+        if (
+            not isinstance(chars, list)
+            or len(chars) > MAX_CHARS
+            or not all(isinstance(c, str) and len(c) == 1 for c in chars)
+            or len(set(chars)) != len(chars)
+        ):
             raise ValueError("the character tokenizer's list of characters is damaged")
         return CharTokenizer(chars)
     if data.get("kind") == BPETokenizer.kind:

@@ -15,11 +15,13 @@ doubled frame. Frame ``j * P`` is exactly point j (copied, not recomputed).
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
 
 from studio.core.atomic import atomic_write_bytes
+from studio.core.generation.upscale import upscale
 from studio.core.jobs import JobError
 
 EASINGS = ("smooth", "linear")
@@ -60,10 +62,12 @@ def walk(latents: np.ndarray, frames_per_leg: int, easing: str = "smooth", loop:
         raise JobError("A latent walk needs at least one frame per step between images.")
     total = len(points) * frames_per_leg if loop else (len(points) - 1) * frames_per_leg + 1
     if total > MAX_WALK_FRAMES:
-        raise JobError(f"A latent walk of {total:,} frames is too long (the limit is {MAX_WALK_FRAMES:,}); use fewer "
-                       f"images or fewer frames per step.")
+        raise JobError(
+            f"A latent walk of {total:,} frames is too long (the limit is {MAX_WALK_FRAMES:,}); use fewer "
+            f"images or fewer frames per step."
+        )
     ease(0.0, easing)  # validates the name before any work
-    legs = list(zip(points, np.roll(points, -1, axis=0))) if loop else list(zip(points[:-1], points[1:]))
+    legs = list(zip(points, np.roll(points, -1, axis=0), strict=True)) if loop else list(itertools.pairwise(points))
     frames = []
     for a, b in legs:
         frames.append(a.copy())
@@ -74,8 +78,14 @@ def walk(latents: np.ndarray, frames_per_leg: int, easing: str = "smooth", loop:
     return np.stack(frames).astype(np.float32)
 
 
-def save_gif(frames: np.ndarray, path: str | Path, fps: float = 12.0, scale: int = 1,
-             resample: str = "nearest", comment: str | None = None) -> Path:
+def save_gif(
+    frames: np.ndarray,
+    path: str | Path,
+    fps: float = 12.0,
+    scale: int = 1,
+    resample: str = "nearest",
+    comment: str | None = None,
+) -> Path:
     """Write uint8 (F, H, W, 3) frames as a GIF that loops forever (atomically: a crash leaves no half file).
 
     Each frame gets its own adaptive 256-colour palette (Pillow's default quantizer, deterministic), and the
@@ -83,8 +93,6 @@ def save_gif(frames: np.ndarray, path: str | Path, fps: float = 12.0, scale: int
     frame, which keeps a dwelling walk small without changing how it plays. ``comment`` (the walk's settings)
     goes into the GIF's comment extension."""
     from PIL import Image
-
-    from studio.core.generation.png_settings import upscale
 
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
@@ -95,6 +103,14 @@ def save_gif(frames: np.ndarray, path: str | Path, fps: float = 12.0, scale: int
     duration = max(20, int(round(100.0 / fps)) * 10)  # ms; browsers treat < 20 ms as 100 ms
     buffer = io.BytesIO()
     extra = {"comment": comment.encode("utf-8")} if comment else {}
-    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=duration,
-                     loop=0, optimize=False, **extra)
+    pictures[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=duration,
+        loop=0,
+        optimize=False,
+        **extra,
+    )
     return atomic_write_bytes(path, buffer.getvalue())

@@ -27,20 +27,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from studio.core.generation.run_models import load_network, read_run_config, resolve_run_folder
+from studio.core.generation.run_models import ModelCache, load_network, read_run_config, resolve_run_folder
 from studio.core.jobs import JobError
 
 log = logging.getLogger(__name__)
 
 IMAGE_KINDS = ("gan", "vae")
 CHUNK = 16  # rows per network call: fixed (see the module docstring); 16 is as fast as 64 on a 2-core CPU
-MAX_SEED = 2 ** 63 - 1
+MAX_SEED = 2**63 - 1
 _LATENT_STREAM, _VARIATION_STREAM = 0, 1  # distinct streams: variation noise of seed s is not latent s
 _BUILDERS = {"gan": ("studio.core.nets.gan", "build_generator"), "vae": ("studio.core.nets.vae", "build_vae")}
 
@@ -66,8 +67,11 @@ def check_seed(seed: int) -> int:
 def sample_latents(seed: int, indices: Sequence[int], z_dim: int) -> np.ndarray:
     """(len(indices), z_dim) float32: latent i of seed s, each from its own stream."""
     seed = check_seed(seed)
-    return np.stack([_normal(seed, i, _LATENT_STREAM, z_dim) for i in indices]) if len(indices) else \
-        np.zeros((0, z_dim), np.float32)
+    return (
+        np.stack([_normal(seed, i, _LATENT_STREAM, z_dim) for i in indices])
+        if len(indices)
+        else np.zeros((0, z_dim), np.float32)
+    )
 
 
 def vary(latent: np.ndarray, seed: int, strength: float, indices: Sequence[int]) -> np.ndarray:
@@ -153,8 +157,10 @@ def source_from_settings(settings: dict) -> tuple[LatentSource, int]:
         seed, index = int(settings["seed"]), int(settings["latent_index"])
         chain = [(int(v["seed"]), float(v["strength"]), int(v["index"])) for v in settings.get("variations") or []]
     except (KeyError, TypeError, ValueError) as exc:
-        raise JobError("These settings do not say which latent made the image (the seed or latent index is "
-                       "missing or unreadable); export the image again from AIGC Studio.") from exc
+        raise JobError(
+            "These settings do not say which latent made the image (the seed or latent index is "
+            "missing or unreadable); export the image again from AIGC Studio."
+        ) from exc
     if not chain:
         return LatentSource(seed), index
     return LatentSource(seed, (index, *chain[:-1]), chain[-1][:2]), chain[-1][2]
@@ -195,8 +201,13 @@ class ImageModel:
         return class_index(self.classes, self.run_id, name_or_index)
 
     # -- rendering ---------------------------------------------------------------------------------------------
-    def generate(self, latents: np.ndarray, class_index: int | None = None, truncation: float = 1.0,
-                 check: Callable[[], None] | None = None) -> np.ndarray:
+    def generate(
+        self,
+        latents: np.ndarray,
+        class_index: int | None = None,
+        truncation: float = 1.0,
+        check: Callable[[], None] | None = None,
+    ) -> np.ndarray:
         """(N, z_dim) latents -> uint8 (N, R, R, 3), in zero-padded chunks of :data:`CHUNK` rows.
 
         For pixels that can be replayed exactly, render through :meth:`render` (canonical chunks)."""
@@ -205,15 +216,21 @@ class ImageModel:
         for start in range(0, len(latents), CHUNK):
             if check is not None:
                 check()
-            rows = latents[start:start + CHUNK]
+            rows = latents[start : start + CHUNK]
             padded = np.zeros((CHUNK, self.z_dim), np.float32)
-            padded[:len(rows)] = rows
-            out[start:start + len(rows)] = self._run_chunk(padded, class_index, truncation)[:len(rows)]
+            padded[: len(rows)] = rows
+            out[start : start + len(rows)] = self._run_chunk(padded, class_index, truncation)[: len(rows)]
         return out
 
-    def render(self, source: LatentSource, indices: Sequence[int], class_index: int | None = None,
-               truncation: float = 1.0, check: Callable[[], None] | None = None,
-               progress: Callable[[float], None] | None = None) -> np.ndarray:
+    def render(
+        self,
+        source: LatentSource,
+        indices: Sequence[int],
+        class_index: int | None = None,
+        truncation: float = 1.0,
+        check: Callable[[], None] | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> np.ndarray:
         """uint8 (len(indices), R, R, 3): items ``indices`` of ``source``, each computed inside its canonical
         chunk, so any subset (one image, a grid of 9 or of 64) gives the same pixels for the same item."""
         indices = [int(i) for i in indices]
@@ -234,12 +251,12 @@ class ImageModel:
     def _run_chunk(self, latents: np.ndarray, class_index: int | None, truncation: float) -> np.ndarray:
         import torch
 
-        if self.conditional and class_index is None:
-            class_index = 0
+        label = 0 if class_index is None else int(class_index)  # a conditional model asked for no class: class 0
         with torch.inference_mode():
             z = torch.from_numpy(np.ascontiguousarray(latents, np.float32)).to(self.device) * float(truncation)
-            labels = None if not self.conditional else torch.full((len(z),), int(class_index), dtype=torch.long,
-                                                                  device=self.device)
+            labels = (
+                None if not self.conditional else torch.full((len(z),), label, dtype=torch.long, device=self.device)
+            )
             images = self.network(z, labels) if self.kind == "gan" else self.network.decode(z, labels)
             return to_uint8(images)
 
@@ -247,38 +264,54 @@ class ImageModel:
     def prepare(self, images: Sequence[Any]) -> np.ndarray:
         """Any pictures (paths, uint8 arrays of any size, PIL images) -> uint8 (N, R, R, 3) the way the
         training cache made them: RGB (transparency on white), centre-cropped or padded as the run's "fit"."""
-        return np.stack([prepare_image(image, self.resolution, self.fit) for image in images]) if len(images) \
+        return (
+            np.stack([prepare_image(image, self.resolution, self.fit) for image in images])
+            if len(images)
             else np.zeros((0, self.resolution, self.resolution, 3), np.uint8)
+        )
 
-    def encode(self, images: Sequence[Any] | np.ndarray, class_index: int | None = None,
-               check: Callable[[], None] | None = None) -> np.ndarray:
+    def encode(
+        self,
+        images: Sequence[Any] | np.ndarray,
+        class_index: int | None = None,
+        check: Callable[[], None] | None = None,
+    ) -> np.ndarray:
         """VAE only: pictures -> (N, z_dim) float32 latents, the posterior *mean* (deterministic: the same
         picture always gives the same latent; a sample would add noise the user did not ask for)."""
         import torch
 
         self._need_vae("encode pictures")
-        pixels = images if isinstance(images, np.ndarray) and images.ndim == 4 and \
-            images.shape[1:] == (self.resolution, self.resolution, 3) and images.dtype == np.uint8 \
+        pixels = (
+            images
+            if isinstance(images, np.ndarray)
+            and images.ndim == 4
+            and images.shape[1:] == (self.resolution, self.resolution, 3)
+            and images.dtype == np.uint8
             else self.prepare(list(images))
-        if self.conditional and class_index is None:
-            class_index = 0
+        )
+        label = 0 if class_index is None else int(class_index)  # a conditional model asked for no class: class 0
         out = np.empty((len(pixels), self.z_dim), np.float32)
         for start in range(0, len(pixels), CHUNK):
             if check is not None:
                 check()
-            rows = pixels[start:start + CHUNK]
+            rows = pixels[start : start + CHUNK]
             padded = np.zeros((CHUNK, *rows.shape[1:]), np.uint8)
-            padded[:len(rows)] = rows
+            padded[: len(rows)] = rows
             with torch.inference_mode():
                 x = torch.from_numpy(padded).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-                labels = None if not self.conditional else torch.full((CHUNK,), int(class_index), dtype=torch.long,
-                                                                      device=self.device)
+                labels = (
+                    None if not self.conditional else torch.full((CHUNK,), label, dtype=torch.long, device=self.device)
+                )
                 mu, _ = self.network.encode(x, labels)
-            out[start:start + len(rows)] = mu.float().cpu().numpy()[:len(rows)]
+            out[start : start + len(rows)] = mu.float().cpu().numpy()[: len(rows)]
         return out
 
-    def reconstruct(self, images: Sequence[Any] | np.ndarray, class_index: int | None = None,
-                    check: Callable[[], None] | None = None) -> np.ndarray:
+    def reconstruct(
+        self,
+        images: Sequence[Any] | np.ndarray,
+        class_index: int | None = None,
+        check: Callable[[], None] | None = None,
+    ) -> np.ndarray:
         """VAE only: pictures -> their reconstructions, uint8 (N, R, R, 3)."""
         return self.generate(self.encode(images, class_index, check), class_index, 1.0, check)
 
@@ -317,9 +350,12 @@ def prepare_image(image: Any, resolution: int, fit: str = "crop") -> np.ndarray:
         if array.ndim == 3 and array.shape == (resolution, resolution, 3):
             return array
         image = Image.fromarray(array)
-    picture = cache._to_rgb(image, (255, 255, 255))  # noqa: SLF001 - the exact conversion the cache applies
-    square = cache._crop_square(picture, resolution) if fit == "crop" else \
-        cache._pad_square(picture, resolution, (255, 255, 255))  # noqa: SLF001
+    picture = cache._to_rgb(image, (255, 255, 255))  # the exact conversion the cache applies
+    square = (
+        cache._crop_square(picture, resolution)
+        if fit == "crop"
+        else cache._pad_square(picture, resolution, (255, 255, 255))
+    )
     return np.asarray(square, np.uint8)
 
 
@@ -348,17 +384,44 @@ def load_image_model(run_folder: str | Path, step: int | None = None, device: st
     run_id = str(config.get("run_id") or run_folder.name)
     module_name, builder = _BUILDERS[model["kind"]]
     build = getattr(importlib.import_module(module_name), builder)
-    network, loaded_step, ema, _ = load_network(run_folder, step, model, build,
-                                                "generator" if model["kind"] == "gan" else "vae", "sampled", run_id)
+    network, loaded_step, ema, _ = load_network(
+        run_folder, step, model, build, "generator" if model["kind"] == "gan" else "vae", "sampled", run_id
+    )
     network.to(device)
     num_classes = int(getattr(network, "num_classes", 0) or 0)  # what the weights were trained with
     names = [str(c) for c in model.get("classes") or []][:num_classes]
     classes = names + [f"class {i}" for i in range(len(names), num_classes)]
     fit = str((config.get("config") or {}).get("fit", "crop"))
     log.info("loaded %s step %d (%s weights) on %s", run_id, loaded_step, "EMA" if ema else "raw", device)
-    return ImageModel(kind=model["kind"], resolution=int(model["resolution"]), z_dim=int(model["z_dim"]),
-                      classes=classes, step=loaded_step, run_id=run_id, folder=run_folder, device=str(device),
-                      network=network, fit=fit if fit in ("crop", "pad") else "crop", ema=ema)
+    return ImageModel(
+        kind=model["kind"],
+        resolution=int(model["resolution"]),
+        z_dim=int(model["z_dim"]),
+        classes=classes,
+        step=loaded_step,
+        run_id=run_id,
+        folder=run_folder,
+        device=str(device),
+        network=network,
+        fit=fit if fit in ("crop", "pad") else "crop",
+        ema=ema,
+    )
+
+
+# Loaded models are kept in a small cache (run_models.ModelCache says why and how), shared by the canvas jobs
+# (jobs.py) and "Open PNG" (png_settings.model_for_settings), which both sit above this module.
+CACHE_SIZE = 2
+_models = ModelCache(read_model_config, load_image_model, CACHE_SIZE)
+
+
+def cached_model(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> ImageModel:
+    """The model at ``step`` (newest when None) of a run, loaded once and then served from the cache."""
+    return _models.get(run_folder, step, device)
+
+
+def clear_cache() -> None:
+    """Forget every loaded model (tests; a run deleted from the project)."""
+    _models.clear()
 
 
 def settings_json(settings: dict) -> str:

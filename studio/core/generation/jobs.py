@@ -6,41 +6,52 @@ core of a 2-core CPU), reports ``ctx.progress(fraction, message)``, and returns 
 arrays (N, R, R, 3), float32 latents and JSON-ready settings dicts (one per image, what
 :func:`png_settings.save_png` embeds). Never a tensor, never a Qt object.
 
-Loaded models are kept in a small cache (studio/core/generation/run_models.py says why and how).
+Loaded models are kept in a small cache (image_model.cached_model; studio/core/generation/run_models.py says why
+and how).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from studio.core.generation.animation import save_gif, walk
 from studio.core.generation.image_model import (
-    ImageModel, LatentSource, load_image_model, read_model_config, source_from_settings)
-from studio.core.generation.run_models import ModelCache
+    ImageModel,
+    LatentSource,
+    cached_model,
+    check_seed,
+    settings_json,
+    source_from_settings,
+)
+from studio.core.generation.png_settings import (
+    check_scale,
+    model_for_settings,
+    point_latent,
+    read_settings,
+    regenerate,
+    save_png,
+)
 from studio.core.jobs import JobContext, JobError
 
-CACHE_SIZE = 2
 MAX_COUNT = 1024  # a grid of 1,024 images at 256 px is 200 MB of uint8 pixels
-_models = ModelCache(read_model_config, load_image_model, CACHE_SIZE)
-
-
-def cached_model(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> ImageModel:
-    """The model at ``step`` (newest when None) of a run, loaded once and then served from the cache."""
-    return _models.get(run_folder, step, device)
-
-
-def clear_cache() -> None:
-    """Forget every loaded model (tests; a run deleted from the project)."""
-    _models.clear()
 
 
 def image_settings(model: ImageModel, source: str, class_index: int | None, truncation: float, **extra) -> dict:
     """The settings of one generated image (see png_settings for the keys)."""
-    return {"source": source, **model.describe(), "class": model.classes[class_index] if class_index is not None
-            else None, "class_index": class_index, "truncation": float(truncation), "device": model.device, **extra}
+    return {
+        "source": source,
+        **model.describe(),
+        "class": model.classes[class_index] if class_index is not None else None,
+        "class_index": class_index,
+        "truncation": float(truncation),
+        "device": model.device,
+        **extra,
+    }
 
 
 def check_count(count: Any, what: str = "images") -> int:
@@ -77,25 +88,43 @@ class GenerateGrid:
     title = "Generate images"
     kind = "generate"
 
-    def __init__(self, run_folder: str | Path, step: int | None = None, seed: int = 0, count: int = 16,
-                 class_name: str | int | None = None, truncation: float = 1.0, device: str = "cpu",
-                 start: int = 0) -> None:
+    def __init__(
+        self,
+        run_folder: str | Path,
+        step: int | None = None,
+        seed: int = 0,
+        count: int = 16,
+        class_name: str | int | None = None,
+        truncation: float = 1.0,
+        device: str = "cpu",
+        start: int = 0,
+    ) -> None:
         self.run_folder, self.step, self.seed, self.count = Path(run_folder), step, seed, count
         self.class_name, self.truncation, self.device, self.start = class_name, truncation, device, int(start)
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.generation.image_model import check_seed
-
         seed, count, truncation = check_seed(self.seed), check_count(self.count), check_truncation(self.truncation)
         model = _loading(ctx, self.run_folder, self.step, self.device)
         class_index = model.class_index(self.class_name)
         indices = list(range(self.start, self.start + count))
-        images = model.render(LatentSource(seed), indices, class_index, truncation, ctx.check,
-                              _rendering(ctx, f"Generating {count} images…"))
-        settings = [image_settings(model, "grid", class_index, truncation, seed=seed, latent_index=i)
-                    for i in indices]
-        return {"images": images, "latents": model.latents(seed, count, self.start), "settings": settings,
-                **_model_fields(model), "class": settings[0]["class"], "seed": seed, "count": count}
+        images = model.render(
+            LatentSource(seed),
+            indices,
+            class_index,
+            truncation,
+            ctx.check,
+            _rendering(ctx, f"Generating {count} images…"),
+        )
+        settings = [image_settings(model, "grid", class_index, truncation, seed=seed, latent_index=i) for i in indices]
+        return {
+            "images": images,
+            "latents": model.latents(seed, count, self.start),
+            "settings": settings,
+            **_model_fields(model),
+            "class": settings[0]["class"],
+            "seed": seed,
+            "count": count,
+        }
 
 
 class GenerateVariations:
@@ -105,16 +134,22 @@ class GenerateVariations:
     title = "Generate variations"
     kind = "generate"
 
-    def __init__(self, run_folder: str | Path, base: dict, seed: int = 0, count: int = 8, strength: float = 0.3,
-                 step: int | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        run_folder: str | Path,
+        base: dict,
+        seed: int = 0,
+        count: int = 8,
+        strength: float = 0.3,
+        step: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.run_folder, self.base, self.seed = Path(run_folder), dict(base), seed
         self.count, self.strength = count, strength
         self.step = step if step is not None else base.get("step")
         self.device = device
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.generation.image_model import check_seed
-
         seed, count = check_seed(self.seed), check_count(self.count, "variations")
         try:
             strength = float(self.strength)
@@ -123,23 +158,40 @@ class GenerateVariations:
         if not 0.0 < strength <= 4.0:
             raise JobError(f"The variation strength must be above 0 and at most 4, not {self.strength!r}.")
         if self.base.get("source", "grid") not in ("grid", "variation"):
-            raise JobError("Variations can be made of generated images (a grid image or a variation); "
-                           "pick one of those.")
+            raise JobError(
+                "Variations can be made of generated images (a grid image or a variation); pick one of those."
+            )
         model = _loading(ctx, self.run_folder, self.step, self.device)
         class_index = self.base.get("class_index")
         class_index = model.class_index(int(class_index)) if class_index is not None else model.class_index(None)
         truncation = check_truncation(self.base.get("truncation", 1.0))
         chain = list(self.base.get("variations") or [])
         base_fields = {"seed": self.base.get("seed"), "latent_index": self.base.get("latent_index")}
-        first = {**base_fields, "variations": chain + [{"seed": seed, "strength": strength, "index": 0}]}
+        first = {**base_fields, "variations": [*chain, {"seed": seed, "strength": strength, "index": 0}]}
         source, _ = source_from_settings(first)
-        images = model.render(source, range(count), class_index, truncation, ctx.check,
-                              _rendering(ctx, f"Generating {count} variations…"))
-        settings = [image_settings(model, "variation", class_index, truncation, **base_fields,
-                                   variations=chain + [{"seed": seed, "strength": strength, "index": k}])
-                    for k in range(count)]
-        return {"images": images, "latents": source.latents_at(model.z_dim, range(count)), "settings": settings,
-                **_model_fields(model), "class": settings[0]["class"], "seed": seed, "count": count}
+        images = model.render(
+            source, range(count), class_index, truncation, ctx.check, _rendering(ctx, f"Generating {count} variations…")
+        )
+        settings = [
+            image_settings(
+                model,
+                "variation",
+                class_index,
+                truncation,
+                **base_fields,
+                variations=[*chain, {"seed": seed, "strength": strength, "index": k}],
+            )
+            for k in range(count)
+        ]
+        return {
+            "images": images,
+            "latents": source.latents_at(model.z_dim, range(count)),
+            "settings": settings,
+            **_model_fields(model),
+            "class": settings[0]["class"],
+            "seed": seed,
+            "count": count,
+        }
 
 
 class MakeLatentWalk:
@@ -150,19 +202,26 @@ class MakeLatentWalk:
     title = "Make a latent walk"
     kind = "generate"
 
-    def __init__(self, run_folder: str | Path, points: Sequence[dict], out_path: str | Path, frames_per_leg: int = 12,
-                 easing: str = "smooth", loop: bool = True, fps: float = 12.0, scale: int = 1,
-                 resample: str = "nearest", step: int | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        run_folder: str | Path,
+        points: Sequence[dict],
+        out_path: str | Path,
+        frames_per_leg: int = 12,
+        easing: str = "smooth",
+        loop: bool = True,
+        fps: float = 12.0,
+        scale: int = 1,
+        resample: str = "nearest",
+        step: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.run_folder, self.points, self.out_path = Path(run_folder), [dict(p) for p in points], Path(out_path)
         self.frames_per_leg, self.easing, self.loop, self.fps = frames_per_leg, easing, loop, fps
         self.scale, self.resample, self.device = scale, resample, device
         self.step = step if step is not None else (self.points[0].get("step") if self.points else None)
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.generation.animation import save_gif, walk
-        from studio.core.generation.image_model import settings_json
-        from studio.core.generation.png_settings import check_scale, point_latent
-
         if len(self.points) < 2:
             raise JobError("A latent walk needs at least two images; pick two or more.")
         if any(p.get("source", "grid") not in ("grid", "variation") for p in self.points):
@@ -171,25 +230,49 @@ class MakeLatentWalk:
         classes = {p.get("class_index") for p in self.points}
         if len(classes) > 1:
             names = sorted({str(p.get("class")) for p in self.points})
-            raise JobError(f"A latent walk stays within one class, but these images are of {', '.join(names)}; "
-                           f"pick images of the same class.")
+            raise JobError(
+                f"A latent walk stays within one class, but these images are of {', '.join(names)}; "
+                f"pick images of the same class."
+            )
         model = _loading(ctx, self.run_folder, self.step, self.device)
         class_index = classes.pop()
         class_index = model.class_index(int(class_index)) if class_index is not None else model.class_index(None)
         truncation = check_truncation(self.points[0].get("truncation", 1.0))
-        points = [{k: p.get(k) for k in ("seed", "latent_index", "variations") if p.get(k) is not None}
-                  for p in self.points]
+        points = [
+            {k: p.get(k) for k in ("seed", "latent_index", "variations") if p.get(k) is not None} for p in self.points
+        ]
         latents = walk(np.stack([point_latent(model, p) for p in points]), self.frames_per_leg, self.easing, self.loop)
-        frames = model.render(LatentSource(frames=latents), range(len(latents)), class_index, truncation, ctx.check,
-                              _rendering(ctx, f"Rendering {len(latents)} frames…"))
-        settings = image_settings(model, "walk", class_index, truncation, walk={
-            "points": points, "frames_per_leg": int(self.frames_per_leg), "easing": self.easing,
-            "loop": bool(self.loop)})
+        frames = model.render(
+            LatentSource(frames=latents),
+            range(len(latents)),
+            class_index,
+            truncation,
+            ctx.check,
+            _rendering(ctx, f"Rendering {len(latents)} frames…"),
+        )
+        settings = image_settings(
+            model,
+            "walk",
+            class_index,
+            truncation,
+            walk={
+                "points": points,
+                "frames_per_leg": int(self.frames_per_leg),
+                "easing": self.easing,
+                "loop": bool(self.loop),
+            },
+        )
         ctx.check()
         ctx.progress(0.98, "Writing the GIF…")
         path = save_gif(frames, self.out_path, self.fps, self.scale, self.resample, comment=settings_json(settings))
-        return {"path": str(path), "frames": frames, "count": len(frames), "fps": float(self.fps), "settings": settings,
-                "frame_settings": [{**settings, "frame": j} for j in range(len(frames))]}
+        return {
+            "path": str(path),
+            "frames": frames,
+            "count": len(frames),
+            "fps": float(self.fps),
+            "settings": settings,
+            "frame_settings": [{**settings, "frame": j} for j in range(len(frames))],
+        }
 
 
 class ExportImages:
@@ -199,19 +282,24 @@ class ExportImages:
     title = "Export images"
     kind = "export"
 
-    def __init__(self, images: np.ndarray | Sequence[np.ndarray], settings: Sequence[dict], out_dir: str | Path,
-                 scale: int = 1, resample: str = "nearest", names: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        images: np.ndarray | Sequence[np.ndarray],
+        settings: Sequence[dict],
+        out_dir: str | Path,
+        scale: int = 1,
+        resample: str = "nearest",
+        names: Sequence[str] | None = None,
+    ) -> None:
         self.images, self.settings, self.out_dir = images, list(settings), Path(out_dir)
         self.scale, self.resample, self.names = scale, resample, list(names) if names is not None else None
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.generation.png_settings import check_scale, save_png
-
         check_scale(self.scale)
         if len(self.images) != len(self.settings) or (self.names is not None and len(self.names) != len(self.images)):
             raise JobError("Each exported image needs its own settings (and name); the lists differ in length.")
         files = []
-        for i, (pixels, settings) in enumerate(zip(self.images, self.settings)):
+        for i, (pixels, settings) in enumerate(zip(self.images, self.settings, strict=True)):
             ctx.check()
             name = self.names[i] if self.names is not None else default_name(settings, self.scale)
             files.append(str(save_png(self.out_dir / name, np.asarray(pixels), settings, self.scale, self.resample)))
@@ -226,26 +314,44 @@ class ReconstructImages:
     title = "Reconstruct pictures"
     kind = "generate"
 
-    def __init__(self, run_folder: str | Path, images: Sequence[Any], class_name: str | int | None = None,
-                 step: int | None = None, device: str = "cpu") -> None:
-        self.run_folder, self.inputs, self.class_name, self.step, self.device = \
-            Path(run_folder), list(images), class_name, step, device
+    def __init__(
+        self,
+        run_folder: str | Path,
+        images: Sequence[Any],
+        class_name: str | int | None = None,
+        step: int | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.run_folder, self.inputs, self.class_name, self.step, self.device = (
+            Path(run_folder),
+            list(images),
+            class_name,
+            step,
+            device,
+        )
 
     def __call__(self, ctx: JobContext) -> dict:
         if not self.inputs:
             raise JobError("Drop one or more pictures to reconstruct.")
         model = _loading(ctx, self.run_folder, self.step, self.device)
-        model._need_vae("reconstruct pictures")  # noqa: SLF001 - the same sentence everywhere
+        model._need_vae("reconstruct pictures")  # the same sentence everywhere
         class_index = model.class_index(self.class_name)
         originals = model.prepare(self.inputs)
         ctx.check()
         latents = model.encode(originals, class_index, ctx.check)
         ctx.progress(0.5, "Reconstructing…")
         images = model.generate(latents, class_index, 1.0, ctx.check)
-        settings = [image_settings(model, "reconstruction", class_index, 1.0, input=_input_name(item, i))
-                    for i, item in enumerate(self.inputs)]
-        return {"originals": originals, "images": images, "latents": latents, "settings": settings,
-                **_model_fields(model)}
+        settings = [
+            image_settings(model, "reconstruction", class_index, 1.0, input=_input_name(item, i))
+            for i, item in enumerate(self.inputs)
+        ]
+        return {
+            "originals": originals,
+            "images": images,
+            "latents": latents,
+            "settings": settings,
+            **_model_fields(model),
+        }
 
 
 class Morph:
@@ -255,40 +361,67 @@ class Morph:
     title = "Morph pictures"
     kind = "generate"
 
-    def __init__(self, run_folder: str | Path, image_a: Any, image_b: Any, frames_per_leg: int = 16,
-                 easing: str = "smooth", loop: bool = False, class_name: str | int | None = None,
-                 out_path: str | Path | None = None, fps: float = 12.0, scale: int = 1, resample: str = "nearest",
-                 step: int | None = None, device: str = "cpu") -> None:
-        self.run_folder, self.pair, self.frames_per_leg, self.easing, self.loop = \
-            Path(run_folder), [image_a, image_b], frames_per_leg, easing, loop
+    def __init__(
+        self,
+        run_folder: str | Path,
+        image_a: Any,
+        image_b: Any,
+        frames_per_leg: int = 16,
+        easing: str = "smooth",
+        loop: bool = False,
+        class_name: str | int | None = None,
+        out_path: str | Path | None = None,
+        fps: float = 12.0,
+        scale: int = 1,
+        resample: str = "nearest",
+        step: int | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.run_folder, self.pair, self.frames_per_leg, self.easing, self.loop = (
+            Path(run_folder),
+            [image_a, image_b],
+            frames_per_leg,
+            easing,
+            loop,
+        )
         self.class_name, self.out_path, self.fps, self.scale, self.resample = class_name, out_path, fps, scale, resample
         self.step, self.device = step, device
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.generation.animation import save_gif, walk
-
         model = _loading(ctx, self.run_folder, self.step, self.device)
-        model._need_vae("morph between pictures")  # noqa: SLF001
+        model._need_vae("morph between pictures")
         class_index = model.class_index(self.class_name)
         originals = model.prepare(self.pair)
         latents = walk(model.encode(originals, class_index, ctx.check), self.frames_per_leg, self.easing, self.loop)
         frames = model.generate(latents, class_index, 1.0, ctx.check)
-        settings = image_settings(model, "morph", class_index, 1.0, inputs=[_input_name(x, i) for i, x in
-                                                                            enumerate(self.pair)],
-                                  frames_per_leg=int(self.frames_per_leg), easing=self.easing, loop=bool(self.loop))
+        settings = image_settings(
+            model,
+            "morph",
+            class_index,
+            1.0,
+            inputs=[_input_name(x, i) for i, x in enumerate(self.pair)],
+            frames_per_leg=int(self.frames_per_leg),
+            easing=self.easing,
+            loop=bool(self.loop),
+        )
         path = None
         if self.out_path is not None:
             ctx.check()
-            from studio.core.generation.image_model import settings_json
-
-            path = str(save_gif(frames, self.out_path, self.fps, self.scale, self.resample,
-                                comment=settings_json(settings)))
-        return {"originals": originals, "frames": frames, "path": path, "count": len(frames), "settings": settings,
-                "frame_settings": [{**settings, "frame": j} for j in range(len(frames))]}
+            path = str(
+                save_gif(frames, self.out_path, self.fps, self.scale, self.resample, comment=settings_json(settings))
+            )
+        return {
+            "originals": originals,
+            "frames": frames,
+            "path": path,
+            "count": len(frames),
+            "settings": settings,
+            "frame_settings": [{**settings, "frame": j} for j in range(len(frames))],
+        }
 
 
 class OpenPng:
-    """"Open PNG": read an exported PNG's settings and regenerate it from them (the file is only read):
+    """ "Open PNG": read an exported PNG's settings and regenerate it from them (the file is only read):
     {"settings", "image" (uint8 (R, R, 3), native size, for the canvas), "pixels" (as exported, upscaled
     like the file), "identical" (the regenerated pixels equal the file's), "run_folder", "run_id", "step"}."""
 
@@ -301,8 +434,6 @@ class OpenPng:
     def __call__(self, ctx: JobContext) -> dict:
         from PIL import Image
 
-        from studio.core.generation.png_settings import model_for_settings, read_settings, regenerate
-
         ctx.progress(0.0, "Reading the settings…")
         settings = read_settings(self.path)
         model = model_for_settings(self.project_root, settings, self.device)
@@ -312,8 +443,15 @@ class OpenPng:
         pixels = regenerate(self.project_root, settings, model=model)
         with Image.open(self.path) as stored:
             identical = np.array_equal(np.asarray(stored.convert("RGB")), pixels)
-        return {"settings": settings, "image": image, "pixels": pixels, "identical": identical,
-                "run_folder": str(model.folder), "run_id": model.run_id, "step": model.step}
+        return {
+            "settings": settings,
+            "image": image,
+            "pixels": pixels,
+            "identical": identical,
+            "run_folder": str(model.folder),
+            "run_id": model.run_id,
+            "step": model.step,
+        }
 
 
 def _model_fields(model: ImageModel) -> dict:

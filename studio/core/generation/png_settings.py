@@ -31,34 +31,23 @@ from typing import Any
 import numpy as np
 
 from studio.core.atomic import atomic_write_bytes
-from studio.core.generation.image_model import ImageModel, LatentSource, settings_json, source_from_settings
+from studio.core.generation.animation import MAX_WALK_FRAMES
+from studio.core.generation.animation import walk as make_walk
+from studio.core.generation.image_model import (
+    ImageModel,
+    LatentSource,
+    cached_model,
+    resolve_run,
+    settings_json,
+    source_from_settings,
+)
+from studio.core.generation.upscale import check_scale, upscale
 from studio.core.jobs import JobError
 
 KEY = "aigc-studio"
 APP = "AIGC Studio"
 SCHEMA = 1
-RESAMPLE = ("nearest", "lanczos")
-MAX_SCALE = 16
 REGENERABLE = ("grid", "variation", "walk")
-
-
-def upscale(image, scale: int = 1, resample: str = "nearest"):
-    """A PIL image enlarged ``scale`` times: "nearest" keeps hard pixels (pixel art, icons), "lanczos" is smooth."""
-    from PIL import Image
-
-    scale = check_scale(scale)
-    if resample not in RESAMPLE:
-        raise JobError(f"Unknown upscaling filter “{resample}”; choose nearest or lanczos.")
-    if scale == 1:
-        return image
-    method = Image.Resampling.NEAREST if resample == "nearest" else Image.Resampling.LANCZOS
-    return image.resize((image.width * scale, image.height * scale), method)
-
-
-def check_scale(scale: Any) -> int:
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or not 1 <= int(scale) <= MAX_SCALE:
-        raise JobError(f"The upscale factor must be a whole number from 1 to {MAX_SCALE}, not {scale!r}.")
-    return int(scale)
 
 
 def _chunk_text(value: Any) -> str:
@@ -85,8 +74,7 @@ def encode_png(pixels: np.ndarray, settings: dict, scale: int = 1, resample: str
     return buffer.getvalue(), embedded
 
 
-def save_png(path: str | Path, pixels: np.ndarray, settings: dict, scale: int = 1,
-             resample: str = "nearest") -> Path:
+def save_png(path: str | Path, pixels: np.ndarray, settings: dict, scale: int = 1, resample: str = "nearest") -> Path:
     """Write ``pixels`` (upscaled ``scale`` times) with ``settings`` embedded, atomically."""
     data, _ = encode_png(pixels, settings, scale, resample)
     return atomic_write_bytes(path, data)
@@ -106,11 +94,15 @@ def read_settings(path: str | Path) -> dict:
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise JobError(f"{path.name} is not a picture that can be read; open a PNG exported by AIGC Studio.") from exc
     if kind != "PNG":
-        raise JobError(f"{path.name} is a {kind or 'non-PNG'} file; only PNGs exported by AIGC Studio carry the "
-                       f"settings that regenerate an image.")
+        raise JobError(
+            f"{path.name} is a {kind or 'non-PNG'} file; only PNGs exported by AIGC Studio carry the "
+            f"settings that regenerate an image."
+        )
     if KEY not in text:
-        raise JobError(f"{path.name} has no AIGC Studio settings: it was not exported by the studio, or an editor "
-                       f"removed them. Open a PNG exported from the Image canvas or by “aigc-studio generate image”.")
+        raise JobError(
+            f"{path.name} has no AIGC Studio settings: it was not exported by the studio, or an editor "
+            f"removed them. Open a PNG exported from the Image canvas or by “aigc-studio generate image”."
+        )
     try:
         settings = json.loads(text[KEY])
     except ValueError as exc:
@@ -124,36 +116,41 @@ def read_settings(path: str | Path) -> dict:
 
 def model_for_settings(project_root: str | Path, settings: dict, device: str = "cpu") -> ImageModel:
     """The (cached) model the settings name: the same run and checkpoint step, or a plain error."""
-    from studio.core.generation.image_model import resolve_run
-    from studio.core.generation.jobs import cached_model
-
     run_id, step = settings.get("run_id"), settings.get("step")
     if not isinstance(run_id, str) or not run_id or not isinstance(step, int):
-        raise JobError("These settings do not name the model and checkpoint that made the image; "
-                       "export it again from AIGC Studio.")
+        raise JobError(
+            "These settings do not name the model and checkpoint that made the image; export it again from AIGC Studio."
+        )
     try:
         folder = resolve_run(project_root, run_id)
     except JobError as exc:
-        raise JobError(f"The image was made by the run {run_id}, which is not in the project {Path(project_root)}; "
-                       f"open the project it was made in (or copy that run folder into its runs folder).") from exc
+        raise JobError(
+            f"The image was made by the run {run_id}, which is not in the project {Path(project_root)}; "
+            f"open the project it was made in (or copy that run folder into its runs folder)."
+        ) from exc
     return cached_model(folder, step, device)
 
 
-def regenerate(project_root: str | Path, settings: dict, device: str = "cpu", native: bool = False,
-               model: ImageModel | None = None) -> np.ndarray:
+def regenerate(
+    project_root: str | Path, settings: dict, device: str = "cpu", native: bool = False, model: ImageModel | None = None
+) -> np.ndarray:
     """uint8 (H, W, 3): the exact pixels of the PNG these settings came from (upscaled like it, unless
     ``native``). The same checkpoint re-renders the same canonical chunk (see image_model), so this is the
     identical image on the machine that made it (tested); computed elsewhere (another CPU type, a GPU) a few
     pixels may differ by a level, because other conv kernels round differently."""
     source_kind = settings.get("source", "grid")
     if source_kind not in REGENERABLE:
-        raise JobError(f"This image is a {source_kind} of one of your pictures; open that picture with the same "
-                       f"VAE to make it again (only generated images regenerate from their settings).")
+        raise JobError(
+            f"This image is a {source_kind} of one of your pictures; open that picture with the same "
+            f"VAE to make it again (only generated images regenerate from their settings)."
+        )
     model = model or model_for_settings(project_root, settings, device)
     for key, have in (("kind", model.kind), ("resolution", model.resolution)):
         if key in settings and settings[key] != have:
-            raise JobError(f"The run {model.run_id} no longer matches these settings (its {key} is {have}, the "
-                           f"image says {settings[key]}); the image cannot be regenerated from it.")
+            raise JobError(
+                f"The run {model.run_id} no longer matches these settings (its {key} is {have}, the "
+                f"image says {settings[key]}); the image cannot be regenerated from it."
+            )
     class_index = settings.get("class_index")
     if class_index is not None:
         class_index = model.class_index(int(class_index))
@@ -167,23 +164,24 @@ def regenerate(project_root: str | Path, settings: dict, device: str = "cpu", na
         return pixels
     from PIL import Image
 
-    picture = upscale(Image.fromarray(pixels), check_scale(settings.get("scale", 1)),
-                      str(settings.get("resample", "nearest")))
+    picture = upscale(
+        Image.fromarray(pixels), check_scale(settings.get("scale", 1)), str(settings.get("resample", "nearest"))
+    )
     return np.asarray(picture, np.uint8)
 
 
 def walk_source(model: ImageModel, walk: dict) -> LatentSource:
     """The frames of a walk described in settings (its points are image settings) as a finite source."""
-    from studio.core.generation.animation import walk as make_walk
-
-    from studio.core.generation.animation import MAX_WALK_FRAMES
-
     try:
         if not isinstance(walk["points"], list) or not 2 <= len(walk["points"]) <= MAX_WALK_FRAMES:
             raise ValueError("a walk visits 2 to MAX_WALK_FRAMES images")  # bounded before any latent is made
         points = [point_latent(model, point) for point in walk["points"]]
-        frames = make_walk(np.stack(points), int(walk["frames_per_leg"]), str(walk.get("easing", "smooth")),
-                           bool(walk.get("loop", True)))
+        frames = make_walk(
+            np.stack(points),
+            int(walk["frames_per_leg"]),
+            str(walk.get("easing", "smooth")),
+            bool(walk.get("loop", True)),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise JobError("The latent walk described in these settings is incomplete; export it again.") from exc
     return LatentSource(frames=frames)

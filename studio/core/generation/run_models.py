@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from studio.core import untrusted
 from studio.core.jobs import JobError
@@ -42,11 +43,13 @@ def read_run_config(run_folder: str | Path, kinds: tuple[str, ...], what: str, p
     try:
         config = untrusted.read_json(path, untrusted.CONFIG_CAP, "the run")
     except FileNotFoundError as exc:
-        raise JobError(f"{run_folder} is not a training run: it has no config.json. Pick a run from the "
-                       f"project's runs folder.") from exc
+        raise JobError(
+            f"{run_folder} is not a training run: it has no config.json. Pick a run from the project's runs folder."
+        ) from exc
     except (OSError, ValueError) as exc:
-        raise JobError(f"The config.json of {run_folder.name} cannot be read (it is damaged); "
-                       f"pick another run.") from exc
+        raise JobError(
+            f"The config.json of {run_folder.name} cannot be read (it is damaged); pick another run."
+        ) from exc
     model = config.get("model") if isinstance(config, dict) else None
     kind = model.get("kind") if isinstance(model, dict) else None
     if kind not in kinds:
@@ -61,12 +64,12 @@ def starter_folders() -> list[Path]:
     from studio.paths import models_dir
 
     root = models_dir()
-    return [folder for folder in sorted(root.iterdir()) if (folder / "config.json").is_file()] \
-        if root.is_dir() else []
+    return [folder for folder in sorted(root.iterdir()) if (folder / "config.json").is_file()] if root.is_dir() else []
 
 
-def resolve_run_folder(project_root: str | Path, run: str, check: Callable[[Path], Any], families: str,
-                       family_flag: str) -> Path:
+def resolve_run_folder(
+    project_root: str | Path, run: str, check: Callable[[Path], Any], families: str, family_flag: str
+) -> Path:
     """The folder of run ``run`` of the project, else a starter model of that name in models/; for "latest"
     the project's newest run that ``check`` accepts and that has a checkpoint (a run that has just started has
     nothing to generate from yet). ``families`` ("GAN or VAE") and ``family_flag`` ("gan") word the errors."""
@@ -84,18 +87,22 @@ def resolve_run_folder(project_root: str | Path, run: str, check: Callable[[Path
             if runs.checkpoints(info.folder):
                 return info.folder
         if found:
-            raise JobError(f"No {families} run in {root} has saved a checkpoint yet; let one train until it "
-                           f"saves one, then try again.")
-        raise JobError(f"There is no {families} run in {root}; train one first "
-                       f"(aigc-studio train --model {family_flag} ...).")
+            raise JobError(
+                f"No {families} run in {root} has saved a checkpoint yet; let one train until it "
+                f"saves one, then try again."
+            )
+        raise JobError(
+            f"There is no {families} run in {root}; train one first (aigc-studio train --model {family_flag} ...)."
+        )
     plain_name = bool(run) and run not in (".", "..") and "/" not in run and "\\" not in run
     from studio.paths import models_dir
 
     for folder in (root / runs.RUNS / run, models_dir() / run) if plain_name else ():
         if (folder / "config.json").is_file():
             return folder
-    raise JobError(f"There is no run “{run}” in {root}; use --run latest or one of the folder names in "
-                   f"{root / runs.RUNS}.")
+    raise JobError(
+        f"There is no run “{run}” in {root}; use --run latest or one of the folder names in {root / runs.RUNS}."
+    )
 
 
 def checkpoint_for(run_folder: Path, step: int | None):
@@ -104,16 +111,20 @@ def checkpoint_for(run_folder: Path, step: int | None):
 
     found = runs.checkpoints(run_folder)
     if not found:
-        raise JobError(f"The run {Path(run_folder).name} has no saved checkpoint yet; let it train until it "
-                       f"saves one, then try again.")
+        raise JobError(
+            f"The run {Path(run_folder).name} has no saved checkpoint yet; let it train until it "
+            f"saves one, then try again."
+        )
     if step is None:
         return found[-1]
     for info in found:
         if info.step == int(step):
             return info
     kept = ", ".join(f"{info.step:,}" for info in found)
-    raise JobError(f"The run {Path(run_folder).name} has no checkpoint at step {int(step):,} (it may have been "
-                   f"pruned); its checkpoints are at steps {kept}.")
+    raise JobError(
+        f"The run {Path(run_folder).name} has no checkpoint at step {int(step):,} (it may have been "
+        f"pruned); its checkpoints are at steps {kept}."
+    )
 
 
 class LoadedNetwork(NamedTuple):
@@ -132,8 +143,15 @@ def weights_prefix(model: dict, weights: dict, fallback: str) -> str:
     return names[0] if len(names) == 1 else fallback
 
 
-def load_network(run_folder: Path, step: int | None, model: dict, build: Callable[[dict], Any], fallback: str,
-                 use: str, run_id: str | None = None) -> LoadedNetwork:
+def load_network(
+    run_folder: Path,
+    step: int | None,
+    model: dict,
+    build: Callable[[dict], Any],
+    fallback: str,
+    use: str,
+    run_id: str | None = None,
+) -> LoadedNetwork:
     """Rebuild a run's network from its description and load a checkpoint's weights into it, strictly.
 
     EMA weights are preferred when the checkpoint has them (what previews and evaluation used). Every way a
@@ -148,8 +166,10 @@ def load_network(run_folder: Path, step: int | None, model: dict, build: Callabl
     run_id = run_id or run_folder.name
     untrusted.check_model(model, run_folder / "config.json")  # (read_run_config did; callers may skip it)
     info = checkpoint_for(run_folder, step)
-    damaged = (f"The checkpoint at step {info.step:,} of {run_id} is damaged or incomplete; pick another "
-               f"checkpoint, or resume training to write a new one")
+    damaged = (
+        f"The checkpoint at step {info.step:,} of {run_id} is damaged or incomplete; pick another "
+        f"checkpoint, or resume training to write a new one"
+    )
     try:
         header = untrusted.read_safetensors_header(info.path_weights)
     except untrusted.DamagedFile as exc:
@@ -163,17 +183,19 @@ def load_network(run_folder: Path, step: int | None, model: dict, build: Callabl
     try:
         expected = untrusted.expected_shapes(build, model)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise JobError(f"The model description in {run_id}'s config.json is incomplete or invalid ({exc}); "
-                       f"the run cannot be {use}.") from exc
-    found = {key[len(prefix):]: header[key][1] for key in keys}
+        raise JobError(
+            f"The model description in {run_id}'s config.json is incomplete or invalid ({exc}); "
+            f"the run cannot be {use}."
+        ) from exc
+    found = {key[len(prefix) :]: header[key][1] for key in keys}
     try:
         untrusted.check_weights_match(expected, found, info.path_weights)
     except untrusted.DamagedFile as exc:
         raise JobError(f"{damaged} ({exc.path.name}: {exc.problem}).") from exc
     try:  # only the generating network's tensors (a GAN's discriminator, the raw twin of EMA weights stay on disk)
         with safe_open(str(info.path_weights), framework="pt", device="cpu") as weights:
-            state = {key[len(prefix):]: weights.get_tensor(key) for key in keys}
-    except Exception as exc:  # noqa: BLE001 - SafetensorError, OSError, ...: all mean an unusable file
+            state = {key[len(prefix) :]: weights.get_tensor(key) for key in keys}
+    except Exception as exc:  # SafetensorError, OSError, ...: all mean an unusable file
         raise JobError(f"{damaged}.") from exc
     network = build(model)  # its sizes are now known to be the weights' own
     try:
@@ -181,8 +203,9 @@ def load_network(run_folder: Path, step: int | None, model: dict, build: Callabl
     except RuntimeError as exc:
         raise JobError(f"{damaged}.") from exc
     if not all(bool(torch.isfinite(value).all()) for value in state.values() if value.is_floating_point()):
-        raise JobError(f"The checkpoint at step {info.step:,} of {run_id} holds invalid numbers (NaN); pick an "
-                       f"earlier checkpoint.")
+        raise JobError(
+            f"The checkpoint at step {info.step:,} of {run_id} holds invalid numbers (NaN); pick an earlier checkpoint."
+        )
     return LoadedNetwork(network.eval().requires_grad_(False), info.step, ema, state)
 
 
@@ -191,7 +214,7 @@ class ModelCache:
 
     def __init__(self, check: Callable[[Path], Any], load: Callable[[Path, int, str], Any], size: int = 2) -> None:
         self.check, self.load, self.size = check, load, size
-        self._models: "OrderedDict[tuple, Any]" = OrderedDict()
+        self._models: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, run_folder: str | Path, step: int | None = None, device: str = "cpu"):
@@ -202,8 +225,10 @@ class ModelCache:
         try:
             stat = info.path_weights.stat()
         except OSError as exc:
-            raise JobError(f"The checkpoint at step {info.step:,} of {folder.name} disappeared while it was "
-                           f"being opened; try again.") from exc
+            raise JobError(
+                f"The checkpoint at step {info.step:,} of {folder.name} disappeared while it was "
+                f"being opened; try again."
+            ) from exc
         key = (str(folder), info.step, str(device), stat.st_size, stat.st_mtime_ns)
         with self._lock:
             model = self._models.get(key)

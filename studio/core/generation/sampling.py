@@ -55,13 +55,13 @@ budget counts tokens, so a text cut by ``max_tokens`` may end with an incomplete
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Iterator
 
 from studio.core.jobs import JobError
 
 MAX_TOKENS = 4096
-MAX_SEED = 2 ** 63 - 1
+MAX_SEED = 2**63 - 1
 CHECKED = 64  # candidates whose decoded text is checked against the banned words each step
 FINISH = ("length", "stop", "end", "blocked")  # why a text ended: budget, stop sequence, end-of-text, all banned
 
@@ -81,12 +81,18 @@ class SamplingSettings:
     required_words: list[str] = field(default_factory=list)
     required_boost: float = 0.0  # logit bonus for tokens that start/continue a missing required word; 0 = off
 
-    def checked(self) -> "SamplingSettings":
+    def checked(self) -> SamplingSettings:
         """A cleaned copy (word lists stripped, empties and duplicates dropped), or a plain JobError."""
+
         def number(name, low, high, kind=float):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                    (kind is int and int(value) != value) or not low <= value <= high or value != value:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (kind is int and int(value) != value)
+                or not low <= value <= high
+                or value != value
+            ):
                 what = "a whole number" if kind is int else "a number"
                 raise JobError(f"{_LABELS[name]} must be {what} from {low:,} to {high:,}, not {value!r}.")
             return kind(value)
@@ -108,26 +114,40 @@ class SamplingSettings:
         if top_p <= 0.0:
             raise JobError("Top-p must be above 0 (1 keeps every token).")
         return SamplingSettings(
-            temperature=number("temperature", 0.0, 5.0), top_k=number("top_k", 0, 1_000_000, int), top_p=top_p,
+            temperature=number("temperature", 0.0, 5.0),
+            top_k=number("top_k", 0, 1_000_000, int),
+            top_p=top_p,
             repetition_penalty=number("repetition_penalty", 1.0, 3.0),
             max_tokens=number("max_tokens", 1, MAX_TOKENS, int),
-            seed=number("seed", 0, MAX_SEED, int), stop=words("stop", strip=False), banned_words=words("banned_words"),
-            required_words=words("required_words"), required_boost=number("required_boost", 0.0, 20.0))
+            seed=number("seed", 0, MAX_SEED, int),
+            stop=words("stop", strip=False),
+            banned_words=words("banned_words"),
+            required_words=words("required_words"),
+            required_boost=number("required_boost", 0.0, 20.0),
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "SamplingSettings":
+    def from_dict(cls, values: dict) -> SamplingSettings:
         """Settings from JSON (a history entry, the panel): unknown keys are ignored."""
         known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
         return cls(**known)
 
 
-_LABELS = {"temperature": "Temperature", "top_k": "Top-k", "top_p": "Top-p",
-           "repetition_penalty": "The repetition penalty", "max_tokens": "The length in tokens", "seed": "The seed",
-           "stop": "Stop sequences", "banned_words": "Banned words", "required_words": "Required words",
-           "required_boost": "The required-word boost"}
+_LABELS = {
+    "temperature": "Temperature",
+    "top_k": "Top-k",
+    "top_p": "Top-p",
+    "repetition_penalty": "The repetition penalty",
+    "max_tokens": "The length in tokens",
+    "seed": "The seed",
+    "stop": "Stop sequences",
+    "banned_words": "Banned words",
+    "required_words": "Required words",
+    "required_boost": "The required-word boost",
+}
 
 
 def variant_settings(settings: SamplingSettings, index: int) -> SamplingSettings:
@@ -143,8 +163,14 @@ class Generation:
     :data:`FINISH`, None while running), :attr:`tokens` and :attr:`ids` (tokens generated) and :meth:`required` (which
     required words the text contains)."""
 
-    def __init__(self, model, prompt: str, settings: SamplingSettings,
-                 check: Callable[[], None] | None = None, use_cache: bool = True) -> None:
+    def __init__(
+        self,
+        model,
+        prompt: str,
+        settings: SamplingSettings,
+        check: Callable[[], None] | None = None,
+        use_cache: bool = True,
+    ) -> None:
         self.model, self.prompt = model, str(prompt)
         self.settings = settings.checked()
         self.check, self.use_cache = check, use_cache
@@ -154,7 +180,7 @@ class Generation:
         self.ids: list[int] = []  # the generated token ids (end-of-text excluded)
         self._pieces = self._run()
 
-    def __iter__(self) -> "Generation":
+    def __iter__(self) -> Generation:
         return self
 
     def __next__(self) -> str:
@@ -167,8 +193,13 @@ class Generation:
         return {word: word.casefold() in folded for word in self.settings.required_words}
 
     def summary(self) -> dict:
-        return {"text": self.text, "finish": self.finish, "tokens": self.tokens, "seed": self.settings.seed,
-                "required": self.required()}
+        return {
+            "text": self.text,
+            "finish": self.finish,
+            "tokens": self.tokens,
+            "seed": self.settings.seed,
+            "required": self.required(),
+        }
 
     # -- the loop -----------------------------------------------------------------------------------------------
     def _run(self) -> Iterator[str]:
@@ -177,7 +208,7 @@ class Generation:
         s, model = self.settings, self.model
         rules = _Rules(model, s.banned_words, [w for w in s.required_words], s.required_boost, self.prompt)
         generator = torch.Generator().manual_seed(s.seed)
-        ids = [model.eot_id] + model.tokenizer.encode(self.prompt)  # eot = "a text starts here", as in training
+        ids = [model.eot_id, *model.tokenizer.encode(self.prompt)]  # eot = "a text starts here", as in training
         seen = torch.zeros(model.vocab_size, dtype=torch.bool)
         seen[torch.tensor(ids[1:], dtype=torch.long)] = True
         context = model.context()
@@ -208,14 +239,14 @@ class Generation:
                     start = max(0, before - longest_stop + 1)
                     hits = [i for i in (out.find(x, start) for x in stops) if i >= 0]
                     if hits:
-                        out = out[:min(hits)]
+                        out = out[: min(hits)]
                         if len(out) > emitted:
                             yield out[emitted:]
                         self.finish = "stop"
                         return
                     hold = max((k for x in stops for k in range(1, len(x)) if out.endswith(x[:k])), default=0)
                 if len(out) - hold > emitted:
-                    yield out[emitted:len(out) - hold]
+                    yield out[emitted : len(out) - hold]
                     emitted = len(out) - hold
             if count + 1 < s.max_tokens:
                 self._check()
@@ -229,7 +260,7 @@ class Generation:
         if self.check is not None:
             self.check()
 
-    def _choose(self, logits, seen, rules: "_Rules", generator) -> int | None:
+    def _choose(self, logits, seen, rules: _Rules, generator) -> int | None:
         import torch
 
         s = self.settings
@@ -279,22 +310,25 @@ class _Rules:
         self.boost = float(boost) if self.required else 0.0
         words = self.banned + self.required
         self.keep = max((len(w) for w in words), default=1) + 1  # +1: the character before a word
-        self.tail = prompt.casefold()[-self.keep:]  # case-folded end of prompt + output (complete characters)
+        self.tail = prompt.casefold()[-self.keep :]  # case-folded end of prompt + output (complete characters)
         self.output = ""  # case-folded output, to know which required words are still missing
         self.pending = b""  # bytes of a character not yet complete
         self._texts: dict[int, str] = {}
         self.static = None
         self.active = bool(self.banned)  # only masks can leave no token at all
         if self.banned:
-            bad = [i for i, data in enumerate(model.token_bytes) if data and
-                   any(w in _complete_text(data).casefold() for w in self.banned)]
+            bad = [
+                i
+                for i, data in enumerate(model.token_bytes)
+                if data and any(w in _complete_text(data).casefold() for w in self.banned)
+            ]
             self.static = torch.zeros(len(model.token_bytes), dtype=torch.bool)
             if bad:
                 self.static[torch.tensor(bad, dtype=torch.long)] = True
 
     def advance(self, new_text: str, pending: bytes) -> None:
         folded = new_text.casefold()
-        self.tail = (self.tail + folded)[-self.keep:]
+        self.tail = (self.tail + folded)[-self.keep :]
         if self.required:
             self.output += folded
         self.pending = bytes(pending)
@@ -310,7 +344,7 @@ class _Rules:
 
     def _suffix(self, word: str) -> str:
         """The last ``len(word) - 1`` characters of the text: all a new piece can complete ``word`` with."""
-        return self.tail[max(0, len(self.tail) - len(word) + 1):]
+        return self.tail[max(0, len(self.tail) - len(word) + 1) :]
 
     def completes_banned(self, token: int) -> bool:
         if not self.banned:
@@ -359,15 +393,21 @@ def _complete_text(data: bytes) -> str:
     return codecs.getincrementaldecoder("utf-8")("replace").decode(data)
 
 
-def stream(model, prompt: str, settings: SamplingSettings | None = None, check: Callable[[], None] | None = None,
-           use_cache: bool = True) -> Generation:
+def stream(
+    model,
+    prompt: str,
+    settings: SamplingSettings | None = None,
+    check: Callable[[], None] | None = None,
+    use_cache: bool = True,
+) -> Generation:
     """Text pieces (whole characters) as they are generated; ``check`` is called before every token (a job's
     ``ctx.check``: raising there stops at once). ``use_cache=False`` recomputes the whole window for every
     token (nanoGPT's way: the reference for tests and the benchmark's baseline)."""
     return Generation(model, prompt, settings or SamplingSettings(), check, use_cache)
 
 
-def generate(model, prompt: str, settings: SamplingSettings | None = None,
-             check: Callable[[], None] | None = None) -> str:
+def generate(
+    model, prompt: str, settings: SamplingSettings | None = None, check: Callable[[], None] | None = None
+) -> str:
     """The whole text at once (the pieces of :func:`stream` joined)."""
     return "".join(stream(model, prompt, settings, check))

@@ -28,8 +28,26 @@ import numpy as np
 from studio.core.jobs import JobContext, JobError
 
 PAUSE_SECONDS = 0.3  # between sentences (each sentence's own leading/trailing silence is trimmed first)
-COMMON_LANGUAGES = ("en-us", "en-gb", "de", "fr-fr", "es", "it", "pt", "pt-br", "nl", "cmn", "ja", "ru", "pl", "sv",
-                    "tr", "hi", "ar", "ko")
+COMMON_LANGUAGES = (
+    "en-us",
+    "en-gb",
+    "de",
+    "fr-fr",
+    "es",
+    "it",
+    "pt",
+    "pt-br",
+    "nl",
+    "cmn",
+    "ja",
+    "ru",
+    "pl",
+    "sv",
+    "tr",
+    "hi",
+    "ar",
+    "ko",
+)
 GRIFFIN_LIM = "griffinlim"
 
 
@@ -39,7 +57,7 @@ def _is_piper(voice: str) -> bool:
 
 
 def _piper_path(voice: str) -> Path:
-    return Path(voice[len("piper:"):] if voice.startswith("piper:") else voice).expanduser()
+    return Path(voice[len("piper:") :] if voice.startswith("piper:") else voice).expanduser()
 
 
 def _runs_folder(project_root) -> Path:
@@ -49,20 +67,26 @@ def _runs_folder(project_root) -> Path:
 def _trained_run_folder(voice: str, project_root) -> Path:
     """The run folder of a trained voice id ("latest" = the newest TTS run with a checkpoint)."""
     if project_root is None:
-        raise JobError(f"“{voice}” is not a system voice (system:<language>) or a Piper voice (.onnx); a trained "
-                       "voice needs a project. Open the project that trained it, or pass --project.")
+        raise JobError(
+            f"“{voice}” is not a system voice (system:<language>) or a Piper voice (.onnx); a trained "
+            "voice needs a project. Open the project that trained it, or pass --project."
+        )
     if voice == "latest":
         from studio.core.generation import speech_model
 
         runs = [r for r in speech_model.list_speech_runs(project_root) if r.get("family") == "tts" and r.get("steps")]
         if not runs:
-            raise JobError("This project has no trained voice with a checkpoint yet. Train one in the Training "
-                           "panel (model: tts), or pick a system voice.")
+            raise JobError(
+                "This project has no trained voice with a checkpoint yet. Train one in the Training "
+                "panel (model: tts), or pick a system voice."
+            )
         voice = runs[0]["run_id"]  # list_speech_runs is newest first
     folder = _runs_folder(project_root) / voice
     if not folder.is_dir():
-        raise JobError(f"There is no voice “{voice}”: it is not a system voice (system:<language>), a Piper voice "
-                       "(.onnx), or a run of this project. Pick one from the voice list.")
+        raise JobError(
+            f"There is no voice “{voice}”: it is not a system voice (system:<language>), a Piper voice "
+            "(.onnx), or a run of this project. Pick one from the voice list."
+        )
     return folder
 
 
@@ -82,16 +106,30 @@ def list_voices(project_root: str | Path | None = None) -> list[dict]:
             except JobError:
                 continue
             quality = f", {info['quality']}" if info["quality"] else ""
-            voices.append({"id": f"piper:{path}", "title": f"{info['name']} (Piper{quality})", "kind": "piper",
-                           "language": info["language"], "sample_rate": info["sample_rate"],
-                           "detail": f"Imported Piper voice, {info['sample_rate']:,} Hz, {path.parent.name}"})
+            voices.append(
+                {
+                    "id": f"piper:{path}",
+                    "title": f"{info['name']} (Piper{quality})",
+                    "kind": "piper",
+                    "language": info["language"],
+                    "sample_rate": info["sample_rate"],
+                    "detail": f"Imported Piper voice, {info['sample_rate']:,} Hz, {path.parent.name}",
+                }
+            )
     languages = espeak.list_languages()
     order = {code: i for i, code in enumerate(COMMON_LANGUAGES)}
     languages.sort(key=lambda v: (order.get(v["code"], len(order)), v["name"].lower()))
     for entry in languages:
-        voices.append({"id": f"system:{entry['code']}", "title": f"{entry['name']} (system)", "kind": "system",
-                       "language": entry["code"], "sample_rate": espeak.SAMPLE_RATE,
-                       "detail": "Built-in espeak-ng voice: instant, offline, robotic"})
+        voices.append(
+            {
+                "id": f"system:{entry['code']}",
+                "title": f"{entry['name']} (system)",
+                "kind": "system",
+                "language": entry["code"],
+                "sample_rate": espeak.SAMPLE_RATE,
+                "detail": "Built-in espeak-ng voice: instant, offline, robotic",
+            }
+        )
     return voices
 
 
@@ -110,20 +148,31 @@ def _trained_voices(project_root) -> list[dict]:
         if run.get("family") != "tts" or not run.get("steps"):
             continue
         mel = run.get("mel") or {}
-        matching = [{"id": v["run_id"], "title": f"HiFi-GAN · {_run_when(v['run_id'])} (step {v['steps'][-1]:,})"}
-                    for v in vocoders if (v.get("mel") or {}) == mel]
+        matching = [
+            {"id": v["run_id"], "title": f"HiFi-GAN · {_run_when(v['run_id'])} (step {v['steps'][-1]:,})"}
+            for v in vocoders
+            if (v.get("mel") or {}) == mel
+        ]
         steps = list(run["steps"])
         title = f"{run.get('dataset') or 'Own voice'} · {_run_when(run['run_id'])}"
-        out.append({"id": run["run_id"], "title": f"{title} (trained)", "kind": "trained", "dataset": run.get("dataset"),
-                    "language": run.get("language") or "en-us", "sample_rate": int(mel.get("sample_rate", 22050)),
-                    "detail": f"Trained on {run.get('dataset') or 'a dataset'}, newest step {steps[-1]:,}",
-                    "steps": steps,
-                    "vocoders": [{"id": GRIFFIN_LIM, "title": "Griffin-Lim (built in)"}, *matching]})
+        out.append(
+            {
+                "id": run["run_id"],
+                "title": f"{title} (trained)",
+                "kind": "trained",
+                "dataset": run.get("dataset"),
+                "language": run.get("language") or "en-us",
+                "sample_rate": int(mel.get("sample_rate", 22050)),
+                "detail": f"Trained on {run.get('dataset') or 'a dataset'}, newest step {steps[-1]:,}",
+                "steps": steps,
+                "vocoders": [{"id": GRIFFIN_LIM, "title": "Griffin-Lim (built in)"}, *matching],
+            }
+        )
     return out
 
 
 def _run_when(run_id: str) -> str:
-    """"Nov 26, 04:04" from a run id "20261126-040421-tts" (the id itself when it is not one)."""
+    """ "Nov 26, 04:04" from a run id "20261126-040421-tts" (the id itself when it is not one)."""
     from datetime import datetime
 
     try:
@@ -148,8 +197,8 @@ def clear_cache() -> None:
     try:
         from studio.core.generation import speech_model
     except ImportError:
-        speech_model = None
-    if speech_model is not None:
+        pass
+    else:
         speech_model.tts_models.clear()
         speech_model.vocoder_models.clear()
     piper.clear_cache()
@@ -174,8 +223,10 @@ class _SystemSpeaker(_Speaker):
         from studio.core.speech import espeak
 
         if not espeak.available():
-            raise JobError("The built-in system voice is unavailable because espeak-ng could not be loaded "
-                           f"({espeak.error()}). Reinstall the app, or use a trained or Piper voice.")
+            raise JobError(
+                "The built-in system voice is unavailable because espeak-ng could not be loaded "
+                f"({espeak.error()}). Reinstall the app, or use a trained or Piper voice."
+            )
         self.language = espeak.voice_for(language)
         self.sample_rate = espeak.SAMPLE_RATE
         self.rate, self.pitch, self.dictionary = rate, pitch, dictionary
@@ -249,15 +300,18 @@ class _TrainedSpeaker(_Speaker):
             if vocoder:
                 vocoder_folder = _runs_folder(project_root) / vocoder
                 if not vocoder_folder.is_dir():
-                    raise JobError(f"There is no vocoder run “{vocoder}” in this project; pick one from the list, "
-                                   "or Griffin-Lim.")
+                    raise JobError(
+                        f"There is no vocoder run “{vocoder}” in this project; pick one from the list, or Griffin-Lim."
+                    )
             else:
                 vocoder_folder = speech_model.find_vocoder(project_root, folder)
             if vocoder_folder is not None:
                 self.vocoder = _model_cache("vocoder").get(vocoder_folder, None, device)
                 if dict(self.vocoder.mel) != dict(self.tts.mel):
-                    raise JobError(f"The vocoder {Path(vocoder_folder).name} was trained with different mel settings "
-                                   "than this voice; pick a matching vocoder or Griffin-Lim.")
+                    raise JobError(
+                        f"The vocoder {Path(vocoder_folder).name} was trained with different mel settings "
+                        "than this voice; pick a matching vocoder or Griffin-Lim."
+                    )
                 self.vocoder_name = Path(vocoder_folder).name
 
     def _phonemes(self, text: str) -> str:
@@ -279,10 +333,7 @@ class _TrainedSpeaker(_Speaker):
         mel, _alignment = self.tts.mel_for(ids, check=check)
         mel = stretch_frames(mel, 1.0 / max(0.1, float(self.rate)))
         check()
-        if self.vocoder is not None:
-            audio = self.vocoder.vocode(mel)
-        else:
-            audio = speech_model.griffin_lim(mel, self.tts.mel)
+        audio = self.vocoder.vocode(mel) if self.vocoder is not None else speech_model.griffin_lim(mel, self.tts.mel)
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         return pitch_shift(audio, self.pitch) if self.pitch else audio
 
@@ -292,7 +343,7 @@ def _speaker(voice: str, project_root, rate, pitch, dictionary, step, vocoder, d
     if not voice:
         raise JobError("No voice was chosen. Pick a voice (for example system:en-us).")
     if voice.startswith("system:"):
-        return _SystemSpeaker(voice[len("system:"):] or "en-us", rate, pitch, dictionary)
+        return _SystemSpeaker(voice[len("system:") :] or "en-us", rate, pitch, dictionary)
     if _is_piper(voice):
         path = _piper_path(voice)
         if not path.is_absolute() and project_root is not None and not path.exists():
@@ -313,9 +364,11 @@ def check_voice(voice: str, project_root=None) -> None:
         raise JobError("No voice was chosen. Pick a voice (for example system:en-us).")
     if voice.startswith("system:"):
         if not espeak.available():
-            raise JobError("The built-in system voice is unavailable because espeak-ng could not be loaded "
-                           f"({espeak.error()}). Reinstall the app, or use a trained or Piper voice.")
-        language = espeak.voice_for(voice[len("system:"):] or "en-us")
+            raise JobError(
+                "The built-in system voice is unavailable because espeak-ng could not be loaded "
+                f"({espeak.error()}). Reinstall the app, or use a trained or Piper voice."
+            )
+        language = espeak.voice_for(voice[len("system:") :] or "en-us")
         codes = {entry["code"].lower() for entry in espeak.list_languages()}
         if language not in codes:
             espeak.phonemize("a", language)  # names espeak knows beyond the list ("fr"); raises a plain error
@@ -362,9 +415,19 @@ class SynthesizeSpeech:
     title = "Speak"
     kind = "generate"
 
-    def __init__(self, voice: str, text: str, project_root=None, rate: float = 1.0, pitch: float = 0.0,
-                 volume: float = 1.0, dictionary: dict | None = None, step: int | None = None,
-                 vocoder: str | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        voice: str,
+        text: str,
+        project_root=None,
+        rate: float = 1.0,
+        pitch: float = 0.0,
+        volume: float = 1.0,
+        dictionary: dict | None = None,
+        step: int | None = None,
+        vocoder: str | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.voice, self.text = voice, text
         self.project_root = Path(project_root) if project_root is not None else None
         self.rate, self.pitch, self.volume = rate, pitch, volume
@@ -391,8 +454,16 @@ class SynthesizeSpeech:
         if not sentences:
             raise JobError("There is no text to speak. Type or paste some text first.")
         ctx.progress(0.0, "Loading the voice")
-        speaker = _speaker(self.voice, self.project_root, rate, pitch, _dictionary(self.dictionary, self.project_root),
-                           self.step, self.vocoder, self.device)
+        speaker = _speaker(
+            self.voice,
+            self.project_root,
+            rate,
+            pitch,
+            _dictionary(self.dictionary, self.project_root),
+            self.step,
+            self.vocoder,
+            self.device,
+        )
         rate_hz = speaker.sample_rate
         pause = np.zeros(int(round(PAUSE_SECONDS * rate_hz)), dtype=np.float32)
         pieces, timings, position = [], [], 0
@@ -413,9 +484,15 @@ class SynthesizeSpeech:
             samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
         samples = espeak.apply_volume(samples, volume)
         ctx.progress(1.0, f"Spoke {n} sentence{'s' if n != 1 else ''}")
-        result = {"samples": samples, "sample_rate": int(rate_hz), "duration": len(samples) / rate_hz,
-                  "sentences": timings, "voice": self.voice, "kind": speaker.kind,
-                  "spectrogram": analysis.spectrogram_image(samples, rate_hz)}
+        result = {
+            "samples": samples,
+            "sample_rate": int(rate_hz),
+            "duration": len(samples) / rate_hz,
+            "sentences": timings,
+            "voice": self.voice,
+            "kind": speaker.kind,
+            "spectrogram": analysis.spectrogram_image(samples, rate_hz),
+        }
         if isinstance(speaker, _TrainedSpeaker):  # which run and checkpoint spoke ("latest" resolved)
             result.update(vocoder=speaker.vocoder_name, run_id=speaker.tts.run_id, step=speaker.tts.step)
         return result
@@ -427,10 +504,12 @@ def _slug(line: str, words: int = 5, limit: int = 40) -> str:
     return slug or "line"
 
 
-class _Slice:
-    """A window onto a parent context: progress in [0, 1] maps to [start, end] of the parent's bar."""
+class _Slice(JobContext):
+    """A window onto a parent context: progress in [0, 1] maps to [start, end] of the parent's bar; everything
+    else (cancel, pause, the other reports) is the parent's."""
 
     def __init__(self, parent: JobContext, start: float, end: float, prefix: str) -> None:
+        super().__init__()
         self.parent, self.start, self.end, self.prefix = parent, start, end, prefix
 
     def progress(self, fraction: float, message: str = "") -> None:
@@ -444,6 +523,26 @@ class _Slice:
 
     def preview(self, obj) -> None:
         self.parent.preview(obj)
+
+    def flush(self) -> None:
+        self.parent.flush()
+
+    def cancel(self) -> None:
+        self.parent.cancel()
+
+    def pause(self) -> None:
+        self.parent.pause()
+
+    def resume(self) -> None:
+        self.parent.resume()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.parent.cancelled
+
+    @property
+    def paused(self) -> bool:
+        return self.parent.paused
 
 
 class ExportLines:
@@ -478,8 +577,9 @@ class ExportLines:
         n = len(lines)
         for i, line in enumerate(lines):
             ctx.check()
-            result = SynthesizeSpeech(self.voice, line, **self.settings)(_Slice(ctx, i / n, (i + 1) / n,
-                                                                                 f"Line {i + 1} of {n}"))
+            result = SynthesizeSpeech(self.voice, line, **self.settings)(
+                _Slice(ctx, i / n, (i + 1) / n, f"Line {i + 1} of {n}")
+            )
             files.append(str(write_speech(self.folder / f"{i + 1:03d}-{_slug(line)}.wav", result)))
         ctx.progress(1.0, f"Exported {n} file{'s' if n != 1 else ''}")
         return {"files": files}

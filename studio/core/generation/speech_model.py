@@ -50,9 +50,13 @@ def mel_params(model: dict) -> dict:
     mel = dict(model.get("mel") or {})
     missing = [key for key in MEL_KEYS if key not in mel]
     if missing:
-        raise JobError(f"The model description has no mel settings ({', '.join(missing)} missing); the run "
-                       f"cannot be used for speech. Train it again with this version of AIGC Studio.")
-    out = {key: int(mel[key]) for key in ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length")}
+        raise JobError(
+            f"The model description has no mel settings ({', '.join(missing)} missing); the run "
+            f"cannot be used for speech. Train it again with this version of AIGC Studio."
+        )
+    out: dict[str, int | float | None] = {
+        key: int(mel[key]) for key in ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length")
+    }
     out["f_min"] = float(mel["f_min"])
     out["f_max"] = None if mel["f_max"] is None else float(mel["f_max"])
     return out
@@ -113,8 +117,9 @@ class TrainedTts:
         with torch.inference_mode():
             tokens = torch.tensor([ids], dtype=torch.long, device=self.device)
             generator = torch.Generator(device=self.device).manual_seed(SYNTHESIS_SEED)
-            mel, frames, alignments = self.network.infer(tokens, check=check, generator=generator,
-                                                         max_steps=self.max_steps(len(ids)))
+            mel, frames, alignments = self.network.infer(
+                tokens, check=check, generator=generator, max_steps=self.max_steps(len(ids))
+            )
         T = int(frames[0])
         mel = mel[0, :T].float().cpu().numpy()
         steps = alignments[0].float().cpu().numpy()  # (S, N): one row per decoder step of r frames
@@ -137,17 +142,30 @@ def load_tts(run_folder: str | Path, step: int | None = None, device: str = "cpu
     run_id = str(config.get("run_id") or run_folder.name)
     phonemizer = str(model.get("phonemizer") or "espeak-ng")
     if phonemizer != phonemes.phonemizer_name():
-        raise JobError(f"The voice {run_id} was trained on {phonemizer} phonemes, but this installation makes "
-                       f"{phonemes.phonemizer_name()} ones ({phonemes.espeak_error() or 'espeak-ng is loaded'}); "
-                       f"reinstall AIGC Studio so espeak-ng loads, or train the voice again here.")
+        raise JobError(
+            f"The voice {run_id} was trained on {phonemizer} phonemes, but this installation makes "
+            f"{phonemes.phonemizer_name()} ones ({phonemes.espeak_error() or 'espeak-ng is loaded'}); "
+            f"reinstall AIGC Studio so espeak-ng loads, or train the voice again here."
+        )
     if int(model.get("symbols_version", phonemes.SYMBOLS_VERSION)) > phonemes.SYMBOLS_VERSION:
-        raise JobError(f"The voice {run_id} was made by a newer AIGC Studio (phoneme table version "
-                       f"{model.get('symbols_version')}); update AIGC Studio to use it.")
+        raise JobError(
+            f"The voice {run_id} was made by a newer AIGC Studio (phoneme table version "
+            f"{model.get('symbols_version')}); update AIGC Studio to use it."
+        )
     network, step, ema, _ = load_network(run_folder, step, model, build_tts, "tts", "used as a voice", run_id)
     network.to(device)
     log.info("loaded voice %s step %d (%s weights) on %s", run_id, step, "EMA" if ema else "raw", device)
-    return TrainedTts(network=network, mel=mel, language=str(model.get("language") or phonemes.DEFAULT_LANGUAGE),
-                      phonemizer=phonemizer, run_id=run_id, step=step, folder=run_folder, device=str(device), ema=ema)
+    return TrainedTts(
+        network=network,
+        mel=mel,
+        language=str(model.get("language") or phonemes.DEFAULT_LANGUAGE),
+        phonemizer=phonemizer,
+        run_id=run_id,
+        step=step,
+        folder=run_folder,
+        device=str(device),
+        ema=ema,
+    )
 
 
 # -- the vocoder ------------------------------------------------------------------------------------------------------
@@ -190,8 +208,15 @@ def load_vocoder(run_folder: str | Path, step: int | None = None, device: str = 
     mel = mel_params(model)
     network, step, ema, _ = load_network(run_folder, step, model, build_generator, "generator", "used as a vocoder")
     network.to(device)
-    return TrainedVocoder(network=network, mel=mel, run_id=str(config.get("run_id") or run_folder.name), step=step,
-                          folder=run_folder, device=str(device), ema=ema)
+    return TrainedVocoder(
+        network=network,
+        mel=mel,
+        run_id=str(config.get("run_id") or run_folder.name),
+        step=step,
+        folder=run_folder,
+        device=str(device),
+        ema=ema,
+    )
 
 
 # shared caches (a sentence after another asks for the same voice): run_models.ModelCache
@@ -211,11 +236,22 @@ def _griffin_lim_transforms(mel: dict, n_iter: int):
     if key not in _GL_CACHE:
         n_stft = int(mel["n_fft"]) // 2 + 1
         inverse = torchaudio.transforms.InverseMelScale(
-            n_stft=n_stft, n_mels=int(mel["n_mels"]), sample_rate=int(mel["sample_rate"]), f_min=float(mel["f_min"]),
-            f_max=None if mel["f_max"] is None else float(mel["f_max"]), norm="slaney", mel_scale="slaney")
+            n_stft=n_stft,
+            n_mels=int(mel["n_mels"]),
+            sample_rate=int(mel["sample_rate"]),
+            f_min=float(mel["f_min"]),
+            f_max=None if mel["f_max"] is None else float(mel["f_max"]),
+            norm="slaney",
+            mel_scale="slaney",
+        )
         griffin = torchaudio.transforms.GriffinLim(
-            n_fft=int(mel["n_fft"]), n_iter=n_iter, win_length=int(mel["win_length"]),
-            hop_length=int(mel["hop_length"]), power=1.0, rand_init=False)
+            n_fft=int(mel["n_fft"]),
+            n_iter=n_iter,
+            win_length=int(mel["win_length"]),
+            hop_length=int(mel["hop_length"]),
+            power=1.0,
+            rand_init=False,
+        )
         if len(_GL_CACHE) > 8:
             _GL_CACHE.clear()
         _GL_CACHE[key] = (inverse, griffin)
@@ -243,8 +279,10 @@ def griffin_lim(mel: np.ndarray, mel_params: dict, n_iter: int = 32) -> np.ndarr
         return np.zeros(0, np.float32)
     bins = (int(mel_params["n_fft"]) // 2 + 1) * len(mel)
     if bins > MAX_SPECTROGRAM_BINS:  # its spectrograms would not fit a desktop's memory: refuse before allocating
-        raise JobError(f"This sentence is too long for Griffin-Lim at these mel settings ({bins:,} spectrogram "
-                       f"bins, over the limit of {MAX_SPECTROGRAM_BINS:,}); split it, or pick a trained vocoder.")
+        raise JobError(
+            f"This sentence is too long for Griffin-Lim at these mel settings ({bins:,} spectrogram "
+            f"bins, over the limit of {MAX_SPECTROGRAM_BINS:,}); split it, or pick a trained vocoder."
+        )
     inverse, griffin = _griffin_lim_transforms(mel_params, int(n_iter))
     with torch.inference_mode():
         magnitudes = inverse(torch.from_numpy(np.exp(mel.T.copy())))  # (n_fft/2 + 1, T)
@@ -273,17 +311,25 @@ def list_speech_runs(project_root: str | Path) -> list[dict]:
         except (OSError, ValueError, JobError):
             continue
         model = config.get("model") if isinstance(config, dict) else None
-        kind = model.get("kind") if isinstance(model, dict) else None
-        if kind not in SPEECH_KINDS:
+        if not isinstance(model, dict) or model.get("kind") not in SPEECH_KINDS:
             continue
+        kind = model["kind"]
         try:
             untrusted.check_model(model, Path(info.folder) / "config.json")
             mel = mel_params(model)
         except (JobError, TypeError, ValueError):
             continue
-        found.append({"run_id": info.run_id, "family": kind, "steps": [c.step for c in runs.checkpoints(info.folder)],
-                      "dataset": info.dataset, "language": model.get("language") if kind == "tts" else None,
-                      "mel": mel, "folder": str(info.folder)})
+        found.append(
+            {
+                "run_id": info.run_id,
+                "family": kind,
+                "steps": [c.step for c in runs.checkpoints(info.folder)],
+                "dataset": info.dataset,
+                "language": model.get("language") if kind == "tts" else None,
+                "mel": mel,
+                "folder": str(info.folder),
+            }
+        )
     return found
 
 
@@ -294,4 +340,3 @@ def find_vocoder(project_root: str | Path, tts_run_folder: str | Path) -> Path |
         if run["family"] == "vocoder" and run["steps"] and run["mel"] == wanted:
             return Path(run["folder"])
     return None
-

@@ -29,8 +29,14 @@ from studio.core.jobs import JobError
 MAX_BYTES = 20 * 1024 * 1024
 CARD = "model_card.json"
 # The network each kind generates with (the fallback when a checkpoint holds several and describe() names none).
-GENERATING_NETWORK = {"gan": "generator", "vae": "vae", "gpt": "gpt", "lstm": "lstm", "tts": "tts",
-                      "vocoder": "generator"}
+GENERATING_NETWORK = {
+    "gan": "generator",
+    "vae": "vae",
+    "gpt": "gpt",
+    "lstm": "lstm",
+    "tts": "tts",
+    "vocoder": "generator",
+}
 
 
 def generating_weights(weights: dict, model: dict) -> dict:
@@ -70,14 +76,23 @@ def export_starter(run_folder: str | Path, target: str | Path, card: dict, step:
         if extra.is_file() and extra.name not in ("config.json", "status.json", "metrics.jsonl"):
             atomic_write_bytes(target / extra.name, extra.read_bytes())
     parameters = sum(int(v.numel()) for v in weights.values())
-    full = {**card, "name": name, "family": config.get("family"), "kind": model.get("kind"),
-            "parameters": parameters, "weights": "EMA" if any(k.startswith("ema.") for k in weights) else "raw",
-            "trained_steps": info.step, "final_metrics": info.metrics,
-            "training_config": config.get("config") or {}}
+    full = {
+        **card,
+        "name": name,
+        "family": config.get("family"),
+        "kind": model.get("kind"),
+        "parameters": parameters,
+        "weights": "EMA" if any(k.startswith("ema.") for k in weights) else "raw",
+        "trained_steps": info.step,
+        "final_metrics": info.metrics,
+        "training_config": config.get("config") or {},
+    }
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())  # the model's files, card excluded
     if size > MAX_BYTES:
-        raise JobError(f"The starter model {name} is {size / 2**20:.1f} MB, over the {MAX_BYTES // 2**20} MB limit; "
-                       f"train a smaller preset.")
+        raise JobError(
+            f"The starter model {name} is {size / 2**20:.1f} MB, over the {MAX_BYTES // 2**20} MB limit; "
+            f"train a smaller preset."
+        )
     full["bytes"] = size
     atomic_write_json(target / CARD, full)
     return full

@@ -50,47 +50,115 @@ _TONE = Field("tone", "Tone", "e.g. warm, playful, confident")
 _KEYWORDS = Field("keywords", "Keywords", "e.g. handmade, waterproof, gift")
 _OPENING = Field("opening", "First words", "optional: how the text should start")
 
-TEMPLATES: dict[str, Template] = {t.id: t for t in (
-    Template("product_description", "Product description",
-             "A paragraph for a shop page: what it is, who it is for, why it is good.",
-             (_PRODUCT, _AUDIENCE, _TONE, _KEYWORDS,
-              Field("features", "Features", "e.g. 40 cm wide, recycled cotton", multiline=True), _OPENING),
-             (("Product", "product"), ("For", "audience"), ("Tone", "tone"), ("Keywords", "keywords"),
-              ("Features", "features")), "Description:"),
-    Template("ad_slogan", "Ad slogan", "One short line for an ad, a poster or a banner.",
-             (_PRODUCT, _AUDIENCE, _TONE, _KEYWORDS, _OPENING),
-             (("Brand / product", "product"), ("For", "audience"), ("Tone", "tone"), ("Keywords", "keywords")),
-             "Slogan:"),
-    Template("social_post", "Social post", "A post for social media, with a call to action.",
-             (Field("topic", "Topic", "e.g. our spring collection is here", required=True), _PRODUCT, _AUDIENCE,
-              _TONE, _KEYWORDS, Field("hashtags", "Hashtags", "e.g. #spring #handmade"), _OPENING),
-             (("Topic", "topic"), ("Product", "product"), ("For", "audience"), ("Tone", "tone"),
-              ("Keywords", "keywords"), ("Hashtags", "hashtags")), "Post:"),
-    Template("customer_reply", "Customer-service reply", "A polite answer to a customer's message.",
-             (Field("message", "Customer's message", "paste what the customer wrote", required=True,
-                    multiline=True), _PRODUCT, Field("tone", "Tone", "e.g. friendly, apologetic, brief"),
-              Field("points", "Points to make", "e.g. refund in 3 days, free return label", multiline=True),
-              _OPENING),
-             (("Customer", "message"), ("Product", "product"), ("Tone", "tone"), ("Points", "points")), "Reply:"),
-    Template("news_brief", "News brief", "A short news item: what happened, where, when, why it matters.",
-             (Field("headline", "Headline", "e.g. Local bakery opens a second shop", required=True),
-              Field("facts", "Key facts", "who, what, where, when", multiline=True), _TONE, _KEYWORDS, _OPENING),
-             (("Headline", "headline"), ("Facts", "facts"), ("Tone", "tone"), ("Keywords", "keywords")), "Story:"),
-)}
+TEMPLATES: dict[str, Template] = {
+    t.id: t
+    for t in (
+        Template(
+            "product_description",
+            "Product description",
+            "A paragraph for a shop page: what it is, who it is for, why it is good.",
+            (
+                _PRODUCT,
+                _AUDIENCE,
+                _TONE,
+                _KEYWORDS,
+                Field("features", "Features", "e.g. 40 cm wide, recycled cotton", multiline=True),
+                _OPENING,
+            ),
+            (
+                ("Product", "product"),
+                ("For", "audience"),
+                ("Tone", "tone"),
+                ("Keywords", "keywords"),
+                ("Features", "features"),
+            ),
+            "Description:",
+        ),
+        Template(
+            "ad_slogan",
+            "Ad slogan",
+            "One short line for an ad, a poster or a banner.",
+            (_PRODUCT, _AUDIENCE, _TONE, _KEYWORDS, _OPENING),
+            (("Brand / product", "product"), ("For", "audience"), ("Tone", "tone"), ("Keywords", "keywords")),
+            "Slogan:",
+        ),
+        Template(
+            "social_post",
+            "Social post",
+            "A post for social media, with a call to action.",
+            (
+                Field("topic", "Topic", "e.g. our spring collection is here", required=True),
+                _PRODUCT,
+                _AUDIENCE,
+                _TONE,
+                _KEYWORDS,
+                Field("hashtags", "Hashtags", "e.g. #spring #handmade"),
+                _OPENING,
+            ),
+            (
+                ("Topic", "topic"),
+                ("Product", "product"),
+                ("For", "audience"),
+                ("Tone", "tone"),
+                ("Keywords", "keywords"),
+                ("Hashtags", "hashtags"),
+            ),
+            "Post:",
+        ),
+        Template(
+            "customer_reply",
+            "Customer-service reply",
+            "A polite answer to a customer's message.",
+            (
+                Field("message", "Customer's message", "paste what the customer wrote", required=True, multiline=True),
+                _PRODUCT,
+                Field("tone", "Tone", "e.g. friendly, apologetic, brief"),
+                Field("points", "Points to make", "e.g. refund in 3 days, free return label", multiline=True),
+                _OPENING,
+            ),
+            (("Customer", "message"), ("Product", "product"), ("Tone", "tone"), ("Points", "points")),
+            "Reply:",
+        ),
+        Template(
+            "news_brief",
+            "News brief",
+            "A short news item: what happened, where, when, why it matters.",
+            (
+                Field("headline", "Headline", "e.g. Local bakery opens a second shop", required=True),
+                Field("facts", "Key facts", "who, what, where, when", multiline=True),
+                _TONE,
+                _KEYWORDS,
+                _OPENING,
+            ),
+            (("Headline", "headline"), ("Facts", "facts"), ("Tone", "tone"), ("Keywords", "keywords")),
+            "Story:",
+        ),
+    )
+}
 
 
 def template_list() -> list[dict]:
     """Templates as plain dicts for the panel: id, name, description and fields."""
-    return [{"id": t.id, "name": t.name, "description": t.description,
-             "fields": [{"key": f.key, "label": f.label, "hint": f.hint, "required": f.required,
-                         "multiline": f.multiline} for f in t.fields]} for t in TEMPLATES.values()]
+    return [
+        {
+            "id": t.id,
+            "name": t.name,
+            "description": t.description,
+            "fields": [
+                {"key": f.key, "label": f.label, "hint": f.hint, "required": f.required, "multiline": f.multiline}
+                for f in t.fields
+            ],
+        }
+        for t in TEMPLATES.values()
+    ]
 
 
 def get_template(template_id: str) -> Template:
     template = TEMPLATES.get(str(template_id))
     if template is None:
-        raise JobError(f"There is no template “{template_id}”; the templates are: "
-                       f"{', '.join(t.name for t in TEMPLATES.values())}.")
+        raise JobError(
+            f"There is no template “{template_id}”; the templates are: {', '.join(t.name for t in TEMPLATES.values())}."
+        )
     return template
 
 
@@ -102,14 +170,16 @@ def build_prompt(template_id: str, fields: dict) -> str:
     known = {f.key for f in template.fields}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise JobError(f"The {template.name.lower()} template has no field “{unknown[0]}”; its fields are: "
-                       f"{', '.join(f.label for f in template.fields)}.")
+        raise JobError(
+            f"The {template.name.lower()} template has no field “{unknown[0]}”; its fields are: "
+            f"{', '.join(f.label for f in template.fields)}."
+        )
     for f in template.fields:
         if f.required and not values.get(f.key):
             raise JobError(f"Fill in “{f.label}” for the {template.name.lower()} template.")
     lines = [f"{label}: {_one_line(values[key])}" for label, key in template.header if values.get(key)]
     opening = values.get("opening", "")
-    return "\n".join(lines + [template.lead, opening])  # the copy starts on its own line, after the lead
+    return "\n".join([*lines, template.lead, opening])  # the copy starts on its own line, after the lead
 
 
 def _one_line(text: str) -> str:

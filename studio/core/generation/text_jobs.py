@@ -52,8 +52,15 @@ class GenerateText:
     title = "Write text"
     kind = "generate"
 
-    def __init__(self, run_folder: str | Path, prompt: str, settings: SamplingSettings | None = None,
-                 step: int | None = None, variants: int = 1, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        run_folder: str | Path,
+        prompt: str,
+        settings: SamplingSettings | None = None,
+        step: int | None = None,
+        variants: int = 1,
+        device: str = "cpu",
+    ) -> None:
         self.run_folder, self.prompt, self.step = Path(run_folder), str(prompt), step
         self.settings = settings or SamplingSettings()
         self.variants, self.device = variants, device
@@ -71,11 +78,18 @@ class GenerateText:
             generation = stream(model, self.prompt, variant_settings(settings, i), check=ctx.check)
             for piece in generation:
                 ctx.metrics({"variant": i, "text": piece})
-                ctx.progress((i * settings.max_tokens + generation.tokens) / total,
-                             f"Writing variant {i + 1} of {variants}…")
+                ctx.progress(
+                    (i * settings.max_tokens + generation.tokens) / total, f"Writing variant {i + 1} of {variants}…"
+                )
             results.append(generation.summary())
         ctx.progress(1.0, "Done")
-        return {"texts": [r["text"] for r in results], "run_id": model.run_id, "step": model.step,
-                "seeds": [r["seed"] for r in results], "finish": [r["finish"] for r in results],
-                "required": [r["required"] for r in results], "tokens": [r["tokens"] for r in results],
-                "settings": settings.to_dict()}
+        return {
+            "texts": [r["text"] for r in results],
+            "run_id": model.run_id,
+            "step": model.step,
+            "seeds": [r["seed"] for r in results],
+            "finish": [r["finish"] for r in results],
+            "required": [r["required"] for r in results],
+            "tokens": [r["tokens"] for r in results],
+            "settings": settings.to_dict(),
+        }

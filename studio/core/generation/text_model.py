@@ -80,8 +80,9 @@ def token_bytes_table(tokenizer) -> list[bytes]:
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2's byte -> printable character table (the one byte-level BPE vocabularies are written in)."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
-        list(range(ord("®"), ord("ÿ") + 1))
+    printable = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
     chars = printable[:]
     extra = 0
     for byte in range(256):
@@ -89,7 +90,7 @@ def _bytes_to_unicode() -> dict[int, str]:
             printable.append(byte)
             chars.append(256 + extra)
             extra += 1
-    return dict(zip(printable, (chr(c) for c in chars)))
+    return dict(zip(printable, (chr(c) for c in chars), strict=True))
 
 
 # -- the model ----------------------------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ class TextModel:
     device: str = "cpu"
     block_size: int | None = None  # None: no window (LSTM)
     ema: bool = False
-    token_bytes: list[bytes] = field(default=None, repr=False)  # type: ignore[assignment]
+    token_bytes: list[bytes] = field(default=None, repr=False)  # type: ignore[arg-type]  # __post_init__ fills it
 
     def __post_init__(self) -> None:
         if self.token_bytes is None:
@@ -120,7 +121,7 @@ class TextModel:
     def vocab_size(self) -> int:
         return int(self.tokenizer.vocab_size)
 
-    def context(self) -> "Context":
+    def context(self) -> Context:
         return Context(self)
 
     def describe(self) -> dict:
@@ -177,22 +178,36 @@ def load_text_model(run_folder: str | Path, step: int | None = None, device: str
     try:
         tokenizer = tokenizers.load(run_folder / TOKENIZER_FILE)
     except FileNotFoundError as exc:
-        raise JobError(f"The run {run_id} has no {TOKENIZER_FILE}, so its model cannot turn text into tokens; "
-                       f"train the run again with this version of AIGC Studio.") from exc
-    except Exception as exc:  # noqa: BLE001 - OSError, ValueError, KeyError, the HF parser's own errors
+        raise JobError(
+            f"The run {run_id} has no {TOKENIZER_FILE}, so its model cannot turn text into tokens; "
+            f"train the run again with this version of AIGC Studio."
+        ) from exc
+    except Exception as exc:  # OSError, ValueError, KeyError, the HF parser's own errors
         raise JobError(f"The {TOKENIZER_FILE} of {run_id} is damaged; the run cannot be used for writing.") from exc
     module_name, builder = _BUILDERS[model["kind"]]
     build = getattr(importlib.import_module(module_name), builder)
-    network, loaded_step, ema, state = load_network(run_folder, step, model, build, model["kind"],
-                                                    "used for writing", run_id)
+    network, loaded_step, ema, state = load_network(
+        run_folder, step, model, build, model["kind"], "used for writing", run_id
+    )
     if int(tokenizer.vocab_size) > _vocab_rows(model, state):
-        raise JobError(f"The {TOKENIZER_FILE} of {run_id} does not belong to its model (it has more tokens than "
-                       f"the model knows); the run cannot be used for writing.")
+        raise JobError(
+            f"The {TOKENIZER_FILE} of {run_id} does not belong to its model (it has more tokens than "
+            f"the model knows); the run cannot be used for writing."
+        )
     network.to(device)
     block = int(model["block_size"]) if model["kind"] == "gpt" else None
     log.info("loaded %s step %d (%s weights) on %s", run_id, loaded_step, "EMA" if ema else "raw", device)
-    return TextModel(kind=model["kind"], tokenizer=tokenizer, network=network, run_id=run_id, step=loaded_step,
-                     folder=run_folder, device=str(device), block_size=block, ema=ema)
+    return TextModel(
+        kind=model["kind"],
+        tokenizer=tokenizer,
+        network=network,
+        run_id=run_id,
+        step=loaded_step,
+        folder=run_folder,
+        device=str(device),
+        block_size=block,
+        ema=ema,
+    )
 
 
 def _vocab_rows(model: dict, state: dict) -> int:

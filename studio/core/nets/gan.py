@@ -71,7 +71,7 @@ class Generator(nn.Module):
         super().__init__()
         self.resolution, self.z_dim = check_resolution(resolution), z_dim
         self.width, self.num_classes = width, num_classes
-        sizes = [4 * 2 ** i for i in range(int(math.log2(resolution)) - 2)]  # 4, 8, ..., R/2
+        sizes = [4 * 2**i for i in range(int(math.log2(resolution)) - 2)]  # 4, 8, ..., R/2
         first = channels(resolution, width, 4)
         self.stem = nn.ConvTranspose2d(z_dim, first, 4, 1, 0, bias=False)  # (B, z, 1, 1) -> (B, C, 4, 4)
         self.norms = nn.ModuleList([ConditionalBatchNorm(first, num_classes)])
@@ -89,7 +89,7 @@ class Generator(nn.Module):
         if self.num_classes and labels is None:
             raise ValueError("This generator is class-conditional: pass a class label for every latent.")
         x = F.relu(self.norms[0](self.stem(z[:, :, None, None]), labels))
-        for up, norm in zip(self.ups, self.norms[1:]):
+        for up, norm in zip(self.ups, self.norms[1:], strict=True):
             x = F.relu(norm(up(x), labels))
         return torch.tanh(self.to_rgb(x))
 
@@ -131,7 +131,7 @@ def d_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> t
     if kind == "hinge":
         return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
     if kind == "wgan-gp":
-        return fake_logits.mean() - real_logits.mean() + 1e-3 * (real_logits ** 2).mean()
+        return fake_logits.mean() - real_logits.mean() + 1e-3 * (real_logits**2).mean()
     raise ValueError(f"Unknown GAN loss {kind!r}: choose one of {', '.join(LOSSES)}.")
 
 
@@ -151,8 +151,9 @@ def _input_gradients(D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None)
     return grad.flatten(1).float()
 
 
-def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     labels: torch.Tensor | None = None) -> torch.Tensor:
+def gradient_penalty(
+    D: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None = None
+) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al., 2017): (|grad D| - 1)² on random points between real and fake."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
@@ -167,5 +168,6 @@ def r1_penalty(D: nn.Module, real: torch.Tensor, labels: torch.Tensor | None = N
 
 def build_generator(model: dict) -> Generator:
     """The generator a run's ``describe()`` dict (config.json's "model") describes, untrained."""
-    return Generator(int(model["resolution"]), int(model["z_dim"]), int(model["width"]),
-                     int(model.get("num_classes", 0)))
+    return Generator(
+        int(model["resolution"]), int(model["z_dim"]), int(model["width"]), int(model.get("num_classes", 0))
+    )

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -113,17 +114,18 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self._qkv(x)
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
-                                           is_causal=True)  # (B, nh, T, hd)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )  # (B, nh, T, hd)
         return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
 
     def forward_cached(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, start: int) -> torch.Tensor:
         """x (B, T, C) at positions start..start+T-1; writes their k/v into the buffers (B, nh, cap, hd)."""
         B, T, C = x.shape
         q, k, v = self._qkv(x)
-        keys[:, :, start:start + T] = k
-        values[:, :, start:start + T] = v
-        k_all, v_all = keys[:, :, :start + T], values[:, :, :start + T]
+        keys[:, :, start : start + T] = k
+        values[:, :, start : start + T] = v
+        k_all, v_all = keys[:, :, : start + T], values[:, :, : start + T]
         if start == 0:
             y = F.scaled_dot_product_attention(q, k_all, v_all, is_causal=True)
         elif T == 1:  # one new token attends to everything cached: no mask at all
@@ -163,19 +165,32 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
+class _Transformer(nn.ModuleDict):
+    """nanoGPT's ``transformer`` container (its keys name the checkpoints' ``transformer.*`` tensors), with the
+    type of each entry spelled out: an nn.ModuleDict's attributes are otherwise unknown to a type checker."""
+
+    wte: nn.Embedding
+    wpe: nn.Embedding
+    drop: nn.Dropout
+    h: nn.ModuleList  # of Block
+    ln_f: nn.LayerNorm
+
+
 class GPT(nn.Module):
     """Token ids (B, T) -> next-token logits (B, T, vocab_size)."""
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.config = config
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(config.vocab_size, config.n_embd),
-            wpe=nn.Embedding(config.block_size, config.n_embd),
-            drop=nn.Dropout(config.dropout),
-            h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
-            ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
-        ))
+        self.transformer = _Transformer(
+            dict(
+                wte=nn.Embedding(config.vocab_size, config.n_embd),
+                wpe=nn.Embedding(config.block_size, config.n_embd),
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+                ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
+            )
+        )
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.transformer.wte.weight = self.lm_head.weight  # weight tying
         self.apply(self._init_weights)
@@ -205,9 +220,10 @@ class GPT(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """(logits (B, T, V), mean cross-entropy over every position or None). T <= block_size."""
         T = idx.shape[1]
-        if T > self.config.block_size:
-            raise ValueError(f"A sequence of {T} tokens is longer than the model's context of "
-                             f"{self.config.block_size}.")
+        if self.config.block_size < T:
+            raise ValueError(
+                f"A sequence of {T} tokens is longer than the model's context of {self.config.block_size}."
+            )
         x = self._embed(idx, 0)
         for block in self.transformer.h:
             x = block(x)
@@ -224,9 +240,11 @@ class GPT(nn.Module):
         weight = self.lm_head.weight
         device, dtype = device or weight.device, dtype or weight.dtype
         shape = (batch_size, c.n_head, c.block_size, c.n_embd // c.n_head)
-        return KVCache([torch.zeros(shape, device=device, dtype=dtype) for _ in range(c.n_layer)],
-                       [torch.zeros(shape, device=device, dtype=dtype) for _ in range(c.n_layer)],
-                       torch.zeros(batch_size, c.block_size, dtype=torch.long, device=device))
+        return KVCache(
+            [torch.zeros(shape, device=device, dtype=dtype) for _ in range(c.n_layer)],
+            [torch.zeros(shape, device=device, dtype=dtype) for _ in range(c.n_layer)],
+            torch.zeros(batch_size, c.block_size, dtype=torch.long, device=device),
+        )
 
     @torch.no_grad()
     def forward_cached(self, idx: torch.Tensor, cache: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
@@ -240,36 +258,43 @@ class GPT(nn.Module):
             cache = self.new_cache(B, idx.device)
         elif cache.batch_size != B:
             raise ValueError(f"The cache holds {cache.batch_size} rows, not {B}.")
-        if T > block:
+        if block < T:
             idx, T = idx[:, -block:], block
         if cache.position + T > block:  # slide: re-encode the most recent tokens from position 0
             keep = slide_keep(block, T)
-            history = cache.tokens[:, :cache.position]
+            history = cache.tokens[:, : cache.position]
             idx = torch.cat([history, idx], dim=1)[:, -keep:]
             cache.position = 0
             logits, cache = self.forward_cached(idx, cache)
             return logits[:, -T:], cache
         start = cache.position
         x = self._embed(idx, start)
-        for block_module, keys, values in zip(self.transformer.h, cache.keys, cache.values):
-            x = block_module.forward_cached(x, keys, values, start)
-        cache.tokens[:, start:start + T] = idx
+        for block_module, keys, values in zip(self.transformer.h, cache.keys, cache.values, strict=True):
+            x = cast(Block, block_module).forward_cached(x, keys, values, start)
+        cache.tokens[:, start : start + T] = idx
         cache.position = start + T
         return self.lm_head(self.transformer.ln_f(x)), cache
 
     @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """nanoGPT's reference sampler: full recomputation over the last ``block_size`` tokens per new token
         (no cache). ``temperature`` 0 = greedy. Returns idx with the new tokens appended."""
         for _ in range(max_new_tokens):
-            logits, _ = self(idx[:, -self.config.block_size:])
+            logits, _ = self(idx[:, -self.config.block_size :])
             idx = torch.cat([idx, pick_next(logits[:, -1], temperature, top_k, generator)], dim=1)
         return idx
 
 
-def pick_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+def pick_next(
+    logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """(B, V) logits -> (B, 1) ids: greedy when ``temperature`` <= 0, else sampled (on the generator's device,
     so a CPU generator gives the same draw whatever device the model runs on)."""
     if temperature <= 0:

@@ -48,8 +48,13 @@ class LSTMLM(nn.Module):
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
-        self.lstm = nn.LSTM(config.n_embd, config.n_hidden, config.n_layer, batch_first=True,
-                            dropout=config.dropout if config.n_layer > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            config.n_embd,
+            config.n_hidden,
+            config.n_layer,
+            batch_first=True,
+            dropout=config.dropout if config.n_layer > 1 else 0.0,
+        )
         self.proj = nn.Linear(config.n_hidden, config.n_embd)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.wte.weight = self.lm_head.weight  # weight tying (through the projection above)
@@ -59,7 +64,7 @@ class LSTMLM(nn.Module):
             if name.startswith("bias_"):  # forget-gate bias 1 (Jozefowicz et al., 2015): remember by default
                 nn.init.zeros_(param)
                 if name.startswith("bias_ih"):  # (the two bias vectors are summed: set it on one of them)
-                    nn.init.ones_(param.data[hidden:2 * hidden])
+                    nn.init.ones_(param.data[hidden : 2 * hidden])
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -84,8 +89,14 @@ class LSTMLM(nn.Module):
         return self._logits(idx, state)
 
     @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Sample ``max_new_tokens`` after ``idx`` (B, T) with the carried state (temperature 0 = greedy)."""
         from studio.core.nets.gpt import pick_next
 

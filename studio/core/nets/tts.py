@@ -37,6 +37,7 @@ vocoder trained on the same cache reads this model's output directly.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, fields
 
@@ -74,7 +75,7 @@ class TtsConfig:
     max_frames_per_symbol: int = 25  # inference cap: ~4x a normal speaking rate (~6 frames per phoneme)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TtsConfig":
+    def from_dict(cls, values: dict) -> TtsConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
 
@@ -83,16 +84,18 @@ class TtsConfig:
 
 
 def _conv_bn(channels_in: int, channels_out: int, kernel: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv1d(channels_in, channels_out, kernel, padding=(kernel - 1) // 2),
-                         nn.BatchNorm1d(channels_out))
+    return nn.Sequential(
+        nn.Conv1d(channels_in, channels_out, kernel, padding=(kernel - 1) // 2), nn.BatchNorm1d(channels_out)
+    )
 
 
 class Encoder(nn.Module):
     def __init__(self, c: TtsConfig) -> None:
         super().__init__()
         self.embedding = nn.Embedding(c.n_symbols, c.embed_dim)
-        self.convs = nn.ModuleList([_conv_bn(c.embed_dim, c.embed_dim, c.encoder_kernel)
-                                    for _ in range(c.encoder_convs)])
+        self.convs = nn.ModuleList(
+            [_conv_bn(c.embed_dim, c.embed_dim, c.encoder_kernel) for _ in range(c.encoder_convs)]
+        )
         self.lstm = nn.LSTM(c.embed_dim, c.embed_dim // 2, batch_first=True, bidirectional=True)
         self.dropout = c.dropout
 
@@ -133,8 +136,9 @@ class LocationAttention(nn.Module):
         self.query = nn.Linear(c.attention_rnn_dim, c.attention_dim, bias=False)
         self.memory = nn.Linear(c.embed_dim, c.attention_dim, bias=False)
         self.v = nn.Linear(c.attention_dim, 1, bias=False)
-        self.location_conv = nn.Conv1d(2, c.location_filters, c.location_kernel,
-                                       padding=(c.location_kernel - 1) // 2, bias=False)
+        self.location_conv = nn.Conv1d(
+            2, c.location_filters, c.location_kernel, padding=(c.location_kernel - 1) // 2, bias=False
+        )
         self.location_dense = nn.Linear(c.location_filters, c.attention_dim, bias=False)
 
     def forward(self, query, memory, processed, weights_cat, mask):
@@ -163,8 +167,15 @@ class Decoder(nn.Module):
         zeros = lambda *shape: memory.new_zeros(*shape)  # noqa: E731
         c = self.c
         # attention h, c; decoder h, c; weights, cumulative weights, context
-        return [zeros(B, c.attention_rnn_dim), zeros(B, c.attention_rnn_dim), zeros(B, c.decoder_rnn_dim),
-                zeros(B, c.decoder_rnn_dim), zeros(B, N), zeros(B, N), zeros(B, c.embed_dim)]
+        return [
+            zeros(B, c.attention_rnn_dim),
+            zeros(B, c.attention_rnn_dim),
+            zeros(B, c.decoder_rnn_dim),
+            zeros(B, c.decoder_rnn_dim),
+            zeros(B, N),
+            zeros(B, N),
+            zeros(B, c.embed_dim),
+        ]
 
     def step(self, prenet_out, state, memory, processed, mask):
         """One decoder step: prenet_out (B, P) -> frames (B, r*M), gate logit (B,), weights (B, N), new state."""
@@ -185,7 +196,7 @@ class Postnet(nn.Module):
     def __init__(self, c: TtsConfig) -> None:
         super().__init__()
         sizes = [c.n_mels] + [c.postnet_dim] * (c.postnet_convs - 1) + [c.n_mels]
-        self.convs = nn.ModuleList([_conv_bn(a, b, 5) for a, b in zip(sizes[:-1], sizes[1:])])
+        self.convs = nn.ModuleList([_conv_bn(a, b, 5) for a, b in itertools.pairwise(sizes)])
         self.dropout = c.dropout
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
@@ -220,7 +231,7 @@ class Tacotron2(nn.Module):
         S = T // r
         memory, processed, mask = self._memory(tokens, lengths)
         # step k is fed the last frame of group k - 1 (step 0: a silent go frame)
-        last_frames = mels[:, r - 1::r][:, :S - 1]  # (B, S - 1, M)
+        last_frames = mels[:, r - 1 :: r][:, : S - 1]  # (B, S - 1, M)
         inputs = torch.cat([mels.new_full((B, 1, M), SILENCE), last_frames], dim=1)  # (B, S, M)
         prenet = self.decoder.prenet(inputs)  # (B, S, P): all steps at once
         state = self.decoder.initial_state(memory)
@@ -235,8 +246,14 @@ class Tacotron2(nn.Module):
         return before, after, torch.stack(gates, 1), torch.stack(alignments, 1)
 
     @torch.no_grad()
-    def infer(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None, check=None,
-              generator: torch.Generator | None = None, max_steps: int | None = None):
+    def infer(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        check=None,
+        generator: torch.Generator | None = None,
+        max_steps: int | None = None,
+    ):
         """Free-running synthesis. tokens (B, N) -> (mel (B, T, M) after the post-net, frame lengths (B,),
         alignments (B, S, N)). Stops when every item's gate fired or at the length cap (see the docstring), and
         never after :data:`MAX_DECODER_STEPS`; ``check`` is called between steps (it raises to cancel)."""
@@ -278,8 +295,9 @@ def input_ids(phoneme_ids, eos_id: int) -> list[int]:
 
 
 # -- losses -----------------------------------------------------------------------------------------------------------
-def guided_attention_weights(token_lengths: torch.Tensor, step_lengths: torch.Tensor, N: int, S: int,
-                             sigma: float = 0.2) -> torch.Tensor:
+def guided_attention_weights(
+    token_lengths: torch.Tensor, step_lengths: torch.Tensor, N: int, S: int, sigma: float = 0.2
+) -> torch.Tensor:
     """Tachibana et al.'s penalty map W[s, n] = 1 - exp(-((n/N_b - s/S_b)^2) / (2 sigma^2)) for each item's
     true lengths, zero outside them: (B, S, N). Attention far from the diagonal costs up to 1."""
     device = token_lengths.device
@@ -287,21 +305,23 @@ def guided_attention_weights(token_lengths: torch.Tensor, step_lengths: torch.Te
     s = torch.arange(S, device=device, dtype=torch.float32)[None, :, None]
     Nb = token_lengths.float().clamp(min=1)[:, None, None]
     Sb = step_lengths.float().clamp(min=1)[:, None, None]
-    weights = 1.0 - torch.exp(-((n / Nb - s / Sb) ** 2) / (2.0 * sigma ** 2))
+    weights = 1.0 - torch.exp(-((n / Nb - s / Sb) ** 2) / (2.0 * sigma**2))
     valid = (n < Nb) & (s < Sb)
     return weights * valid
 
 
-def guided_attention_loss(alignments: torch.Tensor, token_lengths: torch.Tensor, step_lengths: torch.Tensor,
-                          sigma: float = 0.2) -> torch.Tensor:
+def guided_attention_loss(
+    alignments: torch.Tensor, token_lengths: torch.Tensor, step_lengths: torch.Tensor, sigma: float = 0.2
+) -> torch.Tensor:
     """Mean of alignments (B, S, N) x the penalty map over the valid decoder steps."""
-    B, S, N = alignments.shape
+    _, S, N = alignments.shape
     W = guided_attention_weights(token_lengths, step_lengths, N, S, sigma)
     return (alignments.float() * W).sum() / step_lengths.sum().clamp(min=1)
 
 
-def diagonality(alignments: torch.Tensor, token_lengths: torch.Tensor, step_lengths: torch.Tensor,
-                sigma: float = 0.2) -> torch.Tensor:
+def diagonality(
+    alignments: torch.Tensor, token_lengths: torch.Tensor, step_lengths: torch.Tensor, sigma: float = 0.2
+) -> torch.Tensor:
     """How diagonal the attention is, 0-1 (1 = every step's attention inside the guided band): 1 minus the
     guided-attention loss. What the monitor shows as "val_align"."""
     return 1.0 - guided_attention_loss(alignments, token_lengths, step_lengths, sigma)

@@ -84,5 +84,4 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def build_vae(model: dict) -> ConvVAE:
     """The VAE a run's ``describe()`` dict (config.json's "model") describes, untrained."""
-    return ConvVAE(int(model["resolution"]), int(model["z_dim"]), int(model["width"]),
-                   int(model.get("num_classes", 0)))
+    return ConvVAE(int(model["resolution"]), int(model["z_dim"]), int(model["width"]), int(model.get("num_classes", 0)))

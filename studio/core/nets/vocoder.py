@@ -29,7 +29,10 @@ GAN, feature matching (x2) and mel L1 (x45).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -49,9 +52,9 @@ class VocoderConfig:
     disc_width: int = 16  # the discriminators' base channels (paper: MPD 32, MSD 16)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "VocoderConfig":
+    def from_dict(cls, values: dict) -> VocoderConfig:
         names = {f.name for f in fields(cls)}
-        kept = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
+        kept: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
         return cls(**kept)
 
     def to_dict(self) -> dict:
@@ -75,13 +78,18 @@ class ResBlock(nn.Module):
 
     def __init__(self, channels: int, kernel: int, dilations: tuple[int, ...]) -> None:
         super().__init__()
-        self.convs1 = nn.ModuleList([weight_norm(nn.Conv1d(channels, channels, kernel, dilation=d,
-                                                           padding=_padding(kernel, d))) for d in dilations])
-        self.convs2 = nn.ModuleList([weight_norm(nn.Conv1d(channels, channels, kernel, padding=_padding(kernel)))
-                                     for _ in dilations])
+        self.convs1 = nn.ModuleList(
+            [
+                weight_norm(nn.Conv1d(channels, channels, kernel, dilation=d, padding=_padding(kernel, d)))
+                for d in dilations
+            ]
+        )
+        self.convs2 = nn.ModuleList(
+            [weight_norm(nn.Conv1d(channels, channels, kernel, padding=_padding(kernel))) for _ in dilations]
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for c1, c2 in zip(self.convs1, self.convs2):
+        for c1, c2 in zip(self.convs1, self.convs2, strict=True):
             x = x + c2(F.leaky_relu(c1(F.leaky_relu(x, LRELU)), LRELU))
         return x
 
@@ -105,9 +113,10 @@ class Generator(nn.Module):
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """mel (B, M, T) log-mel frames -> waveform (B, 1, T * hop) in [-1, 1]."""
         x = self.conv_pre(mel)
-        for up, blocks in zip(self.ups, self.mrfs):
+        for up, blocks in zip(self.ups, self.mrfs, strict=True):
             x = up(F.leaky_relu(x, LRELU))
-            x = sum(block(x) for block in blocks) / len(blocks)
+            mrf = cast(nn.ModuleList, blocks)  # the multi-receptive-field fusion: one ResBlock per kernel size
+            x = sum(block(x) for block in mrf) / len(mrf)
         return torch.tanh(self.conv_post(F.leaky_relu(x)))  # leaky slope 0.01 here, as the paper's code
 
 
@@ -116,8 +125,9 @@ class PeriodDiscriminator(nn.Module):
         super().__init__()
         self.period = period
         sizes = [1, width, 4 * width, 16 * width, 32 * width]
-        self.convs = nn.ModuleList([weight_norm(nn.Conv2d(a, b, (5, 1), (3, 1), padding=(2, 0)))
-                                    for a, b in zip(sizes[:-1], sizes[1:])])
+        self.convs = nn.ModuleList(
+            [weight_norm(nn.Conv2d(a, b, (5, 1), (3, 1), padding=(2, 0))) for a, b in itertools.pairwise(sizes)]
+        )
         self.convs.append(weight_norm(nn.Conv2d(sizes[-1], sizes[-1], (5, 1), 1, padding=(2, 0))))
         self.post = weight_norm(nn.Conv2d(sizes[-1], 1, (3, 1), 1, padding=(1, 0)))
 
@@ -141,10 +151,21 @@ class ScaleDiscriminator(nn.Module):
         super().__init__()
         w = width
         # (in, out, kernel, stride, groups): the paper's MSD layout with channels w .. 64w (w = 16 there)
-        layers = [(1, w, 15, 1, 1), (w, 4 * w, 41, 2, 4), (4 * w, 16 * w, 41, 2, 16), (16 * w, 32 * w, 41, 4, 16),
-                  (32 * w, 64 * w, 41, 4, 16), (64 * w, 64 * w, 41, 1, 16), (64 * w, 64 * w, 5, 1, 1)]
-        self.convs = nn.ModuleList([weight_norm(nn.Conv1d(a, b, k, s, groups=_groups(a, b, g), padding=(k - 1) // 2))
-                                    for a, b, k, s, g in layers])
+        layers = [
+            (1, w, 15, 1, 1),
+            (w, 4 * w, 41, 2, 4),
+            (4 * w, 16 * w, 41, 2, 16),
+            (16 * w, 32 * w, 41, 4, 16),
+            (32 * w, 64 * w, 41, 4, 16),
+            (64 * w, 64 * w, 41, 1, 16),
+            (64 * w, 64 * w, 5, 1, 1),
+        ]
+        self.convs = nn.ModuleList(
+            [
+                weight_norm(nn.Conv1d(a, b, k, s, groups=_groups(a, b, g), padding=(k - 1) // 2))
+                for a, b, k, s, g in layers
+            ]
+        )
         self.post = weight_norm(nn.Conv1d(64 * w, 1, 3, 1, padding=1))
 
     def forward(self, x: torch.Tensor):
@@ -190,20 +211,31 @@ class Discriminator(nn.Module):
         return logits, features
 
 
+def _total(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """sum() of the sub-discriminators' loss terms (there is always at least one, so the result is a tensor)."""
+    return cast(torch.Tensor, sum(terms))
+
+
 # -- losses (the paper's) ---------------------------------------------------------------------------------------------
 def discriminator_loss(real_logits, fake_logits) -> torch.Tensor:
     """LSGAN: real -> 1, fake -> 0, summed over the sub-discriminators."""
-    return sum(torch.mean((1 - r.float()) ** 2) + torch.mean(f.float() ** 2) for r, f in zip(real_logits, fake_logits))
+    return _total(
+        torch.mean((1 - r.float()) ** 2) + torch.mean(f.float() ** 2)
+        for r, f in zip(real_logits, fake_logits, strict=True)
+    )
 
 
 def generator_adversarial_loss(fake_logits) -> torch.Tensor:
-    return sum(torch.mean((1 - f.float()) ** 2) for f in fake_logits)
+    return _total(torch.mean((1 - f.float()) ** 2) for f in fake_logits)
 
 
 def feature_matching_loss(real_features, fake_features) -> torch.Tensor:
     """L1 between the discriminators' feature maps of real and generated audio (real ones detached)."""
-    return sum(torch.mean(torch.abs(r.detach().float() - f.float()))
-               for rs, fs in zip(real_features, fake_features) for r, f in zip(rs, fs))
+    return _total(
+        torch.mean(torch.abs(r.detach().float() - f.float()))
+        for rs, fs in zip(real_features, fake_features, strict=True)
+        for r, f in zip(rs, fs, strict=True)
+    )
 
 
 def build_generator(model: dict) -> Generator:

@@ -33,10 +33,10 @@ def _istft(spec: np.ndarray, length: int) -> np.ndarray:
     out = np.zeros(total, dtype=np.float32)
     norm = np.zeros(total, dtype=np.float32)
     for i, frame in enumerate(frames):  # overlap-add; a few hundred frames per sentence
-        out[i * HOP:i * HOP + N_FFT] += frame
-        norm[i * HOP:i * HOP + N_FFT] += window ** 2
+        out[i * HOP : i * HOP + N_FFT] += frame
+        norm[i * HOP : i * HOP + N_FFT] += window**2
     out /= np.maximum(norm, 1e-3)
-    return out[N_FFT // 2:N_FFT // 2 + length]
+    return out[N_FFT // 2 : N_FFT // 2 + length]
 
 
 def time_stretch(samples: np.ndarray, factor: float) -> np.ndarray:
@@ -62,8 +62,12 @@ def time_stretch(samples: np.ndarray, factor: float) -> np.ndarray:
     for k in range(len(steps)):
         magnitude, here = magnitudes[k], angles[lo[k]]
         padded = np.pad(magnitude, 2)
-        peaks = np.nonzero((magnitude > padded[1:-3]) & (magnitude >= padded[3:-1])
-                           & (magnitude > padded[:-4]) & (magnitude >= padded[4:]))[0]
+        peaks = np.nonzero(
+            (magnitude > padded[1:-3])
+            & (magnitude >= padded[3:-1])
+            & (magnitude > padded[:-4])
+            & (magnitude >= padded[4:])
+        )[0]
         if len(peaks):  # every bin follows the peak nearest to it, keeping its phase offset from that peak
             owner = peaks[np.searchsorted((peaks[:-1] + peaks[1:]) / 2, index)]
             phase = accumulated[owner] + (here - here[owner])
@@ -94,7 +98,7 @@ def resample_length(samples: np.ndarray, length: int) -> np.ndarray:
     ratio = len(x) / length
     if ratio > 1.05:  # shortening raises frequencies: soften what would fold over the new Nyquist
         width = int(np.ceil(ratio))
-        x = np.convolve(x, np.ones(width, dtype=np.float32) / width, mode="same")
+        x = np.convolve(x, np.ones(width, dtype=np.float32) / width, mode="same").astype(np.float32, copy=False)
     return np.interp(np.linspace(0, len(x) - 1, length), np.arange(len(x)), x).astype(np.float32)
 
 
@@ -130,7 +134,7 @@ def trim_silence(samples: np.ndarray, sample_rate: int, threshold: float = 1e-3,
     if len(loud) == 0:
         return x[:0]
     margin = int(keep * sample_rate)
-    return x[max(0, loud[0] - margin):min(len(x), loud[-1] + 1 + margin)]
+    return x[max(0, loud[0] - margin) : min(len(x), loud[-1] + 1 + margin)]
 
 
 def silence(seconds: float, sample_rate: int) -> np.ndarray:

@@ -67,9 +67,17 @@ class _Voice(ctypes.Structure):
     """espeak_VOICE from speak_lib.h. ``languages`` is a run of (priority byte, NUL-terminated name) pairs
     ended by a zero byte, so it is read as a raw pointer."""
 
-    _fields_ = [("name", ctypes.c_char_p), ("languages", ctypes.c_void_p), ("identifier", ctypes.c_char_p),
-                ("gender", ctypes.c_ubyte), ("age", ctypes.c_ubyte), ("variant", ctypes.c_ubyte),
-                ("xx1", ctypes.c_ubyte), ("score", ctypes.c_int), ("spare", ctypes.c_void_p)]
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_void_p),
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    ]
 
 
 class UnknownLanguage(JobError, ValueError):
@@ -98,8 +106,16 @@ class _Espeak:
         lib.espeak_SetSynthCallback.restype = None
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_SetParameter.restype = ctypes.c_int
-        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_Synchronize.argtypes = []
         lib.espeak_Synchronize.restype = ctypes.c_int
@@ -132,11 +148,13 @@ class _Espeak:
             return
         if self._identifiers is None:
             self.list_languages()
-        names = [n for n in (self._identifiers.get(language.lower()), language) if n]
+        identifiers = self._identifiers or {}  # list_languages() filled it
+        names = [n for n in (identifiers.get(language.lower()), language) if n]
         if not any(self.lib.espeak_SetVoiceByName(n.encode("utf-8", "replace")) == _EE_OK for n in names):
             self.voice = None
-            raise UnknownLanguage(f"espeak-ng has no voice for the language “{language}”. "
-                                  "Pick one from the list of system voices.")
+            raise UnknownLanguage(
+                f"espeak-ng has no voice for the language “{language}”. Pick one from the list of system voices."
+            )
         self.voice = language
 
     def list_languages(self) -> list[dict]:
@@ -224,8 +242,9 @@ class _Espeak:
         buffer = ctypes.create_string_buffer(raw, len(raw))
         self._chunks, self._check, self._stopped = [], check, None
         try:
-            status = lib.espeak_Synth(buffer, len(raw), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES | _ENDPAUSE,
-                                      None, None)
+            status = lib.espeak_Synth(
+                buffer, len(raw), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES | _ENDPAUSE, None, None
+            )
             lib.espeak_Synchronize()
             if self._stopped is not None:
                 raise self._stopped
@@ -236,7 +255,7 @@ class _Espeak:
             self._chunks, self._check, self._stopped = [], None, None
         if not chunks:
             return np.zeros(0, dtype=np.float32)
-        return (np.concatenate(chunks).astype(np.float32) / 32768.0)
+        return np.concatenate(chunks).astype(np.float32) / 32768.0
 
 
 def _engine() -> _Espeak | None:
@@ -258,8 +277,10 @@ def _engine() -> _Espeak | None:
 def _require() -> _Espeak:
     engine = _engine()
     if engine is None:
-        raise JobError("The built-in system voice is unavailable because espeak-ng could not be loaded "
-                       f"({error()}). Reinstall the app, or use a trained or Piper voice.")
+        raise JobError(
+            "The built-in system voice is unavailable because espeak-ng could not be loaded "
+            f"({error()}). Reinstall the app, or use a trained or Piper voice."
+        )
     return engine
 
 
@@ -331,8 +352,9 @@ def apply_volume(samples: np.ndarray, volume: float) -> np.ndarray:
     return out
 
 
-def synthesize(text: str, language: str = DEFAULT_LANGUAGE, rate: float = 1.0, pitch: float = 0.0,
-               volume: float = 1.0, check=None) -> np.ndarray:
+def synthesize(
+    text: str, language: str = DEFAULT_LANGUAGE, rate: float = 1.0, pitch: float = 0.0, volume: float = 1.0, check=None
+) -> np.ndarray:
     """Speak ``text`` with espeak-ng: float32 mono in [-1, 1] at :data:`SAMPLE_RATE`.
 
     rate: speed multiplier (1.0 = 175 words/min); pitch: semitones (-12..+12; espeak's own pitch where it reaches,

@@ -58,8 +58,10 @@ def config_path_for(onnx_path: str | Path) -> Path | None:
 def _read_config(onnx_path: Path) -> tuple[dict, Path]:
     config_path = config_path_for(onnx_path)
     if config_path is None:
-        raise JobError(f"The Piper voice {onnx_path.name} has no settings file next to it "
-                       f"({onnx_path.name}.json). Put the .onnx.json that came with the voice beside it.")
+        raise JobError(
+            f"The Piper voice {onnx_path.name} has no settings file next to it "
+            f"({onnx_path.name}.json). Put the .onnx.json that came with the voice beside it."
+        )
     try:
         config = untrusted.read_json(config_path, untrusted.SMALL_JSON_CAP, "the voice")
         id_map = config["phoneme_id_map"]
@@ -67,8 +69,10 @@ def _read_config(onnx_path: Path) -> tuple[dict, Path]:
         if not isinstance(id_map, dict) or not all(k in id_map for k in (PAD, BOS, EOS)) or sample_rate <= 0:
             raise ValueError("incomplete phoneme_id_map")
     except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
-        raise JobError(f"The settings file {config_path.name} of this Piper voice is damaged or not a Piper "
-                       f"config ({exc}). Download the voice's .onnx.json again.") from exc
+        raise JobError(
+            f"The settings file {config_path.name} of this Piper voice is damaged or not a Piper "
+            f"config ({exc}). Download the voice's .onnx.json again."
+        ) from exc
     untrusted.check_piper_config(config, config_path)  # OverLimit: names the file, the value and the limit
     return config, config_path
 
@@ -82,8 +86,9 @@ class PiperVoice:
         self.session = session
         self.sample_rate = int(config["audio"]["sample_rate"])
         self.phoneme_type = str(config.get("phoneme_type", "espeak"))
-        self.language = str((config.get("espeak") or {}).get("voice") or config.get("language", {}).get("code")
-                            or "en-us")
+        self.language = str(
+            (config.get("espeak") or {}).get("voice") or config.get("language", {}).get("code") or "en-us"
+        )
         dataset = config.get("dataset")
         quality = (config.get("audio") or {}).get("quality")
         self.name = str(dataset or onnx_path.name.removesuffix(".onnx"))
@@ -102,15 +107,17 @@ class PiperVoice:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, onnx_path: str | Path) -> "PiperVoice":
+    def load(cls, onnx_path: str | Path) -> PiperVoice:
         onnx_path = Path(onnx_path)
         if not onnx_path.is_file():
             raise JobError(f"The Piper voice {onnx_path} does not exist (moved or deleted?). Import it again.")
         config, _ = _read_config(onnx_path)
         if str(config.get("phoneme_type", "espeak")) not in ("espeak", "text"):
             kind = config.get("phoneme_type")
-            raise JobError(f"This Piper voice uses “{kind}” phonemes, which the studio cannot produce yet; use a "
-                           "voice with espeak phonemes.")
+            raise JobError(
+                f"This Piper voice uses “{kind}” phonemes, which the studio cannot produce yet; use a "
+                "voice with espeak phonemes."
+            )
         try:
             import onnxruntime
         except ImportError as exc:
@@ -120,15 +127,20 @@ class PiperVoice:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:
-            session = onnxruntime.InferenceSession(str(onnx_path), sess_options=options,
-                                                   providers=["CPUExecutionProvider"])
+            session = onnxruntime.InferenceSession(
+                str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime raises its own exception types for a broken file
-            raise JobError(f"The Piper voice {onnx_path.name} cannot be opened: the .onnx file is damaged or "
-                           f"not an ONNX model. Download it again.") from exc
+            raise JobError(
+                f"The Piper voice {onnx_path.name} cannot be opened: the .onnx file is damaged or "
+                f"not an ONNX model. Download it again."
+            ) from exc
         names = {i.name for i in session.get_inputs()}
         if not {"input", "input_lengths", "scales"} <= names:
-            raise JobError(f"{onnx_path.name} is an ONNX model but not a Piper voice (it lacks the inputs "
-                           "input, input_lengths and scales).")
+            raise JobError(
+                f"{onnx_path.name} is an ONNX model but not a Piper voice (it lacks the inputs "
+                "input, input_lengths and scales)."
+            )
         return cls(onnx_path, config, session)
 
     # -- text -> ids ----------------------------------------------------------------------------------------------
@@ -152,7 +164,7 @@ class PiperVoice:
         while i < len(points):
             for cluster in self._clusters:
                 n = len(cluster)
-                if "".join(points[i:i + n]) == cluster:
+                if "".join(points[i : i + n]) == cluster:
                     out.append(cluster)
                     i += n
                     break
@@ -180,13 +192,17 @@ class PiperVoice:
         :data:`~studio.core.untrusted.MAX_PIPER_IDS` ids, and audio longer than the cap for that many ids (a
         model or settings file that makes minutes of sound from a few phonemes is broken or hostile)."""
         if len(ids) > untrusted.MAX_PIPER_IDS:
-            raise JobError(f"A sentence is too long for the Piper voice {self.name}: {len(ids):,} phoneme ids, over "
-                           f"the limit of {untrusted.MAX_PIPER_IDS:,}; split it into shorter sentences (or shorten "
-                           f"the pronunciation dictionary's entries).")
-        scales = np.array([self.noise_scale, self.length_scale / max(0.1, float(rate)), self.noise_w],
-                          dtype=np.float32)
-        feeds = {"input": np.array([ids], dtype=np.int64), "input_lengths": np.array([len(ids)], dtype=np.int64),
-                 "scales": scales}
+            raise JobError(
+                f"A sentence is too long for the Piper voice {self.name}: {len(ids):,} phoneme ids, over "
+                f"the limit of {untrusted.MAX_PIPER_IDS:,}; split it into shorter sentences (or shorten "
+                f"the pronunciation dictionary's entries)."
+            )
+        scales = np.array([self.noise_scale, self.length_scale / max(0.1, float(rate)), self.noise_w], dtype=np.float32)
+        feeds = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": scales,
+        }
         if "sid" in self.input_names:  # Piper feeds it when num_speakers > 1; a model that demands it gets 0 anyway
             feeds["sid"] = np.array([int(speaker) if self.num_speakers > 1 else 0], dtype=np.int64)
         with self._lock:
@@ -194,9 +210,11 @@ class PiperVoice:
         audio = np.asarray(audio).reshape(-1)
         cap = untrusted.piper_samples_cap(len(ids), self.sample_rate)
         if len(audio) > cap:
-            raise JobError(f"The Piper voice {self.path} made {len(audio) / self.sample_rate:,.1f} s of audio for "
-                           f"{len(ids):,} phoneme ids, over the limit of {cap / self.sample_rate:,.1f} s; the voice's "
-                           f"model or its .onnx.json is damaged, so its audio is not used.")
+            raise JobError(
+                f"The Piper voice {self.path} made {len(audio) / self.sample_rate:,.1f} s of audio for "
+                f"{len(ids):,} phoneme ids, over the limit of {cap / self.sample_rate:,.1f} s; the voice's "
+                f"model or its .onnx.json is damaged, so its audio is not used."
+            )
         audio = np.nan_to_num(audio.astype(np.float32, copy=False))
         peak = float(np.abs(audio).max()) if len(audio) else 0.0
         return audio * np.float32(PEAK / peak) if peak > 1e-8 else np.zeros_like(audio)
@@ -207,10 +225,7 @@ class PiperVoice:
         from studio.core.speech.text import split_sentences
 
         self.skipped = {}
-        if phonemes is not None:
-            pieces = [phonemes]
-        else:
-            pieces = [self.phonemes(s) for s in split_sentences(text)]
+        pieces = [phonemes] if phonemes is not None else [self.phonemes(s) for s in split_sentences(text)]
         out = []
         for piece in pieces:
             if check is not None:
@@ -221,7 +236,7 @@ class PiperVoice:
 
 
 # -- loaded voices, reused ----------------------------------------------------------------------------------------
-_cache: "OrderedDict[tuple, PiperVoice]" = OrderedDict()
+_cache: OrderedDict[tuple, PiperVoice] = OrderedDict()
 _cache_lock = threading.Lock()
 CACHE_SIZE = 2
 
@@ -258,9 +273,13 @@ def voice_info(onnx_path: str | Path) -> dict:
     config, _ = _read_config(onnx_path)
     name = str(config.get("dataset") or onnx_path.name.removesuffix(".onnx"))
     quality = (config.get("audio") or {}).get("quality")
-    return {"name": name, "quality": str(quality or ""), "sample_rate": int(config["audio"]["sample_rate"]),
-            "language": str((config.get("espeak") or {}).get("voice") or "en-us"),
-            "speakers": int(config.get("num_speakers", 1) or 1)}
+    return {
+        "name": name,
+        "quality": str(quality or ""),
+        "sample_rate": int(config["audio"]["sample_rate"]),
+        "language": str((config.get("espeak") or {}).get("voice") or "en-us"),
+        "speakers": int(config.get("num_speakers", 1) or 1),
+    }
 
 
 def voices_folder(project_root: str | Path) -> Path:
@@ -286,6 +305,7 @@ def import_piper_voice(project_root: str | Path, onnx_path: str | Path) -> str:
     source = Path(onnx_path)
     PiperVoice.load(source)  # plain errors for a missing .json, damaged .onnx, or a non-Piper model
     config_source = config_path_for(source)
+    assert config_source is not None  # PiperVoice.load refused a voice without its .onnx.json
     name = re.sub(r"[^\w.-]+", "_", source.name.removesuffix(".onnx")).strip("._") or "voice"
     folder = voices_folder(project_root) / name
     target = folder / f"{name}.onnx"

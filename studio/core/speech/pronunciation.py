@@ -28,15 +28,78 @@ VERSION = 1
 
 # IPA (as espeak-ng writes it for English) -> espeak-ng's English phoneme mnemonics. Longest match first.
 _IPA_TO_ESPEAK_EN = {
-    "ɑːɹ": "A@", "ɔːɹ": "o@", "ɛɹ": "e@", "ɪɹ": "i@3", "ʊɹ": "U@", "eə": "e@", "ɪə": "i@", "ʊə": "U@",
-    "aɪ": "aI", "eɪ": "eI", "ɔɪ": "OI", "aʊ": "aU", "oʊ": "oU", "əʊ": "@U", "tʃ": "tS", "dʒ": "dZ",
-    "iː": "i:", "uː": "u:", "ɑː": "A:", "ɔː": "O:", "ɜː": "3:", "n̩": "n-", "l̩": "@L",
-    "ə": "@", "ɚ": "3", "ɐ": "a#", "æ": "a", "ɑ": "A:", "ɒ": "0", "ɔ": "O:", "ɛ": "E", "e": "e", "ɪ": "I",
-    "ᵻ": "I#", "i": "i", "ʊ": "U", "u": "u:", "ʌ": "V", "ɜ": "3:", "a": "a", "o": "o",
-    "p": "p", "b": "b", "t": "t", "d": "d", "k": "k", "g": "g", "ɡ": "g", "f": "f", "v": "v", "θ": "T",
-    "ð": "D", "s": "s", "z": "z", "ʃ": "S", "ʒ": "Z", "h": "h", "m": "m", "n": "n", "ŋ": "N", "l": "l",
-    "ɹ": "r", "r": "r", "w": "w", "j": "j", "ɾ": "t#", "ʔ": "?", "x": "x",
-    "ˈ": "'", "ˌ": ",", "ː": ":", " ": "_",
+    "ɑːɹ": "A@",
+    "ɔːɹ": "o@",
+    "ɛɹ": "e@",
+    "ɪɹ": "i@3",
+    "ʊɹ": "U@",
+    "eə": "e@",
+    "ɪə": "i@",
+    "ʊə": "U@",
+    "aɪ": "aI",
+    "eɪ": "eI",
+    "ɔɪ": "OI",
+    "aʊ": "aU",
+    "oʊ": "oU",
+    "əʊ": "@U",
+    "tʃ": "tS",
+    "dʒ": "dZ",
+    "iː": "i:",
+    "uː": "u:",
+    "ɑː": "A:",
+    "ɔː": "O:",
+    "ɜː": "3:",
+    "n̩": "n-",
+    "l̩": "@L",
+    "ə": "@",
+    "ɚ": "3",
+    "ɐ": "a#",
+    "æ": "a",
+    "ɑ": "A:",
+    "ɒ": "0",
+    "ɔ": "O:",
+    "ɛ": "E",
+    "e": "e",
+    "ɪ": "I",
+    "ᵻ": "I#",
+    "i": "i",
+    "ʊ": "U",
+    "u": "u:",
+    "ʌ": "V",
+    "ɜ": "3:",
+    "a": "a",
+    "o": "o",
+    "p": "p",
+    "b": "b",
+    "t": "t",
+    "d": "d",
+    "k": "k",
+    "g": "g",
+    "ɡ": "g",
+    "f": "f",
+    "v": "v",
+    "θ": "T",
+    "ð": "D",
+    "s": "s",
+    "z": "z",
+    "ʃ": "S",
+    "ʒ": "Z",
+    "h": "h",
+    "m": "m",
+    "n": "n",
+    "ŋ": "N",
+    "l": "l",
+    "ɹ": "r",
+    "r": "r",
+    "w": "w",
+    "j": "j",
+    "ɾ": "t#",
+    "ʔ": "?",
+    "x": "x",
+    "ˈ": "'",
+    "ˌ": ",",
+    "ː": ":",
+    " ": "_",
 }
 _IPA_KEYS = sorted(_IPA_TO_ESPEAK_EN, key=len, reverse=True)
 
@@ -73,8 +136,9 @@ class Dictionary:
                 self.entries[word] = value
         keys = sorted(self.entries, key=len, reverse=True)
         self._lookup = {k.lower(): self.entries[k] for k in keys}
-        self._pattern = (re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in keys) + r")(?!\w)", re.IGNORECASE)
-                         if keys else None)
+        self._pattern = (
+            re.compile(r"(?<!\w)(" + "|".join(re.escape(k) for k in keys) + r")(?!\w)", re.IGNORECASE) if keys else None
+        )
 
     def __bool__(self) -> bool:
         return bool(self.entries)
@@ -94,11 +158,13 @@ class Dictionary:
     def for_espeak(self, text: str, language: str) -> str:
         """Text for the espeak-ng system voice: respellings applied, phoneme entries as inline ``[[mnemonics]]``
         where :func:`ipa_to_espeak` can translate them, else the word as written."""
+
         def replace(word: str, value: str) -> str:
             if not is_phonemes(value):
                 return value
             mnemonics = ipa_to_espeak(value.strip()[1:-1], language)
             return f"[[{mnemonics}]]" if mnemonics else word
+
         # Brackets typed by the user would otherwise switch espeak into phoneme input.
         return self._sub(text.replace("[[", "[ [").replace("]]", "] ]"), replace)
 
@@ -111,7 +177,7 @@ class Dictionary:
         buffer, last = [], 0
         for match in self._pattern.finditer(text):
             value = self._lookup[match.group(0).lower()]
-            buffer.append(text[last:match.start()])
+            buffer.append(text[last : match.start()])
             last = match.end()
             if is_phonemes(value):
                 if "".join(buffer):
@@ -158,8 +224,11 @@ def load_dictionary(project_root: str | Path | None) -> Dictionary:
     entries = data.get("entries", data) if isinstance(data, dict) else {}
     if not isinstance(entries, dict):
         return Dictionary()
-    kept = [(k, v) for k, v in entries.items() if isinstance(k, str) and isinstance(v, str)
-            and len(k) <= MAX_WORD_CHARS and len(v) <= MAX_VALUE_CHARS]
+    kept = [
+        (k, v)
+        for k, v in entries.items()
+        if isinstance(k, str) and isinstance(v, str) and len(k) <= MAX_WORD_CHARS and len(v) <= MAX_VALUE_CHARS
+    ]
     return Dictionary(dict(kept[:MAX_ENTRIES]))
 
 

@@ -15,8 +15,31 @@ from __future__ import annotations
 import re
 
 MAX_CHARS = 300
-_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "eg", "ie",
-                  "fig", "approx", "inc", "ltd", "co", "mt", "u.s", "a.m", "p.m"}
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "eg",
+    "ie",
+    "fig",
+    "approx",
+    "inc",
+    "ltd",
+    "co",
+    "mt",
+    "u.s",
+    "a.m",
+    "p.m",
+}
 _END = re.compile(r"[.!?…。！？]+[\"'”’»)\]」』）]*(?=\s|$)|[。！？]+[\"'”’»)\]」』）]*")
 
 
@@ -37,8 +60,8 @@ def _cut_long(chunk: str) -> list[str]:
             cut = head.rfind(" ")
         if cut <= 0:
             cut = MAX_CHARS - 1
-        out.append(chunk[:cut + 1].strip())
-        chunk = chunk[cut + 1:].strip()
+        out.append(chunk[: cut + 1].strip())
+        chunk = chunk[cut + 1 :].strip()
     if chunk:
         out.append(chunk)
     return out
@@ -51,9 +74,9 @@ def split_sentences(text: str) -> list[str]:
         paragraph = " ".join(paragraph.split())
         start = 0
         for match in _END.finditer(paragraph):
-            if match.group(0).startswith(".") and _is_abbreviation(paragraph[start:match.start() + 1]):
+            if match.group(0).startswith(".") and _is_abbreviation(paragraph[start : match.start() + 1]):
                 continue
-            sentences.extend(_cut_long(paragraph[start:match.end()].strip()))
+            sentences.extend(_cut_long(paragraph[start : match.end()].strip()))
             start = match.end()
         sentences.extend(_cut_long(paragraph[start:].strip()))
     return [s for s in sentences if s and any(ch.isalnum() for ch in s)]

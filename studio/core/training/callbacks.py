@@ -66,8 +66,10 @@ class Evaluator(Callback):
         patience = engine.config["early_stopping_patience"]
         if patience and state.evals_since_best >= patience and state.step < engine.total_steps:
             name = engine.recipe.metric.replace("_", " ")
-            engine.stop_reason = (f"The {name} has not improved for {patience} evaluations, so training stopped "
-                                  f"early at step {state.step:,} (best {state.best_metric:.4g}).")
+            engine.stop_reason = (
+                f"The {name} has not improved for {patience} evaluations, so training stopped "
+                f"early at step {state.step:,} (best {state.best_metric:.4g})."
+            )
             engine.event(engine.stop_reason)
 
 
@@ -111,16 +113,21 @@ class Reporter(Callback):
         step_s = seconds / steps
         self._step_s = step_s if self._step_s is None else 0.7 * self._step_s + 0.3 * step_s
         self._mark = (step, now)
-        line = {"step": step, "time_s": round(now, 3), "epoch": round(engine.sampler.epoch_float, 4),
-                "lr": float(engine.last_logs.get("lr", 0.0)),
-                "items_per_s": round(engine.sampler.global_batch / step_s, 2)}
+        line = {
+            "step": step,
+            "time_s": round(now, 3),
+            "epoch": round(engine.sampler.epoch_float, 4),
+            "lr": float(engine.last_logs.get("lr", 0.0)),
+            "items_per_s": round(engine.sampler.global_batch / step_s, 2),
+        }
         line.update({k: float(v) for k, v in engine.last_logs.items() if k != "lr"})
         line.update(engine.step_values)
         engine.state.last_metrics.update({k: v for k, v in line.items() if k.startswith(("loss", "val_"))})
         if self.log is not None:
             self.log.append(line)
-        engine.ctx.metrics({**line, "eta_s": round(self._step_s * (engine.total_steps - step), 1),
-                            "total_steps": engine.total_steps})
+        engine.ctx.metrics(
+            {**line, "eta_s": round(self._step_s * (engine.total_steps - step), 1), "total_steps": engine.total_steps}
+        )
 
 
 class Previewer(Callback):
@@ -175,7 +182,7 @@ class Checkpointer(Callback):
         snap.meta["best"] = best
         record = None
         if self.is_main and self.folder is not None:
-            record = self._write(engine, snap)
+            record = self._write(engine, self.folder, snap)
             if best:
                 checkpoints.mark_best(self.folder, step)
             checkpoints.prune(self.folder, engine.config["keep_last"], state.best_checkpoint_step)
@@ -184,17 +191,22 @@ class Checkpointer(Callback):
         self._saved_at = time.monotonic()
         return record
 
-    def _write(self, engine, snap) -> Path:
+    def _write(self, engine, folder: Path, snap) -> Path:
         try:
-            return checkpoints.write(self.folder, snap)
+            return checkpoints.write(folder, snap)
         except OSError as exc:
             if not checkpoints.is_disk_full(exc):
                 raise
             previous = engine.last_checkpoint
-            where = (f"the checkpoint at step {engine.last_good.step:,} is intact" if previous is not None
-                     else "no earlier checkpoint existed")
-            raise DiskFull(f"The disk is full, so the checkpoint at step {snap.step:,} could not be saved. The "
-                           f"run stopped and {where}: free some space, then resume the run.") from exc
+            where = (
+                f"the checkpoint at step {engine.last_good.step:,} is intact"
+                if previous is not None
+                else "no earlier checkpoint existed"
+            )
+            raise DiskFull(
+                f"The disk is full, so the checkpoint at step {snap.step:,} could not be saved. The "
+                f"run stopped and {where}: free some space, then resume the run."
+            ) from exc
 
 
 class StatusWriter(Callback):
@@ -208,9 +220,15 @@ class StatusWriter(Callback):
         best = engine.state.best_checkpoint_step
         last = engine.last_checkpoint
         try:
-            write_status(self.folder, state=state, step=engine.state.step, total_steps=engine.total_steps,
-                         message=message, last_checkpoint=last.name[:-5] if last is not None else None,
-                         best_checkpoint=checkpoints.checkpoint_name(best) if best is not None else None)
+            write_status(
+                self.folder,
+                state=state,
+                step=engine.state.step,
+                total_steps=engine.total_steps,
+                message=message,
+                last_checkpoint=last.name[:-5] if last is not None else None,
+                best_checkpoint=checkpoints.checkpoint_name(best) if best is not None else None,
+            )
         except OSError as exc:  # a full disk must not hide the real error the checkpoint writer reports
             log.warning("Could not update the run status: %s", exc)
         self._written = time.monotonic()
@@ -219,7 +237,10 @@ class StatusWriter(Callback):
         self.write(engine, "running", "Training")
 
     def on_step_end(self, engine) -> None:
-        if time.monotonic() - self._written >= HEARTBEAT_S or engine.state.step % engine.config["checkpoint_every"] == 0:
+        if (
+            time.monotonic() - self._written >= HEARTBEAT_S
+            or engine.state.step % engine.config["checkpoint_every"] == 0
+        ):
             self.write(engine, "running", "Training")
 
     def on_pause(self, engine) -> None:

@@ -8,8 +8,8 @@ lists and dicts only, so it loads with ``torch.load(path, weights_only=True)`` (
 disk mid-save leaves the previous checkpoint as the latest complete one.
 
 Reading: a checkpoint whose files cannot be read (cut short, overwritten with garbage, a weights header over
-:data:`studio.core.untrusted.HEADER_CAP`) raises :class:`DamagedCheckpoint` naming the file in plain words, so a resume can
-fall back to an earlier one. A ``.state.pt`` whose pickle names a Python function or class (what a planted
+:data:`studio.core.untrusted.HEADER_CAP`) raises :class:`DamagedCheckpoint` naming the file in plain words, so a
+resume can fall back to an earlier one. A ``.state.pt`` whose pickle names a Python function or class (what a planted
 payload needs) is never opened further: it is refused as "contains code", and PyTorch's own message, which
 suggests loading it with ``weights_only=False`` (running that code), is never shown.
 """
@@ -27,8 +27,9 @@ import re
 import struct
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -69,11 +70,19 @@ class Snapshot:
 def capture_rng() -> dict:
     """Python, numpy and torch (+CUDA) generator states as tensors, ints, floats, lists and None."""
     version, internal, gauss = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {"python": [version, list(internal), gauss],
-             "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
-             "torch": torch.get_rng_state()}
+    # the global RandomState is MT19937, whose state is the legacy tuple (numpy's stub picks the dict overload)
+    legacy = cast("tuple[str, np.ndarray, int, int, float]", np.random.get_state())
+    _kind, keys, pos, has_gauss, cached = legacy
+    state = {
+        "python": [version, list(internal), gauss],
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -83,8 +92,9 @@ def restore_rng(state: dict) -> None:
     version, internal, gauss = state["python"]
     random.setstate((int(version), tuple(int(v) for v in internal), gauss))
     numpy = state["numpy"]
-    np.random.set_state(("MT19937", numpy["keys"].numpy().astype(np.uint32), numpy["pos"], numpy["has_gauss"],
-                         numpy["cached_gaussian"]))
+    np.random.set_state(
+        ("MT19937", numpy["keys"].numpy().astype(np.uint32), numpy["pos"], numpy["has_gauss"], numpy["cached_gaussian"])
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -100,8 +110,11 @@ def write(folder: Path, snapshot: Snapshot) -> Path:
     """
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / checkpoint_name(snapshot.step)
-    weights, state, record = (stem.with_suffix(".safetensors"), stem.with_suffix(".state.pt"),
-                              stem.with_suffix(".json"))
+    weights, state, record = (
+        stem.with_suffix(".safetensors"),
+        stem.with_suffix(".state.pt"),
+        stem.with_suffix(".json"),
+    )
     try:
         atomic_write_bytes(weights, save(snapshot.weights))
         buffer = io.BytesIO()
@@ -198,8 +211,9 @@ def _read_record(record: Path) -> dict:
         raise DamagedCheckpoint(step, record, "cannot be read: it is cut short or not a checkpoint record") from None
     value = meta.get("step") if isinstance(meta, dict) else None
     if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (step >= 0 and value != step):
-        raise DamagedCheckpoint(step, record, f"does not describe step {step:,}" if step >= 0
-                                else "is not a checkpoint record")
+        raise DamagedCheckpoint(
+            step, record, f"does not describe step {step:,}" if step >= 0 else "is not a checkpoint record"
+        )
     return meta
 
 
@@ -233,8 +247,9 @@ def _read_state(path: Path, step: int) -> dict:
     except Exception as exc:  # noqa: BLE001 - torch raises UnpicklingError, RuntimeError, EOFError, ValueError...
         log.info("Unreadable training state %s: %s", path, type(exc).__name__)  # never torch's text: see above
         if pickle_names_code(path):
-            raise DamagedCheckpoint(step, path, "contains code (it refers to Python functions or classes), so "
-                                                "it was not opened") from None
+            raise DamagedCheckpoint(
+                step, path, "contains code (it refers to Python functions or classes), so it was not opened"
+            ) from None
         raise DamagedCheckpoint(step, path, "is cut short or is not a training-state file") from None
     if not isinstance(state, dict) or any(key not in state for key in STATE_KEYS):
         raise DamagedCheckpoint(step, path, "is not a training-state file of the studio")
@@ -288,7 +303,7 @@ def _is_storage(name: str) -> bool:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def is_disk_full(exc: BaseException) -> bool:

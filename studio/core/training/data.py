@@ -46,7 +46,7 @@ class EpochSampler:
             order = self._permutation()
         start = self.position + self.rank * self.batch_size
         self.position += self.global_batch
-        return order[start:start + self.batch_size]
+        return order[start : start + self.batch_size]
 
     @property
     def epoch_float(self) -> float:

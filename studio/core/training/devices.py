@@ -82,7 +82,7 @@ def list_devices() -> list[DeviceInfo]:
     devices: list[DeviceInfo] = []
     try:
         import torch
-    except Exception as exc:  # torch missing or broken: the studio still opens and says so
+    except Exception as exc:  # noqa: BLE001 - torch missing or broken: the studio still opens and says so
         log.warning("PyTorch could not be imported (%s); only the CPU is listed.", exc)
         return [_cpu_info()]
     try:
@@ -92,18 +92,19 @@ def list_devices() -> list[DeviceInfo]:
                 props = torch.cuda.get_device_properties(index)
                 try:
                     free, total = torch.cuda.mem_get_info(index)
-                except Exception:  # some drivers refuse this query; total memory still comes from props
+                except Exception:  # noqa: BLE001 - some drivers refuse this query; total memory still comes from props
                     free, total = None, props.total_memory
-                gpus.append(DeviceInfo(f"cuda:{index}", "cuda", props.name, int(total),
-                                       None if free is None else int(free)))
+                gpus.append(
+                    DeviceInfo(f"cuda:{index}", "cuda", props.name, int(total), None if free is None else int(free))
+                )
             devices.extend(sorted(gpus, key=lambda d: -(d.free_memory or d.total_memory or 0)))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a broken driver or CUDA runtime costs the GPU, not the studio
         log.warning("CUDA is installed but could not be used (%s); falling back.", exc)
     try:
         mps = getattr(torch.backends, "mps", None)
         if mps is not None and mps.is_available():
             devices.append(DeviceInfo("mps", "mps", "Apple GPU (Metal)"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a failing MPS query costs the Apple GPU, not the studio
         log.warning("Apple MPS could not be queried (%s).", exc)
     devices.append(_cpu_info())
     return devices

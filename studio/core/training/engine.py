@@ -30,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -98,9 +99,17 @@ class _StepInProgress:
 class Engine:
     """Trains one recipe. ``run_folder`` None = in memory only (the estimate uses that)."""
 
-    def __init__(self, recipe: Recipe, config: dict, device: torch.device, ctx: JobContext | None = None,
-                 dist_info: DistInfo | None = None, run_folder: Path | None = None, meta: dict | None = None,
-                 callbacks: list | None = None) -> None:
+    def __init__(
+        self,
+        recipe: Recipe,
+        config: dict,
+        device: torch.device,
+        ctx: JobContext | None = None,
+        dist_info: DistInfo | None = None,
+        run_folder: Path | None = None,
+        meta: dict | None = None,
+        callbacks: list | None = None,
+    ) -> None:
         self.recipe, self.config, self.device = recipe, config, device
         self.ctx = ctx or JobContext()
         self.dist = dist_info or DistInfo()
@@ -126,20 +135,28 @@ class Engine:
             torch.backends.cuda.matmul.allow_tf32 = True  # TF32 matmuls: ~8x the fp32 rate, same curves
             torch.backends.cudnn.allow_tf32 = True
         seed_everything(int(self.config["seed"]))
-        self.models: dict[str, nn.Module] = {name: model.to(self.device)
-                                             for name, model in self.recipe.build_models().items()}
+        self.models: dict[str, nn.Module] = {
+            name: model.to(self.device) for name, model in self.recipe.build_models().items()
+        }
         self.optimizers = self.recipe.build_optimizers(self.models)
         self.phases = self.recipe.phases()
         self.ema: dict[str, nn.Module] = {}
         if self.config["ema"]:
-            self.ema = {name: copy.deepcopy(self.models[name]).requires_grad_(False)
-                        for name in self.recipe.ema_models()}
-        self.schedule = Schedule(self.optimizers, self.total_steps, int(self.config["warmup_steps"]),
-                                 float(self.config["min_lr_ratio"]))
+            self.ema = {
+                name: copy.deepcopy(self.models[name]).requires_grad_(False) for name in self.recipe.ema_models()
+            }
+        self.schedule = Schedule(
+            self.optimizers, self.total_steps, int(self.config["warmup_steps"]), float(self.config["min_lr_ratio"])
+        )
         self.autocast_dtype, scaled = precision_settings(self.config["precision"], self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=scaled)
-        self.sampler = EpochSampler(self.recipe.train_size(), int(self.config["batch_size"]),
-                                    int(self.config["seed"]), self.dist.rank, self.dist.world_size)
+        self.sampler = EpochSampler(
+            self.recipe.train_size(),
+            int(self.config["batch_size"]),
+            int(self.config["seed"]),
+            self.dist.rank,
+            self.dist.world_size,
+        )
         self.train_models = self._wrap_models()
 
     def _wrap_models(self) -> dict[str, nn.Module]:
@@ -153,7 +170,7 @@ class Engine:
                 ids = [self.device.index] if self.device.type == "cuda" else None
                 module = DistributedDataParallel(module, device_ids=ids)
             if self.config["compile"]:  # compile outside DDP, as PyTorch recommends (it then sees the buckets)
-                module = torch.compile(module)
+                module = cast(nn.Module, torch.compile(module))  # an OptimizedModule: still a Module
             wrapped[name] = module
         return wrapped
 
@@ -162,30 +179,42 @@ class Engine:
         """The complete training state as CPU tensors (clones: training goes on mutating the originals)."""
         weights = {}
         for name, model in self.models.items():
-            weights.update({f"{name}.{k}": v.detach().cpu().clone().contiguous()
-                            for k, v in model.state_dict().items()})
+            weights.update(
+                {f"{name}.{k}": v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+            )
         for name, model in self.ema.items():
-            weights.update({f"ema.{name}.{k}": v.detach().cpu().clone().contiguous()
-                            for k, v in model.state_dict().items()})
+            weights.update(
+                {f"ema.{name}.{k}": v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+            )
         self.state.elapsed_s = self.elapsed_s
-        state = {"step": self.state.step,
-                 "optimizers": {name: _cpu(opt.state_dict()) for name, opt in self.optimizers.items()},
-                 "schedule": self.schedule.state_dict(), "scaler": self.scaler.state_dict(),
-                 "sampler": self.sampler.state_dict(), "rng": checkpoints.capture_rng(),
-                 "engine": _plain(self.state.to_dict())}
-        meta = {"step": self.state.step, "epoch": self.sampler.epoch_float, "metrics": dict(self.state.last_metrics),
-                "config": self.config, "family": self.meta.get("family", self.recipe.family),
-                "dataset": self.meta.get("dataset", ""), "created": checkpoints.now(), "best": False}
+        state = {
+            "step": self.state.step,
+            "optimizers": {name: _cpu(opt.state_dict()) for name, opt in self.optimizers.items()},
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "rng": checkpoints.capture_rng(),
+            "engine": _plain(self.state.to_dict()),
+        }
+        meta = {
+            "step": self.state.step,
+            "epoch": self.sampler.epoch_float,
+            "metrics": dict(self.state.last_metrics),
+            "config": self.config,
+            "family": self.meta.get("family", self.recipe.family),
+            "dataset": self.meta.get("dataset", ""),
+            "created": checkpoints.now(),
+            "best": False,
+        }
         return checkpoints.Snapshot(self.state.step, weights, state, meta)
 
     def restore(self, snap: checkpoints.Snapshot, keep_retries: bool = False) -> None:
         """Put every model, optimizer, counter and random stream back to ``snap``."""
         for name, model in self.models.items():
-            model.load_state_dict({k[len(name) + 1:]: v for k, v in snap.weights.items()
-                                   if k.startswith(name + ".")})
+            model.load_state_dict({k[len(name) + 1 :]: v for k, v in snap.weights.items() if k.startswith(name + ".")})
         for name, model in self.ema.items():
             prefix = f"ema.{name}."
-            ema_weights = {k[len(prefix):]: v for k, v in snap.weights.items() if k.startswith(prefix)}
+            ema_weights = {k[len(prefix) :]: v for k, v in snap.weights.items() if k.startswith(prefix)}
             if ema_weights:
                 model.load_state_dict(ema_weights)
             else:  # resuming a run that had EMA off: start the average at the current weights
@@ -281,7 +310,7 @@ class Engine:
 
     def train_step(self) -> dict:
         """One optimizer step of every phase; handles NaN rollback and out-of-memory retries."""
-        self.step_values: dict = {}  # values callbacks add for this step (validation results)
+        self.step_values = {}  # values callbacks add for this step (validation results)
         step = _StepInProgress(self.sampler.next())  # (batch_size,) positions into the training items
         while True:
             try:
@@ -298,17 +327,17 @@ class Engine:
         self.last_logs = step.logs
         return step.logs
 
-    def _run_phases(self, step: "_StepInProgress") -> None:
+    def _run_phases(self, step: _StepInProgress) -> None:
         step.logs["lr"] = self.schedule.apply(self.state.step)
         positions = step.positions
-        chunks = [positions[i:i + self.state.micro_batch] for i in range(0, len(positions), self.state.micro_batch)]
+        chunks = [positions[i : i + self.state.micro_batch] for i in range(0, len(positions), self.state.micro_batch)]
         batches = [self.recipe.load_batch(chunk) for chunk in chunks]
-        for phase in self.phases[step.phases_done:]:
+        for phase in self.phases[step.phases_done :]:
             optimizer = self.optimizers[phase.optimizer]
             optimizer.zero_grad(set_to_none=True)
             total = torch.zeros((), device=self.device)
             logs: dict = {}
-            for index, (chunk, batch) in enumerate(zip(chunks, batches)):
+            for index, (chunk, batch) in enumerate(zip(chunks, batches, strict=True)):
                 share = len(chunk) / len(positions)  # micro-batches of unequal size still average exactly
                 with self._no_sync(last=index == len(chunks) - 1), self._autocast():
                     loss, values = phase.loss(self.train_models, batch)
@@ -338,7 +367,7 @@ class Engine:
         if not last:
             for module in self.train_models.values():
                 if hasattr(module, "no_sync"):
-                    stack.enter_context(module.no_sync())
+                    stack.enter_context(module.no_sync())  # type: ignore[operator]  # DDP's (hasattr above)
         return stack
 
     @torch.no_grad()
@@ -346,10 +375,10 @@ class Engine:
         decay = float(self.config["ema_decay"])
         for name, ema in self.ema.items():
             model = self.models[name]
-            ema_params = [p for p in ema.parameters()]
+            ema_params: list[torch.Tensor] = [p for p in ema.parameters()]
             params = [p.detach() for p in model.parameters()]
             torch._foreach_lerp_(ema_params, params, 1.0 - decay)  # ema += (1 - decay) * (param - ema)
-            for ema_buffer, buffer in zip(ema.buffers(), model.buffers()):
+            for ema_buffer, buffer in zip(ema.buffers(), model.buffers(), strict=True):
                 ema_buffer.copy_(buffer)
 
     # -- failures -------------------------------------------------------------------------------------------
@@ -357,10 +386,13 @@ class Engine:
         bad_step = self.state.step + 1
         retries = self.state.nan_retries + 1
         if retries > MAX_NAN_RETRIES:
-            raise JobError(f"The loss became NaN at step {bad_step:,} again after {MAX_NAN_RETRIES} retries with "
-                           "lower learning rates, so the run stopped. Try a lower learning rate (lr) or a smaller "
-                           "batch, or check the dataset for broken items.")
+            raise JobError(
+                f"The loss became NaN at step {bad_step:,} again after {MAX_NAN_RETRIES} retries with "
+                "lower learning rates, so the run stopped. Try a lower learning rate (lr) or a smaller "
+                "batch, or check the dataset for broken items."
+            )
         snap = self.last_good
+        assert snap is not None  # run() takes one before the first step
         scale = self.schedule.scale  # lowered further on every retry, even when the snapshot predates the last
         self.restore(snap, keep_retries=True)
         for callback in self.callbacks:
@@ -368,8 +400,10 @@ class Engine:
         self.state.nan_retries = retries
         self.schedule.scale = scale * NAN_LR_FACTOR
         new_lr = float(self.config["lr"]) * self.schedule.scale
-        self.event(f"The loss became NaN at step {bad_step:,}; the studio went back to step {snap.step:,} and "
-                   f"lowered the learning rate to {new_lr:.3g} (retry {retries} of {MAX_NAN_RETRIES}).")
+        self.event(
+            f"The loss became NaN at step {bad_step:,}; the studio went back to step {snap.step:,} and "
+            f"lowered the learning rate to {new_lr:.3g} (retry {retries} of {MAX_NAN_RETRIES})."
+        )
 
     def _halve_micro_batch(self) -> None:
         for optimizer in self.optimizers.values():
@@ -377,13 +411,17 @@ class Engine:
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
         if self.state.micro_batch <= 1:
-            raise JobError("The model does not fit in the GPU's memory even one picture at a time. Choose a smaller "
-                           "model or resolution, or train on another device.")
+            raise JobError(
+                "The model does not fit in the GPU's memory even one picture at a time. Choose a smaller "
+                "model or resolution, or train on another device."
+            )
         self.state.micro_batch = max(1, self.state.micro_batch // 2)
         steps = math.ceil(int(self.config["batch_size"]) / self.state.micro_batch)
-        self.event(f"The GPU ran out of memory at step {self.state.step + 1:,}; the studio now processes "
-                   f"{self.state.micro_batch} items at a time in {steps} parts, so each step still learns from "
-                   f"{self.config['batch_size']} items.")
+        self.event(
+            f"The GPU ran out of memory at step {self.state.step + 1:,}; the studio now processes "
+            f"{self.state.micro_batch} items at a time in {steps} parts, so each step still learns from "
+            f"{self.config['batch_size']} items."
+        )
 
     # -- reports used by callbacks --------------------------------------------------------------------------
     def event(self, text: str) -> None:

@@ -45,8 +45,11 @@ def estimate(project_root, dataset: str, family: str, config: dict | None, devic
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         per_step = (time.perf_counter() - started) / TIMED_STEPS
-        memory = (int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda"
-                  else _state_bytes(engine) + activations)
+        memory = (
+            int(torch.cuda.max_memory_allocated(device))
+            if device.type == "cuda"
+            else _state_bytes(engine) + activations
+        )
     return {"seconds": per_step * int(config["steps"]), "memory_bytes": int(memory)}
 
 

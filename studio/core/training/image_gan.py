@@ -65,8 +65,10 @@ class ImageRecipe(Recipe):
     def check_settings(cls, config: dict) -> None:
         """Refuse settings this family cannot use before any cache is built (plain-language JobError)."""
         if config["resolution"] not in gan.RESOLUTIONS:
-            raise JobError(f"The resolution must be one of {', '.join(map(str, gan.RESOLUTIONS))} px for this "
-                           f"model (it is {config['resolution']}).")
+            raise JobError(
+                f"The resolution must be one of {', '.join(map(str, gan.RESOLUTIONS))} px for this "
+                f"model (it is {config['resolution']})."
+            )
         if config["width"] < 1 or config["z_dim"] < 1:
             raise JobError("width and z_dim must be at least 1.")
 
@@ -102,9 +104,16 @@ class ImageRecipe(Recipe):
         return rows[: int(self.config["eval_count"])]
 
     def describe(self) -> dict:
-        return {"kind": self.family, "resolution": int(self.config["resolution"]), "z_dim": int(self.config["z_dim"]),
-                "width": int(self.config["width"]), "num_classes": self.num_classes, "classes": list(self.classes),
-                "weights": self.weights_name, "ema": bool(self.config["ema"])}
+        return {
+            "kind": self.family,
+            "resolution": int(self.config["resolution"]),
+            "z_dim": int(self.config["z_dim"]),
+            "width": int(self.config["width"]),
+            "num_classes": self.num_classes,
+            "classes": list(self.classes),
+            "weights": self.weights_name,
+            "ema": bool(self.config["ema"]),
+        }
 
     # -- pictures -----------------------------------------------------------------------------------------
     @staticmethod
@@ -160,14 +169,18 @@ class GanRecipe(ImageRecipe):
 
     def build_models(self) -> dict[str, nn.Module]:
         c = self.config
-        return {"generator": gan.Generator(c["resolution"], c["z_dim"], c["width"], self.num_classes),
-                "discriminator": gan.Discriminator(c["resolution"], c["width"], self.num_classes, c["spectral_norm"])}
+        return {
+            "generator": gan.Generator(c["resolution"], c["z_dim"], c["width"], self.num_classes),
+            "discriminator": gan.Discriminator(c["resolution"], c["width"], self.num_classes, c["spectral_norm"]),
+        }
 
     def build_optimizers(self, models):
         c = self.config
         betas = (float(c["adam_beta1"]), float(c["adam_beta2"]))
-        return {name: adamw(models[name].parameters(), c["lr"], c["weight_decay"], self.device, betas)
-                for name in ("discriminator", "generator")}
+        return {
+            name: adamw(models[name].parameters(), c["lr"], c["weight_decay"], self.device, betas)
+            for name in ("discriminator", "generator")
+        }
 
     def phases(self) -> list[Phase]:
         return [Phase("discriminator", self.discriminator_loss), Phase("generator", self.generator_loss)]
@@ -192,8 +205,11 @@ class GanRecipe(ImageRecipe):
         logits = D(seen, None if labels is None else torch.cat([labels, labels]))
         real_logits, fake_logits = logits.split(real.shape[0])
         loss = gan.d_loss(self.loss_kind, real_logits, fake_logits)
-        logs = {"loss_d": loss.detach(), "d_real": real_logits.detach().float().mean(),
-                "d_fake": fake_logits.detach().float().mean()}
+        logs = {
+            "loss_d": loss.detach(),
+            "d_real": real_logits.detach().float().mean(),
+            "d_fake": fake_logits.detach().float().mean(),
+        }
         real_seen, fake_seen = seen.split(real.shape[0])
         penalties = self.loss_kind == "wgan-gp" or self.config["r1_gamma"] > 0
         if penalties and torch.is_grad_enabled():  # (the time estimate runs the losses without gradients)
@@ -224,13 +240,14 @@ class GanRecipe(ImageRecipe):
 
     # -- reports ------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def sample(self, generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None,
-               batch: int = 64) -> torch.Tensor:
+    def sample(
+        self, generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None, batch: int = 64
+    ) -> torch.Tensor:
         """Generator outputs for ``z`` (and ``labels``) in chunks, float32."""
         pieces = []
         for start in range(0, len(z), batch):
-            chunk_labels = None if labels is None else labels[start:start + batch]
-            pieces.append(generator(z[start:start + batch], chunk_labels).float())
+            chunk_labels = None if labels is None else labels[start : start + batch]
+            pieces.append(generator(z[start : start + batch], chunk_labels).float())
         return torch.cat(pieces)
 
     @torch.no_grad()
@@ -258,8 +275,10 @@ class GanRecipe(ImageRecipe):
         generator = models["generator"]
         if self.num_classes:
             shown = self.classes[:8]
-            rows = [self.sample(generator, z, torch.full((columns,), i, dtype=torch.long, device=self.device))
-                    for i in range(len(shown))]
+            rows = [
+                self.sample(generator, z, torch.full((columns,), i, dtype=torch.long, device=self.device))
+                for i in range(len(shown))
+            ]
             caption = f"Step {step:,}: one row per class ({', '.join(shown)}), the same latents in every row"
         else:
             images = self.sample(generator, z, None)

@@ -72,8 +72,10 @@ class VaeRecipe(ImageRecipe):
         beta, warmup = float(self.config["beta"]), int(self.config["kl_warmup_steps"])
         if warmup <= 0:
             return beta
-        first = self.optimizer.param_groups[0]["params"][0] if self.optimizer is not None else None
-        state = self.optimizer.state.get(first) if first is not None else None
+        if self.optimizer is None:
+            return 0.0  # no optimizer yet: step 0 of the warm-up
+        first = self.optimizer.param_groups[0]["params"][0]
+        state = self.optimizer.state.get(first)
         if not state or "step" not in state:
             return 0.0  # no update yet: step 0 of the warm-up
         return (state["step"].float() / warmup).clamp(max=1.0) * beta
@@ -87,8 +89,12 @@ class VaeRecipe(ImageRecipe):
         if isinstance(weight, torch.Tensor):
             weight = weight.to(kl.device)
         loss = reconstruction + weight * kl
-        return loss, {"loss": loss.detach(), "recon": reconstruction.detach(), "kl": kl.detach(),
-                      "kl_weight": torch.as_tensor(weight).detach()}
+        return loss, {
+            "loss": loss.detach(),
+            "recon": reconstruction.detach(),
+            "kl": kl.detach(),
+            "kl_weight": torch.as_tensor(weight).detach(),
+        }
 
     # -- reports ------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -101,7 +107,7 @@ class VaeRecipe(ImageRecipe):
         recon_sum = kl_sum = 0.0
         count = 0
         for start in range(0, len(self.val_items), 256):
-            rows = self.val_items[start:start + 256]
+            rows = self.val_items[start : start + 256]
             images, labels = self.data.batch(rows, device=self.device), self._labels_of(rows)
             recon, mu, logvar = model(images, labels)
             recon_sum += float(F.mse_loss(recon.float(), images.float(), reduction="sum"))
@@ -109,8 +115,7 @@ class VaeRecipe(ImageRecipe):
             count += len(rows)
         val_recon = recon_sum / (count * self.values_per_picture)
         val_kl = kl_sum / (count * self.values_per_picture)
-        values = {"val_loss": val_recon + float(self.config["beta"]) * val_kl, "val_recon": val_recon,
-                  "val_kl": val_kl}
+        values = {"val_loss": val_recon + float(self.config["beta"]) * val_kl, "val_recon": val_recon, "val_kl": val_kl}
         rows = self.reference_rows()
         if len(rows) >= 2:
             from studio.core.quality import quality_scores
@@ -122,11 +127,14 @@ class VaeRecipe(ImageRecipe):
         return values
 
     @torch.no_grad()
-    def _decode(self, model: nn.Module, z: torch.Tensor, labels: torch.Tensor | None, batch: int = 64):
+    def _decode(self, model: vae.ConvVAE, z: torch.Tensor, labels: torch.Tensor | None, batch: int = 64):
         pieces = []
         for start in range(0, len(z), batch):
-            pieces.append(model.decode(z[start:start + batch],
-                                       None if labels is None else labels[start:start + batch]).float())
+            pieces.append(
+                model.decode(
+                    z[start : start + batch], None if labels is None else labels[start : start + batch]
+                ).float()
+            )
         return torch.cat(pieces)
 
     @torch.no_grad()
@@ -142,5 +150,7 @@ class VaeRecipe(ImageRecipe):
         sample_labels = (torch.arange(count, device=self.device) % self.num_classes) if self.num_classes else None
         samples = self._decode(model, z, sample_labels)
         path = self.write_grid([images, recon, samples], folder, step)
-        return {"path": str(path),
-                "caption": f"Step {step:,}: originals (top), reconstructions (middle), random samples (bottom)"}
+        return {
+            "path": str(path),
+            "caption": f"Step {step:,}: originals (top), reconstructions (middle), random samples (bottom)",
+        }

@@ -18,6 +18,7 @@ import importlib
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.jobs import Cancelled, JobContext, JobError
@@ -25,15 +26,28 @@ from studio.core.locks import LockHeld, Owner
 from studio.core.training import recipes, runs
 from studio.core.training.recipes import ConfigError
 
+if TYPE_CHECKING:
+    from studio.core.training.engine import Engine  # imports torch: only when a run starts
+
 log = logging.getLogger(__name__)
 
 
 class TrainJob:
     kind = "training"
 
-    def __init__(self, project_root, dataset: str, family: str, preset: str | None = "balanced",
-                 overrides: dict | None = None, steps: int | None = None, checkpoint_every: int | None = None,
-                 resume: str | None = None, device: str | None = None, cpu_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        project_root,
+        dataset: str,
+        family: str,
+        preset: str | None = "balanced",
+        overrides: dict | None = None,
+        steps: int | None = None,
+        checkpoint_every: int | None = None,
+        resume: str | None = None,
+        device: str | None = None,
+        cpu_threads: int | None = None,
+    ) -> None:
         self.project_root = Path(project_root).expanduser().resolve()
         self.dataset, self.family, self.preset = dataset, family, preset
         self.overrides = dict(overrides or {})
@@ -46,7 +60,7 @@ class TrainJob:
         self.cpu_threads = cpu_threads  # torch threads on a CPU; the GUI leaves a core to the window
         self.run_id: str | None = None
         self.run_folder: Path | None = None
-        self.engine = None
+        self.engine: Engine | None = None
         self.title = f"Training {family} on {dataset}"
         self._pending: list[str] = []
         self._lock = threading.Lock()
@@ -80,8 +94,10 @@ class TrainJob:
             raise ConfigError(f"There is no dataset “{self.dataset}” in {self.project_root}.")
         kind = Manifest.load(folder).kind
         if kind not in spec.info.kinds:
-            raise ConfigError(f"{spec.info.title} trains on {' or '.join(spec.info.kinds)} datasets; "
-                              f"“{self.dataset}” holds {kind} files.")
+            raise ConfigError(
+                f"{spec.info.title} trains on {' or '.join(spec.info.kinds)} datasets; "
+                f"“{self.dataset}” holds {kind} files."
+            )
         if self.resume is None:
             recipes.resolve_config(self.family, self.preset, self.overrides)
         else:
@@ -93,8 +109,10 @@ class TrainJob:
             except JobError as exc:
                 raise ConfigError(str(exc)) from None
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                raise ConfigError(f"The settings of the run {folder.name} (its config.json) cannot be read: the "
-                                  "file is damaged, so the run cannot be resumed.") from None
+                raise ConfigError(
+                    f"The settings of the run {folder.name} (its config.json) cannot be read: the "
+                    "file is damaged, so the run cannot be resumed."
+                ) from None
 
     def resume_point(self) -> tuple[Path, Path]:
         """(run folder, checkpoint .json) that ``resume`` names; ConfigError when there is none.
@@ -109,17 +127,22 @@ class TrainJob:
         if value.endswith(".json"):
             return self._checkpoint_path(value)
         if value == "latest":
-            candidates = [run for run in runs.list_runs(self.project_root)
-                          if run.family == self.family and run.dataset == self.dataset
-                          and runs.checkpoint_records(run.folder)]
+            candidates = [
+                run
+                for run in runs.list_runs(self.project_root)
+                if run.family == self.family and run.dataset == self.dataset and runs.checkpoint_records(run.folder)
+            ]
             if not candidates:
-                raise ConfigError(f"There is no earlier {self.family} run on “{self.dataset}” with a checkpoint "
-                                  "to resume.")
+                raise ConfigError(
+                    f"There is no earlier {self.family} run on “{self.dataset}” with a checkpoint to resume."
+                )
             folder = candidates[0].folder
         else:
             if not runs.is_run_id(value):
-                raise ConfigError(f"“{value}” is not a run id: --resume takes a run id, latest, or the .json of a "
-                                  f"checkpoint in {self.project_root / runs.RUNS}.")
+                raise ConfigError(
+                    f"“{value}” is not a run id: --resume takes a run id, latest, or the .json of a "
+                    f"checkpoint in {self.project_root / runs.RUNS}."
+                )
             folder = self.project_root / runs.RUNS / value
             if not (folder / "config.json").is_file():
                 raise ConfigError(f"There is no run “{value}” in {self.project_root}.")
@@ -150,8 +173,10 @@ class TrainJob:
         runs_root = (self.project_root / runs.RUNS).resolve()
         target = resolved.resolve()
         if target == runs_root or not target.is_relative_to(runs_root):
-            raise ConfigError(f"{given} is not inside this project's runs folder ({runs_root}), so it was not "
-                              "resumed: --resume takes a run id, latest, or a checkpoint of a run in --project.")
+            raise ConfigError(
+                f"{given} is not inside this project's runs folder ({runs_root}), so it was not "
+                "resumed: --resume takes a run id, latest, or a checkpoint of a run in --project."
+            )
 
     def check_run_free(self) -> None:
         """ConfigError naming the process that trains the run to resume, if one does (the CLI asks before it
@@ -245,8 +270,10 @@ class TrainJob:
         engine = self._engine(recipe, config, record, device, ctx, info, folder)
         if self._run_lock is not None and self._run_lock.taken_over is not None:
             owner = self._run_lock.taken_over
-            engine.event(f"The run was left locked by process {owner.pid} on {owner.host}, which has ended; this "
-                         "process took it over.")
+            engine.event(
+                f"The run was left locked by process {owner.pid} on {owner.host}, which has ended; this "
+                "process took it over."
+            )
         if record_path is not None:
             self._resume(engine, folder, record_path, info)
         try:
@@ -255,9 +282,9 @@ class TrainJob:
             raise
         except BaseException as exc:
             if info.is_main:
-                self._record_failure(engine, exc)
+                self._record_failure(engine, folder, exc)
             raise
-        return self._result(engine)
+        return self._result(engine, folder)
 
     def _resume(self, engine, folder: Path, record_path: Path, info) -> None:
         """Restore the checkpoint to resume from. A run id or "latest" falls back from a damaged checkpoint to
@@ -278,12 +305,16 @@ class TrainJob:
         else:
             first = damaged[0] if damaged else None
             where = f" (the newest: {first.file.name} {first.reason})" if first else ""
-            raise JobError(f"Every checkpoint of the run {folder.name} is damaged{where}, so it cannot be "
-                           "resumed; start a new run.")
+            raise JobError(
+                f"Every checkpoint of the run {folder.name} is damaged{where}, so it cannot be "
+                "resumed; start a new run."
+            )
         step = engine.state.step
-        for exc in damaged:
-            engine.event(f"The checkpoint at step {exc.step:,} is damaged ({exc.file.name} {exc.reason}); "
-                         f"resumed from step {step:,}.")
+        for skipped in damaged:
+            engine.event(
+                f"The checkpoint at step {skipped.step:,} is damaged ({skipped.file.name} {skipped.reason}); "
+                f"resumed from step {step:,}."
+            )
         if info.is_main:
             runs.MetricsLog(folder).truncate_after(step)
             discard_after(folder / "checkpoints", step)  # the damaged ones too: "latest" must not point at them
@@ -301,9 +332,20 @@ class TrainJob:
         return recipe_class.open_data(folder, config)
 
     def _new_run_folder(self, config: dict, record: dict, device, recipe) -> Path:
-        run_id, folder = runs.create_run_folder(self.project_root, self.family, {
-            "family": self.family, "dataset": self.dataset, "preset": self.preset, "config": config,
-            "model": recipe.describe(), "seed": config["seed"], "device": str(device), "created": runs.created_now()})
+        run_id, folder = runs.create_run_folder(
+            self.project_root,
+            self.family,
+            {
+                "family": self.family,
+                "dataset": self.dataset,
+                "preset": self.preset,
+                "config": config,
+                "model": recipe.describe(),
+                "seed": config["seed"],
+                "device": str(device),
+                "created": runs.created_now(),
+            },
+        )
         self._claim_run(folder)  # nobody can know the new folder yet: this cannot be refused
         for name, data in recipe.run_files().items():
             atomic_write_bytes(folder / name, data)
@@ -328,24 +370,26 @@ class TrainJob:
             self._pending.clear()
         return self.engine
 
-    def _record_failure(self, engine, exc: BaseException) -> None:
+    def _record_failure(self, engine, folder: Path, exc: BaseException) -> None:
         from studio.core.errors import describe_error
         from studio.core.training.callbacks import DiskFull
 
         state = "stopped" if isinstance(exc, DiskFull) else "failed"
         try:
-            runs.write_status(self.run_folder, state=state, step=engine.state.step,
-                              message=describe_error(exc, "Training"))
+            runs.write_status(folder, state=state, step=engine.state.step, message=describe_error(exc, "Training"))
         except OSError:
             log.warning("Could not record the run's failure in status.json", exc_info=True)
 
-    def _result(self, engine) -> dict:
+    def _result(self, engine, folder: Path) -> dict:
         best = engine.state.best_checkpoint_step
-        folder = self.run_folder / "checkpoints"
-        return {"run_id": self.run_id, "step": engine.state.step, "status": "finished",
-                "checkpoint": str(engine.last_checkpoint) if engine.last_checkpoint else None,
-                "best_checkpoint": str(folder / f"step-{best:06d}.json") if best is not None else None,
-                "metrics": dict(engine.state.last_metrics)}
+        return {
+            "run_id": folder.name,
+            "step": engine.state.step,
+            "status": "finished",
+            "checkpoint": str(engine.last_checkpoint) if engine.last_checkpoint else None,
+            "best_checkpoint": str(folder / "checkpoints" / f"step-{best:06d}.json") if best is not None else None,
+            "metrics": dict(engine.state.last_metrics),
+        }
 
 
 def _freeze_long_lived_objects() -> None:
@@ -383,9 +427,13 @@ def _add_run_to_project(project_root: Path, run_id: str) -> None:
 def run_in_use_message(run_id: str, owner: Owner | None) -> str:
     """One sentence: who trains the run now and how to stop it."""
     if owner is None:
-        return (f"The run {run_id} is being trained right now by another process, so it was not started again; "
-                "stop that one first (press Stop in the studio's Training panel, or Ctrl+C where it runs), then "
-                "resume it.")
-    return (f"The run {run_id} is being trained right now by {owner.describe()}, so it was not started again; "
-            f"stop that one first (press Stop in the studio's Training panel, or Ctrl+C where it runs, or: "
-            f"{owner.how_to_stop()}), then resume it.")
+        return (
+            f"The run {run_id} is being trained right now by another process, so it was not started again; "
+            "stop that one first (press Stop in the studio's Training panel, or Ctrl+C where it runs), then "
+            "resume it."
+        )
+    return (
+        f"The run {run_id} is being trained right now by {owner.describe()}, so it was not started again; "
+        f"stop that one first (press Stop in the studio's Training panel, or Ctrl+C where it runs, or: "
+        f"{owner.how_to_stop()}), then resume it."
+    )

@@ -10,9 +10,10 @@ rate steps, NaN checks, EMA, DDP and checkpoints, identically for every family. 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -101,8 +102,9 @@ class Recipe:
         return None
 
 
-def adamw(params, lr: float, weight_decay: float, device: torch.device,
-          betas: tuple[float, float] = (0.9, 0.99)) -> torch.optim.AdamW:
+def adamw(
+    params, lr: float, weight_decay: float, device: torch.device, betas: tuple[float, float] = (0.9, 0.99)
+) -> torch.optim.AdamW:
     """AdamW, fused into one kernel per step on CUDA (several times fewer launches for small models)."""
     fused = device.type == "cuda"
     return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay, fused=fused or None)

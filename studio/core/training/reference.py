@@ -29,13 +29,17 @@ class TinyAutoencoder(nn.Module):
     def __init__(self, width: int = 16, latent_channels: int = 8) -> None:
         super().__init__()
         self.encoder = nn.Sequential(
-            nn.Conv2d(3, width, 4, stride=2, padding=1), nn.GELU(),  # (B, w, 16, 16)
-            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.GELU(),  # (B, 2w, 8, 8)
+            nn.Conv2d(3, width, 4, stride=2, padding=1),
+            nn.GELU(),  # (B, w, 16, 16)
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),
+            nn.GELU(),  # (B, 2w, 8, 8)
             nn.Conv2d(2 * width, latent_channels, 1),  # (B, latent, 8, 8): the bottleneck
         )
         self.decoder = nn.Sequential(
-            nn.Conv2d(latent_channels, 2 * width, 1), nn.GELU(),  # (B, 2w, 8, 8)
-            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.GELU(),  # (B, w, 16, 16)
+            nn.Conv2d(latent_channels, 2 * width, 1),
+            nn.GELU(),  # (B, 2w, 8, 8)
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),
+            nn.GELU(),  # (B, w, 16, 16)
             nn.ConvTranspose2d(width, 3, 4, stride=2, padding=1),  # (B, 3, 32, 32)
         )
 
@@ -67,8 +71,11 @@ class ReferenceRecipe(Recipe):
         return {"autoencoder": TinyAutoencoder(self.config["width"], self.config["latent_channels"])}
 
     def build_optimizers(self, models):
-        return {"autoencoder": adamw(models["autoencoder"].parameters(), self.config["lr"],
-                                     self.config["weight_decay"], self.device)}
+        return {
+            "autoencoder": adamw(
+                models["autoencoder"].parameters(), self.config["lr"], self.config["weight_decay"], self.device
+            )
+        }
 
     def phases(self) -> list[Phase]:
         return [Phase("autoencoder", self.reconstruction_loss)]
@@ -94,7 +101,7 @@ class ReferenceRecipe(Recipe):
             return {}
         total, count = 0.0, 0
         for start in range(0, len(self.val_items), 256):
-            images = self.data.batch(self.val_items[start:start + 256], device=self.device)
+            images = self.data.batch(self.val_items[start : start + 256], device=self.device)
             total += float(F.mse_loss(models["autoencoder"](images), images, reduction="sum"))
             count += images.numel()
         return {"val_loss": total / count}

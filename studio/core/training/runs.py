@@ -129,8 +129,10 @@ class MetricsLog:
 
 def _finite(values: dict) -> dict:
     """NaN/inf are not JSON: write them as null."""
-    return {k: (None if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))) else v)
-            for k, v in values.items()}
+    return {
+        k: (None if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))) else v)
+        for k, v in values.items()
+    }
 
 
 def _json_lines(path: Path) -> list[dict]:
@@ -173,8 +175,11 @@ def checkpoint_records(run_folder: str | Path) -> list[Path]:
     a resume tries in turn (no torch here, so a refusal before training stays quick). Weights and state
     written without their .json are a save cut short, not a checkpoint."""
     folder = Path(run_folder) / "checkpoints"
-    found = [(int(m.group(1)), path) for path in (folder.glob("step-*.json") if folder.is_dir() else ())
-             if (m := _CHECKPOINT.match(path.name))]
+    found = [
+        (int(m.group(1)), path)
+        for path in (folder.glob("step-*.json") if folder.is_dir() else ())
+        if (m := _CHECKPOINT.match(path.name))
+    ]
     return [path for _step, path in sorted(found, reverse=True)]
 
 
@@ -191,8 +196,9 @@ def checkpoints(run_folder: str | Path) -> list[CheckpointInfo]:
             meta = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        found.append(CheckpointInfo(int(match.group(1)), path, weights, dict(meta.get("metrics") or {}),
-                                    bool(meta.get("best"))))
+        found.append(
+            CheckpointInfo(int(match.group(1)), path, weights, dict(meta.get("metrics") or {}), bool(meta.get("best")))
+        )
     return sorted(found, key=lambda c: c.step)
 
 
@@ -261,11 +267,17 @@ def run_info(folder: Path) -> RunInfo | None:
         config = read_config(folder)
         status = read_status(folder)
         settings = config.get("config") or {}
-        return RunInfo(run_id=folder.name, folder=folder, family=str(config.get("family", "")),
-                       dataset=str(config.get("dataset", "")), state=str(status.get("state", "stopped")),
-                       step=int(status.get("step") or 0),
-                       total_steps=int(status.get("total_steps") or settings.get("steps", 0)),
-                       created=str(config.get("created", "")), interrupted=is_interrupted(status))
+        return RunInfo(
+            run_id=folder.name,
+            folder=folder,
+            family=str(config.get("family", "")),
+            dataset=str(config.get("dataset", "")),
+            state=str(status.get("state", "stopped")),
+            step=int(status.get("step") or 0),
+            total_steps=int(status.get("total_steps") or settings.get("steps", 0)),
+            created=str(config.get("created", "")),
+            interrupted=is_interrupted(status),
+        )
     except (OSError, ValueError, TypeError, AttributeError, JobError):
         return None
 
@@ -273,8 +285,9 @@ def run_info(folder: Path) -> RunInfo | None:
 def list_runs(project_root: str | Path) -> list[RunInfo]:
     """Every readable run of the project, newest first (by creation time, then id)."""
     runs = Path(project_root) / RUNS
-    infos = [info for folder in runs.iterdir() if folder.is_dir() and (info := run_info(folder))] \
-        if runs.is_dir() else []
+    infos = (
+        [info for folder in runs.iterdir() if folder.is_dir() and (info := run_info(folder))] if runs.is_dir() else []
+    )
     return sorted(infos, key=lambda r: (r.created, r.run_id), reverse=True)
 
 

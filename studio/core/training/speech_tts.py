@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -41,6 +42,9 @@ from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets.cache import AudioCache, BuildAudioCache
 from studio.core.jobs import JobError, run_job
 from studio.core.training.recipe import Phase, Recipe, adamw
+
+if TYPE_CHECKING:
+    from studio.core.nets.tts import Tacotron2
 
 EVAL_SEED = 1234
 PREVIEW_SEED = 4321
@@ -55,8 +59,7 @@ MEL_KEYS = ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length", "f_min
 # What every preview says, so a user hears the same words improve. Short, everyday sentences with the
 # sounds of the language; keys are language prefixes ("en-us" -> "en"), English is the fallback.
 TEST_SENTENCES = {
-    "en": ["The quick brown fox jumps over the lazy dog.", "Welcome to our new collection.",
-           "How are you today?"],
+    "en": ["The quick brown fox jumps over the lazy dog.", "Welcome to our new collection.", "How are you today?"],
     "de": ["Der schnelle braune Fuchs springt über den faulen Hund.", "Willkommen in unserer neuen Kollektion."],
     "fr": ["Le renard brun rapide saute par-dessus le chien paresseux.", "Bienvenue dans notre nouvelle collection."],
     "es": ["El rápido zorro marrón salta sobre el perro perezoso.", "Bienvenidos a nuestra nueva colección."],
@@ -110,8 +113,9 @@ class SpeechRecipe(Recipe):
 
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"step-{step:06d}.wav"
-        atomic_write_bytes(path, encode_wav(np.clip(samples, -1.0, 1.0).astype(np.float32), self.sample_rate),
-                           durable=False)
+        atomic_write_bytes(
+            path, encode_wav(np.clip(samples, -1.0, 1.0).astype(np.float32), self.sample_rate), durable=False
+        )
         return path
 
     @staticmethod
@@ -130,8 +134,9 @@ class SpeechRecipe(Recipe):
 _VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], np.float32)
 
 
-def heatmap(values: np.ndarray, low: float | None = None, high: float | None = None, min_width: int = 320,
-            min_height: int = 160) -> np.ndarray:
+def heatmap(
+    values: np.ndarray, low: float | None = None, high: float | None = None, min_width: int = 320, min_height: int = 160
+) -> np.ndarray:
     """(rows, cols) values -> RGB uint8 picture with row 0 at the *bottom* (a spectrogram's lowest band, an
     alignment's first symbol), viridis-like colours, each cell enlarged to at least ``min_width`` x
     ``min_height`` pixels overall (nearest neighbour, so cells stay crisp)."""
@@ -166,8 +171,18 @@ def stack_pictures(pictures: list[np.ndarray], gap: int = 4) -> np.ndarray:
 class TtsRecipe(SpeechRecipe):
     family = "tts"
     model_name = "tts"
-    net_fields = ("reduction", "embed_dim", "prenet_dim", "attention_rnn_dim", "decoder_rnn_dim", "attention_dim",
-                  "postnet_dim", "dropout", "rnn_dropout", "max_frames_per_symbol")
+    net_fields = (
+        "reduction",
+        "embed_dim",
+        "prenet_dim",
+        "attention_rnn_dim",
+        "decoder_rnn_dim",
+        "attention_dim",
+        "postnet_dim",
+        "dropout",
+        "rnn_dropout",
+        "max_frames_per_symbol",
+    )
 
     def __init__(self, config: dict, data: AudioCache, device: torch.device) -> None:
         super().__init__(config, data, device)
@@ -179,20 +194,24 @@ class TtsRecipe(SpeechRecipe):
         self.symbols_version = int(params.get("symbols_version") or phonemes.SYMBOLS_VERSION)
         transcribed = np.array([data.has_transcript(i) for i in range(len(data))], bool)
         if not transcribed.any():
-            raise JobError("None of the clips in this dataset has a transcript, so the voice has nothing to learn "
-                           "to say. Add a metadata.csv (lines “clip id|text”) or a .txt file beside each clip and "
-                           "import the recordings again; clips without text can still train a vocoder.")
+            raise JobError(
+                "None of the clips in this dataset has a transcript, so the voice has nothing to learn "
+                "to say. Add a metadata.csv (lines “clip id|text”) or a .txt file beside each clip and "
+                "import the recordings again; clips without text can still train a vocoder."
+            )
         # very long clips cost memory and time quadratically (attention over every symbol at every step) and
         # are usually badly transcribed paragraphs: they are left out, not cut (the text could not be cut along)
         frames = np.diff(np.asarray(data.mel_offsets, np.int64))
-        fits = frames <= float(config["max_clip_seconds"]) * self.sample_rate / self.hop
+        fits = np.less_equal(frames, float(config["max_clip_seconds"]) * self.sample_rate / self.hop)
         usable = transcribed & fits
         train = np.asarray([i for i in data.train_indices if usable[i]], np.int64)
         val = np.asarray([i for i in data.val_indices if usable[i]], np.int64)
         if len(train) == 0 and len(val) == 0:
-            raise JobError(f"Every clip with a transcript is longer than max_clip_seconds "
-                           f"({config['max_clip_seconds']:g} s). Cut the recordings into sentences, or raise "
-                           f"max_clip_seconds.")
+            raise JobError(
+                f"Every clip with a transcript is longer than max_clip_seconds "
+                f"({config['max_clip_seconds']:g} s). Cut the recordings into sentences, or raise "
+                f"max_clip_seconds."
+            )
         self.train_items = train if len(train) else val  # every transcribed clip was put aside: train on them
         self.val_items = val
         self.r = int(config["reduction"])
@@ -208,8 +227,9 @@ class TtsRecipe(SpeechRecipe):
             if config[key] < 2:
                 raise JobError(f"{key} must be at least 2.")
         if config["embed_dim"] % 2:
-            raise JobError(f"embed_dim must be even (the encoder's two LSTM directions share it); "
-                           f"it is {config['embed_dim']}.")
+            raise JobError(
+                f"embed_dim must be even (the encoder's two LSTM directions share it); it is {config['embed_dim']}."
+            )
         if not 0.0 <= config["dropout"] < 1.0 or not 0.0 <= config["rnn_dropout"] < 1.0:
             raise JobError("dropout and rnn_dropout must be at least 0 and below 1.")
         if config["max_clip_seconds"] <= 0:
@@ -221,8 +241,11 @@ class TtsRecipe(SpeechRecipe):
         from studio.core.datasets import phonemes
         from studio.core.nets.tts import TtsConfig
 
-        return TtsConfig(n_symbols=len(phonemes.SYMBOLS), n_mels=int(self.config["n_mels"]),
-                         **{name: self.config[name] for name in self.net_fields})
+        return TtsConfig(
+            n_symbols=len(phonemes.SYMBOLS),
+            n_mels=int(self.config["n_mels"]),
+            **{name: self.config[name] for name in self.net_fields},
+        )
 
     def _preview_ids(self) -> list[list[int]]:
         from studio.core.datasets import phonemes
@@ -244,8 +267,11 @@ class TtsRecipe(SpeechRecipe):
 
     def build_optimizers(self, models):
         betas = (0.9, 0.999)
-        return {self.model_name: adamw(models[self.model_name].parameters(), self.config["lr"],
-                                       self.config["weight_decay"], self.device, betas)}
+        return {
+            self.model_name: adamw(
+                models[self.model_name].parameters(), self.config["lr"], self.config["weight_decay"], self.device, betas
+            )
+        }
 
     def phases(self) -> list[Phase]:
         return [Phase(self.model_name, self.tts_loss)]
@@ -254,9 +280,16 @@ class TtsRecipe(SpeechRecipe):
         return [self.model_name]
 
     def describe(self) -> dict:
-        return {"kind": "tts", "mel": dict(self.mel), "language": self.language, "phonemizer": self.phonemizer,
-                "symbols_version": self.symbols_version, "config": self.net_config.to_dict(),
-                "weights": self.model_name, "ema": bool(self.config["ema"])}
+        return {
+            "kind": "tts",
+            "mel": dict(self.mel),
+            "language": self.language,
+            "phonemizer": self.phonemizer,
+            "symbols_version": self.symbols_version,
+            "config": self.net_config.to_dict(),
+            "weights": self.model_name,
+            "ema": bool(self.config["ema"]),
+        }
 
     # -- batches ----------------------------------------------------------------------------------------------------
     def train_size(self) -> int:
@@ -276,11 +309,16 @@ class TtsRecipe(SpeechRecipe):
         T = int(math.ceil(int(frames.max()) / r) * r)
         tokens = torch.full((B, N), PAD_ID, dtype=torch.long)
         padded = torch.full((B, T, M), SILENCE, dtype=torch.float32)
-        for b, (x, m) in enumerate(zip(ids, mels)):
-            tokens[b, :len(x)] = torch.as_tensor(x)
-            padded[b, :len(m)] = m
-        batch = {"tokens": tokens, "token_lengths": torch.tensor([len(x) for x in ids], dtype=torch.long),
-                 "mels": padded, "frame_lengths": frames, "step_lengths": (frames + r - 1) // r}
+        for b, (x, m) in enumerate(zip(ids, mels, strict=True)):
+            tokens[b, : len(x)] = torch.as_tensor(x)
+            padded[b, : len(m)] = m
+        batch = {
+            "tokens": tokens,
+            "token_lengths": torch.tensor([len(x) for x in ids], dtype=torch.long),
+            "mels": padded,
+            "frame_lengths": frames,
+            "step_lengths": (frames + r - 1) // r,
+        }
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
     def load_batch(self, positions) -> dict:
@@ -289,8 +327,9 @@ class TtsRecipe(SpeechRecipe):
     def tts_loss(self, models, batch):
         from studio.core.nets.tts import guided_attention_loss
 
-        before, after, gates, alignments = models[self.model_name](batch["tokens"], batch["token_lengths"],
-                                                                   batch["mels"])
+        before, after, gates, alignments = models[self.model_name](
+            batch["tokens"], batch["token_lengths"], batch["mels"]
+        )
         mel_before, mel_after = self._mel_l1(before, batch), self._mel_l1(after, batch)
         steps = batch["step_lengths"]
         step_mask = torch.arange(gates.shape[1], device=gates.device)[None] < steps[:, None]
@@ -298,15 +337,24 @@ class TtsRecipe(SpeechRecipe):
         pos_weight = torch.tensor(float(self.config["gate_pos_weight"]), device=gates.device)
         gate = F.binary_cross_entropy_with_logits(gates.float()[step_mask], target[step_mask], pos_weight=pos_weight)
         attention = guided_attention_loss(alignments, batch["token_lengths"], steps, float(self.config["guided_sigma"]))
-        loss = mel_before + mel_after + float(self.config["gate_weight"]) * gate + \
-            float(self.config["guided_attention"]) * attention
-        return loss, {"loss": loss.detach(), "mel": mel_after.detach(), "mel_before": mel_before.detach(),
-                      "gate": gate.detach(), "attention": attention.detach()}
+        loss = (
+            mel_before
+            + mel_after
+            + float(self.config["gate_weight"]) * gate
+            + float(self.config["guided_attention"]) * attention
+        )
+        return loss, {
+            "loss": loss.detach(),
+            "mel": mel_after.detach(),
+            "mel_before": mel_before.detach(),
+            "gate": gate.detach(),
+            "attention": attention.detach(),
+        }
 
     @staticmethod
     def _mel_l1(predicted: torch.Tensor, batch: dict) -> torch.Tensor:
         """Mean |predicted - target| over the real frames (padding excluded)."""
-        mask = (torch.arange(predicted.shape[1], device=predicted.device)[None] < batch["frame_lengths"][:, None])
+        mask = torch.arange(predicted.shape[1], device=predicted.device)[None] < batch["frame_lengths"][:, None]
         difference = (predicted.float() - batch["mels"]).abs() * mask[..., None]
         return difference.sum() / (mask.sum() * predicted.shape[2]).clamp(min=1)
 
@@ -322,33 +370,37 @@ class TtsRecipe(SpeechRecipe):
         size = int(self.config["batch_size"])
         mel_sum = align_sum = 0.0
         for start in range(0, len(self.val_items), size):
-            clips = self.val_items[start:start + size]
+            clips = self.val_items[start : start + size]
             batch = self.batch_of(clips)
             _, after, _, alignments = model(batch["tokens"], batch["token_lengths"], batch["mels"])
             mel_sum += float(self._mel_l1(after, batch)) * len(clips)
-            align_sum += float(diagonality(alignments, batch["token_lengths"], batch["step_lengths"],
-                                           float(self.config["guided_sigma"]))) * len(clips)
+            align_sum += float(
+                diagonality(
+                    alignments, batch["token_lengths"], batch["step_lengths"], float(self.config["guided_sigma"])
+                )
+            ) * len(clips)
         count = len(self.val_items)
         return {"val_loss": mel_sum / count, "val_align": align_sum / count}
 
     @torch.no_grad()
-    def synthesize_batch(self, model: nn.Module, ids: list[list[int]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def synthesize_batch(self, model: Tacotron2, ids: list[list[int]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Free-running mels (T, M) and alignments (S, N) of several id lists in one batch (fixed seed)."""
         from studio.core.datasets.phonemes import PAD_ID
 
         tokens = torch.full((len(ids), max(len(x) for x in ids)), PAD_ID, dtype=torch.long)
         for b, x in enumerate(ids):
-            tokens[b, :len(x)] = torch.as_tensor(x)
+            tokens[b, : len(x)] = torch.as_tensor(x)
         lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
         generator = torch.Generator(device=self.device).manual_seed(PREVIEW_SEED)
         max_steps = math.ceil(int(lengths.max()) * PREVIEW_FRAMES_PER_SYMBOL / self.r)
-        mels, frames, alignments = model.infer(tokens.to(self.device), lengths.to(self.device), generator=generator,
-                                               max_steps=max_steps)
+        mels, frames, alignments = model.infer(
+            tokens.to(self.device), lengths.to(self.device), generator=generator, max_steps=max_steps
+        )
         out_mels, out_alignments = [], []
         for b in range(len(ids)):
             T = int(frames[b])
             out_mels.append(mels[b, :T].float().cpu().numpy())
-            out_alignments.append(alignments[b, :math.ceil(T / self.r), :len(ids[b])].float().cpu().numpy())
+            out_alignments.append(alignments[b, : math.ceil(T / self.r), : len(ids[b])].float().cpu().numpy())
         return out_mels, out_alignments
 
     @torch.no_grad()
@@ -366,6 +418,9 @@ class TtsRecipe(SpeechRecipe):
         wav = self.write_wav(samples, folder, step)
         png = self.write_png(heatmap(alignments[0].T, 0.0, 1.0), folder, step)  # (N, S): symbols up, steps right
         seconds = len(samples) / self.sample_rate
-        return {"path": str(wav), "image": str(png),
-                "caption": f"Step {step:,}: the test sentences ({seconds:.1f} s, Griffin-Lim) and the first one's "
-                           f"attention — a clean diagonal means the voice reads along the text"}
+        return {
+            "path": str(wav),
+            "image": str(png),
+            "caption": f"Step {step:,}: the test sentences ({seconds:.1f} s, Griffin-Lim) and the first one's "
+            f"attention — a clean diagonal means the voice reads along the text",
+        }

@@ -44,8 +44,7 @@ def parse_rates(text: str) -> tuple[int, ...]:
     except ValueError:
         rates = ()
     if not rates or any(rate < 1 for rate in rates):
-        raise JobError(f"upsample_rates must be whole numbers separated by commas, such as 8,8,2,2 "
-                       f"(it is “{text}”).")
+        raise JobError(f"upsample_rates must be whole numbers separated by commas, such as 8,8,2,2 (it is “{text}”).")
     return rates
 
 
@@ -56,9 +55,11 @@ class VocoderRecipe(SpeechRecipe):
         super().__init__(config, data, device)
         rates = parse_rates(config["upsample_rates"])
         if int(np.prod(rates)) != self.hop:
-            raise JobError(f"The upsample_rates ({config['upsample_rates']}) multiply to {int(np.prod(rates))}, but "
-                           f"the audio cache has {self.hop} samples per mel frame; use rates that multiply to "
-                           f"{self.hop}, such as 8,8,2,2.")
+            raise JobError(
+                f"The upsample_rates ({config['upsample_rates']}) multiply to {int(np.prod(rates))}, but "
+                f"the audio cache has {self.hop} samples per mel frame; use rates that multiply to "
+                f"{self.hop}, such as 8,8,2,2."
+            )
         self.rates = rates
         train, val = np.asarray(data.train_indices, np.int64), np.asarray(data.val_indices, np.int64)
         if len(train) == 0 and len(val) == 0:
@@ -80,8 +81,12 @@ class VocoderRecipe(SpeechRecipe):
     def net_config(self):
         from studio.core.nets.vocoder import VocoderConfig
 
-        return VocoderConfig(n_mels=int(self.config["n_mels"]), upsample_rates=self.rates,
-                             width=int(self.config["width"]), disc_width=int(self.config["disc_width"]))
+        return VocoderConfig(
+            n_mels=int(self.config["n_mels"]),
+            upsample_rates=self.rates,
+            width=int(self.config["width"]),
+            disc_width=int(self.config["disc_width"]),
+        )
 
     def front(self):
         """The cache's mel transform on the training device (built once)."""
@@ -89,9 +94,15 @@ class VocoderRecipe(SpeechRecipe):
             from studio.core.datasets.cache import MelFrontEnd
 
             m = self.mel
-            self._front = MelFrontEnd(int(m["sample_rate"]), int(m["n_mels"]), int(m["n_fft"]), int(m["hop_length"]),
-                                      int(m["win_length"]), float(m["f_min"]),
-                                      None if m["f_max"] is None else float(m["f_max"]))
+            self._front = MelFrontEnd(
+                int(m["sample_rate"]),
+                int(m["n_mels"]),
+                int(m["n_fft"]),
+                int(m["hop_length"]),
+                int(m["win_length"]),
+                float(m["f_min"]),
+                None if m["f_max"] is None else float(m["f_max"]),
+            )
             self._front.transform.to(self.device)
         return self._front
 
@@ -110,8 +121,10 @@ class VocoderRecipe(SpeechRecipe):
     def build_optimizers(self, models):
         c = self.config
         betas = (float(c["adam_beta1"]), float(c["adam_beta2"]))
-        return {name: adamw(models[name].parameters(), c["lr"], c["weight_decay"], self.device, betas)
-                for name in ("discriminator", "generator")}
+        return {
+            name: adamw(models[name].parameters(), c["lr"], c["weight_decay"], self.device, betas)
+            for name in ("discriminator", "generator")
+        }
 
     def phases(self) -> list[Phase]:
         return [Phase("discriminator", self.discriminator_loss), Phase("generator", self.generator_loss)]
@@ -120,8 +133,13 @@ class VocoderRecipe(SpeechRecipe):
         return ["generator"]
 
     def describe(self) -> dict:
-        return {"kind": "vocoder", "mel": dict(self.mel), "config": self.net_config().to_dict(),
-                "weights": "generator", "ema": bool(self.config["ema"])}
+        return {
+            "kind": "vocoder",
+            "mel": dict(self.mel),
+            "config": self.net_config().to_dict(),
+            "weights": "generator",
+            "ema": bool(self.config["ema"]),
+        }
 
     # -- batches ----------------------------------------------------------------------------------------------------
     def train_size(self) -> int:
@@ -141,11 +159,13 @@ class VocoderRecipe(SpeechRecipe):
             start = int(torch.randint(max(1, T - F_ + 1), (1,)))  # global CPU generator: checkpointed
             take = min(F_, T - start)
             if take > 0:
-                mels[b, :take] = torch.from_numpy(np.asarray(mel[start:start + take], np.float32))
-                clip = np.asarray(self.data.clip(int(i))[start * hop:(start + take) * hop], np.float32) / 32768.0
-                audio[b, :len(clip)] = torch.from_numpy(clip)
-        return (mels.transpose(1, 2).contiguous().to(self.device, non_blocking=True),
-                audio.unsqueeze(1).to(self.device, non_blocking=True))
+                mels[b, :take] = torch.from_numpy(np.asarray(mel[start : start + take], np.float32))
+                clip = np.asarray(self.data.clip(int(i))[start * hop : (start + take) * hop], np.float32) / 32768.0
+                audio[b, : len(clip)] = torch.from_numpy(clip)
+        return (
+            mels.transpose(1, 2).contiguous().to(self.device, non_blocking=True),
+            audio.unsqueeze(1).to(self.device, non_blocking=True),
+        )
 
     def discriminator_loss(self, models, batch):
         from studio.core.nets.vocoder import discriminator_loss
@@ -154,8 +174,8 @@ class VocoderRecipe(SpeechRecipe):
         with torch.no_grad():
             fake = models["generator"](mel)
         logits, _ = models["discriminator"](torch.cat([real, fake.to(real.dtype)]))
-        real_logits = [x[:len(real)] for x in logits]
-        fake_logits = [x[len(real):] for x in logits]
+        real_logits = [x[: len(real)] for x in logits]
+        fake_logits = [x[len(real) :] for x in logits]
         loss = discriminator_loss(real_logits, fake_logits)
         return loss, {"loss_d": loss.detach()}
 
@@ -172,8 +192,12 @@ class VocoderRecipe(SpeechRecipe):
         adversarial = generator_adversarial_loss(fake_logits)
         matching = feature_matching_loss(real_features, fake_features)
         loss = float(self.config["mel_weight"]) * mel_loss + float(self.config["fm_weight"]) * matching + adversarial
-        return loss, {"loss_g": loss.detach(), "mel": mel_loss.detach(), "feature_matching": matching.detach(),
-                      "adversarial": adversarial.detach()}
+        return loss, {
+            "loss_g": loss.detach(),
+            "mel": mel_loss.detach(),
+            "feature_matching": matching.detach(),
+            "adversarial": adversarial.detach(),
+        }
 
     # -- reports ----------------------------------------------------------------------------------------------------
     def _clip_mel(self, i: int, seconds: float) -> torch.Tensor:
@@ -208,7 +232,10 @@ class VocoderRecipe(SpeechRecipe):
         low, high = float(real.min()), float(real.max())
         png = self.write_png(stack_pictures([heatmap(real, low, high), heatmap(made, low, high)]), folder, step)
         which = "a validation clip" if len(self.val_items) else "a training clip"
-        return {"path": str(wav), "image": str(png),
-                "caption": f"Step {step:,}: {which} rebuilt from its mel frames "
-                           f"({len(samples) / self.sample_rate:.1f} s); picture: the real mel (top) and the "
-                           f"generated one (bottom)"}
+        return {
+            "path": str(wav),
+            "image": str(png),
+            "caption": f"Step {step:,}: {which} rebuilt from its mel frames "
+            f"({len(samples) / self.sample_rate:.1f} s); picture: the real mel (top) and the "
+            f"generated one (bottom)",
+        }

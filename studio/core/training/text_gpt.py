@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,8 +62,9 @@ class TextRecipe(Recipe):
         self.vocab_size = int(data.vocab_size)
         self.train_tokens, self.val_tokens = data.train, data.val
         if len(self.train_tokens) < 2:
-            raise JobError("The dataset has too little training text to learn from (under two tokens). Import "
-                           "more text.")
+            raise JobError(
+                "The dataset has too little training text to learn from (under two tokens). Import more text."
+            )
         # A text shorter than one window trains on windows as long as it allows (the model keeps block_size).
         self.window = min(int(config["block_size"]), len(self.train_tokens) - 1)
         self.max_start = len(self.train_tokens) - self.window - 1  # a window is window + 1 tokens
@@ -74,8 +76,10 @@ class TextRecipe(Recipe):
         if config["block_size"] < 1:
             raise JobError("block_size must be at least 1.")
         if config["tokenizer"] == "bpe" and config["vocab_size"] < 258:
-            raise JobError("A BPE vocabulary needs at least 258 entries (the 256 bytes, one merge and "
-                           "end-of-text); 4096 suits most datasets.")
+            raise JobError(
+                "A BPE vocabulary needs at least 258 entries (the 256 bytes, one merge and "
+                "end-of-text); 4096 suits most datasets."
+            )
         if not 0.0 <= config["dropout"] < 1.0:
             raise JobError("dropout must be at least 0 and below 1.")
 
@@ -101,8 +105,10 @@ class TextRecipe(Recipe):
         model = models[self.model_name]
         decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
         no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
-        groups = [{"params": decay, "weight_decay": float(self.config["weight_decay"])},
-                  {"params": no_decay, "weight_decay": 0.0}]
+        groups = [
+            {"params": decay, "weight_decay": float(self.config["weight_decay"])},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
         betas = (0.9, float(self.config["adam_beta2"]))
         return {self.model_name: adamw(groups, self.config["lr"], self.config["weight_decay"], self.device, betas)}
 
@@ -118,8 +124,14 @@ class TextRecipe(Recipe):
         return loss, {"loss": loss.detach()}
 
     def describe(self) -> dict:
-        return {"kind": self.family, **self.model_settings(), "tokenizer": self.config["tokenizer"],
-                "eot_id": int(self.tokenizer.eot_id), "weights": self.model_name, "ema": bool(self.config["ema"])}
+        return {
+            "kind": self.family,
+            **self.model_settings(),
+            "tokenizer": self.config["tokenizer"],
+            "eot_id": int(self.tokenizer.eot_id),
+            "weights": self.model_name,
+            "ema": bool(self.config["ema"]),
+        }
 
     def run_files(self) -> dict[str, bytes]:
         return {"tokenizer.json": (json.dumps(self.tokenizer.to_json(), ensure_ascii=False) + "\n").encode("utf-8")}
@@ -164,7 +176,7 @@ class TextRecipe(Recipe):
         model = models[self.model_name]
         total, count = 0.0, 0
         for i in range(0, len(starts), int(self.config["batch_size"])):
-            x, y = self._windows(self.val_tokens, starts[i:i + int(self.config["batch_size"])], length)
+            x, y = self._windows(self.val_tokens, starts[i : i + int(self.config["batch_size"])], length)
             _, loss = model(x, y)
             total += float(loss) * y.numel()
             count += y.numel()
@@ -176,14 +188,15 @@ class TextRecipe(Recipe):
         source = self.val_tokens if len(self.val_tokens) > PROMPT_TOKENS else self.train_tokens
         ids = np.asarray(source[:PROMPT_TOKENS], dtype=np.int64)
         eot = np.flatnonzero(ids == self.tokenizer.eot_id)
-        return ids[:eot[0]] if len(eot) and eot[0] > 0 else ids
+        return ids[: eot[0]] if len(eot) and eot[0] > 0 else ids
 
     @torch.no_grad()
-    def continuation(self, model: nn.Module, prompt: np.ndarray, count: int, temperature: float) -> list[int]:
+    def continuation(self, model: Any, prompt: np.ndarray, count: int, temperature: float) -> list[int]:
         """``count`` new ids after ``prompt`` with the model's cache, sampled from a fixed-seed CPU generator
         (greedy when ``temperature`` is 0); stops early at end-of-text. The prompt is read after an
         end-of-text id, which is how every text but the first one starts in the training stream (the
-        generation core does the same)."""
+        generation core does the same). ``model``: a GPT or an LSTM, any nn.Module with
+        ``forward_cached(idx, state) -> (logits, state)``."""
         from studio.core.nets.gpt import pick_next
 
         generator = torch.Generator().manual_seed(PREVIEW_SEED)
@@ -216,7 +229,7 @@ class TextRecipe(Recipe):
 
 def _short(text: str, limit: int = 40) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class GptRecipe(TextRecipe):
@@ -229,8 +242,10 @@ class GptRecipe(TextRecipe):
         if min(config["n_layer"], config["n_head"], config["n_embd"]) < 1:
             raise JobError("n_layer, n_head and n_embd must all be at least 1.")
         if config["n_embd"] % config["n_head"]:
-            raise JobError(f"n_embd ({config['n_embd']}) must be a multiple of n_head ({config['n_head']}): "
-                           "each attention head gets an equal share of it.")
+            raise JobError(
+                f"n_embd ({config['n_embd']}) must be a multiple of n_head ({config['n_head']}): "
+                "each attention head gets an equal share of it."
+            )
 
     def build_models(self) -> dict[str, nn.Module]:
         from studio.core.nets.gpt import GPT, GPTConfig

@@ -26,6 +26,6 @@ class LstmRecipe(TextRecipe):
             raise JobError("n_embd, n_hidden and n_layer must all be at least 1.")
 
     def build_models(self) -> dict[str, nn.Module]:
-        from studio.core.nets.lstm import LSTMConfig, LSTMLM
+        from studio.core.nets.lstm import LSTMLM, LSTMConfig
 
         return {self.model_name: LSTMLM(LSTMConfig(**self.model_settings()))}

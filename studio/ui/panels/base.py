@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFrame, QLabel, QProgressBar, QScrollArea, QSplitter, QStackedWidget, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.project import Project
 from studio.ui.widgets.empty_state import EmptyState
@@ -74,8 +83,7 @@ class Panel(QWidget):
         return actions
 
     @staticmethod
-    def controls_column(card: QWidget, prefix: str, action_bar: QWidget | None = None,
-                        min_width: int = 320) -> QWidget:
+    def controls_column(card: QWidget, prefix: str, action_bar: QWidget | None = None, min_width: int = 320) -> QWidget:
         """The creation panels' left column: the controls card at the top of a scroll area (so a short window
         scrolls it instead of squeezing it), and the panel's main buttons pinned below, always in view.
         ``prefix`` names the widgets for the style sheet (``<prefix>Left``, ``<prefix>Scroll``)."""

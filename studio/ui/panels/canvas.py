@@ -30,8 +30,16 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.project import Project
 from studio.ui.panels.base import Panel
@@ -55,7 +63,7 @@ MORPH_FRAMES = 24
 
 def _columns(count: int) -> int:
     """A square-ish grid: 4 → 2 columns, 16 → 4, 36 → 6, 64 → 8; 5 favourites → 3."""
-    return max(1, math.ceil(count ** 0.5))
+    return max(1, math.ceil(count**0.5))
 
 
 def _set_empty(empty: EmptyState, title: str, body: str, width: int) -> None:
@@ -69,8 +77,10 @@ def _set_empty(empty: EmptyState, title: str, body: str, width: int) -> None:
 def _tiles(result: dict) -> list[dict]:
     """A job's {"images": (N,R,R,3) uint8, "settings": [...]} → tiles (QImage made once, pixels kept for export)."""
     images = np.asarray(result.get("images"))
-    return [{"image": to_qimage(images[i]), "pixels": images[i], "settings": dict(s)}
-            for i, s in enumerate(result.get("settings") or [])]
+    return [
+        {"image": to_qimage(images[i]), "pixels": images[i], "settings": dict(s)}
+        for i, s in enumerate(result.get("settings") or [])
+    ]
 
 
 class ImageCanvasPanel(Panel):
@@ -181,11 +191,15 @@ class ImageCanvasPanel(Panel):
         return self.splitter
 
     def _build_shortcuts(self) -> None:
-        self.actions_ = self.add_shortcuts((("generate", "Ctrl+Return", self.generate),
-                                            ("generate_enter", "Ctrl+Enter", self.generate),
-                                            ("export", "Ctrl+E", self.export_selected),
-                                            ("favourite", "Space", self.toggle_favourite),
-                                            ("back", "Esc", self.back_to_grid)))
+        self.actions_ = self.add_shortcuts(
+            (
+                ("generate", "Ctrl+Return", self.generate),
+                ("generate_enter", "Ctrl+Enter", self.generate),
+                ("export", "Ctrl+E", self.export_selected),
+                ("favourite", "Space", self.toggle_favourite),
+                ("back", "Esc", self.back_to_grid),
+            )
+        )
 
     # -- project, backend, model list ---------------------------------------------------------------------------
     def set_backend(self, backend) -> None:
@@ -219,7 +233,9 @@ class ImageCanvasPanel(Panel):
         """List the project's image runs again (a job: it reads every run's folder)."""
         if self.registry is None or self.project is None:
             return
-        self._models_runner = self.replace_job(self._models_runner, ModelsJob(self.backend, self.project.root), self._on_models, self._on_models_failed)
+        self._models_runner = self.replace_job(
+            self._models_runner, ModelsJob(self.backend, self.project.root), self._on_models, self._on_models_failed
+        )
 
     @Slot(object)
     def _on_models(self, result: dict) -> None:
@@ -299,8 +315,14 @@ class ImageCanvasPanel(Panel):
         if args is None or self.registry is None:
             return
         self.favourites_button.setChecked(False)
-        job = self.backend.grid_job(args[0], args[1], self.controls.seed.value(), self.controls.count(),
-                                    self.controls.truncation_value_(), self.controls.class_name())
+        job = self.backend.grid_job(
+            args[0],
+            args[1],
+            self.controls.seed.value(),
+            self.controls.count(),
+            self.controls.truncation_value_(),
+            self.controls.class_name(),
+        )
         self._start(job, "_gen_runner", self._on_grid)
 
     @Slot(object)
@@ -380,15 +402,15 @@ class ImageCanvasPanel(Panel):
     @Slot()
     def _on_current(self, *_args) -> None:
         tile = self.current_tile()
-        self.details.show_tile(tile, self._model_title(tile["settings"]) if tile else "",
-                               bool(tile and tile["key"] in self.favourites))
+        self.details.show_tile(
+            tile, self._model_title(tile["settings"]) if tile else "", bool(tile and tile["key"] in self.favourites)
+        )
         self._update_buttons()
 
     @Slot()
     def _on_selection(self, *_args) -> None:
         keys = [self.grid.tiles()[r]["key"] for r in self.grid.selected_rows()]
-        self._pick_order = [k for k in self._pick_order if k in keys] + \
-            [k for k in keys if k not in self._pick_order]
+        self._pick_order = [k for k in self._pick_order if k in keys] + [k for k in keys if k not in self._pick_order]
         self.grid.viewport().update()
         self._update_buttons()
 
@@ -473,15 +495,27 @@ class ImageCanvasPanel(Panel):
     def make_walk(self) -> None:
         picked = self.picked_tiles()
         args = self._model_args()
-        if len(picked) < 2 or args is None or self.registry is None or \
-                not all(self._from_current_model(t) for t in picked):
+        if (
+            len(picked) < 2
+            or args is None
+            or self.registry is None
+            or not all(self._from_current_model(t) for t in picked)
+        ):
             return
         options = self.walk.options()
         settings = [t["settings"] for t in picked]
         digest = hashlib.sha256("/".join(t["key"] for t in picked).encode()).hexdigest()[:8]
         gif = self._output_folder("walks") / f"walk-{settings[0].get('run_id', 'model')}-{digest}.gif"
-        job = self.backend.walk_job(args[0], args[1], settings, options["frames_per_step"], options["easing"],
-                                    options["loop"], options["fps"], gif)
+        job = self.backend.walk_job(
+            args[0],
+            args[1],
+            settings,
+            options["frames_per_step"],
+            options["easing"],
+            options["loop"],
+            options["fps"],
+            gif,
+        )
         self._walk_count = len(picked)
         self.tabs.setCurrentWidget(self.walk)
         self._start(job, "_walk_runner", self._on_walk)
@@ -492,8 +526,9 @@ class ImageCanvasPanel(Panel):
             return
         frames = [to_qimage(f) for f in np.asarray(result["frames"])]
         gif = str(result.get("gif", ""))
-        self.walk.show_frames(frames, gif, f"{len(frames)} frames through {self._walk_count} images, saved as a "
-                                           "looping GIF")
+        self.walk.show_frames(
+            frames, gif, f"{len(frames)} frames through {self._walk_count} images, saved as a looping GIF"
+        )
         self.banner.show_message(f"Latent walk saved as a looping GIF in {Path(gif).parent}.", "success")
         self.walk_ready.emit(gif)
 
@@ -524,19 +559,24 @@ class ImageCanvasPanel(Panel):
         paths = [str(p) for p in paths or []]
         where = str(Path(paths[0]).parent) if paths else ""
         count = len(paths)
-        self.banner.show_message(f"Saved {count} PNG file{'s' if count != 1 else ''} with their settings to "
-                                 f"{where}. “Open PNG…” makes any of them again.", "success")
+        self.banner.show_message(
+            f"Saved {count} PNG file{'s' if count != 1 else ''} with their settings to "
+            f"{where}. “Open PNG…” makes any of them again.",
+            "success",
+        )
         self.exported.emit(paths)
 
     # -- from a file: Open PNG, VAE reconstruction and morph -------------------------------------------------
     def ask_png_path(self) -> str:
         start = self._output_folder("images")
-        return QFileDialog.getOpenFileName(self, "Open a studio PNG", str(start if start.is_dir() else Path.home()),
-                                           "PNG images (*.png)")[0]
+        return QFileDialog.getOpenFileName(
+            self, "Open a studio PNG", str(start if start.is_dir() else Path.home()), "PNG images (*.png)"
+        )[0]
 
     def ask_image_paths(self) -> list[str]:
-        return QFileDialog.getOpenFileNames(self, "Open one or two pictures", str(Path.home()),
-                                            "Pictures (*.png *.jpg *.jpeg *.webp *.bmp)")[0]
+        return QFileDialog.getOpenFileNames(
+            self, "Open one or two pictures", str(Path.home()), "Pictures (*.png *.jpg *.jpeg *.webp *.bmp)"
+        )[0]
 
     @Slot()
     def open_png(self) -> None:
@@ -558,16 +598,28 @@ class ImageCanvasPanel(Panel):
             verdict, tone = "Identical: every pixel matches the file.", "success"
         else:
             differ = int(np.any(original != again, axis=-1).sum()) if original.shape == again.shape else -1
-            verdict = (f"Different: {differ:,} of {original.shape[0] * original.shape[1]:,} pixels changed. The run or "
-                       "its checkpoint may have changed since the file was made.") if differ >= 0 else \
-                "Different: the regenerated picture has another size than the file."
+            verdict = (
+                (
+                    f"Different: {differ:,} of {original.shape[0] * original.shape[1]:,} pixels changed. The run or "
+                    "its checkpoint may have changed since the file was made."
+                )
+                if differ >= 0
+                else "Different: the regenerated picture has another size than the file."
+            )
             tone = "error"
         name = Path(str(result.get("path", ""))).name
         self._png_settings = settings
-        self.compare.show_pair(f"Regenerated “{name}”", to_qimage(original), "From the file", to_qimage(again),
-                               "Made again now", verdict, tone,
-                               f"{settings.get('run_id', '')} · step {settings.get('step', '?')} · "
-                               f"{describe_settings(settings)}", usable="latent_index" in settings)
+        self.compare.show_pair(
+            f"Regenerated “{name}”",
+            to_qimage(original),
+            "From the file",
+            to_qimage(again),
+            "Made again now",
+            verdict,
+            tone,
+            f"{settings.get('run_id', '')} · step {settings.get('step', '?')} · {describe_settings(settings)}",
+            usable="latent_index" in settings,
+        )
         self.tabs.setCurrentWidget(self.compare)
         self.compared.emit({"kind": "png", "identical": identical, "settings": settings})
 
@@ -576,10 +628,14 @@ class ImageCanvasPanel(Panel):
         """Put the opened PNG's model and settings into the controls and generate its grid, the picture
         selected (a variation's base image: the banner says how to get to the variation)."""
         settings = self._png_settings or {}
-        if not self.controls.select(settings.get("run_id"), settings.get("step")) or \
-                self.controls.step() != settings.get("step"):
-            self.banner.show_message(f"The run {settings.get('run_id')} at step {settings.get('step')} is not in this "
-                                     "project any more, so its settings cannot be used here.", "error")
+        if not self.controls.select(
+            settings.get("run_id"), settings.get("step")
+        ) or self.controls.step() != settings.get("step"):
+            self.banner.show_message(
+                f"The run {settings.get('run_id')} at step {settings.get('step')} is not in this "
+                "project any more, so its settings cannot be used here.",
+                "error",
+            )
             return
         self.controls.seed.setValue(int(settings.get("seed", 0)))
         self.controls.set_truncation(settings.get("truncation", 1.0))
@@ -593,9 +649,11 @@ class ImageCanvasPanel(Panel):
         self.generate()
         chain = settings.get("variations") or []
         if chain:
-            self.banner.show_message(f"This picture is a variation: its base image is selected. Press Variations "
-                                     f"with strength {float(chain[-1].get('strength', 0.3)):.2f} to get near it.",
-                                     "info")
+            self.banner.show_message(
+                f"This picture is a variation: its base image is selected. Press Variations "
+                f"with strength {float(chain[-1].get('strength', 0.3)):.2f} to get near it.",
+                "info",
+            )
 
     @Slot(str)
     def _on_compare_failed(self, message: str) -> None:
@@ -613,8 +671,11 @@ class ImageCanvasPanel(Panel):
         """One picture: the VAE's reconstruction; two or more: a morph between the first two."""
         args = self._model_args()
         if not self.controls.is_vae() or args is None:
-            self.banner.show_message("Pictures can be rebuilt by a VAE only. Pick a VAE run with a checkpoint in "
-                                     "the Model list, then drop the picture again.", "info")
+            self.banner.show_message(
+                "Pictures can be rebuilt by a VAE only. Pick a VAE run with a checkpoint in "
+                "the Model list, then drop the picture again.",
+                "info",
+            )
             return
         if self.registry is None or not paths:
             return
@@ -638,9 +699,15 @@ class ImageCanvasPanel(Panel):
         recon = np.asarray(result["reconstructions"])[0]
         error = float(np.abs(original.astype(np.float32) - recon.astype(np.float32)).mean())
         name = (result.get("names") or [""])[0]
-        self.compare.show_pair(f"How the VAE rebuilds “{name}”", to_qimage(original), "Your picture",
-                               to_qimage(recon), "Reconstruction",
-                               f"Average difference: {error:.1f} of 255 per channel (lower is closer).", "")
+        self.compare.show_pair(
+            f"How the VAE rebuilds “{name}”",
+            to_qimage(original),
+            "Your picture",
+            to_qimage(recon),
+            "Reconstruction",
+            f"Average difference: {error:.1f} of 255 per channel (lower is closer).",
+            "",
+        )
         self.compared.emit({"kind": "reconstruction", "error": error})
 
     @Slot(object)
@@ -651,9 +718,15 @@ class ImageCanvasPanel(Panel):
         names = list(result.get("names") or ["", ""])
         frames = [to_qimage(f) for f in np.asarray(result["frames"])]
         gif = str(result.get("gif", ""))
-        self.compare.show_pair("Morph between two pictures", to_qimage(originals[0]), names[0],
-                               to_qimage(originals[1]), names[1],
-                               f"The morph plays in the Walk tab and is saved as {Path(gif).name}.", "")
+        self.compare.show_pair(
+            "Morph between two pictures",
+            to_qimage(originals[0]),
+            names[0],
+            to_qimage(originals[1]),
+            names[1],
+            f"The morph plays in the Walk tab and is saved as {Path(gif).name}.",
+            "",
+        )
         self.walk.show_frames(frames, gif, f"Morph of {len(frames)} frames, saved as a looping GIF")
         self.banner.show_message(f"Morph saved as a looping GIF in {Path(gif).parent}.", "success")
         self.tabs.setCurrentWidget(self.walk)
@@ -693,8 +766,11 @@ class ImageCanvasPanel(Panel):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
-        handlers = {QEvent.Type.DragEnter: self.dragEnterEvent, QEvent.Type.DragMove: self.dragMoveEvent,
-                    QEvent.Type.Drop: self.dropEvent}
+        handlers = {
+            QEvent.Type.DragEnter: self.dragEnterEvent,
+            QEvent.Type.DragMove: self.dragMoveEvent,
+            QEvent.Type.Drop: self.dropEvent,
+        }
         if kind in handlers and self._picture_paths(event.mimeData()):
             handlers[kind](event)
             return True
@@ -716,15 +792,23 @@ class ImageCanvasPanel(Panel):
     # -- what is enabled and shown --------------------------------------------------------------------------------
     def _update_view(self) -> None:
         if self.project is None:
-            _set_empty(self.empty, "Open a project to generate images",
-                       "Open or create a project (File ▸ New Project), train a GAN or VAE on your images, and "
-                       "explore what it makes here.", 440)
+            _set_empty(
+                self.empty,
+                "Open a project to generate images",
+                "Open or create a project (File ▸ New Project), train a GAN or VAE on your images, and "
+                "explore what it makes here.",
+                440,
+            )
             self.empty.button.setVisible(False)
             self.stack.setCurrentWidget(self.empty)
         elif self.models is not None and not self.models:
-            _set_empty(self.empty, "No image model trained yet",
-                       "Train a GAN or a VAE on an image dataset in the Training panel. As soon as it saves a "
-                       "checkpoint, it appears here, ready to generate.", 440)
+            _set_empty(
+                self.empty,
+                "No image model trained yet",
+                "Train a GAN or a VAE on an image dataset in the Training panel. As soon as it saves a "
+                "checkpoint, it appears here, ready to generate.",
+                440,
+            )
             self.empty.button.setVisible(True)
             self.stack.setCurrentWidget(self.empty)
         else:
@@ -734,11 +818,15 @@ class ImageCanvasPanel(Panel):
         if self.models is None:
             self.controls.set_generate_state(False, "Looking for image models…")
         elif not self.available:
-            self.controls.set_generate_state(False, "Image generation is not installed in this build. Reinstall "
-                                                    "AIGC Studio to get it.")
+            self.controls.set_generate_state(
+                False, "Image generation is not installed in this build. Reinstall AIGC Studio to get it."
+            )
         elif info is not None and not info.get("steps"):
-            self.controls.set_generate_state(False, "This run has no checkpoint yet. Training saves one every few "
-                                                    "hundred steps (or press Save now in Training).")
+            self.controls.set_generate_state(
+                False,
+                "This run has no checkpoint yet. Training saves one every few "
+                "hundred steps (or press Save now in Training).",
+            )
         elif info is None:
             self.controls.set_generate_state(False, "Pick a model first.")
         else:
@@ -756,16 +844,27 @@ class ImageCanvasPanel(Panel):
                 self.centre.setCurrentWidget(self.grid)
             return
         if info is not None and not info.get("steps"):
-            _set_empty(self.grid_empty, "This run has no checkpoint yet",
-                       "A run can generate once it has saved a checkpoint. Training saves one every few hundred "
-                       "steps, when you pause or stop, and when you press Save now.", 300)
+            _set_empty(
+                self.grid_empty,
+                "This run has no checkpoint yet",
+                "A run can generate once it has saved a checkpoint. Training saves one every few hundred "
+                "steps, when you pause or stop, and when you press Save now.",
+                300,
+            )
             self.grid_empty.button.setVisible(True)
         else:
-            vae = " With this VAE you can also drop a picture here to see how it rebuilds it." \
-                if self.controls.is_vae() else ""
-            _set_empty(self.grid_empty, "Press Generate to fill the grid",
-                       "Choose how many images and a seed on the left, then press Generate (Ctrl+Return). The same "
-                       f"seed always gives the same images.{vae}", 300)
+            vae = (
+                " With this VAE you can also drop a picture here to see how it rebuilds it."
+                if self.controls.is_vae()
+                else ""
+            )
+            _set_empty(
+                self.grid_empty,
+                "Press Generate to fill the grid",
+                "Choose how many images and a seed on the left, then press Generate (Ctrl+Return). The same "
+                f"seed always gives the same images.{vae}",
+                300,
+            )
             self.grid_empty.button.setVisible(False)
         self.centre.setCurrentWidget(self.grid_empty)
 
@@ -783,24 +882,34 @@ class ImageCanvasPanel(Panel):
         other_model = "It was made by another model or checkpoint: pick that one in the Model list first."
         self.favourites_button.setEnabled(bool(self.favourites) or self.showing_favourites)
         self.favourites_button.setToolTip(
-            "Show only the images you starred; click again for the whole grid" if self.favourites else
-            "Star images first (Space, or the star on a tile); this then shows only them")
+            "Show only the images you starred; click again for the whole grid"
+            if self.favourites
+            else "Star images first (Space, or the star on a tile); this then shows only them"
+        )
         self.details.export_button.setEnabled(current is not None or picked > 0)
         count = max(picked, 1 if current is not None else 0)
         self.details.export_button.setText(f"Export {count} PNG…" if count > 1 else "Export PNG…")
         can_vary = current is not None and ready and self._from_current_model(current)
         self.details.variations_button.setEnabled(can_vary)
         self.details.variations_button.setToolTip(
-            "Fill the grid with images near this one (its latent, nudged)" if can_vary else
-            "Pick a model with a checkpoint first" if not ready else "Select an image first" if current is None
-            else other_model)
+            "Fill the grid with images near this one (its latent, nudged)"
+            if can_vary
+            else "Pick a model with a checkpoint first"
+            if not ready
+            else "Select an image first"
+            if current is None
+            else other_model
+        )
         if not ready:
             self.walk.set_ready(False, "Pick a model with a checkpoint, generate, then pick two or more images.")
         elif not all(self._from_current_model(t) for t in self.picked_tiles()):
             self.walk.set_ready(False, f"A picked image cannot join this walk. {other_model}")
         elif picked < 2:
-            self.walk.set_ready(False, f"Pick {'two or more images' if picked == 0 else 'one more image'} in the grid "
-                                       "(Ctrl-click or tick their boxes) to walk between them.")
+            self.walk.set_ready(
+                False,
+                f"Pick {'two or more images' if picked == 0 else 'one more image'} in the grid "
+                "(Ctrl-click or tick their boxes) to walk between them.",
+            )
         else:
             self.walk.set_ready(True, f"Walks through the {picked} picked images in the order you picked them.")
         self.actions_["back"].setEnabled(self.centre.currentWidget() is self.enlarged)
@@ -817,10 +926,16 @@ class ImageCanvasPanel(Panel):
     # -- state ----------------------------------------------------------------------------------------------------
     def save_state(self) -> dict:
         scale, resample = self.details.export_options()
-        state = {"grid": self.controls.count(), "seed": self.controls.seed.value(),
-                 "truncation": self.controls.truncation_value_(), "tab": TABS[self.tabs.currentIndex()],
-                 "strength": self.details.strength.value() / 100, "export_scale": scale,
-                 "export_resample": resample, **{f"walk_{k}": v for k, v in self.walk.options().items()}}
+        state = {
+            "grid": self.controls.count(),
+            "seed": self.controls.seed.value(),
+            "truncation": self.controls.truncation_value_(),
+            "tab": TABS[self.tabs.currentIndex()],
+            "strength": self.details.strength.value() / 100,
+            "export_scale": scale,
+            "export_resample": resample,
+            **{f"walk_{k}": v for k, v in self.walk.options().items()},
+        }
         run = self.controls.run_id() or self._pending.get("run")
         if run:
             state["run"] = run
@@ -851,8 +966,9 @@ class ImageCanvasPanel(Panel):
             step = int(state["step"]) if state.get("step") is not None else None
         except (TypeError, ValueError):
             step = None
-        self._pending = {k: v for k, v in (("run", state.get("run")), ("step", step), ("class", state.get("class")))
-                         if v is not None}
+        self._pending = {
+            k: v for k, v in (("run", state.get("run")), ("step", step), ("class", state.get("class"))) if v is not None
+        }
         if self.models and self._pending.get("run"):
             self.controls.select(self._pending["run"], step)
             if self._pending.get("class"):

@@ -22,18 +22,45 @@ thread, when its tab is shown).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QMenu, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
-                               QStackedWidget, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.datasets import fixes
-from studio.core.datasets.drops import (AUDIO, IMAGE, KIND_NOUN, TEXT, default_dataset_name, guess_kind,
-                                        import_summary, plural)
+from studio.core.datasets.drops import (
+    AUDIO,
+    IMAGE,
+    KIND_NOUN,
+    TEXT,
+    default_dataset_name,
+    guess_kind,
+    import_summary,
+    plural,
+)
 from studio.core.jobs import JobError
 from studio.core.project import Project
 from studio.ui.icons import icon
@@ -58,8 +85,10 @@ KIND_ICON = {IMAGE: "image", TEXT: "text", AUDIO: "speech"}
 TABS = ("health", "browse", "split", "augment", "cache")
 
 _NO_PROJECT = "Open or create a project first (File ▸ New Project)."
-_NO_DATASET = ("Drop pictures, text files or voice recordings here — files, folders or .zip archives — or press "
-               "Import. The studio checks every file, fixes what it can, and tells you what it skipped and why.")
+_NO_DATASET = (
+    "Drop pictures, text files or voice recordings here — files, folders or .zip archives — or press "
+    "Import. The studio checks every file, fixes what it can, and tells you what it skipped and why."
+)
 
 
 # -- the panel -------------------------------------------------------------------------------------------------------
@@ -197,8 +226,13 @@ class DatasetPanel(Panel):
         self.augment = AugmentPreview()
         self.cache_tab = CacheTab()
         self.cache_tab.build_requested.connect(self.build_cache)
-        for widget, label in ((self.health, "Health"), (self.browse, "Browse"), (self.split_tab, "Split"),
-                              (self.augment, "Augment"), (self.cache_tab, "Cache")):
+        for widget, label in (
+            (self.health, "Health"),
+            (self.browse, "Browse"),
+            (self.split_tab, "Split"),
+            (self.augment, "Augment"),
+            (self.cache_tab, "Cache"),
+        ):
             self.tabs.addTab(widget, label)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -228,8 +262,7 @@ class DatasetPanel(Panel):
         self.manifest = None
         if project is not None and not self._warmed:
             self._warmed = True  # the first drop then finds numpy/PIL already imported
-            warm_up_imports("studio.core.datasets.importer", "studio.core.datasets.fixes",
-                            "studio.core.datasets.split")
+            warm_up_imports("studio.core.datasets.importer", "studio.core.datasets.fixes", "studio.core.datasets.split")
         self._fill_list(select=self._pending_dataset)
         self._update_enabled()
 
@@ -254,8 +287,11 @@ class DatasetPanel(Panel):
             return
         if not datasets:
             demo = project.extra.get("demo")
-            hint = (f"\n\nThis demo project's sample images, copy and clips are in {project.root / demo['sources']}."
-                    if isinstance(demo, dict) and demo.get("sources") else "")
+            hint = (
+                f"\n\nThis demo project's sample images, copy and clips are in {project.root / demo['sources']}."
+                if isinstance(demo, dict) and demo.get("sources")
+                else ""
+            )
             self.empty.set_text("Import a dataset to begin", _NO_DATASET + hint)
             self.stack.setCurrentWidget(self.empty)
             self._show_manifest(None)
@@ -329,8 +365,9 @@ class DatasetPanel(Panel):
         self.split_tab.show_manifest(manifest)
         self.split_tab.set_busy(busy)
         self.tabs.setTabVisible(TABS.index("augment"), kind == IMAGE)
-        self.augment.set_images([str(manifest.folder / e["item"]) for e in manifest.usable() if e.get("item")]
-                                if kind == IMAGE else [])
+        self.augment.set_images(
+            [str(manifest.folder / e["item"]) for e in manifest.usable() if e.get("item")] if kind == IMAGE else []
+        )
         self.cache_tab.set_kind(kind)
         if self.cache_runner is None:
             self.cache_tab.status.setText("")
@@ -354,8 +391,11 @@ class DatasetPanel(Panel):
                 parts.append(plural(len(classes), "class", "classes"))
             sides = [min(m["width"], m["height"]) for m in metas if m.get("width")]
             if sides:
-                parts.append(f"{min(sides)}–{max(sides)} px short side" if min(sides) != max(sides)
-                             else f"{sides[0]} px short side")
+                parts.append(
+                    f"{min(sides)}–{max(sides)} px short side"
+                    if min(sides) != max(sides)
+                    else f"{sides[0]} px short side"
+                )
         elif kind == TEXT:
             words = sum(int(m.get("words") or 0) for m in metas)
             characters = sum(int(m.get("characters") or 0) for m in metas)
@@ -394,8 +434,9 @@ class DatasetPanel(Panel):
             from studio.core.datasets.importer import KIND_MODULES
 
             patterns = " ".join(f"*{s}" for m in KIND_MODULES.values() for s in sorted(m.SUFFIXES)) + " *.zip"
-            paths, _ = QFileDialog.getOpenFileNames(self, "Import files", start, f"Pictures, text, audio and "
-                                                    f"archives ({patterns});;All files (*)")
+            paths, _ = QFileDialog.getOpenFileNames(
+                self, "Import files", start, f"Pictures, text, audio and archives ({patterns});;All files (*)"
+            )
         if paths:
             self.import_paths([Path(p) for p in paths], new=new)
 
@@ -460,14 +501,18 @@ class DatasetPanel(Panel):
             self.banner.show_message("The studio is still starting; try again in a moment.", "info")
             return None
         if self._import_running():
-            self.banner.show_message("An import is already running. Wait for it to finish (or cancel it), "
-                                     "then drop these files again.", "info")
+            self.banner.show_message(
+                "An import is already running. Wait for it to finish (or cancel it), then drop these files again.",
+                "info",
+            )
             return None
         missing = [p for p in paths if not p.exists()]
         paths = [p for p in paths if p.exists()]
         if not paths:
-            self.banner.show_message("Nothing to import: " + (f"{missing[0]} no longer exists." if missing
-                                                               else "no files were given."), "error")
+            self.banner.show_message(
+                "Nothing to import: " + (f"{missing[0]} no longer exists." if missing else "no files were given."),
+                "error",
+            )
             return None
         try:
             if name is None:
@@ -506,8 +551,10 @@ class DatasetPanel(Panel):
 
     @Slot(object)
     def _on_import_succeeded(self, result: dict) -> None:
-        self.banner.show_message(import_summary(self._import_name, result or {}),
-                                 "success" if (result or {}).get("ok", 0) + (result or {}).get("fixed", 0) else "info")
+        self.banner.show_message(
+            import_summary(self._import_name, result or {}),
+            "success" if (result or {}).get("ok", 0) + (result or {}).get("fixed", 0) else "info",
+        )
 
     @Slot(str)
     def _on_import_failed(self, message: str) -> None:
@@ -515,8 +562,11 @@ class DatasetPanel(Panel):
 
     @Slot()
     def _on_import_cancelled(self) -> None:
-        self.banner.show_message("Import cancelled. The files checked before you cancelled were kept; drop the "
-                                 "same files again to import the rest (nothing is imported twice).", "info")
+        self.banner.show_message(
+            "Import cancelled. The files checked before you cancelled were kept; drop the "
+            "same files again to import the rest (nothing is imported twice).",
+            "info",
+        )
 
     @Slot()
     def _on_import_finished(self) -> None:
@@ -558,8 +608,9 @@ class DatasetPanel(Panel):
             self.empty.button.setEnabled(ready)
             self.empty.button.setVisible(self.project is not None)
         self.drop_hint.setVisible(self.project is not None and writable)
-        self.cache_tab.build_button.setEnabled(self.registry is not None and writable
-                                               and self.cache_runner is None and self.manifest is not None)
+        self.cache_tab.build_button.setEnabled(
+            self.registry is not None and writable and self.cache_runner is None and self.manifest is not None
+        )
 
     # -- drag and drop --------------------------------------------------------------------------------------------
     def _route_drops_to_panel(self) -> None:
@@ -573,8 +624,11 @@ class DatasetPanel(Panel):
         kind = event.type()
         drags = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
         if kind in drags and self._local_paths(event.mimeData()):
-            {QEvent.Type.DragEnter: self.dragEnterEvent, QEvent.Type.DragMove: self.dragMoveEvent,
-             QEvent.Type.Drop: self.dropEvent}[kind](event)
+            {
+                QEvent.Type.DragEnter: self.dragEnterEvent,
+                QEvent.Type.DragMove: self.dragMoveEvent,
+                QEvent.Type.Drop: self.dropEvent,
+            }[kind](event)
             return True
         if kind == QEvent.Type.DragLeave:
             self.overlay.hide()
@@ -647,13 +701,17 @@ class DatasetPanel(Panel):
         if self.manifest is None:
             return False
         if self._read_only():
-            self.banner.show_message("This project is open read-only in this window, because another AIGC Studio "
-                                     "window is working on it; close that window and open the project again here "
-                                     "to change its datasets.", "info")
+            self.banner.show_message(
+                "This project is open read-only in this window, because another AIGC Studio "
+                "window is working on it; close that window and open the project again here "
+                "to change its datasets.",
+                "info",
+            )
             return False
         if self._busy():
-            self.banner.show_message("Wait for the running import or fix to finish before changing the dataset.",
-                                     "info")
+            self.banner.show_message(
+                "Wait for the running import or fix to finish before changing the dataset.", "info"
+            )
             return False
         return True
 
@@ -706,8 +764,13 @@ class DatasetPanel(Panel):
 
     def confirm(self, title: str, text: str) -> bool:
         """Ask before a step with a surprising outcome (tests replace this)."""
-        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
+        answer = QMessageBox.question(
+            self,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     @Slot()
@@ -716,31 +779,41 @@ class DatasetPanel(Panel):
             return
         changed = fixes.remove_near_duplicates(self.manifest)
         if changed:
-            self._saved(f"Excluded {plural(changed, 'near-duplicate')} (kept on disk). Undo brings "
-                        f"{'it' if changed == 1 else 'them'} back.")
+            self._saved(
+                f"Excluded {plural(changed, 'near-duplicate')} (kept on disk). Undo brings "
+                f"{'it' if changed == 1 else 'them'} back."
+            )
 
     @Slot()
     def drop_flagged(self) -> None:
         if not self._can_edit():
             return
         flagged, usable = len(self.manifest.flagged_ids()), len(self.manifest.usable())
-        if flagged and flagged >= usable and not self.confirm(
+        if (
+            flagged
+            and flagged >= usable
+            and not self.confirm(
                 "Exclude everything?",
                 f"Every usable item has a flag, so this would exclude all {usable:,} of them and leave nothing to "
-                "train on. Exclude them anyway? (Undo brings them back.)"):
+                "train on. Exclude them anyway? (Undo brings them back.)",
+            )
+        ):
             return
         changed = fixes.drop_flagged(self.manifest)
         if changed:
-            self._saved(f"Excluded {plural(changed, 'flagged file')} (kept on disk). Undo brings "
-                        f"{'it' if changed == 1 else 'them'} back.")
+            self._saved(
+                f"Excluded {plural(changed, 'flagged file')} (kept on disk). Undo brings "
+                f"{'it' if changed == 1 else 'them'} back."
+            )
 
     @Slot()
     def trim_silence(self) -> None:
         """Re-trim every clip as a job (it reads all of them); the strip shows its progress."""
         if not self._can_edit() or self.registry is None:
             return
-        runner = self.registry.start(fixes.TrimSilence(self.manifest.folder),
-                                     title=f"Trimming silence in “{self.manifest.name}”")
+        runner = self.registry.start(
+            fixes.TrimSilence(self.manifest.folder), title=f"Trimming silence in “{self.manifest.name}”"
+        )
         self.fix_runner = runner
         self._fix_name = self.manifest.name
         runner.succeeded.connect(self._on_trim_succeeded)
@@ -754,8 +827,12 @@ class DatasetPanel(Panel):
     @Slot(object)
     def _on_trim_succeeded(self, result: dict) -> None:
         trimmed = int((result or {}).get("trimmed", 0))
-        self.banner.show_message(f"Trimmed the silence of {plural(trimmed, 'clip')}. Undo brings the untrimmed "
-                                 "clips back." if trimmed else "No clip had silence left to trim.", "info")
+        self.banner.show_message(
+            f"Trimmed the silence of {plural(trimmed, 'clip')}. Undo brings the untrimmed clips back."
+            if trimmed
+            else "No clip had silence left to trim.",
+            "info",
+        )
 
     @Slot(str)
     def _on_fix_failed(self, message: str) -> None:
@@ -788,8 +865,10 @@ class DatasetPanel(Panel):
             return
         name = Path(entry["source"]).name
         if entry.get("reason"):
-            self._saved(f"“{name}” cannot be read as {encoding_label(encoding)}: {entry['reason']}. Undo brings "
-                        "back the earlier reading.")
+            self._saved(
+                f"“{name}” cannot be read as {encoding_label(encoding)}: {entry['reason']}. Undo brings "
+                "back the earlier reading."
+            )
         else:
             self._saved(f"Read “{name}” again as {encoding_label(encoding)}. Undo brings back the earlier reading.")
 
@@ -798,8 +877,10 @@ class DatasetPanel(Panel):
         if self._can_edit():
             changed = self.manifest.exclude(list(ids), "exclude")
             if changed:
-                self._saved(f"Excluded {plural(changed, 'item')} from training. Undo (Ctrl+Z) brings "
-                            f"{'it' if changed == 1 else 'them'} back.")
+                self._saved(
+                    f"Excluded {plural(changed, 'item')} from training. Undo (Ctrl+Z) brings "
+                    f"{'it' if changed == 1 else 'them'} back."
+                )
 
     @Slot(list)
     def include_items(self, ids: list) -> None:
@@ -838,8 +919,9 @@ class DatasetPanel(Panel):
     def ask_export_path(self, name: str) -> tuple[str, str]:
         """Ask where to save the report (tests replace this)."""
         start = str((self.project.root if self.project else Path.home()) / f"{name}-report.csv")
-        return QFileDialog.getSaveFileName(self, "Export the dataset report", start,
-                                           "CSV spreadsheet (*.csv);;JSON (*.json)")
+        return QFileDialog.getSaveFileName(
+            self, "Export the dataset report", start, "CSV spreadsheet (*.csv);;JSON (*.json)"
+        )
 
     # -- split ----------------------------------------------------------------------------------------------------
     @Slot(float, int)
@@ -849,8 +931,7 @@ class DatasetPanel(Panel):
         from studio.core.datasets.split import assign_split
 
         counts = assign_split(self.manifest, val_percent=percent, seed=seed)
-        self._saved(f"Split applied: {counts.get('train', 0):,} for training, {counts.get('val', 0):,} for "
-                    "validation.")
+        self._saved(f"Split applied: {counts.get('train', 0):,} for training, {counts.get('val', 0):,} for validation.")
 
     # -- cache ----------------------------------------------------------------------------------------------------
     @Slot()
@@ -886,8 +967,10 @@ class DatasetPanel(Panel):
             if result.get("unreadable"):
                 text += f" {plural(int(result['unreadable']), 'picture')} could not be read and will be left out."
         elif "train_tokens" in result:
-            text = (f"Ready: {int(result['train_tokens']):,} training and {int(result.get('val_tokens', 0)):,} "
-                    f"validation tokens, vocabulary of {int(result.get('vocab_size', 0)):,}.")
+            text = (
+                f"Ready: {int(result['train_tokens']):,} training and {int(result.get('val_tokens', 0)):,} "
+                f"validation tokens, vocabulary of {int(result.get('vocab_size', 0)):,}."
+            )
         elif "clips" in result:
             text = f"Ready: {plural(int(result['clips']), 'clip')} cached for training."
         else:
@@ -911,18 +994,20 @@ class DatasetPanel(Panel):
 
     # -- state ----------------------------------------------------------------------------------------------------
     def save_state(self) -> dict:
-        state = {"tab": TABS[self.tabs.currentIndex()], "thumb_size": int(self.grid.side),
-                 "augment_policy": self.augment.policy(), "list_width": int(self.splitter.sizes()[0])}
+        state = {
+            "tab": TABS[self.tabs.currentIndex()],
+            "thumb_size": int(self.grid.side),
+            "augment_policy": self.augment.policy(),
+            "list_width": int(self.splitter.sizes()[0]),
+        }
         if self.current_name:
             state["dataset"] = self.current_name
         return state
 
     def restore_state(self, state: dict) -> None:
         state = state or {}
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             self.grid.set_side(int(state.get("thumb_size", DEFAULT_SIZE)))
-        except (TypeError, ValueError):
-            pass
         if isinstance(state.get("augment_policy"), str):
             self.augment.set_policy(state["augment_policy"])
         try:

@@ -29,8 +29,18 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
-                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.project import Project
 from studio.ui.icons import icon
@@ -68,7 +78,7 @@ def _slug(text: str) -> str:
 
 
 def script_facts(text: str) -> str:
-    """"3 lines · 42 words" under the script (lines matter: *Export each line* makes one file per line)."""
+    """ "3 lines · 42 words" under the script (lines matter: *Export each line* makes one file per line)."""
     lines = [line for line in text.splitlines() if line.strip()]
     words = len(text.split())
     if not words:
@@ -129,8 +139,10 @@ class SpeechPanel(Panel):
 
         # centre: the script, then the clip
         self.script = QPlainTextEdit(objectName="writerPrompt")
-        self.script.setPlaceholderText("Type what the voice should say. Each sentence is spoken in turn; each line "
-                                       "can also be exported as its own file.")
+        self.script.setPlaceholderText(
+            "Type what the voice should say. Each sentence is spoken in turn; each line "
+            "can also be exported as its own file."
+        )
         self.script.setMinimumHeight(96)
         self.script.setMaximumHeight(170)
         self.script.textChanged.connect(self._on_script_changed)
@@ -163,8 +175,9 @@ class SpeechPanel(Panel):
         self.export_button.setToolTip("Save the clip as a WAV (16-bit PCM), ready for a video editor (Ctrl+E)")
         self.export_button.clicked.connect(self.export_wav)
         self.export_lines_button = QPushButton("Export lines…", objectName="speechExportLines")
-        self.export_lines_button.setToolTip("Speak every line of the script into its own WAV file "
-                                            "(001-first-words.wav, 002-…) in a folder you choose")
+        self.export_lines_button.setToolTip(
+            "Speak every line of the script into its own WAV file (001-first-words.wav, 002-…) in a folder you choose"
+        )
         self.export_lines_button.clicked.connect(self.export_lines)
         transport = QHBoxLayout()
         transport.setSpacing(8)
@@ -196,20 +209,29 @@ class SpeechPanel(Panel):
         self.sentence_list = QListWidget(objectName="writerHistory")
         self.sentence_list.itemClicked.connect(self._on_sentence_clicked)
         self.sentence_list.setWordWrap(True)
-        self.sentences_hint = QLabel("The sentences of the clip, as spoken. Click one to move the playhead there.",
-                                     objectName="mutedLabel")
-        self.tabs = self.side_tabs(((self.dictionary_editor, "Pronunciation"),
-                                    (self.hinted_page(self.sentences_hint, self.sentence_list), "Sentences")))
+        self.sentences_hint = QLabel(
+            "The sentences of the clip, as spoken. Click one to move the playhead there.", objectName="mutedLabel"
+        )
+        self.tabs = self.side_tabs(
+            (
+                (self.dictionary_editor, "Pronunciation"),
+                (self.hinted_page(self.sentences_hint, self.sentence_list), "Sentences"),
+            )
+        )
 
         self.splitter = self.three_columns(column, centre, self.tabs, [320, 660, 280])
         return self.splitter
 
     def _build_shortcuts(self) -> None:
-        self.actions_ = self.add_shortcuts((("synthesize", "Ctrl+Return", self.synthesize),
-                                            ("synthesize_enter", "Ctrl+Enter", self.synthesize),
-                                            ("stop", "Esc", self.stop),
-                                            ("play", "Space", self.toggle_playback),
-                                            ("export", "Ctrl+E", self.export_wav)))
+        self.actions_ = self.add_shortcuts(
+            (
+                ("synthesize", "Ctrl+Return", self.synthesize),
+                ("synthesize_enter", "Ctrl+Enter", self.synthesize),
+                ("stop", "Esc", self.stop),
+                ("play", "Space", self.toggle_playback),
+                ("export", "Ctrl+E", self.export_wav),
+            )
+        )
 
     def set_player(self, player: AudioPlayer) -> None:
         """Play through ``player`` (tests pass one with no output, or a fake output that records)."""
@@ -260,7 +282,12 @@ class SpeechPanel(Panel):
         """List the voices and read the project's dictionary (a job: it loads espeak-ng and reads files)."""
         if self.registry is None:
             return
-        self._voices_runner = self.replace_job(self._voices_runner, VoicesJob(self.backend, self.project.root if self.project else None), self._on_voices, self._on_voices_failed)
+        self._voices_runner = self.replace_job(
+            self._voices_runner,
+            VoicesJob(self.backend, self.project.root if self.project else None),
+            self._on_voices,
+            self._on_voices_failed,
+        )
 
     @Slot(object)
     def _on_voices(self, result: dict) -> None:
@@ -274,9 +301,10 @@ class SpeechPanel(Panel):
             self._dictionary_loaded = True
             self.dictionary_editor.setEnabled(True)
         self.controls.set_voices(self.voices)
-        if self._pending.get("voice"):
-            if self.controls.select(self._pending["voice"], self._pending.get("step"), self._pending.get("vocoder")):
-                self._pending = {}
+        if self._pending.get("voice") and self.controls.select(
+            self._pending["voice"], self._pending.get("step"), self._pending.get("vocoder")
+        ):
+            self._pending = {}
         self._update_view()
 
     @Slot(str)
@@ -330,16 +358,23 @@ class SpeechPanel(Panel):
         if info is None:
             return "Pick a voice first."
         if info.get("kind") == "trained" and not info.get("steps"):
-            return ("This voice has no checkpoint yet. Training saves one every few hundred steps (or press "
-                    "Save now in Training).")
+            return (
+                "This voice has no checkpoint yet. Training saves one every few hundred steps (or press "
+                "Save now in Training)."
+            )
         if not self.script.toPlainText().strip():
             return NO_SCRIPT
         return ""
 
     def _job_settings(self) -> dict:
-        return {"voice": self.controls.voice_id(), "project_root": self.project.root if self.project else None,
-                "settings": self.controls.settings(), "dictionary": dict(self.dictionary),
-                "step": self.controls.step(), "vocoder": self.controls.vocoder_id()}
+        return {
+            "voice": self.controls.voice_id(),
+            "project_root": self.project.root if self.project else None,
+            "settings": self.controls.settings(),
+            "dictionary": dict(self.dictionary),
+            "step": self.controls.step(),
+            "vocoder": self.controls.vocoder_id(),
+        }
 
     @Slot()
     def synthesize(self) -> None:
@@ -351,8 +386,15 @@ class SpeechPanel(Panel):
         if self.player is not None:
             self.player.stop()
         s = self._job_settings()
-        job = self.backend.synthesize_job(s["voice"], self.script.toPlainText(), s["project_root"], s["settings"],
-                                          s["dictionary"], s["step"], s["vocoder"])
+        job = self.backend.synthesize_job(
+            s["voice"],
+            self.script.toPlainText(),
+            s["project_root"],
+            s["settings"],
+            s["dictionary"],
+            s["step"],
+            s["vocoder"],
+        )
         self.banner.hide()
         runner = self.registry.start(job)
         self._speak_runner = runner
@@ -369,7 +411,7 @@ class SpeechPanel(Panel):
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
-        """"Sentence 2 of 5", with the time left once it is worth saying (more than a second)."""
+        """ "Sentence 2 of 5", with the time left once it is worth saying (more than a second)."""
         if self.sender() not in (self._speak_runner, self._export_runner):
             return
         self.progress.setValue(max(self.progress.value(), int(fraction * 1000)))
@@ -476,8 +518,7 @@ class SpeechPanel(Panel):
 
     def _update_time(self, seconds: float) -> None:
         duration = len(self.result["samples"]) / self.result["sample_rate"] if self.result else 0.0
-        self.time_label.setText(f"{format_time(seconds, True)} / {format_time(duration, True)}" if self.result
-                                else "")
+        self.time_label.setText(f"{format_time(seconds, True)} / {format_time(duration, True)}" if self.result else "")
 
     @Slot(bool)
     def _on_playing(self, playing: bool) -> None:
@@ -507,8 +548,9 @@ class SpeechPanel(Panel):
     def ask_export_path(self) -> str:
         """Where the WAV goes (tests replace this). Starts in the project's outputs/speech folder."""
         name = _slug(self.script.toPlainText())
-        return QFileDialog.getSaveFileName(self, "Export the speech", str(self._output_folder() / f"{name}.wav"),
-                                           "WAV audio (*.wav)")[0]
+        return QFileDialog.getSaveFileName(
+            self, "Export the speech", str(self._output_folder() / f"{name}.wav"), "WAV audio (*.wav)"
+        )[0]
 
     def ask_lines_folder(self) -> str:
         """The folder for *Export each line* (tests replace this)."""
@@ -517,8 +559,7 @@ class SpeechPanel(Panel):
 
     def ask_piper_path(self) -> str:
         """The Piper voice to add (tests replace this)."""
-        return QFileDialog.getOpenFileName(self, "Add a Piper voice", str(Path.home()),
-                                           "Piper voice (*.onnx)")[0]
+        return QFileDialog.getOpenFileName(self, "Add a Piper voice", str(Path.home()), "Piper voice (*.onnx)")[0]
 
     @Slot()
     def export_wav(self) -> None:
@@ -555,8 +596,16 @@ class SpeechPanel(Panel):
         if not folder:
             return
         s = self._job_settings()
-        job = self.backend.export_lines_job(s["voice"], self.script.toPlainText(), Path(folder), s["project_root"],
-                                            s["settings"], s["dictionary"], s["step"], s["vocoder"])
+        job = self.backend.export_lines_job(
+            s["voice"],
+            self.script.toPlainText(),
+            Path(folder),
+            s["project_root"],
+            s["settings"],
+            s["dictionary"],
+            s["step"],
+            s["vocoder"],
+        )
         self.banner.hide()
         runner = self.registry.start(job)
         self._export_runner = runner
@@ -596,8 +645,7 @@ class SpeechPanel(Panel):
         path = self.ask_piper_path()
         if not path:
             return
-        runner = self.registry.start(self.backend.import_voice_job(self.project.root if self.project else None,
-                                                                   path))
+        runner = self.registry.start(self.backend.import_voice_job(self.project.root if self.project else None, path))
         self._import_runner = runner
         runner.succeeded.connect(self._on_voice_imported)
         runner.failed.connect(self._on_import_failed)
@@ -611,9 +659,15 @@ class SpeechPanel(Panel):
         self.status.setText("")
         if voice_id.startswith("piper:") and self.project is None:
             # No project to copy it into: use it where it lies, for this session.
-            name = Path(voice_id[len("piper:"):]).stem
-            extra = {"id": voice_id, "title": name, "kind": "piper", "detail": "Piper voice (not copied: no "
-                     "project open)", "language": "", "sample_rate": None}
+            name = Path(voice_id[len("piper:") :]).stem
+            extra = {
+                "id": voice_id,
+                "title": name,
+                "kind": "piper",
+                "detail": "Piper voice (not copied: no project open)",
+                "language": "",
+                "sample_rate": None,
+            }
             self.voices = [v for v in self.voices or [] if v.get("id") != voice_id] + [extra]
             self.controls.set_voices(self.voices)
             self.controls.select(voice_id)
@@ -635,8 +689,9 @@ class SpeechPanel(Panel):
         """Every finished edit: the next synthesis uses it, and the project keeps it."""
         self.dictionary = self.dictionary_editor.entries()
         if self.project is None:
-            self.dictionary_editor.set_note("No project is open: these words are used until you close the app. "
-                                            "Open a project to keep them.")
+            self.dictionary_editor.set_note(
+                "No project is open: these words are used until you close the app. Open a project to keep them."
+            )
             return
         try:
             self.backend.save_dictionary(self.project.root, self.dictionary)
@@ -659,10 +714,13 @@ class SpeechPanel(Panel):
     # -- what is enabled and shown ------------------------------------------------------------------------------
     def _update_view(self, *_args) -> None:
         if self.voices is not None and not self.voices:
-            body = ("The built-in voice could not be loaded on this computer, and this project has no trained "
-                    "voice yet. Import recordings with transcripts in the Dataset panel and train a voice in the "
-                    "Training panel, or add a Piper voice you already have." if self.available else
-                    "Speech synthesis is not installed in this build. Reinstall AIGC Studio to get it.")
+            body = (
+                "The built-in voice could not be loaded on this computer, and this project has no trained "
+                "voice yet. Import recordings with transcripts in the Dataset panel and train a voice in the "
+                "Training panel, or add a Piper voice you already have."
+                if self.available
+                else "Speech synthesis is not installed in this build. Reinstall AIGC Studio to get it."
+            )
             self.empty_add_voice.setVisible(self.available)
             self.empty.set_text("No voice available", body)
             self.empty.body.setFixedWidth(440)
@@ -690,13 +748,19 @@ class SpeechPanel(Panel):
         self.actions_["stop"].setEnabled(True)
         self._update_time(self.player.position if (self.player is not None and has_clip) else 0.0)
         if not has_clip:
-            self.waveform.set_placeholder("Synthesize to see the waveform and the spectrogram here." if
-                                          self.voices else "Pick a voice and type a script, then Synthesize.")
+            self.waveform.set_placeholder(
+                "Synthesize to see the waveform and the spectrogram here."
+                if self.voices
+                else "Pick a voice and type a script, then Synthesize."
+            )
 
     # -- state ----------------------------------------------------------------------------------------------------
     def save_state(self) -> dict:
-        state = {"settings": self.controls.settings(), "script": self.script.toPlainText(),
-                 "tab": TABS[self.tabs.currentIndex()]}
+        state = {
+            "settings": self.controls.settings(),
+            "script": self.script.toPlainText(),
+            "tab": TABS[self.tabs.currentIndex()],
+        }
         voice = self.controls.voice_id() or self._pending.get("voice")
         if voice:
             state["voice"] = voice

@@ -28,8 +28,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.project import Project
 from studio.ui.panels.base import Panel
@@ -136,15 +145,15 @@ class TextWriterPanel(Panel):
 
         # centre: the prompt, then the variants
         self.prompt = QPlainTextEdit(objectName="writerPrompt")
-        self.prompt.setPlaceholderText("Type the beginning of your text, or pick a template on the left and fill "
-                                       "in its fields.")
+        self.prompt.setPlaceholderText(
+            "Type the beginning of your text, or pick a template on the left and fill in its fields."
+        )
         self.prompt.setMinimumHeight(72)
         self.prompt.setMaximumHeight(130)
         self.prompt.installEventFilter(self)
         self.prompt.textChanged.connect(self._update_buttons)
         self.continue_button = QPushButton("Continue from cursor", objectName="writerContinue")
-        self.continue_button.setToolTip("Keep the text up to the cursor and write on from there "
-                                        "(Ctrl+Shift+Return)")
+        self.continue_button.setToolTip("Keep the text up to the cursor and write on from there (Ctrl+Shift+Return)")
         self.continue_button.clicked.connect(self.continue_from_cursor)
         self.prompt_caption = QLabel("PROMPT", objectName="sectionCaption")
         prompt_bar = QHBoxLayout()
@@ -190,18 +199,23 @@ class TextWriterPanel(Panel):
         self.history_list = HistoryList()
         self.history_list.entry_chosen.connect(self.show_entry)
         self.history_hint = QLabel(objectName="mutedLabel")
-        self.tabs = self.side_tabs(((self.details, "Details"),
-                                    (self.hinted_page(self.history_hint, self.history_list), "History")))
+        self.tabs = self.side_tabs(
+            ((self.details, "Details"), (self.hinted_page(self.history_hint, self.history_list), "History"))
+        )
 
         self.splitter = self.three_columns(column, centre, self.tabs, [320, 660, 270])
         return self.splitter
 
     def _build_shortcuts(self) -> None:
-        self.actions_ = self.add_shortcuts((("generate", "Ctrl+Return", self.generate),
-                                            ("generate_enter", "Ctrl+Enter", self.generate),
-                                            ("continue", "Ctrl+Shift+Return", self.continue_from_cursor),
-                                            ("stop", "Esc", self.stop),
-                                            ("export", "Ctrl+E", self.export_txt)))
+        self.actions_ = self.add_shortcuts(
+            (
+                ("generate", "Ctrl+Return", self.generate),
+                ("generate_enter", "Ctrl+Enter", self.generate),
+                ("continue", "Ctrl+Shift+Return", self.continue_from_cursor),
+                ("stop", "Esc", self.stop),
+                ("export", "Ctrl+E", self.export_txt),
+            )
+        )
 
     # -- project, backend, model list ---------------------------------------------------------------------------
     def set_backend(self, backend) -> None:
@@ -237,7 +251,9 @@ class TextWriterPanel(Panel):
         """List the project's text runs, the templates and the history again (a job: it reads files)."""
         if self.registry is None or self.project is None:
             return
-        self._models_runner = self.replace_job(self._models_runner, ModelsJob(self.backend, self.project.root), self._on_models, self._on_models_failed)
+        self._models_runner = self.replace_job(
+            self._models_runner, ModelsJob(self.backend, self.project.root), self._on_models, self._on_models_failed
+        )
 
     @Slot(object)
     def _on_models(self, result: dict) -> None:
@@ -330,8 +346,12 @@ class TextWriterPanel(Panel):
         return str(info["folder"])
 
     def _can_generate(self) -> bool:
-        return (self.controls.generate_button.isEnabled() or self._generating()) and self.available \
-            and self._model_folder() is not None and self.registry is not None
+        return (
+            (self.controls.generate_button.isEnabled() or self._generating())
+            and self.available
+            and self._model_folder() is not None
+            and self.registry is not None
+        )
 
     @Slot()
     def generate(self) -> None:
@@ -362,19 +382,35 @@ class TextWriterPanel(Panel):
         settings = self.controls.settings()
         columns = [column] if column is not None else list(range(variants))
         if column is not None and self.entry is not None:
-            seed = (self.columns.views[column].seed if self.columns.views[column].seed is not None
-                    else settings["seed"] + column)
+            seed = (
+                self.columns.views[column].seed
+                if self.columns.views[column].seed is not None
+                else settings["seed"] + column
+            )
             settings = {**settings, "seed": int(seed)}
             fresh = new_entry(self.entry.get("run_id"), self.entry.get("step"), "", "", {}, "", {}, 1)
-            entry = dict(self.entry, id=fresh["id"], time=fresh["time"],
-                         settings={**(self.entry.get("settings") or {}),
-                                   **{k: v for k, v in settings.items() if k != "seed"}},
-                         texts=list(self.columns.texts()), state="writing", continued=True)
+            entry = dict(
+                self.entry,
+                id=fresh["id"],
+                time=fresh["time"],
+                settings={**(self.entry.get("settings") or {}), **{k: v for k, v in settings.items() if k != "seed"}},
+                texts=list(self.columns.texts()),
+                state="writing",
+                continued=True,
+            )
         else:
             self.columns.set_count(variants)
             info = self.controls.template_info()
-            entry = new_entry(self.controls.run_id(), self.controls.step(), self.controls.template_id(),
-                              info["title"] if info else "", self.controls.fields(), prompt, settings, variants)
+            entry = new_entry(
+                self.controls.run_id(),
+                self.controls.step(),
+                self.controls.template_id(),
+                info["title"] if info else "",
+                self.controls.fields(),
+                prompt,
+                settings,
+                variants,
+            )
         self.entry = entry
         self._targets = columns
         self._pieces = self._chars = 0
@@ -513,8 +549,12 @@ class TextWriterPanel(Panel):
         seed = int(settings.get("seed", 0))
         leads = list(entry.get("leads") or [])
         for i, text in enumerate(texts):
-            self.columns.views[i].set_text(text, seed + i, "stopped" if entry.get("state") == "stopped" else "done",
-                                           leads[i] if i < len(leads) else "")
+            self.columns.views[i].set_text(
+                text,
+                seed + i,
+                "stopped" if entry.get("state") == "stopped" else "done",
+                leads[i] if i < len(leads) else "",
+            )
         self.details.show_entry(self.entry, self._model_text(self.entry))
         self._update_view()
 
@@ -593,15 +633,23 @@ class TextWriterPanel(Panel):
     # -- what is enabled and shown ------------------------------------------------------------------------------
     def _update_view(self, *_args) -> None:
         if self.project is None:
-            _set_empty(self.empty, "Open a project to write",
-                       "Open or create a project (File ▸ New Project), train a GPT or LSTM writer on your own "
-                       "copy, and write with it here.", 440)
+            _set_empty(
+                self.empty,
+                "Open a project to write",
+                "Open or create a project (File ▸ New Project), train a GPT or LSTM writer on your own "
+                "copy, and write with it here.",
+                440,
+            )
             self.empty.button.setVisible(False)
             self.stack.setCurrentWidget(self.empty)
         elif self.models is not None and not self.models:
-            _set_empty(self.empty, "No writer model yet",
-                       "Train a GPT or LSTM writer on a text dataset in the Training panel. As soon as it saves a "
-                       "checkpoint, it appears here, ready to write in your voice.", 440)
+            _set_empty(
+                self.empty,
+                "No writer model yet",
+                "Train a GPT or LSTM writer on a text dataset in the Training panel. As soon as it saves a "
+                "checkpoint, it appears here, ready to write in your voice.",
+                440,
+            )
             self.empty.button.setVisible(True)
             self.stack.setCurrentWidget(self.empty)
         else:
@@ -611,13 +659,18 @@ class TextWriterPanel(Panel):
         if self.models is None:
             self.controls.set_generate_state(False, "Looking for writer models…", running)
         elif not self.available:
-            self.controls.set_generate_state(False, "Text generation is not installed in this build. Reinstall "
-                                                    "AIGC Studio to get it.", running)
+            self.controls.set_generate_state(
+                False, "Text generation is not installed in this build. Reinstall AIGC Studio to get it.", running
+            )
         elif info is None:
             self.controls.set_generate_state(False, "Pick a model first.", running)
         elif not info.get("steps"):
-            self.controls.set_generate_state(False, "This run has no checkpoint yet. Training saves one every few "
-                                                    "hundred steps (or press Save now in Training).", running)
+            self.controls.set_generate_state(
+                False,
+                "This run has no checkpoint yet. Training saves one every few "
+                "hundred steps (or press Save now in Training).",
+                running,
+            )
         else:
             self.controls.set_generate_state(True, "", running)
         self._update_buttons()
@@ -628,20 +681,34 @@ class TextWriterPanel(Panel):
         in_variant = self._last_editor != PROMPT and self.entry is not None
         self.continue_button.setEnabled(ready)
         self.continue_button.setToolTip(
-            ("Keep this variant's text up to the cursor and write on from there" if in_variant else
-             "Write on from the prompt up to the cursor; click into a variant to continue it instead")
-            + " (Ctrl+Shift+Return)" if ready else "Pick a model with a checkpoint first")
+            (
+                "Keep this variant's text up to the cursor and write on from there"
+                if in_variant
+                else "Write on from the prompt up to the cursor; click into a variant to continue it instead"
+            )
+            + " (Ctrl+Shift+Return)"
+            if ready
+            else "Pick a model with a checkpoint first"
+        )
         self.actions_["stop"].setEnabled(self._generating())
         count = len(self.history)
-        self.history_hint.setText(f"{count} generation{'s' if count != 1 else ''} in this project. Click one to "
-                                  "bring back its prompt, settings and text." if count else
-                                  "Every generation is kept here with its prompt and settings.")
+        self.history_hint.setText(
+            f"{count} generation{'s' if count != 1 else ''} in this project. Click one to "
+            "bring back its prompt, settings and text."
+            if count
+            else "Every generation is kept here with its prompt and settings."
+        )
 
     # -- state ----------------------------------------------------------------------------------------------------
     def save_state(self) -> dict:
-        state = {"template": self.controls.template_id(), "fields": self.controls.all_field_values(),
-                 "settings": self.controls.settings(), "variants": self.controls.variants(),
-                 "tab": TABS[self.tabs.currentIndex()], "prompt": self.prompt.toPlainText()}
+        state = {
+            "template": self.controls.template_id(),
+            "fields": self.controls.all_field_values(),
+            "settings": self.controls.settings(),
+            "variants": self.controls.variants(),
+            "tab": TABS[self.tabs.currentIndex()],
+            "prompt": self.prompt.toPlainText(),
+        }
         run = self.controls.run_id() or self._pending.get("run")
         if run:
             state["run"] = run
@@ -666,8 +733,13 @@ class TextWriterPanel(Panel):
             step = int(state["step"]) if state.get("step") is not None else None
         except (TypeError, ValueError):
             step = None
-        pending = {"run": state.get("run"), "step": step, "template": state.get("template"), "fields": fields,
-                   "prompt": state.get("prompt") if isinstance(state.get("prompt"), str) else None}
+        pending = {
+            "run": state.get("run"),
+            "step": step,
+            "template": state.get("template"),
+            "fields": fields,
+            "prompt": state.get("prompt") if isinstance(state.get("prompt"), str) else None,
+        }
         self._pending = {k: v for k, v in pending.items() if v is not None}
         if self.controls.templates and state.get("template") is not None:
             self.controls.set_fields(fields)

@@ -24,12 +24,22 @@ CPU run goes flat out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QPushButton, QScrollArea, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.jobs import JobError
 from studio.core.project import Project
@@ -39,8 +49,16 @@ from studio.ui.widgets.banner import Banner
 from studio.ui.widgets.checkpoint_list import CheckpointList
 from studio.ui.widgets.empty_state import EmptyState
 from studio.ui.widgets.run_list import RunList, run_state, run_title
-from studio.ui.widgets.training_backend import (PRESET_KEYS, PRESET_TITLES, CatalogJob, EstimateJob, ExportJob,
-                                                HistoryJob, RunsJob, TrainingBackend)
+from studio.ui.widgets.training_backend import (
+    PRESET_KEYS,
+    PRESET_TITLES,
+    CatalogJob,
+    EstimateJob,
+    ExportJob,
+    HistoryJob,
+    RunsJob,
+    TrainingBackend,
+)
 from studio.ui.widgets.training_log import TrainingLog
 from studio.ui.widgets.training_monitor import SHORTCUTS, TrainingMonitorHead
 from studio.ui.widgets.training_resume import ResumeBanner
@@ -112,8 +130,9 @@ class TrainingPanel(Panel):
         self.run_list.run_selected.connect(self.show_run)
         self.run_list.compare_changed.connect(self._on_compare_changed)
         runs_caption = QLabel("RUNS", objectName="sectionCaption")
-        self.runs_empty = QLabel("No runs yet. Your runs appear here with their curves and checkpoints.",
-                                 objectName="mutedLabel")
+        self.runs_empty = QLabel(
+            "No runs yet. Your runs appear here with their curves and checkpoints.", objectName="mutedLabel"
+        )
         self.runs_empty.setWordWrap(True)
         left = QWidget(objectName="trainingLeft")
         left_layout = QVBoxLayout(left)
@@ -145,8 +164,12 @@ class TrainingPanel(Panel):
         log_layout.addWidget(self.log_view)
         self.tabs = QTabWidget(objectName="trainingTabs")
         self.tabs.setDocumentMode(True)
-        for page, label in ((self.curves_page, "Curves"), (self.samples, "Samples"),
-                            (self.checkpoints, "Checkpoints"), (log_page, "Log")):
+        for page, label in (
+            (self.curves_page, "Curves"),
+            (self.samples, "Samples"),
+            (self.checkpoints, "Checkpoints"),
+            (log_page, "Log"),
+        ):
             self.tabs.addTab(page, label)
         self.export_button = QPushButton(icon("log"), "Export CSV", objectName="exportCsv")
         self.export_button.setToolTip(f"Save the shown run's metrics as a CSV spreadsheet ({SHORTCUTS['export']})")
@@ -177,9 +200,17 @@ class TrainingPanel(Panel):
         return self.splitter
 
     def _build_shortcuts(self) -> None:
-        self.actions_ = self.add_shortcuts((key, SHORTCUTS[key], slot) for key, slot in (
-            ("start", self.start), ("pause", self.toggle_pause), ("stop", self.stop), ("save", self.save_now),
-            ("sample", self.sample_now), ("export", self.export_csv)))
+        self.actions_ = self.add_shortcuts(
+            (key, SHORTCUTS[key], slot)
+            for key, slot in (
+                ("start", self.start),
+                ("pause", self.toggle_pause),
+                ("stop", self.stop),
+                ("save", self.save_now),
+                ("sample", self.sample_now),
+                ("export", self.export_csv),
+            )
+        )
 
     def ensure_plots(self):
         """Build the plots (imports pyqtgraph) the first time they are needed."""
@@ -347,25 +378,44 @@ class TrainingPanel(Panel):
         dataset, family = self.setup.dataset_name(), self.setup.family_name()
         if not (dataset and family) or not self.setup.start_button.isEnabled():
             return
-        self._start(dataset, family, self.setup.preset(), self.setup.form.overrides(), None,
-                    f"Training {family} on “{dataset}” · {PRESET_TITLES.get(self.setup.preset(), '')}")
+        self._start(
+            dataset,
+            family,
+            self.setup.preset(),
+            self.setup.form.overrides(),
+            None,
+            f"Training {family} on “{dataset}” · {PRESET_TITLES.get(self.setup.preset(), '')}",
+        )
 
     @Slot(dict)
     def resume_run(self, run: dict) -> None:
         """Continue an (interrupted or stopped) run from its last checkpoint."""
         self.resume_banner.hide()
-        self._start(str(run.get("dataset")), str(run.get("family")), None, None, str(run.get("run_id")),
-                    f"Resuming {run_title(run)} on “{run.get('dataset')}”")
+        self._start(
+            str(run.get("dataset")),
+            str(run.get("family")),
+            None,
+            None,
+            str(run.get("run_id")),
+            f"Resuming {run_title(run)} on “{run.get('dataset')}”",
+        )
 
     @Slot(str)
     def resume_from_checkpoint(self, path: str) -> None:
         run = self._run_info(self.run_list.current_run()) or {}
         step = Path(path).stem.replace("step-", "").lstrip("0") or "0"
-        self._start(str(run.get("dataset")), str(run.get("family")), None, None, path,
-                    f"Resuming {run_title(run)} from step {int(step):,}")
+        self._start(
+            str(run.get("dataset")),
+            str(run.get("family")),
+            None,
+            None,
+            path,
+            f"Resuming {run_title(run)} from step {int(step):,}",
+        )
 
-    def _start(self, dataset: str, family: str, preset: str | None, overrides: dict | None, resume: str | None,
-               title: str) -> None:
+    def _start(
+        self, dataset: str, family: str, preset: str | None, overrides: dict | None, resume: str | None, title: str
+    ) -> None:
         if self.project is None or self.registry is None or self.runner is not None:
             return
         if self._estimate_runner is not None:  # estimates would steal the CPU from the run
@@ -374,10 +424,15 @@ class TrainingPanel(Panel):
             self.setup.stop_estimating()
         device_id, label = self.device()
         try:
-            job = self.backend.train_job(self.project.root, dataset, family, preset or "balanced", overrides,
-                                         resume, device_id)
-            runner = self.registry.start(job, title=getattr(job, "title", title), kind="training",
-                                         device=getattr(job, "device", None) or device_id)
+            job = self.backend.train_job(
+                self.project.root, dataset, family, preset or "balanced", overrides, resume, device_id
+            )
+            runner = self.registry.start(
+                job,
+                title=getattr(job, "title", title),
+                kind="training",
+                device=getattr(job, "device", None) or device_id,
+            )
         except JobError as exc:
             self.banner.show_message(str(exc), "error")
             return
@@ -524,8 +579,11 @@ class TrainingPanel(Panel):
         target = self.checkpoints.open_button.text().replace("Open in ", "")
         self.head.bar.setValue(1000)
         self.log_view.note(f"Finished{where}.")
-        self._ended("finished", f"Training finished{where}. Open its last checkpoint in the {target} from the "
-                    "Checkpoints tab.", "success")
+        self._ended(
+            "finished",
+            f"Training finished{where}. Open its last checkpoint in the {target} from the Checkpoints tab.",
+            "success",
+        )
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -540,8 +598,11 @@ class TrainingPanel(Panel):
         if not self._is_live():
             return
         self.log_view.note(f"Stopped{self._step_words()}.")
-        self._ended("stopped", f"Stopped{self._step_words()} · checkpoint saved · Resume from here "
-                    "(Checkpoints tab) continues it", "")
+        self._ended(
+            "stopped",
+            f"Stopped{self._step_words()} · checkpoint saved · Resume from here (Checkpoints tab) continues it",
+            "",
+        )
 
     def _ended(self, outcome: str, message: str, tone: str) -> None:
         self.head.set_state(self.head.IDLE, outcome)
@@ -702,18 +763,24 @@ class TrainingPanel(Panel):
         project = self.project
         datasets = project.datasets if project else {}
         if project is None:
-            self.empty.set_text("Open a project to train", "Open or create a project first (File ▸ New Project), "
-                                "then import a dataset in the Dataset panel.")
+            self.empty.set_text(
+                "Open a project to train",
+                "Open or create a project first (File ▸ New Project), then import a dataset in the Dataset panel.",
+            )
             self.empty.button.setVisible(False)
             self.stack.setCurrentWidget(self.empty)
         elif not datasets:
-            self.empty.set_text("No dataset to train on yet", "Import images, copy or recordings in the Dataset "
-                                "panel; then pick a model here and press Start.")
+            self.empty.set_text(
+                "No dataset to train on yet",
+                "Import images, copy or recordings in the Dataset panel; then pick a model here and press Start.",
+            )
             self.empty.button.setVisible(True)
             self.stack.setCurrentWidget(self.empty)
         elif self.catalog is not None and not self.catalog.get("available", True):
-            self.empty.set_text("Training is not available in this build",
-                                "The training engine could not be found. Reinstall AIGC Studio to get it.")
+            self.empty.set_text(
+                "Training is not available in this build",
+                "The training engine could not be found. Reinstall AIGC Studio to get it.",
+            )
             self.empty.button.setVisible(False)
             self.stack.setCurrentWidget(self.empty)
         else:
@@ -745,8 +812,12 @@ class TrainingPanel(Panel):
 
     # -- state ----------------------------------------------------------------------------------------------------
     def save_state(self) -> dict:
-        state = {"preset": self.setup.preset(), "advanced": self.setup.advanced_toggle.isChecked(),
-                 "tab": TABS[self.tabs.currentIndex()], "list_width": int(self.splitter.sizes()[0])}
+        state = {
+            "preset": self.setup.preset(),
+            "advanced": self.setup.advanced_toggle.isChecked(),
+            "tab": TABS[self.tabs.currentIndex()],
+            "list_width": int(self.splitter.sizes()[0]),
+        }
         if self.plots is not None:
             state["smoothing"] = self.plots.smoothing.value() / 100
             state["log_scale"] = self.plots.log_scale.isChecked()
@@ -765,10 +836,8 @@ class TrainingPanel(Panel):
         if state.get("tab") in TABS:
             self.tabs.setCurrentIndex(TABS.index(state["tab"]))
         self.setup.set_advanced_open(bool(state.get("advanced") in (True, "true")))
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             self._smoothing = min(0.99, max(0.0, float(state.get("smoothing", self._smoothing))))
-        except (TypeError, ValueError):
-            pass
         self._log_scale = state.get("log_scale") in (True, "true")
         if self.plots is not None:
             self.plots.set_smoothing(self._smoothing)

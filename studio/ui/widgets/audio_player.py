@@ -34,8 +34,7 @@ from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = ("Playback is unavailable on this computer (no audio output device was found). "
-               "Export still works.")
+UNAVAILABLE = "Playback is unavailable on this computer (no audio output device was found). Export still works."
 TICK_MS = 33  # the playhead moves ~30 times a second
 
 
@@ -64,7 +63,7 @@ class SoundDeviceOutput:
             raise OutputUnavailable(f"sounddevice: {exc}") from exc
         try:
             device = sd.query_devices(kind="output")
-        except Exception as exc:  # noqa: BLE001 - PortAudioError (no default output) or ValueError
+        except Exception as exc:  # PortAudioError (no default output) or ValueError
             raise OutputUnavailable(f"sounddevice: {exc}") from exc
         if not device or int(dict(device).get("max_output_channels", 0) or 0) < 1:
             raise OutputUnavailable("sounddevice: no output device")
@@ -73,13 +72,13 @@ class SoundDeviceOutput:
     def play(self, samples: np.ndarray, sample_rate: int) -> None:
         try:
             self._sd.play(np.asarray(samples, dtype=np.float32), int(sample_rate))
-        except Exception as exc:  # noqa: BLE001 - PortAudioError: the device refused the stream
+        except Exception as exc:  # PortAudioError: the device refused the stream
             raise OutputUnavailable(f"sounddevice: {exc}") from exc
 
     def stop(self) -> None:
         try:
             self._sd.stop()
-        except Exception:  # noqa: BLE001 - stopping must never fail the window
+        except Exception:  # stopping must never fail the window
             log.debug("sounddevice stop failed", exc_info=True)
 
     def close(self) -> None:
@@ -108,8 +107,10 @@ class QtMultimediaOutput:
         from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
         self.stop()
-        handle = tempfile.NamedTemporaryFile(prefix="aigc-speech-", suffix=".wav", delete=False)
-        with handle, wave.open(handle, "wb") as out:
+        with (
+            tempfile.NamedTemporaryFile(prefix="aigc-speech-", suffix=".wav", delete=False) as handle,
+            wave.open(handle, "wb") as out,
+        ):
             out.setnchannels(1)
             out.setsampwidth(2)
             out.setframerate(int(sample_rate))
@@ -192,7 +193,7 @@ class AudioPlayer(QObject):
             except OutputUnavailable as exc:
                 log.info("Audio output unavailable: %s", exc)
                 continue
-            except Exception:  # noqa: BLE001 - a broken audio stack is "no output", never a crash
+            except Exception:  # a broken audio stack is "no output", never a crash
                 log.warning("Audio output %s failed to probe", getattr(candidate, "name", candidate), exc_info=True)
                 continue
             self.output = candidate
@@ -243,7 +244,7 @@ class AudioPlayer(QObject):
             except OutputUnavailable as exc:  # the device refused: try the next output
                 log.info("Audio output failed to play: %s", exc)
                 self._next_output()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.warning("Audio output failed to play", exc_info=True)
                 self._next_output()
         if self.output is None:

@@ -13,17 +13,18 @@ import random
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from studio.workers.thumbnails import FAILED, BackgroundLoader
 
 SAMPLES = 8
 SIDE = 128  # pixels of each preview picture
-OPS = (("flip", "Flip", "Mirror left–right, half of the time"),
-       ("translation", "Translation", "Shift by up to 1/8 of the picture; the border becomes grey"),
-       ("color", "Colour", "Jitter brightness, saturation and contrast"),
-       ("cutout", "Cutout", "Grey out a square of half the picture's size"))
+OPS = (
+    ("flip", "Flip", "Mirror left–right, half of the time"),
+    ("translation", "Translation", "Shift by up to 1/8 of the picture; the border becomes grey"),
+    ("color", "Colour", "Jitter brightness, saturation and contrast"),
+    ("cutout", "Cutout", "Grey out a square of half the picture's size"),
+)
 
 
 def _load_square(path: str, side: int):
@@ -83,8 +84,11 @@ class AugmentPreview(QWidget):
         options.addWidget(self.shuffle)
         options.addStretch(1)
 
-        explain = QLabel("Training shows the model each picture changed at random, so a small dataset goes "
-                         "further. These are eight samples as the model will see them.", objectName="mutedLabel")
+        explain = QLabel(
+            "Training shows the model each picture changed at random, so a small dataset goes "
+            "further. These are eight samples as the model will see them.",
+            objectName="mutedLabel",
+        )
         explain.setWordWrap(True)
         self.status = QLabel(objectName="mutedLabel")
         self.status.setWordWrap(True)
@@ -162,8 +166,9 @@ class AugmentPreview(QWidget):
         key = (self._sample(), self.policy(), self.seed.value(), SIDE)
         self._wanted = key
         if self._loader is None:
-            self._loader = BackgroundLoader(make_preview, threads=1, max_queue=1, budget=24, python_threads=True,
-                                            parent=self)
+            self._loader = BackgroundLoader(
+                make_preview, threads=1, max_queue=1, budget=24, python_threads=True, parent=self
+            )
             self._loader.ready.connect(self._on_ready)
         result = self._loader.get(key, key)
         if result is None:
@@ -182,12 +187,15 @@ class AugmentPreview(QWidget):
             self._clear_tiles()
             self._set_message(f"The preview could not be made: {error}")
             return
-        for tile, pixels in zip(self.tiles, result):
+        for tile, pixels in zip(self.tiles, result, strict=False):  # a dataset of < SAMPLES pictures fills fewer tiles
             tile.setPixmap(QPixmap.fromImage(to_qimage(pixels)))
         chosen = key[1].split(",")
         names = [label.lower() for name, label, _tip in OPS if name in chosen]
-        self._set_message(f"Augmentations: {', '.join(names)}. Same seed, same samples." if names else
-                          "No augmentation: the model sees the pictures as they are.")
+        self._set_message(
+            f"Augmentations: {', '.join(names)}. Same seed, same samples."
+            if names
+            else "No augmentation: the model sees the pictures as they are."
+        )
         self.preview_ready.emit()
 
     def _clear_tiles(self) -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.datasets.drops import AUDIO, IMAGE, TEXT
 from studio.ui.widgets.forms import form_rows
@@ -41,8 +50,11 @@ class CacheTab(QWidget):
         text_page = QWidget()
         text_page.setLayout(form_rows([("Tokens", self.tokenizer), ("Vocabulary size", self.vocab)]))
 
-        audio_page = QLabel("Clips become log-mel frames at the dataset's sample rate, and transcripts become "
-                            "phonemes. There is nothing to choose.", objectName="mutedLabel")
+        audio_page = QLabel(
+            "Clips become log-mel frames at the dataset's sample rate, and transcripts become "
+            "phonemes. There is nothing to choose.",
+            objectName="mutedLabel",
+        )
         audio_page.setWordWrap(True)
         for box in (self.resolution, self.fit, self.tokenizer, self.vocab):
             box.setMinimumWidth(300)
@@ -58,9 +70,11 @@ class CacheTab(QWidget):
         self.strip = JobStrip()
         self.status = QLabel(objectName="cacheStatus")
         self.status.setWordWrap(True)
-        explain = QLabel("Training reads a compact, ready-made copy of the dataset instead of decoding every file "
-                         "again each epoch. Build it once; it is rebuilt only when the dataset changes.",
-                         objectName="mutedLabel")
+        explain = QLabel(
+            "Training reads a compact, ready-made copy of the dataset instead of decoding every file "
+            "again each epoch. Build it once; it is rebuilt only when the dataset changes.",
+            objectName="mutedLabel",
+        )
         explain.setWordWrap(True)
         explain.setMaximumWidth(620)
         row = QHBoxLayout()

@@ -51,12 +51,19 @@ def describe_folder(folder: Path, source: str) -> dict | None:
         return None
     steps = [c.step for c in runs.checkpoints(folder)]
     status = _read_json(Path(folder) / "status.json")
-    return {"run_id": str(config.get("run_id") or Path(folder).name), "folder": str(folder), "family": family,
-            "kind": str(model.get("kind") or family), "classes": [str(c) for c in model.get("classes") or []],
-            "steps": steps, "resolution": int(model.get("resolution") or config.get("config", {}).get("resolution")
-                                               or 0),
-            "dataset": str(config.get("dataset", "")), "created": str(config.get("created", "")),
-            "state": str(status.get("state", "")), "source": source}
+    return {
+        "run_id": str(config.get("run_id") or Path(folder).name),
+        "folder": str(folder),
+        "family": family,
+        "kind": str(model.get("kind") or family),
+        "classes": [str(c) for c in model.get("classes") or []],
+        "steps": steps,
+        "resolution": int(model.get("resolution") or config.get("config", {}).get("resolution") or 0),
+        "dataset": str(config.get("dataset", "")),
+        "created": str(config.get("created", "")),
+        "state": str(status.get("state", "")),
+        "source": source,
+    }
 
 
 class CanvasBackend:
@@ -92,35 +99,55 @@ class CanvasBackend:
         return found
 
     # -- jobs -----------------------------------------------------------------------------------------------------
-    def grid_job(self, folder: str, step: int | None, seed: int, count: int, truncation: float,
-                 class_name: str | None):
+    def grid_job(self, folder: str, step: int | None, seed: int, count: int, truncation: float, class_name: str | None):
         """Job → {"images": uint8 (count, R, R, 3), "settings": [one dict per image], ...}."""
         from studio.core.generation.jobs import GenerateGrid
 
-        return CoreJob(f"Generating {count} images", GenerateGrid(folder, step, seed=seed, count=count,
-                                                                  class_name=class_name, truncation=truncation,
-                                                                  device=self.device))
+        return CoreJob(
+            f"Generating {count} images",
+            GenerateGrid(
+                folder, step, seed=seed, count=count, class_name=class_name, truncation=truncation, device=self.device
+            ),
+        )
 
-    def variations_job(self, folder: str, step: int | None, settings: dict, strength: float, count: int,
-                       seed: int):
+    def variations_job(self, folder: str, step: int | None, settings: dict, strength: float, count: int, seed: int):
         """Job → like grid_job: the image itself first, then ``count - 1`` variations of it."""
         return VariationsJob(folder, step, settings, strength, count, seed, self.device)
 
-    def walk_job(self, folder: str, step: int | None, settings: list[dict], frames_per_step: int, easing: str,
-                 loop: bool, fps: int, gif_path: Path):
+    def walk_job(
+        self,
+        folder: str,
+        step: int | None,
+        settings: list[dict],
+        frames_per_step: int,
+        easing: str,
+        loop: bool,
+        fps: int,
+        gif_path: Path,
+    ):
         """Job → {"frames": uint8 (F, R, R, 3), "gif": the GIF written, "fps"}."""
         from studio.core.generation.jobs import MakeLatentWalk
 
-        job = MakeLatentWalk(folder, settings, gif_path, frames_per_leg=frames_per_step, easing=easing, loop=loop,
-                             fps=fps, step=step, device=self.device)
+        job = MakeLatentWalk(
+            folder,
+            settings,
+            gif_path,
+            frames_per_leg=frames_per_step,
+            easing=easing,
+            loop=loop,
+            fps=fps,
+            step=step,
+            device=self.device,
+        )
         return CoreJob("Making a latent walk", job, lambda r: {**r, "gif": r["path"], "fps": fps})
 
     def export_job(self, items: list[tuple[np.ndarray, dict]], folder: Path, scale: int, resample: str):
         """Job → the PNG paths written, settings embedded (native size or upscaled ``scale`` times)."""
         from studio.core.generation.jobs import ExportImages
 
-        job = ExportImages([pixels for pixels, _ in items], [settings for _, settings in items], folder, scale=scale,
-                           resample=resample)
+        job = ExportImages(
+            [pixels for pixels, _ in items], [settings for _, settings in items], folder, scale=scale, resample=resample
+        )
         return CoreJob("Exporting PNG files", job, lambda r: list(r["files"]))
 
     def reconstruct_job(self, folder: str, step: int | None, paths: list[Path]):
@@ -128,18 +155,34 @@ class CanvasBackend:
         from studio.core.generation.jobs import ReconstructImages
 
         job = ReconstructImages(folder, [Path(p) for p in paths], step=step, device=self.device)
-        return CoreJob("Reconstructing with the VAE", job,
-                       lambda r: {**r, "reconstructions": r["images"], "names": [Path(p).name for p in paths]})
+        return CoreJob(
+            "Reconstructing with the VAE",
+            job,
+            lambda r: {**r, "reconstructions": r["images"], "names": [Path(p).name for p in paths]},
+        )
 
-    def morph_job(self, folder: str, step: int | None, path_a: Path, path_b: Path, frames: int, fps: int,
-                  gif_path: Path):
+    def morph_job(
+        self, folder: str, step: int | None, path_a: Path, path_b: Path, frames: int, fps: int, gif_path: Path
+    ):
         """Job (VAE) → {"originals": uint8 (2, R, R, 3), "frames" (A → B → A), "gif", "fps", "names"}."""
         from studio.core.generation.jobs import Morph
 
-        job = Morph(folder, Path(path_a), Path(path_b), frames_per_leg=max(1, frames // 2), loop=True,
-                    out_path=gif_path, fps=fps, step=step, device=self.device)
-        return CoreJob("Morphing between two pictures", job,
-                       lambda r: {**r, "gif": r["path"], "fps": fps, "names": [Path(path_a).name, Path(path_b).name]})
+        job = Morph(
+            folder,
+            Path(path_a),
+            Path(path_b),
+            frames_per_leg=max(1, frames // 2),
+            loop=True,
+            out_path=gif_path,
+            fps=fps,
+            step=step,
+            device=self.device,
+        )
+        return CoreJob(
+            "Morphing between two pictures",
+            job,
+            lambda r: {**r, "gif": r["path"], "fps": fps, "names": [Path(path_a).name, Path(path_b).name]},
+        )
 
     def read_png_settings(self, path: Path) -> dict:
         """The settings embedded in a studio PNG (a plain JobError when it has none)."""
@@ -160,8 +203,14 @@ class CanvasBackend:
 
             with Image.open(path) as stored:
                 original = np.asarray(stored.convert("RGB"), np.uint8)
-            return {"settings": result["settings"], "original": original, "regenerated": result["pixels"],
-                    "identical": bool(result["identical"]), "path": str(path)}
+            return {
+                "settings": result["settings"],
+                "original": original,
+                "regenerated": result["pixels"],
+                "identical": bool(result["identical"]),
+                "path": str(path),
+            }
+
         return CoreJob("Regenerating from a PNG", OpenPng(project_root, path, device=self.device), adapt)
 
 
@@ -195,19 +244,28 @@ class VariationsJob:
         self.strength, self.count, self.seed, self.device = float(strength), int(count), int(seed), device
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.generation.jobs import GenerateVariations, cached_model
+        from studio.core.generation.image_model import cached_model
+        from studio.core.generation.jobs import GenerateVariations
         from studio.core.generation.png_settings import regenerate
-
         from studio.core.training.devices import threads_beside_a_window, torch_threads
 
         with torch_threads(threads_beside_a_window()):  # a core stays with the window
-            result = GenerateVariations(self.folder, self.settings, seed=self.seed, count=self.count - 1,
-                                        strength=self.strength, step=self.step, device=self.device)(ctx)
+            result = GenerateVariations(
+                self.folder,
+                self.settings,
+                seed=self.seed,
+                count=self.count - 1,
+                strength=self.strength,
+                step=self.step,
+                device=self.device,
+            )(ctx)
             model = cached_model(self.folder, self.step, self.device)
             base = {k: v for k, v in self.settings.items() if k not in ("scale", "resample")}
             itself = regenerate(None, base, native=True, model=model)
-        return {"images": np.concatenate([itself[None], np.asarray(result["images"])]),
-                "settings": [base] + list(result["settings"])}
+        return {
+            "images": np.concatenate([itself[None], np.asarray(result["images"])]),
+            "settings": [base, *result["settings"]],
+        }
 
 
 class ModelsJob:

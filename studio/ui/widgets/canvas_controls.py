@@ -6,12 +6,24 @@ The card only gathers choices and says why a button is disabled; the panel decid
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QSpinBox, QToolButton, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+)
 
 from studio.ui.icons import icon
 from studio.ui.widgets.model_picker import ModelPickerMixin
@@ -62,7 +74,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
         sizes = QHBoxLayout()
         sizes.setSpacing(6)
         for count in GRID_SIZES:
-            side = int(count ** 0.5)
+            side = int(count**0.5)
             button = QPushButton(str(count), objectName="gridSizeButton")
             button.setCheckable(True)
             button.setToolTip(f"{count} images ({side} × {side})")
@@ -88,8 +100,9 @@ class CanvasControls(ModelPickerMixin, QFrame):
         self.truncation = QSlider(Qt.Orientation.Horizontal, objectName="canvasTruncation")
         self.truncation.setRange(10, 100)
         self.truncation.setValue(100)
-        self.truncation.setToolTip("Lower keeps images closer to the model's average look: safer and less varied. "
-                                   "1.00 uses the full range.")
+        self.truncation.setToolTip(
+            "Lower keeps images closer to the model's average look: safer and less varied. 1.00 uses the full range."
+        )
         self.truncation_value = QLabel(objectName="canvasValue")
         self.truncation_value.setFixedWidth(34)
         self.truncation.valueChanged.connect(self._on_truncation)
@@ -178,16 +191,22 @@ class CanvasControls(ModelPickerMixin, QFrame):
         else:
             kind = str(info.get("kind") or info.get("family") or "").upper()
             size = int(info.get("resolution") or 0)
-            parts = [kind] + ([f"{size} × {size} px"] if size else []) + \
-                ([f"{len(classes)} classes"] if classes else ["no classes"]) + \
-                ([f"on {info['dataset']}"] if info.get("dataset") else [])
+            parts = (
+                [kind]
+                + ([f"{size} × {size} px"] if size else [])
+                + ([f"{len(classes)} classes"] if classes else ["no classes"])
+                + ([f"on {info['dataset']}"] if info.get("dataset") else [])
+            )
             self.facts.setText(" · ".join(parts))
             self.facts.setVisible(True)
         vae = self.is_vae()
         self.open_image_button.setEnabled(vae)
         self.open_image_button.setToolTip(
             "Pick one picture to see the VAE rebuild it, or two to morph between them (you can also drop them on "
-            "the panel)" if vae else "Only a VAE can rebuild a picture: pick a VAE run in the Model list")
+            "the panel)"
+            if vae
+            else "Only a VAE can rebuild a picture: pick a VAE run in the Model list"
+        )
 
     # -- reading ------------------------------------------------------------------------------------------
     def is_vae(self) -> bool:
@@ -209,10 +228,8 @@ class CanvasControls(ModelPickerMixin, QFrame):
         return round(self.truncation.value() / 100, 2)
 
     def set_truncation(self, value) -> None:
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             self.truncation.setValue(int(round(float(value) * 100)))
-        except (TypeError, ValueError):
-            pass
 
     def class_name(self) -> str | None:
         if not self.class_choice.count():
@@ -241,4 +258,3 @@ class CanvasControls(ModelPickerMixin, QFrame):
     @Slot(int)
     def _on_truncation(self, value: int) -> None:
         self.truncation_value.setText(f"{value / 100:.2f}")
-

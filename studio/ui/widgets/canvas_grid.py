@@ -30,9 +30,18 @@ _MIN_SIDE = 48  # 8 × 8 tiles of 64 images still fit a narrow centre column; be
 def settings_key(settings: dict) -> str:
     """What makes an image unique: model, step, seed, latent index, class, truncation and its variations."""
     chain = ";".join(f"{v.get('seed')},{v.get('strength')},{v.get('index')}" for v in settings.get("variations") or [])
-    return "|".join(str(x) for x in (settings.get("run_id"), settings.get("step"), settings.get("seed"),
-                                     settings.get("latent_index"), settings.get("class"), settings.get("truncation"),
-                                     chain))
+    return "|".join(
+        str(x)
+        for x in (
+            settings.get("run_id"),
+            settings.get("step"),
+            settings.get("seed"),
+            settings.get("latent_index"),
+            settings.get("class"),
+            settings.get("truncation"),
+            chain,
+        )
+    )
 
 
 def last_variation(settings: dict) -> dict | None:
@@ -46,8 +55,11 @@ def describe_settings(settings: dict) -> str:
     variation = last_variation(settings)
     if variation is not None:
         depth = len(settings.get("variations") or [])
-        parts.append(f"variation {int(variation.get('index', 0)) + 1}" + (f" (level {depth})" if depth > 1 else "")
-                     + f", strength {float(variation.get('strength', 0)):.2f}")
+        parts.append(
+            f"variation {int(variation.get('index', 0)) + 1}"
+            + (f" (level {depth})" if depth > 1 else "")
+            + f", strength {float(variation.get('strength', 0)):.2f}"
+        )
     if settings.get("truncation") is not None:
         parts.append(f"truncation {float(settings['truncation']):.2f}")
     if settings.get("class"):
@@ -115,8 +127,10 @@ class CanvasTileModel(QAbstractListModel):
         if role == FAVOURITE_ROLE:
             return tile["key"] in self.favourites
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"{describe_settings(tile['settings'])}\nClick to select · Ctrl-click or the box to pick several"
-                    " · Enter or double-click to enlarge · Space or ★ for a favourite")
+            return (
+                f"{describe_settings(tile['settings'])}\nClick to select · Ctrl-click or the box to pick several"
+                " · Enter or double-click to enlarge · Space or ★ for a favourite"
+            )
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return describe_settings(tile["settings"])
         return None
@@ -125,7 +139,7 @@ class CanvasTileModel(QAbstractListModel):
 class CanvasTileDelegate(QStyledItemDelegate):
     """A rounded card with the picture (nearest-neighbour), a pick box and a star."""
 
-    def __init__(self, view: "CanvasGrid") -> None:
+    def __init__(self, view: CanvasGrid) -> None:
         super().__init__(view)
         self.view = view
 
@@ -165,12 +179,23 @@ class CanvasTileDelegate(QStyledItemDelegate):
             painter.setBrush(QColor("#5B5BD6") if selected else QColor(255, 255, 255, 190))
             painter.drawRoundedRect(box.adjusted(2, 2, -2, -2), 4, 4)
             if selected:
-                painter.setPen(QPen(QColor("#FFFFFF"), 2.2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                                    Qt.PenJoinStyle.RoundJoin))
+                painter.setPen(
+                    QPen(
+                        QColor("#FFFFFF"),
+                        2.2,
+                        Qt.PenStyle.SolidLine,
+                        Qt.PenCapStyle.RoundCap,
+                        Qt.PenJoinStyle.RoundJoin,
+                    )
+                )
                 inner = box.adjusted(2, 2, -2, -2)
-                painter.drawPolyline([QPointF(inner.left() + 4, inner.center().y() + 0.5),
-                                      QPointF(inner.left() + 7, inner.bottom() - 4),
-                                      QPointF(inner.right() - 3.5, inner.top() + 4.5)])
+                painter.drawPolyline(
+                    [
+                        QPointF(inner.left() + 4, inner.center().y() + 0.5),
+                        QPointF(inner.left() + 7, inner.bottom() - 4),
+                        QPointF(inner.right() - 3.5, inner.top() + 4.5),
+                    ]
+                )
         painter.restore()
 
 
@@ -237,7 +262,7 @@ class CanvasGrid(QListView):
 
     # -- layout: tiles fill the view -------------------------------------------------------------------------
     def _fit(self) -> None:
-        count = len(self.model_.tiles) or self.columns ** 2
+        count = len(self.model_.tiles) or self.columns**2
         rows = max(1, math.ceil(count / self.columns))
         # QListView keeps room for a vertical scroll bar while laying out (even when none shows): leave it.
         extent = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self) + 2

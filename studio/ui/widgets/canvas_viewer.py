@@ -10,8 +10,18 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
-                               QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.widgets.canvas_grid import describe_settings, last_variation
 
@@ -71,8 +81,11 @@ class ImageView(QWidget):
         painter.drawRoundedRect(self.rect().adjusted(0, 0, -1, -1), 8, 8)
         if self.image is None or self.image.isNull():
             painter.setPen(QColor("#8A8FAD"))
-            painter.drawText(self.rect().adjusted(16, 16, -16, -16),
-                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.hint)
+            painter.drawText(
+                self.rect().adjusted(16, 16, -16, -16),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self.hint,
+            )
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(self.drawn_rect(), self.image)
@@ -107,9 +120,16 @@ class DetailsPane(QWidget):
         self.facts.setHorizontalSpacing(12)
         self.facts.setVerticalSpacing(4)
         self.values: dict[str, QLabel] = {}
-        for row, (key, label) in enumerate((("model", "Model"), ("seed", "Seed"), ("index", "Image"),
-                                            ("truncation", "Truncation"), ("class", "Class"),
-                                            ("variation", "Variation"))):
+        for row, (key, label) in enumerate(
+            (
+                ("model", "Model"),
+                ("seed", "Seed"),
+                ("index", "Image"),
+                ("truncation", "Truncation"),
+                ("class", "Class"),
+                ("variation", "Variation"),
+            )
+        ):
             caption = QLabel(label, objectName="mutedLabel")
             value = _value_label()
             self.facts.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -121,8 +141,9 @@ class DetailsPane(QWidget):
         self.strength = QSlider(Qt.Orientation.Horizontal, objectName="variationStrength")
         self.strength.setRange(5, 100)
         self.strength.setValue(30)
-        self.strength.setToolTip("How far variations may wander from this image: low keeps them close, high "
-                                 "makes them differ more")
+        self.strength.setToolTip(
+            "How far variations may wander from this image: low keeps them close, high makes them differ more"
+        )
         self.strength_value = QLabel("0.30", objectName="canvasValue")
         self.strength_value.setFixedWidth(34)
         self.strength.valueChanged.connect(lambda v: self.strength_value.setText(f"{v / 100:.2f}"))
@@ -183,14 +204,19 @@ class DetailsPane(QWidget):
         self.view.set_image(tile["image"] if tile else None)
         settings = (tile or {}).get("settings", {})
         variation = last_variation(settings)
-        texts = {"model": f"{model_title} · step {int(settings.get('step') or 0):,}" if tile else "—",
-                 "seed": str(settings.get("seed", "—")),
-                 "index": f"{int(settings['latent_index']) + 1}" if "latent_index" in settings else "—",
-                 "truncation": f"{float(settings['truncation']):.2f}" if settings.get("truncation") is not None
-                 else "—",
-                 "class": str(settings.get("class") or ""),
-                 "variation": (f"{int(variation['index']) + 1} · seed {variation['seed']} · strength "
-                               f"{float(variation['strength']):.2f}") if variation else ""}
+        texts = {
+            "model": f"{model_title} · step {int(settings.get('step') or 0):,}" if tile else "—",
+            "seed": str(settings.get("seed", "—")),
+            "index": f"{int(settings['latent_index']) + 1}" if "latent_index" in settings else "—",
+            "truncation": f"{float(settings['truncation']):.2f}" if settings.get("truncation") is not None else "—",
+            "class": str(settings.get("class") or ""),
+            "variation": (
+                f"{int(variation['index']) + 1} · seed {variation['seed']} · strength "
+                f"{float(variation['strength']):.2f}"
+            )
+            if variation
+            else "",
+        }
         for key, text in texts.items():
             self.values[key].setText(text)
         for key in ("class", "variation"):
@@ -220,8 +246,11 @@ class DetailsPane(QWidget):
     def _on_scale(self, *_args) -> None:
         upscaled = int(self.scale.currentData()) > 1
         self.resample.setEnabled(upscaled)
-        self.resample.setToolTip("How an upscaled export is enlarged" if upscaled
-                                 else "Pick an upscaled size first: a native-size export is not resampled")
+        self.resample.setToolTip(
+            "How an upscaled export is enlarged"
+            if upscaled
+            else "Pick an upscaled size first: a native-size export is not resampled"
+        )
 
 
 class EnlargedView(QFrame):
@@ -250,8 +279,7 @@ class EnlargedView(QFrame):
     def show_tile(self, tile: dict, model_title: str) -> None:
         self.view.set_image(tile["image"])
         settings = tile["settings"]
-        self.caption.setText(f"{model_title} · step {int(settings.get('step') or 0):,} · "
-                             f"{describe_settings(settings)}")
+        self.caption.setText(f"{model_title} · step {int(settings.get('step') or 0):,} · {describe_settings(settings)}")
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:
@@ -268,8 +296,10 @@ class ComparePane(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.use_button = QPushButton("Use these settings", objectName="useSettings")
-        self.use_button.setToolTip("Pick this picture's model and checkpoint, seed, truncation and class, and "
-                                   "generate its grid with the picture selected")
+        self.use_button.setToolTip(
+            "Pick this picture's model and checkpoint, seed, truncation and class, and "
+            "generate its grid with the picture selected"
+        )
         self.use_button.clicked.connect(self.use_requested)
         self.title = QLabel("Nothing to compare yet", objectName="canvasCompareTitle")
         self.title.setWordWrap(True)
@@ -282,10 +312,13 @@ class ComparePane(QWidget):
         self.details = QLabel(objectName="mutedLabel")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.help = QLabel("“Open PNG…” reads the settings inside a picture the studio exported and makes it "
-                           "again "
-                           "here, side by side. With a VAE model, drop a picture on the panel (or “Open image…”) "
-                           "to see how the model rebuilds it; drop two to morph between them.", objectName="mutedLabel")
+        self.help = QLabel(
+            "“Open PNG…” reads the settings inside a picture the studio exported and makes it "
+            "again "
+            "here, side by side. With a VAE model, drop a picture on the panel (or “Open image…”) "
+            "to see how the model rebuilds it; drop two to morph between them.",
+            objectName="mutedLabel",
+        )
         self.help.setWordWrap(True)
         pair = QGridLayout()
         pair.setHorizontalSpacing(10)
@@ -319,8 +352,18 @@ class ComparePane(QWidget):
         self.use_button.setVisible(False)
         self.help.setVisible(True)
 
-    def show_pair(self, title: str, left: QImage, left_caption: str, right: QImage, right_caption: str,
-                  verdict: str = "", tone: str = "", details: str = "", usable: bool = False) -> None:
+    def show_pair(
+        self,
+        title: str,
+        left: QImage,
+        left_caption: str,
+        right: QImage,
+        right_caption: str,
+        verdict: str = "",
+        tone: str = "",
+        details: str = "",
+        usable: bool = False,
+    ) -> None:
         self.title.setText(title)
         self.left.set_image(left)
         self.right.set_image(right)

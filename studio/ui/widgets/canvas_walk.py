@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from studio.ui.widgets.canvas_viewer import ImageView
 from studio.ui.widgets.forms import form_rows
@@ -28,8 +27,9 @@ class WalkPane(QWidget):
         self.frames_per_step = QSpinBox(objectName="walkFrames")
         self.frames_per_step.setRange(2, 120)
         self.frames_per_step.setValue(16)
-        self.frames_per_step.setToolTip("Frames between one picked image and the next: more frames, slower and "
-                                        "smoother change")
+        self.frames_per_step.setToolTip(
+            "Frames between one picked image and the next: more frames, slower and smoother change"
+        )
         self.easing = QComboBox(objectName="walkEasing")
         for key, text in EASINGS:
             self.easing.addItem(text, key)
@@ -48,8 +48,10 @@ class WalkPane(QWidget):
         self.make_button.clicked.connect(self.walk_requested)
         self.hint = QLabel(objectName="mutedLabel")
         self.hint.setWordWrap(True)
-        self.view = ImageView("Pick two or more images in the grid (Ctrl-click or tick their boxes), then press "
-                              "Make walk. The walk plays here and is saved as a looping GIF.")
+        self.view = ImageView(
+            "Pick two or more images in the grid (Ctrl-click or tick their boxes), then press "
+            "Make walk. The walk plays here and is saved as a looping GIF."
+        )
         self.play_button = QPushButton("Pause", objectName="walkPlay")
         self.play_button.setToolTip("Pause or play the preview")
         self.play_button.clicked.connect(self.toggle_play)
@@ -60,8 +62,7 @@ class WalkPane(QWidget):
         self.timer.timeout.connect(self._advance)
         self.position = 0
 
-        settings = form_rows([("Frames per step", self.frames_per_step), ("Easing", self.easing),
-                              ("Speed", self.fps)])
+        settings = form_rows([("Frames per step", self.frames_per_step), ("Easing", self.easing), ("Speed", self.fps)])
         under = QHBoxLayout()
         under.addWidget(self.status, 1)
         under.addWidget(self.play_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -77,8 +78,12 @@ class WalkPane(QWidget):
         self.play_button.setVisible(False)
 
     def options(self) -> dict:
-        return {"frames_per_step": self.frames_per_step.value(), "easing": str(self.easing.currentData()),
-                "loop": self.loop.isChecked(), "fps": self.fps.value()}
+        return {
+            "frames_per_step": self.frames_per_step.value(),
+            "easing": str(self.easing.currentData()),
+            "loop": self.loop.isChecked(),
+            "fps": self.fps.value(),
+        }
 
     def set_options(self, state: dict) -> None:
         try:

@@ -11,8 +11,18 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStackedWidget,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.icons import icon
 from studio.ui.widgets.training_monitor import format_number
@@ -43,8 +53,11 @@ def _when(created) -> str:
 
 def _losses(metrics: dict) -> str:
     keys = [k for k in sorted(metrics or {}) if k == "loss" or k.startswith("loss_") or k.startswith("val_")]
-    return "   ".join(f"{k.replace('_', ' ')} {format_number(float(metrics[k]))}" for k in keys[:3]
-                      if isinstance(metrics[k], (int, float)))
+    return "   ".join(
+        f"{k.replace('_', ' ')} {format_number(float(metrics[k]))}"
+        for k in keys[:3]
+        if isinstance(metrics[k], (int, float))
+    )
 
 
 class CheckpointList(QWidget):
@@ -70,8 +83,11 @@ class CheckpointList(QWidget):
         header.setStretchLastSection(False)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self.tree.itemDoubleClicked.connect(self._on_double_click)
-        self.empty = QLabel("No checkpoints yet. Training saves one every few hundred steps, when you pause or "
-                            "stop, and when you press Save now.", objectName="mutedLabel")
+        self.empty = QLabel(
+            "No checkpoints yet. Training saves one every few hundred steps, when you pause or "
+            "stop, and when you press Save now.",
+            objectName="mutedLabel",
+        )
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget()
@@ -106,8 +122,14 @@ class CheckpointList(QWidget):
         for info in sorted(checkpoints, key=lambda c: -int(c.get("step", 0))):
             path = str(info.get("path_json", ""))
             meta = info.get("metrics") or {}
-            item = QTreeWidgetItem([f"{int(info.get('step', 0)):,}", _when(info.get("created")), _losses(meta),
-                                    "★ best" if info.get("best") else ""])
+            item = QTreeWidgetItem(
+                [
+                    f"{int(info.get('step', 0)):,}",
+                    _when(info.get("created")),
+                    _losses(meta),
+                    "★ best" if info.get("best") else "",
+                ]
+            )
             item.setData(0, PATH_ROLE, path)
             item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setToolTip(0, Path(path).name)

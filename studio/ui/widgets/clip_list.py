@@ -12,19 +12,30 @@ first time the list is shown.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import wave
 from pathlib import Path, PurePosixPath
 
-from PySide6.QtCore import (QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt,
-                            QTimer, Signal, Slot)
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStyle,
-                               QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.icons import icon
-from studio.workers.thumbnails import FAILED, BackgroundLoader
 from studio.ui.widgets.entry_model import EntryListModel
+from studio.workers.thumbnails import FAILED, BackgroundLoader
 
 BINS = 72  # bars per waveform
 PEAKS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -93,7 +104,7 @@ def waveform_peaks(path: str, bins: int = BINS):
         return np.zeros(bins, np.float32)
     edges = np.linspace(0, samples.size, bins + 1).astype(np.int64)
     magnitude = np.abs(samples)
-    peaks = np.array([magnitude[a:b].max() if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:])], np.float32)
+    peaks = np.array([magnitude[a:b].max() if b > a else 0.0 for a, b in itertools.pairwise(edges)], np.float32)
     top = float(peaks.max())
     return peaks / top if top > 0 else peaks
 
@@ -162,13 +173,14 @@ class ClipModel(EntryListModel):
                 if not self.playable:
                     return "Playback is unavailable on this computer"
                 return "Stop" if index.row() == self.playing_row else "Play this clip"
-            lines = [entry["source"]] + list(entry.get("fixes") or []) + list(entry.get("flags") or [])
+            lines = [entry["source"], *(entry.get("fixes") or []), *(entry.get("flags") or [])]
             if meta.get("original_sample_rate"):
                 lines.append(f"Recorded at {int(meta['original_sample_rate']):,} Hz")
             return "\n".join(lines)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if entry.get("excluded") or (column == self.TRANSCRIPT and not entry.get("transcript")):
-                return QColor("#A9ADC4")
+        if role == Qt.ItemDataRole.ForegroundRole and (
+            entry.get("excluded") or (column == self.TRANSCRIPT and not entry.get("transcript"))
+        ):
+            return QColor("#A9ADC4")
         if role == Qt.ItemDataRole.TextAlignmentRole and column == self.LENGTH:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == PEAKS_ROLE and column == self.WAVE:
@@ -302,8 +314,9 @@ class ClipList(QWidget):
         self.play_button.setEnabled(bool(self.model.entries) and not problem)
         self.model.playable = not problem
         if self.model.entries:
-            self.model.dataChanged.emit(self.model.index(0, ClipModel.PLAY),
-                                        self.model.index(len(self.model.entries) - 1, ClipModel.PLAY))
+            self.model.dataChanged.emit(
+                self.model.index(0, ClipModel.PLAY), self.model.index(len(self.model.entries) - 1, ClipModel.PLAY)
+            )
 
     # -- playback --------------------------------------------------------------------------------------
     def play(self, row: int) -> bool:
@@ -313,6 +326,7 @@ class ClipList(QWidget):
             return False
         try:
             import sounddevice as sd
+
             samples, rate = read_clip(self.model.path(row))  # one short clip: a few ms
             sd.play(samples, rate)
         except Exception as exc:  # noqa: BLE001 - a device can vanish between the check and the play
@@ -326,6 +340,7 @@ class ClipList(QWidget):
         if self.model.playing_row >= 0:
             try:
                 import sounddevice as sd
+
                 sd.stop()
             except Exception:  # noqa: BLE001 - nothing is playing then
                 pass

@@ -30,11 +30,15 @@ class DatasetItemDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.setPen(QColor("#23263A"))
         top = QRect(text_rect.left(), text_rect.top(), text_rect.width(), text_rect.height() // 2)
-        painter.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                         painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, top.width()))
+        painter.drawText(
+            top,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+            painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, top.width()),
+        )
         painter.setFont(option.font)
         painter.setPen(QColor("#6B7090"))
         bottom = QRect(text_rect.left(), top.bottom() + 2, text_rect.width(), text_rect.height() - top.height())
-        painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                         str(index.data(self.SUBTITLE_ROLE) or ""))
+        painter.drawText(
+            bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, str(index.data(self.SUBTITLE_ROLE) or "")
+        )
         painter.restore()

@@ -15,27 +15,49 @@ import io
 import json
 from pathlib import Path
 
-from PySide6.QtCore import (QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt,
-                            QTimer, Signal, Slot)
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QPushButton, QSizePolicy, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.atomic import atomic_write_text
 from studio.core.datasets.fixes import near_duplicate_ids
 from studio.core.datasets.manifest import Manifest, report
 from studio.ui.widgets.entry_model import EntryListModel
 
-
-STATUS_TEXT = {"ok": "OK", "fixed": "Fixed", "skipped": "Skipped", "duplicate": "Duplicate",
-               "transcript": "Transcript"}
-STATUS_COLOUR = {"ok": "#2F855A", "fixed": "#3C3CB0", "skipped": "#C53030", "duplicate": "#B7791F",
-                 "transcript": "#6B7090"}
+STATUS_TEXT = {"ok": "OK", "fixed": "Fixed", "skipped": "Skipped", "duplicate": "Duplicate", "transcript": "Transcript"}
+STATUS_COLOUR = {
+    "ok": "#2F855A",
+    "fixed": "#3C3CB0",
+    "skipped": "#C53030",
+    "duplicate": "#B7791F",
+    "transcript": "#6B7090",
+}
 
 # (label, key) of the status filter; keys are matched in EntryFilter.filterAcceptsRow
-STATUS_FILTERS = (("All files", "all"), ("Usable", "usable"), ("OK", "ok"), ("Fixed", "fixed"),
-                  ("Skipped", "skipped"), ("Duplicates", "duplicate"), ("Flagged", "flagged"),
-                  ("Excluded", "excluded"), ("Transcripts", "transcript"))
+STATUS_FILTERS = (
+    ("All files", "all"),
+    ("Usable", "usable"),
+    ("OK", "ok"),
+    ("Fixed", "fixed"),
+    ("Skipped", "skipped"),
+    ("Duplicates", "duplicate"),
+    ("Flagged", "flagged"),
+    ("Excluded", "excluded"),
+    ("Transcripts", "transcript"),
+)
 
 STATUS_KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -87,17 +109,27 @@ class EntryTableModel(EntryListModel):
 
     def _order(self) -> None:
         column, order = self._sort
-        keys = {self.SOURCE: lambda e: e.get("source", "").lower(),
-                self.STATUS: lambda e: (STATUS_TEXT.get(e["status"], e["status"]), bool(e.get("excluded"))),
-                self.NOTES: lambda e: entry_notes(e, self.sources).lower(),
-                self.FIXES: lambda e: ", ".join(e.get("fixes") or []).lower()}
+        keys = {
+            self.SOURCE: lambda e: e.get("source", "").lower(),
+            self.STATUS: lambda e: (STATUS_TEXT.get(e["status"], e["status"]), bool(e.get("excluded"))),
+            self.NOTES: lambda e: entry_notes(e, self.sources).lower(),
+            self.FIXES: lambda e: ", ".join(e.get("fixes") or []).lower(),
+        }
         if column in keys:
             self.entries.sort(key=keys[column], reverse=order == Qt.SortOrder.DescendingOrder)
         else:
             self.entries.sort(key=lambda e: e["id"])
-        self.haystacks = [" ".join((e.get("source", ""), STATUS_TEXT.get(e["status"], e["status"]),
-                                    entry_notes(e, self.sources), ", ".join(e.get("fixes") or []))).lower()
-                          for e in self.entries]
+        self.haystacks = [
+            " ".join(
+                (
+                    e.get("source", ""),
+                    STATUS_TEXT.get(e["status"], e["status"]),
+                    entry_notes(e, self.sources),
+                    ", ".join(e.get("fixes") or []),
+                )
+            ).lower()
+            for e in self.entries
+        ]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -208,15 +240,20 @@ class HealthReport(QWidget):
     undo_requested = Signal()
     export_requested = Signal()
 
-    TILES = (("usable", "Usable", "accent", "Items a model will train on: OK or fixed, and not excluded", ""),
-             ("ok", "OK", "ok", "Files used as they are", "used as is"),
-             ("fixed", "Fixed", "fixed", "Files the studio converted, rotated, resampled or re-encoded",
-              "adjusted"),
-             ("skipped", "Skipped", "skipped", "Files that cannot be used; the table says why", "unusable"),
-             ("duplicates", "Duplicates", "duplicate", "Files with the same content as another file",
-              "same content"),
-             ("flagged", "Flagged", "flagged", "Usable files worth a look: tiny, near-duplicate, no transcript…",
-              "worth a look"))
+    TILES = (
+        ("usable", "Usable", "accent", "Items a model will train on: OK or fixed, and not excluded", ""),
+        ("ok", "OK", "ok", "Files used as they are", "used as is"),
+        ("fixed", "Fixed", "fixed", "Files the studio converted, rotated, resampled or re-encoded", "adjusted"),
+        ("skipped", "Skipped", "skipped", "Files that cannot be used; the table says why", "unusable"),
+        ("duplicates", "Duplicates", "duplicate", "Files with the same content as another file", "same content"),
+        (
+            "flagged",
+            "Flagged",
+            "flagged",
+            "Usable files worth a look: tiny, near-duplicate, no transcript…",
+            "worth a look",
+        ),
+    )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -242,11 +279,14 @@ class HealthReport(QWidget):
         self.near_button = QPushButton("Remove near-duplicates")
         self.near_button.setToolTip("Exclude pictures that look almost the same as an earlier one (kept on disk)")
         self.flagged_button = QPushButton("Drop flagged")
-        self.flagged_button.setToolTip("Exclude every usable file that has a flag (kept on disk; Undo brings them "
-                                       "back)")
+        self.flagged_button.setToolTip(
+            "Exclude every usable file that has a flag (kept on disk; Undo brings them back)"
+        )
         self.trim_button = QPushButton("Trim silence")
-        self.trim_button.setToolTip("Cut quiet stretches at the start and end of every clip (the untrimmed copies "
-                                    "are kept; Undo brings them back)")
+        self.trim_button.setToolTip(
+            "Cut quiet stretches at the start and end of every clip (the untrimmed copies "
+            "are kept; Undo brings them back)"
+        )
         self.undo_button = QPushButton("Undo")
         self.export_button = QPushButton("Export report…")
         self.export_button.setToolTip("Save this table as CSV (for a spreadsheet) or JSON")
@@ -342,8 +382,11 @@ class HealthReport(QWidget):
         self.trim_button.setVisible(manifest is not None and manifest.kind == "audio")
         self.trim_button.setEnabled(editable and bool(usable))
         self.undo_button.setEnabled(editable and bool(manifest.history))
-        self.undo_button.setToolTip(f"Undo “{_action_name(manifest.history[-1]['action'])}”"
-                                    if manifest is not None and manifest.history else "Nothing to undo")
+        self.undo_button.setToolTip(
+            f"Undo “{_action_name(manifest.history[-1]['action'])}”"
+            if manifest is not None and manifest.history
+            else "Nothing to undo"
+        )
         self.export_button.setEnabled(bool(entries))
         self._update_shown()
 
@@ -392,8 +435,21 @@ def _action_name(action: str) -> str:
 
 
 # -- export -------------------------------------------------------------------------------------------------------
-EXPORT_FIELDS = ("id", "source", "status", "reason", "flags", "fixes", "excluded", "duplicate_of", "label",
-                 "split", "item", "origin", "size")
+EXPORT_FIELDS = (
+    "id",
+    "source",
+    "status",
+    "reason",
+    "flags",
+    "fixes",
+    "excluded",
+    "duplicate_of",
+    "label",
+    "split",
+    "item",
+    "origin",
+    "size",
+)
 
 
 def export_rows(manifest: Manifest) -> list[dict]:
@@ -414,8 +470,13 @@ def write_report(path: str | Path, manifest: Manifest) -> Path:
     path = Path(path)
     rows = export_rows(manifest)
     if path.suffix.lower() == ".json":
-        data = {"dataset": manifest.name, "kind": manifest.kind, "summary": report(manifest.entries),
-                "usable": len(manifest.usable()), "entries": rows}
+        data = {
+            "dataset": manifest.name,
+            "kind": manifest.kind,
+            "summary": report(manifest.entries),
+            "usable": len(manifest.usable()),
+            "entries": rows,
+        }
         return atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     buffer = io.StringIO()
     fields = list(rows[0]) if rows else list(EXPORT_FIELDS)

@@ -11,12 +11,24 @@ from datetime import datetime
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import (QApplication, QListWidget, QListWidgetItem, QStyle, QStyledItemDelegate,
-                               QStyleOptionViewItem)
+from PySide6.QtWidgets import (
+    QApplication,
+    QListWidget,
+    QListWidgetItem,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
 
 RUN_ROLE = Qt.ItemDataRole.UserRole
-STATE_COLOURS = {"finished": "#2F855A", "running": "#4A4AC4", "paused": "#B7791F", "stopped": "#6B7090",
-                 "failed": "#C53030", "interrupted": "#C05621"}
+STATE_COLOURS = {
+    "finished": "#2F855A",
+    "running": "#4A4AC4",
+    "paused": "#B7791F",
+    "stopped": "#6B7090",
+    "failed": "#C53030",
+    "interrupted": "#C05621",
+}
 
 
 def run_state(run: dict) -> str:
@@ -35,8 +47,11 @@ def run_title(run: dict) -> str:
 
 def run_subtitle(run: dict) -> str:
     step, total = run.get("step"), run.get("total_steps")
-    steps = f"step {int(step):,} of {int(total):,}" if isinstance(step, int) and isinstance(total, int) and total \
+    steps = (
+        f"step {int(step):,} of {int(total):,}"
+        if isinstance(step, int) and isinstance(total, int) and total
         else (f"step {int(step):,}" if isinstance(step, int) else "")
+    )
     parts = [f"on {run.get('dataset', '?')}", steps]
     return " · ".join(p for p in parts if p)
 
@@ -63,16 +78,23 @@ class RunDelegate(QStyledItemDelegate):
         top = rect.adjusted(0, 0, 0, -rect.height() // 2)
         painter.setFont(bold)
         painter.setPen(QColor("#23263A"))
-        painter.drawText(top.adjusted(0, 0, -state_width - 6, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(run_title(run), Qt.TextElideMode.ElideRight,
-                                                          top.width() - state_width - 6))
+        painter.drawText(
+            top.adjusted(0, 0, -state_width - 6, 0),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            painter.fontMetrics().elidedText(
+                run_title(run), Qt.TextElideMode.ElideRight, top.width() - state_width - 6
+            ),
+        )
         painter.setFont(option.font)
         painter.setPen(QColor(STATE_COLOURS.get(state, "#6B7090")))
         painter.drawText(top, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, state)
         painter.setPen(QColor("#6B7090"))
         bottom = rect.adjusted(0, rect.height() // 2, 0, 0)
-        painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         metrics.elidedText(run_subtitle(run), Qt.TextElideMode.ElideRight, bottom.width()))
+        painter.drawText(
+            bottom,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            metrics.elidedText(run_subtitle(run), Qt.TextElideMode.ElideRight, bottom.width()),
+        )
         painter.restore()
 
 
@@ -141,8 +163,11 @@ class RunList(QListWidget):
         return item.data(Qt.ItemDataRole.DisplayRole) if item is not None else None
 
     def compared(self) -> list[str]:
-        return [self.item(r).data(Qt.ItemDataRole.DisplayRole) for r in range(self.count())
-                if self.item(r).checkState() == Qt.CheckState.Checked]
+        return [
+            self.item(r).data(Qt.ItemDataRole.DisplayRole)
+            for r in range(self.count())
+            if self.item(r).checkState() == Qt.CheckState.Checked
+        ]
 
     def set_compared(self, run_id: str, on: bool) -> None:
         for row in range(self.count()):

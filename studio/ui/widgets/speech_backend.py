@@ -72,12 +72,29 @@ class SpeechBackend:
         pronunciation.save_dictionary(Path(project_root), pronunciation.Dictionary(dict(entries)))
 
     # -- jobs -----------------------------------------------------------------------------------------------
-    def synthesize_job(self, voice: str, text: str, project_root: Path | None, settings: dict,
-                       dictionary: dict | None = None, step: int | None = None, vocoder: str | None = None):
+    def synthesize_job(
+        self,
+        voice: str,
+        text: str,
+        project_root: Path | None,
+        settings: dict,
+        dictionary: dict | None = None,
+        step: int | None = None,
+        vocoder: str | None = None,
+    ):
         return SpeakJob(voice, text, project_root, settings, dictionary, step, vocoder, self.device)
 
-    def export_lines_job(self, voice: str, text: str, folder: Path, project_root: Path | None, settings: dict,
-                         dictionary: dict | None = None, step: int | None = None, vocoder: str | None = None):
+    def export_lines_job(
+        self,
+        voice: str,
+        text: str,
+        folder: Path,
+        project_root: Path | None,
+        settings: dict,
+        dictionary: dict | None = None,
+        step: int | None = None,
+        vocoder: str | None = None,
+    ):
         return ExportLinesJob(voice, text, folder, project_root, settings, dictionary, step, vocoder, self.device)
 
     def import_voice_job(self, project_root: Path | None, onnx_path: str):
@@ -103,8 +120,17 @@ class SpeakJob:
     kind = "task"
     title = "Speaking"
 
-    def __init__(self, voice: str, text: str, project_root, settings: dict, dictionary: dict | None,
-                 step: int | None, vocoder: str | None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        voice: str,
+        text: str,
+        project_root,
+        settings: dict,
+        dictionary: dict | None,
+        step: int | None,
+        vocoder: str | None,
+        device: str = "cpu",
+    ) -> None:
         self.voice, self.text = str(voice), str(text)
         self.project_root = Path(project_root) if project_root else None
         self.settings = _settings(settings)
@@ -112,9 +138,16 @@ class SpeakJob:
         self.step, self.vocoder, self.device = step, vocoder, device
 
     def _job(self):
-        return _core().SynthesizeSpeech(self.voice, self.text, project_root=self.project_root,
-                                        dictionary=dict(self.dictionary), step=self.step, vocoder=self.vocoder,
-                                        device=self.device, **self.settings)
+        return _core().SynthesizeSpeech(
+            self.voice,
+            self.text,
+            project_root=self.project_root,
+            dictionary=dict(self.dictionary),
+            step=self.step,
+            vocoder=self.vocoder,
+            device=self.device,
+            **self.settings,
+        )
 
     def __call__(self, ctx: JobContext) -> dict:
         job = self._job()
@@ -136,9 +169,17 @@ class ExportLinesJob(SpeakJob):
         self.folder = Path(folder)
 
     def _job(self):
-        return _core().ExportLines(self.voice, self.text, self.folder, project_root=self.project_root,
-                                   dictionary=dict(self.dictionary), step=self.step, vocoder=self.vocoder,
-                                   device=self.device, **self.settings)
+        return _core().ExportLines(
+            self.voice,
+            self.text,
+            self.folder,
+            project_root=self.project_root,
+            dictionary=dict(self.dictionary),
+            step=self.step,
+            vocoder=self.vocoder,
+            device=self.device,
+            **self.settings,
+        )
 
 
 class ImportVoiceJob:
@@ -175,5 +216,8 @@ class VoicesJob:
     def __call__(self, ctx: JobContext) -> dict:
         if not self.backend.available():
             return {"available": False, "voices": [], "dictionary": {}}
-        return {"available": True, "voices": list(self.backend.list_voices(self.root)),
-                "dictionary": dict(self.backend.load_dictionary(self.root))}
+        return {
+            "available": True,
+            "voices": list(self.backend.list_voices(self.root)),
+            "dictionary": dict(self.backend.load_dictionary(self.root)),
+        }

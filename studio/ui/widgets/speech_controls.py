@@ -9,10 +9,21 @@ does, so they never scroll out of sight.
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont, QStandardItemModel
-from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.icons import icon
 from studio.ui.widgets.model_picker import action_bar
@@ -110,8 +121,9 @@ class SpeechControls(QFrame):
         self.voices: list[dict] = []
 
         self.voice = QComboBox(objectName="speechVoice")
-        self.voice.setToolTip("The voice that speaks: a built-in system voice, one you trained, or an imported "
-                              "Piper voice")
+        self.voice.setToolTip(
+            "The voice that speaks: a built-in system voice, one you trained, or an imported Piper voice"
+        )
         self.voice.setMaxVisibleItems(20)
         # Long voice names must not widen the card: the combo shows what fits and the pop-up shows all.
         self.voice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -120,31 +132,53 @@ class SpeechControls(QFrame):
         self.facts = QLabel(objectName="mutedLabel")
         self.facts.setWordWrap(True)
         self.checkpoint = QComboBox(objectName="speechCheckpoint")
-        self.checkpoint.setToolTip("Which saved step of the voice's training run to use; the newest is usually "
-                                   "the best")
+        self.checkpoint.setToolTip(
+            "Which saved step of the voice's training run to use; the newest is usually the best"
+        )
         self.checkpoint.currentIndexChanged.connect(self._on_choice)
         self.checkpoint.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.checkpoint.setMinimumContentsLength(10)
         self.vocoder = QComboBox(objectName="speechVocoder")
-        self.vocoder.setToolTip("What turns the voice's spectrogram into sound: Griffin-Lim works at once but "
-                                "sounds a little metallic; a trained vocoder sounds natural")
+        self.vocoder.setToolTip(
+            "What turns the voice's spectrogram into sound: Griffin-Lim works at once but "
+            "sounds a little metallic; a trained vocoder sounds natural"
+        )
         self.vocoder.currentIndexChanged.connect(self._on_choice)
         self.vocoder.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.vocoder.setMinimumContentsLength(10)
         self.checkpoint_label = _label("Checkpoint")
         self.vocoder_label = _label("Vocoder")
         self.add_voice = QPushButton(icon("import"), "Add Piper voice…", objectName="speechAddVoice")
-        self.add_voice.setToolTip("Use a Piper voice you have (.onnx with its .onnx.json); it is copied into the "
-                                  "project, the original stays where it is")
+        self.add_voice.setToolTip(
+            "Use a Piper voice you have (.onnx with its .onnx.json); it is copied into the "
+            "project, the original stays where it is"
+        )
         self.add_voice.clicked.connect(self.add_voice_requested)
 
-        self.rate = DeliverySlider("speechRate", 50, 200, 100, lambda v: f"{v / 100:.2f}×",
-                                   "How fast the voice speaks: 0.50× is half speed, 2.00× twice as fast")
-        self.pitch = DeliverySlider("speechPitch", -12, 12, 0, lambda v: f"{v:+d} st" if v else "0 st",
-                                    "Higher or lower, in semitones (12 is an octave)")
-        self.volume = DeliverySlider("speechVolume", 0, 200, 100, lambda v: f"{v} %",
-                                     "Loudness: 100 % is the voice as it is; loud peaks are limited, never clipped "
-                                     "harshly")
+        self.rate = DeliverySlider(
+            "speechRate",
+            50,
+            200,
+            100,
+            lambda v: f"{v / 100:.2f}×",
+            "How fast the voice speaks: 0.50× is half speed, 2.00× twice as fast",
+        )
+        self.pitch = DeliverySlider(
+            "speechPitch",
+            -12,
+            12,
+            0,
+            lambda v: f"{v:+d} st" if v else "0 st",
+            "Higher or lower, in semitones (12 is an octave)",
+        )
+        self.volume = DeliverySlider(
+            "speechVolume",
+            0,
+            200,
+            100,
+            lambda v: f"{v} %",
+            "Loudness: 100 % is the voice as it is; loud peaks are limited, never clipped harshly",
+        )
         for slider in (self.rate, self.pitch, self.volume):
             slider.changed.connect(self.settings_changed)
         self.reset_button = QPushButton("Reset", objectName="speechReset")
@@ -174,8 +208,7 @@ class SpeechControls(QFrame):
         add_row.addWidget(self.add_voice)
         add_row.addStretch(1)
         delivery_grid = _grid()
-        for row, (label, slider) in enumerate((("Speed", self.rate), ("Pitch", self.pitch),
-                                                ("Volume", self.volume))):
+        for row, (label, slider) in enumerate((("Speed", self.rate), ("Pitch", self.pitch), ("Volume", self.volume))):
             delivery_grid.addWidget(_label(label), row, 0)
             delivery_grid.addWidget(slider, row, 1)
         delivery_head = QHBoxLayout()
@@ -264,13 +297,15 @@ class SpeechControls(QFrame):
         self.vocoder.clear()
         for v in vocoders:
             self.vocoder.addItem(str(v.get("title") or v["id"]), v["id"])
-            self.vocoder.setItemData(self.vocoder.count() - 1, str(v.get("title") or v["id"]),
-                                     Qt.ItemDataRole.ToolTipRole)
+            self.vocoder.setItemData(
+                self.vocoder.count() - 1, str(v.get("title") or v["id"]), Qt.ItemDataRole.ToolTipRole
+            )
         if vocoder and self.vocoder.findData(vocoder) >= 0:
             self.vocoder.setCurrentIndex(self.vocoder.findData(vocoder))
         else:  # a trained vocoder sounds better than Griffin-Lim: prefer the first one offered
-            trained_vocoder = next((i for i in range(self.vocoder.count())
-                                    if self.vocoder.itemData(i) != GRIFFIN_LIM), 0)
+            trained_vocoder = next(
+                (i for i in range(self.vocoder.count()) if self.vocoder.itemData(i) != GRIFFIN_LIM), 0
+            )
             self.vocoder.setCurrentIndex(trained_vocoder)
         self.vocoder.blockSignals(False)
         for widget in (self.checkpoint, self.checkpoint_label, self.vocoder, self.vocoder_label):
@@ -283,8 +318,11 @@ class SpeechControls(QFrame):
             self.facts.setVisible(False)
             return
         rate = info.get("sample_rate")
-        parts = [str(info.get("detail") or ""), str(info.get("language") or ""),
-                 f"{int(rate) / 1000:g} kHz" if rate else ""]
+        parts = [
+            str(info.get("detail") or ""),
+            str(info.get("language") or ""),
+            f"{int(rate) / 1000:g} kHz" if rate else "",
+        ]
         self.facts.setText(" · ".join(p for p in parts if p))
         self.facts.setVisible(bool(self.facts.text()))
 
@@ -311,20 +349,23 @@ class SpeechControls(QFrame):
     # -- delivery -------------------------------------------------------------------------------------------
     def settings(self) -> dict:
         """What SynthesizeSpeech takes: rate (speed multiplier), pitch (semitones), volume (linear gain)."""
-        return {"rate": round(self.rate.value() / 100, 2), "pitch": float(self.pitch.value()),
-                "volume": round(self.volume.value() / 100, 2)}
+        return {
+            "rate": round(self.rate.value() / 100, 2),
+            "pitch": float(self.pitch.value()),
+            "volume": round(self.volume.value() / 100, 2),
+        }
 
     def set_settings(self, settings: dict) -> None:
         """Put remembered settings back; broken values are skipped."""
-        setters = {"rate": lambda v: self.rate.set_value(round(float(v) * 100)),
-                   "pitch": lambda v: self.pitch.set_value(round(float(v))),
-                   "volume": lambda v: self.volume.set_value(round(float(v) * 100))}
+        setters = {
+            "rate": lambda v: self.rate.set_value(round(float(v) * 100)),
+            "pitch": lambda v: self.pitch.set_value(round(float(v))),
+            "volume": lambda v: self.volume.set_value(round(float(v) * 100)),
+        }
         for key, value in (settings or {}).items():
             if key in setters and value is not None:
-                try:
+                with contextlib.suppress(TypeError, ValueError):
                     setters[key](value)
-                except (TypeError, ValueError):
-                    pass
 
     @Slot()
     def reset_settings(self) -> None:

@@ -9,8 +9,17 @@ dictionary to the project and passes it to the next job.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.icons import icon
 
@@ -28,16 +37,21 @@ class DictionaryEditor(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                                   | QAbstractItemView.EditTrigger.EditKeyPressed
-                                   | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
         self.table.setToolTip("Double-click a cell to edit it")
         self.table.setMinimumHeight(120)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.hint = QLabel("Fix how a word is said: a respelling (<span style='white-space:nowrap'>Nike → Nyke"
-                           "</span>) or phonemes between slashes (<span style='white-space:nowrap'>/nˈaɪki/</span>)."
-                           " Every voice uses it.", objectName="mutedLabel")
+        self.hint = QLabel(
+            "Fix how a word is said: a respelling (<span style='white-space:nowrap'>Nike → Nyke"
+            "</span>) or phonemes between slashes (<span style='white-space:nowrap'>/nˈaɪki/</span>)."
+            " Every voice uses it.",
+            objectName="mutedLabel",
+        )
         self.hint.setTextFormat(Qt.TextFormat.RichText)
         self.hint.setWordWrap(True)
         self.add_button = QPushButton(icon("new"), "Add word", objectName="speechDictAdd")
@@ -132,5 +146,6 @@ class DictionaryEditor(QWidget):
 
     @Slot()
     def _update_buttons(self) -> None:
-        self.remove_button.setEnabled(self.table.rowCount() > 0 and (bool(self.table.selectedIndexes())
-                                                                     or self.table.currentRow() >= 0))
+        self.remove_button.setEnabled(
+            self.table.rowCount() > 0 and (bool(self.table.selectedIndexes()) or self.table.currentRow() >= 0)
+        )

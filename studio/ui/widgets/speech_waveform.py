@@ -14,6 +14,8 @@ low frequencies at the bottom as every audio editor shows them.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from PySide6.QtCore import QLineF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
@@ -64,14 +66,19 @@ def spectrogram_qimage(spectrogram: np.ndarray | None) -> QImage | None:
 def _colour_table() -> list[int]:
     """White (silence) through the accent violet to a deep ink: calm on the light theme, contrast where it
     matters."""
-    stops = [(0, (255, 255, 255)), (90, (220, 221, 247)), (170, (122, 122, 224)), (225, (60, 60, 176)),
-             (255, (30, 32, 70))]
+    stops = [
+        (0, (255, 255, 255)),
+        (90, (220, 221, 247)),
+        (170, (122, 122, 224)),
+        (225, (60, 60, 176)),
+        (255, (30, 32, 70)),
+    ]
     table = []
     for i in range(256):
-        for (a, ca), (b, cb) in zip(stops, stops[1:]):
+        for (a, ca), (b, cb) in itertools.pairwise(stops):
             if a <= i <= b:
                 t = (i - a) / max(1, b - a)
-                r, g, bl = (int(round(x + (y - x) * t)) for x, y in zip(ca, cb))
+                r, g, bl = (int(round(x + (y - x) * t)) for x, y in zip(ca, cb, strict=True))
                 table.append(QColor(r, g, bl).rgb())
                 break
     return table
@@ -123,8 +130,13 @@ class WaveformView(QWidget):
         return QSize(640, 300)
 
     # -- content ------------------------------------------------------------------------------------------
-    def set_audio(self, samples: np.ndarray, sample_rate: int, spectrogram: np.ndarray | None = None,
-                  sentences: list[dict] | None = None) -> None:
+    def set_audio(
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        spectrogram: np.ndarray | None = None,
+        sentences: list[dict] | None = None,
+    ) -> None:
         self.samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         self.sample_rate = int(sample_rate) or 22050
         self.spectrogram = spectrogram_qimage(spectrogram)
@@ -213,8 +225,11 @@ class WaveformView(QWidget):
         repaints ~30 times a second while playing)."""
         key = (size.width(), size.height(), id(self.spectrogram))
         if key != self._spec_key:
-            self._spec_pixmap = QPixmap.fromImage(self.spectrogram.scaled(
-                size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation))
+            self._spec_pixmap = QPixmap.fromImage(
+                self.spectrogram.scaled(
+                    size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
+            )
             self._spec_key = key
         return self._spec_pixmap
 
@@ -229,8 +244,11 @@ class WaveformView(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if not self.has_audio():
             painter.setPen(PLACEHOLDER)
-            painter.drawText(self.rect().adjusted(24, 0, -24, 0),
-                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            painter.drawText(
+                self.rect().adjusted(24, 0, -24, 0),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self.placeholder,
+            )
             painter.end()
             return
         wave, spec = self._areas()
@@ -261,8 +279,10 @@ class WaveformView(QWidget):
         bottoms = np.maximum(tops, np.round(mid - lows * half).astype(int))
         played = xs <= (self.x_for(self.playhead) if self.playhead is not None else -1)
         for colour, mask in ((WAVE_PLAYED, played), (WAVE, ~played)):  # one drawLines call per colour
-            lines = [QLineF(x, t, x, b + 0.5) for x, t, b in zip(xs[mask].tolist(), tops[mask].tolist(),
-                                                                  bottoms[mask].tolist())]
+            lines = [
+                QLineF(x, t, x, b + 0.5)
+                for x, t, b in zip(xs[mask].tolist(), tops[mask].tolist(), bottoms[mask].tolist(), strict=True)
+            ]
             if lines:
                 painter.setPen(QPen(colour, 1))
                 painter.drawLines(lines)
@@ -277,8 +297,9 @@ class WaveformView(QWidget):
         painter.setPen(AXIS_TEXT)
         painter.drawText(wave.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, "WAVEFORM")
         if spec is not None and spec.height() > 16:
-            painter.drawText(spec.adjusted(4, 2, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                             "SPECTROGRAM")
+            painter.drawText(
+                spec.adjusted(4, 2, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, "SPECTROGRAM"
+            )
         painter.restore()
 
     def _paint_boundaries(self, painter: QPainter, plot: QRect) -> None:

@@ -6,7 +6,16 @@ from __future__ import annotations
 from collections import Counter
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QHeaderView, QLabel, QPushButton, QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.widgets.forms import form_rows
 
@@ -44,12 +53,16 @@ class SplitTab(QWidget):
         self.classes.header().setStretchLastSection(False)
         for column in (1, 2):
             self.classes.header().resizeSection(column, 110)
-            self.classes.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignRight
-                                                       | Qt.AlignmentFlag.AlignVCenter)
+            self.classes.headerItem().setTextAlignment(
+                column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            )
         self.classes.setMaximumWidth(520)
-        explain = QLabel("Validation items are held back from training so the studio can tell whether the model "
-                         "learns your style or only memorizes the examples. Each class keeps at least one "
-                         "training item.", objectName="mutedLabel")
+        explain = QLabel(
+            "Validation items are held back from training so the studio can tell whether the model "
+            "learns your style or only memorizes the examples. Each class keeps at least one "
+            "training item.",
+            objectName="mutedLabel",
+        )
         explain.setWordWrap(True)
         explain.setMaximumWidth(620)
         form = form_rows([("Validation share", self.percent), ("Seed", self.seed)])
@@ -76,8 +89,11 @@ class SplitTab(QWidget):
             totals[split] += 1
             if entry.get("label") is not None:
                 per_class.setdefault(str(entry["label"]), Counter())[split] += 1
-        self.counts.setText(f"Training: <b>{totals['train']:,}</b> &nbsp;·&nbsp; Validation: <b>{totals['val']:,}</b>"
-                            if usable else "There are no usable items to split yet.")
+        self.counts.setText(
+            f"Training: <b>{totals['train']:,}</b> &nbsp;·&nbsp; Validation: <b>{totals['val']:,}</b>"
+            if usable
+            else "There are no usable items to split yet."
+        )
         self.classes.clear()
         for label in sorted(per_class):
             counts = per_class[label]

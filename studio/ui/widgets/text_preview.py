@@ -1,8 +1,8 @@
 """Browse a text dataset: the first items with the encoding each was read in, and the text of the one chosen.
 
 The encoding the detector guessed is shown and can be changed ("Read as"): the panel then reads the
-original again with it. The list shows at most :data:`MAX_LISTED` items (a preview, not an editor). Only the selected item's
-normalized copy is read, and only its first :data:`PREVIEW_BYTES`, so this stays far below the GUI
+original again with it. The list shows at most :data:`MAX_LISTED` items (a preview, not an editor). Only the
+selected item's normalized copy is read, and only its first :data:`PREVIEW_BYTES`, so this stays far below the GUI
 thread's 50 ms budget whatever the dataset's size.
 """
 
@@ -12,8 +12,19 @@ from pathlib import Path, PurePosixPath
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontDatabase
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
-                               QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.datasets.text import ENCODINGS
 from studio.core.datasets.text import encoding_label as core_label
@@ -53,8 +64,10 @@ class TextPreview(QWidget):
         self.read_as = QComboBox(objectName="readAs")
         for encoding in ENCODINGS:
             self.read_as.addItem(core_label(encoding), encoding)
-        self.read_as.setToolTip("If the text looks garbled, the file was written in another encoding: pick it "
-                                "and the studio reads the original again (Undo goes back)")
+        self.read_as.setToolTip(
+            "If the text looks garbled, the file was written in another encoding: pick it "
+            "and the studio reads the original again (Undo goes back)"
+        )
         self.read_as.activated.connect(self._on_read_as)
         self.text = QPlainTextEdit(objectName="textPreview", readOnly=True)
         self.text.setAcceptDrops(False)  # dropped files go to the panel (import)
@@ -96,8 +109,13 @@ class TextPreview(QWidget):
         shown = self.entries[:MAX_LISTED]
         for entry in shown:
             meta = entry.get("meta") or {}
-            item = QTreeWidgetItem([PurePosixPath(entry["source"]).name, encoding_label(meta.get("encoding")),
-                                    f"{int(meta.get('characters') or 0):,}"])
+            item = QTreeWidgetItem(
+                [
+                    PurePosixPath(entry["source"]).name,
+                    encoding_label(meta.get("encoding")),
+                    f"{int(meta.get('characters') or 0):,}",
+                ]
+            )
             item.setToolTip(0, entry["source"])
             item.setData(0, Qt.ItemDataRole.UserRole, entry["id"])
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -106,8 +124,11 @@ class TextPreview(QWidget):
                     item.setForeground(column, QColor("#A9ADC4"))
             self.list.addTopLevelItem(item)
         hidden = len(self.entries) - len(shown)
-        self.more.setText(f"The first {len(shown):,} of {len(self.entries):,} files" if hidden else
-                          f"{len(shown):,} file{'s' if len(shown) != 1 else ''}")
+        self.more.setText(
+            f"The first {len(shown):,} of {len(self.entries):,} files"
+            if hidden
+            else f"{len(shown):,} file{'s' if len(shown) != 1 else ''}"
+        )
         if shown:
             self.list.setCurrentItem(self.list.topLevelItem(0))
         else:

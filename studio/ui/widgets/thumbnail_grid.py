@@ -14,11 +14,31 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from PySide6.QtCore import (QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, QRect,
-                            QSize, Qt, Signal, Slot)
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QPushButton, QSlider,
-                               QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QSlider,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.workers.thumbnails import FAILED, ThumbnailLoader
 
@@ -67,16 +87,18 @@ class ThumbnailModel(QAbstractListModel):
         self.entries = items
         self.by_id = {e["id"]: e for e in items}
         if items:
-            self.dataChanged.emit(self.index(0), self.index(len(items) - 1),
-                                  [EXCLUDED_ROLE, Qt.ItemDataRole.ToolTipRole])
+            self.dataChanged.emit(
+                self.index(0), self.index(len(items) - 1), [EXCLUDED_ROLE, Qt.ItemDataRole.ToolTipRole]
+            )
 
     def set_side(self, side: int) -> None:
         if side != self.side:
             self.side = side
             self.loaded = 0
             if self.entries:
-                self.dataChanged.emit(self.index(0), self.index(len(self.entries) - 1),
-                                      [Qt.ItemDataRole.DecorationRole, READY_ROLE])
+                self.dataChanged.emit(
+                    self.index(0), self.index(len(self.entries) - 1), [Qt.ItemDataRole.DecorationRole, READY_ROLE]
+                )
 
     @property
     def loader(self) -> ThumbnailLoader:
@@ -166,8 +188,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
         path = QPainterPath()
         path.addRoundedRect(card, 8, 8)
         painter.fillPath(path, QColor("#ECECFC") if selected else QColor("#FFFFFF"))
-        painter.setPen(QPen(QColor("#5B5BD6") if selected else QColor("#C9CCE0" if hovered else "#E3E5EF"),
-                            2 if selected else 1))
+        painter.setPen(
+            QPen(QColor("#5B5BD6") if selected else QColor("#C9CCE0" if hovered else "#E3E5EF"), 2 if selected else 1)
+        )
         painter.drawPath(path)
 
         square = QRect(card.left() + _PAD - 2, card.top() + _PAD - 2, self.side, self.side)
@@ -191,8 +214,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
         caption = QRect(card.left() + _PAD, square.bottom() + 3, card.width() - 2 * _PAD, _CAPTION_H - 4)
         painter.setPen(QColor("#A9ADC4" if excluded else "#4A4F6A"))
-        name = option.fontMetrics.elidedText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
-                                            Qt.TextElideMode.ElideMiddle, caption.width())
+        name = option.fontMetrics.elidedText(
+            str(index.data(Qt.ItemDataRole.DisplayRole) or ""), Qt.TextElideMode.ElideMiddle, caption.width()
+        )
         painter.drawText(caption, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name)
 
         if excluded:
@@ -272,9 +296,11 @@ class ThumbnailGrid(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
 
-        for keys, slot in ((QKeySequence.StandardKey.Delete, self.exclude_selected),
-                           (QKeySequence(Qt.Key.Key_Backspace), self.exclude_selected),
-                           (QKeySequence(Qt.Key.Key_Insert), self.include_selected)):
+        for keys, slot in (
+            (QKeySequence.StandardKey.Delete, self.exclude_selected),
+            (QKeySequence(Qt.Key.Key_Backspace), self.exclude_selected),
+            (QKeySequence(Qt.Key.Key_Insert), self.include_selected),
+        ):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

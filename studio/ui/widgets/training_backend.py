@@ -39,8 +39,10 @@ class TrainingBackend:
     def available(self) -> bool:
         import importlib.util
 
-        return all(importlib.util.find_spec(f"studio.core.training.{m}") is not None
-                   for m in ("job", "engine", "estimation", "recipes", "runs"))
+        return all(
+            importlib.util.find_spec(f"studio.core.training.{m}") is not None
+            for m in ("job", "engine", "estimation", "recipes", "runs")
+        )
 
     def families(self) -> list[dict]:
         from studio.core.training import recipes
@@ -62,13 +64,29 @@ class TrainingBackend:
 
         return estimate(root, dataset, family, config, device)
 
-    def train_job(self, root: Path, dataset: str, family: str, preset: str, overrides: dict | None,
-                  resume: str | None, device: str | None):
+    def train_job(
+        self,
+        root: Path,
+        dataset: str,
+        family: str,
+        preset: str,
+        overrides: dict | None,
+        resume: str | None,
+        device: str | None,
+    ):
         from studio.core.training import TrainJob
         from studio.core.training.devices import threads_beside_a_window
 
-        return TrainJob(root, dataset, family, preset=preset, overrides=overrides or None, resume=resume,
-                        device=device, cpu_threads=threads_beside_a_window())
+        return TrainJob(
+            root,
+            dataset,
+            family,
+            preset=preset,
+            overrides=overrides or None,
+            resume=resume,
+            device=device,
+            cpu_threads=threads_beside_a_window(),
+        )
 
     def warm_up(self) -> None:
         """Import the engine (and torch) now, in a job, so pressing Start later does not stall the window.
@@ -148,8 +166,9 @@ class EstimateJob:
     title = "Estimating training time"
     kind = "task"
 
-    def __init__(self, backend, root: Path, dataset: str, family: str, configs: dict[str, dict],
-                 device: str | None) -> None:
+    def __init__(
+        self, backend, root: Path, dataset: str, family: str, configs: dict[str, dict], device: str | None
+    ) -> None:
         self.backend, self.root, self.dataset, self.family = backend, root, dataset, family
         self.configs, self.device = configs, device
 

@@ -11,14 +11,19 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from studio.core.durations import format_duration
 from studio.ui.icons import icon
 
-SHORTCUTS = {"start": "Ctrl+Return", "pause": "Space", "stop": "Ctrl+.", "save": "Ctrl+S", "sample": "Ctrl+Shift+S",
-             "export": "Ctrl+E"}
+SHORTCUTS = {
+    "start": "Ctrl+Return",
+    "pause": "Space",
+    "stop": "Ctrl+.",
+    "save": "Ctrl+S",
+    "sample": "Ctrl+Shift+S",
+    "export": "Ctrl+E",
+}
 
 
 def format_number(value: float) -> str:
@@ -79,11 +84,13 @@ class TrainingMonitorHead(QWidget):
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.pill = QLabel("", objectName="statePill")
         self.pill.hide()
-        self.pause_button = self._button("pause", "Pause", "pause",
-                                         "Pause after the current step; a checkpoint is saved first")
+        self.pause_button = self._button(
+            "pause", "Pause", "pause", "Pause after the current step; a checkpoint is saved first"
+        )
         self.pause_button.clicked.connect(self._on_pause)
-        self.stop_button = self._button("stop", "Stop", "stop",
-                                        "Stop training; a checkpoint is saved so you can resume later")
+        self.stop_button = self._button(
+            "stop", "Stop", "stop", "Stop training; a checkpoint is saved so you can resume later"
+        )
         self.stop_button.clicked.connect(self.stop_requested)
         self.save_button = self._button("save", "Save now", "save", "Save a checkpoint at the next step")
         self.save_button.clicked.connect(self.save_requested)
@@ -95,8 +102,10 @@ class TrainingMonitorHead(QWidget):
         top.addWidget(self.pill)
         controls = QHBoxLayout()  # under the bar, beside the status line: the title keeps the full width
         controls.setSpacing(8)
-        self.tiles = {key: StatTile(caption) for key, caption in
-                      (("step", "Step"), ("epoch", "Epoch"), ("eta", "Time left"), ("speed", "Speed"))}
+        self.tiles = {
+            key: StatTile(caption)
+            for key, caption in (("step", "Step"), ("epoch", "Epoch"), ("eta", "Time left"), ("speed", "Speed"))
+        }
         tiles = QHBoxLayout()
         tiles.setSpacing(8)
         for tile in self.tiles.values():
@@ -138,11 +147,15 @@ class TrainingMonitorHead(QWidget):
         self.pause_button.setProperty("primary", paused)
         self.pause_button.style().unpolish(self.pause_button)
         self.pause_button.style().polish(self.pause_button)
-        self.pause_button.setToolTip(("Continue training" if paused else
-                                      "Pause after the current step; a checkpoint is saved first")
-                                     + f" ({SHORTCUTS['pause']})")
-        self.set_pill(pill if pill is not None else {self.RUNNING: "training", self.PAUSED: "paused",
-                                                      self.STOPPING: "stopping"}.get(state, ""))
+        self.pause_button.setToolTip(
+            ("Continue training" if paused else "Pause after the current step; a checkpoint is saved first")
+            + f" ({SHORTCUTS['pause']})"
+        )
+        self.set_pill(
+            pill
+            if pill is not None
+            else {self.RUNNING: "training", self.PAUSED: "paused", self.STOPPING: "stopping"}.get(state, "")
+        )
 
     def set_pill(self, text: str) -> None:
         self.pill.setText(text)

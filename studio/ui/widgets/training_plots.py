@@ -24,8 +24,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from studio.ui.widgets.elided_label import ElidedLabel
 from studio.ui.widgets.training_backend import metric_columns
@@ -47,9 +46,11 @@ GROUPS = (
 )
 GRID_POSITIONS = {"loss": (0, 0), "val": (0, 1), "variety": (0, 2), "lr": (1, 0), "speed": (1, 1), "fid": (1, 2)}
 OPTIONAL_GROUPS = {"variety", "fid"}  # shown only once a run logs such values
-QUALITY_NOTE = ("KID, FID, precision and recall are measured offline with the studio's own fixed feature "
-                "network: compare them between runs on the same dataset and resolution, not with published "
-                "scores. Falling KID/FID = more realistic samples; falling recall = less variety (mode collapse).")
+QUALITY_NOTE = (
+    "KID, FID, precision and recall are measured offline with the studio's own fixed feature "
+    "network: compare them between runs on the same dataset and resolution, not with published "
+    "scores. Falling KID/FID = more realistic samples; falling recall = less variety (mode collapse)."
+)
 NON_CURVES = {"step", "time_s", "epoch", "eta_s", "total_steps", "event"}
 
 
@@ -110,8 +111,8 @@ class SeriesBuffer:
             return
         self._grow(self.n + count)
         start = self.n
-        self.x[start: start + count] = xs
-        self.y[start: start + count] = ys
+        self.x[start : start + count] = xs
+        self.y[start : start + count] = ys
         self.n += count
         self._smooth_from(start)
 
@@ -126,11 +127,11 @@ class SeriesBuffer:
         acc, count = self._acc, self._count
         out = self.smooth
         last = out[start - 1] if start > 0 else math.nan
-        for i, value in enumerate(self.y[start: self.n].tolist(), start):
+        for i, value in enumerate(self.y[start : self.n].tolist(), start):
             if math.isfinite(value):
                 acc = a * acc + (1.0 - a) * value
                 count += 1
-                last = acc / (1.0 - a ** count) if a > 0 else value
+                last = acc / (1.0 - a**count) if a > 0 else value
             out[i] = last
         self._acc, self._count = acc, count
 
@@ -154,7 +155,7 @@ def _pen(colour: str, width: float = 1.6, alpha: int = 255, dashed: bool = False
 class CompactAxis(pg.AxisItem):
     """Step numbers as ``2k``, ``40k``, ``1.5M``: long labels ran into each other on narrow plots."""
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
+    def tickStrings(self, values, scale, spacing):  # pyqtgraph's name
         return [compact_number(v * scale) for v in values]
 
 
@@ -191,8 +192,13 @@ class MetricPlot(QWidget):
             ax.setTextPen(pg.mkPen("#6B7090"))
         item.getAxis("left").setWidth(52)
         item.setLabel("bottom", "step", color="#8A8FAD")
-        self.legend = item.addLegend(offset=(-8, 8), labelTextColor="#4A4F6A", labelTextSize="8pt",
-                                     brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#E3E5EF"))
+        self.legend = item.addLegend(
+            offset=(-8, 8),
+            labelTextColor="#4A4F6A",
+            labelTextSize="8pt",
+            brush=pg.mkBrush(255, 255, 255, 215),
+            pen=pg.mkPen("#E3E5EF"),
+        )
         self.empty = pg.TextItem(f"Nothing yet · {hint}", color="#A9ADC4", anchor=(0.5, 0.5))
         self.plot.addItem(self.empty, ignoreBounds=True)
         self.plot.getViewBox().sigResized.connect(self._place_empty)
@@ -258,8 +264,11 @@ class MetricPlot(QWidget):
         "0.0002 0.0002 0.0002" and its rounding noise would look like jumps."""
         if getattr(self, "log", False):
             return
-        tops = [float(np.nanmax(item.yData)) for item in self.curves.values()
-                if item.isVisible() and item.yData is not None and len(item.yData)]
+        tops = [
+            float(np.nanmax(item.yData))
+            for item in self.curves.values()
+            if item.isVisible() and item.yData is not None and len(item.yData)
+        ]
         if tops and math.isfinite(max(tops)) and max(tops) > 0:
             self.plot.setYRange(0.0, max(tops) * 1.08, padding=0)
 
@@ -287,8 +296,9 @@ class TrainingPlots(QWidget):
         self.smoothing.setRange(0, 99)
         self.smoothing.setValue(60)
         self.smoothing.setFixedWidth(160)
-        self.smoothing.setToolTip("Smoothing of the curves (an exponential moving average); the faint line is the "
-                                  "raw value")
+        self.smoothing.setToolTip(
+            "Smoothing of the curves (an exponential moving average); the faint line is the raw value"
+        )
         self.smoothing_value = QLabel("0.60", objectName="mutedLabel")
         self.smoothing_value.setFixedWidth(32)
         self.smoothing.valueChanged.connect(self._on_smoothing)
@@ -341,7 +351,7 @@ class TrainingPlots(QWidget):
 
     def clear(self, run_id: str | None = None) -> None:
         """Forget one run's curves (default: every run)."""
-        for rid in ([run_id] if run_id else list(self._runs)):
+        for rid in [run_id] if run_id else list(self._runs):
             if self._runs.pop(rid, None) is not None:
                 for plot in self.plots.values():
                     plot.remove_run(rid)
@@ -359,8 +369,7 @@ class TrainingPlots(QWidget):
                 added += len(xs)
         return added
 
-    def add_columns(self, columns: dict[str, tuple[np.ndarray, np.ndarray]], run_id: str,
-                    overlay: bool = True) -> None:
+    def add_columns(self, columns: dict[str, tuple[np.ndarray, np.ndarray]], run_id: str, overlay: bool = True) -> None:
         """Add whole columns at once (a past run read off the GUI thread): key → (steps, values)."""
         self.clear(run_id)
         run = self._run(run_id, overlay)

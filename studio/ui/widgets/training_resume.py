@@ -45,11 +45,12 @@ class ResumeBanner(QFrame):
     def offer(self, run: dict, others: int = 0) -> None:
         self.run = run
         step, total = run.get("step"), run.get("total_steps")
-        where = (f" at step {int(step):,} of {int(total):,}" if isinstance(step, int) and isinstance(total, int)
-                 else "")
+        where = f" at step {int(step):,} of {int(total):,}" if isinstance(step, int) and isinstance(total, int) else ""
         more = f" ({others} more interrupted run{'s' if others != 1 else ''} in the list.)" if others else ""
-        self.text.setText(f"<b>Training was interrupted.</b> {run_title(run)} on “{run.get('dataset', '?')}” "
-                          f"stopped unexpectedly{where}. Resume continues from its last checkpoint.{more}")
+        self.text.setText(
+            f"<b>Training was interrupted.</b> {run_title(run)} on “{run.get('dataset', '?')}” "
+            f"stopped unexpectedly{where}. Resume continues from its last checkpoint.{more}"
+        )
         self.resume_button.setEnabled(True)
         self.show()
 

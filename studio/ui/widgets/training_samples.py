@@ -45,8 +45,11 @@ class SampleStrip(QWidget):
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.itemActivated.connect(self._open)
-        self.empty = QLabel("Samples appear here every few hundred steps while a run trains. Press Sample now "
-                            "(Ctrl+Shift+S) to make one at once.", objectName="mutedLabel")
+        self.empty = QLabel(
+            "Samples appear here every few hundred steps while a run trains. Press Sample now "
+            "(Ctrl+Shift+S) to make one at once.",
+            objectName="mutedLabel",
+        )
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget()
@@ -97,8 +100,11 @@ class SampleStrip(QWidget):
         if kind == "image":
             pixmap = QPixmap(str(path))
             if not pixmap.isNull():
-                mode = (Qt.TransformationMode.FastTransformation if max(pixmap.width(), pixmap.height()) < TILE
-                        else Qt.TransformationMode.SmoothTransformation)
+                mode = (
+                    Qt.TransformationMode.FastTransformation
+                    if max(pixmap.width(), pixmap.height()) < TILE
+                    else Qt.TransformationMode.SmoothTransformation
+                )
                 pixmap = pixmap.scaled(TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio, mode)
                 item.setIcon(QIcon(pixmap))
             item.setText(head)
@@ -108,8 +114,13 @@ class SampleStrip(QWidget):
         else:
             picture = QPixmap(str(preview.get("image") or ""))
             if not picture.isNull():
-                item.setIcon(QIcon(picture.scaled(AUDIO_ICON, Qt.AspectRatioMode.KeepAspectRatio,
-                                                  Qt.TransformationMode.SmoothTransformation)))
+                item.setIcon(
+                    QIcon(
+                        picture.scaled(
+                            AUDIO_ICON, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                        )
+                    )
+                )
             item.setText(f"{head} · {caption or path.name}\n(double-click to play)")
         item.setToolTip(f"{head}: {caption}\n{path}" if caption else str(path))
         item.setData(Qt.ItemDataRole.UserRole, str(path))

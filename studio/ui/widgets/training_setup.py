@@ -8,8 +8,17 @@ choice between a fast preview and the best quality is made knowing the cost.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QToolButton, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+)
 
 from studio.core.durations import format_duration, format_rough_duration
 from studio.ui.icons import icon
@@ -76,8 +85,10 @@ class TrainingSetup(QFrame):
         self.family_hint = QLabel(objectName="mutedLabel")
         self.family_hint.setWordWrap(True)
         self.resolution = QComboBox(objectName="resolutionChoice")
-        self.resolution.setToolTip("Size of the pictures the model learns and makes. Larger is slower and needs more "
-                                   "memory: see the estimate below the presets")
+        self.resolution.setToolTip(
+            "Size of the pictures the model learns and makes. Larger is slower and needs more "
+            "memory: see the estimate below the presets"
+        )
         self.resolution.currentIndexChanged.connect(self._on_resolution)
         self.resolution_label = QLabel("Resolution")
         self.resolution.setVisible(False)
@@ -184,8 +195,9 @@ class TrainingSetup(QFrame):
         for info in self.families:
             if kind is None or kind in tuple(info.get("kinds") or ()):
                 self.family.addItem(str(info.get("title") or info["family"]), info["family"])
-                self.family.setItemData(self.family.count() - 1, info.get("description", ""),
-                                        Qt.ItemDataRole.ToolTipRole)
+                self.family.setItemData(
+                    self.family.count() - 1, info.get("description", ""), Qt.ItemDataRole.ToolTipRole
+                )
         self.family.blockSignals(False)
         self.select_family(current)
         self._on_family()

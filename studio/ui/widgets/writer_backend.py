@@ -35,8 +35,17 @@ from studio.core.jobs import JobContext
 TEXT_FAMILIES = ("gpt", "lstm")
 HISTORY_FILE = Path("outputs") / "writer" / "history.json"
 HISTORY_LIMIT = 100  # the newest generations kept; older ones fall off (a few KB each at most)
-SETTINGS_KEYS = ("temperature", "top_k", "top_p", "repetition_penalty", "max_tokens", "seed", "stop",
-                 "banned_words", "required_words")
+SETTINGS_KEYS = (
+    "temperature",
+    "top_k",
+    "top_p",
+    "repetition_penalty",
+    "max_tokens",
+    "seed",
+    "stop",
+    "banned_words",
+    "required_words",
+)
 
 
 def _read_json(path: Path) -> dict:
@@ -48,7 +57,7 @@ def _read_json(path: Path) -> dict:
 
 
 def is_text_family(family: str) -> bool:
-    """"gpt" / "lstm" (and "text-…" names some run ids carry) are models the writer can use."""
+    """ "gpt" / "lstm" (and "text-…" names some run ids carry) are models the writer can use."""
     family = str(family or "")
     return family in TEXT_FAMILIES or family.startswith("text")
 
@@ -63,11 +72,18 @@ def describe_folder(folder: Path, source: str = "project") -> dict | None:
     if not (is_text_family(family) or is_text_family(str(model.get("kind") or ""))):
         return None
     status = _read_json(Path(folder) / "status.json")
-    return {"run_id": str(config.get("run_id") or Path(folder).name), "folder": str(folder), "family": family,
-            "kind": str(model.get("kind") or family), "steps": [c.step for c in runs.checkpoints(folder)],
-            "dataset": str(config.get("dataset", "")), "created": str(config.get("created", "")),
-            "state": str(status.get("state", "")), "tokenizer": str(model.get("tokenizer") or ""),
-            "source": source}
+    return {
+        "run_id": str(config.get("run_id") or Path(folder).name),
+        "folder": str(folder),
+        "family": family,
+        "kind": str(model.get("kind") or family),
+        "steps": [c.step for c in runs.checkpoints(folder)],
+        "dataset": str(config.get("dataset", "")),
+        "created": str(config.get("created", "")),
+        "state": str(status.get("state", "")),
+        "tokenizer": str(model.get("tokenizer") or ""),
+        "source": source,
+    }
 
 
 def _field(value) -> dict:
@@ -76,9 +92,12 @@ def _field(value) -> dict:
         return {"name": value, "label": value.replace("_", " ").capitalize(), "hint": "", "required": False}
     get = value.get if isinstance(value, dict) else (lambda key, default=None: getattr(value, key, default))
     name = str(get("name") or get("id") or get("key") or "")
-    return {"name": name, "label": str(get("label") or get("title") or name.replace("_", " ").capitalize()),
-            "hint": str(get("hint") or get("placeholder") or get("example") or get("help") or ""),
-            "required": bool(get("required") or False)}
+    return {
+        "name": name,
+        "label": str(get("label") or get("title") or name.replace("_", " ").capitalize()),
+        "hint": str(get("hint") or get("placeholder") or get("example") or get("help") or ""),
+        "required": bool(get("required") or False),
+    }
 
 
 def normalize_template(value, key: str | None = None) -> dict:
@@ -86,8 +105,11 @@ def normalize_template(value, key: str | None = None) -> dict:
     get = value.get if isinstance(value, dict) else (lambda k, default=None: getattr(value, k, default))
     template_id = str(get("id") or get("template_id") or get("name") or key or "")
     title = get("title") or get("label") or (get("name") if get("id") else None)
-    return {"id": template_id, "title": str(title or template_id.replace("_", " ").capitalize()),
-            "fields": [_field(f) for f in get("fields") or []]}
+    return {
+        "id": template_id,
+        "title": str(title or template_id.replace("_", " ").capitalize()),
+        "fields": [_field(f) for f in get("fields") or []],
+    }
 
 
 class WriterBackend:
@@ -125,7 +147,7 @@ class WriterBackend:
             from studio.core.generation import templates
         except ImportError:
             return []
-        lister = getattr(templates, "template_list", None) or getattr(templates, "list_templates")
+        lister = getattr(templates, "template_list", None) or templates.list_templates
         raw = lister()
         if isinstance(raw, dict):
             return [normalize_template(value, key) for key, value in raw.items()]
@@ -161,8 +183,9 @@ class StreamJob:
 
     kind = "task"
 
-    def __init__(self, folder: str, step: int | None, prompt: str, settings: dict, variants: int,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self, folder: str, step: int | None, prompt: str, settings: dict, variants: int, device: str = "cpu"
+    ) -> None:
         self.folder, self.step, self.prompt = str(folder), step, str(prompt)
         self.settings = {k: v for k, v in dict(settings).items() if k in SETTINGS_KEYS}
         self.variants, self.device = int(variants), device
@@ -174,12 +197,17 @@ class StreamJob:
         from studio.core.training.devices import threads_beside_a_window, torch_threads
 
         settings = SamplingSettings(**self.settings)
-        job = GenerateText(self.folder, self.prompt, settings, step=self.step, variants=self.variants,
-                           device=self.device)
+        job = GenerateText(
+            self.folder, self.prompt, settings, step=self.step, variants=self.variants, device=self.device
+        )
         with torch_threads(threads_beside_a_window()):  # a core stays with the window
             result = job(ctx)
-        return {"texts": [str(t) for t in result.get("texts") or []], "run_id": result.get("run_id"),
-                "step": result.get("step"), "finish": list(result.get("finish") or [])}
+        return {
+            "texts": [str(t) for t in result.get("texts") or []],
+            "run_id": result.get("run_id"),
+            "step": result.get("step"),
+            "finish": list(result.get("finish") or []),
+        }
 
 
 class ModelsJob:
@@ -193,5 +221,9 @@ class ModelsJob:
         self.backend, self.root = backend, root
 
     def __call__(self, ctx: JobContext) -> dict:
-        return {"available": bool(self.backend.available()), "models": list(self.backend.list_models(self.root)),
-                "templates": list(self.backend.templates()), "history": list(self.backend.load_history(self.root))}
+        return {
+            "available": bool(self.backend.available()),
+            "models": list(self.backend.list_models(self.root)),
+            "templates": list(self.backend.templates()),
+            "history": list(self.backend.load_history(self.root)),
+        }

@@ -9,11 +9,26 @@ taller than a laptop screen, and the buttons must never scroll out of sight.
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QFrame, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.icons import icon
 from studio.ui.widgets.canvas_controls import MAX_SEED, dice_icon
@@ -22,12 +37,11 @@ from studio.ui.widgets.writer_backend import normalize_template
 
 FREE_TEXT = ""  # the template id of "Free text": the prompt is whatever is typed
 VARIANT_COUNTS = (1, 2, 3, 4)
-DEFAULTS = {"temperature": 0.8, "top_k": 0, "top_p": 0.95, "repetition_penalty": 1.1, "max_tokens": 200,
-            "seed": 42}
+DEFAULTS = {"temperature": 0.8, "top_k": 0, "top_p": 0.95, "repetition_penalty": 1.1, "max_tokens": 200, "seed": 42}
 
 
 def split_words(text: str) -> list[str]:
-    """"organic, linen ; eco" → ["organic", "linen", "eco"]: commas, semicolons and new lines separate."""
+    """ "organic, linen ; eco" → ["organic", "linen", "eco"]: commas, semicolons and new lines separate."""
     for sep in (";", "\n", "，", "、"):
         text = text.replace(sep, ",")
     return [w.strip() for w in text.split(",") if w.strip()]
@@ -95,8 +109,10 @@ class WriterControls(ModelPickerMixin, QFrame):
 
         self.temperature = QSlider(Qt.Orientation.Horizontal, objectName="writerTemperature")
         self.temperature.setRange(0, 200)
-        self.temperature.setToolTip("Higher is bolder and more surprising, lower is safer and more repetitive; "
-                                    "0 always picks the likeliest word")
+        self.temperature.setToolTip(
+            "Higher is bolder and more surprising, lower is safer and more repetitive; "
+            "0 always picks the likeliest word"
+        )
         self.temperature_value = QLabel(objectName="canvasValue")
         self.temperature_value.setFixedWidth(34)
         self.temperature.valueChanged.connect(self._on_temperature)
@@ -108,8 +124,9 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.top_p.setRange(0.05, 1.0)
         self.top_p.setSingleStep(0.05)
         self.top_p.setDecimals(2)
-        self.top_p.setToolTip("Pick among the likeliest tokens that together make up this share of the chance "
-                              "(1.00: no limit)")
+        self.top_p.setToolTip(
+            "Pick among the likeliest tokens that together make up this share of the chance (1.00: no limit)"
+        )
         self.repetition = QDoubleSpinBox(objectName="writerRepetition")
         self.repetition.setRange(1.0, 2.0)
         self.repetition.setSingleStep(0.05)
@@ -122,8 +139,9 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.max_tokens.setToolTip("The most tokens each variant writes (a token is a character or a word piece)")
         self.seed = QSpinBox(objectName="writerSeed")
         self.seed.setRange(0, MAX_SEED)
-        self.seed.setToolTip("The same seed, model, prompt and settings always give the same text; variant n "
-                             "uses seed + n - 1")
+        self.seed.setToolTip(
+            "The same seed, model, prompt and settings always give the same text; variant n uses seed + n - 1"
+        )
         self.dice = QToolButton(objectName="diceButton")
         self.dice.setIcon(dice_icon())
         self.dice.setIconSize(QSize(18, 18))
@@ -131,8 +149,9 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.dice.clicked.connect(self.roll)
         self.stop_sequences = QLineEdit(objectName="writerStops")
         self.stop_sequences.setPlaceholderText("e.g. \\n\\n | END")
-        self.stop_sequences.setToolTip("Writing ends where one of these appears (not included). Separate them "
-                                       "with |; write \\n for a new line.")
+        self.stop_sequences.setToolTip(
+            "Writing ends where one of these appears (not included). Separate them with |; write \\n for a new line."
+        )
 
         self.variant_group = QButtonGroup(self)
         self.variant_buttons: dict[int, QPushButton] = {}
@@ -141,8 +160,11 @@ class WriterControls(ModelPickerMixin, QFrame):
         for count in VARIANT_COUNTS:
             button = QPushButton(str(count), objectName="gridSizeButton")
             button.setCheckable(True)
-            button.setToolTip(f"{count} variant{'s' if count > 1 else ''} side by side (seeds seed … seed + "
-                              f"{count - 1})" if count > 1 else "One text")
+            button.setToolTip(
+                f"{count} variant{'s' if count > 1 else ''} side by side (seeds seed … seed + {count - 1})"
+                if count > 1
+                else "One text"
+            )
             self.variant_group.addButton(button)
             self.variant_buttons[count] = button
             variants.addWidget(button)
@@ -186,10 +208,16 @@ class WriterControls(ModelPickerMixin, QFrame):
         sampling.setContentsMargins(0, 0, 0, 0)
         sampling.setHorizontalSpacing(12)
         sampling.setVerticalSpacing(8)
-        rows = (("Temperature", _row(self.temperature, self.temperature_value)), ("Top-k", self.top_k),
-                ("Top-p", self.top_p), ("Repetition", self.repetition), ("Length", self.max_tokens),
-                ("Seed", _row(self.seed, self.dice)), ("Stop at", self.stop_sequences),
-                ("Variants", variants))
+        rows = (
+            ("Temperature", _row(self.temperature, self.temperature_value)),
+            ("Top-k", self.top_k),
+            ("Top-p", self.top_p),
+            ("Repetition", self.repetition),
+            ("Length", self.max_tokens),
+            ("Seed", _row(self.seed, self.dice)),
+            ("Stop at", self.stop_sequences),
+            ("Variants", variants),
+        )
         for i, (label, item) in enumerate(rows):
             sampling.addWidget(_label(label), i, 0)
             if isinstance(item, QWidget):
@@ -242,8 +270,11 @@ class WriterControls(ModelPickerMixin, QFrame):
             self.facts.setVisible(False)
             return
         tokenizer = {"char": "characters", "bpe": "word pieces (BPE)"}.get(info.get("tokenizer"), "")
-        parts = [str(info.get("kind") or info.get("family") or "").upper()] + \
-            ([tokenizer] if tokenizer else []) + ([f"on {info['dataset']}"] if info.get("dataset") else [])
+        parts = (
+            [str(info.get("kind") or info.get("family") or "").upper()]
+            + ([tokenizer] if tokenizer else [])
+            + ([f"on {info['dataset']}"] if info.get("dataset") else [])
+        )
         self.facts.setText(" · ".join(p for p in parts if p))
         self.facts.setVisible(True)
 
@@ -315,30 +346,37 @@ class WriterControls(ModelPickerMixin, QFrame):
     # -- sampling -----------------------------------------------------------------------------------------
     def settings(self) -> dict:
         """The sampling settings as SamplingSettings' fields (variants are asked for separately)."""
-        return {"temperature": round(self.temperature.value() / 100, 2), "top_k": self.top_k.value(),
-                "top_p": round(self.top_p.value(), 2), "repetition_penalty": round(self.repetition.value(), 2),
-                "max_tokens": self.max_tokens.value(), "seed": self.seed.value(),
-                "stop": split_stops(self.stop_sequences.text()), "banned_words": split_words(self.banned.text()),
-                "required_words": split_words(self.required.text())}
+        return {
+            "temperature": round(self.temperature.value() / 100, 2),
+            "top_k": self.top_k.value(),
+            "top_p": round(self.top_p.value(), 2),
+            "repetition_penalty": round(self.repetition.value(), 2),
+            "max_tokens": self.max_tokens.value(),
+            "seed": self.seed.value(),
+            "stop": split_stops(self.stop_sequences.text()),
+            "banned_words": split_words(self.banned.text()),
+            "required_words": split_words(self.required.text()),
+        }
 
     def set_settings(self, settings: dict) -> None:
         """Put remembered (or a history entry's) settings back; unknown or broken values are skipped."""
-        setters = {"temperature": lambda v: self.temperature.setValue(int(round(float(v) * 100))),
-                   "top_k": lambda v: self.top_k.setValue(int(v)),
-                   "top_p": lambda v: self.top_p.setValue(float(v)),
-                   "repetition_penalty": lambda v: self.repetition.setValue(float(v)),
-                   "max_tokens": lambda v: self.max_tokens.setValue(int(v)),
-                   "seed": lambda v: self.seed.setValue(int(v)),
-                   "stop": lambda v: self.stop_sequences.setText(
-                       " | ".join(s.replace("\n", "\\n") for s in ([v] if isinstance(v, str) else v))),
-                   "banned_words": lambda v: self.banned.setText(", ".join([v] if isinstance(v, str) else v)),
-                   "required_words": lambda v: self.required.setText(", ".join([v] if isinstance(v, str) else v))}
+        setters = {
+            "temperature": lambda v: self.temperature.setValue(int(round(float(v) * 100))),
+            "top_k": lambda v: self.top_k.setValue(int(v)),
+            "top_p": lambda v: self.top_p.setValue(float(v)),
+            "repetition_penalty": lambda v: self.repetition.setValue(float(v)),
+            "max_tokens": lambda v: self.max_tokens.setValue(int(v)),
+            "seed": lambda v: self.seed.setValue(int(v)),
+            "stop": lambda v: self.stop_sequences.setText(
+                " | ".join(s.replace("\n", "\\n") for s in ([v] if isinstance(v, str) else v))
+            ),
+            "banned_words": lambda v: self.banned.setText(", ".join([v] if isinstance(v, str) else v)),
+            "required_words": lambda v: self.required.setText(", ".join([v] if isinstance(v, str) else v)),
+        }
         for key, value in (settings or {}).items():
             if key in setters and value is not None:
-                try:
+                with contextlib.suppress(TypeError, ValueError):
                     setters[key](value)
-                except (TypeError, ValueError):
-                    pass
         self._on_temperature(self.temperature.value())
 
     def variants(self) -> int:

@@ -13,8 +13,17 @@ import re
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 MAX_VARIANTS = 4
 
@@ -31,15 +40,20 @@ def word_pattern(word: str) -> re.Pattern:
 def brand_check(text: str, required: list[str], banned: list[str]) -> dict:
     """{"found": required words present, "missing": required words absent, "banned": never-use words present}."""
     found = [w for w in required if word_pattern(w).search(text)]
-    return {"found": found, "missing": [w for w in required if w not in found],
-            "banned": [w for w in banned if word_pattern(w).search(text)]}
+    return {
+        "found": found,
+        "missing": [w for w in required if w not in found],
+        "banned": [w for w in banned if word_pattern(w).search(text)],
+    }
 
 
 def rules_html(check: dict) -> str:
     """The check as small coloured chips: ✓ found, ○ missing, ✕ a never-use word that appears."""
-    chips = [f'<span style="color:#2F855A">✓&nbsp;{w}</span>' for w in check["found"]] + \
-        [f'<span style="color:#B7791F">○&nbsp;{w}</span>' for w in check["missing"]] + \
-        [f'<span style="color:#C53030">✕&nbsp;{w}</span>' for w in check["banned"]]
+    chips = (
+        [f'<span style="color:#2F855A">✓&nbsp;{w}</span>' for w in check["found"]]
+        + [f'<span style="color:#B7791F">○&nbsp;{w}</span>' for w in check["missing"]]
+        + [f'<span style="color:#C53030">✕&nbsp;{w}</span>' for w in check["banned"]]
+    )
     return "&nbsp;&nbsp; ".join(chips)
 
 
@@ -57,8 +71,9 @@ class BrandHighlighter(QSyntaxHighlighter):
             fmt.setBackground(QColor(background))
             fmt.setForeground(QColor(colour))
             rules.extend((word_pattern(w), fmt) for w in words)
-        if [(p.pattern, f.background().color().name()) for p, f in rules] != \
-                [(p.pattern, f.background().color().name()) for p, f in self.rules]:
+        if [(p.pattern, f.background().color().name()) for p, f in rules] != [
+            (p.pattern, f.background().color().name()) for p, f in self.rules
+        ]:
             self.rules = rules
             self.rehighlight()
 
@@ -92,8 +107,10 @@ class VariantView(QFrame):
         self.rules.setWordWrap(True)
         self.rules.setVisible(False)
         self.editor = QPlainTextEdit(objectName="writerEditor")
-        self.editor.setPlaceholderText("The text appears here as it is written. You can edit it; place the cursor "
-                                       "and press Ctrl+Shift+Return to continue from there.")
+        self.editor.setPlaceholderText(
+            "The text appears here as it is written. You can edit it; place the cursor "
+            "and press Ctrl+Shift+Return to continue from there."
+        )
         self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         font = QFont(self.editor.font())
         font.setPointSizeF(max(font.pointSizeF(), 10.5) + 0.5)
@@ -145,7 +162,7 @@ class VariantView(QFrame):
         them back between the prompt and the text, so the model sees exactly what it wrote."""
         if self._fresh:
             stripped = text.lstrip()
-            self.lead += text[:len(text) - len(stripped)]
+            self.lead += text[: len(text) - len(stripped)]
             text = stripped
             self._fresh = not text
         if not text:
@@ -192,12 +209,15 @@ class VariantView(QFrame):
         check = self.check()
         chips = rules_html(check)
         if not check["banned"] and self.banned:
-            chips += ("&nbsp;&nbsp; " if chips else "") + \
-                '<span style="color:#6B7090">no&nbsp;never-use&nbsp;words</span>'
+            chips += (
+                "&nbsp;&nbsp; " if chips else ""
+            ) + '<span style="color:#6B7090">no&nbsp;never-use&nbsp;words</span>'
         self.rules.setText(chips)
-        self.rules.setToolTip(f"Must use: {len(check['found'])} of {len(self.required)} present"
-                              + (f"; missing {', '.join(check['missing'])}" if check["missing"] else "")
-                              + (f". Never use: {', '.join(check['banned'])} appear" if check["banned"] else ""))
+        self.rules.setToolTip(
+            f"Must use: {len(check['found'])} of {len(self.required)} present"
+            + (f"; missing {', '.join(check['missing'])}" if check["missing"] else "")
+            + (f". Never use: {', '.join(check['banned'])} appear" if check["banned"] else "")
+        )
         self.rules.setVisible(True)
 
     @Slot()
@@ -207,8 +227,9 @@ class VariantView(QFrame):
         chars = len(text)
         # Latin copy is counted in words, Chinese (few spaces) in characters; the tooltip has both
         by_words = words * 12 >= chars
-        self.count_label.setText("" if not text else f"{words:,} word{'s' if words != 1 else ''}" if by_words
-                                 else f"{chars:,} characters")
+        self.count_label.setText(
+            "" if not text else f"{words:,} word{'s' if words != 1 else ''}" if by_words else f"{chars:,} characters"
+        )
         self.count_label.setToolTip(f"{words:,} words · {chars:,} characters" if text else "")
         self.copy_button.setEnabled(bool(text))
         if self.required or self.banned:
@@ -250,7 +271,7 @@ class VariantColumns(QWidget):
         self.current = min(self.current, self.count - 1)
 
     def visible_views(self) -> list[VariantView]:
-        return self.views[:self.count]
+        return self.views[: self.count]
 
     def texts(self) -> list[str]:
         return [v.text() for v in self.visible_views()]

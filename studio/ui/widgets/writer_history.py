@@ -12,8 +12,16 @@ import time
 from datetime import datetime
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.ui.icons import icon
 
@@ -37,17 +45,25 @@ def entry_subtitle(entry: dict) -> str:
     except (TypeError, ValueError, OSError):
         when = ""
     count = int(entry.get("variants") or len(entry.get("texts") or []) or 1)
-    parts = [when, f"{count} variant{'s' if count != 1 else ''}", f"seed {settings.get('seed', '?')}",
-             "stopped" if entry.get("state") == "stopped" else ""]
+    parts = [
+        when,
+        f"{count} variant{'s' if count != 1 else ''}",
+        f"seed {settings.get('seed', '?')}",
+        "stopped" if entry.get("state") == "stopped" else "",
+    ]
     return " · ".join(p for p in parts if p)
 
 
 def describe_settings(settings: dict) -> list[tuple[str, str]]:
     """(label, value) rows for the Details tab and the Markdown export."""
-    rows = [("Temperature", f"{float(settings.get('temperature', 0)):.2f}"),
-            ("Top-k", str(settings.get("top_k") or "off")), ("Top-p", f"{float(settings.get('top_p', 1)):.2f}"),
-            ("Repetition", f"{float(settings.get('repetition_penalty', 1)):.2f}"),
-            ("Length", f"{int(settings.get('max_tokens', 0)):,} tokens"), ("Seed", str(settings.get("seed", "")))]
+    rows = [
+        ("Temperature", f"{float(settings.get('temperature', 0)):.2f}"),
+        ("Top-k", str(settings.get("top_k") or "off")),
+        ("Top-p", f"{float(settings.get('top_p', 1)):.2f}"),
+        ("Repetition", f"{float(settings.get('repetition_penalty', 1)):.2f}"),
+        ("Length", f"{int(settings.get('max_tokens', 0)):,} tokens"),
+        ("Seed", str(settings.get("seed", ""))),
+    ]
     if settings.get("stop"):
         rows.append(("Stop at", " | ".join(s.replace("\n", "\\n") for s in settings["stop"])))
     if settings.get("required_words"):
@@ -57,11 +73,30 @@ def describe_settings(settings: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def new_entry(run_id: str | None, step: int | None, template: str, template_title: str, fields: dict,
-              prompt: str, settings: dict, variants: int) -> dict:
-    return {"id": f"{time.time():.6f}", "time": time.time(), "run_id": run_id, "step": step, "template": template,
-            "template_title": template_title, "fields": dict(fields), "prompt": prompt, "settings": dict(settings),
-            "variants": int(variants), "texts": [""] * int(variants), "state": "writing"}
+def new_entry(
+    run_id: str | None,
+    step: int | None,
+    template: str,
+    template_title: str,
+    fields: dict,
+    prompt: str,
+    settings: dict,
+    variants: int,
+) -> dict:
+    return {
+        "id": f"{time.time():.6f}",
+        "time": time.time(),
+        "run_id": run_id,
+        "step": step,
+        "template": template,
+        "template_title": template_title,
+        "fields": dict(fields),
+        "prompt": prompt,
+        "settings": dict(settings),
+        "variants": int(variants),
+        "texts": [""] * int(variants),
+        "state": "writing",
+    }
 
 
 class HistoryList(QListWidget):
@@ -85,8 +120,11 @@ class HistoryList(QListWidget):
             item.setData(ENTRY_ROLE, entry)
             item.setToolTip(str(entry.get("prompt", ""))[:400])
             self.addItem(item)
-            row = QLabel(f"<b>{html.escape(entry_title(entry))}</b><br><span style='color:#6B7090'>"
-                         f"{html.escape(entry_subtitle(entry))}</span>", objectName="writerHistoryRow")
+            row = QLabel(
+                f"<b>{html.escape(entry_title(entry))}</b><br><span style='color:#6B7090'>"
+                f"{html.escape(entry_subtitle(entry))}</span>",
+                objectName="writerHistoryRow",
+            )
             row.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # clicks choose the row
             item.setSizeHint(QSize(0, max(46, row.sizeHint().height() + 14)))
             self.setItemWidget(item, row)

@@ -58,6 +58,7 @@ def run(data: bytes, name: str = "clip.wav", **options) -> Normalized:
 
 # --- conversion -----------------------------------------------------------------------------------------
 
+
 def test_stereo_44k_becomes_mono_22k_with_duration_and_pitch_preserved():
     result = run(encode(tone(2.0, rate=44100, channels=2), rate=44100))
 
@@ -122,8 +123,8 @@ def test_silence_padding_is_trimmed_to_the_sound_plus_margins():
     assert "silence trimmed (1.1 s)" in result.fixes
     # the tone itself is intact: loud right after the leading margin, silent only inside the margins
     margin = int(audio.TRIM_MARGIN_S * RATE)
-    assert np.max(np.abs(y[margin + 300:margin + 600])) > 0.1
-    assert np.max(np.abs(y[:margin - 300])) == 0.0
+    assert np.max(np.abs(y[margin + 300 : margin + 600])) > 0.1
+    assert np.max(np.abs(y[: margin - 300])) == 0.0
 
 
 def test_trimming_can_be_turned_off():
@@ -208,6 +209,7 @@ def test_float_wav_with_nan_samples_is_repaired_not_crashed():
 
 # --- flags ----------------------------------------------------------------------------------------------
 
+
 def test_clipping_is_flagged_and_clean_audio_is_not():
     clipped = np.clip(tone(1.0, amp=1.5), -1.0, 1.0)
     assert "clipping" in run(encode(clipped)).flags
@@ -260,6 +262,7 @@ def test_odd_sample_rate_is_flagged():
 
 # --- duplicates -----------------------------------------------------------------------------------------
 
+
 def test_same_clip_in_wav_and_flac_has_the_same_dedupe_key():
     # int16 samples, as a WAV→FLAC converter keeps them (libsndfile scales float→int16 differently per format)
     x = np.rint(tone(1.0, rate=44100, channels=2) * 32767).astype(np.int16)
@@ -274,6 +277,7 @@ def test_same_clip_in_wav_and_flac_has_the_same_dedupe_key():
 
 
 # --- unusable files -------------------------------------------------------------------------------------
+
 
 def test_empty_file_is_skipped():
     result = run(b"")
@@ -304,7 +308,7 @@ def test_damaged_files_never_raise():
         for _ in range(5):
             damaged = bytearray(data)
             where = rng.integers(0, len(data), 16)
-            damaged[where[0]:where[0] + 1] = b""
+            damaged[where[0] : where[0] + 1] = b""
             for i in where:
                 damaged[i % len(damaged)] = int(rng.integers(0, 256))
             result = run(bytes(damaged))
@@ -313,6 +317,7 @@ def test_damaged_files_never_raise():
 
 
 # --- other formats --------------------------------------------------------------------------------------
+
 
 def test_ogg_vorbis_is_decoded():
     result = run(encode(tone(1.0), fmt="OGG", subtype="VORBIS"), "clip.ogg")
@@ -336,6 +341,7 @@ def test_mp3_without_decoder_is_skipped_with_a_plain_reason(monkeypatch):
 
 
 # --- transcripts ----------------------------------------------------------------------------------------
+
 
 def test_parse_metadata_csv_two_and_three_columns():
     text = (
@@ -380,7 +386,7 @@ def test_ljspeech_folder_with_partial_metadata(tmp_path):
     for i in range(1, 5):
         (root / "wavs" / f"LJ001-000{i}.wav").write_bytes(encode(tone(0.6, freq=200.0 + 50 * i)))
     (root / "metadata.csv").write_text("LJ001-0001|One|one\nLJ001-0003|Three 3|Three three\n", encoding="utf-8")
-    (root / "wavs" / "LJ001-0004.txt").write_bytes("Four from a sidecar\n".encode("utf-8"))
+    (root / "wavs" / "LJ001-0004.txt").write_bytes(b"Four from a sidecar\n")
 
     metadata, sidecars, clips = {}, {}, []
     for path in sorted(root.rglob("*")):
@@ -406,6 +412,7 @@ def test_ljspeech_folder_with_partial_metadata(tmp_path):
 
 
 # --- summary --------------------------------------------------------------------------------------------
+
 
 def test_audio_stats():
     metas = [
@@ -435,10 +442,13 @@ def test_meta_from_normalize_feeds_audio_stats():
 
 # --- module hygiene -------------------------------------------------------------------------------------
 
+
 def test_importing_the_module_does_not_import_torch_or_qt():
-    code = ("import sys, studio.core.datasets.audio; "
-            "bad = [m for m in ('torch', 'torchaudio', 'PySide6') if m in sys.modules]; "
-            "print(bad); sys.exit(bool(bad))")
+    code = (
+        "import sys, studio.core.datasets.audio; "
+        "bad = [m for m in ('torch', 'torchaudio', 'PySide6') if m in sys.modules]; "
+        "print(bad); sys.exit(bool(bad))"
+    )
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[3]))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stdout + done.stderr

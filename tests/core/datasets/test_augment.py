@@ -48,7 +48,7 @@ def test_random_flip_is_either_identity_or_mirror_and_both_happen():
     y = aug.flip(x, torch.Generator().manual_seed(0))
     flipped = [bool(torch.equal(y[i], x[i].flip(-1))) for i in range(64)]
     kept = [bool(torch.equal(y[i], x[i])) for i in range(64)]
-    assert all(f or k for f, k in zip(flipped, kept)) and any(flipped) and any(kept)
+    assert all(f or k for f, k in zip(flipped, kept, strict=True)) and any(flipped) and any(kept)
 
 
 def test_translate_moves_content_and_fills_the_border_with_zero():
@@ -62,8 +62,12 @@ def test_random_translation_is_a_shift_within_the_ratio():
     x = batch(6, size=16)
     y = aug.translation(x, ratio=0.125, generator=torch.Generator().manual_seed(3))  # up to 2 px
     for i in range(6):
-        matches = [(sx, sy) for sx in range(-2, 3) for sy in range(-2, 3)
-                   if torch.equal(y[i:i + 1], aug.translate(x[i:i + 1], torch.tensor([sx]), torch.tensor([sy])))]
+        matches = [
+            (sx, sy)
+            for sx in range(-2, 3)
+            for sy in range(-2, 3)
+            if torch.equal(y[i : i + 1], aug.translate(x[i : i + 1], torch.tensor([sx]), torch.tensor([sy])))
+        ]
         assert matches, f"image {i} is not a shift of its input"
 
 

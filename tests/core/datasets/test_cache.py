@@ -11,9 +11,18 @@ import torch
 from PIL import Image
 
 from studio.core.datasets import phonemes
-from studio.core.datasets.cache import (BuildAudioCache, BuildImageCache, BuildTextCache, AudioCache, ImageCache,
-                                        TextCache, load_square, manifest_fingerprint, text_cache_folder,
-                                        token_dtype)
+from studio.core.datasets.cache import (
+    AudioCache,
+    BuildAudioCache,
+    BuildImageCache,
+    BuildTextCache,
+    ImageCache,
+    TextCache,
+    load_square,
+    manifest_fingerprint,
+    text_cache_folder,
+    token_dtype,
+)
 from studio.core.datasets.importer import ImportDataset, dataset_folder
 from studio.core.datasets.manifest import Manifest
 from studio.core.datasets.split import assign_split
@@ -34,8 +43,8 @@ def three_bands(width=200, height=100) -> np.ndarray:
     """Green left quarter, red middle half, blue right quarter."""
     array = np.zeros((height, width, 3), np.uint8)
     array[:, : width // 4] = (0, 255, 0)
-    array[:, width // 4: 3 * width // 4] = RED
-    array[:, 3 * width // 4:] = (0, 0, 255)
+    array[:, width // 4 : 3 * width // 4] = RED
+    array[:, 3 * width // 4 :] = (0, 0, 255)
     return array
 
 
@@ -120,8 +129,9 @@ def test_draft_decoded_jpeg_matches_a_full_decode(tmp_path):
     fast = load_square(tmp_path / "photo.jpg", 64, "crop").astype(float)
     with Image.open(tmp_path / "photo.jpg") as full:
         side = 768
-        reference = np.asarray(full.convert("RGB").resize((64, 64), Image.Resampling.LANCZOS,
-                                                          box=(128, 0, 128 + side, side))).astype(float)
+        reference = np.asarray(
+            full.convert("RGB").resize((64, 64), Image.Resampling.LANCZOS, box=(128, 0, 128 + side, side))
+        ).astype(float)
     assert np.abs(fast - reference).mean() < 4.0
 
 
@@ -157,8 +167,16 @@ def hand_made_dataset(folder: Path, count: int) -> None:
     manifest = Manifest(folder=folder, name="hand", kind="image")
     for i in range(count):
         noise_png(folder / "items" / f"{i:06d}.png", seed=i, size=(40, 30))
-        manifest.entries.append({"id": f"{i:06d}", "source": f"s{i}.png", "status": "ok", "sha256": str(i),
-                                 "item": f"items/{i:06d}.png", "label": "ab"[i % 2]})
+        manifest.entries.append(
+            {
+                "id": f"{i:06d}",
+                "source": f"s{i}.png",
+                "status": "ok",
+                "sha256": str(i),
+                "item": f"items/{i:06d}.png",
+                "label": "ab"[i % 2],
+            }
+        )
     (folder / "items" / "000005.png").write_bytes(b"not a png")  # an item damaged after import
     assign_split(manifest)
     manifest.save()
@@ -194,8 +212,11 @@ def test_bad_parameters_are_refused(image_dataset):
 
 
 # -- text ----------------------------------------------------------------------------------------------------------
-TEXTS = [f"Paragraph {i}: the quick brown fox jumps over the lazy dog.\n中文测试{chr(0x4E00 + 37 * i)}，"
-         f"emoji {chr(0x1F600 + i)}👍🏽 and e\u0301 café.\n" for i in range(10)]
+TEXTS = [
+    f"Paragraph {i}: the quick brown fox jumps over the lazy dog.\n中文测试{chr(0x4E00 + 37 * i)}，"
+    f"emoji {chr(0x1F600 + i)}👍🏽 and e\u0301 café.\n"
+    for i in range(10)
+]
 
 
 @pytest.fixture
@@ -211,8 +232,10 @@ def text_dataset(tmp_path) -> Path:
 def split_texts(folder: Path) -> tuple[list[str], list[str]]:
     usable = Manifest.load(folder).usable()
     read = [(folder / e["item"]).read_text(encoding="utf-8") for e in usable]
-    return ([t for t, e in zip(read, usable) if e["split"] == "train"],
-            [t for t, e in zip(read, usable) if e["split"] == "val"])
+    return (
+        [t for t, e in zip(read, usable, strict=True) if e["split"] == "train"],
+        [t for t, e in zip(read, usable, strict=True) if e["split"] == "val"],
+    )
 
 
 @pytest.mark.parametrize("kind, vocab", [("char", 4096), ("bpe", 320)])
@@ -260,8 +283,8 @@ def test_token_bins_switch_to_uint32_only_past_65536_ids():
 def test_tokenizers_round_trip_any_unicode_and_reload(tmp_path, tokenizer_class):
     corpus = ["The quick brown fox.\n", "你好，世界！", "naïve café 😀"] * 5
     tokenizer = CharTokenizer.fit(corpus) if tokenizer_class is CharTokenizer else BPETokenizer.train(corpus, 300)
-    hard = "unseen 🦄👩‍👩‍👧 ᚠᛇᚻ e\u0301\u0302 \x00\t\r\n<|endoftext|> 𝔘𝔫𝔦 \U0010FFFF 中文"
-    for text in corpus + [hard, ""]:
+    hard = "unseen 🦄👩‍👩‍👧 ᚠᛇᚻ e\u0301\u0302 \x00\t\r\n<|endoftext|> 𝔘𝔫𝔦 \U0010ffff 中文"
+    for text in [*corpus, hard, ""]:
         ids = tokenizer.encode(text)
         assert tokenizer.decode(ids) == text
         assert tokenizer.eot_id not in ids and all(0 <= i < tokenizer.vocab_size for i in ids)
@@ -283,8 +306,7 @@ def audio_dataset(tmp_path) -> Path:
     source.mkdir()
     for i in range(3):
         tone(source / f"clip{i}.wav", 0.75 + 0.25 * i, 220.0 * (i + 1))
-    (source / "metadata.csv").write_text("clip0|Hello world, this is a test.\nclip1|A second line?\n",
-                                         encoding="utf-8")
+    (source / "metadata.csv").write_text("clip0|Hello world, this is a test.\nclip1|A second line?\n", encoding="utf-8")
     run_job(ImportDataset(tmp_path / "P", "voice", [source], kind="audio", workers=1))
     return dataset_folder(tmp_path / "P", "voice")
 

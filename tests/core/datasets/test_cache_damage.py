@@ -16,8 +16,17 @@ import soundfile
 from PIL import Image
 
 from studio.core.datasets import tokenizers
-from studio.core.datasets.cache import (AudioCache, BuildAudioCache, BuildImageCache, BuildTextCache, ImageCache,
-                                        TextCache, audio_cache_folder, cache_problem, text_cache_folder)
+from studio.core.datasets.cache import (
+    AudioCache,
+    BuildAudioCache,
+    BuildImageCache,
+    BuildTextCache,
+    ImageCache,
+    TextCache,
+    audio_cache_folder,
+    cache_problem,
+    text_cache_folder,
+)
 from studio.core.datasets.importer import ImportDataset, dataset_folder
 from studio.core.jobs import JobContext, JobError, run_job
 
@@ -60,8 +69,12 @@ def audio_dataset(tmp_path) -> Path:
     source.mkdir()
     for i in range(2):
         t = np.arange(int(0.8 * 22050)) / 22050
-        soundfile.write(source / f"c{i}.wav", (0.3 * np.sin(2 * np.pi * 220 * (i + 1) * t)).astype(np.float32),
-                        22050, subtype="PCM_16")
+        soundfile.write(
+            source / f"c{i}.wav",
+            (0.3 * np.sin(2 * np.pi * 220 * (i + 1) * t)).astype(np.float32),
+            22050,
+            subtype="PCM_16",
+        )
     run_job(ImportDataset(tmp_path / "P", "voice", [source], kind="audio", workers=1))
     return dataset_folder(tmp_path / "P", "voice")
 
@@ -84,8 +97,18 @@ def test_a_truncated_train_bin_is_rebuilt_and_opens_again(text_dataset):
     assert run_job(BuildTextCache(text_dataset, "char"))["up_to_date"] is True
 
 
-@pytest.mark.parametrize("damage", ["padded val.bin", "sidecar not json", "sidecar lies", "tokenizer not json",
-                                    "bad dtype", "token past the vocabulary", "tokenizer of another size"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "padded val.bin",
+        "sidecar not json",
+        "sidecar lies",
+        "tokenizer not json",
+        "bad dtype",
+        "token past the vocabulary",
+        "tokenizer of another size",
+    ],
+)
 def test_other_text_damage_is_noticed(text_dataset, damage):
     run_job(BuildTextCache(text_dataset, "char"))
     folder = text_cache_folder(text_dataset, "char")
@@ -184,20 +207,25 @@ def test_an_audio_index_that_does_not_add_up_is_rebuilt(audio_dataset):
 
 def test_an_absurd_sample_rate_in_the_manifest_is_refused(audio_dataset):
     manifest = json.loads((audio_dataset / "manifest.json").read_text(encoding="utf-8"))
-    manifest["options"]["sample_rate"] = 10 ** 9
+    manifest["options"]["sample_rate"] = 10**9
     (audio_dataset / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(JobError, match="sample rate"):
         run_job(BuildAudioCache(audio_dataset))
 
 
 # -- tokenizer files -------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("data", [
-    [], {"format": "something else"}, {"format": tokenizers.FORMAT, "kind": "virus"},
-    {"format": tokenizers.FORMAT, "kind": "char", "chars": "abc"},
-    {"format": tokenizers.FORMAT, "kind": "char", "chars": ["ab", "c"]},
-    {"format": tokenizers.FORMAT, "kind": "char", "chars": ["a", "a"]},
-    {"format": tokenizers.FORMAT, "kind": "char", "chars": [1, 2]},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        {"format": "something else"},
+        {"format": tokenizers.FORMAT, "kind": "virus"},
+        {"format": tokenizers.FORMAT, "kind": "char", "chars": "abc"},
+        {"format": tokenizers.FORMAT, "kind": "char", "chars": ["ab", "c"]},
+        {"format": tokenizers.FORMAT, "kind": "char", "chars": ["a", "a"]},
+        {"format": tokenizers.FORMAT, "kind": "char", "chars": [1, 2]},
+    ],
+)
 def test_a_malformed_tokenizer_is_a_plain_value_error(data):
     with pytest.raises(ValueError):
         tokenizers.from_json(data)

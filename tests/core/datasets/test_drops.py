@@ -33,7 +33,8 @@ def test_unknown_files_give_no_kind_and_loose_files_a_plain_name(tmp_path):
 
 
 def test_the_import_summary_is_one_plain_sentence():
-    text = import_summary("shapes", {"total": 12, "ok": 8, "fixed": 1, "skipped": 2, "duplicates": 1,
-                                     "split_into": {"shapes-text": 3}})
+    text = import_summary(
+        "shapes", {"total": 12, "ok": 8, "fixed": 1, "skipped": 2, "duplicates": 1, "split_into": {"shapes-text": 3}}
+    )
     assert text.startswith("Imported 12 files into “shapes”: 9 ready to use (1 fixed), 2 skipped, 1 duplicate.")
     assert "the text files to “shapes-text”" in text

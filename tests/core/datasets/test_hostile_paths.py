@@ -18,8 +18,14 @@ import soundfile
 from PIL import Image
 
 from studio.core.datasets.base import SKIPPED, ImportOptions
-from studio.core.datasets.cache import (AudioCache, BuildAudioCache, BuildImageCache, BuildTextCache, ImageCache,
-                                        TextCache)
+from studio.core.datasets.cache import (
+    AudioCache,
+    BuildAudioCache,
+    BuildImageCache,
+    BuildTextCache,
+    ImageCache,
+    TextCache,
+)
 from studio.core.datasets.fixes import reimport, trim_silence
 from studio.core.datasets.importer import ImportDataset, dataset_folder, dataset_report
 from studio.core.datasets.manifest import OUTSIDE_REASON, Manifest
@@ -59,9 +65,11 @@ def _hostile_entries(folder: Path, secret: Path, link_name: str) -> list[dict]:
     link = folder / "items" / link_name
     link.symlink_to(secret)
     base = {"source": "evil", "origin": str(secret), "status": "ok", "split": "train", "sha256": "0"}
-    return [{**base, "id": "900001", "item": climb},
-            {**base, "id": "900002", "item": str(secret)},
-            {**base, "id": "900003", "item": f"items/{link_name}"}]
+    return [
+        {**base, "id": "900001", "item": climb},
+        {**base, "id": "900002", "item": str(secret)},
+        {**base, "id": "900003", "item": f"items/{link_name}"},
+    ]
 
 
 def _add_entries(folder: Path, entries: list[dict]) -> None:
@@ -102,20 +110,45 @@ def test_inside_keeps_paths_in_their_folder(tmp_path):
     assert resolve_inside(root, "items/a.txt") == (root / "items" / "a.txt").resolve()
     assert resolve_inside(root, "items/in") == (root / "items" / "a.txt").resolve()  # a link that stays inside
     assert resolve_inside(root, "items/missing.txt") is not None  # missing is "unreadable" later, not "outside"
-    for bad in ("../secret", "items/../../secret", str(tmp_path / "secret"), "items/out", "", ".", "items/..",
-                "a\x00b", None, 7, ["items/a.txt"]):
+    for bad in (
+        "../secret",
+        "items/../../secret",
+        str(tmp_path / "secret"),
+        "items/out",
+        "",
+        ".",
+        "items/..",
+        "a\x00b",
+        None,
+        7,
+        ["items/a.txt"],
+    ):
         assert resolve_inside(root, bad) is None, bad
     with pytest.raises(JobError, match="outside"):
         inside(root, "../secret", "The checkpoint")
     guard = PathGuard(root)
     for bulk in (False, True):  # one lstat per file, or one listing per folder (a whole manifest at load)
-        assert [guard.check(p, bulk=bulk) is None for p in ("items/a.txt", "items/out", "items/in", "../x",
-                                                            "items/../../secret")] == [False, True, False, True, True]
+        assert [
+            guard.check(p, bulk=bulk) is None
+            for p in ("items/a.txt", "items/out", "items/in", "../x", "items/../../secret")
+        ] == [False, True, False, True, True]
 
 
 def test_safe_name_never_makes_a_path():
-    for raw in ("../../../../etc/passwd", "..", ".", "", "a/b\\c", "con", "NUL.txt", "x" * 500, "\x00\n",
-                "名前 with spaces", ".hidden", 12):
+    for raw in (
+        "../../../../etc/passwd",
+        "..",
+        ".",
+        "",
+        "a/b\\c",
+        "con",
+        "NUL.txt",
+        "x" * 500,
+        "\x00\n",
+        "名前 with spaces",
+        ".hidden",
+        12,
+    ):
         name = safe_name(raw)
         assert name and name not in (".", "..") and not name.startswith(".")
         assert "/" not in name and "\\" not in name and len(name) <= 64
@@ -193,8 +226,9 @@ def test_undo_cannot_bring_back_an_item_outside(tmp_path, secrets):
     data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     entry = data["entries"][0]
     evil = {**entry, "item": os.path.relpath(secrets["text"], folder)}
-    data["history"].append({"action": "trim silence", "op": "replace", "ids": [entry["id"]],
-                            "previous": {entry["id"]: evil}})
+    data["history"].append(
+        {"action": "trim silence", "op": "replace", "ids": [entry["id"]], "previous": {entry["id"]: evil}}
+    )
     (folder / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
     manifest = Manifest.load(folder)
     assert manifest.undo() == "trim silence"
@@ -211,8 +245,11 @@ def test_trim_silence_with_a_climbing_id_writes_only_inside(tmp_path):
     source = tmp_path / "voice"
     source.mkdir()
     (source / "a.wav").write_bytes(_wav_bytes(1.0, 330.0, silence=1.0))
-    run_job(ImportDataset(tmp_path / "P", "voice", [source], kind="audio", workers=1,
-                          options=ImportOptions(trim_silence=False)))
+    run_job(
+        ImportDataset(
+            tmp_path / "P", "voice", [source], kind="audio", workers=1, options=ImportOptions(trim_silence=False)
+        )
+    )
     folder = dataset_folder(tmp_path / "P", "voice")
     data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     usable = [e for e in data["entries"] if e["status"] in ("ok", "fixed")]
@@ -247,14 +284,17 @@ def test_reimport_refuses_an_origin_that_is_not_the_imported_file(tmp_path, secr
 
 
 # -- a manifest nobody can use ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("content", [
-    "[1, 2, 3]",
-    '{"name": "x", "kind": "image", "entries": "not a list"}',
-    '{"name": "x", "kind": "virus", "entries": []}',
-    '{"name": "x", "kind": "text", "entries": [42]}',
-    '{"name": "x", "kind": "text", "entries": [{"status": "ok"}]}',
-    '{"name": "x", "kind": "text", "schema_version": "new", "entries": []}',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[1, 2, 3]",
+        '{"name": "x", "kind": "image", "entries": "not a list"}',
+        '{"name": "x", "kind": "virus", "entries": []}',
+        '{"name": "x", "kind": "text", "entries": [42]}',
+        '{"name": "x", "kind": "text", "entries": [{"status": "ok"}]}',
+        '{"name": "x", "kind": "text", "schema_version": "new", "entries": []}',
+    ],
+)
 def test_an_unusable_manifest_is_one_plain_sentence(tmp_path, content):
     folder = tmp_path / "d"
     folder.mkdir()
@@ -266,6 +306,10 @@ def test_an_unusable_manifest_is_one_plain_sentence(tmp_path, content):
 
 
 def test_next_id_ignores_hand_made_ids(tmp_path):
-    manifest = Manifest(folder=tmp_path, name="x", kind="text",
-                        entries=[{"id": "../../x", "status": "ok"}, {"id": "000007", "status": "ok"}])
+    manifest = Manifest(
+        folder=tmp_path,
+        name="x",
+        kind="text",
+        entries=[{"id": "../../x", "status": "ok"}, {"id": "000007", "status": "ok"}],
+    )
     assert manifest.next_id() == 8

@@ -36,15 +36,15 @@ def quadrants(size=(120, 80)) -> Image.Image:
     """Red, green / blue, yellow quadrants: where each colour ends up shows how the picture was turned."""
     w, h = size
     array = np.zeros((h, w, 3), np.uint8)
-    array[: h // 2, : w // 2], array[: h // 2, w // 2:] = RED, GREEN
-    array[h // 2:, : w // 2], array[h // 2:, w // 2:] = BLUE, YELLOW
+    array[: h // 2, : w // 2], array[: h // 2, w // 2 :] = RED, GREEN
+    array[h // 2 :, : w // 2], array[h // 2 :, w // 2 :] = BLUE, YELLOW
     return Image.fromarray(array)
 
 
 def scene(size=(256, 256), seed=0) -> Image.Image:
     """A smooth picture with structure at several scales (what perceptual hashes are made for)."""
     rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0: size[1], 0: size[0]] / max(size)
+    y, x = np.mgrid[0 : size[1], 0 : size[0]] / max(size)
     channels = []
     for _ in range(3):
         fx, fy, phase = rng.uniform(1, 6), rng.uniform(1, 6), rng.uniform(0, 6)
@@ -65,21 +65,30 @@ def colour_at(array: np.ndarray, y: int, x: int, expected, tolerance=40) -> bool
 
 def png_header(width: int, height: int) -> bytes:
     """A tiny PNG whose IHDR claims ``width`` × ``height`` RGB pixels (a decompression bomb's header)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 # -- formats and the stored copy -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("fmt,status,suffix,fix,exact", [
-    ("JPEG", OK, ".jpg", None, False),
-    ("PNG", OK, ".png", None, True),
-    ("WEBP", FIXED, ".png", "converted to PNG", True),
-    ("BMP", FIXED, ".png", "converted to PNG", True),
-    ("GIF", FIXED, ".png", "palette converted to RGB", True),  # 4 colours survive the palette exactly
-    ("TIFF", FIXED, ".png", "converted to PNG", True),
-])
+@pytest.mark.parametrize(
+    "fmt,status,suffix,fix,exact",
+    [
+        ("JPEG", OK, ".jpg", None, False),
+        ("PNG", OK, ".png", None, True),
+        ("WEBP", FIXED, ".png", "converted to PNG", True),
+        ("BMP", FIXED, ".png", "converted to PNG", True),
+        ("GIF", FIXED, ".png", "palette converted to RGB", True),  # 4 colours survive the palette exactly
+        ("TIFF", FIXED, ".png", "converted to PNG", True),
+    ],
+)
 def test_every_format_round_trips_to_an_rgb_item(fmt, status, suffix, fix, exact):
     source = quadrants()
     extra = {"lossless": True} if fmt == "WEBP" else {}
@@ -241,8 +250,10 @@ def test_thirty_two_bit_integer_pixels_in_eight_bit_range_are_kept():
     assert fixes == ["16-bit grayscale converted to RGB"]
 
 
-@pytest.mark.parametrize("mode,fix", [("P", "palette converted to RGB"), ("L", "grayscale converted to RGB"),
-                                      ("1", "black-and-white converted to RGB")])
+@pytest.mark.parametrize(
+    "mode,fix",
+    [("P", "palette converted to RGB"), ("L", "grayscale converted to RGB"), ("1", "black-and-white converted to RGB")],
+)
 def test_palette_grayscale_and_bilevel_convert_exactly(mode, fix):
     source = quadrants().convert(mode)
     result = images.normalize(encode(source, "PNG"), "m.png", OPTIONS)
@@ -303,7 +314,9 @@ def test_same_pixels_in_different_containers_share_a_dedupe_key():
     bmp = images.normalize(encode(image, "BMP"), "b.bmp", OPTIONS)
     flipped = images.normalize(encode(image.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "PNG"), "c.png", OPTIONS)
     assert png.dedupe_key == bmp.dedupe_key != flipped.dedupe_key
-    assert png.dedupe_key.startswith("xxh3:") and len(png.dedupe_key) == 5 + 32 and png.meta["phash"] == bmp.meta["phash"]
+    assert (
+        png.dedupe_key.startswith("xxh3:") and len(png.dedupe_key) == 5 + 32 and png.meta["phash"] == bmp.meta["phash"]
+    )
 
 
 def test_dedupe_key_includes_the_size():
@@ -373,8 +386,13 @@ def test_near_duplicates_match_a_brute_force_search_on_clustered_hashes():
 
 
 def test_near_duplicates_report_the_closest_then_earliest_earlier_item():
-    phashes = [("a", "00000000000000ff"), ("b", "00000000000000ff"), ("c", "00000000000000f0"),
-               ("d", "00000000000000fe"), ("e", "ffffffffffffffff")]
+    phashes = [
+        ("a", "00000000000000ff"),
+        ("b", "00000000000000ff"),
+        ("c", "00000000000000f0"),
+        ("d", "00000000000000fe"),
+        ("e", "ffffffffffffffff"),
+    ]
     assert images.find_near_duplicates(phashes, 4) == [("b", "a", 0), ("c", "a", 4), ("d", "a", 1)]
     assert images.find_near_duplicates(phashes, 0) == [("b", "a", 0)]
     assert images.find_near_duplicates([("x", None), ("y", "zz"), ("a", "ff"), ("b", "ff")], 0) == [("b", "a", 0)]
@@ -397,28 +415,51 @@ def test_near_duplicate_search_handles_20000_hashes_quickly():
 
 
 # -- labels and statistics -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("path,label", [("logos/round/a.png", "round"), ("cats/a.png", "cats"), ("a.png", None),
-                                        ("drop\\dogs\\b.jpg", "dogs"), ("x.zip/inside/c.png", "inside")])
+@pytest.mark.parametrize(
+    "path,label",
+    [
+        ("logos/round/a.png", "round"),
+        ("cats/a.png", "cats"),
+        ("a.png", None),
+        ("drop\\dogs\\b.jpg", "dogs"),
+        ("x.zip/inside/c.png", "inside"),
+    ],
+)
 def test_label_is_the_folder_the_file_sits_in(path, label):
     assert images.label_from_path(path) == label
 
 
 def test_image_stats_buckets_shorter_sides_and_aspects():
-    sizes = [(63, 500), (64, 64), (127, 200), (128, 128), (300, 256), (1023, 2000), (1024, 1024), (4000, 3000),
-             (1000, 1049), (1000, 1051)]
+    sizes = [
+        (63, 500),
+        (64, 64),
+        (127, 200),
+        (128, 128),
+        (300, 256),
+        (1023, 2000),
+        (1024, 1024),
+        (4000, 3000),
+        (1000, 1049),
+        (1000, 1051),
+    ]
     stats = images.image_stats([{"width": w, "height": h} for w, h in sizes] + [{"width": 0, "height": 5}, {}])
     assert stats["count"] == 10
     assert stats["resolution"] == {"<64": 1, "64–127": 2, "128–255": 1, "256–511": 1, "512–1023": 3, "≥1024": 2}
     assert list(stats["resolution"]) == ["<64", "64–127", "128–255", "256–511", "512–1023", "≥1024"]
     assert stats["aspect"] == {"portrait": 4, "square": 4, "landscape": 2}
-    assert images.image_stats([]) == {"count": 0, "resolution": dict.fromkeys(stats["resolution"], 0),
-                                      "aspect": {"portrait": 0, "square": 0, "landscape": 0}}
+    assert images.image_stats([]) == {
+        "count": 0,
+        "resolution": dict.fromkeys(stats["resolution"], 0),
+        "aspect": {"portrait": 0, "square": 0, "landscape": 0},
+    }
 
 
 # -- contract ---------------------------------------------------------------------------------------------------------
 def test_suffixes_and_no_qt_or_torch_import():
-    assert images.SUFFIXES == {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-    code = ("import sys, studio.core.datasets.images; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch')))")
+    assert {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"} == images.SUFFIXES
+    code = (
+        "import sys, studio.core.datasets.images; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

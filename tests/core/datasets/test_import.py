@@ -39,17 +39,22 @@ def jpeg_bytes(colour=(10, 120, 200), size=(96, 72)) -> bytes:
 def wav_bytes(seconds=1.0, rate=22050, freq=220.0) -> bytes:
     t = np.arange(int(seconds * rate)) / rate
     buffer = io.BytesIO()
-    soundfile.write(buffer, (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), rate, format="WAV",
-                    subtype="PCM_16")
+    soundfile.write(
+        buffer, (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), rate, format="WAV", subtype="PCM_16"
+    )
     return buffer.getvalue()
 
 
 def huge_png_header() -> bytes:
     """A valid PNG signature and IHDR claiming 100000×100000 pixels, with a tiny IDAT."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -87,8 +92,11 @@ def hostile(tmp_path) -> Path:
 
 
 def snapshot(folder: Path) -> dict:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def test_hostile_corpus_imports_with_a_reason_for_every_file(hostile, tmp_path):
@@ -100,8 +108,9 @@ def test_hostile_corpus_imports_with_a_reason_for_every_file(hostile, tmp_path):
     manifest = Manifest.load(project / "datasets" / "pets")
     by_source = {e["source"]: e for e in manifest.entries}
     assert result["total"] == len(manifest.entries)
-    assert result["total"] == (result["ok"] + result["fixed"] + result["skipped"] + result["duplicates"]
-                               + result["transcripts"])
+    assert result["total"] == (
+        result["ok"] + result["fixed"] + result["skipped"] + result["duplicates"] + result["transcripts"]
+    )
     assert all(e["status"] != "skipped" or e.get("reason") for e in manifest.entries)
 
     def reason(rel):
@@ -157,7 +166,10 @@ def test_a_mixed_drop_is_split_by_kind(tmp_path):
     assert result["split_into"]["brand-text"]["total"] == 1
     project = json.loads((tmp_path / "P" / "project.json").read_text())
     assert {k: v["kind"] for k, v in project["datasets"].items()} == {
-        "brand": "image", "brand-text": "text", "brand-audio": "audio"}
+        "brand": "image",
+        "brand-text": "text",
+        "brand-audio": "audio",
+    }
 
 
 def test_ljspeech_folder_flags_clips_without_transcripts(tmp_path):
@@ -165,8 +177,9 @@ def test_ljspeech_folder_flags_clips_without_transcripts(tmp_path):
     (drop / "wavs").mkdir(parents=True)
     for i in range(4):
         (drop / "wavs" / f"LJ001-000{i}.wav").write_bytes(wav_bytes(1.0, freq=200 + 40 * i))
-    (drop / "metadata.csv").write_text("LJ001-0000|Hello there.|Hello there.\nLJ001-0001|Second clip.\n",
-                                       encoding="utf-8")
+    (drop / "metadata.csv").write_text(
+        "LJ001-0000|Hello there.|Hello there.\nLJ001-0001|Second clip.\n", encoding="utf-8"
+    )
     (drop / "wavs" / "LJ001-0002.lab").write_text("From a sidecar file.", encoding="utf-8")
     result = run_job(ImportDataset(tmp_path / "P", "voice", [drop], kind="audio"))
     assert result["transcripts"] == 2 and result["total"] == 6
@@ -279,7 +292,12 @@ def test_cli_import_and_report(tmp_path, capsys):
     assert cli(["dataset", "import", "--project", str(project), "--name", "logos", "--kind", "image", str(drop)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {k: report[k] for k in ("total", "ok", "fixed", "skipped", "duplicates")} == {
-        "total": 2, "ok": report["ok"], "fixed": report["fixed"], "skipped": 1, "duplicates": 0}
+        "total": 2,
+        "ok": report["ok"],
+        "fixed": report["fixed"],
+        "skipped": 1,
+        "duplicates": 0,
+    }
     assert report["ok"] + report["fixed"] == 1 and report["reasons"] == {"empty file": 1}
     assert cli(["dataset", "report", "--project", str(project), "--name", "logos"]) == 0
     assert json.loads(capsys.readouterr().out)["total"] == 2

@@ -87,8 +87,14 @@ print(json.dumps({{"growth_mib": (after - before) / 1024, "peak_mib": after / 10
 
 def measure_normalize(module: str, path: Path, **options) -> dict:
     """Normalize ``path`` in a fresh process; how much its peak RSS grew (MiB) beyond holding the file."""
-    out = subprocess.run([sys.executable, "-c", MEASURE.format(module=module), str(path), json.dumps(options)],
-                         capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE.format(module=module), str(path), json.dumps(options)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -200,8 +206,9 @@ def _mount_tmpfs(folder: Path, size: str) -> bool:
     if not LINUX or os.geteuid() != 0 or not shutil.which("mount"):
         return False
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, check=False
+    )
     return done.returncode == 0
 
 
@@ -243,7 +250,7 @@ def _process_table() -> dict[int, tuple[int, str, int]]:
                 stat = handle.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         table[int(name)] = (int(fields[1]), fields[0], int(fields[19]))
     return table
 
@@ -262,8 +269,11 @@ def _descendants(pid: int) -> dict[int, int]:
 
 def _still_alive(processes: dict[int, int]) -> list[int]:
     table = _process_table()
-    return [pid for pid, start in processes.items()
-            if pid in table and table[pid][2] == start and table[pid][1] not in ("Z", "X")]
+    return [
+        pid
+        for pid, start in processes.items()
+        if pid in table and table[pid][2] == start and table[pid][1] not in ("Z", "X")
+    ]
 
 
 @pytest.mark.slow
@@ -277,8 +287,24 @@ def test_a_killed_import_leaves_no_process_behind_and_the_next_import_sweeps_its
     project = tmp_path / "P"
     items = project / "datasets" / "d" / "items"
     importing = subprocess.Popen(
-        [sys.executable, "-m", "studio", "dataset", "import", "--project", str(project), "--name", "d",
-         "--workers", "2", str(drop)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "studio",
+            "dataset",
+            "import",
+            "--project",
+            str(project),
+            "--name",
+            "d",
+            "--workers",
+            "2",
+            str(drop),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 90
         children: dict[int, int] = {}
@@ -335,7 +361,7 @@ def zip_of_zeros(path: Path, entries: dict[str, int]) -> Path:
             with zf.open(name, "w", force_zip64=size > (1 << 30)) as handle:
                 block = b"\0" * min(size, 1 << 20)
                 for start in range(0, size, len(block)):
-                    handle.write(block[:size - start])
+                    handle.write(block[: size - start])
     return path
 
 
@@ -405,23 +431,36 @@ def test_archives_of_one_drop_share_an_absolute_budget_and_the_free_disk(tmp_pat
 # -- 5. decoding memory bounded per worker ------------------------------------------------------------------------
 def float_tiff_header(width: int, height: int) -> bytes:
     """A TIFF that says: width × height 32-bit float pixels; it holds 16 bytes of them."""
-    tags = [(256, 4, width), (257, 4, height), (258, 3, 32), (259, 3, 1), (262, 3, 1), (273, 4, 0),
-            (277, 3, 1), (278, 4, height), (279, 4, width * height * 4), (339, 3, 3)]
+    tags = [
+        (256, 4, width),
+        (257, 4, height),
+        (258, 3, 32),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 0),
+        (277, 3, 1),
+        (278, 4, height),
+        (279, 4, width * height * 4),
+        (339, 3, 3),
+    ]
     data_offset = 8 + 2 + 12 * len(tags) + 4
     ifd = struct.pack("<H", len(tags)) + b"".join(
-        struct.pack("<HHII", tag, kind, 1, data_offset if tag == 273 else value) for tag, kind, value in tags)
+        struct.pack("<HHII", tag, kind, 1, data_offset if tag == 273 else value) for tag, kind, value in tags
+    )
     return b"II*\0" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + b"\0" * 16
 
 
 def sixteen_bit_png_header(width: int, height: int) -> bytes:
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("header, mode", [(float_tiff_header(8000, 8000), "F"),
-                                          (sixteen_bit_png_header(8000, 8000), "I;16")])
+@pytest.mark.parametrize(
+    "header, mode", [(float_tiff_header(8000, 8000), "F"), (sixteen_bit_png_header(8000, 8000), "I;16")]
+)
 def test_a_deep_image_over_the_decode_budget_is_refused_from_its_header(header, mode):
     assert Image.open(io.BytesIO(header)).mode == mode
     budget = ImportOptions(max_decode_bytes=200_000_000)
@@ -515,8 +554,15 @@ def test_the_numpy_sinc_kernel_matches_torchaudio():
     x = np.random.default_rng(3).standard_normal(3 * 48000 + 7).astype(np.float32) * 0.3
     for orig, new in ((48000, 22050), (44100, 22050), (8000, 22050), (22050, 16000)):
         signal_in = x[:orig]  # one second at each rate
-        expected = functional.resample(torch.from_numpy(signal_in), orig, new, lowpass_filter_width=16,
-                                       rolloff=0.95, resampling_method="sinc_interp_kaiser", beta=8.6).numpy()
+        expected = functional.resample(
+            torch.from_numpy(signal_in),
+            orig,
+            new,
+            lowpass_filter_width=16,
+            rolloff=0.95,
+            resampling_method="sinc_interp_kaiser",
+            beta=8.6,
+        ).numpy()
         got = audio._resample_sinc(signal_in, orig, new)
         assert got.shape == expected.shape
         assert np.max(np.abs(got - expected)) < 3e-5  # float32 rounding: under one 16-bit step
@@ -528,11 +574,10 @@ def test_streaming_resampling_matches_resampling_the_whole_signal(orig):
     FFT path (odd ratios) one within a few 16-bit steps on full-band noise."""
     n = 6 * (1 << 21) // 5 if orig == 384_000 else 700_000
     t = np.arange(n) / orig
-    x = (0.4 * np.sin(2 * np.pi * 440.0 * t)
-         + 0.05 * np.random.default_rng(1).standard_normal(n)).astype(np.float32)
+    x = (0.4 * np.sin(2 * np.pi * 440.0 * t) + 0.05 * np.random.default_rng(1).standard_normal(n)).astype(np.float32)
     stream = audio.StreamResampler(orig, 22050)
     for start in range(0, n, 99_991):
-        stream.feed(x[start:start + 99_991])
+        stream.feed(x[start : start + 99_991])
     got = stream.finish()
     up, down = stream.up, stream.down
     if stream.sinc:
@@ -541,6 +586,6 @@ def test_streaming_resampling_matches_resampling_the_whole_signal(orig):
     else:  # whole-signal FFT on a grid of whole blocks (what the stream keeps exact)
         padded = np.concatenate([x, np.zeros(-n % down, np.float32)])
         pad = -(-max(64, n // 16) // down) * down
-        expected = audio._resample_fft(padded, orig, 22050, pad=pad)[:round(n * up / down)]
+        expected = audio._resample_fft(padded, orig, 22050, pad=pad)[: round(n * up / down)]
         assert np.max(np.abs(got - expected)) < 8 / 32768
     assert len(got) == len(expected)

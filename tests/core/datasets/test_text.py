@@ -17,10 +17,14 @@ from studio.core.datasets.base import FIXED, OK, SKIPPED, ImportOptions, Normali
 
 ROOT = Path(__file__).resolve().parents[3]
 
-SIMPLIFIED = ("春天来了，公园里的花都开了。孩子们在草地上奔跑，老人们坐在长椅上聊天，"
-              "空气中弥漫着淡淡的花香。我们明天早上八点在学校门口见面，然后一起去博物馆参观。")
-TRADITIONAL = ("春天來了，公園裡的花都開了。孩子們在草地上奔跑，老人們坐在長椅上聊天，"
-               "空氣中瀰漫著淡淡的花香。我們明天早上八點在學校門口見面，然後一起去博物館參觀。")
+SIMPLIFIED = (
+    "春天来了，公园里的花都开了。孩子们在草地上奔跑，老人们坐在长椅上聊天，"
+    "空气中弥漫着淡淡的花香。我们明天早上八点在学校门口见面，然后一起去博物馆参观。"
+)
+TRADITIONAL = (
+    "春天來了，公園裡的花都開了。孩子們在草地上奔跑，老人們坐在長椅上聊天，"
+    "空氣中瀰漫著淡淡的花香。我們明天早上八點在學校門口見面，然後一起去博物館參觀。"
+)
 LATIN = [
     "Grüße, naïve café",
     "Die Größe der Bäume überrascht mich jedes Mal, wenn ich durch den Wald gehe.",
@@ -44,6 +48,7 @@ def payload_text(result: Normalized) -> str:
 
 # -- encodings ---------------------------------------------------------------------------------------------
 
+
 def test_clean_utf8_is_ok_and_stored_byte_for_byte():
     data = "Hello 世界 — naïve café 🎉\nsecond line\n".encode()
     result = run(data)
@@ -63,10 +68,13 @@ def test_utf8_bom_is_removed():
     assert result.meta["encoding"] == "utf-8"
 
 
-@pytest.mark.parametrize("bom, codec, encoding, label", [
-    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le", "UTF-16 LE"),
-    (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be", "UTF-16 BE"),
-])
+@pytest.mark.parametrize(
+    "bom, codec, encoding, label",
+    [
+        (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le", "UTF-16 LE"),
+        (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be", "UTF-16 BE"),
+    ],
+)
 def test_utf16_with_bom_is_converted(bom, codec, encoding, label):
     original = "Windows Notepad 保存的文件\nline two\n"
     result = run(bom + original.encode(codec))
@@ -172,6 +180,7 @@ def test_detect_encoding_public_helper():
 
 # -- Unicode and line endings ------------------------------------------------------------------------------
 
+
 def test_combining_accent_is_composed_nfc():
     result = run("Cafe\u0301 au lait".encode())
     assert result.status == FIXED
@@ -195,11 +204,13 @@ def test_all_fixes_together_in_order():
 
 # -- csv and jsonl -----------------------------------------------------------------------------------------
 
-CSV = ('id,label,text\n'
-       '1,pos,"今天天气很好，我们去公园散步吧。"\n'
-       '2,neg,"A quoted cell, with a comma\nand a second line"\n'
-       '3,pos,\n'
-       '4,neg,Short one\n').encode()
+CSV = (
+    "id,label,text\n"
+    '1,pos,"今天天气很好，我们去公园散步吧。"\n'
+    '2,neg,"A quoted cell, with a comma\nand a second line"\n'
+    "3,pos,\n"
+    "4,neg,Short one\n"
+).encode()
 
 
 def test_csv_picks_the_most_text_like_column():
@@ -207,8 +218,9 @@ def test_csv_picks_the_most_text_like_column():
     assert result.meta["csv_column"] == "text"
     assert result.meta["csv_columns"] == ["id", "label", "text"]
     assert result.meta["csv_rows"] == 4
-    assert payload_text(result) == ("今天天气很好，我们去公园散步吧。\n\n"
-                                    "A quoted cell, with a comma\nand a second line\n\nShort one")
+    assert payload_text(result) == (
+        "今天天气很好，我们去公园散步吧。\n\nA quoted cell, with a comma\nand a second line\n\nShort one"
+    )
     assert result.status == FIXED
     assert "text taken from column 'text'" in result.fixes
     assert "1 row with no text in column 'text' left out" in result.flags
@@ -243,11 +255,13 @@ def test_csv_without_text_is_skipped():
 
 
 def test_jsonl_bad_line_is_counted_not_fatal():
-    lines = [json.dumps({"id": 1, "text": "第一条记录。"}, ensure_ascii=False),
-             '{"id": 2, "text": "broken',
-             json.dumps({"id": 3, "text": "Third record."}),
-             "",
-             json.dumps({"id": 4, "title": "no text field"})]
+    lines = [
+        json.dumps({"id": 1, "text": "第一条记录。"}, ensure_ascii=False),
+        '{"id": 2, "text": "broken',
+        json.dumps({"id": 3, "text": "Third record."}),
+        "",
+        json.dumps({"id": 4, "title": "no text field"}),
+    ]
     result = run("\n".join(lines).encode(), "data.jsonl")
     assert result.meta["bad_lines"] == 1
     assert result.meta["jsonl_field"] == "text"
@@ -276,12 +290,16 @@ def test_markdown_is_kept_as_text():
 
 # -- skipped ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("data, reason", [
-    (b"", "empty file"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)), text.BINARY),
-    (bytes(range(1, 32)) * 8, text.BINARY),  # control characters without a single NUL
-    (b"  \n\t\r\n  ", "no text in this file (only spaces and line breaks)"),
-])
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)), text.BINARY),
+        (bytes(range(1, 32)) * 8, text.BINARY),  # control characters without a single NUL
+        (b"  \n\t\r\n  ", "no text in this file (only spaces and line breaks)"),
+    ],
+)
 def test_unusable_files_are_skipped_with_a_plain_reason(data, reason):
     result = run(data)
     assert result.status == SKIPPED
@@ -291,14 +309,22 @@ def test_unusable_files_are_skipped_with_a_plain_reason(data, reason):
 
 def test_hostile_input_never_raises():
     nested = ("[" * 100_000 + "]" * 100_000 + "\n").encode()
-    samples = [os.urandom(4096), nested, b"\xff\xfe\x00", b"\xef\xbb\xbf", b'a,b\n"unterminated\n',
-               codecs.BOM_UTF16_LE + b"\x00\xd8", bytes([0x81]) * 999]
+    samples = [
+        os.urandom(4096),
+        nested,
+        b"\xff\xfe\x00",
+        b"\xef\xbb\xbf",
+        b'a,b\n"unterminated\n',
+        codecs.BOM_UTF16_LE + b"\x00\xd8",
+        bytes([0x81]) * 999,
+    ]
     for data in samples:
         for name in ("x.txt", "x.csv", "x.jsonl"):
             assert text.normalize(data, name, ImportOptions()).status in (OK, FIXED, SKIPPED)
 
 
 # -- dedupe and duplicates --------------------------------------------------------------------------------
+
 
 def test_same_text_in_utf8_and_gb18030_has_one_dedupe_key():
     a = run(SIMPLIFIED.encode("utf-8"))
@@ -319,10 +345,10 @@ def test_duplicate_paragraphs_in_one_file_are_counted_and_flagged():
     assert result.meta["paragraphs"] == 7
     assert result.meta["duplicate_paragraphs"] == 2  # "---" separators do not count
     assert "2 duplicate paragraphs" in result.flags
-    single = run("one line\nother line\none line\n".encode())
+    single = run(b"one line\nother line\none line\n")
     assert single.meta["duplicate_paragraphs"] == 1
     assert "1 duplicate paragraph" in single.flags
-    assert run("a\n\nb".encode()).flags == []
+    assert run(b"a\n\nb").flags == []
 
 
 def test_paragraphs_helper():
@@ -338,6 +364,7 @@ def test_duplicate_paragraphs_across_files():
 
 # -- statistics -------------------------------------------------------------------------------------------
 
+
 def test_stats_for_mixed_chinese_english_emoji():
     sample = "我爱Python！\nCafé 🎉 naïve\n\n東京タワーは高い。한국어 OK"
     result = run(sample.encode())
@@ -351,16 +378,26 @@ def test_stats_for_mixed_chinese_english_emoji():
 
 
 def test_measure_counts_code_points():
-    assert text.measure("👍🏽") == {"characters": 2, "words": 0, "cjk_characters": 0, "unique_characters": 2,
-                                    "lines": 1}
+    assert text.measure("👍🏽") == {
+        "characters": 2,
+        "words": 0,
+        "cjk_characters": 0,
+        "unique_characters": 2,
+        "lines": 1,
+    }
     assert text.measure("e\u0301")["characters"] == 2  # measure itself does not normalize
     assert text.measure("")["lines"] == 0
     assert text.count_words("它是GPT-2模型 and more") == 3
 
 
 def test_text_stats_sums_metas():
-    metas = [run("你好 world\n".encode()).meta, run(b"one two\nthree\n").meta,
-             run(SIMPLIFIED.encode("gb18030")).meta, {}, run(b"").meta]
+    metas = [
+        run("你好 world\n".encode()).meta,
+        run(b"one two\nthree\n").meta,
+        run(SIMPLIFIED.encode("gb18030")).meta,
+        {},
+        run(b"").meta,
+    ]
     stats = text.text_stats(metas)
     assert stats["files"] == 3
     assert stats["characters"] == 9 + 14 + len(SIMPLIFIED)
@@ -374,8 +411,11 @@ def test_text_stats_sums_metas():
 
 # -- architecture ------------------------------------------------------------------------------------------
 
+
 def test_importing_text_pulls_in_neither_qt_nor_torch():
-    code = ("import sys, studio.core.datasets.text; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch', 'charset_normalizer')]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, studio.core.datasets.text; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch', 'charset_normalizer')]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -26,14 +26,24 @@ def _lively(module, seed: int) -> dict:
             state[name] = 1.0 + 0.8 * torch.randn(value.shape, generator=generator)
         elif value.dim() > 1:
             fan = value[0].numel() if "ups" not in name and "stem" not in name else value.shape[0]
-            state[name] = torch.randn(value.shape, generator=generator) * (0.6 / fan ** 0.5)
+            state[name] = torch.randn(value.shape, generator=generator) * (0.6 / fan**0.5)
         else:
             state[name] = 0.1 * torch.randn(value.shape, generator=generator)
     return state
 
 
-def make_run(project: Path, run_id: str, kind: str, classes=(), resolution: int = 32, z_dim: int = 16,
-             width: int = 8, steps=(10,), ema: bool = True, created: str = "2026-01-01T00:00:00+00:00") -> Path:
+def make_run(
+    project: Path,
+    run_id: str,
+    kind: str,
+    classes=(),
+    resolution: int = 32,
+    z_dim: int = 16,
+    width: int = 8,
+    steps=(10,),
+    ema: bool = True,
+    created: str = "2026-01-01T00:00:00+00:00",
+) -> Path:
     """A run folder with checkpoints at ``steps``; EMA weights (``ema.<name>.*``) differ from the raw ones."""
     from safetensors.torch import save_file
 
@@ -41,21 +51,39 @@ def make_run(project: Path, run_id: str, kind: str, classes=(), resolution: int 
     from studio.core.nets.gan import build_generator
     from studio.core.nets.vae import build_vae
 
-    model = {"kind": kind, "resolution": resolution, "z_dim": z_dim, "width": width,
-             "num_classes": len(classes), "classes": list(classes),
-             "weights": "generator" if kind == "gan" else "vae", "ema": ema}
+    model = {
+        "kind": kind,
+        "resolution": resolution,
+        "z_dim": z_dim,
+        "width": width,
+        "num_classes": len(classes),
+        "classes": list(classes),
+        "weights": "generator" if kind == "gan" else "vae",
+        "ema": ema,
+    }
     folder = project / "runs" / run_id
     (folder / "checkpoints").mkdir(parents=True)
-    atomic_write_json(folder / "config.json", {
-        "family": kind, "dataset": "pics", "preset": "fast", "config": {"resolution": resolution, "fit": "crop"},
-        "model": model, "seed": 0, "device": "cpu", "created": created, "run_id": run_id, "schema": 1})
+    atomic_write_json(
+        folder / "config.json",
+        {
+            "family": kind,
+            "dataset": "pics",
+            "preset": "fast",
+            "config": {"resolution": resolution, "fit": "crop"},
+            "model": model,
+            "seed": 0,
+            "device": "cpu",
+            "created": created,
+            "run_id": run_id,
+            "schema": 1,
+        },
+    )
     network = build_generator(model) if kind == "gan" else build_vae(model)
     for step in steps:
         raw = _lively(network, 1000 + step)
         weights = {f"{model['weights']}.{k}": v.contiguous() for k, v in raw.items()}
         if ema:
-            weights.update({f"ema.{model['weights']}.{k}": v.contiguous()
-                            for k, v in _lively(network, step).items()})
+            weights.update({f"ema.{model['weights']}.{k}": v.contiguous() for k, v in _lively(network, step).items()})
         stem = folder / "checkpoints" / f"step-{step:06d}"
         save_file(weights, str(stem.with_suffix(".safetensors")))
         atomic_write_json(stem.with_suffix(".json"), {"step": step, "metrics": {}, "family": kind})

@@ -9,15 +9,22 @@ import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from generation_helpers import GAN, GAN_CLASSES, REFERENCE, VAE, make_run
 from PIL import Image
 
-from generation_helpers import GAN, GAN_CLASSES, REFERENCE, VAE, make_run
 from studio.core.generation import animation, image_model, jobs, png_settings
 from studio.core.generation.jobs import (
-    ExportImages, GenerateGrid, GenerateVariations, MakeLatentWalk, Morph, ReconstructImages)
+    ExportImages,
+    GenerateGrid,
+    GenerateVariations,
+    MakeLatentWalk,
+    Morph,
+    ReconstructImages,
+)
 from studio.core.jobs import Cancelled, JobContext, JobError, run_job
 
 
@@ -31,14 +38,33 @@ def run_folder(project, run_id):
 
 # -- determinism ------------------------------------------------------------------------------------------------
 def test_the_cli_writes_byte_identical_pngs_for_the_same_arguments(project, tmp_path):
-    args = ["generate", "image", "--project", str(project), "--run", GAN_CLASSES, "--count", "3", "--seed", "7",
-            "--class", "square", "--scale", "2"]
+    args = [
+        "generate",
+        "image",
+        "--project",
+        str(project),
+        "--run",
+        GAN_CLASSES,
+        "--count",
+        "3",
+        "--seed",
+        "7",
+        "--class",
+        "square",
+        "--scale",
+        "2",
+    ]
     first, second = studio(*args, "--out", str(tmp_path / "a")), studio(*args, "--out", str(tmp_path / "b"))
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     result = json.loads(first.stdout.strip())  # one JSON line
     assert len(first.stdout.strip().splitlines()) == 1
-    assert (result["run_id"], result["step"], result["seed"], result["count"], result["class"]) == \
-        (GAN_CLASSES, 10, 7, 3, "square")
+    assert (result["run_id"], result["step"], result["seed"], result["count"], result["class"]) == (
+        GAN_CLASSES,
+        10,
+        7,
+        3,
+        "square",
+    )
     names = [p.rsplit("/", 1)[-1] for p in result["files"]]
     assert names == [f"{GAN_CLASSES}-square-s7-{i}-x2.png" for i in range(3)]
     for name in names:
@@ -46,20 +72,26 @@ def test_the_cli_writes_byte_identical_pngs_for_the_same_arguments(project, tmp_
     with Image.open(tmp_path / "a" / names[2]) as image:
         assert image.size == (64, 64) and image.text["seed"] == "7" and image.text["class"] == "square"
     settings = png_settings.read_settings(tmp_path / "a" / names[2])
-    assert {k: settings[k] for k in ("run_id", "step", "seed", "latent_index", "class", "truncation", "scale")} == \
-        {"run_id": GAN_CLASSES, "step": 10, "seed": 7, "latent_index": 2, "class": "square", "truncation": 1.0,
-         "scale": 2}
+    assert {k: settings[k] for k in ("run_id", "step", "seed", "latent_index", "class", "truncation", "scale")} == {
+        "run_id": GAN_CLASSES,
+        "step": 10,
+        "seed": 7,
+        "latent_index": 2,
+        "class": "square",
+        "truncation": 1.0,
+        "scale": 2,
+    }
 
     # the function gives the same bytes as the CLI, and another seed gives other pixels
     grid = run_job(GenerateGrid(run_folder(project, GAN_CLASSES), seed=7, count=3, class_name="square"))
     files = run_job(ExportImages(grid["images"], grid["settings"], tmp_path / "c", scale=2))["files"]
-    assert [open(f, "rb").read() for f in files] == [(tmp_path / "a" / n).read_bytes() for n in names]
+    assert [Path(f).read_bytes() for f in files] == [(tmp_path / "a" / n).read_bytes() for n in names]
     other = run_job(GenerateGrid(run_folder(project, GAN_CLASSES), seed=8, count=3, class_name="square"))
     assert not np.array_equal(other["images"], grid["images"])
 
 
 def test_latent_i_of_a_seed_and_its_pixels_do_not_depend_on_how_many_were_asked_for(project):
-    model = jobs.cached_model(run_folder(project, GAN))
+    model = image_model.cached_model(run_folder(project, GAN))
     assert np.array_equal(model.latents(3, 5), model.latents(3, 40)[:5])
     assert np.array_equal(model.latents(3, 4, start=17), model.latents(3, 21)[17:])
     assert not np.array_equal(model.latents(3, 5), model.latents(4, 5))
@@ -72,7 +104,7 @@ def test_latent_i_of_a_seed_and_its_pixels_do_not_depend_on_how_many_were_asked_
 
 
 def test_truncation_scales_the_latent_toward_the_mean(project):
-    model = jobs.cached_model(run_folder(project, GAN))
+    model = image_model.cached_model(run_folder(project, GAN))
     latents = model.latents(0, 4)
     half = model.generate(latents, truncation=0.5)
     assert np.array_equal(half, model.generate(latents * 0.5))  # 0.5 is exact in float32
@@ -93,7 +125,7 @@ def test_a_png_round_trip_regenerates_identical_pixels(project, tmp_path, scale,
     settings = [grid["settings"][18], variations["settings"][2], deeper["settings"][1], walk["frame_settings"][5]]
     files = run_job(ExportImages(images, settings, tmp_path / "out", scale, resample))["files"]
     assert len(set(files)) == 4
-    jobs.clear_cache()  # regenerate loads the model again, as a fresh session would
+    image_model.clear_cache()  # regenerate loads the model again, as a fresh session would
     for path in files:
         stored = np.asarray(Image.open(path).convert("RGB"))
         assert stored.shape == (32 * scale, 32 * scale, 3)
@@ -113,8 +145,16 @@ def test_a_png_round_trip_regenerates_identical_pixels(project, tmp_path, scale,
 
 def test_same_settings_give_byte_identical_files_and_unicode_class_names_survive(tmp_path):
     pixels = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    settings = {"source": "grid", "run_id": "r", "step": 3, "seed": 1, "latent_index": 0, "class": "猫",
-                "class_index": 0, "truncation": 1.0}
+    settings = {
+        "source": "grid",
+        "run_id": "r",
+        "step": 3,
+        "seed": 1,
+        "latent_index": 0,
+        "class": "猫",
+        "class_index": 0,
+        "truncation": 1.0,
+    }
     a = png_settings.save_png(tmp_path / "a.png", pixels, settings, scale=2, resample="lanczos")
     b = png_settings.save_png(tmp_path / "b.png", pixels, dict(reversed(settings.items())), 2, "lanczos")
     assert a.read_bytes() == b.read_bytes()
@@ -186,12 +226,13 @@ def test_a_latent_walk_is_written_as_a_looping_gif(project, tmp_path):
         assert gif.n_frames == 12 and gif.info["loop"] == 0 and gif.info["duration"] == 100
         assert gif.size == (64, 64)
         assert json.loads(gif.info["comment"])["walk"]["frames_per_leg"] == 4
-    again = run_job(MakeLatentWalk(folder, grid["settings"], tmp_path / "again.gif", frames_per_leg=4, fps=10,
-                                   scale=2))
-    assert open(again["path"], "rb").read() == out.read_bytes()
-    mixed = run_job(GenerateGrid(run_folder(project, GAN_CLASSES), count=1, class_name="circle"))["settings"] + \
-        run_job(GenerateGrid(run_folder(project, GAN_CLASSES), count=1, class_name="square"))["settings"]
-    with pytest.raises(JobError, match="stays within one class.*circle, square"):
+    again = run_job(MakeLatentWalk(folder, grid["settings"], tmp_path / "again.gif", frames_per_leg=4, fps=10, scale=2))
+    assert Path(again["path"]).read_bytes() == out.read_bytes()
+    mixed = (
+        run_job(GenerateGrid(run_folder(project, GAN_CLASSES), count=1, class_name="circle"))["settings"]
+        + run_job(GenerateGrid(run_folder(project, GAN_CLASSES), count=1, class_name="square"))["settings"]
+    )
+    with pytest.raises(JobError, match=r"stays within one class.*circle, square"):
         run_job(MakeLatentWalk(run_folder(project, GAN_CLASSES), mixed, tmp_path / "no.gif"))
     assert not (tmp_path / "no.gif").exists()
 
@@ -257,8 +298,8 @@ def test_ema_weights_are_preferred_and_the_newest_checkpoint_is_the_default(proj
 
 def test_a_second_grid_reuses_the_loaded_model_until_the_checkpoint_changes(project, monkeypatch):
     loads = []
-    real = jobs._models.load
-    monkeypatch.setattr(jobs._models, "load", lambda *a, **k: loads.append(a) or real(*a, **k))
+    real = image_model._models.load
+    monkeypatch.setattr(image_model._models, "load", lambda *a, **k: loads.append(a) or real(*a, **k))
     folder = run_folder(project, GAN)
     run_job(GenerateGrid(folder, seed=1, count=2))
     run_job(GenerateGrid(folder, seed=2, count=2))
@@ -274,7 +315,7 @@ def test_damaged_checkpoints_and_wrong_runs_raise_job_errors_that_say_what_to_do
     folder = run_folder(project, GAN)
     weights = folder / "checkpoints" / "step-000010.safetensors"
     weights.write_bytes(weights.read_bytes()[: len(weights.read_bytes()) // 2])  # torn
-    with pytest.raises(JobError, match="step 10 of .* is damaged or incomplete; pick another checkpoint"):
+    with pytest.raises(JobError, match=r"step 10 of .* is damaged or incomplete; pick another checkpoint"):
         run_job(GenerateGrid(folder))
     weights.write_bytes(b"\0" * 64)
     with pytest.raises(JobError, match="damaged or incomplete"):
@@ -286,7 +327,7 @@ def test_damaged_checkpoints_and_wrong_runs_raise_job_errors_that_say_what_to_do
     tensors = image_model.load_image_model(classes).network.state_dict()
     poisoned = {f"generator.{k}": (v.fill_(float("nan")) if v.is_floating_point() else v) for k, v in tensors.items()}
     save_file(poisoned, str(classes / "checkpoints" / "step-000005.safetensors"))
-    with pytest.raises(JobError, match="invalid numbers.*earlier checkpoint"):
+    with pytest.raises(JobError, match=r"invalid numbers.*earlier checkpoint"):
         image_model.load_image_model(classes, step=5)
     wrong = {f"generator.{k}": torch.zeros(3) for k in tensors}
     save_file(wrong, str(classes / "checkpoints" / "step-000005.safetensors"))
@@ -317,18 +358,20 @@ def test_a_job_stops_between_chunks_when_cancelled(project):
 def test_the_cli_refuses_unknown_runs_classes_and_folders_with_exit_2(project, tmp_path):
     base = ["generate", "image", "--project", str(project), "--out", str(tmp_path / "out")]
     for extra, message in (
-            (["--run", "no-such-run"], f"There is no run “no-such-run” in {project}"),
-            (["--run", GAN_CLASSES, "--class", "triangle"], "its classes are: circle, square"),
-            (["--run", GAN_CLASSES, "--checkpoint", "7"], "no checkpoint at step 7"),
-            (["--run", REFERENCE], "not an image generator"),
-            (["--run", GAN, "--count", "0"], "number of images must be"),
-            (["--run", GAN, "--scale", "0"], "upscale factor must be")):
+        (["--run", "no-such-run"], f"There is no run “no-such-run” in {project}"),
+        (["--run", GAN_CLASSES, "--class", "triangle"], "its classes are: circle, square"),
+        (["--run", GAN_CLASSES, "--checkpoint", "7"], "no checkpoint at step 7"),
+        (["--run", REFERENCE], "not an image generator"),
+        (["--run", GAN, "--count", "0"], "number of images must be"),
+        (["--run", GAN, "--scale", "0"], "upscale factor must be"),
+    ):
         refused = studio(*base, *extra)
         assert refused.returncode == 2, (extra, refused.stderr)
         assert message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
         assert refused.stdout == ""
-    elsewhere = studio("generate", "image", "--project", str(tmp_path / "nowhere"), "--run", "latest",
-                       "--out", str(tmp_path / "out"))
+    elsewhere = studio(
+        "generate", "image", "--project", str(tmp_path / "nowhere"), "--run", "latest", "--out", str(tmp_path / "out")
+    )
     assert elsewhere.returncode == 2 and "is not an AIGC Studio project" in elsewhere.stderr
     assert not (tmp_path / "out").exists()
 
@@ -355,14 +398,21 @@ def test_a_gan_trained_by_the_engine_generates_and_regenerates(tmp_path, monkeyp
             Image.fromarray(pixels).save(tmp_path / "drop" / label / f"{i}.png")
     root = tmp_path / "Trained"
     run_job(ImportDataset(root, "pics", [tmp_path / "drop"], kind="image", workers=1))
-    job = TrainJob(root, "pics", "gan", preset="fast", steps=2, checkpoint_every=2,
-                   overrides={"resolution": 32, "batch_size": 4, "width": 4, "eval_every": 100, "sample_every": 100})
+    job = TrainJob(
+        root,
+        "pics",
+        "gan",
+        preset="fast",
+        steps=2,
+        checkpoint_every=2,
+        overrides={"resolution": 32, "batch_size": 4, "width": 4, "eval_every": 100, "sample_every": 100},
+    )
     run_job(job)
     folder = image_model.resolve_run(root, "latest")
     assert folder.name == job.run_id
     grid = run_job(GenerateGrid(folder, seed=9, count=3, class_name="squares"))
     assert grid["images"].shape == (3, 32, 32, 3) and grid["step"] == 2 and grid["classes"] == ["circles", "squares"]
-    assert jobs.cached_model(folder).ema  # the EMA generator the previews use
+    assert image_model.cached_model(folder).ema  # the EMA generator the previews use
     path = png_settings.save_png(tmp_path / "one.png", grid["images"][2], grid["settings"][2])
-    jobs.clear_cache()
+    image_model.clear_cache()
     assert np.array_equal(png_settings.regenerate(root, png_settings.read_settings(path)), grid["images"][2])

@@ -11,11 +11,11 @@ import time
 import tracemalloc
 
 import pytest
+from untrusted_helpers import write_empty_tensors_header
 
 from studio.core import untrusted
 from studio.core.jobs import JobError
 from studio.core.untrusted import DamagedFile, OverLimit
-from untrusted_helpers import write_empty_tensors_header
 
 
 def measure(call):
@@ -39,11 +39,22 @@ def test_a_real_checkpoints_header_is_read_exactly(tmp_path):
     from safetensors.torch import save_file
 
     path = tmp_path / "w.safetensors"
-    save_file({"a.weight": torch.zeros(3, 4), "a.bias": torch.zeros(4, dtype=torch.float16),
-               "count": torch.zeros((), dtype=torch.int64), "empty": torch.zeros(0, 5)}, str(path),
-              metadata={"format": "pt"})
-    assert untrusted.read_safetensors_header(path) == {"a.weight": ("F32", (3, 4)), "a.bias": ("F16", (4,)),
-                                                       "count": ("I64", ()), "empty": ("F32", (0, 5))}
+    save_file(
+        {
+            "a.weight": torch.zeros(3, 4),
+            "a.bias": torch.zeros(4, dtype=torch.float16),
+            "count": torch.zeros((), dtype=torch.int64),
+            "empty": torch.zeros(0, 5),
+        },
+        str(path),
+        metadata={"format": "pt"},
+    )
+    assert untrusted.read_safetensors_header(path) == {
+        "a.weight": ("F32", (3, 4)),
+        "a.bias": ("F16", (4,)),
+        "count": ("I64", ()),
+        "empty": ("F32", (0, 5)),
+    }
 
 
 def test_a_million_empty_tensors_are_refused_quickly_and_without_memory(tmp_path):
@@ -82,16 +93,19 @@ def test_a_header_over_the_cap_is_refused_without_being_read(tmp_path):
     assert peak < untrusted.HEADER_CAP // 4 and seconds < 0.5
 
 
-@pytest.mark.parametrize("problem, header, data", [
-    ("longer than the file", None, b""),
-    ("not JSON", b"{not json", b""),
-    ("unknown type", {"x": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}}, b"\0" * 16),
-    ("invalid shape", {"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}, b""),
-    ("bytes for a shape", {"x": {"dtype": "F32", "shape": [1_000_000_000_000], "data_offsets": [0, 4]}}, b"\0" * 4),
-    ("overlap or leave gaps", {"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8),
-    ("cut short", {"x": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 8),
-    ("cut short", {"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8),  # trailing bytes
-])
+@pytest.mark.parametrize(
+    "problem, header, data",
+    [
+        ("longer than the file", None, b""),
+        ("not JSON", b"{not json", b""),
+        ("unknown type", {"x": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}}, b"\0" * 16),
+        ("invalid shape", {"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}, b""),
+        ("bytes for a shape", {"x": {"dtype": "F32", "shape": [1_000_000_000_000], "data_offsets": [0, 4]}}, b"\0" * 4),
+        ("overlap or leave gaps", {"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8),
+        ("cut short", {"x": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 8),
+        ("cut short", {"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8),  # trailing bytes
+    ],
+)
 def test_damaged_headers_are_damaged_files(tmp_path, problem, header, data):
     path = tmp_path / "bad.safetensors"
     raw = header if isinstance(header, bytes) else json.dumps(header or {}).encode()
@@ -123,8 +137,10 @@ def test_limits_name_the_file_the_value_and_the_limit(tmp_path):
         ({"kind": "tts", "mel": {"n_fft": 16384, "hop_length": 16}}, "over 16 times its hop_length"),
         ({"kind": "vocoder", "config": {"upsample_rates": [8] * 9}}, "upsample_rates has 9 entries"),
         ({"kind": "vocoder", "config": {"resblock_dilations": [1, 3, 5000]}}, "resblock_dilations is 5,000"),
-        ({"kind": "vocoder", "config": {"upsample_rates": [8, 8, 2, 2, 2]}, "mel": {"hop_length": 256}},
-         "multiply to 512 samples per mel frame, but its mel settings have 256"),
+        (
+            {"kind": "vocoder", "config": {"upsample_rates": [8, 8, 2, 2, 2]}, "mel": {"hop_length": 256}},
+            "multiply to 512 samples per mel frame, but its mel settings have 256",
+        ),
     ]:
         with pytest.raises(OverLimit, match=text):
             untrusted.check_model(model, where)
@@ -138,12 +154,20 @@ def test_the_studios_own_presets_and_defaults_are_within_the_limits(tmp_path):
     from studio.core.nets.vocoder import VocoderConfig
     from studio.core.training import recipes
 
-    assert (untrusted.LIMITS["mel"]["sample_rate"].low, untrusted.LIMITS["mel"]["sample_rate"].high) == \
-        (cache.MIN_SAMPLE_RATE, cache.MAX_SAMPLE_RATE)  # the same range the audio cache accepts
+    assert (untrusted.LIMITS["mel"]["sample_rate"].low, untrusted.LIMITS["mel"]["sample_rate"].high) == (
+        cache.MIN_SAMPLE_RATE,
+        cache.MAX_SAMPLE_RATE,
+    )  # the same range the audio cache accepts
     where = tmp_path / "config.json"
     checked = 0
-    for family, kind in [("gpt", "gpt"), ("lstm", "lstm"), ("gan", "gan"), ("vae", "vae"), ("tts", "tts"),
-                         ("vocoder", "vocoder")]:
+    for family, kind in [
+        ("gpt", "gpt"),
+        ("lstm", "lstm"),
+        ("gan", "gan"),
+        ("vae", "vae"),
+        ("tts", "tts"),
+        ("vocoder", "vocoder"),
+    ]:
         for preset in [None, *recipes.presets(family)]:
             config = recipes.resolve_config(family, preset)
             if family == "vocoder":
@@ -152,11 +176,30 @@ def test_the_studios_own_presets_and_defaults_are_within_the_limits(tmp_path):
             untrusted.check_values(where, config, table)
             checked += len(set(config) & set(table))
     assert checked > 50
-    untrusted.check_model({"kind": "tts", "config": TtsConfig(n_symbols=200).to_dict(),
-                           "mel": {"sample_rate": 22050, "n_mels": 80, "n_fft": 1024, "hop_length": 256,
-                                   "win_length": 1024, "f_min": 0.0, "f_max": 8000.0}}, where)
-    untrusted.check_model({"kind": "vocoder", "config": VocoderConfig(width=256).to_dict(),
-                           "mel": {"sample_rate": 22050, "hop_length": 256, "n_fft": 1024, "win_length": 1024}}, where)
+    untrusted.check_model(
+        {
+            "kind": "tts",
+            "config": TtsConfig(n_symbols=200).to_dict(),
+            "mel": {
+                "sample_rate": 22050,
+                "n_mels": 80,
+                "n_fft": 1024,
+                "hop_length": 256,
+                "win_length": 1024,
+                "f_min": 0.0,
+                "f_max": 8000.0,
+            },
+        },
+        where,
+    )
+    untrusted.check_model(
+        {
+            "kind": "vocoder",
+            "config": VocoderConfig(width=256).to_dict(),
+            "mel": {"sample_rate": 22050, "hop_length": 256, "n_fft": 1024, "win_length": 1024},
+        },
+        where,
+    )
     for resolution in (32, 64, 128, 256):
         untrusted.check_model({"kind": "gan", "resolution": resolution, "z_dim": 128, "width": 96}, where)
 
@@ -202,8 +245,11 @@ def test_weights_must_match_the_description(tmp_path):
     untrusted.check_weights_match({"a": (2, 3)}, {"a": (2, 3)}, where)
     with pytest.raises(DamagedFile, match=r"describes a as 2 x 3, but this file holds 3 x 2"):
         untrusted.check_weights_match({"a": (2, 3)}, {"a": (3, 2)}, where)
-    with pytest.raises(DamagedFile, match=r"describes 2 tensors and 7 parameters, but this file holds 1 tensors "
-                                          r"and 6 parameters \(first missing: b\)"):
+    with pytest.raises(
+        DamagedFile,
+        match=r"describes 2 tensors and 7 parameters, but this file holds 1 tensors "
+        r"and 6 parameters \(first missing: b\)",
+    ):
         untrusted.check_weights_match({"a": (2, 3), "b": (1,)}, {"a": (2, 3)}, where)
     with pytest.raises(OverLimit, match="500,000,000"):
         untrusted.check_weights_match({"a": (100_000, 10_000)}, {"a": (100_000, 10_000)}, where)

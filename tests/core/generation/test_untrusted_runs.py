@@ -14,12 +14,18 @@ import types
 
 import numpy as np
 import pytest
+from text_helpers import make_text_run
+from untrusted_helpers import (
+    copy_run,
+    edit_model,
+    make_tts_run,
+    run_measured,
+    tiny_tts_config,
+    write_empty_tensors_header,
+)
 
 from studio.core.jobs import JobError
 from studio.core.untrusted import OverLimit
-from text_helpers import make_text_run
-from untrusted_helpers import (copy_run, edit_model, make_tts_run, run_measured, tiny_tts_config,
-                               write_empty_tensors_header)
 
 needs_wait4 = pytest.mark.skipif(not hasattr(os, "wait4"), reason="measures a child's memory with os.wait4")
 
@@ -41,11 +47,13 @@ def hostile(tmp_path):
     return root
 
 
-HOSTILE = [("gpt-layers", "n_layer is 2,000, above the limit of 64"),
-           ("gpt-vocab", "vocab_size is 100,000,000, above the limit of 262,144"),
-           ("tts-decoder", "decoder_rnn_dim is 30,000, above the limit of 4,096"),
-           ("tts-nfft", "n_fft is 100,000,000, above the limit of 16,384"),
-           ("tts-frames", "max_frames_per_symbol is 10,000,000, above the limit of 100")]
+HOSTILE = [
+    ("gpt-layers", "n_layer is 2,000, above the limit of 64"),
+    ("gpt-vocab", "vocab_size is 100,000,000, above the limit of 262,144"),
+    ("tts-decoder", "decoder_rnn_dim is 30,000, above the limit of 4,096"),
+    ("tts-nfft", "n_fft is 100,000,000, above the limit of 16,384"),
+    ("tts-frames", "max_frames_per_symbol is 10,000,000, above the limit of 100"),
+]
 
 
 @needs_wait4
@@ -54,8 +62,18 @@ def test_generate_refuses_hostile_sizes_at_once_in_one_sentence(hostile, tmp_pat
     if run_id.startswith("gpt"):
         args = ["generate", "text", "--project", str(hostile), "--run", run_id, "--prompt", "hi", "--max-tokens", "5"]
     else:
-        args = ["generate", "speech", "--project", str(hostile), "--voice", run_id, "--text", "Hello there.",
-                "--out", str(tmp_path / "out.wav")]
+        args = [
+            "generate",
+            "speech",
+            "--project",
+            str(hostile),
+            "--voice",
+            run_id,
+            "--text",
+            "Hello there.",
+            "--out",
+            str(tmp_path / "out.wav"),
+        ]
     result = run_measured(args)
     assert result["status"] == 2, result  # refused as an unusable argument, before any job starts
     message = result["stderr"]
@@ -92,14 +110,23 @@ def test_sizes_within_the_limits_must_match_the_weights(hostile):
 
     runs = hostile / "runs"
     deeper = edit_model(copy_run(runs / "20260101-000000-gpt", "gpt-deeper"), n_layer=60)
-    with pytest.raises(JobError, match=r"damaged or incomplete; pick another checkpoint.*describes 725 tensors .* "
-                                       r"but this file holds 29 tensors .*do not belong together"):
+    with pytest.raises(
+        JobError,
+        match=r"damaged or incomplete; pick another checkpoint.*describes 725 tensors .* "
+        r"but this file holds 29 tensors .*do not belong together",
+    ):
         load_text_model(deeper)
     wider = edit_model(copy_run(runs / "20260101-000000-gpt", "gpt-wider"), vocab_size=200_000)
     with pytest.raises(JobError, match=r"describes lm_head.weight as 200,000 x 32, but this file holds \d+ x 32"):
         load_text_model(wider)
-    huge = edit_model(copy_run(runs / "20260101-000000-gpt", "gpt-huge"), n_layer=64, n_head=32, n_embd=4096,
-                      vocab_size=262_144, block_size=8192)
+    huge = edit_model(
+        copy_run(runs / "20260101-000000-gpt", "gpt-huge"),
+        n_layer=64,
+        n_head=32,
+        n_embd=4096,
+        vocab_size=262_144,
+        block_size=8192,
+    )
     start = time.perf_counter()
     with pytest.raises(OverLimit, match=r"15,069,356,032 parameters, over the limit of 500,000,000"):
         load_text_model(huge)
@@ -112,14 +139,18 @@ def _million_tensor_checkpoint(folder) -> None:
 
 
 def test_a_header_of_a_million_tensors_is_refused_before_safetensors_parses_it(project):
-    from studio.core.generation.image_model import load_image_model
     from generation_helpers import GAN
+
+    from studio.core.generation.image_model import load_image_model
 
     folder = project / "runs" / GAN
     _million_tensor_checkpoint(folder)
     start = time.perf_counter()
-    with pytest.raises(OverLimit, match=r"step-000010.safetensors is refused: its safetensors header is "
-                                        r"[\d,]+ bytes, over the limit of 4,194,304"):
+    with pytest.raises(
+        OverLimit,
+        match=r"step-000010.safetensors is refused: its safetensors header is "
+        r"[\d,]+ bytes, over the limit of 4,194,304",
+    ):
         load_image_model(folder)
     assert time.perf_counter() - start < 1.0  # before: 17.7 s in safetensors' parser
 
@@ -131,12 +162,36 @@ def test_generate_image_with_a_million_tensor_header_costs_no_more_than_an_hones
     Measured: 611 MB and 1.8 s, against 1.9 GB and 17.7 s before."""
     from generation_helpers import GAN, GAN_CLASSES
 
-    honest = run_measured(["generate", "image", "--project", str(project), "--run", GAN_CLASSES, "--count", "1",
-                           "--out", str(tmp_path / "honest")])
+    honest = run_measured(
+        [
+            "generate",
+            "image",
+            "--project",
+            str(project),
+            "--run",
+            GAN_CLASSES,
+            "--count",
+            "1",
+            "--out",
+            str(tmp_path / "honest"),
+        ]
+    )
     assert honest["status"] == 0, honest
     _million_tensor_checkpoint(project / "runs" / GAN)
-    hostile = run_measured(["generate", "image", "--project", str(project), "--run", GAN, "--count", "1",
-                            "--out", str(tmp_path / "hostile")])
+    hostile = run_measured(
+        [
+            "generate",
+            "image",
+            "--project",
+            str(project),
+            "--run",
+            GAN,
+            "--count",
+            "1",
+            "--out",
+            str(tmp_path / "hostile"),
+        ]
+    )
     assert hostile["status"] == 1 and "over the limit of 4,194,304" in hostile["stderr"], hostile
     assert hostile["peak_mb"] < honest["peak_mb"] + 64, (honest, hostile)
     assert hostile["seconds"] < 10, hostile
@@ -164,8 +219,15 @@ def test_a_voice_that_never_stops_is_cut_at_the_sentence_cap(one_thread):
     from studio.core.nets.tts import Tacotron2
 
     config = tiny_tts_config(gate_threshold=1.0, max_frames_per_symbol=100)
-    slow_mel = {"sample_rate": 4000, "n_mels": 80, "n_fft": 2048, "hop_length": 1024, "win_length": 2048,
-                "f_min": 0.0, "f_max": 2000.0}  # 3.9 frames per second: 300 s is 1,171 frames
+    slow_mel = {
+        "sample_rate": 4000,
+        "n_mels": 80,
+        "n_fft": 2048,
+        "hop_length": 1024,
+        "win_length": 2048,
+        "f_min": 0.0,
+        "f_max": 2000.0,
+    }  # 3.9 frames per second: 300 s is 1,171 frames
     voice = TrainedTts(network=Tacotron2(config).eval(), mel=slow_mel, language="en-us", phonemizer="x")
     mel, _ = voice.mel_for([5] * 39)  # 40 symbols with end-of-sentence: 4,000 frames by max_frames_per_symbol
     cap = untrusted.decoder_frames_cap(slow_mel)
@@ -190,8 +252,15 @@ def test_griffin_lim_refuses_a_spectrogram_too_big_for_memory():
     from studio.core import untrusted
     from studio.core.generation.speech_model import griffin_lim
 
-    mel = {"sample_rate": 192000, "n_mels": 80, "n_fft": 16384, "hop_length": 1024, "win_length": 16384,
-           "f_min": 0.0, "f_max": None}
+    mel = {
+        "sample_rate": 192000,
+        "n_mels": 80,
+        "n_fft": 16384,
+        "hop_length": 1024,
+        "win_length": 16384,
+        "f_min": 0.0,
+        "f_max": None,
+    }
     frames = untrusted.MAX_SPECTROGRAM_BINS // (16384 // 2 + 1) + 1
     start = time.perf_counter()
     with pytest.raises(JobError, match="too long for Griffin-Lim"):

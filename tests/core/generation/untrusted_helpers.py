@@ -15,8 +15,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-MEL = {"sample_rate": 22050, "n_mels": 80, "n_fft": 1024, "hop_length": 256, "win_length": 1024, "f_min": 0.0,
-       "f_max": 8000.0}
+MEL = {
+    "sample_rate": 22050,
+    "n_mels": 80,
+    "n_fft": 1024,
+    "hop_length": 256,
+    "win_length": 1024,
+    "f_min": 0.0,
+    "f_max": 8000.0,
+}
 
 
 def tiny_tts_config(**changes):
@@ -24,9 +31,20 @@ def tiny_tts_config(**changes):
     from studio.core.datasets import phonemes
     from studio.core.nets.tts import TtsConfig
 
-    values = dict(n_symbols=len(phonemes.SYMBOLS), n_mels=80, reduction=3, embed_dim=16, prenet_dim=8,
-                  attention_rnn_dim=16, decoder_rnn_dim=16, attention_dim=8, location_filters=4, location_kernel=7,
-                  postnet_dim=8, postnet_convs=2)
+    values = dict(
+        n_symbols=len(phonemes.SYMBOLS),
+        n_mels=80,
+        reduction=3,
+        embed_dim=16,
+        prenet_dim=8,
+        attention_rnn_dim=16,
+        decoder_rnn_dim=16,
+        attention_dim=8,
+        location_filters=4,
+        location_kernel=7,
+        postnet_dim=8,
+        postnet_convs=2,
+    )
     values.update(changes)
     return TtsConfig(**values)
 
@@ -41,16 +59,37 @@ def make_tts_run(project: Path, run_id: str, config=None, mel: dict | None = Non
 
     config = config or tiny_tts_config()
     network = Tacotron2(config)
-    model = {"kind": "tts", "mel": dict(mel or MEL), "language": "en-us", "phonemizer": phonemes.phonemizer_name(),
-             "symbols_version": phonemes.SYMBOLS_VERSION, "config": config.to_dict(), "weights": "tts", "ema": False}
+    model = {
+        "kind": "tts",
+        "mel": dict(mel or MEL),
+        "language": "en-us",
+        "phonemizer": phonemes.phonemizer_name(),
+        "symbols_version": phonemes.SYMBOLS_VERSION,
+        "config": config.to_dict(),
+        "weights": "tts",
+        "ema": False,
+    }
     folder = project / "runs" / run_id
     (folder / "checkpoints").mkdir(parents=True)
-    atomic_write_json(folder / "config.json", {"family": "tts", "dataset": "voice", "preset": "fast", "config": {},
-                                               "model": model, "seed": 0, "device": "cpu", "run_id": run_id,
-                                               "created": "2026-01-01T00:00:00+00:00", "schema": 1})
+    atomic_write_json(
+        folder / "config.json",
+        {
+            "family": "tts",
+            "dataset": "voice",
+            "preset": "fast",
+            "config": {},
+            "model": model,
+            "seed": 0,
+            "device": "cpu",
+            "run_id": run_id,
+            "created": "2026-01-01T00:00:00+00:00",
+            "schema": 1,
+        },
+    )
     stem = folder / "checkpoints" / "step-000010"
-    save_file({f"tts.{k}": v.contiguous() for k, v in network.state_dict().items()},
-              str(stem.with_suffix(".safetensors")))
+    save_file(
+        {f"tts.{k}": v.contiguous() for k, v in network.state_dict().items()}, str(stem.with_suffix(".safetensors"))
+    )
     atomic_write_json(stem.with_suffix(".json"), {"step": 10, "metrics": {}, "family": "tts"})
     return folder
 
@@ -81,12 +120,16 @@ def run_measured(args: list[str], timeout: float = 120.0) -> dict:
     """Run ``python -m studio *args`` in a child process: its exit status, wall seconds, its own peak resident
     memory in MB (wait4's rusage for that child alone; RUSAGE_CHILDREN would be the largest of every child this
     test process ever had), and its stderr. A child still running after ``timeout`` is killed (status -9)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "QT_QPA_PLATFORM": "offscreen"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
     with tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "studio", *args], stdout=subprocess.DEVNULL, stderr=err,
-                                cwd=REPO, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "studio", *args], stdout=subprocess.DEVNULL, stderr=err, cwd=REPO, env=env
+        )
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
         try:
@@ -98,8 +141,7 @@ def run_measured(args: list[str], timeout: float = 120.0) -> dict:
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace").strip()
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    return {"status": proc.returncode, "seconds": seconds, "peak_mb": usage.ru_maxrss * scale / 2**20,
-            "stderr": stderr}
+    return {"status": proc.returncode, "seconds": seconds, "peak_mb": usage.ru_maxrss * scale / 2**20, "stderr": stderr}
 
 
 def write_empty_tensors_header(path, count: int) -> int:

@@ -16,14 +16,13 @@ def dominant_pitch(samples: np.ndarray, sample_rate: int) -> float:
     """Median autocorrelation pitch (Hz) of the loud 93 ms frames of a voice."""
     out = []
     for start in range(0, len(samples) - 2048, 1024):
-        frame = samples[start:start + 2048]
+        frame = samples[start : start + 2048]
         if np.abs(frame).max() < 0.1:
             continue
         corr = np.correlate(frame, frame, "full")[2047:]
         lo, hi = sample_rate // 500, sample_rate // 50
         out.append(sample_rate / (lo + int(np.argmax(corr[lo:hi]))))
     return float(np.median(out))
-
 
 
 def export_tiny_model(path: Path, speakers: bool = False) -> None:
@@ -34,7 +33,7 @@ def export_tiny_model(path: Path, speakers: bool = False) -> None:
     import torch
 
     class Tiny(torch.nn.Module):
-        def forward(self, input, input_lengths, scales, sid=None):  # noqa: A002 - Piper's input name
+        def forward(self, input, input_lengths, scales, sid=None):  # Piper's input name
             per_id = HOP * scales[1]
             total = (input_lengths[0].float() * per_id).long()
             t = torch.arange(total, dtype=torch.float32)
@@ -47,22 +46,33 @@ def export_tiny_model(path: Path, speakers: bool = False) -> None:
     args = (torch.tensor([[1, 5, 7, 2]]), torch.tensor([4]), torch.tensor([0.667, 1.0, 0.8]))
     names = ["input", "input_lengths", "scales"]
     if speakers:
-        args, names = args + (torch.tensor([0]),), names + ["sid"]
+        args, names = (*args, torch.tensor([0])), [*names, "sid"]
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Tiny(), args, str(path), input_names=names,
-                          output_names=["output"], opset_version=15, dynamo=False,
-                          dynamic_axes={"input": {0: "batch", 1: "phonemes"}, "output": {0: "batch", 2: "time"}})
+        torch.onnx.export(
+            Tiny(),
+            args,
+            str(path),
+            input_names=names,
+            output_names=["output"],
+            opset_version=15,
+            dynamo=False,
+            dynamic_axes={"input": {0: "batch", 1: "phonemes"}, "output": {0: "batch", 2: "time"}},
+        )
 
 
 def piper_config(symbols) -> dict:
     id_map = {"_": [0], "^": [1], "$": [2]}
     for symbol in symbols:
         id_map.setdefault(symbol, [len(id_map)])
-    return {"audio": {"sample_rate": PIPER_RATE, "quality": "x_low"}, "espeak": {"voice": "en-us"},
-            "phoneme_type": "espeak", "num_speakers": 1, "dataset": "tiny",
-            "inference": {"noise_scale": 0.667, "length_scale": 1.0, "noise_w": 0.8}, "phoneme_id_map": id_map}
-
-
+    return {
+        "audio": {"sample_rate": PIPER_RATE, "quality": "x_low"},
+        "espeak": {"voice": "en-us"},
+        "phoneme_type": "espeak",
+        "num_speakers": 1,
+        "dataset": "tiny",
+        "inference": {"noise_scale": 0.667, "length_scale": 1.0, "noise_w": 0.8},
+        "phoneme_id_map": id_map,
+    }

@@ -39,20 +39,26 @@ def edit_config(onnx: Path, **changes) -> Path:
     return path
 
 
-@pytest.mark.parametrize("changes, refusal", [
-    ({"inference": {"length_scale": 30000}}, "length_scale is 30,000, above the limit of 5"),
-    ({"inference": {"length_scale": 3000}}, "length_scale is 3,000, above the limit of 5"),
-    ({"inference": {"length_scale": 0}}, "length_scale is 0, below the limit of 0.1"),
-    ({"audio": {"sample_rate": 1}}, "sample_rate is 1, below the limit of 8,000"),
-    ({"audio": {"sample_rate": 10**9}}, "sample_rate is 1,000,000,000, above the limit of 48,000"),
-    ({"inference": {"noise_scale": 100}}, "noise_scale is 100, above the limit of 2"),
-    ({"inference": {"noise_w": -1}}, "noise_w is -1, below the limit of 0"),
-    ({"num_speakers": 10**9}, "num_speakers is 1,000,000,000, above the limit of 10,000"),
-])
+@pytest.mark.parametrize(
+    "changes, refusal",
+    [
+        ({"inference": {"length_scale": 30000}}, "length_scale is 30,000, above the limit of 5"),
+        ({"inference": {"length_scale": 3000}}, "length_scale is 3,000, above the limit of 5"),
+        ({"inference": {"length_scale": 0}}, "length_scale is 0, below the limit of 0.1"),
+        ({"audio": {"sample_rate": 1}}, "sample_rate is 1, below the limit of 8,000"),
+        ({"audio": {"sample_rate": 10**9}}, "sample_rate is 1,000,000,000, above the limit of 48,000"),
+        ({"inference": {"noise_scale": 100}}, "noise_scale is 100, above the limit of 2"),
+        ({"inference": {"noise_w": -1}}, "noise_w is -1, below the limit of 0"),
+        ({"num_speakers": 10**9}, "num_speakers is 1,000,000,000, above the limit of 10,000"),
+    ],
+)
 def test_out_of_range_settings_are_refused_before_the_model_loads(tmp_path, tiny_piper, changes, refusal):
     config_path = edit_config(tiny_piper, **changes)
-    for attempt in (lambda: piper.PiperVoice.load(tiny_piper), lambda: piper.voice_info(tiny_piper),
-                    lambda: run_job(SynthesizeSpeech(str(tiny_piper), "Hello there."))):
+    for attempt in (
+        lambda: piper.PiperVoice.load(tiny_piper),
+        lambda: piper.voice_info(tiny_piper),
+        lambda: run_job(SynthesizeSpeech(str(tiny_piper), "Hello there.")),
+    ):
         with pytest.raises(OverLimit, match=refusal) as caught:
             attempt()
         assert str(config_path) in str(caught.value) and "\n" not in str(caught.value)
@@ -108,9 +114,25 @@ def test_generate_speech_refuses_length_scale_30000_at_once(tmp_path, tiny_piper
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "studio", "generate", "speech", "--voice", str(tiny_piper),
-                                 "--text", "Hello there.", "--out", str(tmp_path / "out.wav")],
-                                stdout=subprocess.DEVNULL, stderr=err, cwd=REPO, env=env)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "studio",
+                "generate",
+                "speech",
+                "--voice",
+                str(tiny_piper),
+                "--text",
+                "Hello there.",
+                "--out",
+                str(tmp_path / "out.wav"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=REPO,
+            env=env,
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.monotonic() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -137,8 +159,12 @@ def test_a_received_pronunciation_dictionary_is_bounded(tmp_path):
     project = tmp_path / "Project"
     path = pronunciation.dictionary_path(project)
     path.parent.mkdir(parents=True)
-    entries = {"Nike": "Nyke", "long": "a" * (pronunciation.MAX_VALUE_CHARS + 1),
-               "w" * (pronunciation.MAX_WORD_CHARS + 1): "x", **{f"word{i}": "x" for i in range(20_000)}}
+    entries = {
+        "Nike": "Nyke",
+        "long": "a" * (pronunciation.MAX_VALUE_CHARS + 1),
+        "w" * (pronunciation.MAX_WORD_CHARS + 1): "x",
+        **{f"word{i}": "x" for i in range(20_000)},
+    }
     path.write_text(json.dumps({"version": 1, "entries": entries}), encoding="utf-8")
     loaded = pronunciation.load_dictionary(project)
     assert len(loaded) == pronunciation.MAX_ENTRIES and loaded.entries["Nike"] == "Nyke"

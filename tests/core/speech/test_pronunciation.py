@@ -16,10 +16,20 @@ from studio.core.speech.wav import read_wav, wav_bytes, write_wav
 
 
 def test_split_sentences():
-    text = ('Hello there. Mr. Smith went to Washington! Did he? Yes… J. R. Smith said "ok." Then\nmore.\n\n'
-            "A paragraph without an end\n\nThird")
-    assert split_sentences(text) == ["Hello there.", "Mr. Smith went to Washington!", "Did he?", "Yes…",
-                                     'J. R. Smith said "ok."', "Then more.", "A paragraph without an end", "Third"]
+    text = (
+        'Hello there. Mr. Smith went to Washington! Did he? Yes… J. R. Smith said "ok." Then\nmore.\n\n'
+        "A paragraph without an end\n\nThird"
+    )
+    assert split_sentences(text) == [
+        "Hello there.",
+        "Mr. Smith went to Washington!",
+        "Did he?",
+        "Yes…",
+        'J. R. Smith said "ok."',
+        "Then more.",
+        "A paragraph without an end",
+        "Third",
+    ]
     assert split_sentences("Pi is 3.14 today. e.g. this one.") == ["Pi is 3.14 today.", "e.g. this one."]
     assert split_sentences("你好。世界！") == ["你好。", "世界！"]
     assert split_sentences("  ...  \n\n") == []
@@ -32,8 +42,11 @@ def test_dictionary_respellings_and_segments():
     assert len(d) == 3
     assert d.apply_respellings("NIKE's shoes, nike. Nikes? new york!") == "Nyke's shoes, Nyke. Nikes? Noo York!"
     assert d.apply_respellings("Buy Adidas.") == "Buy Adidas."  # phoneme entries are not respellings
-    assert d.segments("Buy Nike and adidas shoes.") == [("text", "Buy Nyke and "), ("phonemes", "ˈædɪdæs"),
-                                                        ("text", " shoes.")]
+    assert d.segments("Buy Nike and adidas shoes.") == [
+        ("text", "Buy Nyke and "),
+        ("phonemes", "ˈædɪdæs"),
+        ("text", " shoes."),
+    ]
     assert Dictionary().segments("plain") == [("text", "plain")]
 
 

@@ -3,6 +3,7 @@ and the pitch/speed tools for voices without their own knobs."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ def test_progress_per_sentence_and_result_fields(tmp_path):
     assert reports[-1][0] == 1.0 and [f for f, _ in reports] == sorted(f for f, _ in reports)
     assert [s["text"] for s in result["sentences"]] == ["First sentence here.", "Second one?", "Third, and last!"]
     spans = [(s["start"], s["end"]) for s in result["sentences"]]
-    assert spans[0][0] == 0.0 and all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
+    assert spans[0][0] == 0.0 and all(a[1] < b[0] for a, b in itertools.pairwise(spans))
     assert abs(spans[-1][1] - result["duration"]) < 1e-6
     assert result["sample_rate"] == 22050 and result["voice"] == "system:en-us"
     assert result["spectrogram"].dtype == np.uint8 and result["spectrogram"].shape[0] == 128
@@ -51,8 +52,10 @@ def test_cancel_stops_between_sentences():
 def test_export_lines_writes_one_file_per_line(tmp_path):
     text = "Welcome to the show.\n\n  Buy one, get one free!  \n...\nThanks for listening"
     reports = []
-    result = run_job(ExportLines("system:en-gb", text, tmp_path / "lines", rate=1.2),
-                     JobContext(on_progress=lambda f, m: reports.append(f)))
+    result = run_job(
+        ExportLines("system:en-gb", text, tmp_path / "lines", rate=1.2),
+        JobContext(on_progress=lambda f, m: reports.append(f)),
+    )
     assert all(isinstance(p, str) for p in result["files"])
     names = [Path(p).name for p in result["files"]]
     assert names == ["001-welcome-to-the-show.wav", "002-buy-one-get-one-free.wav", "003-thanks-for-listening.wav"]
@@ -73,7 +76,7 @@ def test_voice_list_and_plain_errors(tmp_path):
         run_job(SynthesizeSpeech("system:en-us", "  "))
     with pytest.raises(JobError, match="needs a project"):
         run_job(SynthesizeSpeech("my-voice", "Hello."))
-    with pytest.raises(JobError, match="no voice “my-voice”|There is no voice"):
+    with pytest.raises(JobError, match=r"no voice “my-voice”|There is no voice"):
         run_job(SynthesizeSpeech("my-voice", "Hello.", project_root=tmp_path))
     with pytest.raises(JobError, match="no voice for the language"):
         run_job(SynthesizeSpeech("system:xx-nope", "Hello."))
@@ -82,12 +85,14 @@ def test_voice_list_and_plain_errors(tmp_path):
     # the same errors before any work (the CLI asks first)
     SynthesizeSpeech("system:fr", "Bonjour.").check()
     SynthesizeSpeech("system:en-GB", "Hello.").check()
-    for job, message in ((SynthesizeSpeech("system:xx-nope", "Hello."), "no voice for the language"),
-                         (SynthesizeSpeech("system:en", "Hello.", pitch=40), "pitch"),
-                         (SynthesizeSpeech("system:en", "..."), "no text"),
-                         (SynthesizeSpeech(str(tmp_path / "x.onnx"), "Hi."), "does not exist"),
-                         (SynthesizeSpeech("tts-1", "Hi.", project_root=tmp_path), "There is no voice"),
-                         (ExportLines("system:en", "\n", tmp_path), "no lines")):
+    for job, message in (
+        (SynthesizeSpeech("system:xx-nope", "Hello."), "no voice for the language"),
+        (SynthesizeSpeech("system:en", "Hello.", pitch=40), "pitch"),
+        (SynthesizeSpeech("system:en", "..."), "no text"),
+        (SynthesizeSpeech(str(tmp_path / "x.onnx"), "Hi."), "does not exist"),
+        (SynthesizeSpeech("tts-1", "Hi.", project_root=tmp_path), "There is no voice"),
+        (ExportLines("system:en", "\n", tmp_path), "no lines"),
+    ):
         with pytest.raises(JobError, match=message):
             job.check()
 
@@ -118,18 +123,41 @@ def test_pitch_shift_and_stretch_tools():
     assert abs(_peak_hz(down, rate) - 200 * 2 ** (-5 / 12)) < 6
     slow = dsp.time_stretch(tone, 1.5)
     assert len(slow) == int(round(len(tone) * 1.5)) and abs(_peak_hz(slow, rate) - 200) < 5
-    rms = float(np.sqrt(np.mean(up ** 2)))
+    rms = float(np.sqrt(np.mean(up**2)))
     assert abs(rms - 0.5 / np.sqrt(2)) < 0.05  # loudness kept
     mel = np.random.default_rng(0).normal(size=(40, 80)).astype(np.float32)
     assert dsp.stretch_frames(mel, 1.5).shape == (60, 80) and dsp.stretch_frames(mel, 0.5).shape == (20, 80)
     assert np.array_equal(dsp.stretch_frames(mel, 1.0), mel)
 
 
-TINY_TTS = {"reduction": 3, "embed_dim": 16, "prenet_dim": 8, "attention_rnn_dim": 16, "decoder_rnn_dim": 16,
-            "attention_dim": 8, "postnet_dim": 8, "batch_size": 4, "lr": 3e-3, "warmup_steps": 1, "log_every": 1,
-            "eval_every": 100, "sample_every": 100, "checkpoint_every": 2}
-TINY_VOCODER = {"width": 8, "disc_width": 2, "segment_frames": 8, "batch_size": 2, "lr": 2e-3, "log_every": 1,
-                "eval_every": 100, "sample_every": 100, "checkpoint_every": 2, "eval_clips": 1}
+TINY_TTS = {
+    "reduction": 3,
+    "embed_dim": 16,
+    "prenet_dim": 8,
+    "attention_rnn_dim": 16,
+    "decoder_rnn_dim": 16,
+    "attention_dim": 8,
+    "postnet_dim": 8,
+    "batch_size": 4,
+    "lr": 3e-3,
+    "warmup_steps": 1,
+    "log_every": 1,
+    "eval_every": 100,
+    "sample_every": 100,
+    "checkpoint_every": 2,
+}
+TINY_VOCODER = {
+    "width": 8,
+    "disc_width": 2,
+    "segment_frames": 8,
+    "batch_size": 2,
+    "lr": 2e-3,
+    "log_every": 1,
+    "eval_every": 100,
+    "sample_every": 100,
+    "checkpoint_every": 2,
+    "eval_clips": 1,
+}
 
 
 def test_trained_voice_through_the_same_job(tmp_path, monkeypatch):
@@ -167,13 +195,14 @@ def test_trained_voice_through_the_same_job(tmp_path, monkeypatch):
 
     trained = [v for v in list_voices(project) if v["kind"] == "trained"]
     assert len(trained) == 1 and trained[0]["steps"] == [2] and trained[0]["sample_rate"] == 22050
-    assert [v["id"] for v in trained[0]["vocoders"]][0] == "griffinlim" and len(trained[0]["vocoders"]) == 2
+    assert trained[0]["vocoders"][0]["id"] == "griffinlim" and len(trained[0]["vocoders"]) == 2
     neural = run_job(SynthesizeSpeech("latest", "Hi. Yes.", project_root=project))
     assert neural["voice"] == "latest" and neural["vocoder"] == trained[0]["vocoders"][1]["id"]
     assert neural["sample_rate"] == 22050 and len(neural["sentences"]) == 2 and len(neural["samples"]) > 0
     assert np.isfinite(neural["samples"]).all()
     gl = run_job(SynthesizeSpeech(trained[0]["id"], "Hi.", project_root=project, vocoder="griffinlim"))
-    fast = run_job(SynthesizeSpeech(trained[0]["id"], "Hi.", project_root=project, vocoder="griffinlim",
-                                    rate=2.0, pitch=3))
+    fast = run_job(
+        SynthesizeSpeech(trained[0]["id"], "Hi.", project_root=project, vocoder="griffinlim", rate=2.0, pitch=3)
+    )
     assert gl["vocoder"] == "griffinlim" and len(gl["samples"]) % 256 == 0
     assert abs(len(fast["samples"]) - len(gl["samples"]) / 2) <= 2 * 256

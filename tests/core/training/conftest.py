@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from training_helpers import make_project
 
 
@@ -29,12 +28,14 @@ def poisoned():
     """Registers family "poisoned" (see training_helpers.PoisonedRecipe) for one test, then removes it."""
     from dataclasses import replace
 
-    from studio.core.training import recipes
     from training_helpers import PoisonedRecipe
 
+    from studio.core.training import recipes
+
     reference = recipes.spec("reference")
-    recipes.register(replace(reference, info=replace(reference.info, family="poisoned"),
-                             recipe="training_helpers:PoisonedRecipe"))
+    recipes.register(
+        replace(reference, info=replace(reference.info, family="poisoned"), recipe="training_helpers:PoisonedRecipe")
+    )
     PoisonedRecipe.nan_calls, PoisonedRecipe.nan_from, PoisonedRecipe.oom_above = set(), None, None
     PoisonedRecipe.val_losses, PoisonedRecipe.two_phases, PoisonedRecipe.first_phase_items = [], False, 0
     yield PoisonedRecipe

@@ -7,13 +7,25 @@ import subprocess
 import sys
 import time
 
+from training_helpers import logged_steps
+
 from studio.core.training import runs
 from studio.core.training.checkpoints import complete_steps
 
-from training_helpers import logged_steps
-
-FAST_SETS = ["--set", "batch_size=8", "--set", "width=4", "--set", "latent_channels=4", "--set", "log_every=1",
-             "--set", "eval_every=10", "--set", "sample_every=50"]
+FAST_SETS = [
+    "--set",
+    "batch_size=8",
+    "--set",
+    "width=4",
+    "--set",
+    "latent_channels=4",
+    "--set",
+    "log_every=1",
+    "--set",
+    "eval_every=10",
+    "--set",
+    "sample_every=50",
+]
 
 
 def studio(*args, timeout=60):
@@ -21,8 +33,22 @@ def studio(*args, timeout=60):
 
 
 def test_train_prints_the_run_id_and_refuses_unusable_arguments_with_exit_2(project):
-    done = studio("train", "--project", str(project), "--dataset", "pics", "--model", "reference",
-                  "--preset", "fast", "--steps", "12", "--checkpoint-every", "6", *FAST_SETS)
+    done = studio(
+        "train",
+        "--project",
+        str(project),
+        "--dataset",
+        "pics",
+        "--model",
+        "reference",
+        "--preset",
+        "fast",
+        "--steps",
+        "12",
+        "--checkpoint-every",
+        "6",
+        *FAST_SETS,
+    )
     assert done.returncode == 0, done.stderr
     run_id, result = done.stdout.splitlines()
     assert json.loads(result)["run_id"] == run_id and json.loads(result)["step"] == 12
@@ -32,12 +58,14 @@ def test_train_prints_the_run_id_and_refuses_unusable_arguments_with_exit_2(proj
     assert run_id in json.loads((project / "project.json").read_text())["runs"]
 
     base = ["train", "--project", str(project), "--dataset", "pics", "--model", "reference"]
-    for extra, message in ((["--set", "lr=fast"], "lr must be a number"),
-                           (["--set", "nosuch=1"], "“nosuch” is not a setting of reference"),
-                           (["--set", "lr"], "--set takes key=value"),
-                           (["--steps", "0"], "--steps must be at least 1"),
-                           (["--preset", "huge"], "There is no preset “huge”"),
-                           (["--resume", "no-such-run"], "There is no run “no-such-run”")):
+    for extra, message in (
+        (["--set", "lr=fast"], "lr must be a number"),
+        (["--set", "nosuch=1"], "“nosuch” is not a setting of reference"),
+        (["--set", "lr"], "--set takes key=value"),
+        (["--steps", "0"], "--steps must be at least 1"),
+        (["--preset", "huge"], "There is no preset “huge”"),
+        (["--resume", "no-such-run"], "There is no run “no-such-run”"),
+    ):
         refused = studio(*base, *extra)
         assert refused.returncode == 2 and message in refused.stderr, (extra, refused.stderr)
         assert refused.stdout == ""
@@ -46,9 +74,25 @@ def test_train_prints_the_run_id_and_refuses_unusable_arguments_with_exit_2(proj
 
 
 def test_a_killed_run_is_detected_and_resume_latest_finishes_it(project):
-    command = [sys.executable, "-m", "studio", "train", "--project", str(project), "--dataset", "pics",
-               "--model", "reference", "--preset", "fast", "--steps", "100000", "--checkpoint-every", "20",
-               *FAST_SETS]
+    command = [
+        sys.executable,
+        "-m",
+        "studio",
+        "train",
+        "--project",
+        str(project),
+        "--dataset",
+        "pics",
+        "--model",
+        "reference",
+        "--preset",
+        "fast",
+        "--steps",
+        "100000",
+        "--checkpoint-every",
+        "20",
+        *FAST_SETS,
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         run_id = process.stdout.readline().strip()
@@ -71,8 +115,19 @@ def test_a_killed_run_is_detected_and_resume_latest_finishes_it(project):
     assert runs.read_status(folder)["state"] == "running"  # what the dead process left behind
 
     target = last + 15
-    resumed = studio("train", "--project", str(project), "--dataset", "pics", "--model", "reference",
-                     "--resume", "latest", "--steps", str(target))
+    resumed = studio(
+        "train",
+        "--project",
+        str(project),
+        "--dataset",
+        "pics",
+        "--model",
+        "reference",
+        "--resume",
+        "latest",
+        "--steps",
+        str(target),
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.splitlines()[0] == run_id
     assert f"Resumed from step {last:,}." in resumed.stderr  # said in plain words, not only done

@@ -5,12 +5,11 @@ import threading
 import time
 
 from PIL import Image
+from training_helpers import FAST, logged_steps
 
 from studio.core.jobs import JobContext
 from studio.core.training import TrainJob, estimate, recipes, runs
 from studio.core.training.checkpoints import complete_steps
-
-from training_helpers import FAST, logged_steps
 
 
 def test_pause_saves_a_checkpoint_reports_paused_and_goes_on(project):
@@ -37,8 +36,9 @@ def test_pause_saves_a_checkpoint_reports_paused_and_goes_on(project):
 
 def test_save_now_and_sample_now_happen_at_the_next_step_and_previews_are_reported(project):
     previews = []
-    job = TrainJob(project, "pics", "reference", preset="fast",
-                   overrides={**FAST, "keep_last": 10, "sample_every": 100}, steps=8)
+    job = TrainJob(
+        project, "pics", "reference", preset="fast", overrides={**FAST, "keep_last": 10, "sample_every": 100}, steps=8
+    )
 
     def on_metrics(values):
         if values.get("step") == 2 and "loss" in values:
@@ -57,9 +57,14 @@ def test_save_now_and_sample_now_happen_at_the_next_step_and_previews_are_report
 def test_early_stopping_ends_the_run_and_keeps_the_best_checkpoint(project, poisoned):
     poisoned.val_losses = [0.5, 0.4, 0.45, 0.46, 0.47]
     events = []
-    job = TrainJob(project, "pics", "poisoned", preset="fast",
-                   overrides={**FAST, "eval_every": 1, "checkpoint_every": 1, "keep_last": 2,
-                              "early_stopping_patience": 2}, steps=50)
+    job = TrainJob(
+        project,
+        "pics",
+        "poisoned",
+        preset="fast",
+        overrides={**FAST, "eval_every": 1, "checkpoint_every": 1, "keep_last": 2, "early_stopping_patience": 2},
+        steps=50,
+    )
     result = job(JobContext(on_metrics=lambda v: events.append(v["event"]) if "event" in v else None))
 
     assert result["step"] == 4 and result["best_checkpoint"].endswith("step-000002.json")
@@ -77,17 +82,24 @@ def test_estimate_times_real_steps_quickly(project):
     result = estimate(project, "pics", "reference", {"steps": 1000, "width": 16}, "cpu")
     assert time.perf_counter() - started < 2.0
     assert result["seconds"] > 0 and isinstance(result["memory_bytes"], int)
-    weights = sum(p.numel() * 4 for p in __import__("studio.core.training.reference", fromlist=["x"])
-                  .TinyAutoencoder(16, 8).parameters())
+    weights = sum(
+        p.numel() * 4
+        for p in __import__("studio.core.training.reference", fromlist=["x"]).TinyAutoencoder(16, 8).parameters()
+    )
     assert result["memory_bytes"] > 4 * weights  # weights, gradients, two Adam moments, activations
     assert runs.list_runs(project) == []  # estimating creates no run
 
 
 def test_recipes_presets_and_run_listing(project, tmp_path):
-    assert [(r.family, r.kinds) for r in recipes.available()] == [("reference", ("image",)), ("gan", ("image",)),
-                                                                  ("vae", ("image",)), ("gpt", ("text",)),
-                                                                  ("lstm", ("text",)), ("tts", ("audio",)),
-                                                                  ("vocoder", ("audio",))]
+    assert [(r.family, r.kinds) for r in recipes.available()] == [
+        ("reference", ("image",)),
+        ("gan", ("image",)),
+        ("vae", ("image",)),
+        ("gpt", ("text",)),
+        ("lstm", ("text",)),
+        ("tts", ("audio",)),
+        ("vocoder", ("audio",)),
+    ]
     assert recipes.available()[1].resolutions == (32, 64, 128, 256)
     assert set(recipes.presets("reference")) == {"fast", "balanced", "best"}
     defaults = recipes.default_config("reference")
@@ -97,8 +109,15 @@ def test_recipes_presets_and_run_listing(project, tmp_path):
     job = TrainJob(project, "pics", "reference", preset="fast", overrides=FAST, steps=5)
     job(JobContext())
     [info] = runs.list_runs(project)
-    assert (info.run_id, info.family, info.dataset, info.state, info.step, info.total_steps, info.interrupted) == \
-        (job.run_id, "reference", "pics", "finished", 5, 5, False)
+    assert (info.run_id, info.family, info.dataset, info.state, info.step, info.total_steps, info.interrupted) == (
+        job.run_id,
+        "reference",
+        "pics",
+        "finished",
+        5,
+        5,
+        False,
+    )
     csv_text = runs.export_metrics_csv(job.run_folder, tmp_path / "m.csv").read_text()
     assert csv_text.splitlines()[0].startswith("step,time_s,epoch,lr,items_per_s,loss")
     assert len(csv_text.splitlines()) == 6

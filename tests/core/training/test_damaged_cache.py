@@ -15,9 +15,24 @@ from studio.core.training import TrainJob
 
 torch.set_num_threads(1)
 
-TINY = {"block_size": 16, "n_layer": 1, "n_head": 2, "n_embd": 16, "dropout": 0.0, "batch_size": 4, "lr": 3e-3,
-        "warmup_steps": 1, "log_every": 1, "eval_every": 3, "sample_every": 100, "checkpoint_every": 3,
-        "keep_last": 1, "eval_windows": 4, "preview_tokens": 4, "seed": 1}
+TINY = {
+    "block_size": 16,
+    "n_layer": 1,
+    "n_head": 2,
+    "n_embd": 16,
+    "dropout": 0.0,
+    "batch_size": 4,
+    "lr": 3e-3,
+    "warmup_steps": 1,
+    "log_every": 1,
+    "eval_every": 3,
+    "sample_every": 100,
+    "checkpoint_every": 3,
+    "keep_last": 1,
+    "eval_windows": 4,
+    "preview_tokens": 4,
+    "seed": 1,
+}
 
 
 def test_training_on_a_truncated_train_bin_rebuilds_the_cache_and_runs(tmp_path):
@@ -34,8 +49,16 @@ def test_training_on_a_truncated_train_bin_rebuilds_the_cache_and_runs(tmp_path)
     train_bin.write_bytes(train_bin.read_bytes()[:100])  # a copy cut short
 
     messages: list[str] = []
-    job = TrainJob(project, "ads", "gpt", preset="fast", overrides={**TINY, "tokenizer": "char", "vocab_size": 4096},
-                   steps=3, device="cpu", cpu_threads=1)
+    job = TrainJob(
+        project,
+        "ads",
+        "gpt",
+        preset="fast",
+        overrides={**TINY, "tokenizer": "char", "vocab_size": 4096},
+        steps=3,
+        device="cpu",
+        cpu_threads=1,
+    )
     result = job(JobContext(on_progress=lambda fraction, message: messages.append(message)))
     assert result["step"] == 3
     assert any("damaged" in m and "train.bin" in m for m in messages)

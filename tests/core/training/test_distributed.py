@@ -7,10 +7,9 @@ import sys
 import textwrap
 
 from safetensors.torch import load_file
+from training_helpers import FAST, assert_identical, final_weights, logged_steps
 
 from studio.core.training import runs
-
-from training_helpers import FAST, assert_identical, final_weights, logged_steps
 
 RANK_SCRIPT = textwrap.dedent("""
     import json, os, sys
@@ -31,8 +30,12 @@ RANK_SCRIPT = textwrap.dedent("""
 
 
 def torchrun(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_two_gloo_processes_end_with_identical_weights(project, tmp_path):
@@ -53,9 +56,29 @@ def test_two_gloo_processes_end_with_identical_weights(project, tmp_path):
 
 
 def test_torchrun_runs_the_train_command(project):
-    done = torchrun("-m", "studio", "train", "--project", str(project), "--dataset", "pics", "--model",
-                    "reference", "--preset", "fast", "--steps", "6", "--checkpoint-every", "3",
-                    "--set", "batch_size=4", "--set", "width=4", "--set", "log_every=1")
+    done = torchrun(
+        "-m",
+        "studio",
+        "train",
+        "--project",
+        str(project),
+        "--dataset",
+        "pics",
+        "--model",
+        "reference",
+        "--preset",
+        "fast",
+        "--steps",
+        "6",
+        "--checkpoint-every",
+        "3",
+        "--set",
+        "batch_size=4",
+        "--set",
+        "width=4",
+        "--set",
+        "log_every=1",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     run_id = lines[0]

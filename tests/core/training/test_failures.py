@@ -6,14 +6,13 @@ import errno
 
 import pytest
 import torch
+from training_helpers import FAST, assert_identical, final_weights, logged_steps
 
 from studio.core.jobs import JobContext, JobError
 from studio.core.training import TrainJob, checkpoints, runs
 from studio.core.training.callbacks import DiskFull
 from studio.core.training.checkpoints import complete_steps
 from studio.core.training.schedule import lr_factor
-
-from training_helpers import FAST, assert_identical, final_weights, logged_steps
 
 
 def collecting_context():
@@ -29,8 +28,10 @@ def test_a_nan_loss_rolls_back_lowers_the_learning_rate_and_the_run_completes(pr
     result = job(ctx)
 
     assert result["step"] == 20 and result["status"] == "finished"
-    assert ("The loss became NaN at step 7; the studio went back to step 5 and lowered the learning rate to "
-            "0.001 (retry 1 of 3).") in events
+    assert (
+        "The loss became NaN at step 7; the studio went back to step 5 and lowered the learning rate to "
+        "0.001 (retry 1 of 3)."
+    ) in events
     assert logged_steps(job.run_folder) == list(range(1, 21))  # steps 6-7 were logged again, not twice
     lines = {line["step"]: line for line in runs.read_metrics(job.run_folder)}
     assert lines[8]["lr"] == pytest.approx(2e-3 * 0.5 * lr_factor(7, 20, 3, 0.1), rel=1e-12)
@@ -51,7 +52,8 @@ def test_a_loss_that_stays_nan_stops_the_run_with_an_explanation(project, poison
         "The loss became NaN at step 1; the studio went back to step 0 and lowered the learning rate to 0.0005 "
         "(retry 2 of 3).",
         "The loss became NaN at step 1; the studio went back to step 0 and lowered the learning rate to 0.00025 "
-        "(retry 3 of 3)."]
+        "(retry 3 of 3).",
+    ]
     status = runs.read_status(job.run_folder)
     assert status["state"] == "failed" and "lower learning rate" in status["message"]
 
@@ -61,8 +63,10 @@ def test_out_of_memory_halves_the_micro_batch_and_keeps_the_effective_batch(proj
     ctx, events = collecting_context()
     job = TrainJob(project, "pics", "poisoned", preset="fast", overrides=FAST, steps=12)
     assert job(ctx)["step"] == 12
-    assert events[0] == ("The GPU ran out of memory at step 1; the studio now processes 4 items at a time in 2 "
-                         "parts, so each step still learns from 8 items.")
+    assert events[0] == (
+        "The GPU ran out of memory at step 1; the studio now processes 4 items at a time in 2 "
+        "parts, so each step still learns from 8 items."
+    )
     state = torch.load(job.run_folder / "checkpoints" / "step-000012.state.pt", weights_only=True)
     assert state["engine"]["micro_batch"] == 4
 
@@ -90,7 +94,7 @@ def test_a_full_disk_stops_cleanly_and_keeps_the_previous_checkpoint(project, mo
 
     monkeypatch.setattr(checkpoints, "atomic_write_bytes", full_disk_at_step_10)
     job = TrainJob(project, "pics", "reference", preset="fast", overrides=FAST, steps=20)
-    with pytest.raises(DiskFull, match="disk is full.*step 10 could not be saved.*step 5 is intact"):
+    with pytest.raises(DiskFull, match=r"disk is full.*step 10 could not be saved.*step 5 is intact"):
         job(JobContext())
 
     folder = job.run_folder / "checkpoints"

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
+from training_helpers import assert_identical, final_weights, logged_steps
 
 from studio.core.datasets.importer import ImportDataset
 from studio.core.jobs import Cancelled, JobContext, JobError, run_job
@@ -22,17 +23,37 @@ from studio.core.training.checkpoints import complete_steps
 from studio.core.training.image_gan import GanRecipe
 from studio.core.training.image_vae import VaeRecipe
 
-from training_helpers import assert_identical, final_weights, logged_steps
-
 CLASSES = ("circles", "squares", "triangles")
 # one torch thread: these small models gain little from two, and on a busy machine (tests run in parallel)
 # two threads spin-waiting on each other made a 9 s run take 30-70 s
 THREADS = 1
 # 32 px, small widths, batch 16: each 200-step run takes seconds on a 2-core CPU
-GAN_SETTINGS = {"resolution": 32, "width": 16, "z_dim": 32, "batch_size": 16, "ema_decay": 0.95, "lr": 1e-3,
-                "log_every": 20, "eval_every": 200, "sample_every": 200, "checkpoint_every": 200, "eval_count": 96}
-VAE_SETTINGS = {"resolution": 32, "width": 32, "z_dim": 16, "batch_size": 16, "kl_warmup_steps": 100, "lr": 3e-3,
-                "log_every": 20, "eval_every": 20, "sample_every": 200, "checkpoint_every": 200, "eval_count": 96}
+GAN_SETTINGS = {
+    "resolution": 32,
+    "width": 16,
+    "z_dim": 32,
+    "batch_size": 16,
+    "ema_decay": 0.95,
+    "lr": 1e-3,
+    "log_every": 20,
+    "eval_every": 200,
+    "sample_every": 200,
+    "checkpoint_every": 200,
+    "eval_count": 96,
+}
+VAE_SETTINGS = {
+    "resolution": 32,
+    "width": 32,
+    "z_dim": 16,
+    "batch_size": 16,
+    "kl_warmup_steps": 100,
+    "lr": 3e-3,
+    "log_every": 20,
+    "eval_every": 20,
+    "sample_every": 200,
+    "checkpoint_every": 200,
+    "eval_count": 96,
+}
 
 
 def make_shapes_project(root: Path, per_class: int = 30, size: int = 48) -> Path:
@@ -92,8 +113,7 @@ def _train_once(root: Path, family: str, settings: dict) -> tuple[TrainJob, floa
         project = root / "Shapes"
         config = recipes.resolve_config(family, "fast", settings)
         recipes.load_recipe_class(family).prepare_data(project / "datasets" / "shapes", config, JobContext())
-        job = TrainJob(project, "shapes", family, preset="fast", overrides=settings, steps=200,
-                       cpu_threads=THREADS)
+        job = TrainJob(project, "shapes", family, preset="fast", overrides=settings, steps=200, cpu_threads=THREADS)
         started = time.perf_counter()
         job(JobContext())
         return job, time.perf_counter() - started
@@ -150,7 +170,8 @@ def test_losses_and_penalties():
     assert float(gan.d_loss("hinge", real, fake)) == pytest.approx(0.25 + 0.75)
     assert float(gan.g_loss("hinge", fake)) == pytest.approx(0.75)
     assert float(gan.d_loss("nonsaturating", real, fake)) == pytest.approx(
-        float(torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean()))
+        float(torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean())
+    )
     assert float(gan.d_loss("wgan-gp", real, fake)) == pytest.approx(-0.75 - 1.25 + 1e-3 * (4.25 / 2))
     with pytest.raises(ValueError):
         gan.d_loss("lsgan", real, fake)
@@ -166,7 +187,7 @@ def test_losses_and_penalties():
     D, x = Linear(), torch.randn(5, 3, 4, 4)
     assert float(gan.r1_penalty(D, x).detach()) == pytest.approx(48 * 0.25)  # |w|²: 48 values of 0.5²
     penalty = gan.gradient_penalty(D, x, torch.randn(5, 3, 4, 4)).detach()
-    assert float(penalty) == pytest.approx((48 ** 0.5 * 0.5 - 1) ** 2)
+    assert float(penalty) == pytest.approx((48**0.5 * 0.5 - 1) ** 2)
 
 
 def test_diffaugment_sees_real_and_fake_batches(shapes, monkeypatch):
@@ -179,8 +200,9 @@ def test_diffaugment_sees_real_and_fake_batches(shapes, monkeypatch):
     models = recipe.build_models()
     seen = []
     real_augment = image_gan.augment
-    monkeypatch.setattr(image_gan, "augment",
-                        lambda x, policy: seen.append((len(x), policy)) or real_augment(x, policy))
+    monkeypatch.setattr(
+        image_gan, "augment", lambda x, policy: seen.append((len(x), policy)) or real_augment(x, policy)
+    )
     batch = recipe.load_batch([0, 1, 2, 3])
     assert batch[0].shape == (4, 3, 32, 32)
     assert batch[1].tolist() == recipe.labels[recipe.train_items[:4]].tolist()
@@ -196,16 +218,26 @@ def test_gan_trains_200_steps_and_describes_its_generator(gan_run):
     print(f"GAN 200 steps: {seconds:.1f} s")  # ~9 s on one thread
     record = runs.read_config(job.run_folder)
     model = record["model"]
-    assert model == {"kind": "gan", "resolution": 32, "z_dim": 32, "width": 16, "num_classes": 3,
-                     "classes": list(CLASSES), "weights": "generator", "ema": True}
+    assert model == {
+        "kind": "gan",
+        "resolution": 32,
+        "z_dim": 32,
+        "width": 16,
+        "num_classes": 3,
+        "classes": list(CLASSES),
+        "weights": "generator",
+        "ema": True,
+    }
     weights = final_weights(job.run_folder)
-    ema = {k[len("ema.generator."):]: v for k, v in weights.items() if k.startswith("ema.generator.")}
+    ema = {k[len("ema.generator.") :]: v for k, v in weights.items() if k.startswith("ema.generator.")}
     generator = gan.build_generator(model)
     generator.load_state_dict(ema, strict=True)
     assert any(k.startswith("discriminator.") for k in weights) and not any(k.startswith("ema.discr") for k in weights)
     line = runs.read_metrics(job.run_folder)[-1]
-    assert line["step"] == 200 and {"loss_d", "loss_g", "d_real", "d_fake", "val_kid", "val_fid",
-                                    "val_precision", "val_recall"} <= line.keys()
+    assert (
+        line["step"] == 200
+        and {"loss_d", "loss_g", "d_real", "d_fake", "val_kid", "val_fid", "val_precision", "val_recall"} <= line.keys()
+    )
     assert all(np.isfinite(line[k]) for k in ("loss_d", "loss_g", "val_kid"))
     assert (job.run_folder / "samples" / "step-000200.png").is_file()
 
@@ -217,24 +249,31 @@ def test_gan_quality_improves_over_the_fresh_generator(gan_run):
     torch.manual_seed(config["seed"])
     fresh = recipe.build_models()["generator"].eval()
     trained = gan.build_generator(recipe.describe())
-    trained.load_state_dict({k[len("ema.generator."):]: v for k, v in final_weights(job.run_folder).items()
-                             if k.startswith("ema.generator.")})
+    trained.load_state_dict(
+        {
+            k[len("ema.generator.") :]: v
+            for k, v in final_weights(job.run_folder).items()
+            if k.startswith("ema.generator.")
+        }
+    )
     before = recipe.evaluate({"generator": fresh})
     after = recipe.evaluate({"generator": trained.eval()})
-    print(f"val_kid {before['val_kid']:.4f} -> {after['val_kid']:.4f}, "
-          f"val_fid {before['val_fid']:.1f} -> {after['val_fid']:.1f}")
+    print(
+        f"val_kid {before['val_kid']:.4f} -> {after['val_kid']:.4f}, "
+        f"val_fid {before['val_fid']:.1f} -> {after['val_fid']:.1f}"
+    )
     assert after["val_kid"] < before["val_kid"] * 0.5
     assert recipe.evaluate({"generator": trained}) == after  # fixed seeds: repeatable
 
 
 def test_class_labels_change_what_the_models_make(gan_run, vae_run):
     """Same latent, different class: different pictures (conditional batch norm / label embedding wired)."""
-    for (job, _), build, prefix in ((gan_run, gan.build_generator, "ema.generator."),
-                                    (vae_run, vae.build_vae, "vae.")):
+    for (job, _), build, prefix in ((gan_run, gan.build_generator, "ema.generator."), (vae_run, vae.build_vae, "vae.")):
         model = runs.read_config(job.run_folder)["model"]
         net = build(model).eval()
-        net.load_state_dict({k[len(prefix):]: v for k, v in final_weights(job.run_folder).items()
-                             if k.startswith(prefix)})
+        net.load_state_dict(
+            {k[len(prefix) :]: v for k, v in final_weights(job.run_folder).items() if k.startswith(prefix)}
+        )
         z = torch.randn(8, model["z_dim"], generator=torch.Generator().manual_seed(0))
         make = net if model["kind"] == "gan" else net.decode
         with torch.no_grad():
@@ -255,10 +294,19 @@ def test_vae_trains_200_steps_and_reconstruction_error_halves(vae_run):
     assert {"val_loss", "val_kl", "val_kid", "kl_weight", "recon"} <= evaluations[-1].keys()
     assert evaluations[0]["kl_weight"] < 0.25 and evaluations[-1]["kl_weight"] == pytest.approx(1.0)
     model = runs.read_config(job.run_folder)["model"]
-    assert model == {"kind": "vae", "resolution": 32, "z_dim": 16, "width": 32, "num_classes": 3,
-                     "classes": list(CLASSES), "weights": "vae", "ema": False}
+    assert model == {
+        "kind": "vae",
+        "resolution": 32,
+        "z_dim": 16,
+        "width": 32,
+        "num_classes": 3,
+        "classes": list(CLASSES),
+        "weights": "vae",
+        "ema": False,
+    }
     vae.build_vae(model).load_state_dict(
-        {k[4:]: v for k, v in final_weights(job.run_folder).items() if k.startswith("vae.")}, strict=True)
+        {k[4:]: v for k, v in final_weights(job.run_folder).items() if k.startswith("vae.")}, strict=True
+    )
     assert (job.run_folder / "samples" / "step-000200.png").is_file()
 
 
@@ -290,8 +338,17 @@ def _stop_at(step: int, key: str) -> JobContext:
 def test_resume_equals_straight_run(shapes, family):
     """10 steps + stop + resume + 10 steps == 20 steps straight, bit for bit: weights, EMA, the spectral
     norm's vectors, and for the VAE a KL warm-up that is still rising at the stop."""
-    base = {**(GAN_SETTINGS if family == "gan" else VAE_SETTINGS), "width": 8, "batch_size": 8, "seed": 5,
-            "log_every": 1, "eval_every": 10, "sample_every": 20, "checkpoint_every": 5, "eval_count": 16}
+    base = {
+        **(GAN_SETTINGS if family == "gan" else VAE_SETTINGS),
+        "width": 8,
+        "batch_size": 8,
+        "seed": 5,
+        "log_every": 1,
+        "eval_every": 10,
+        "sample_every": 20,
+        "checkpoint_every": 5,
+        "eval_count": 16,
+    }
     settings = {**base, "r1_gamma": 1.0} if family == "gan" else {**base, "kl_warmup_steps": 15, "ema": True}
     straight = TrainJob(shapes, "shapes", family, preset="fast", overrides=settings, steps=20, cpu_threads=THREADS)
     straight(JobContext())
@@ -315,18 +372,37 @@ def test_resume_equals_straight_run(shapes, family):
 def test_time_estimate_runs_the_gan_losses_with_penalties(shapes):
     from studio.core.training import estimate
 
-    result = estimate(shapes, "shapes", "gan", {**GAN_SETTINGS, "width": 4, "batch_size": 4, "loss": "wgan-gp",
-                                                 "r1_gamma": 1.0, "steps": 100})
+    result = estimate(
+        shapes,
+        "shapes",
+        "gan",
+        {**GAN_SETTINGS, "width": 4, "batch_size": 4, "loss": "wgan-gp", "r1_gamma": 1.0, "steps": 100},
+    )
     assert result["seconds"] > 0 and result["memory_bytes"] > 0
 
 
 @pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
 def test_other_losses_train(shapes, loss):
     """Unconditional, no spectral norm, two micro-batches per step: the other paths of the recipe."""
-    job = TrainJob(shapes, "shapes", "gan", preset="fast", steps=3, cpu_threads=THREADS,
-                   overrides={**GAN_SETTINGS, "width": 4, "batch_size": 4, "micro_batch": 2, "loss": loss,
-                              "spectral_norm": False, "conditional": False, "eval_count": 8,
-                              "diffaugment": "translation,flip"})
+    job = TrainJob(
+        shapes,
+        "shapes",
+        "gan",
+        preset="fast",
+        steps=3,
+        cpu_threads=THREADS,
+        overrides={
+            **GAN_SETTINGS,
+            "width": 4,
+            "batch_size": 4,
+            "micro_batch": 2,
+            "loss": loss,
+            "spectral_norm": False,
+            "conditional": False,
+            "eval_count": 8,
+            "diffaugment": "translation,flip",
+        },
+    )
     result = job(JobContext())
     line = runs.read_metrics(job.run_folder)[-1]
     assert result["step"] == 3 and np.isfinite(line["loss_d"]) and np.isfinite(line["val_kid"])
@@ -337,11 +413,16 @@ def test_other_losses_train(shapes, loss):
 def test_resolution_is_a_setting_and_bad_values_are_refused(shapes):
     assert recipes.resolve_config("gan", "balanced", {"resolution": "32"})["resolution"] == 32
     assert recipes.resolve_config("vae", "fast", {"resolution": "128"})["resolution"] == 128
-    for family, overrides in (("gan", {"resolution": 48}), ("gan", {"loss": "lsgan"}),
-                              ("gan", {"diffaugment": "colour"}), ("vae", {"resolution": 100})):
+    for family, overrides in (
+        ("gan", {"resolution": 48}),
+        ("gan", {"loss": "lsgan"}),
+        ("gan", {"diffaugment": "colour"}),
+        ("vae", {"resolution": 100}),
+    ):
         with pytest.raises(JobError) as caught:
-            TrainJob(shapes, "shapes", family, preset="fast", steps=1, overrides=overrides,
-                     cpu_threads=THREADS)(JobContext())
+            TrainJob(shapes, "shapes", family, preset="fast", steps=1, overrides=overrides, cpu_threads=THREADS)(
+                JobContext()
+            )
         assert "(it is" in str(caught.value) or "Unknown augmentation" in str(caught.value)
         assert runs.list_runs(shapes) == []  # refused before any run folder
 

@@ -5,12 +5,11 @@ import json
 
 import pytest
 import torch
+from training_helpers import FAST, assert_identical, final_weights, logged_steps
 
 from studio.core.jobs import Cancelled, JobContext
 from studio.core.training import TrainJob, runs
 from studio.core.training.checkpoints import complete_steps
-
-from training_helpers import FAST, assert_identical, final_weights, logged_steps
 
 SETTINGS = {**FAST, "ema": True, "seed": 3}
 
@@ -45,8 +44,9 @@ def test_twenty_steps_straight_equal_ten_plus_resume_plus_ten(project):
 
 def test_resume_latest_drops_log_lines_after_the_checkpoint(project):
     """A kill after step 12 leaves log lines 11-12 beyond the step-10 checkpoint: they are replaced."""
-    job = TrainJob(project, "pics", "reference", preset="fast", overrides={**SETTINGS, "checkpoint_every": 10},
-                   steps=20)
+    job = TrainJob(
+        project, "pics", "reference", preset="fast", overrides={**SETTINGS, "checkpoint_every": 10}, steps=20
+    )
     with pytest.raises(Cancelled):
         job(stop_at(12))
     folder = job.run_folder
@@ -95,7 +95,7 @@ def test_resume_from_an_earlier_checkpoint_redoes_the_rest_of_the_run(project):
     again = TrainJob(project, "pics", "reference", resume=str(folder / "step-000005.json"))
     events = []
     ctx = stop_at(7)
-    ctx._on_metrics, stop = (lambda v: (events.append(v["event"]) if "event" in v else stop(v))), ctx._on_metrics
+    ctx._on_metrics, stop = (lambda v: events.append(v["event"]) if "event" in v else stop(v)), ctx._on_metrics
     with pytest.raises(Cancelled):
         again(ctx)
     assert again.run_id == job.run_id and "Resumed from step 5." in events

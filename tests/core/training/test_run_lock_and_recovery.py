@@ -23,13 +23,12 @@ import time
 import pytest
 import torch
 from safetensors.torch import save_file
+from training_helpers import FAST, logged_steps
 
 from studio.core.jobs import JobContext, JobError
 from studio.core.training import TrainJob, runs
 from studio.core.training.checkpoints import complete_steps
 from studio.core.training.recipes import ConfigError
-
-from training_helpers import FAST, logged_steps
 
 SETTINGS = {**FAST, "seed": 5, "keep_last": 10, "eval_every": 100, "sample_every": 1000}
 CLI_SETS = ["--set", "log_every=1", "--set", "checkpoint_every=20"]
@@ -47,8 +46,9 @@ def _events() -> tuple[JobContext, list[str]]:
 
 
 def _cli(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "studio", "train", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "studio", "train", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _wait_for(condition, timeout: float = 60.0) -> None:
@@ -62,8 +62,19 @@ def _wait_for(condition, timeout: float = 60.0) -> None:
 @pytest.mark.slow
 def test_two_resumes_of_one_run_at_once_one_trains_the_other_refuses(project):
     job = _trained(project, steps=10)
-    resume = ["--project", str(project), "--dataset", "pics", "--model", "reference", "--resume", job.run_id,
-              "--steps", "100000", *CLI_SETS]
+    resume = [
+        "--project",
+        str(project),
+        "--dataset",
+        "pics",
+        "--model",
+        "reference",
+        "--resume",
+        job.run_id,
+        "--steps",
+        "100000",
+        *CLI_SETS,
+    ]
     first, second = _cli(*resume), _cli(*resume)  # started together, as two terminals a second apart
     try:
         _wait_for(lambda: first.poll() is not None or second.poll() is not None, timeout=120)
@@ -71,8 +82,10 @@ def test_two_resumes_of_one_run_at_once_one_trains_the_other_refuses(project):
         out, err = refused.communicate(timeout=30)
         assert refused.returncode == 2 and out == "", err
         host = socket.gethostname()
-        assert f"The run {job.run_id} is being trained right now by process {winner.pid} on {host} " \
-               "(aigc-studio train" in err
+        assert (
+            f"The run {job.run_id} is being trained right now by process {winner.pid} on {host} "
+            "(aigc-studio train" in err
+        )
         assert f"kill {winner.pid}" in err and "press Stop in the studio's Training panel" in err
         assert len(err.strip().splitlines()) == 1  # one sentence, no traceback
         assert winner.poll() is None  # the first one goes on training
@@ -97,9 +110,25 @@ def test_a_run_in_use_is_refused_by_the_job_and_by_the_cli_at_once(project):
     try:
         with pytest.raises(ConfigError, match=f"is being trained right now by process {os.getpid()} on "):
             TrainJob(project, "pics", "reference", resume=job.run_id, steps=10)(JobContext())
-        done = subprocess.run([sys.executable, "-m", "studio", "train", "--project", str(project), "--dataset",
-                               "pics", "--model", "reference", "--resume", "latest"],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "studio",
+                "train",
+                "--project",
+                str(project),
+                "--dataset",
+                "pics",
+                "--model",
+                "reference",
+                "--resume",
+                "latest",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 2 and f"by process {os.getpid()} on {socket.gethostname()}" in done.stderr
         assert done.stdout == ""
     finally:
@@ -125,8 +154,10 @@ def test_a_run_lock_left_by_a_killed_process_is_taken_over(project):
     ctx, events = _events()
     result = TrainJob(project, "pics", "reference", resume=job.run_id, steps=8)(ctx)
     assert result["step"] == 8
-    assert f"The run was left locked by process {child.pid} on {socket.gethostname()}, which has ended; this " \
-           "process took it over." in events
+    assert (
+        f"The run was left locked by process {child.pid} on {socket.gethostname()}, which has ended; this "
+        "process took it over." in events
+    )
     assert logged_steps(job.run_folder) == list(range(1, 9))
 
 
@@ -152,17 +183,36 @@ def test_resume_refuses_checkpoints_and_runs_outside_the_project(project, tmp_pa
     before = (logged_steps(theirs.run_folder), complete_steps(theirs.run_folder / "checkpoints"))
     record = theirs.run_folder / "checkpoints" / "step-000005.json"
 
-    done = subprocess.run([sys.executable, "-m", "studio", "train", "--project", str(project), "--dataset", "pics",
-                           "--model", "reference", "--resume", str(record)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "studio",
+            "train",
+            "--project",
+            str(project),
+            "--dataset",
+            "pics",
+            "--model",
+            "reference",
+            "--resume",
+            str(record),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2, done.stderr
-    assert f"{record} is not inside this project's runs folder ({project / 'runs'}), so it was not resumed" \
-           in done.stderr
+    assert (
+        f"{record} is not inside this project's runs folder ({project / 'runs'}), so it was not resumed" in done.stderr
+    )
     (project / "runs" / "elsewhere").symlink_to(theirs.run_folder, target_is_directory=True)
-    for value, message in ((f"../../Other/runs/{theirs.run_id}", "is not a run id"),
-                           ("elsewhere", "is not inside this project's runs folder"),
-                           ("runs/elsewhere/checkpoints/step-000005.json", "is not inside this project's runs"),
-                           (str(project / "runs"), "is not a run id")):
+    for value, message in (
+        (f"../../Other/runs/{theirs.run_id}", "is not a run id"),
+        ("elsewhere", "is not inside this project's runs folder"),
+        ("runs/elsewhere/checkpoints/step-000005.json", "is not inside this project's runs"),
+        (str(project / "runs"), "is not a run id"),
+    ):
         with pytest.raises(ConfigError, match=message):
             TrainJob(project, "pics", "reference", resume=value).validate()
     assert (logged_steps(theirs.run_folder), complete_steps(theirs.run_folder / "checkpoints")) == before
@@ -193,8 +243,9 @@ def _cut(path) -> None:
 
 def _pickle_payload(path, marker) -> None:
     buffer = io.BytesIO()
-    torch.save({"step": 15, "optimizers": {}, "schedule": {}, "sampler": {}, "rng": {}, "engine": _Payload(marker)},
-               buffer)
+    torch.save(
+        {"step": 15, "optimizers": {}, "schedule": {}, "sampler": {}, "rng": {}, "engine": _Payload(marker)}, buffer
+    )
     path.write_bytes(buffer.getvalue())
 
 
@@ -211,17 +262,29 @@ def _other_shapes(path) -> None:
 
 DAMAGE = {
     "weights cut short": (".safetensors", _cut, "is cut short or is not a weights file"),
-    "weights of garbage": (".safetensors", lambda p: p.write_bytes(b"\xff" * 8 + os.urandom(4000)),
-                           "is cut short or is not a weights file"),
-    "weights header over the cap": (".safetensors", _huge_header,
-                                    "was not read: its safetensors header is 5,242,880 bytes, over the limit of "
-                                    "4,194,304 (the studio's largest checkpoints have headers under 100 KB)"),
+    "weights of garbage": (
+        ".safetensors",
+        lambda p: p.write_bytes(b"\xff" * 8 + os.urandom(4000)),
+        "is cut short or is not a weights file",
+    ),
+    "weights header over the cap": (
+        ".safetensors",
+        _huge_header,
+        "was not read: its safetensors header is 5,242,880 bytes, over the limit of "
+        "4,194,304 (the studio's largest checkpoints have headers under 100 KB)",
+    ),
     "weights of another model": (".safetensors", _other_shapes, "does not fit this run's model"),
     "state cut short": (".state.pt", _cut, "is cut short or is not a training-state file"),
-    "state of garbage": (".state.pt", lambda p: p.write_bytes(os.urandom(3000)),
-                         "is cut short or is not a training-state file"),
-    "record not json": (".json", lambda p: p.write_text("{\"step\": 15, "),
-                        "cannot be read: it is cut short or not a checkpoint record"),
+    "state of garbage": (
+        ".state.pt",
+        lambda p: p.write_bytes(os.urandom(3000)),
+        "is cut short or is not a training-state file",
+    ),
+    "record not json": (
+        ".json",
+        lambda p: p.write_text('{"step": 15, '),
+        "cannot be read: it is cut short or not a checkpoint record",
+    ),
 }
 
 
@@ -247,12 +310,32 @@ def test_a_pickle_payload_in_the_state_file_is_refused_as_code_and_never_run(pro
     state = job.run_folder / "checkpoints" / "step-000015.state.pt"
     _pickle_payload(state, marker)
 
-    done = subprocess.run([sys.executable, "-m", "studio", "train", "--project", str(project), "--dataset", "pics",
-                           "--model", "reference", "--resume", job.run_id, "--steps", "20"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "studio",
+            "train",
+            "--project",
+            str(project),
+            "--dataset",
+            "pics",
+            "--model",
+            "reference",
+            "--resume",
+            job.run_id,
+            "--steps",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    assert ("The checkpoint at step 15 is damaged (step-000015.state.pt contains code (it refers to Python "
-            "functions or classes), so it was not opened); resumed from step 10.") in done.stderr
+    assert (
+        "The checkpoint at step 15 is damaged (step-000015.state.pt contains code (it refers to Python "
+        "functions or classes), so it was not opened); resumed from step 10."
+    ) in done.stderr
     assert "weights_only" not in done.stderr and "Re-running" not in done.stderr
     assert not marker.exists()
     assert logged_steps(job.run_folder) == list(range(1, 21))
@@ -271,8 +354,11 @@ def test_a_run_whose_every_checkpoint_is_damaged_says_so(project):
     job = _trained(project, steps=10)
     for path in (job.run_folder / "checkpoints").glob("*.safetensors"):
         _cut(path)
-    with pytest.raises(JobError, match=f"Every checkpoint of the run {job.run_id} is damaged \\(the newest: "
-                                       "step-000010.safetensors is cut short"):
+    with pytest.raises(
+        JobError,
+        match=f"Every checkpoint of the run {job.run_id} is damaged \\(the newest: "
+        "step-000010.safetensors is cut short",
+    ):
         TrainJob(project, "pics", "reference", resume=job.run_id, steps=20)(JobContext())
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from training_helpers import assert_identical, final_weights, logged_steps
 
 from studio.core.datasets import phonemes
 from studio.core.datasets.cache import MelFrontEnd
@@ -24,23 +25,63 @@ from studio.core.nets import tts, vocoder
 from studio.core.training import TrainJob, recipes, runs
 from studio.core.training.checkpoints import complete_steps
 
-from training_helpers import assert_identical, final_weights, logged_steps
-
 THREADS = 1  # as the image tests: tiny models gain nothing from a second thread on a busy machine
 SENTENCES = [
-    "Hello there.", "Good morning to you.", "The sun is bright.", "We sell fresh bread.",
-    "Open every day.", "Call us now.", "A new season begins.", "Try it today.",
-    "Quality you can trust.", "Made with care.", "Thank you for waiting.", "See you soon.",
-    "Big savings this week.", "Find your style.", "Simple and fast.", "Welcome home.",
+    "Hello there.",
+    "Good morning to you.",
+    "The sun is bright.",
+    "We sell fresh bread.",
+    "Open every day.",
+    "Call us now.",
+    "A new season begins.",
+    "Try it today.",
+    "Quality you can trust.",
+    "Made with care.",
+    "Thank you for waiting.",
+    "See you soon.",
+    "Big savings this week.",
+    "Find your style.",
+    "Simple and fast.",
+    "Welcome home.",
 ]
 # tiny networks: every run below takes seconds on one thread
-TTS_SETTINGS = {"reduction": 3, "embed_dim": 32, "prenet_dim": 16, "attention_rnn_dim": 48, "decoder_rnn_dim": 48,
-                "attention_dim": 16, "postnet_dim": 16, "batch_size": 8, "lr": 3e-3, "warmup_steps": 5,
-                "log_every": 1, "eval_every": 25, "sample_every": 50, "checkpoint_every": 25}
-VOCODER_SETTINGS = {"width": 16, "disc_width": 1, "segment_frames": 8, "batch_size": 4, "lr": 5e-3,
-                    "log_every": 1, "eval_every": 25, "sample_every": 50, "checkpoint_every": 25, "eval_clips": 2}
-MEL = {"sample_rate": 22050, "n_mels": 80, "n_fft": 1024, "hop_length": 256, "win_length": 1024, "f_min": 0.0,
-       "f_max": 8000.0}
+TTS_SETTINGS = {
+    "reduction": 3,
+    "embed_dim": 32,
+    "prenet_dim": 16,
+    "attention_rnn_dim": 48,
+    "decoder_rnn_dim": 48,
+    "attention_dim": 16,
+    "postnet_dim": 16,
+    "batch_size": 8,
+    "lr": 3e-3,
+    "warmup_steps": 5,
+    "log_every": 1,
+    "eval_every": 25,
+    "sample_every": 50,
+    "checkpoint_every": 25,
+}
+VOCODER_SETTINGS = {
+    "width": 16,
+    "disc_width": 1,
+    "segment_frames": 8,
+    "batch_size": 4,
+    "lr": 5e-3,
+    "log_every": 1,
+    "eval_every": 25,
+    "sample_every": 50,
+    "checkpoint_every": 25,
+    "eval_clips": 2,
+}
+MEL = {
+    "sample_rate": 22050,
+    "n_mels": 80,
+    "n_fft": 1024,
+    "hop_length": 256,
+    "win_length": 1024,
+    "f_min": 0.0,
+    "f_max": 8000.0,
+}
 
 
 def synthesize(text: str) -> np.ndarray:
@@ -85,8 +126,9 @@ def voice_template(tmp_path_factory) -> Path:
 
 
 def _train(project: Path, family: str, settings: dict, steps: int = 50, **kwargs) -> tuple[TrainJob, float]:
-    job = TrainJob(project, "voice", family, preset="fast", overrides=settings, steps=steps, cpu_threads=THREADS,
-                   **kwargs)
+    job = TrainJob(
+        project, "voice", family, preset="fast", overrides=settings, steps=steps, cpu_threads=THREADS, **kwargs
+    )
     started = time.perf_counter()
     job(JobContext())
     return job, time.perf_counter() - started
@@ -128,9 +170,17 @@ def _first_and_last(run_folder: Path, key: str) -> tuple[float, float]:
 
 # -- networks -------------------------------------------------------------------------------------------------------
 def test_tacotron_shapes_reduction_and_bounded_inference():
-    config = tts.TtsConfig(n_symbols=len(phonemes.SYMBOLS), reduction=3, embed_dim=16, prenet_dim=8,
-                           attention_rnn_dim=16, decoder_rnn_dim=16, attention_dim=8, postnet_dim=8,
-                           max_frames_per_symbol=6)
+    config = tts.TtsConfig(
+        n_symbols=len(phonemes.SYMBOLS),
+        reduction=3,
+        embed_dim=16,
+        prenet_dim=8,
+        attention_rnn_dim=16,
+        decoder_rnn_dim=16,
+        attention_dim=8,
+        postnet_dim=8,
+        max_frames_per_symbol=6,
+    )
     model = tts.Tacotron2(config)
     tokens = torch.randint(5, 60, (3, 11))
     lengths = torch.tensor([11, 7, 4])  # not sorted: the encoder packs with enforce_sorted=False
@@ -214,9 +264,20 @@ def test_vocoder_trains_50_steps_on_all_clips_and_its_mel_loss_falls(trained):
     line = runs.read_metrics(job.run_folder)[-1]
     assert {"loss_d", "loss_g", "feature_matching", "adversarial"} <= line.keys()
     model = runs.read_config(job.run_folder)["model"]
-    assert model == {"kind": "vocoder", "mel": MEL, "weights": "generator", "ema": False,
-                     "config": {"n_mels": 80, "upsample_rates": [8, 8, 2, 2], "width": 16,
-                                "resblock_kernels": [3, 7, 11], "resblock_dilations": [1, 3, 5], "disc_width": 1}}
+    assert model == {
+        "kind": "vocoder",
+        "mel": MEL,
+        "weights": "generator",
+        "ema": False,
+        "config": {
+            "n_mels": 80,
+            "upsample_rates": [8, 8, 2, 2],
+            "width": 16,
+            "resblock_kernels": [3, 7, 11],
+            "resblock_dilations": [1, 3, 5],
+            "disc_width": 1,
+        },
+    }
     assert (job.run_folder / "samples" / "step-000050.wav").is_file()
     assert (job.run_folder / "samples" / "step-000050.png").is_file()
 
@@ -233,7 +294,7 @@ def test_checkpoints_speak_through_griffin_lim_and_the_vocoder(trained):
     assert np.array_equal(mel, voice.mel_for(voice.phoneme_ids("Good morning."))[0])  # deterministic
     samples = speech_model.griffin_lim(mel, voice.mel)
     assert samples.dtype == np.float32 and len(samples) == len(mel) * 256
-    assert float(np.sqrt(np.mean(samples ** 2))) > 1e-3  # not silent
+    assert float(np.sqrt(np.mean(samples**2))) > 1e-3  # not silent
 
     assert speech_model.find_vocoder(project, tts_folder) == vocoder_folder
     neural = speech_model.vocoder_models.get(vocoder_folder)
@@ -270,15 +331,36 @@ def test_tts_needs_transcripts_and_the_vocoder_does_not(voice):
     """And refusals come in plain words: no transcripts, only over-long clips, rates that miss the hop."""
     with pytest.raises(JobError, match="has a transcript"):
         TrainJob(voice, "hum", "tts", preset="fast", overrides=TTS_SETTINGS, steps=1, cpu_threads=THREADS)(JobContext())
-    job = TrainJob(voice, "hum", "vocoder", preset="fast", overrides={**VOCODER_SETTINGS, "sample_every": 100},
-                   steps=2, cpu_threads=THREADS)
+    job = TrainJob(
+        voice,
+        "hum",
+        "vocoder",
+        preset="fast",
+        overrides={**VOCODER_SETTINGS, "sample_every": 100},
+        steps=2,
+        cpu_threads=THREADS,
+    )
     assert job(JobContext())["step"] == 2
     with pytest.raises(JobError, match="longer than max_clip_seconds"):
-        TrainJob(voice, "voice", "tts", preset="fast", overrides={**TTS_SETTINGS, "max_clip_seconds": 0.2}, steps=1,
-                 cpu_threads=THREADS)(JobContext())
+        TrainJob(
+            voice,
+            "voice",
+            "tts",
+            preset="fast",
+            overrides={**TTS_SETTINGS, "max_clip_seconds": 0.2},
+            steps=1,
+            cpu_threads=THREADS,
+        )(JobContext())
     with pytest.raises(JobError, match="multiply to 128"):
-        TrainJob(voice, "voice", "vocoder", preset="fast", overrides={**VOCODER_SETTINGS, "upsample_rates": "8,8,2"},
-                 steps=1, cpu_threads=THREADS)(JobContext())
+        TrainJob(
+            voice,
+            "voice",
+            "vocoder",
+            preset="fast",
+            overrides={**VOCODER_SETTINGS, "upsample_rates": "8,8,2"},
+            steps=1,
+            cpu_threads=THREADS,
+        )(JobContext())
 
 
 def _stop_at(step: int, key: str) -> JobContext:
@@ -292,8 +374,14 @@ def test_resume_equals_straight_run(voice, family):
     """4 steps + stop + resume + 4 steps == 8 steps straight, bit for bit (pre-net dropout, batch norm
     statistics, random vocoder windows and both GAN players included). Short runs: every step draws from
     the same random streams, so 4 + 4 checks what 10 + 10 would, at less than half the cost."""
-    settings = {**(TTS_SETTINGS if family == "tts" else VOCODER_SETTINGS), "log_every": 1, "eval_every": 4,
-                "sample_every": 100, "checkpoint_every": 4, "seed": 3}
+    settings = {
+        **(TTS_SETTINGS if family == "tts" else VOCODER_SETTINGS),
+        "log_every": 1,
+        "eval_every": 4,
+        "sample_every": 100,
+        "checkpoint_every": 4,
+        "seed": 3,
+    }
     straight = TrainJob(voice, "voice", family, preset="fast", overrides=settings, steps=8, cpu_threads=THREADS)
     straight(JobContext())
     first = TrainJob(voice, "voice", family, preset="fast", overrides=settings, steps=8, cpu_threads=THREADS)

@@ -10,21 +10,36 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from training_helpers import assert_identical, final_weights, logged_steps
 
 from studio.core.datasets import tokenizers
 from studio.core.datasets.importer import ImportDataset
 from studio.core.jobs import Cancelled, JobContext, run_job
 from studio.core.nets.gpt import GPT, GPTConfig, KVCache, build_gpt, sliding_contexts
-from studio.core.nets.lstm import LSTMConfig, LSTMLM, build_lstm
+from studio.core.nets.lstm import LSTMLM, LSTMConfig, build_lstm
 from studio.core.training import TrainJob, recipes, runs
-
-from training_helpers import assert_identical, final_weights, logged_steps
 
 torch.set_num_threads(1)
 
-TINY = {"block_size": 32, "n_layer": 2, "n_head": 2, "n_embd": 32, "n_hidden": 48, "dropout": 0.0,
-        "batch_size": 8, "lr": 3e-3, "warmup_steps": 5, "log_every": 1, "eval_every": 10, "sample_every": 10,
-        "checkpoint_every": 10, "keep_last": 2, "eval_windows": 16, "preview_tokens": 20, "seed": 5}
+TINY = {
+    "block_size": 32,
+    "n_layer": 2,
+    "n_head": 2,
+    "n_embd": 32,
+    "n_hidden": 48,
+    "dropout": 0.0,
+    "batch_size": 8,
+    "lr": 3e-3,
+    "warmup_steps": 5,
+    "log_every": 1,
+    "eval_every": 10,
+    "sample_every": 10,
+    "checkpoint_every": 10,
+    "keep_last": 2,
+    "eval_windows": 16,
+    "preview_tokens": 20,
+    "seed": 5,
+}
 FAMILY_KEYS = {"gpt": {"n_hidden"}, "lstm": {"n_head", "bias"}}
 
 ENGLISH = "Fresh roasted coffee, delivered to your door every Monday. Taste the morning!\n"
@@ -59,8 +74,16 @@ def project(_text_template, tmp_path) -> Path:
 
 
 def train_job(project: Path, family: str, steps: int, **extra) -> TrainJob:
-    return TrainJob(project, "ads", family, preset="fast", overrides=settings(family, **extra), steps=steps,
-                    device="cpu", cpu_threads=1)
+    return TrainJob(
+        project,
+        "ads",
+        family,
+        preset="fast",
+        overrides=settings(family, **extra),
+        steps=steps,
+        device="cpu",
+        cpu_threads=1,
+    )
 
 
 def train(project: Path, family: str, steps: int, **extra) -> TrainJob:
@@ -113,18 +136,18 @@ def test_gpt_kv_cache_equals_recomputation_token_for_token_past_block_size():
     assert cached == tokens[prompt_length:]
     # inside the window the cache is nanoGPT's own generate() exactly
     reference = model.generate(prompt, block - prompt_length, temperature=0)[0, prompt_length:].tolist()
-    assert cached[:block - prompt_length] == reference
+    assert cached[: block - prompt_length] == reference
 
     # a random text read one token at a time: the logits (not just the argmax) match at every position,
     # across three slides of the window
     text = torch.randint(0, 23, (1, 70), generator=torch.Generator().manual_seed(3))
     logits, cache = model.forward_cached(text[:, :prompt_length], None)
     contexts = sliding_contexts(70, prompt_length, block)
-    for (start, stop), position in zip(contexts, range(prompt_length, 71)):
+    for (start, stop), position in zip(contexts, range(prompt_length, 71), strict=True):
         expected, _ = model(text[:, start:stop])
         assert torch.allclose(logits[0, -1], expected[0, -1], atol=1e-9), (start, stop)
         if position < 70:
-            logits, cache = model.forward_cached(text[:, position:position + 1], cache)
+            logits, cache = model.forward_cached(text[:, position : position + 1], cache)
     assert min(stop - start for start, stop in contexts[block:]) >= block // 2  # never below half a window
     assert max(stop - start for start, stop in contexts) == block
 
@@ -160,7 +183,7 @@ def test_lstm_greedy_with_state_equals_recomputation_past_the_training_window():
     text = torch.randint(0, 23, (1, 50), generator=torch.Generator().manual_seed(3))
     stepped = [model.forward_cached(text[:, :1], None)]
     for i in range(1, 50):
-        stepped.append(model.forward_cached(text[:, i:i + 1], stepped[-1][1]))
+        stepped.append(model.forward_cached(text[:, i : i + 1], stepped[-1][1]))
     assert torch.allclose(torch.cat([logits for logits, _ in stepped], 1), model(text)[0], atol=1e-9)
 
 
@@ -179,7 +202,7 @@ def test_the_saved_runs_tokenizer_round_trips_every_script(project, kind, vocab)
     assert model["eot_id"] == tokenizer.eot_id and model["vocab_size"] == tokenizer.vocab_size
     net = build_gpt(model)  # a generator rebuilds the network from the description and loads the weights
     weights = final_weights(job.run_folder)
-    net.load_state_dict({k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")})
+    net.load_state_dict({k[len("model.") :]: v for k, v in weights.items() if k.startswith("model.")})
 
 
 def test_lstm_description_rebuilds_the_network(project):
@@ -188,7 +211,7 @@ def test_lstm_description_rebuilds_the_network(project):
     assert model["kind"] == "lstm" and {"n_embd", "n_hidden", "n_layer", "dropout", "eot_id"} <= model.keys()
     net = build_lstm(model)
     weights = final_weights(job.run_folder)
-    net.load_state_dict({k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")})
+    net.load_state_dict({k[len("model.") :]: v for k, v in weights.items() if k.startswith("model.")})
 
 
 # -- exact resume -----------------------------------------------------------------------------------------------
@@ -222,8 +245,10 @@ def test_windows_are_shifted_pairs_covering_the_text_once_per_epoch(project):
     assert x.shape == y.shape == (len(chunks), 32) and x.dtype == torch.long
     assert torch.equal(x[:, 1:], y[:, :-1])
     tokens = torch.from_numpy(np.asarray(recipe.train_tokens, np.int64))
-    starts = [next(s for s in range(len(tokens)) if torch.equal(tokens[s:s + 32], row)) for row in x[:4]]
-    assert all(32 * c <= s < 32 * (c + 1) for c, s in zip(range(4), starts))  # chunk c's window starts in chunk c
+    starts = [next(s for s in range(len(tokens)) if torch.equal(tokens[s : s + 32], row)) for row in x[:4]]
+    assert all(
+        32 * c <= s < 32 * (c + 1) for c, s in zip(range(4), starts, strict=True)
+    )  # chunk c's window starts in chunk c
     assert recipe.train_size() * 32 >= recipe.max_start + 1  # the chunks cover every possible start
 
 
@@ -232,8 +257,10 @@ def test_presets_are_valid_networks(family):
     for preset in recipes.presets(family):
         config = recipes.resolve_config(family, preset)
         if family == "gpt":
-            GPTConfig(vocab_size=100, **{k: config[k] for k in ("block_size", "n_layer", "n_head", "n_embd",
-                                                                 "dropout", "bias")})
+            GPTConfig(
+                vocab_size=100,
+                **{k: config[k] for k in ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias")},
+            )
         else:
             LSTMConfig(vocab_size=100, **{k: config[k] for k in ("n_embd", "n_hidden", "n_layer", "dropout")})
     assert recipes.spec(family).info.kinds == ("text",)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -32,8 +33,17 @@ def logged_steps(run_folder: Path) -> list[int]:
 
 
 # small, fast settings: every test overrides only what it is about
-FAST = {"batch_size": 8, "width": 4, "latent_channels": 4, "warmup_steps": 3, "log_every": 1, "eval_every": 5,
-        "sample_every": 10, "checkpoint_every": 5, "keep_last": 2}
+FAST = {
+    "batch_size": 8,
+    "width": 4,
+    "latent_channels": 4,
+    "warmup_steps": 3,
+    "log_every": 1,
+    "eval_every": 5,
+    "sample_every": 10,
+    "checkpoint_every": 5,
+    "keep_last": 2,
+}
 
 
 def make_project(root: Path) -> Path:
@@ -59,10 +69,10 @@ class PoisonedRecipe(ReferenceRecipe):
     it learned from in ``first_phase_items``."""
 
     family = "poisoned"
-    nan_calls: set = set()
+    nan_calls: ClassVar[set] = set()
     nan_from: int | None = None
     oom_above: int | None = None
-    val_losses: list = []  # when set, evaluations report these values in turn
+    val_losses: ClassVar[list] = []  # when set, evaluations report these values in turn
     two_phases = False
     first_phase_items = 0
 
@@ -82,7 +92,7 @@ class PoisonedRecipe(ReferenceRecipe):
         self.calls += 1
         if self.oom_above is not None and len(images) > self.oom_above:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (simulated)")
-        loss, logs = self.reconstruction_loss(models, images)
+        loss, _logs = self.reconstruction_loss(models, images)
         if self.calls in self.nan_calls or (self.nan_from is not None and self.calls >= self.nan_from):
             loss = loss * float("nan")
         return loss, {"loss": loss.detach()}
