@@ -1,13 +1,30 @@
+import logging
 from types import SimpleNamespace
 
 from studio.core.training import devices
 from studio.core.training.devices import DeviceInfo, best_device, list_devices, resolve_device
 
 
-def test_this_machine_always_lists_the_cpu_last():
+def test_this_machine_lists_the_cpu_last_and_picks_what_torch_can_use():
+    import torch
+
     found = list_devices()
     assert found[-1].kind == "cpu" and found[-1].id == "cpu"
-    assert best_device(found) == found[0]
+    assert [d.kind for d in found].count("cpu") == 1
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert best_device().kind == expected  # with no list given it looks at this machine itself
+
+
+def test_the_best_device_is_the_gpu_with_the_most_free_memory_then_mps_then_the_cpu(monkeypatch):
+    import torch
+
+    _fake_cuda(monkeypatch, [("Small", 8e9, 1e9), ("Big", 80e9, 70e9)])
+    assert best_device().id == "cuda:1"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert [d.id for d in list_devices()] == ["mps", "cpu"] and best_device().id == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert best_device().id == "cpu"
 
 
 def test_choices_resolve_and_missing_devices_fall_back():
@@ -26,8 +43,9 @@ def _fake_cuda(monkeypatch, gpus, mem_info_fails=False):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: len(gpus))
-    monkeypatch.setattr(torch.cuda, "get_device_properties",
-                        lambda i: SimpleNamespace(name=gpus[i][0], total_memory=gpus[i][1]))
+    monkeypatch.setattr(
+        torch.cuda, "get_device_properties", lambda i: SimpleNamespace(name=gpus[i][0], total_memory=gpus[i][1])
+    )
 
     def mem_get_info(i):
         if mem_info_fails:
@@ -51,14 +69,18 @@ def test_a_driver_that_refuses_memory_queries_still_lists_the_gpu(monkeypatch):
     assert gpu.name == "Quirky" and gpu.total_memory == 12e9 and gpu.free_memory is None
 
 
-def test_a_broken_cuda_install_falls_back_to_the_cpu(monkeypatch):
+def test_a_broken_cuda_install_falls_back_to_the_cpu(monkeypatch, caplog):
     import torch
 
     def boom():
         raise RuntimeError("CUDA driver version is insufficient")
 
     monkeypatch.setattr(torch.cuda, "is_available", boom)
-    assert list_devices()[-1].kind == "cpu"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger=devices.log.name):
+        found = list_devices()
+    assert [d.id for d in found] == ["cpu"]  # no GPU offered, and no exception for the window to show
+    assert "CUDA is installed but could not be used (CUDA driver version is insufficient)" in caplog.text
 
 
 def test_missing_torch_still_gives_the_cpu(monkeypatch):
@@ -79,4 +101,3 @@ def test_detect_devices_is_a_job():
     from studio.core.jobs import run_job
 
     assert run_job(devices.DetectDevices())[-1].kind == "cpu"
-
