@@ -24,6 +24,10 @@
 
 Errors are printed as one plain sentence (the traceback goes to the log file) with exit code 1;
 unusable arguments exit with 2, as argparse does.
+
+The model families (``--model``, what each ``generate`` command accepts, the cache's picture sizes) come from the
+family table (:mod:`studio.core.training.families`) when the parser is built, so a family registered before
+:func:`main` runs is offered like a built-in one.
 """
 
 from __future__ import annotations
@@ -34,11 +38,15 @@ import logging
 import sys
 
 from studio import APP_NAME, __version__
+from studio.core.training import families  # the family table: plain data, no torch
 
 log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    image_models = families.labels(families.for_panel("image"))
+    text_models = families.labels(families.for_panel("text"))
+    voice_models = families.labels(families.making("mel"))
     parser = argparse.ArgumentParser(
         prog="aigc-studio", description=f"{APP_NAME}: generative models from your own data."
     )
@@ -81,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache = dataset_commands.add_parser("cache", help="build the training-ready cache (prints a JSON summary)")
     cache.add_argument("--project", required=True)
     cache.add_argument("--name", required=True)
-    cache.add_argument("--resolution", type=int, choices=[32, 64, 128, 256], default=64, help="images: side in px")
+    cache.add_argument("--resolution", type=int, choices=families.resolutions(), default=64, help="images: side in px")
     cache.add_argument("--fit", choices=["crop", "pad"], default="crop", help="images: centre-crop or pad to square")
     cache.add_argument("--tokenizer", choices=["char", "bpe"], default="char", help="text: tokenizer kind")
     cache.add_argument("--vocab-size", type=int, default=4096, help="text: BPE vocabulary size")
@@ -91,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model on a dataset (prints the run id, then a JSON result)")
     train.add_argument("--project", required=True, help="project folder")
     train.add_argument("--dataset", required=True, help="dataset name")
-    train.add_argument("--model", required=True, metavar="FAMILY", help="model family, e.g. reference")
+    train.add_argument(
+        "--model",
+        required=True,
+        metavar="FAMILY",
+        help=f"model family: {', '.join(families.ids(families.available()))}",
+    )
     train.add_argument("--preset", default="balanced", help="fast, balanced (default) or best")
     train.add_argument("--steps", type=int, help="total optimizer steps")
     train.add_argument("--checkpoint-every", type=int, metavar="N", help="save a checkpoint every N steps")
@@ -108,14 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="sample from a trained model (prints JSON)")
     generate_commands = generate.add_subparsers(dest="generate_command", metavar="KIND", required=True)
     image = generate_commands.add_parser(
-        "image", help="write PNGs from a GAN or VAE run, with the settings that regenerate them embedded"
+        "image", help=f"write PNGs from a {image_models} run, with the settings that regenerate them embedded"
     )
     image.add_argument("--project", required=True, help="project folder")
     image.add_argument(
         "--run",
         required=True,
         metavar="RUN_ID|latest",
-        help="run folder name, or latest (the newest GAN/VAE run with a checkpoint)",
+        help=f"run folder name, or latest (the newest {image_models} run with a checkpoint)",
     )
     image.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the newest)")
     image.add_argument("--count", type=int, default=16, help="number of images (default 16)")
@@ -142,14 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     image.set_defaults(handler=_cmd_generate_image)
     text = generate_commands.add_parser(
-        "text", help="continue a prompt with a GPT or LSTM run (prints the text; the same arguments give the same text)"
+        "text",
+        help=f"continue a prompt with a {text_models} run (prints the text; the same arguments give the same text)",
     )
     text.add_argument("--project", required=True, help="project folder")
     text.add_argument(
         "--run",
         required=True,
         metavar="RUN_ID|latest",
-        help="run folder name, or latest (the newest GPT/LSTM run with a checkpoint)",
+        help=f"run folder name, or latest (the newest {text_models} run with a checkpoint)",
     )
     text.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the newest)")
     text.add_argument("--prompt", default="", help="the text to continue (default: none, start a new text)")
@@ -220,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--voice",
         required=True,
         metavar="VOICE",
-        help="system:<language> (e.g. system:en), a TTS run id of the project or latest, or a "
+        help=f"system:<language> (e.g. system:en), a {voice_models} run id of the project or latest, or a "
         "Piper voice (path to .onnx, its .onnx.json beside it)",
     )
     speech.add_argument("--text", required=True, help="what to say; several sentences are fine")
@@ -327,7 +341,7 @@ def _cmd_dataset_cache(args) -> int:
 
 
 def _parse_settings(pairs: list[str]) -> dict:
-    from studio.core.training.recipes import ConfigError
+    from studio.core.training.families import ConfigError
 
     settings = {}
     for pair in pairs:
@@ -347,7 +361,7 @@ def _cmd_train(args) -> int:
     from studio.core import locks
     from studio.core.project import is_project
     from studio.core.training import TrainJob, runs
-    from studio.core.training.recipes import ConfigError
+    from studio.core.training.families import ConfigError
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
     locks.set_program("aigc-studio train")

@@ -370,38 +370,40 @@ def check_values(where: str | Path, values: dict, table: dict[str, Limit], what:
 
 
 def check_model(model: Any, where: str | Path) -> None:
-    """Check a run's "model" block (describe()'s dict in config.json, ``where`` names that file) against
-    :data:`LIMITS` for its kind, plus the mel settings of speech models. Pure Python: call it before any weights
-    are read. Unknown kinds are left to the caller (it refuses them by name)."""
+    """Check a run's "model" block (describe()'s dict in config.json, ``where`` names that file): its network sizes
+    against :data:`LIMITS` for its kind (a family's id; a family without an entry gets the other checks only), its
+    class list, and for a model that carries mel settings (the speech families) those settings and a vocoder's
+    upsampling against them. The sizes are read where describe() keeps them: under "config" when it has one,
+    else at the top level. Pure Python: call it before any weights are read. Unknown kinds are left to the caller
+    (it refuses them by name)."""
     if not isinstance(model, dict):
         return
-    kind = model.get("kind")
-    if kind in ("gpt", "lstm", "gan", "vae"):
-        check_values(where, model, LIMITS[kind])
-        classes = model.get("classes")
-        if classes is not None and (not isinstance(classes, list) or len(classes) > MAX_CLASSES):
-            raise OverLimit(
-                Path(where),
-                f"its class list has {len(classes) if isinstance(classes, list) else 0:,} "
-                f"names, over the limit of {MAX_CLASSES:,}",
-                "the run",
-            )
-    elif kind in ("tts", "vocoder"):
-        config = model.get("config")
-        if isinstance(config, dict):
-            check_values(where, config, LIMITS[kind])
-        mel = model.get("mel")
-        if isinstance(mel, dict):
-            check_mel(mel, where)
-            if kind == "vocoder" and isinstance(config, dict) and isinstance(config.get("upsample_rates"), list):
-                product = math.prod(int(r) for r in config["upsample_rates"])
-                if product != int(mel.get("hop_length") or 0):
-                    raise OverLimit(
-                        Path(where),
-                        f"its upsample_rates multiply to {product:,} samples per mel "
-                        f"frame, but its mel settings have {mel.get('hop_length')}",
-                        "the run",
-                    )
+    config = model.get("config")
+    sizes = config if isinstance(config, dict) else model
+    table = LIMITS.get(str(model.get("kind")))
+    if table is not None:
+        check_values(where, sizes, table)
+    classes = model.get("classes")
+    if classes is not None and (not isinstance(classes, list) or len(classes) > MAX_CLASSES):
+        raise OverLimit(
+            Path(where),
+            f"its class list has {len(classes) if isinstance(classes, list) else 0:,} "
+            f"names, over the limit of {MAX_CLASSES:,}",
+            "the run",
+        )
+    mel = model.get("mel")
+    if isinstance(mel, dict):
+        check_mel(mel, where)
+        rates = sizes.get("upsample_rates")
+        if isinstance(rates, list):  # a vocoder: its upsampling must make exactly one hop of samples per frame
+            product = math.prod(int(r) for r in rates)
+            if product != int(mel.get("hop_length") or 0):
+                raise OverLimit(
+                    Path(where),
+                    f"its upsample_rates multiply to {product:,} samples per mel "
+                    f"frame, but its mel settings have {mel.get('hop_length')}",
+                    "the run",
+                )
 
 
 def check_training_config(family: str, config: dict, where: str | Path) -> None:

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from studio.core.datasets.augment import augment
 from studio.core.jobs import JobContext, run_job
 from studio.core.nets import gan
-from studio.core.training import TrainJob, recipes, runs
+from studio.core.training import TrainJob, families, runs
 from studio.core.training.image_gan import GanRecipe
 
 from .benchmark_helpers import time_batch_loading
@@ -88,8 +88,9 @@ def _studio(root, monkeypatch):
 def _baseline(folder, workers):
     """Plain PyTorch: the same G and D, hinge loss with DiffAugment, AdamW (2e-4, betas 0/0.99), EMA."""
     torch.manual_seed(0)
-    G, D = gan.Generator(64, 128, 64), gan.Discriminator(64, 64)
-    G_ema = gan.Generator(64, 128, 64).requires_grad_(False)
+    G = gan.Generator(gan.GeneratorConfig(resolution=64, z_dim=128, width=64))
+    D = gan.Discriminator(gan.DiscriminatorConfig(resolution=64, width=64))
+    G_ema = gan.Generator(gan.GeneratorConfig(resolution=64, z_dim=128, width=64)).requires_grad_(False)
     G_ema.load_state_dict(G.state_dict())
     opt_g = torch.optim.AdamW(G.parameters(), lr=2e-4, betas=(0.0, 0.99), weight_decay=0.0)
     opt_d = torch.optim.AdamW(D.parameters(), lr=2e-4, betas=(0.0, 0.99), weight_decay=0.0)
@@ -145,7 +146,7 @@ def test_gan_training_speed_engine_vs_plain_pytorch(tmp_path, monkeypatch, recor
     _pictures(source)
     root = tmp_path / "Bench"
     run_job(ImportDataset(root, "pics", [source], kind="image", workers=1))
-    config = recipes.resolve_config("gan", "balanced", SETTINGS)
+    config = families.resolve_config("gan", "balanced", SETTINGS)
     GanRecipe.prepare_data(root / "datasets" / "pics", config, JobContext())  # cache build: not timed
     tries = {"studio": [], "plain2": [], "plain0": []}
     for _ in range(2):  # interleaved, best of two: a busy machine slows whichever run it overlaps
@@ -155,8 +156,9 @@ def test_gan_training_speed_engine_vs_plain_pytorch(tmp_path, monkeypatch, recor
     studio, plain_workers, plain_main = (
         max(tries[k], key=lambda r: r["images_per_s"]) for k in ("studio", "plain2", "plain0")
     )
-    g_params = sum(p.numel() for p in gan.Generator(64, 128, 64).parameters())
-    d_params = sum(p.numel() for p in gan.Discriminator(64, 64).parameters())
+    G = gan.Generator(gan.GeneratorConfig(resolution=64, z_dim=128, width=64))
+    D = gan.Discriminator(gan.DiscriminatorConfig(resolution=64, width=64))
+    g_params, d_params = (sum(p.numel() for p in net.parameters()) for net in (G, D))
     record_benchmark(
         "gan_training",
         {

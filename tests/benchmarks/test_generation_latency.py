@@ -68,7 +68,7 @@ def test_grid_of_64_images_at_64px_on_the_cpu(tmp_path, record_benchmark):
 
     from studio.core.project import create_project
     from studio.core.training.devices import threads_beside_a_window
-    from studio.core.training.recipes import spec
+    from studio.core.training.families import spec
 
     root = tmp_path / "Bench"
     create_project(root)

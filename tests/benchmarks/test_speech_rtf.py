@@ -58,9 +58,9 @@ def _mel_params():
 def _tts_network(preset: str):
     from studio.core.datasets import phonemes
     from studio.core.nets.tts import Tacotron2, TtsConfig
-    from studio.core.training import recipes
+    from studio.core.training import families
 
-    config = recipes.resolve_config("tts", preset)
+    config = families.resolve_config("tts", preset)
     fields = (
         "reduction",
         "embed_dim",
@@ -79,9 +79,9 @@ def _tts_network(preset: str):
 
 def _vocoder_network(preset: str):
     from studio.core.nets.vocoder import Generator, VocoderConfig
-    from studio.core.training import recipes
+    from studio.core.training import families
 
-    config = recipes.resolve_config("vocoder", preset)
+    config = families.resolve_config("vocoder", preset)
     return Generator(VocoderConfig(width=config["width"], disc_width=config["disc_width"])).eval()
 
 
@@ -196,11 +196,11 @@ def _steps_per_second(project: Path, family: str, preset: str, device: str, step
 
     from studio.core.datasets.importer import dataset_folder
     from studio.core.jobs import JobContext
-    from studio.core.training import recipes
+    from studio.core.training import families
     from studio.core.training.engine import Engine
 
-    config = recipes.resolve_config(family, preset, {"steps": 10_000})
-    recipe_class = recipes.load_recipe_class(family)
+    config = families.resolve_config(family, preset, {"steps": 10_000})
+    recipe_class = families.load_recipe_class(family)
     folder = dataset_folder(project, "voice")
     recipe_class.prepare_data(folder, config, JobContext())
     recipe = recipe_class(config, recipe_class.open_data(folder, config), torch.device(device))

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import QApplication
 
 from studio.core.jobs import JobContext, JobError
 from studio.core.project import create_project, open_project
+from studio.ui.backends.canvas import CanvasBackend
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
-from studio.ui.widgets.canvas_backend import CanvasBackend
 from studio.ui.widgets.canvas_grid import settings_key, tile_rects
 
 RES = 32
@@ -266,7 +266,7 @@ def _open(qtbot, window, fake, root: Path):
     window.set_project(open_project(root))
     window.show_panel("image")
     qtbot.waitUntil(
-        lambda: panel.models is not None and panel._models_runner is not None and not panel._models_runner.is_running(),
+        lambda: panel.models is not None and panel.models_slot.runner is None,
         timeout=5000,
     )
     return panel
@@ -341,7 +341,7 @@ def test_empty_states_say_what_to_do(qtbot, studio_app, tmp_path, fake, no_start
     assert not panel.controls.checkpoint.isEnabled()
     panel.setFocus()
     qtbot.keyClick(panel, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert panel._gen_runner is None and not fake.calls  # nothing runs without a checkpoint
+    assert panel.generate_slot.runner is None and not fake.calls  # nothing runs without a checkpoint
     _shot(window, tmp_path, "canvas-no-checkpoint.png")
 
 
@@ -359,10 +359,10 @@ def test_models_checkpoints_and_classes_are_offered(no_starters, qtbot, panel):
     controls.set_class("stars")
     window = panel.window_
     window.show_panel("training")  # coming back lists the runs again (new checkpoints may have appeared)...
-    runner = panel._models_runner
+    assert panel.models_slot.runner is None
     window.show_panel("image")
-    assert panel._models_runner is not runner
-    qtbot.waitUntil(lambda: not panel._models_runner.is_running(), timeout=5000)
+    assert panel.models_slot.runner is not None
+    qtbot.waitUntil(lambda: panel.models_slot.runner is None, timeout=5000)
     assert controls.step() == 200 and controls.class_name() == "stars"  # ...and keeps what was chosen
     controls.model.setCurrentIndex(1)
     assert not controls.class_choice.isVisible() and controls.class_name() is None
@@ -401,9 +401,7 @@ def test_generate_fills_the_grid_and_the_same_seed_gives_the_same_images(qtbot, 
     ]
     assert _pixels(panel) == first[:4] and panel.grid_label.text() == "4 images · seed 1234"
     qtbot.mouseClick(controls.dice, Qt.MouseButton.LeftButton)  # a new seed, and generate
-    qtbot.waitUntil(
-        lambda: fake.calls[-1][3] != 1234 and panel._gen_runner and not panel._gen_runner.is_running(), timeout=5000
-    )
+    qtbot.waitUntil(lambda: fake.calls[-1][3] != 1234 and panel.generate_slot.runner is None, timeout=5000)
     qtbot.waitUntil(lambda: _pixels(panel) != first[:4], timeout=5000)
     controls.seed.setValue(1234)
     _generate(qtbot, panel)
@@ -420,7 +418,7 @@ def test_a_newer_request_cancels_a_stale_one(qtbot, panel, fake):
     fake.delay = 1.0
     panel.controls.seed.setValue(1)
     panel.generate()
-    stale = panel._gen_runner
+    stale = panel.generate_slot.runner
     assert panel.progress.isVisible() and panel.controls.generate_button.text() == "Generating…"
     fake.delay = 0.0
     panel.controls.seed.setValue(2)
@@ -611,7 +609,7 @@ def test_vae_reconstructs_a_dropped_picture_and_morphs_two(qtbot, panel, tmp_pat
         assert not panel.overlay.isVisible()
 
     drop(pictures[:1])  # a GAN is selected: it says what to do
-    assert "VAE only" in panel.banner.text.text() and panel._compare_runner is None
+    assert "VAE only" in panel.banner.text.text() and panel.compare_slot.runner is None
 
     panel.controls.model.setCurrentIndex(1)  # the VAE
     with qtbot.waitSignal(panel.compared, timeout=5000) as result:

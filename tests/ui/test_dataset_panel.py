@@ -113,7 +113,7 @@ def test_dropping_a_folder_imports_it_and_the_health_tab_accounts_for_every_file
     with qtbot.waitSignal(panel.import_done, timeout=30000):
         QApplication.sendEvent(panel, drop)  # the real drop path (the import starts right after it)
         assert drop.isAccepted() and not panel.overlay.isVisible()
-        qtbot.waitUntil(lambda: panel.import_strip.isVisible() or panel.import_runner is None, timeout=5000)
+        qtbot.waitUntil(lambda: panel.import_strip.isVisible() or not panel.import_slot.busy, timeout=5000)
 
     assert panel.dataset_names() == ["shapes"] and panel.current_name == "shapes"
     assert panel.stack.currentWidget() is panel.content
@@ -451,8 +451,8 @@ def test_trim_silence_runs_as_a_job_and_is_undoable(qtbot, panel, tmp_path):
     before = {e["id"]: e["meta"]["duration_s"] for e in panel.manifest.usable()}
 
     panel.health.trim_button.click()
-    assert panel.fix_runner is not None and not panel.health.undo_button.isEnabled()  # no edits meanwhile
-    qtbot.waitUntil(lambda: panel.fix_runner is None, timeout=20000)
+    assert panel.fix_slot.busy and not panel.health.undo_button.isEnabled()  # no edits meanwhile
+    qtbot.waitUntil(lambda: not panel.fix_slot.busy, timeout=20000)
     after = {e["id"]: e["meta"]["duration_s"] for e in panel.manifest.usable()}
     assert all(after[i] < before[i] - 1.5 for i in before)
     assert "Trimmed the silence of 3 clips" in panel.banner.text.text()

@@ -296,7 +296,7 @@ def _open(qtbot, window, fake, root: Path | None, outputs=None):
 
 def _wait_voices(qtbot, panel) -> None:
     qtbot.waitUntil(
-        lambda: panel.voices is not None and panel._voices_runner is not None and not panel._voices_runner.is_running(),
+        lambda: panel.voices is not None and panel.voices_slot.runner is None,
         timeout=5000,
     )
 
@@ -336,7 +336,7 @@ def _synthesize(qtbot, panel, timeout=10000) -> dict:
     with qtbot.waitSignal(panel.synthesized, timeout=timeout) as done:
         panel.script.setFocus()
         qtbot.keyClick(panel.script, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Return
-    qtbot.waitUntil(lambda: not panel._synthesizing(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel.speak_slot.busy, timeout=5000)
     return done.args[0]
 
 
@@ -419,7 +419,7 @@ def test_stop_cancels_synthesis(qtbot, panel, fake):
     fake.delay = 0.3
     panel.script.setFocus()
     qtbot.keyClick(panel.script, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    runner = panel._speak_runner
+    runner = panel.speak_slot.runner
     assert runner is not None and panel.controls.stop_button.isEnabled()
     assert panel.controls.synthesize_button.text() == "Speaking…"
     qtbot.waitUntil(lambda: len(fake.messages) >= 2, timeout=5000)

@@ -3,9 +3,9 @@ so both panels can generate on a first launch, before any training."""
 
 from __future__ import annotations
 
-from studio.ui.widgets.canvas_backend import CanvasBackend
+from studio.ui.backends.canvas import CanvasBackend
+from studio.ui.backends.writer import WriterBackend
 from studio.ui.widgets.canvas_controls import CanvasControls
-from studio.ui.widgets.writer_backend import WriterBackend
 from studio.ui.widgets.writer_controls import WriterControls
 
 

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import QApplication
 
 from studio.core.jobs import JobContext
 from studio.core.project import create_project, open_project
+from studio.ui.backends.writer import HISTORY_FILE, WriterBackend
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
-from studio.ui.widgets.writer_backend import HISTORY_FILE, WriterBackend
 from studio.ui.widgets.writer_editor import brand_check
 
 GPT_RUN = "20261125-201400-gpt"
@@ -55,21 +55,17 @@ WORDS = (
     "and",
     "sea",
 )
+# the contract's TemplateInfo shape (studio/ui/backends/contracts.py)
+PRODUCT = {"name": "product", "label": "Product", "hint": "e.g. linen shirt", "required": False}
+AUDIENCE = {"name": "audience", "label": "Audience", "hint": "e.g. city cyclists", "required": False}
+TONE = {"name": "tone", "label": "Tone", "hint": "e.g. warm", "required": False}
+KEYWORDS = {"name": "keywords", "label": "Keywords", "hint": "e.g. breathable", "required": False}
 TEMPLATES = [
-    {
-        "id": "product_description",
-        "title": "Product description",
-        "fields": [
-            {"name": "product", "label": "Product", "hint": "e.g. linen shirt"},
-            {"name": "audience", "label": "Audience", "hint": "e.g. city cyclists"},
-            {"name": "tone", "label": "Tone", "hint": "e.g. warm"},
-            {"name": "keywords", "label": "Keywords", "hint": "e.g. breathable"},
-        ],
-    },
-    {"id": "ad_slogan", "title": "Ad slogan", "fields": ["product", "tone"]},
-    {"id": "social_post", "title": "Social post", "fields": ["product", "audience", "tone"]},
-    {"id": "customer_service_reply", "title": "Customer-service reply", "fields": ["product", "tone"]},
-    {"id": "news_brief", "title": "News brief", "fields": ["product", "keywords"]},
+    {"id": "product_description", "title": "Product description", "fields": [PRODUCT, AUDIENCE, TONE, KEYWORDS]},
+    {"id": "ad_slogan", "title": "Ad slogan", "fields": [PRODUCT, TONE]},
+    {"id": "social_post", "title": "Social post", "fields": [PRODUCT, AUDIENCE, TONE]},
+    {"id": "customer_service_reply", "title": "Customer-service reply", "fields": [PRODUCT, TONE]},
+    {"id": "news_brief", "title": "News brief", "fields": [PRODUCT, KEYWORDS]},
 ]
 
 
@@ -208,7 +204,7 @@ def _open(qtbot, window, fake, root: Path):
     window.set_project(open_project(root))
     window.show_panel("text")
     qtbot.waitUntil(
-        lambda: panel.models is not None and panel._models_runner is not None and not panel._models_runner.is_running(),
+        lambda: panel.models is not None and panel.models_slot.runner is None,
         timeout=5000,
     )
     return panel
@@ -281,7 +277,7 @@ def test_empty_states_say_what_to_do(qtbot, studio_app, tmp_path, fake, no_start
     assert "no checkpoint yet" in panel.controls.hint.text()
     assert not panel.controls.checkpoint.isEnabled()
     _press(qtbot, panel.prompt, Qt.Key.Key_Return)
-    assert panel._gen_runner is None and not fake.calls  # nothing runs without a checkpoint
+    assert panel.generate_slot.runner is None and not fake.calls  # nothing runs without a checkpoint
 
 
 def test_template_fields_build_the_prompt_and_text_streams_in(qtbot, panel, fake, tmp_path, stall_probe):
@@ -302,7 +298,7 @@ def test_template_fields_build_the_prompt_and_text_streams_in(qtbot, panel, fake
     view.editor.textChanged.connect(lambda: lengths.append(len(view.text())))
     stall_probe.start()
     _press(qtbot, panel.prompt, Qt.Key.Key_Return)  # Ctrl+Return in the prompt
-    runner = panel._gen_runner
+    runner = panel.generate_slot.runner
     assert runner is not None and panel.controls.stop_button.isEnabled()
     assert panel.controls.generate_button.text() == "Writing…"
     qtbot.waitUntil(lambda: len(view.text().split()) >= 30, timeout=10000)
@@ -335,7 +331,7 @@ def test_stop_halts_mid_stream_and_keeps_the_text(qtbot, panel, fake):
     panel.prompt.setPlainText("Our linen")
     view = panel.columns.views[0]
     _press(qtbot, panel.prompt, Qt.Key.Key_Return)
-    runner = panel._gen_runner
+    runner = panel.generate_slot.runner
     qtbot.waitUntil(lambda: len(view.text().split()) >= 10, timeout=10000)
     with qtbot.waitSignal(runner.cancelled, timeout=2000):
         _press(qtbot, view.editor, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier)  # Esc stops
@@ -651,8 +647,9 @@ def test_real_core_streams_text_from_a_tiny_gpt(qtbot, studio_app, tmp_path):
     batches = []
     with qtbot.waitSignal(panel.generated, timeout=60000) as done:  # imports torch in the job
         panel.generate()
-        panel._gen_runner.metrics.connect(batches.append)
-    assert panel._gen_runner.state == "succeeded", panel.banner.text.text()
+        runner = panel.generate_slot.runner
+        runner.metrics.connect(batches.append)
+    assert runner.state == "succeeded", panel.banner.text.text()
     text = done.args[0][0]
     assert text and text == panel.columns.views[0].text() and len(batches) >= 1
     with qtbot.waitSignal(panel.generated, timeout=30000) as again:

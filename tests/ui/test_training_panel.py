@@ -691,7 +691,7 @@ def test_dataset_imports_refresh_the_training_choices(qtbot, panel):
 
 # -- the real engine ------------------------------------------------------------------------------------------------
 def _real_engine() -> bool:
-    from studio.ui.widgets.training_backend import TrainingBackend
+    from studio.ui.backends.training import TrainingBackend
 
     return TrainingBackend().available()
 

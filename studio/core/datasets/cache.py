@@ -56,6 +56,7 @@ from studio.core.atomic import atomic_write_json
 from studio.core.datasets.base import AUDIO, IMAGE, TEXT
 from studio.core.datasets.manifest import CACHE, OUTSIDE_REASON, Manifest
 from studio.core.jobs import JobContext, JobError
+from studio.core.nets.image_sizes import RESOLUTIONS  # the sizes the image networks are built for
 
 if TYPE_CHECKING:  # both are imported when a cache is built or read, not when the studio starts
     import torch
@@ -63,7 +64,6 @@ if TYPE_CHECKING:  # both are imported when a cache is built or read, not when t
     from studio.core.datasets.tokenizers import Tokenizer
 
 CACHE_SCHEMA = 1
-RESOLUTIONS = (32, 64, 128, 256)
 FITS = ("crop", "pad")
 POOL_THRESHOLD = 64  # below this many images a process pool's start-up costs more than it saves
 CHUNK = 32  # images per pool task: large enough to amortize pickling, small enough for smooth progress

@@ -1,4 +1,5 @@
-"""A trained image model (GAN generator or VAE) loaded for sampling: latents in, uint8 pixels out.
+"""A trained image model (any family the family table sends to the image panel: a GAN's generator, a VAE) loaded
+for sampling: latents in, uint8 pixels out.
 
 Determinism is the point of this module: a PNG's settings must regenerate its exact pixels, and the CLI must
 write byte-identical files for the same arguments. Three choices make that hold:
@@ -34,16 +35,16 @@ from typing import Any
 
 import numpy as np
 
-from studio.core.generation.run_models import ModelCache, load_network, read_run_config, resolve_run_folder
+from studio.core.generation.run_models import ModelCache, load_generator, read_run_config, resolve_run_folder
 from studio.core.jobs import JobError
+from studio.core.training import families
 
 log = logging.getLogger(__name__)
 
-IMAGE_KINDS = ("gan", "vae")
+PANEL = "image"  # the families whose models this module loads: those the family table sends to the image panel
 CHUNK = 16  # rows per network call: fixed (see the module docstring); 16 is as fast as 64 on a 2-core CPU
 MAX_SEED = 2**63 - 1
 _LATENT_STREAM, _VARIATION_STREAM = 0, 1  # distinct streams: variation noise of seed s is not latent s
-_BUILDERS = {"gan": ("studio.core.nets.gan", "build_generator"), "vae": ("studio.core.nets.vae", "build_vae")}
 
 
 # -- latents (pure NumPy, exact) ----------------------------------------------------------------------------------
@@ -169,9 +170,13 @@ def source_from_settings(settings: dict) -> tuple[LatentSource, int]:
 # -- the model ----------------------------------------------------------------------------------------------------
 @dataclass
 class ImageModel:
-    """A loaded GAN generator or VAE, in eval mode, with everything needed to describe what it made."""
+    """A loaded image generator in eval mode, with everything needed to describe what it made.
 
-    kind: str  # "gan" | "vae"
+    ``sample`` and ``encoder`` are the family table's :class:`~studio.core.training.families.Generator` entry
+    points: the method that maps (latents, labels) to pictures, and the one that maps pictures to latents
+    ("" when the family has none: only such a model can rebuild or morph pictures)."""
+
+    kind: str  # the family id (describe()'s "kind")
     resolution: int
     z_dim: int
     classes: list[str]
@@ -182,10 +187,16 @@ class ImageModel:
     network: Any = field(repr=False)  # torch.nn.Module
     fit: str = "crop"
     ema: bool = False
+    sample: str = "forward"
+    encoder: str = ""
 
     @property
     def conditional(self) -> bool:
         return bool(self.classes)
+
+    @property
+    def can_encode(self) -> bool:
+        return bool(self.encoder)
 
     # -- latents ---------------------------------------------------------------------------------------------
     def latents(self, seed: int, count: int, start: int = 0) -> np.ndarray:
@@ -257,10 +268,10 @@ class ImageModel:
             labels = (
                 None if not self.conditional else torch.full((len(z),), label, dtype=torch.long, device=self.device)
             )
-            images = self.network(z, labels) if self.kind == "gan" else self.network.decode(z, labels)
+            images = getattr(self.network, self.sample)(z, labels)  # (CHUNK, 3, R, R) in [-1, 1]
             return to_uint8(images)
 
-    # -- VAE ---------------------------------------------------------------------------------------------------
+    # -- models with an encoder (a VAE) -------------------------------------------------------------------------
     def prepare(self, images: Sequence[Any]) -> np.ndarray:
         """Any pictures (paths, uint8 arrays of any size, PIL images) -> uint8 (N, R, R, 3) the way the
         training cache made them: RGB (transparency on white), centre-cropped or padded as the run's "fit"."""
@@ -276,11 +287,13 @@ class ImageModel:
         class_index: int | None = None,
         check: Callable[[], None] | None = None,
     ) -> np.ndarray:
-        """VAE only: pictures -> (N, z_dim) float32 latents, the posterior *mean* (deterministic: the same
-        picture always gives the same latent; a sample would add noise the user did not ask for)."""
+        """Models with an encoder (a VAE) only: pictures -> (N, z_dim) float32 latents, the posterior *mean*
+        (deterministic: the same picture always gives the same latent; a sample would add noise the user did not
+        ask for)."""
         import torch
 
-        self._need_vae("encode pictures")
+        self.require_encoder("encode pictures")
+        encode = getattr(self.network, self.encoder)
         pixels = (
             images
             if isinstance(images, np.ndarray)
@@ -302,7 +315,7 @@ class ImageModel:
                 labels = (
                     None if not self.conditional else torch.full((CHUNK,), label, dtype=torch.long, device=self.device)
                 )
-                mu, _ = self.network.encode(x, labels)
+                mu, _ = encode(x, labels)
             out[start : start + len(rows)] = mu.float().cpu().numpy()[: len(rows)]
         return out
 
@@ -312,12 +325,16 @@ class ImageModel:
         class_index: int | None = None,
         check: Callable[[], None] | None = None,
     ) -> np.ndarray:
-        """VAE only: pictures -> their reconstructions, uint8 (N, R, R, 3)."""
+        """Models with an encoder only: pictures -> their reconstructions, uint8 (N, R, R, 3)."""
         return self.generate(self.encode(images, class_index, check), class_index, 1.0, check)
 
-    def _need_vae(self, what: str) -> None:
-        if self.kind != "vae":
-            raise JobError(f"Only a VAE can {what}; {self.run_id} is a {self.kind.upper()}. Pick a VAE run.")
+    def require_encoder(self, what: str) -> None:
+        """A plain refusal when this model has no encoder (the message names the families that have one)."""
+        if not self.can_encode:
+            encoders = families.labels(s for s in families.for_panel(PANEL) if s.generator and s.generator.encode)
+            found = families.find(self.kind)
+            this = found.label if found is not None else self.kind.upper()
+            raise JobError(f"Only a {encoders} can {what}; {self.run_id} is a {this}. Pick a {encoders} run.")
 
     def describe(self) -> dict:
         """The model part of an image's settings."""
@@ -362,31 +379,25 @@ def prepare_image(image: Any, resolution: int, fit: str = "crop") -> np.ndarray:
 # -- finding and loading ------------------------------------------------------------------------------------------
 def read_model_config(run_folder: Path) -> dict:
     """config.json of a run (or of a starter model laid out like one), checked to be an image model."""
-    return read_run_config(run_folder, IMAGE_KINDS, "an image generator", "a GAN or VAE run")
+    return read_run_config(run_folder, families.for_panel(PANEL), "an image generator")
 
 
 def resolve_run(project_root: str | Path, run: str) -> Path:
     """The folder of run ``run`` in the project, a starter model of that name in models/, or for "latest" the
     newest image-model run that has a checkpoint."""
-    return resolve_run_folder(project_root, run, read_model_config, "GAN or VAE", "gan")
+    return resolve_run_folder(project_root, run, read_model_config, families.for_panel(PANEL))
 
 
 def load_image_model(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> ImageModel:
-    """Load a GAN generator or VAE from a run folder (newest checkpoint when ``step`` is None).
+    """Load an image generator from a run folder (newest checkpoint when ``step`` is None).
 
     EMA weights are preferred when the checkpoint has them: the EMA generator is what the previews and the
     quality score use, and it is visibly smoother than the raw weights of the same step."""
-    import importlib
-
     run_folder = Path(run_folder)
     config = read_model_config(run_folder)
     model = config["model"]
     run_id = str(config.get("run_id") or run_folder.name)
-    module_name, builder = _BUILDERS[model["kind"]]
-    build = getattr(importlib.import_module(module_name), builder)
-    network, loaded_step, ema, _ = load_network(
-        run_folder, step, model, build, "generator" if model["kind"] == "gan" else "vae", "sampled", run_id
-    )
+    (network, loaded_step, ema, _), generator = load_generator(run_folder, step, model, "sampled", run_id)
     network.to(device)
     num_classes = int(getattr(network, "num_classes", 0) or 0)  # what the weights were trained with
     names = [str(c) for c in model.get("classes") or []][:num_classes]
@@ -405,6 +416,8 @@ def load_image_model(run_folder: str | Path, step: int | None = None, device: st
         network=network,
         fit=fit if fit in ("crop", "pad") else "crop",
         ema=ema,
+        sample=generator.sample,
+        encoder=generator.encode,
     )
 
 

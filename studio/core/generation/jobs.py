@@ -334,7 +334,7 @@ class ReconstructImages:
         if not self.inputs:
             raise JobError("Drop one or more pictures to reconstruct.")
         model = _loading(ctx, self.run_folder, self.step, self.device)
-        model._need_vae("reconstruct pictures")  # the same sentence everywhere
+        model.require_encoder("reconstruct pictures")  # the same sentence everywhere
         class_index = model.class_index(self.class_name)
         originals = model.prepare(self.inputs)
         ctx.check()
@@ -389,7 +389,7 @@ class Morph:
 
     def __call__(self, ctx: JobContext) -> dict:
         model = _loading(ctx, self.run_folder, self.step, self.device)
-        model._need_vae("morph between pictures")
+        model.require_encoder("morph between pictures")
         class_index = model.class_index(self.class_name)
         originals = model.prepare(self.pair)
         latents = walk(model.encode(originals, class_index, ctx.check), self.frames_per_leg, self.easing, self.loop)

@@ -1,6 +1,10 @@
 """What image, text and speech generation share about trained runs: reading a run's config.json as a model of
-the right kind, finding a checkpoint, loading its weights into a rebuilt network, and a small cache of loaded
-models.
+the right families, finding a checkpoint, loading its generating network's weights into a rebuilt network, and a
+small cache of loaded models.
+
+Which families a caller accepts, which network of a checkpoint generates and how it is rebuilt all come from the
+family table (:mod:`studio.core.training.families`), looked up by the model's kind when a run is read, so a family
+registered after start-up (a plug-in, a test) is read and loaded like a built-in one.
 
 Why a cache: the canvas and the writer ask for the same model again and again (a grid, variations, a walk;
 one text after another), and loading costs about as much as sampling: reading and checking the weights,
@@ -23,21 +27,23 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from studio.core import untrusted
 from studio.core.jobs import JobError
+from studio.core.training import families
+from studio.core.training.families import FamilySpec, Generator
 
 
-def read_run_config(run_folder: str | Path, kinds: tuple[str, ...], what: str, pick: str) -> dict:
-    """config.json of a run (or a starter model laid out like one) whose model kind is one of ``kinds``, with
-    every size the network is built from within :data:`studio.core.untrusted.LIMITS` (else a plain
+def read_run_config(run_folder: str | Path, accepted: Sequence[FamilySpec], what: str) -> dict:
+    """config.json of a run (or a starter model laid out like one) whose model kind is one of the ``accepted``
+    families, with every size the network is built from within :data:`studio.core.untrusted.LIMITS` (else a plain
     :class:`~studio.core.untrusted.OverLimit` naming the file, the value and the limit).
 
-    ``what`` names the wanted sort of model ("an image generator") and ``pick`` what to choose instead
-    ("a GAN or VAE run"), for the message when it is something else."""
+    ``what`` names the wanted sort of model ("an image generator"), for the message when it is something else
+    (which names the accepted families to pick instead: "pick a GAN or VAE run")."""
     run_folder = Path(run_folder)
     path = run_folder / "config.json"
     try:
@@ -52,9 +58,11 @@ def read_run_config(run_folder: str | Path, kinds: tuple[str, ...], what: str, p
         ) from exc
     model = config.get("model") if isinstance(config, dict) else None
     kind = model.get("kind") if isinstance(model, dict) else None
-    if kind not in kinds:
+    if kind not in families.ids(accepted):
         family = config.get("family", "unknown") if isinstance(config, dict) else "unknown"
-        raise JobError(f"The run {run_folder.name} is a “{family}” model, not {what}; pick {pick}.")
+        raise JobError(
+            f"The run {run_folder.name} is a “{family}” model, not {what}; pick a {families.labels(accepted)} run."
+        )
     untrusted.check_model(model, path)
     return config
 
@@ -68,12 +76,14 @@ def starter_folders() -> list[Path]:
 
 
 def resolve_run_folder(
-    project_root: str | Path, run: str, check: Callable[[Path], Any], families: str, family_flag: str
+    project_root: str | Path, run: str, check: Callable[[Path], Any], accepted: Sequence[FamilySpec]
 ) -> Path:
     """The folder of run ``run`` of the project, else a starter model of that name in models/; for "latest"
     the project's newest run that ``check`` accepts and that has a checkpoint (a run that has just started has
-    nothing to generate from yet). ``families`` ("GAN or VAE") and ``family_flag`` ("gan") word the errors."""
+    nothing to generate from yet). The ``accepted`` families word the errors ("no GAN or VAE run")."""
     from studio.core.training import runs
+
+    names = families.labels(accepted)
 
     root = Path(project_root)
     if run == "latest":
@@ -88,12 +98,11 @@ def resolve_run_folder(
                 return info.folder
         if found:
             raise JobError(
-                f"No {families} run in {root} has saved a checkpoint yet; let one train until it "
+                f"No {names} run in {root} has saved a checkpoint yet; let one train until it "
                 f"saves one, then try again."
             )
-        raise JobError(
-            f"There is no {families} run in {root}; train one first (aigc-studio train --model {family_flag} ...)."
-        )
+        flag = accepted[0].id if accepted else "FAMILY"
+        raise JobError(f"There is no {names} run in {root}; train one first (aigc-studio train --model {flag} ...).")
     plain_name = bool(run) and run not in (".", "..") and "/" not in run and "\\" not in run
     from studio.paths import models_dir
 
@@ -207,6 +216,17 @@ def load_network(
             f"The checkpoint at step {info.step:,} of {run_id} holds invalid numbers (NaN); pick an earlier checkpoint."
         )
     return LoadedNetwork(network.eval().requires_grad_(False), info.step, ema, state)
+
+
+def load_generator(
+    run_folder: Path, step: int | None, model: dict, use: str, run_id: str | None = None
+) -> tuple[LoadedNetwork, Generator]:
+    """:func:`load_network` for the generating network of the model's family (the family table says which
+    network of the checkpoint it is and how it is rebuilt), with that family's :class:`Generator` record (how
+    to sample from it)."""
+    generator = families.generator(str(model.get("kind")))
+    loaded = load_network(run_folder, step, model, generator.load_builder(), generator.weights, use, run_id)
+    return loaded, generator
 
 
 class ModelCache:

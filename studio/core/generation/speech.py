@@ -74,11 +74,12 @@ def _trained_run_folder(voice: str, project_root) -> Path:
     if voice == "latest":
         from studio.core.generation import speech_model
 
-        runs = [r for r in speech_model.list_speech_runs(project_root) if r.get("family") == "tts" and r.get("steps")]
+        runs = [r for r in speech_model.list_speech_runs(project_root) if r.get("role") == "voice" and r.get("steps")]
         if not runs:
+            models = " or ".join(f"“{family.title}”" for family in speech_model.voice_families())
             raise JobError(
                 "This project has no trained voice with a checkpoint yet. Train one in the Training "
-                "panel (model: tts), or pick a system voice."
+                f"panel (model {models}), or pick a system voice."
             )
         voice = runs[0]["run_id"]  # list_speech_runs is newest first
     folder = _runs_folder(project_root) / voice
@@ -142,10 +143,10 @@ def _trained_voices(project_root) -> list[dict]:
         runs = speech_model.list_speech_runs(project_root)
     except (JobError, OSError, ValueError):
         return []
-    vocoders = [r for r in runs if r.get("family") == "vocoder" and r.get("steps")]
+    vocoders = [r for r in runs if r.get("role") == "vocoder" and r.get("steps")]
     out = []
     for run in runs:
-        if run.get("family") != "tts" or not run.get("steps"):
+        if run.get("role") != "voice" or not run.get("steps"):
             continue
         mel = run.get("mel") or {}
         matching = [
@@ -182,12 +183,12 @@ def _run_when(run_id: str) -> str:
 
 
 # -- model caches for trained voices ----------------------------------------------------------------------------------
-def _model_cache(kind: str):
-    """The run_models.ModelCache of loaded TTS or vocoder runs, shared with everything else that speaks with
-    trained voices (speech_model is imported lazily: it pulls in torch when a model loads)."""
+def _model_cache(role: str):
+    """The run_models.ModelCache of loaded voice ("voice") or vocoder ("vocoder") runs, shared with everything else
+    that speaks with trained voices (speech_model is imported lazily: it pulls in torch when a model loads)."""
     from studio.core.generation import speech_model
 
-    return speech_model.tts_models if kind == "tts" else speech_model.vocoder_models
+    return speech_model.tts_models if role == "voice" else speech_model.vocoder_models
 
 
 def clear_cache() -> None:
@@ -290,7 +291,7 @@ class _TrainedSpeaker(_Speaker):
     def __init__(self, folder: Path, project_root, step, vocoder, device, rate, pitch, dictionary) -> None:
         from studio.core.generation import speech_model
 
-        self.tts = _model_cache("tts").get(folder, step, device)
+        self.tts = _model_cache("voice").get(folder, step, device)
         self.sample_rate = int(self.tts.sample_rate)
         self.language = self.tts.language or "en-us"
         self.rate, self.pitch, self.dictionary = rate, pitch, dictionary

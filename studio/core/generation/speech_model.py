@@ -1,6 +1,9 @@
 """Trained voices loaded for speaking: a TTS run (phoneme ids -> log-mel frames) and a vocoder run
 (log-mel frames -> samples), plus Griffin-Lim, the vocoder that needs no training.
 
+Which runs are voices and which are vocoders is the family table's word (:mod:`studio.core.training.families`):
+a voice is a family whose generating network makes "mel", a vocoder one whose network makes "audio".
+
 A run folder is what the engine writes (config.json whose "model" block is the recipe's describe():
 ``{"kind": "tts"|"vocoder", "mel": {sample_rate, n_mels, n_fft, hop_length, win_length, f_min, f_max},
 "config": {network sizes}, ...}``, and ``checkpoints/step-NNNNNN.safetensors``), so a voice keeps working when
@@ -24,25 +27,38 @@ from typing import Any
 
 import numpy as np
 
-from studio.core.generation.run_models import ModelCache, load_network, read_run_config
+from studio.core import untrusted
+from studio.core.generation.run_models import ModelCache, load_generator, read_run_config
 from studio.core.jobs import JobError
+from studio.core.training import families, runs
 
 log = logging.getLogger(__name__)
 
 MEL_KEYS = ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length", "f_min", "f_max")
-SPEECH_KINDS = ("tts", "vocoder")
+# The two roles of a speech run, by what its generating network makes (families.Generator.makes).
+ROLES = {"mel": "voice", "audio": "vocoder"}
 SYNTHESIS_SEED = 4321  # the pre-net dropout's noise: the same text always sounds the same
 
 
 # -- run configs ------------------------------------------------------------------------------------------------------
+def voice_families() -> list[families.FamilySpec]:
+    """The families whose runs are voices: text (phoneme ids) in, log-mel frames out."""
+    return families.making("mel")
+
+
+def vocoder_families() -> list[families.FamilySpec]:
+    """The families whose runs are vocoders: log-mel frames in, samples out."""
+    return families.making("audio")
+
+
 def read_speech_config(run_folder: str | Path) -> dict:
-    """config.json of a run, checked to be a trained voice (TTS)."""
-    return read_run_config(run_folder, ("tts",), "a trained voice", "a TTS run")
+    """config.json of a run, checked to be a trained voice (a TTS)."""
+    return read_run_config(run_folder, voice_families(), "a trained voice")
 
 
 def read_vocoder_config(run_folder: str | Path) -> dict:
     """config.json of a run, checked to be a vocoder."""
-    return read_run_config(run_folder, ("vocoder",), "a vocoder", "a vocoder run")
+    return read_run_config(run_folder, vocoder_families(), "a vocoder")
 
 
 def mel_params(model: dict) -> dict:
@@ -76,6 +92,7 @@ class TrainedTts:
     folder: Path | None = None
     device: str = "cpu"
     ema: bool = False
+    sample: str = "infer"  # the family table's entry point: (ids, ...) -> (mel, frames, alignments)
 
     @property
     def sample_rate(self) -> int:
@@ -89,11 +106,9 @@ class TrainedTts:
         """Decoder steps for a sentence of ``symbols`` input symbols: the network's own cap
         (``max_frames_per_symbol``, checked against its limit when the run was read) and, whatever the files
         say, at most :data:`~studio.core.untrusted.MAX_SENTENCE_SECONDS` of audio at the voice's mel settings."""
-        from studio.core.untrusted import decoder_frames_cap
-
         config, r = self.network.config, self.reduction
         per_symbol = math.ceil(symbols * int(config.max_frames_per_symbol) / r)
-        return max(2, min(per_symbol, math.ceil(decoder_frames_cap(self.mel) / r)))
+        return max(2, min(per_symbol, math.ceil(untrusted.decoder_frames_cap(self.mel) / r)))
 
     def phoneme_ids(self, text: str) -> list[int]:
         """Ids of ``text`` with the phonemizer and language the voice was trained with."""
@@ -117,7 +132,7 @@ class TrainedTts:
         with torch.inference_mode():
             tokens = torch.tensor([ids], dtype=torch.long, device=self.device)
             generator = torch.Generator(device=self.device).manual_seed(SYNTHESIS_SEED)
-            mel, frames, alignments = self.network.infer(
+            mel, frames, alignments = getattr(self.network, self.sample)(
                 tokens, check=check, generator=generator, max_steps=self.max_steps(len(ids))
             )
         T = int(frames[0])
@@ -133,7 +148,6 @@ def load_tts(run_folder: str | Path, step: int | None = None, device: str = "cpu
     Refuses, in plain words, a voice trained on phonemes that this installation cannot make (trained with
     espeak-ng, run where espeak-ng cannot load) or on another version of the symbol table."""
     from studio.core.datasets import phonemes
-    from studio.core.nets.tts import build_tts
 
     run_folder = Path(run_folder)
     config = read_speech_config(run_folder)
@@ -152,7 +166,7 @@ def load_tts(run_folder: str | Path, step: int | None = None, device: str = "cpu
             f"The voice {run_id} was made by a newer AIGC Studio (phoneme table version "
             f"{model.get('symbols_version')}); update AIGC Studio to use it."
         )
-    network, step, ema, _ = load_network(run_folder, step, model, build_tts, "tts", "used as a voice", run_id)
+    (network, step, ema, _), generator = load_generator(run_folder, step, model, "used as a voice", run_id)
     network.to(device)
     log.info("loaded voice %s step %d (%s weights) on %s", run_id, step, "EMA" if ema else "raw", device)
     return TrainedTts(
@@ -165,6 +179,7 @@ def load_tts(run_folder: str | Path, step: int | None = None, device: str = "cpu
         folder=run_folder,
         device=str(device),
         ema=ema,
+        sample=generator.sample,
     )
 
 
@@ -180,6 +195,7 @@ class TrainedVocoder:
     folder: Path | None = None
     device: str = "cpu"
     ema: bool = False
+    sample: str = "forward"  # the family table's entry point: (1, n_mels, T) mel -> (1, 1, T * hop) samples
 
     @property
     def sample_rate(self) -> int:
@@ -196,17 +212,15 @@ class TrainedVocoder:
             return np.zeros(0, np.float32)
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(mel.T))[None].to(self.device)
-            return self.network(x)[0, 0].float().cpu().numpy()
+            return getattr(self.network, self.sample)(x)[0, 0].float().cpu().numpy()
 
 
 def load_vocoder(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> TrainedVocoder:
-    from studio.core.nets.vocoder import build_generator
-
     run_folder = Path(run_folder)
     config = read_vocoder_config(run_folder)
     model = config["model"]
     mel = mel_params(model)
-    network, step, ema, _ = load_network(run_folder, step, model, build_generator, "generator", "used as a vocoder")
+    (network, step, ema, _), generator = load_generator(run_folder, step, model, "used as a vocoder")
     network.to(device)
     return TrainedVocoder(
         network=network,
@@ -216,6 +230,7 @@ def load_vocoder(run_folder: str | Path, step: int | None = None, device: str = 
         folder=run_folder,
         device=str(device),
         ema=ema,
+        sample=generator.sample,
     )
 
 
@@ -271,17 +286,16 @@ def griffin_lim(mel: np.ndarray, mel_params: dict, n_iter: int = 32) -> np.ndarr
     samples [k*hop, (k+1)*hop))."""
     import torch
 
-    from studio.core.untrusted import MAX_SPECTROGRAM_BINS
-
     mel = np.asarray(mel, np.float32)
     hop = int(mel_params["hop_length"])
     if mel.ndim != 2 or len(mel) == 0:
         return np.zeros(0, np.float32)
     bins = (int(mel_params["n_fft"]) // 2 + 1) * len(mel)
-    if bins > MAX_SPECTROGRAM_BINS:  # its spectrograms would not fit a desktop's memory: refuse before allocating
+    # its spectrograms would not fit a desktop's memory: refuse before allocating
+    if bins > untrusted.MAX_SPECTROGRAM_BINS:
         raise JobError(
             f"This sentence is too long for Griffin-Lim at these mel settings ({bins:,} spectrogram "
-            f"bins, over the limit of {MAX_SPECTROGRAM_BINS:,}); split it, or pick a trained vocoder."
+            f"bins, over the limit of {untrusted.MAX_SPECTROGRAM_BINS:,}); split it, or pick a trained vocoder."
         )
     inverse, griffin = _griffin_lim_transforms(mel_params, int(n_iter))
     with torch.inference_mode():
@@ -297,13 +311,30 @@ def griffin_lim(mel: np.ndarray, mel_params: dict, n_iter: int = 32) -> np.ndarr
 
 
 # -- finding runs -----------------------------------------------------------------------------------------------------
-def list_speech_runs(project_root: str | Path) -> list[dict]:
-    """Every TTS and vocoder run of the project, newest first:
-    ``{"run_id", "family", "steps": [checkpoint steps], "dataset", "language", "mel", "folder"}``. Runs whose
-    config.json is oversized or over its limits (studio.core.untrusted) are left out, like damaged ones."""
-    from studio.core import untrusted
-    from studio.core.training import runs
+def model_role(model: object) -> str:
+    """What a run's "model" block (describe()'s dict) is to the speech panel: "voice" or "vocoder" (see
+    :data:`ROLES`), or "" for another family's model or no model at all."""
+    family = families.find(model.get("kind")) if isinstance(model, dict) else None
+    if family is None or family.panel != "speech" or family.generator is None:
+        return ""
+    return ROLES.get(family.generator.makes, "")
 
+
+def run_role(run_folder: str | Path) -> str:
+    """:func:`model_role` of a run folder, "" when its config.json cannot be read (missing, damaged, oversized).
+    Reads one small file, so the speech panel may ask on the GUI thread ("Open in speech" of a checkpoint)."""
+    try:
+        config = untrusted.read_json(Path(run_folder) / "config.json", untrusted.CONFIG_CAP, "the run")
+    except (OSError, ValueError, JobError):
+        return ""
+    return model_role(config.get("model") if isinstance(config, dict) else None)
+
+
+def list_speech_runs(project_root: str | Path) -> list[dict]:
+    """Every voice and vocoder run of the project, newest first: ``{"run_id", "family", "role" ("voice" |
+    "vocoder", see :data:`ROLES`), "steps": [checkpoint steps], "dataset", "language" (voices), "mel",
+    "folder"}``. Runs whose config.json is oversized or over its limits (studio.core.untrusted) are left out, like
+    damaged ones."""
     found = []
     for info in runs.list_runs(Path(project_root)):
         try:
@@ -311,9 +342,9 @@ def list_speech_runs(project_root: str | Path) -> list[dict]:
         except (OSError, ValueError, JobError):
             continue
         model = config.get("model") if isinstance(config, dict) else None
-        if not isinstance(model, dict) or model.get("kind") not in SPEECH_KINDS:
+        role = model_role(model)
+        if not role or not isinstance(model, dict):
             continue
-        kind = model["kind"]
         try:
             untrusted.check_model(model, Path(info.folder) / "config.json")
             mel = mel_params(model)
@@ -322,10 +353,11 @@ def list_speech_runs(project_root: str | Path) -> list[dict]:
         found.append(
             {
                 "run_id": info.run_id,
-                "family": kind,
+                "family": str(model["kind"]),
+                "role": role,
                 "steps": [c.step for c in runs.checkpoints(info.folder)],
                 "dataset": info.dataset,
-                "language": model.get("language") if kind == "tts" else None,
+                "language": model.get("language") if role == "voice" else None,
                 "mel": mel,
                 "folder": str(info.folder),
             }
@@ -337,6 +369,6 @@ def find_vocoder(project_root: str | Path, tts_run_folder: str | Path) -> Path |
     """The newest vocoder run of the project with a checkpoint and the TTS run's exact mel settings, or None."""
     wanted = mel_params(read_speech_config(tts_run_folder)["model"])
     for run in list_speech_runs(project_root):
-        if run["family"] == "vocoder" and run["steps"] and run["mel"] == wanted:
+        if run["role"] == "vocoder" and run["steps"] and run["mel"] == wanted:
             return Path(run["folder"])
     return None

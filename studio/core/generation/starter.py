@@ -5,8 +5,9 @@ A starter model is laid out like a run folder — ``config.json``, ``checkpoints
 Speech panel and the CLI load it with the very code that loads a user's runs (``image_model.resolve_run`` and
 friends look in ``models/`` too). What is left out, and why:
 
-- every network but the one that generates (a GAN's discriminator, a vocoder's discriminators), and of that
-  one only the EMA weights when the run kept them: they are what previews, evaluation and generation use;
+- every network but the one that generates (a GAN's discriminator, a vocoder's discriminators: the family
+  table's ``Generator.weights`` names the one kept), and of that one only the EMA weights when the run kept them:
+  they are what previews, evaluation and generation use;
 - the training state (``.state.pt``: optimizer moments, RNG) — twice the weights' size, useless for
   generating; a starter model cannot be resumed, but it can be retrained with the command on its card.
 
@@ -25,23 +26,20 @@ from studio.core import untrusted
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.generation.run_models import checkpoint_for, weights_prefix
 from studio.core.jobs import JobError
+from studio.core.training import families
 
 MAX_BYTES = 20 * 1024 * 1024
 CARD = "model_card.json"
-# The network each kind generates with (the fallback when a checkpoint holds several and describe() names none).
-GENERATING_NETWORK = {
-    "gan": "generator",
-    "vae": "vae",
-    "gpt": "gpt",
-    "lstm": "lstm",
-    "tts": "tts",
-    "vocoder": "generator",
-}
 
 
 def generating_weights(weights: dict, model: dict) -> dict:
-    """Only the generating network's tensors, EMA preferred, under the key names the loaders expect."""
-    name = weights_prefix(model, weights, GENERATING_NETWORK.get(str(model.get("kind")), "model"))
+    """Only the generating network's tensors, EMA preferred, under the key names the loaders expect.
+
+    describe()'s "weights" names that network; else the family table's generator does (a checkpoint that holds
+    several networks and whose describe() names none: a GAN's), else the checkpoint's only network."""
+    family = families.find(model.get("kind"))
+    fallback = family.generator.weights if family is not None and family.generator is not None else "model"
+    name = weights_prefix(model, weights, fallback)
     ema = {k: v for k, v in weights.items() if k.startswith(f"ema.{name}.")}
     kept = ema or {k: v for k, v in weights.items() if k.startswith(f"{name}.")}
     if not kept:

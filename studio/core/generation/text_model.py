@@ -1,4 +1,5 @@
-"""A trained language model (GPT or LSTM) loaded for writing: token ids in, next-token logits out.
+"""A trained language model (any family the family table sends to the text panel: a GPT, an LSTM) loaded for
+writing: token ids in, next-token logits out.
 
 What this module settles, so that :mod:`.sampling` only has to choose tokens:
 
@@ -12,9 +13,10 @@ What this module settles, so that :mod:`.sampling` only has to choose tokens:
   end in the middle of a Chinese character or an emoji. Sampling joins bytes and decodes only complete
   characters, so streamed pieces never contain half a character, and the text is exactly what
   ``tokenizer.decode`` gives for the same ids.
-* **The context window.** A GPT sees at most ``block_size`` positions (learned position embeddings). Prompt
-  prefill and incremental decoding both go through the network's KV cache (``forward_cached``), which
-  slides by itself when full (studio/core/nets/gpt.py: it re-encodes the newest half window from position
+* **The context window.** The family table says whether a model has one (``Generator.window``: the describe()
+  key that holds it). A GPT sees at most ``block_size`` positions (learned position embeddings). Prompt prefill
+  and incremental decoding both go through the network's KV cache (``forward_cached``), which slides by itself
+  when full (studio/core/nets/gpt.py: it re-encodes the newest half window from position
   0, so a token costs O(context) and the context never shrinks below half a window). An LSTM has no window:
   its state (h, c) simply carries on. :meth:`Context.recompute` is the no-cache reference (nanoGPT's: a full
   forward over the last ``block_size`` tokens for every new token), used by the speed benchmark.
@@ -25,32 +27,31 @@ are JSON. Cheap to import: torch loads when a model does.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core.generation.run_models import load_network, read_run_config, resolve_run_folder
+from studio.core.generation.run_models import load_generator, read_run_config, resolve_run_folder
 from studio.core.jobs import JobError
+from studio.core.training import families
 
 log = logging.getLogger(__name__)
 
-TEXT_KINDS = ("gpt", "lstm")
-_BUILDERS = {"gpt": ("studio.core.nets.gpt", "build_gpt"), "lstm": ("studio.core.nets.lstm", "build_lstm")}
+PANEL = "text"  # the families whose models this module loads: those the family table sends to the text panel
 TOKENIZER_FILE = "tokenizer.json"
 
 
 # -- finding runs -----------------------------------------------------------------------------------------------
 def read_text_config(run_folder: str | Path) -> dict:
-    """config.json of a run, checked to be a language model (GPT or LSTM)."""
-    return read_run_config(run_folder, TEXT_KINDS, "a text writer", "a GPT or LSTM run")
+    """config.json of a run, checked to be a language model (a family of the text panel)."""
+    return read_run_config(run_folder, families.for_panel(PANEL), "a text writer")
 
 
 def resolve_text_run(project_root: str | Path, run: str) -> Path:
     """The folder of run ``run`` in the project, a starter model of that name in models/, or for "latest" the
-    newest GPT/LSTM run with a checkpoint."""
-    return resolve_run_folder(project_root, run, read_text_config, "GPT or LSTM", "gpt")
+    newest language-model run with a checkpoint."""
+    return resolve_run_folder(project_root, run, read_text_config, families.for_panel(PANEL))
 
 
 # -- token bytes --------------------------------------------------------------------------------------------------
@@ -98,14 +99,14 @@ def _bytes_to_unicode() -> dict[int, str]:
 class TextModel:
     """A loaded GPT or LSTM in eval mode, its tokenizer, and where it came from."""
 
-    kind: str  # "gpt" | "lstm"
+    kind: str  # the family id (describe()'s "kind")
     tokenizer: Any
     network: Any = field(repr=False)  # nn.Module with forward_cached(idx, cache) -> (logits, cache)
     run_id: str = ""
     step: int = 0
     folder: Path | None = None
     device: str = "cpu"
-    block_size: int | None = None  # None: no window (LSTM)
+    block_size: int | None = None  # None: no window (an LSTM)
     ema: bool = False
     token_bytes: list[bytes] = field(default=None, repr=False)  # type: ignore[arg-type]  # __post_init__ fills it
 
@@ -184,18 +185,14 @@ def load_text_model(run_folder: str | Path, step: int | None = None, device: str
         ) from exc
     except Exception as exc:  # OSError, ValueError, KeyError, the HF parser's own errors
         raise JobError(f"The {TOKENIZER_FILE} of {run_id} is damaged; the run cannot be used for writing.") from exc
-    module_name, builder = _BUILDERS[model["kind"]]
-    build = getattr(importlib.import_module(module_name), builder)
-    network, loaded_step, ema, state = load_network(
-        run_folder, step, model, build, model["kind"], "used for writing", run_id
-    )
+    (network, loaded_step, ema, state), generator = load_generator(run_folder, step, model, "used for writing", run_id)
     if int(tokenizer.vocab_size) > _vocab_rows(model, state):
         raise JobError(
             f"The {TOKENIZER_FILE} of {run_id} does not belong to its model (it has more tokens than "
             f"the model knows); the run cannot be used for writing."
         )
     network.to(device)
-    block = int(model["block_size"]) if model["kind"] == "gpt" else None
+    block = int(model[generator.window]) if generator.window else None
     log.info("loaded %s step %d (%s weights) on %s", run_id, loaded_step, "EMA" if ema else "raw", device)
     return TextModel(
         kind=model["kind"],

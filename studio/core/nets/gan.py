@@ -16,29 +16,60 @@ What is not in the 2016 paper, and why:
   statistics would mix.
 * Spectral normalization of every discriminator layer (Miyato et al., 2018) is on by default: it bounds the
   discriminator's Lipschitz constant, the single most effective stabilizer for small-data DCGANs.
+
+Layout (nanoGPT's model.py): the configs, the modules, :meth:`Generator.generate`, the losses. Each network
+takes its config (``Generator(GeneratorConfig(resolution=64, width=32))``) rather than positional sizes: the
+generator's config is what a run's ``describe()`` saves and :func:`build_generator` reads back, so the recipe
+and the generation code cannot disagree about a size (studio/core/nets/config.py gives the whole rule, and how
+old descriptions load).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-RESOLUTIONS = (32, 64, 128, 256)
+from studio.core.nets.config import NetConfig, require_config
+from studio.core.nets.image_sizes import channels, check_resolution
+
 LOSSES = ("nonsaturating", "hinge", "wgan-gp")
 
 
-def check_resolution(resolution: int) -> int:
-    if resolution not in RESOLUTIONS:
-        raise ValueError(f"The resolution must be one of {', '.join(map(str, RESOLUTIONS))} px, not {resolution}.")
-    return int(resolution)
+@dataclass(kw_only=True)
+class GeneratorConfig(NetConfig):
+    """The generator: what a run's ``describe()`` saves (its fields, beside the run facts) and
+    :func:`build_generator` reads back."""
+
+    resolution: int  # pictures are (3, resolution, resolution): one of image_sizes.RESOLUTIONS
+    z_dim: int = 128  # the latent's size (DCGAN: 100; the studio's presets use 128)
+    width: int = 64  # channels at the largest feature maps (image_sizes.channels); DCGAN is 64
+    num_classes: int = 0  # 0: unconditional; else conditional batch norm (descriptions before classes lack it)
+
+    def __post_init__(self) -> None:
+        self.resolution = check_resolution(self.resolution)
+        if min(self.z_dim, self.width) < 1 or self.num_classes < 0:
+            raise ValueError("z_dim and width must be at least 1, and num_classes 0 (no classes) or more.")
 
 
-def channels(resolution: int, width: int, r: int) -> int:
-    """Channels of the feature map at spatial size ``r`` in a network for ``resolution`` px."""
-    return width * min(8, max(1, resolution // (2 * r)))
+@dataclass(kw_only=True)
+class DiscriminatorConfig(NetConfig):
+    """The discriminator: only training builds it (from the run's settings), so no description carries it. Its
+    own config rather than the generator's because the two share only some sizes (no z_dim here, no spectral
+    norm there)."""
+
+    resolution: int  # pictures are (3, resolution, resolution): one of image_sizes.RESOLUTIONS
+    width: int = 64  # channels at the largest feature maps, as the generator's width
+    num_classes: int = 0  # 0: unconditional; else a projection discriminator
+    spectral_norm: bool = True  # on every layer (the module docstring says why)
+
+    def __post_init__(self) -> None:
+        self.resolution = check_resolution(self.resolution)
+        if self.width < 1 or self.num_classes < 0:
+            raise ValueError("width must be at least 1, and num_classes 0 (no classes) or more.")
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -58,62 +89,75 @@ class ConditionalBatchNorm(nn.Module):
             nn.init.zeros_(self.bias.weight)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        x = self.norm(x)
+        x = self.norm(x)  # (B, C, r, r)
         if not self.num_classes:
             return x
-        return x * self.gain(labels)[:, :, None, None] + self.bias(labels)[:, :, None, None]
+        return x * self.gain(labels)[:, :, None, None] + self.bias(labels)[:, :, None, None]  # (B, C) per class
 
 
 class Generator(nn.Module):
     """z (B, z_dim) [+ labels (B,)] -> images (B, 3, R, R) in [-1, 1]."""
 
-    def __init__(self, resolution: int, z_dim: int = 128, width: int = 64, num_classes: int = 0) -> None:
+    def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
-        self.resolution, self.z_dim = check_resolution(resolution), z_dim
-        self.width, self.num_classes = width, num_classes
-        sizes = [4 * 2**i for i in range(int(math.log2(resolution)) - 2)]  # 4, 8, ..., R/2
-        first = channels(resolution, width, 4)
-        self.stem = nn.ConvTranspose2d(z_dim, first, 4, 1, 0, bias=False)  # (B, z, 1, 1) -> (B, C, 4, 4)
-        self.norms = nn.ModuleList([ConditionalBatchNorm(first, num_classes)])
+        self.config = c = require_config(config, GeneratorConfig, "Generator")
+        # the sizes as attributes too, as before the config (the generation code reads num_classes from the network)
+        self.resolution, self.z_dim, self.width, self.num_classes = c.resolution, c.z_dim, c.width, c.num_classes
+        R, w, k = c.resolution, c.width, c.num_classes
+        sizes = [4 * 2**i for i in range(int(math.log2(R)) - 2)]  # 4, 8, ..., R/2: one block per size
+        first = channels(R, w, 4)
+        self.stem = nn.ConvTranspose2d(c.z_dim, first, 4, 1, 0, bias=False)  # (B, z, 1, 1) -> (B, C, 4, 4)
+        self.norms = nn.ModuleList([ConditionalBatchNorm(first, k)])
         self.ups = nn.ModuleList()
-        for r in sizes[:-1]:
-            out = channels(resolution, width, 2 * r)
-            self.ups.append(nn.ConvTranspose2d(channels(resolution, width, r), out, 4, 2, 1, bias=False))
-            self.norms.append(ConditionalBatchNorm(out, num_classes))
-        self.to_rgb = nn.ConvTranspose2d(channels(resolution, width, sizes[-1]), 3, 4, 2, 1)  # R/2 -> R
+        for r in sizes[:-1]:  # (B, C_r, r, r) -> (B, C_2r, 2r, 2r)
+            out = channels(R, w, 2 * r)
+            self.ups.append(nn.ConvTranspose2d(channels(R, w, r), out, 4, 2, 1, bias=False))
+            self.norms.append(ConditionalBatchNorm(out, k))
+        self.to_rgb = nn.ConvTranspose2d(channels(R, w, sizes[-1]), 3, 4, 2, 1)  # R/2 -> R
         for module in self.modules():
             if isinstance(module, nn.ConvTranspose2d):
                 nn.init.normal_(module.weight, 0.0, 0.02)  # DCGAN's initialization
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        if self.num_classes and labels is None:
+        if self.config.num_classes and labels is None:
             raise ValueError("This generator is class-conditional: pass a class label for every latent.")
-        x = F.relu(self.norms[0](self.stem(z[:, :, None, None]), labels))
+        x = F.relu(self.norms[0](self.stem(z[:, :, None, None]), labels))  # (B, z_dim) -> (B, C, 4, 4)
         for up, norm in zip(self.ups, self.norms[1:], strict=True):
-            x = F.relu(norm(up(x), labels))
-        return torch.tanh(self.to_rgb(x))
+            x = F.relu(norm(up(x), labels))  # (B, C, r, r) -> (B, C', 2r, 2r)
+        return torch.tanh(self.to_rgb(x))  # (B, C, R/2, R/2) -> (B, 3, R, R)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Pictures for the latents ``z`` (B, z_dim) [and ``labels`` (B,)]: (B, 3, R, R) in [-1, 1].
+
+        Call ``.eval()`` first: in training mode batch norm normalizes with the batch's own statistics, so a
+        picture would depend on which other latents share its batch. The same signature as
+        :meth:`ConvVAE.generate <studio.core.nets.vae.ConvVAE.generate>`, so either image network renders a
+        latent the same way."""
+        return self(z, labels)
 
 
 class Discriminator(nn.Module):
     """images (B, 3, R, R) [+ labels (B,)] -> logits (B,); projection discriminator with classes."""
 
-    def __init__(self, resolution: int, width: int = 64, num_classes: int = 0, spectral_norm: bool = True) -> None:
+    def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
-        self.resolution, self.width, self.num_classes = check_resolution(resolution), width, num_classes
-        wrap = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda module: module)
-        layers, r, previous = [], resolution, 3
-        while r > 4:
-            out = channels(resolution, width, r // 2)
+        self.config = c = require_config(config, DiscriminatorConfig, "Discriminator")
+        self.resolution, self.width, self.num_classes = c.resolution, c.width, c.num_classes  # as before the config
+        wrap = nn.utils.parametrizations.spectral_norm if c.spectral_norm else (lambda module: module)
+        layers, r, previous = [], c.resolution, 3
+        while r > 4:  # (B, C, r, r) -> (B, C', r/2, r/2)
+            out = channels(c.resolution, c.width, r // 2)
             layers.append(wrap(nn.Conv2d(previous, out, 4, 2, 1)))
             previous, r = out, r // 2
         self.downs = nn.ModuleList(layers)
         self.head = wrap(nn.Linear(previous * 16, 1))  # DCGAN's final 4x4 convolution, as a linear layer
-        self.embed = wrap(nn.Embedding(num_classes, previous)) if num_classes else None
+        self.embed = wrap(nn.Embedding(c.num_classes, previous)) if c.num_classes else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         for down in self.downs:
-            x = F.leaky_relu(down(x), 0.2)
-        logits = self.head(x.flatten(1)).squeeze(1)
+            x = F.leaky_relu(down(x), 0.2)  # (B, 3, R, R) -> ... -> (B, C, 4, 4)
+        logits = self.head(x.flatten(1)).squeeze(1)  # (B, C * 16) -> (B,)
         if self.embed is not None:
             if labels is None:
                 raise ValueError("This discriminator is class-conditional: pass the labels.")
@@ -167,7 +211,6 @@ def r1_penalty(D: nn.Module, real: torch.Tensor, labels: torch.Tensor | None = N
 
 
 def build_generator(model: dict) -> Generator:
-    """The generator a run's ``describe()`` dict (config.json's "model") describes, untrained."""
-    return Generator(
-        int(model["resolution"]), int(model["z_dim"]), int(model["width"]), int(model.get("num_classes", 0))
-    )
+    """The generator a run's ``describe()`` dict (config.json's "model") describes, untrained (old dicts too:
+    :meth:`NetConfig.from_dict <studio.core.nets.config.NetConfig.from_dict>`)."""
+    return Generator(GeneratorConfig.from_dict(model))

@@ -22,21 +22,27 @@ continues from there. That costs one batched forward of half a window every ``bl
 so generation stays fast past the window, and the context never shrinks below half a window. The
 equivalent computation without a cache is :func:`sliding_contexts` (the tests check the two agree token for
 token); :meth:`GPT.generate` is the simple full-recompute reference.
+
+The network takes its config, ``GPT(GPTConfig(vocab_size=..., n_layer=...))``, and the config's fields are
+keyword-only, as for every net here (studio/core/nets/config.py says why, and how old descriptions load:
+:func:`build_gpt` reads a run's ``describe()`` with :meth:`GPTConfig.from_dict`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from studio.core.nets.config import NetConfig, require_config
 
-@dataclass
-class GPTConfig:
+
+@dataclass(kw_only=True)
+class GPTConfig(NetConfig):
     vocab_size: int
     block_size: int = 256  # the longest context the model sees (its position embeddings)
     n_layer: int = 6
@@ -181,7 +187,7 @@ class GPT(nn.Module):
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
-        self.config = config
+        self.config = config = require_config(config, GPTConfig, "GPT")
         self.transformer = _Transformer(
             dict(
                 wte=nn.Embedding(config.vocab_size, config.n_embd),
@@ -285,7 +291,8 @@ class GPT(nn.Module):
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """nanoGPT's reference sampler: full recomputation over the last ``block_size`` tokens per new token
-        (no cache). ``temperature`` 0 = greedy. Returns idx with the new tokens appended."""
+        (no cache). ``temperature`` 0 = greedy. idx (B, T) -> (B, T + max_new_tokens): idx with the new tokens
+        appended."""
         for _ in range(max_new_tokens):
             logits, _ = self(idx[:, -self.config.block_size :])
             idx = torch.cat([idx, pick_next(logits[:, -1], temperature, top_k, generator)], dim=1)
@@ -308,12 +315,8 @@ def pick_next(
     return torch.multinomial(probs.to(where), 1, generator=generator).to(logits.device)
 
 
-def config_fields() -> list[str]:
-    return [f.name for f in fields(GPTConfig)]
-
-
 def build_gpt(model: dict) -> GPT:
     """A fresh (untrained) GPT from a run's ``describe()`` dict (extra keys such as "kind" are ignored)."""
     if model.get("kind", "gpt") != "gpt":
         raise ValueError(f"not a GPT description (kind {model.get('kind')!r})")
-    return GPT(GPTConfig(**{name: model[name] for name in config_fields() if name in model}))
+    return GPT(GPTConfig.from_dict(model))

@@ -12,21 +12,27 @@ BPE vocabulary it removes most of the parameters). Sequences are trained in wind
 
 :meth:`LSTMLM.forward_cached` is the generation interface shared with the GPT: it takes the new tokens and
 the state ``(h, c)`` (each (n_layer, B, n_hidden)), so a token costs one step of the recurrence.
+
+The network takes its config, ``LSTMLM(LSTMConfig(vocab_size=..., n_hidden=...))``, with keyword-only fields, as
+every net here (studio/core/nets/config.py says why, and how old descriptions load).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from studio.core.nets.config import NetConfig, require_config
+from studio.core.nets.gpt import pick_next
+
 State = tuple[torch.Tensor, torch.Tensor]
 
 
-@dataclass
-class LSTMConfig:
+@dataclass(kw_only=True)
+class LSTMConfig(NetConfig):
     vocab_size: int
     n_embd: int = 256
     n_hidden: int = 512
@@ -45,7 +51,7 @@ class LSTMLM(nn.Module):
 
     def __init__(self, config: LSTMConfig) -> None:
         super().__init__()
-        self.config = config
+        self.config = config = require_config(config, LSTMConfig, "LSTMLM")
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
         self.lstm = nn.LSTM(
@@ -97,9 +103,8 @@ class LSTMLM(nn.Module):
         top_k: int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Sample ``max_new_tokens`` after ``idx`` (B, T) with the carried state (temperature 0 = greedy)."""
-        from studio.core.nets.gpt import pick_next
-
+        """Sample ``max_new_tokens`` after ``idx`` (B, T) with the carried state (temperature 0 = greedy).
+        Returns (B, T + max_new_tokens): idx with the new tokens appended."""
         logits, state = self.forward_cached(idx)
         for _ in range(max_new_tokens):
             token = pick_next(logits[:, -1], temperature, top_k, generator)
@@ -108,12 +113,8 @@ class LSTMLM(nn.Module):
         return idx
 
 
-def config_fields() -> list[str]:
-    return [f.name for f in fields(LSTMConfig)]
-
-
 def build_lstm(model: dict) -> LSTMLM:
     """A fresh (untrained) LSTMLM from a run's ``describe()`` dict (extra keys such as "kind" are ignored)."""
     if model.get("kind", "lstm") != "lstm":
         raise ValueError(f"not an LSTM description (kind {model.get('kind')!r})")
-    return LSTMLM(LSTMConfig(**{name: model[name] for name in config_fields() if name in model}))
+    return LSTMLM(LSTMConfig.from_dict(model))

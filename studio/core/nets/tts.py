@@ -33,17 +33,24 @@ voice on one machine, and its autoregressive decoder is cheap at r = 2-3.
 Shapes: B batch, N input symbols, T mel frames (a multiple of r in training), S = T / r decoder steps,
 M = n_mels. Mel frames are the audio cache's log-mels (ln(max(mel, 1e-5)), HiFi-GAN's convention), so a
 vocoder trained on the same cache reads this model's output directly.
+
+Layout (nanoGPT's model.py): :class:`TtsConfig`, the modules, ``@torch.no_grad()`` :meth:`Tacotron2.infer` (the
+sampling method keeps Tacotron 2's own name, the one torchaudio's model and the papers' code use), the losses.
+The network takes its config, ``Tacotron2(TtsConfig(n_symbols=..., reduction=2))``, with keyword-only fields, as
+every net here (studio/core/nets/config.py says why, and how old descriptions load).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from studio.core.nets.config import NetConfig, require_config
 
 SILENCE = math.log(1e-5)  # the log-mel value of digital silence (the cache's floor): padding, go frame
 # The hard cap on free-running decoder steps, whatever a run's config says (max_frames_per_symbol comes from a file
@@ -53,8 +60,8 @@ SILENCE = math.log(1e-5)  # the log-mel value of digital silence (the cache's fl
 MAX_DECODER_STEPS = 20_000
 
 
-@dataclass
-class TtsConfig:
+@dataclass(kw_only=True)
+class TtsConfig(NetConfig):
     n_symbols: int  # len(phonemes.SYMBOLS) when the model was built
     n_mels: int = 80
     reduction: int = 2  # r: mel frames per decoder step
@@ -73,14 +80,6 @@ class TtsConfig:
     rnn_dropout: float = 0.1  # on the two decoder LSTM outputs
     gate_threshold: float = 0.5
     max_frames_per_symbol: int = 25  # inference cap: ~4x a normal speaking rate (~6 frames per phoneme)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TtsConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _conv_bn(channels_in: int, channels_out: int, kernel: int) -> nn.Sequential:
@@ -211,14 +210,18 @@ class Postnet(nn.Module):
 
 
 class Tacotron2(nn.Module):
+    """Phoneme ids (B, N) -> log-mel frames (B, T, M): teacher-forced in :meth:`forward`, free-running in
+    :meth:`infer`."""
+
     def __init__(self, config: TtsConfig) -> None:
         super().__init__()
-        self.config = config
+        self.config = config = require_config(config, TtsConfig, "Tacotron2")
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
         self.postnet = Postnet(config)
 
     def _memory(self, tokens, lengths):
+        """-> memory (B, N, E), its attention projection (B, N, A), padding mask (B, N) True past each length."""
         memory = self.encoder(tokens, lengths)
         mask = torch.arange(tokens.shape[1], device=tokens.device)[None] >= lengths.to(tokens.device)[:, None]
         return memory, self.decoder.attention.memory(memory), mask

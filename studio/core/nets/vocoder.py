@@ -25,25 +25,31 @@ structure) and multi-scale (raw, 2x and 4x average-pooled audio), with ``disc_wi
 channels (the paper's are width 32 for the MPD and 16 for the MSD, which cost more compute per step than
 the generator; a smaller ``disc_width`` makes CPU training practical). Losses (the paper's): least-squares
 GAN, feature matching (x2) and mel L1 (x45).
+
+Layout (nanoGPT's model.py): :class:`VocoderConfig`, the modules, ``@torch.no_grad()`` :meth:`Generator.generate`,
+the losses. Both networks take the one config (``Generator(VocoderConfig(width=128))``), with keyword-only
+fields, as every net here (studio/core/nets/config.py says why, and how old descriptions load).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from studio.core.nets.config import NetConfig, require_config
+
 LRELU = 0.1
 
 
-@dataclass
-class VocoderConfig:
+@dataclass(kw_only=True)
+class VocoderConfig(NetConfig):
     n_mels: int = 80
     upsample_rates: tuple[int, ...] = (8, 8, 2, 2)  # multiply to the hop length
     width: int = 128  # channels after the input convolution (HiFi-GAN V1: 512, V2: 128)
@@ -51,15 +57,11 @@ class VocoderConfig:
     resblock_dilations: tuple[int, ...] = (1, 3, 5)
     disc_width: int = 16  # the discriminators' base channels (paper: MPD 32, MSD 16)
 
-    @classmethod
-    def from_dict(cls, values: dict) -> VocoderConfig:
-        names = {f.name for f in fields(cls)}
-        kept: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
-        return cls(**kept)
-
-    def to_dict(self) -> dict:
-        values = asdict(self)
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items()}
+    def __post_init__(self) -> None:
+        """Lists (as JSON and some callers write them) become tuples, so equal configs compare equal."""
+        self.upsample_rates = tuple(self.upsample_rates)
+        self.resblock_kernels = tuple(self.resblock_kernels)
+        self.resblock_dilations = tuple(self.resblock_dilations)
 
     @property
     def hop_length(self) -> int:
@@ -95,9 +97,11 @@ class ResBlock(nn.Module):
 
 
 class Generator(nn.Module):
-    def __init__(self, c: VocoderConfig) -> None:
+    """log-mel frames (B, M, T) -> waveform (B, 1, T * hop_length) in [-1, 1]."""
+
+    def __init__(self, config: VocoderConfig) -> None:
         super().__init__()
-        self.config = c
+        self.config = c = require_config(config, VocoderConfig, "Generator")
         self.conv_pre = weight_norm(nn.Conv1d(c.n_mels, c.width, 7, padding=3))
         self.ups = nn.ModuleList()
         self.mrfs = nn.ModuleList()
@@ -112,12 +116,19 @@ class Generator(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """mel (B, M, T) log-mel frames -> waveform (B, 1, T * hop) in [-1, 1]."""
-        x = self.conv_pre(mel)
+        x = self.conv_pre(mel)  # (B, width, T)
         for up, blocks in zip(self.ups, self.mrfs, strict=True):
-            x = up(F.leaky_relu(x, LRELU))
+            x = up(F.leaky_relu(x, LRELU))  # (B, C, L) -> (B, C / 2, L * rate)
             mrf = cast(nn.ModuleList, blocks)  # the multi-receptive-field fusion: one ResBlock per kernel size
             x = sum(block(x) for block in mrf) / len(mrf)
-        return torch.tanh(self.conv_post(F.leaky_relu(x)))  # leaky slope 0.01 here, as the paper's code
+        return torch.tanh(self.conv_post(F.leaky_relu(x)))  # (B, 1, T * hop); leaky slope 0.01, as the paper's code
+
+    @torch.no_grad()
+    def generate(self, mel: torch.Tensor) -> torch.Tensor:
+        """The waveforms of log-mel frames ``mel`` (B, M, T): (B, T * hop_length) samples in [-1, 1], frame k
+        becoming samples [k * hop, (k + 1) * hop). The generator has no batch statistics and no noise, so eval
+        and train mode give the same audio."""
+        return self(mel)[:, 0]
 
 
 class PeriodDiscriminator(nn.Module):
@@ -188,8 +199,9 @@ class Discriminator(nn.Module):
 
     PERIODS = (2, 3, 5, 7, 11)
 
-    def __init__(self, c: VocoderConfig) -> None:
+    def __init__(self, config: VocoderConfig) -> None:
         super().__init__()
+        c = require_config(config, VocoderConfig, "Discriminator")
         self.periods = nn.ModuleList([PeriodDiscriminator(p, c.disc_width) for p in self.PERIODS])
         self.scales = nn.ModuleList([ScaleDiscriminator(max(1, c.disc_width // 2)) for _ in range(3)])
         self.pool = nn.AvgPool1d(4, 2, padding=2)

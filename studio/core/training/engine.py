@@ -1,4 +1,4 @@
-"""The training loop every family shares (see recipe.py for the part a family writes).
+"""The training loop every family shares (see recipe_base.py for the part a family writes).
 
 Per step: take this rank's item positions from the seeded sampler, split them into micro-batches, and for
 each phase of the recipe run forward/backward under autocast (gradients accumulated, scaled by each
@@ -40,7 +40,7 @@ from studio.core.jobs import Cancelled, JobContext, JobError
 from studio.core.training import checkpoints
 from studio.core.training.data import EpochSampler
 from studio.core.training.distributed import DistInfo, any_rank
-from studio.core.training.recipe import Recipe
+from studio.core.training.recipe_base import Recipe
 from studio.core.training.schedule import Schedule
 
 log = logging.getLogger(__name__)

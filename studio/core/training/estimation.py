@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from studio.core.jobs import JobContext
-from studio.core.training import recipes
+from studio.core.training import families
 
 TIMED_STEPS = 2
 
@@ -26,9 +26,9 @@ def estimate(project_root, dataset: str, family: str, config: dict | None, devic
     from studio.core.training.devices import resolve_device
     from studio.core.training.engine import Engine
 
-    config = recipes.resolve_config(family, None, config)
+    config = families.resolve_config(family, None, config)
     device = torch.device(resolve_device(device).id)
-    recipe_class = recipes.load_recipe_class(family)
+    recipe_class = families.load_recipe_class(family)
     folder = dataset_folder(Path(project_root), dataset)
     recipe_class.prepare_data(folder, config, JobContext())
     recipe = recipe_class(config, recipe_class.open_data(folder, config), device)

@@ -27,7 +27,9 @@ from studio.core.datasets.augment import augment, parse_policy
 from studio.core.datasets.cache import BuildImageCache, ImageCache
 from studio.core.jobs import JobError, run_job
 from studio.core.nets import gan
-from studio.core.training.recipe import Phase, Recipe, adamw
+from studio.core.nets.config import NetConfig
+from studio.core.nets.image_sizes import RESOLUTIONS
+from studio.core.training.recipe_base import Phase, Recipe, adamw
 
 PRELOAD_LIMIT_BYTES = 2 << 30  # as reference.py: uint8 pixels up to 2 GiB live on the GPU
 EVAL_SEED = 1234  # the latents every evaluation scores
@@ -64,9 +66,9 @@ class ImageRecipe(Recipe):
     @classmethod
     def check_settings(cls, config: dict) -> None:
         """Refuse settings this family cannot use before any cache is built (plain-language JobError)."""
-        if config["resolution"] not in gan.RESOLUTIONS:
+        if config["resolution"] not in RESOLUTIONS:
             raise JobError(
-                f"The resolution must be one of {', '.join(map(str, gan.RESOLUTIONS))} px for this "
+                f"The resolution must be one of {', '.join(map(str, RESOLUTIONS))} px for this "
                 f"model (it is {config['resolution']})."
             )
         if config["width"] < 1 or config["z_dim"] < 1:
@@ -103,13 +105,16 @@ class ImageRecipe(Recipe):
         rows = np.concatenate([self.val_items, self.train_items])
         return rows[: int(self.config["eval_count"])]
 
+    def net_config(self) -> NetConfig:
+        """The generating network's config (from the run's settings and the dataset's classes): what
+        :meth:`describe` saves and the family's build function reads back."""
+        raise NotImplementedError
+
     def describe(self) -> dict:
+        """The network's config (its sizes, as ``net_config().to_dict()``) between the kind and the run facts."""
         return {
             "kind": self.family,
-            "resolution": int(self.config["resolution"]),
-            "z_dim": int(self.config["z_dim"]),
-            "width": int(self.config["width"]),
-            "num_classes": self.num_classes,
+            **self.net_config().to_dict(),
             "classes": list(self.classes),
             "weights": self.weights_name,
             "ema": bool(self.config["ema"]),
@@ -167,11 +172,25 @@ class GanRecipe(ImageRecipe):
         if config["r1_gamma"] < 0:
             raise JobError("r1_gamma must be 0 (off) or more.")
 
-    def build_models(self) -> dict[str, nn.Module]:
+    def net_config(self) -> gan.GeneratorConfig:
         c = self.config
+        return gan.GeneratorConfig(
+            resolution=int(c["resolution"]), z_dim=int(c["z_dim"]), width=int(c["width"]), num_classes=self.num_classes
+        )
+
+    def discriminator_config(self) -> gan.DiscriminatorConfig:
+        c = self.config
+        return gan.DiscriminatorConfig(
+            resolution=int(c["resolution"]),
+            width=int(c["width"]),
+            num_classes=self.num_classes,
+            spectral_norm=bool(c["spectral_norm"]),
+        )
+
+    def build_models(self) -> dict[str, nn.Module]:
         return {
-            "generator": gan.Generator(c["resolution"], c["z_dim"], c["width"], self.num_classes),
-            "discriminator": gan.Discriminator(c["resolution"], c["width"], self.num_classes, c["spectral_norm"]),
+            "generator": gan.Generator(self.net_config()),
+            "discriminator": gan.Discriminator(self.discriminator_config()),
         }
 
     def build_optimizers(self, models):

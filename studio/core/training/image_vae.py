@@ -31,7 +31,7 @@ from torch import nn
 from studio.core.jobs import JobError
 from studio.core.nets import vae
 from studio.core.training.image_gan import ImageRecipe
-from studio.core.training.recipe import Phase, adamw
+from studio.core.training.recipe_base import Phase, adamw
 
 EVAL_SEED = 1234  # prior samples every evaluation scores
 PREVIEW_SEED = 4321  # prior samples every preview shows
@@ -53,9 +53,14 @@ class VaeRecipe(ImageRecipe):
         if config["beta"] < 0 or config["kl_warmup_steps"] < 0:
             raise JobError("beta and kl_warmup_steps must be 0 or more.")
 
-    def build_models(self) -> dict[str, nn.Module]:
+    def net_config(self) -> vae.VaeConfig:
         c = self.config
-        return {"vae": vae.ConvVAE(c["resolution"], c["z_dim"], c["width"], self.num_classes)}
+        return vae.VaeConfig(
+            resolution=int(c["resolution"]), z_dim=int(c["z_dim"]), width=int(c["width"]), num_classes=self.num_classes
+        )
+
+    def build_models(self) -> dict[str, nn.Module]:
+        return {"vae": vae.ConvVAE(self.net_config())}
 
     def build_optimizers(self, models):
         self.optimizer = adamw(models["vae"].parameters(), self.config["lr"], self.config["weight_decay"], self.device)

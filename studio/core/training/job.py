@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.jobs import Cancelled, JobContext, JobError
 from studio.core.locks import LockHeld, Owner
-from studio.core.training import recipes, runs
-from studio.core.training.recipes import ConfigError
+from studio.core.training import families, runs
+from studio.core.training.families import ConfigError
 
 if TYPE_CHECKING:
     from studio.core.training.engine import Engine  # imports torch: only when a run starts
@@ -88,18 +88,17 @@ class TrainJob:
             check_writable(self.project_root)
         except JobError as exc:
             raise ConfigError(str(exc)) from None
-        spec = recipes.spec(self.family)
+        spec = families.spec(self.family)
         folder = dataset_folder(self.project_root, self.dataset)
         if not (folder / "manifest.json").is_file():
             raise ConfigError(f"There is no dataset “{self.dataset}” in {self.project_root}.")
         kind = Manifest.load(folder).kind
-        if kind not in spec.info.kinds:
+        if kind not in spec.kinds:
             raise ConfigError(
-                f"{spec.info.title} trains on {' or '.join(spec.info.kinds)} datasets; "
-                f"“{self.dataset}” holds {kind} files."
+                f"{spec.title} trains on {' or '.join(spec.kinds)} datasets; “{self.dataset}” holds {kind} files."
             )
         if self.resume is None:
-            recipes.resolve_config(self.family, self.preset, self.overrides)
+            families.resolve_config(self.family, self.preset, self.overrides)
         else:
             folder, _ = self.resume_point()
             try:
@@ -211,7 +210,7 @@ class TrainJob:
     def _config(self, resume_folder: Path | None) -> tuple[dict, dict]:
         """(config, run record). A resume keeps the run's own config; overrides (e.g. more steps) apply on top."""
         if resume_folder is None:
-            config = recipes.resolve_config(self.family, self.preset, self.overrides)
+            config = families.resolve_config(self.family, self.preset, self.overrides)
             return config, {"family": self.family, "dataset": self.dataset, "preset": self.preset}
         from studio.core.untrusted import check_training_config
 
@@ -222,8 +221,8 @@ class TrainJob:
         for key, value in self.overrides.items():
             if key not in config:
                 raise ConfigError(f"“{key}” is not a setting of {record['family']}.")
-            config[key] = recipes.coerce(key, value, config[key])
-        recipes.check_config(config)
+            config[key] = families.coerce(key, value, config[key])
+        families.check_config(config)
         return config, record
 
     # -- the run ------------------------------------------------------------------------------------------
@@ -258,7 +257,7 @@ class TrainJob:
         if info.is_main and resume_folder is not None:
             self._claim_run(resume_folder)  # before anything in the run folder is read for the config or changed
         config, record = self._config(resume_folder)
-        recipe_class = recipes.load_recipe_class(record["family"])
+        recipe_class = families.load_recipe_class(record["family"])
         data = self._open_data(recipe_class, config, ctx, info)
         recipe = recipe_class(config, data, device)
         if info.is_main:

@@ -1,4 +1,4 @@
-"""Family "reference": a tiny convolutional autoencoder on the 32 px image cache.
+"""Family "reference": a tiny convolutional autoencoder (studio/core/nets/autoencoder.py) on the 32 px image cache.
 
 It exists to prove the whole path — cache, engine, checkpoints, resume, DDP, the panel — in seconds on a
 CPU, and it is the model the tests and the self-test train. Reconstruction is a real task with a real
@@ -18,33 +18,10 @@ from torch import nn
 from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets.cache import BuildImageCache, ImageCache
 from studio.core.jobs import JobError, run_job
-from studio.core.training.recipe import Phase, Recipe, adamw
+from studio.core.nets.autoencoder import AutoencoderConfig, TinyAutoencoder
+from studio.core.training.recipe_base import Phase, Recipe, adamw
 
 PRELOAD_LIMIT_BYTES = 2 << 30  # 2 GiB of uint8 pixels (~170,000 pictures at 64 px) fit beside any model
-
-
-class TinyAutoencoder(nn.Module):
-    """(B, 3, 32, 32) in [-1, 1] -> code (B, latent, 8, 8) -> (B, 3, 32, 32) in [-1, 1]."""
-
-    def __init__(self, width: int = 16, latent_channels: int = 8) -> None:
-        super().__init__()
-        self.encoder = nn.Sequential(
-            nn.Conv2d(3, width, 4, stride=2, padding=1),
-            nn.GELU(),  # (B, w, 16, 16)
-            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),
-            nn.GELU(),  # (B, 2w, 8, 8)
-            nn.Conv2d(2 * width, latent_channels, 1),  # (B, latent, 8, 8): the bottleneck
-        )
-        self.decoder = nn.Sequential(
-            nn.Conv2d(latent_channels, 2 * width, 1),
-            nn.GELU(),  # (B, 2w, 8, 8)
-            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),
-            nn.GELU(),  # (B, w, 16, 16)
-            nn.ConvTranspose2d(width, 3, 4, stride=2, padding=1),  # (B, 3, 32, 32)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.decoder(self.encoder(x)))
 
 
 class ReferenceRecipe(Recipe):
@@ -68,7 +45,8 @@ class ReferenceRecipe(Recipe):
         return ImageCache.open(dataset_folder, config["resolution"], config["fit"])
 
     def build_models(self) -> dict[str, nn.Module]:
-        return {"autoencoder": TinyAutoencoder(self.config["width"], self.config["latent_channels"])}
+        config = AutoencoderConfig(width=self.config["width"], latent_channels=self.config["latent_channels"])
+        return {"autoencoder": TinyAutoencoder(config)}
 
     def build_optimizers(self, models):
         return {

@@ -31,7 +31,6 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -41,10 +40,8 @@ from torch import nn
 from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets.cache import AudioCache, BuildAudioCache
 from studio.core.jobs import JobError, run_job
-from studio.core.training.recipe import Phase, Recipe, adamw
-
-if TYPE_CHECKING:
-    from studio.core.nets.tts import Tacotron2
+from studio.core.nets.tts import SILENCE, Tacotron2, TtsConfig, diagonality, guided_attention_loss, input_ids
+from studio.core.training.recipe_base import Phase, Recipe, adamw
 
 EVAL_SEED = 1234
 PREVIEW_SEED = 4321
@@ -237,9 +234,8 @@ class TtsRecipe(SpeechRecipe):
         if config["guided_sigma"] <= 0 or config["guided_attention"] < 0:
             raise JobError("guided_sigma must be above 0 and guided_attention 0 (off) or more.")
 
-    def _net_config(self):
+    def _net_config(self) -> TtsConfig:
         from studio.core.datasets import phonemes
-        from studio.core.nets.tts import TtsConfig
 
         return TtsConfig(
             n_symbols=len(phonemes.SYMBOLS),
@@ -249,7 +245,6 @@ class TtsRecipe(SpeechRecipe):
 
     def _preview_ids(self) -> list[list[int]]:
         from studio.core.datasets import phonemes
-        from studio.core.nets.tts import input_ids
 
         ids = []
         for sentence in test_sentences(self.language):
@@ -261,8 +256,6 @@ class TtsRecipe(SpeechRecipe):
 
     # -- what to train ----------------------------------------------------------------------------------------------
     def build_models(self) -> dict[str, nn.Module]:
-        from studio.core.nets.tts import Tacotron2
-
         return {self.model_name: Tacotron2(self.net_config)}
 
     def build_optimizers(self, models):
@@ -299,7 +292,6 @@ class TtsRecipe(SpeechRecipe):
         """Padded tensors for the clips ``clips`` (cache indices): tokens (B, N), token_lengths (B,),
         mels (B, T, M) with T a multiple of r (padding = silence), frame_lengths (B,), step_lengths (B,)."""
         from studio.core.datasets.phonemes import EOS_ID, PAD_ID
-        from studio.core.nets.tts import SILENCE, input_ids
 
         ids = [input_ids(self.data.phoneme_ids(int(i)), EOS_ID) for i in clips]
         mels = [self._mel_tensor(i) for i in clips]
@@ -325,7 +317,6 @@ class TtsRecipe(SpeechRecipe):
         return self.batch_of(self.train_items[np.asarray(positions, np.int64)])
 
     def tts_loss(self, models, batch):
-        from studio.core.nets.tts import guided_attention_loss
 
         before, after, gates, alignments = models[self.model_name](
             batch["tokens"], batch["token_lengths"], batch["mels"]
@@ -361,7 +352,6 @@ class TtsRecipe(SpeechRecipe):
     # -- reports ----------------------------------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, models) -> dict[str, float]:
-        from studio.core.nets.tts import diagonality
 
         if len(self.val_items) == 0:
             return {}

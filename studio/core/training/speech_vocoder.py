@@ -31,7 +31,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.core.jobs import JobError
-from studio.core.training.recipe import Phase, adamw
+from studio.core.nets.tts import SILENCE
+from studio.core.nets.vocoder import (
+    Discriminator,
+    Generator,
+    VocoderConfig,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_adversarial_loss,
+)
+from studio.core.training.recipe_base import Phase, adamw
 from studio.core.training.speech_tts import SpeechRecipe, heatmap, stack_pictures
 
 EVAL_SECONDS = 4.0  # validation and preview clips are cut to this
@@ -78,9 +87,7 @@ class VocoderRecipe(SpeechRecipe):
         if config["segment_frames"] < 4:
             raise JobError("segment_frames must be at least 4 (32 frames, about 0.4 s, is the usual choice).")
 
-    def net_config(self):
-        from studio.core.nets.vocoder import VocoderConfig
-
+    def net_config(self) -> VocoderConfig:
         return VocoderConfig(
             n_mels=int(self.config["n_mels"]),
             upsample_rates=self.rates,
@@ -113,8 +120,6 @@ class VocoderRecipe(SpeechRecipe):
 
     # -- what to train ----------------------------------------------------------------------------------------------
     def build_models(self) -> dict[str, nn.Module]:
-        from studio.core.nets.vocoder import Discriminator, Generator
-
         c = self.net_config()
         return {"generator": Generator(c), "discriminator": Discriminator(c)}
 
@@ -147,7 +152,6 @@ class VocoderRecipe(SpeechRecipe):
 
     def load_batch(self, positions):
         """(mel (B, M, F), audio (B, 1, F * hop)) of random windows of the clips at ``positions``."""
-        from studio.core.nets.tts import SILENCE
 
         clips = self.train_items[np.asarray(positions, np.int64)]
         F_, hop, M = self.frames, self.hop, int(self.config["n_mels"])
@@ -168,7 +172,6 @@ class VocoderRecipe(SpeechRecipe):
         )
 
     def discriminator_loss(self, models, batch):
-        from studio.core.nets.vocoder import discriminator_loss
 
         mel, real = batch
         with torch.no_grad():
@@ -180,7 +183,6 @@ class VocoderRecipe(SpeechRecipe):
         return loss, {"loss_d": loss.detach()}
 
     def generator_loss(self, models, batch):
-        from studio.core.nets.vocoder import feature_matching_loss, generator_adversarial_loss
 
         mel, real = batch
         fake = models["generator"](mel)

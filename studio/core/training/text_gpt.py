@@ -39,7 +39,9 @@ from torch import nn
 from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets.cache import BuildTextCache, TextCache
 from studio.core.jobs import JobError, run_job
-from studio.core.training.recipe import Phase, Recipe, adamw
+from studio.core.nets.config import NetConfig
+from studio.core.nets.gpt import GPT, GPTConfig, pick_next
+from studio.core.training.recipe_base import Phase, Recipe, adamw
 
 PROMPT_TOKENS = 32  # the preview's prompt: the start of the validation text
 PREVIEW_SEED = 4321  # the same sampling noise at every preview
@@ -48,8 +50,8 @@ PREVIEW_SEED = 4321  # the same sampling noise at every preview
 class TextRecipe(Recipe):
     """What the text families share: the cache, windows, evaluation, previews, the tokenizer file.
 
-    Subclasses set ``family`` and implement ``build_models`` and ``model_fields`` (the config keys that are
-    the network's constructor arguments, written into ``describe()``)."""
+    Subclasses set ``family`` and ``model_fields`` (the settings that are fields of the network's config) and
+    implement ``net_config`` and ``build_models``; ``describe()`` writes the config's fields."""
 
     preview_kind = "text"
     metric = "val_loss"
@@ -96,10 +98,14 @@ class TextRecipe(Recipe):
     model_fields: tuple[str, ...] = ()
 
     def model_settings(self) -> dict:
-        """The network's constructor arguments (vocab_size from the fitted tokenizer, not the config's cap)."""
+        """The network's config fields (vocab_size from the fitted tokenizer, not the config's cap)."""
         settings = {name: self.config[name] for name in self.model_fields}
         settings["vocab_size"] = self.vocab_size
         return settings
+
+    def net_config(self) -> NetConfig:
+        """The network's config, from :meth:`model_settings`."""
+        raise NotImplementedError
 
     def build_optimizers(self, models):
         model = models[self.model_name]
@@ -126,7 +132,7 @@ class TextRecipe(Recipe):
     def describe(self) -> dict:
         return {
             "kind": self.family,
-            **self.model_settings(),
+            **self.net_config().to_dict(),
             "tokenizer": self.config["tokenizer"],
             "eot_id": int(self.tokenizer.eot_id),
             "weights": self.model_name,
@@ -197,8 +203,6 @@ class TextRecipe(Recipe):
         end-of-text id, which is how every text but the first one starts in the training stream (the
         generation core does the same). ``model``: a GPT or an LSTM, any nn.Module with
         ``forward_cached(idx, state) -> (logits, state)``."""
-        from studio.core.nets.gpt import pick_next
-
         generator = torch.Generator().manual_seed(PREVIEW_SEED)
         ids = np.concatenate([[self.tokenizer.eot_id], prompt])
         idx = torch.as_tensor(ids, dtype=torch.long, device=self.device)[None]
@@ -247,7 +251,8 @@ class GptRecipe(TextRecipe):
                 "each attention head gets an equal share of it."
             )
 
-    def build_models(self) -> dict[str, nn.Module]:
-        from studio.core.nets.gpt import GPT, GPTConfig
+    def net_config(self) -> GPTConfig:
+        return GPTConfig(**self.model_settings())
 
-        return {self.model_name: GPT(GPTConfig(**self.model_settings()))}
+    def build_models(self) -> dict[str, nn.Module]:
+        return {self.model_name: GPT(self.net_config())}

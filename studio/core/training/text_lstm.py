@@ -12,6 +12,7 @@ from __future__ import annotations
 from torch import nn
 
 from studio.core.jobs import JobError
+from studio.core.nets.lstm import LSTMLM, LSTMConfig
 from studio.core.training.text_gpt import TextRecipe
 
 
@@ -25,7 +26,8 @@ class LstmRecipe(TextRecipe):
         if min(config["n_embd"], config["n_hidden"], config["n_layer"]) < 1:
             raise JobError("n_embd, n_hidden and n_layer must all be at least 1.")
 
-    def build_models(self) -> dict[str, nn.Module]:
-        from studio.core.nets.lstm import LSTMLM, LSTMConfig
+    def net_config(self) -> LSTMConfig:
+        return LSTMConfig(**self.model_settings())
 
-        return {self.model_name: LSTMLM(LSTMConfig(**self.model_settings()))}
+    def build_models(self) -> dict[str, nn.Module]:
+        return {self.model_name: LSTMLM(self.net_config())}

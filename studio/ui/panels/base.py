@@ -1,4 +1,4 @@
-"""What every panel shares: a header (title, subtitle) above its content, and the project hooks."""
+"""What every panel shares: a header (title, subtitle) above its content, the project hooks, and job slots."""
 
 from __future__ import annotations
 
@@ -7,17 +7,15 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
-    QProgressBar,
     QScrollArea,
-    QSplitter,
     QStackedWidget,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.core.project import Project
 from studio.ui.widgets.empty_state import EmptyState
+from studio.workers.job_slot import JobSlot
 
 
 class Panel(QWidget):
@@ -36,6 +34,7 @@ class Panel(QWidget):
         self.setObjectName(f"panel_{self.panel_id}")
         self.project: Project | None = None
         self.registry = None  # the window's JobRegistry, given through set_registry()
+        self._job_slots: list[JobSlot] = []
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 22, 28, 22)
         outer.setSpacing(4)
@@ -82,86 +81,13 @@ class Panel(QWidget):
             actions[name] = action
         return actions
 
-    @staticmethod
-    def controls_column(card: QWidget, prefix: str, action_bar: QWidget | None = None, min_width: int = 320) -> QWidget:
-        """The creation panels' left column: the controls card at the top of a scroll area (so a short window
-        scrolls it instead of squeezing it), and the panel's main buttons pinned below, always in view.
-        ``prefix`` names the widgets for the style sheet (``<prefix>Left``, ``<prefix>Scroll``)."""
-        inner = QWidget(objectName=f"{prefix}Left")
-        inner_layout = QVBoxLayout(inner)
-        inner_layout.setContentsMargins(0, 0, 14, 0)
-        inner_layout.addWidget(card)
-        inner_layout.addStretch(1)
-        inner.setAutoFillBackground(False)
-        scroll = QScrollArea(objectName=f"{prefix}Scroll")
-        scroll.setWidget(inner)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.viewport().setAutoFillBackground(False)
-        column = QWidget(objectName=f"{prefix}Left")
-        layout = QVBoxLayout(column)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(scroll, 1)
-        if action_bar is not None:
-            layout.addWidget(action_bar)
-        column.setMinimumWidth(min_width)
-        return column
-
-    @staticmethod
-    def job_progress_bar(name: str = "canvasProgress") -> QProgressBar:
-        """The small, hidden-until-busy progress bar beside a creation panel's title."""
-        bar = QProgressBar(objectName=name)
-        bar.setRange(0, 1000)
-        bar.setTextVisible(False)
-        bar.setFixedWidth(120)
-        bar.setVisible(False)
-        return bar
-
-    @staticmethod
-    def side_tabs(pages, min_width: int = 250) -> QTabWidget:
-        """The creation panels' right column: ``(widget, label)`` pages as flat tabs."""
-        tabs = QTabWidget(objectName="canvasTabs")
-        tabs.setDocumentMode(True)
-        for page, label in pages:
-            tabs.addTab(page, label)
-        tabs.setMinimumWidth(min_width)
-        return tabs
-
-    @staticmethod
-    def hinted_page(hint: QLabel, widget: QWidget) -> QWidget:
-        """A side tab's page: a short wrapped hint above a list that takes the height."""
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 8, 0, 0)
-        layout.setSpacing(6)
-        hint.setWordWrap(True)
-        layout.addWidget(hint)
-        layout.addWidget(widget, 1)
-        return page
-
-    @staticmethod
-    def three_columns(left: QWidget, centre: QWidget, right: QWidget, sizes: list[int]) -> QSplitter:
-        """The creation panels' layout: controls | work area (takes the extra width) | details."""
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.setChildrenCollapsible(False)
-        splitter.setHandleWidth(1)
-        for widget in (left, centre, right):
-            splitter.addWidget(widget)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes(sizes)
-        return splitter
-
-    def replace_job(self, previous, job, succeeded, failed):
-        """Cancel ``previous`` (a runner) if it still runs and start ``job`` in its place, so a list refreshed
-        twice shows only the newer answer (the slots check ``self.sender()`` against the runner returned)."""
-        if previous is not None and previous.is_running():
-            previous.cancel()
-        runner = self.registry.start(job)
-        runner.succeeded.connect(succeeded)
-        runner.failed.connect(failed)
-        return runner
+    def job_slot(self) -> JobSlot:
+        """A :class:`JobSlot` for one purpose of this panel (listing models, generating…): starting a job in
+        it cancels and disconnects the slot's previous job, so only the newest answer reaches the panel. It
+        starts jobs through the window's registry once :meth:`set_registry` has given it."""
+        slot = JobSlot(self.registry, parent=self)
+        self._job_slots.append(slot)
+        return slot
 
     @Slot()
     def _on_empty_action(self) -> None:
@@ -169,8 +95,10 @@ class Panel(QWidget):
             self.navigate.emit(self._go_to)
 
     def set_registry(self, registry) -> None:
-        """The window's JobRegistry: panels start every background job through it."""
+        """The window's JobRegistry: panels start every background job through it (their job slots too)."""
         self.registry = registry
+        for slot in self._job_slots:
+            slot.set_registry(registry)
 
     def set_project(self, project: Project | None) -> None:
         """Called when a project is opened or closed; panels refresh what they list."""

@@ -16,9 +16,10 @@ What the user does here:
   make a morph).
 
 Rules this panel keeps (ARCHITECTURE.md): no ML and no torch here. Every generation is a job started through
-the window's registry via :mod:`studio.ui.widgets.canvas_backend`; results arrive as numpy ``uint8`` arrays and
-become QImages here. A new grid request cancels a stale one (its late result is ignored). Runner signals go to
-this object's slots.
+the window's registry via :mod:`studio.ui.backends.canvas`; results arrive as numpy ``uint8`` arrays and
+become QImages here. Each purpose — listing models, the grid (and variations), the walk, export, the Compare
+tab — has its own job slot: a new request cancels that purpose's stale one, whose late result never arrives.
+The progress line follows the job started last. Job signals go to this object's slots.
 """
 
 from __future__ import annotations
@@ -29,22 +30,19 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.core.project import Project
-from studio.ui.panels.base import Panel
-from studio.ui.widgets.banner import Banner
-from studio.ui.widgets.canvas_backend import CanvasBackend, ModelsJob
+from studio.ui.backends.canvas import CanvasBackend, ModelsJob
+from studio.ui.panels.creation import ModelListPanel
 from studio.ui.widgets.canvas_controls import GRID_SIZES, CanvasControls
 from studio.ui.widgets.canvas_grid import CanvasGrid, describe_settings, settings_key
 from studio.ui.widgets.canvas_viewer import ComparePane, DetailsPane, EnlargedView, to_qimage
@@ -66,14 +64,6 @@ def _columns(count: int) -> int:
     return max(1, math.ceil(count**0.5))
 
 
-def _set_empty(empty: EmptyState, title: str, body: str, width: int) -> None:
-    """Fill an empty state so its text is never cut: the shared widget sizes its word-wrapped body from a
-    guessed width, which clips the last lines of a longer text; a fixed width and the height for it fix that."""
-    empty.set_text(title, body)
-    empty.body.setFixedWidth(width)
-    empty.body.setMinimumHeight(empty.body.heightForWidth(width))
-
-
 def _tiles(result: dict) -> list[dict]:
     """A job's {"images": (N,R,R,3) uint8, "settings": [...]} → tiles (QImage made once, pixels kept for export)."""
     images = np.asarray(result.get("images"))
@@ -83,11 +73,24 @@ def _tiles(result: dict) -> list[dict]:
     ]
 
 
-class ImageCanvasPanel(Panel):
+class ImageCanvasPanel(ModelListPanel):
     panel_id = "image"
     title = "Image canvas"
     subtitle = "Generate grids, explore seeds and latent walks, and export what your image model makes."
     icon_name = "image"
+    LIST_MODELS = ModelsJob
+    MODELS = "image models"
+    GENERATION = "Image generation"
+    NO_PROJECT = (
+        "Open a project to generate images",
+        "Open or create a project (File ▸ New Project), train a GAN or VAE on your images, and explore what it "
+        "makes here.",
+    )
+    NO_MODELS = (
+        "No image model trained yet",
+        "Train a GAN or a VAE on an image dataset in the Training panel. As soon as it saves a checkpoint, it "
+        "appears here, ready to generate.",
+    )
 
     generated = Signal(int)  # tiles shown after a grid or variations job
     walk_ready = Signal(str)  # GIF path
@@ -96,29 +99,20 @@ class ImageCanvasPanel(Panel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.setAcceptDrops(True)
         self.backend = CanvasBackend()
-        self.models: list[dict] | None = None  # None until listed
-        self.available = True
         self.favourites: dict[str, dict] = {}  # key -> tile, the session's starred images
         self.showing_favourites = False
         self.grid_title = ""
         self._tiles: list[dict] = []  # the last grid (the Favourites filter shows another list)
         self._pick_order: list[str] = []  # keys of picked tiles, in the order they were picked
-        self._pending: dict = {}  # run / step / class waiting for the model list
         self._png_settings: dict | None = None  # what the last "Open PNG…" read
         self._select_after: int | None = None  # the latent to select when the next grid arrives
-        self._models_runner = None
-        self._gen_runner = None
-        self._walk_runner = None
-        self._export_runner = None
-        self._compare_runner = None
-        self._busy_runner = None  # what the progress line follows
+        # models_slot and generate_slot (the grid and variations) come with ModelListPanel
+        self.walk_slot = self.job_slot()
+        self.export_slot = self.job_slot()
+        self.compare_slot = self.job_slot()  # Open PNG, reconstruction, morph
 
-        self.banner = Banner()
-        self.body.addWidget(self.banner)
-        self.body.addSpacing(4)
         self.empty = EmptyState("Open a project to generate images", "", action="Go to Training")
         self.empty.action_triggered.connect(self._go_to_training)
         self.content = self._build_content()
@@ -141,19 +135,11 @@ class ImageCanvasPanel(Panel):
 
         # centre: what the grid shows, favourites filter, progress; then the grid (or the enlarged image)
         self.grid_label = QLabel(objectName="canvasGridTitle")
-        self.status = QLabel(objectName="mutedLabel")
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # the title keeps room
-        self.progress = self.job_progress_bar()
         self.favourites_button = QPushButton("★ Favourites", objectName="favouritesFilter")
         self.favourites_button.setCheckable(True)
         self.favourites_button.setToolTip("Show only the images you starred (Space or the star on a tile)")
         self.favourites_button.toggled.connect(self.set_favourites_filter)
-        bar = QHBoxLayout()
-        bar.setSpacing(8)
-        bar.addWidget(self.grid_label)
-        bar.addWidget(self.status, 1)
-        bar.addWidget(self.progress)
-        bar.addWidget(self.favourites_button)
+        bar = self.work_bar(self.grid_label, self.favourites_button)
 
         self.grid = CanvasGrid()
         self.grid.favourite_clicked.connect(self._on_star_clicked)
@@ -193,31 +179,17 @@ class ImageCanvasPanel(Panel):
     def _build_shortcuts(self) -> None:
         self.actions_ = self.add_shortcuts(
             (
-                ("generate", "Ctrl+Return", self.generate),
-                ("generate_enter", "Ctrl+Enter", self.generate),
+                *self.run_keys("generate", self.generate),
                 ("export", "Ctrl+E", self.export_selected),
                 ("favourite", "Space", self.toggle_favourite),
                 ("back", "Esc", self.back_to_grid),
             )
         )
 
-    # -- project, backend, model list ---------------------------------------------------------------------------
-    def set_backend(self, backend) -> None:
-        """Use another generation core (tests pass a fake); lists the models again."""
-        self.backend = backend
-        self.refresh_models()
-
-    def set_registry(self, registry) -> None:
-        super().set_registry(registry)
-        if self.project is not None and self.models is None:
-            self.refresh_models()
-
+    # -- project, model list ------------------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
-        for attr in ("_gen_runner", "_walk_runner", "_compare_runner"):  # their results belong to the old project
-            runner = getattr(self, attr, None)
-            if runner is not None and runner.is_running():
-                runner.cancel()
-            setattr(self, attr, None)
+        for slot in (self.generate_slot, self.walk_slot, self.compare_slot):  # their results belong to the old project
+            slot.discard()
         super().set_project(project)
         self.models = None
         self.favourites = {}
@@ -227,20 +199,8 @@ class ImageCanvasPanel(Panel):
         self.refresh_models()
         self._update_view()
 
-    @Slot()
-    @Slot(str)
-    def refresh_models(self, *_args) -> None:
-        """List the project's image runs again (a job: it reads every run's folder)."""
-        if self.registry is None or self.project is None:
-            return
-        self._models_runner = self.replace_job(
-            self._models_runner, ModelsJob(self.backend, self.project.root), self._on_models, self._on_models_failed
-        )
-
     @Slot(object)
     def _on_models(self, result: dict) -> None:
-        if self.sender() is not self._models_runner:
-            return
         self.available = bool(result.get("available", True))
         self.models = list(result.get("models") or [])
         self.controls.set_models(self.models)
@@ -252,34 +212,17 @@ class ImageCanvasPanel(Panel):
         self._pending = {}
         self._update_view()
 
-    @Slot(str)
-    def _on_models_failed(self, message: str) -> None:
-        if self.sender() is self._models_runner:
-            self.models = []
-            self.banner.show_message(f"The image models could not be listed. {message}", "error")
-            self._update_view()
-
     @Slot(str, str)
     def open_checkpoint(self, panel_id: str, path: str) -> None:
         """The Training panel's "Open in canvas": select that run and checkpoint (listing runs again first,
         since the run may be newer than the list)."""
         if panel_id != self.panel_id or not path:
             return
-        record = Path(path)
-        try:
-            step = int(record.stem.split("-")[-1])
-        except ValueError:
-            step = None
-        run_id = record.parent.parent.name
+        run_id, step = self.checkpoint_run(path)
         if self.models and self.controls.select(run_id, step) and self.controls.step() == step:
             self._on_model_changed()
         self._pending = {"run": run_id, "step": step}
         self.refresh_models()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self.project is not None and self.models is not None and self._gen_runner is None:
-            self.refresh_models()  # new runs or checkpoints may have appeared while another panel was shown
 
     # -- generating -----------------------------------------------------------------------------------------------
     def _model_args(self) -> tuple[str, int | None] | None:
@@ -288,24 +231,20 @@ class ImageCanvasPanel(Panel):
             return None
         return str(info["folder"]), self.controls.step()
 
-    def _start(self, job, runner_attr: str, done, failed=None):
-        """Start ``job``; the previous job held in ``runner_attr`` is cancelled (a stale request)."""
-        previous = getattr(self, runner_attr)
-        if previous is not None and previous.is_running():
-            previous.cancel()
-        self.banner.hide()  # an earlier message is about an earlier request
-        runner = self.registry.start(job)
-        setattr(self, runner_attr, runner)
-        runner.succeeded.connect(done)
-        runner.failed.connect(failed or self._on_job_failed)
-        runner.progress.connect(self._on_progress)
-        runner.finished.connect(self._on_job_finished)
-        self._busy_runner = runner
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.status.setText(runner.title + "…")
+    def _run_in(self, slot, job, done, failed=None) -> None:
+        """Start ``job`` in ``slot`` (the slot's stale request is cancelled); the progress line follows it."""
+        self.start_job(
+            slot,
+            job,
+            words=self._progress_words,
+            succeeded=done,
+            failed=failed or self._on_job_failed,
+            finished=self._update_view,
+        )
         self._update_view()
-        return runner
+
+    def _progress_words(self, _fraction: float, message: str) -> str:
+        return f"{self.progress_line.title}: {message}" if message else ""
 
     @Slot()
     def generate(self) -> None:
@@ -323,12 +262,10 @@ class ImageCanvasPanel(Panel):
             self.controls.truncation_value_(),
             self.controls.class_name(),
         )
-        self._start(job, "_gen_runner", self._on_grid)
+        self._run_in(self.generate_slot, job, self._on_grid)
 
     @Slot(object)
     def _on_grid(self, result: dict) -> None:
-        if self.sender() is not self._gen_runner:
-            return  # a stale request finished after all
         tiles = _tiles(result)
         self.favourites_button.setChecked(False)
         self._tiles = tiles
@@ -349,23 +286,7 @@ class ImageCanvasPanel(Panel):
         strength = self.details.strength.value() / 100
         seed = int(hashlib.sha256(settings_key(tile["settings"]).encode()).hexdigest()[:8], 16) % 1_000_000
         job = self.backend.variations_job(args[0], args[1], tile["settings"], strength, VARIATIONS, seed)
-        self._start(job, "_gen_runner", self._on_grid)
-
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        if self.sender() is not self._busy_runner:
-            return
-        self.progress.setValue(int(fraction * 1000))
-        if message:
-            self.status.setText(f"{self.sender().title}: {message}")
-
-    @Slot()
-    def _on_job_finished(self) -> None:
-        if self.sender() is self._busy_runner:
-            self._busy_runner = None
-            self.progress.setVisible(False)
-            self.status.setText("")
-        self._update_view()
+        self._run_in(self.generate_slot, job, self._on_grid)
 
     @Slot(str)
     def _on_job_failed(self, message: str) -> None:
@@ -518,12 +439,10 @@ class ImageCanvasPanel(Panel):
         )
         self._walk_count = len(picked)
         self.tabs.setCurrentWidget(self.walk)
-        self._start(job, "_walk_runner", self._on_walk)
+        self._run_in(self.walk_slot, job, self._on_walk)
 
     @Slot(object)
     def _on_walk(self, result: dict) -> None:
-        if self.sender() is not self._walk_runner:
-            return
         frames = [to_qimage(f) for f in np.asarray(result["frames"])]
         gif = str(result.get("gif", ""))
         self.walk.show_frames(
@@ -552,7 +471,7 @@ class ImageCanvasPanel(Panel):
             return
         scale, resample = self.details.export_options()
         job = self.backend.export_job([(t["pixels"], t["settings"]) for t in tiles], Path(folder), scale, resample)
-        self._start(job, "_export_runner", self._on_exported)
+        self._run_in(self.export_slot, job, self._on_exported)
 
     @Slot(object)
     def _on_exported(self, paths: list) -> None:
@@ -585,12 +504,10 @@ class ImageCanvasPanel(Panel):
             return
         job = self.backend.regenerate_job(self.project.root if self.project else None, Path(path))
         self.tabs.setCurrentWidget(self.compare)
-        self._start(job, "_compare_runner", self._on_regenerated, self._on_compare_failed)
+        self._run_in(self.compare_slot, job, self._on_regenerated, self._on_compare_failed)
 
     @Slot(object)
     def _on_regenerated(self, result: dict) -> None:
-        if self.sender() is not self._compare_runner:
-            return
         settings = dict(result.get("settings") or {})
         original, again = np.asarray(result["original"]), np.asarray(result["regenerated"])
         identical = bool(result.get("identical"))
@@ -682,19 +599,17 @@ class ImageCanvasPanel(Panel):
         self.tabs.setCurrentWidget(self.compare)
         if len(paths) == 1:
             job = self.backend.reconstruct_job(args[0], args[1], paths)
-            self._start(job, "_compare_runner", self._on_reconstructed, self._on_compare_failed)
+            self._run_in(self.compare_slot, job, self._on_reconstructed, self._on_compare_failed)
             return
         if len(paths) > 2:
             self.banner.show_message("A morph goes between two pictures: the first two are used.", "info")
         digest = hashlib.sha256("/".join(str(p) for p in paths[:2]).encode()).hexdigest()[:8]
         gif = self._output_folder("walks") / f"morph-{digest}.gif"
         job = self.backend.morph_job(args[0], args[1], paths[0], paths[1], MORPH_FRAMES, self.walk.fps.value(), gif)
-        self._start(job, "_compare_runner", self._on_morphed, self._on_compare_failed)
+        self._run_in(self.compare_slot, job, self._on_morphed, self._on_compare_failed)
 
     @Slot(object)
     def _on_reconstructed(self, result: dict) -> None:
-        if self.sender() is not self._compare_runner:
-            return
         original = np.asarray(result["originals"])[0]
         recon = np.asarray(result["reconstructions"])[0]
         error = float(np.abs(original.astype(np.float32) - recon.astype(np.float32)).mean())
@@ -712,8 +627,6 @@ class ImageCanvasPanel(Panel):
 
     @Slot(object)
     def _on_morphed(self, result: dict) -> None:
-        if self.sender() is not self._compare_runner:
-            return
         originals = np.asarray(result["originals"])
         names = list(result.get("names") or ["", ""])
         frames = [to_qimage(f) for f in np.asarray(result["frames"])]
@@ -791,51 +704,11 @@ class ImageCanvasPanel(Panel):
 
     # -- what is enabled and shown --------------------------------------------------------------------------------
     def _update_view(self) -> None:
-        if self.project is None:
-            _set_empty(
-                self.empty,
-                "Open a project to generate images",
-                "Open or create a project (File ▸ New Project), train a GAN or VAE on your images, and "
-                "explore what it makes here.",
-                440,
-            )
-            self.empty.button.setVisible(False)
-            self.stack.setCurrentWidget(self.empty)
-        elif self.models is not None and not self.models:
-            _set_empty(
-                self.empty,
-                "No image model trained yet",
-                "Train a GAN or a VAE on an image dataset in the Training panel. As soon as it saves a "
-                "checkpoint, it appears here, ready to generate.",
-                440,
-            )
-            self.empty.button.setVisible(True)
-            self.stack.setCurrentWidget(self.empty)
-        else:
-            self.stack.setCurrentWidget(self.content)
-        info = self.controls.info()
-        generating = self._gen_runner is not None and self._gen_runner.is_running()
-        if self.models is None:
-            self.controls.set_generate_state(False, "Looking for image models…")
-        elif not self.available:
-            self.controls.set_generate_state(
-                False, "Image generation is not installed in this build. Reinstall AIGC Studio to get it."
-            )
-        elif info is not None and not info.get("steps"):
-            self.controls.set_generate_state(
-                False,
-                "This run has no checkpoint yet. Training saves one every few "
-                "hundred steps (or press Save now in Training).",
-            )
-        elif info is None:
-            self.controls.set_generate_state(False, "Pick a model first.")
-        else:
-            self.controls.set_generate_state(True, "")
-        if generating:
-            self.controls.generate_button.setText("Generating…")
-        else:
-            self.controls.generate_button.setText("Generate")
-        self._update_centre(info)
+        self.show_content_or_empty()
+        why = self.why_not_generate()
+        self.controls.set_generate_state(not why, why)
+        self.controls.generate_button.setText("Generating…" if self.generate_slot.is_running() else "Generate")
+        self._update_centre(self.controls.info())
         self._update_buttons()
 
     def _update_centre(self, info: dict | None) -> None:
@@ -844,7 +717,7 @@ class ImageCanvasPanel(Panel):
                 self.centre.setCurrentWidget(self.grid)
             return
         if info is not None and not info.get("steps"):
-            _set_empty(
+            self.fill_empty(
                 self.grid_empty,
                 "This run has no checkpoint yet",
                 "A run can generate once it has saved a checkpoint. Training saves one every few hundred "
@@ -858,7 +731,7 @@ class ImageCanvasPanel(Panel):
                 if self.controls.is_vae()
                 else ""
             )
-            _set_empty(
+            self.fill_empty(
                 self.grid_empty,
                 "Press Generate to fill the grid",
                 "Choose how many images and a seed on the left, then press Generate (Ctrl+Return). The same "
@@ -919,10 +792,6 @@ class ImageCanvasPanel(Panel):
     def _on_model_changed(self) -> None:
         self._update_view()
 
-    @Slot()
-    def _go_to_training(self) -> None:
-        self.navigate.emit("training")
-
     # -- state ----------------------------------------------------------------------------------------------------
     def save_state(self) -> dict:
         scale, resample = self.details.export_options()
@@ -935,13 +804,8 @@ class ImageCanvasPanel(Panel):
             "export_scale": scale,
             "export_resample": resample,
             **{f"walk_{k}": v for k, v in self.walk.options().items()},
+            **self.model_state(),
         }
-        run = self.controls.run_id() or self._pending.get("run")
-        if run:
-            state["run"] = run
-            step = self.controls.step() if self.controls.run_id() else self._pending.get("step")
-            if step is not None:
-                state["step"] = step
         name = self.controls.class_name() or self._pending.get("class")
         if name:
             state["class"] = name
@@ -962,10 +826,7 @@ class ImageCanvasPanel(Panel):
             self.tabs.setCurrentIndex(TABS.index(state["tab"]))
         self.details.set_export_options(state.get("export_scale", 1), state.get("export_resample", "nearest"))
         self.walk.set_options({k[5:]: v for k, v in state.items() if k.startswith("walk_")})
-        try:
-            step = int(state["step"]) if state.get("step") is not None else None
-        except (TypeError, ValueError):
-            step = None
+        step = self.restored_step(state)
         self._pending = {
             k: v for k, v in (("run", state.get("run")), ("step", step), ("class", state.get("class"))) if v is not None
         }

@@ -13,11 +13,11 @@ What the user does here:
 * **Split** into training and validation, **Augment** (images: a live preview of the training
   augmentations) and **Cache** (build the training-ready cache as a job).
 
-Rules this panel keeps (ARCHITECTURE.md): no ML logic here, every heavy step is a core job started through
-the registry, runner signals go to this object's own slots, no file I/O on the GUI thread beyond reading a
-manifest or one small file (thumbnails, waveforms and previews load on background threads), and nothing
-heavy is created before it is needed (torch is imported only by the augmentation preview, off the GUI
-thread, when its tab is shown).
+Rules this panel keeps (ARCHITECTURE.md): no ML logic here, every heavy step is a core job started in a job
+slot (import, cache, fixes) through the registry, job signals go to this object's own slots, no file I/O on the
+GUI thread beyond reading a manifest or one small file (thumbnails, waveforms and previews load on background
+threads), and nothing heavy is created before it is needed (torch is imported only by the augmentation preview,
+off the GUI thread, when its tab is shown).
 """
 
 from __future__ import annotations
@@ -108,9 +108,9 @@ class DatasetPanel(Panel):
         self.setAcceptDrops(True)
         self.manifest = None  # the selected dataset's Manifest
         self.current_name: str | None = None
-        self.import_runner = None
-        self.cache_runner = None
-        self.fix_runner = None
+        self.import_slot = self.job_slot()
+        self.cache_slot = self.job_slot()
+        self.fix_slot = self.job_slot()  # Trim silence
         self._cache_name = ""
         self._import_root: Path | None = None
         self._import_name = ""
@@ -369,7 +369,7 @@ class DatasetPanel(Panel):
             [str(manifest.folder / e["item"]) for e in manifest.usable() if e.get("item")] if kind == IMAGE else []
         )
         self.cache_tab.set_kind(kind)
-        if self.cache_runner is None:
+        if not self.cache_slot.busy:
             self.cache_tab.status.setText("")
         if self._pending_tab in TABS and self.tabs.isTabVisible(TABS.index(self._pending_tab)):
             self.tabs.setCurrentIndex(TABS.index(self._pending_tab))
@@ -500,7 +500,7 @@ class DatasetPanel(Panel):
         if self.registry is None:
             self.banner.show_message("The studio is still starting; try again in a moment.", "info")
             return None
-        if self._import_running():
+        if self.import_slot.is_running():
             self.banner.show_message(
                 "An import is already running. Wait for it to finish (or cancel it), then drop these files again.",
                 "info",
@@ -525,14 +525,16 @@ class DatasetPanel(Panel):
         except JobError as exc:
             self.banner.show_message(str(exc), "error")
             return None
-        runner = self.registry.start(job, title=f"Importing into “{name}”")
-        self.import_runner = runner
+        runner = self.import_slot.start(
+            job,
+            title=f"Importing into “{name}”",
+            succeeded=self._on_import_succeeded,
+            failed=self._on_import_failed,
+            cancelled=self._on_import_cancelled,
+            finished=self._on_import_finished,
+        )
         self._import_root = self.project.root
         self._import_name = name
-        runner.succeeded.connect(self._on_import_succeeded)
-        runner.failed.connect(self._on_import_failed)
-        runner.cancelled.connect(self._on_import_cancelled)
-        runner.finished.connect(self._on_import_finished)
         count = f"{len(paths)} items" if len(paths) > 1 else f"“{paths[0].name}”"
         self.import_strip.follow(runner, f"Importing {count} into “{name}”")
         self.banner.hide()
@@ -542,12 +544,10 @@ class DatasetPanel(Panel):
             self.split_tab.set_busy(True)
         return runner
 
-    def _import_running(self) -> bool:
-        return self.import_runner is not None and self.import_runner.is_running()
-
     def _busy(self) -> bool:
-        """An import or a fix job is writing to the dataset: edits wait for it."""
-        return self._import_running() or self.fix_runner is not None
+        """An import or a fix job is writing to the dataset: edits wait for it (for a fix, until its new
+        manifest is loaded at its end)."""
+        return self.import_slot.is_running() or self.fix_slot.busy
 
     @Slot(object)
     def _on_import_succeeded(self, result: dict) -> None:
@@ -571,7 +571,6 @@ class DatasetPanel(Panel):
     @Slot()
     def _on_import_finished(self) -> None:
         self.import_strip.done()
-        self.import_runner = None
         name = self._import_name
         if self.project is not None and self._import_root == self.project.root:
             self._reload_project_datasets()
@@ -609,7 +608,7 @@ class DatasetPanel(Panel):
             self.empty.button.setVisible(self.project is not None)
         self.drop_hint.setVisible(self.project is not None and writable)
         self.cache_tab.build_button.setEnabled(
-            self.registry is not None and writable and self.cache_runner is None and self.manifest is not None
+            self.registry is not None and writable and not self.cache_slot.busy and self.manifest is not None
         )
 
     # -- drag and drop --------------------------------------------------------------------------------------------
@@ -679,7 +678,7 @@ class DatasetPanel(Panel):
         key = tuple(str(p) for p in paths)
         if self._drag_hint_cache and self._drag_hint_cache[0] == key:
             return self._drag_hint_cache[1]
-        if self._import_running():
+        if self.import_slot.is_running():
             text = "An import is running: wait for it to finish first."
         else:
             kind = guess_kind(paths)
@@ -811,15 +810,15 @@ class DatasetPanel(Panel):
         """Re-trim every clip as a job (it reads all of them); the strip shows its progress."""
         if not self._can_edit() or self.registry is None:
             return
-        runner = self.registry.start(
-            fixes.TrimSilence(self.manifest.folder), title=f"Trimming silence in “{self.manifest.name}”"
+        runner = self.fix_slot.start(
+            fixes.TrimSilence(self.manifest.folder),
+            title=f"Trimming silence in “{self.manifest.name}”",
+            succeeded=self._on_trim_succeeded,
+            failed=self._on_fix_failed,
+            cancelled=self._on_fix_cancelled,
+            finished=self._on_fix_finished,
         )
-        self.fix_runner = runner
         self._fix_name = self.manifest.name
-        runner.succeeded.connect(self._on_trim_succeeded)
-        runner.failed.connect(self._on_fix_failed)
-        runner.cancelled.connect(self._on_fix_cancelled)
-        runner.finished.connect(self._on_fix_finished)
         self.import_strip.follow(runner, f"Trimming silence in “{self.manifest.name}”")
         self._refresh_views()
         self._update_enabled()
@@ -845,7 +844,6 @@ class DatasetPanel(Panel):
     @Slot()
     def _on_fix_finished(self) -> None:
         self.import_strip.done()
-        self.fix_runner = None
         if self.current_name == self._fix_name:
             self.load_dataset(self._fix_name)  # the job saved a new manifest
         self._update_enabled()
@@ -936,7 +934,7 @@ class DatasetPanel(Panel):
     # -- cache ----------------------------------------------------------------------------------------------------
     @Slot()
     def build_cache(self) -> None:
-        if self.manifest is None or self.registry is None or self.cache_runner is not None:
+        if self.manifest is None or self.registry is None or self.cache_slot.busy:
             return
         if self._busy():
             self.banner.show_message("Wait for the running import or fix to finish, then build the cache.", "info")
@@ -946,13 +944,15 @@ class DatasetPanel(Panel):
         except JobError as exc:
             self.cache_tab.status.setText(str(exc))
             return
-        runner = self.registry.start(job, title=f"Preparing “{self.manifest.name}” for training")
-        self.cache_runner = runner
+        runner = self.cache_slot.start(
+            job,
+            title=f"Preparing “{self.manifest.name}” for training",
+            succeeded=self._on_cache_succeeded,
+            failed=self._on_cache_failed,
+            cancelled=self._on_cache_cancelled,
+            finished=self._on_cache_finished,
+        )
         self._cache_name = self.manifest.name
-        runner.succeeded.connect(self._on_cache_succeeded)
-        runner.failed.connect(self._on_cache_failed)
-        runner.cancelled.connect(self._on_cache_cancelled)
-        runner.finished.connect(self._on_cache_finished)
         self.cache_tab.strip.follow(runner, f"Building the cache ({self.cache_tab.describe()})")
         self.cache_tab.status.setText("")
         self._update_enabled()
@@ -988,7 +988,6 @@ class DatasetPanel(Panel):
     @Slot()
     def _on_cache_finished(self) -> None:
         self.cache_tab.strip.done()
-        self.cache_runner = None
         self._update_enabled()
         self.cache_done.emit(self._cache_name)
 

@@ -15,16 +15,17 @@ What the user does here:
   /phonemes/), saved to the project and applied before synthesis; the sentences of the clip, to jump to.
 
 Rules this panel keeps (ARCHITECTURE.md): no ML here. Listing voices, synthesis, batch export and importing a
-voice are jobs started through the window's registry via :mod:`studio.ui.widgets.speech_backend`, whose
-signals arrive at this object's slots. Playback goes through :class:`~studio.ui.widgets.audio_player.
-AudioPlayer`, which says plainly when this computer has no audio output; export never needs one.
+voice are jobs started through the window's registry via :mod:`studio.ui.backends.speech`, each purpose in its
+own job slot (a new request replaces that purpose's running one, whose late answer never arrives); their signals
+arrive at this object's slots, and the progress line follows the job started last. Playback goes through
+:class:`~studio.ui.widgets.audio_player.AudioPlayer`, which says plainly when this computer has no audio output;
+export never needs one.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,18 +38,16 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.core.project import Project
+from studio.ui.backends.speech import SpeechBackend, VoicesJob, checkpoint_role
 from studio.ui.icons import icon
-from studio.ui.panels.base import Panel
+from studio.ui.panels.creation import CreationPanel
 from studio.ui.widgets.audio_player import AudioPlayer
-from studio.ui.widgets.banner import Banner
 from studio.ui.widgets.empty_state import EmptyState
-from studio.ui.widgets.speech_backend import SpeechBackend, VoicesJob
 from studio.ui.widgets.speech_controls import SpeechControls, display_title
 from studio.ui.widgets.speech_dictionary import DictionaryEditor
 from studio.ui.widgets.speech_waveform import WaveformView, format_time
@@ -59,17 +58,6 @@ TABS = ("pronunciation", "sentences")
 OUTPUT_FOLDER = Path("outputs") / "speech"
 TIME_ROLE = Qt.ItemDataRole.UserRole
 NO_SCRIPT = "Type what the voice should say."
-
-
-def _run_family(run_folder: Path) -> str:
-    """The family in a run's config.json ("tts", "vocoder"…), or "" when it cannot be read (a small file)."""
-    from studio.core.jobs import JobError
-    from studio.core.training import runs
-
-    try:
-        return str(runs.read_config(run_folder).get("family") or "")
-    except (OSError, ValueError, AttributeError, JobError):
-        return ""
 
 
 def _slug(text: str) -> str:
@@ -86,7 +74,7 @@ def script_facts(text: str) -> str:
     return f"{len(lines)} line{'s' if len(lines) != 1 else ''} · {words} word{'s' if words != 1 else ''}"
 
 
-class SpeechPanel(Panel):
+class SpeechPanel(CreationPanel):
     panel_id = "speech"
     title = "Speech"
     subtitle = "Type a script, hear it in a voice, and export a WAV for your video or ad."
@@ -98,24 +86,18 @@ class SpeechPanel(Panel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.backend = SpeechBackend()
         self.voices: list[dict] | None = None  # None until listed
         self.available = True
         self.result: dict | None = None  # the clip on screen
         self.dictionary: dict[str, str] = {}
-        self._pending: dict = {}  # voice / step / vocoder waiting for the voice list
-        self._voices_runner = None
-        self._speak_runner = None
-        self._export_runner = None
-        self._import_runner = None
-        self._started_at = 0.0
+        self.voices_slot = self.job_slot()  # the voice list and the project's dictionary
+        self.speak_slot = self.job_slot()
+        self.lines_slot = self.job_slot()  # Export lines
+        self.import_slot = self.job_slot()  # Add Piper voice
         self._dictionary_loaded = True  # no project: nothing to read, the editor is ready
         self.player: AudioPlayer | None = None
 
-        self.banner = Banner()
-        self.body.addWidget(self.banner)
-        self.body.addSpacing(4)
         self.empty = EmptyState("No voice available", "", action="Go to Dataset")
         self.empty.action_triggered.connect(self._go_to_dataset)
         self.empty_add_voice = QPushButton(icon("import"), "Add Piper voice…", objectName="speechEmptyAddVoice")
@@ -154,14 +136,7 @@ class SpeechPanel(Panel):
         script_bar.addWidget(self.script_facts)
 
         self.audio_label = QLabel("Audio", objectName="canvasGridTitle")
-        self.status = QLabel(objectName="mutedLabel")
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.progress = self.job_progress_bar()
-        bar = QHBoxLayout()
-        bar.setSpacing(8)
-        bar.addWidget(self.audio_label)
-        bar.addWidget(self.status, 1)
-        bar.addWidget(self.progress)
+        bar = self.work_bar(self.audio_label, clear_words=False)  # the outcome ("Stopped.", the clip) stays said
 
         self.waveform = WaveformView()
         self.waveform.seek_requested.connect(self.seek)
@@ -225,8 +200,7 @@ class SpeechPanel(Panel):
     def _build_shortcuts(self) -> None:
         self.actions_ = self.add_shortcuts(
             (
-                ("synthesize", "Ctrl+Return", self.synthesize),
-                ("synthesize_enter", "Ctrl+Enter", self.synthesize),
+                *self.run_keys("synthesize", self.synthesize),
                 ("stop", "Esc", self.stop),
                 ("play", "Space", self.toggle_playback),
                 ("export", "Ctrl+E", self.export_wav),
@@ -253,10 +227,8 @@ class SpeechPanel(Panel):
         self.refresh_voices()
 
     def set_project(self, project: Project | None) -> None:
-        for runner in (self._speak_runner, self._export_runner, self._import_runner):
-            if runner is not None and runner.is_running():  # their output belongs to the old project
-                runner.cancel()
-        self._speak_runner = self._export_runner = self._import_runner = None
+        for slot in (self.speak_slot, self.lines_slot, self.import_slot):  # their output belongs to the old project
+            slot.discard()
         super().set_project(project)
         self.dictionary = {}
         self.dictionary_editor.set_entries({})
@@ -272,8 +244,7 @@ class SpeechPanel(Panel):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        busy = self._voices_runner is not None and self._voices_runner.is_running()
-        if not busy and not self._synthesizing():
+        if not self.voices_slot.is_running() and not self.speak_slot.is_running():
             self.refresh_voices()  # a voice may have been trained while another panel was shown
 
     @Slot()
@@ -282,17 +253,14 @@ class SpeechPanel(Panel):
         """List the voices and read the project's dictionary (a job: it loads espeak-ng and reads files)."""
         if self.registry is None:
             return
-        self._voices_runner = self.replace_job(
-            self._voices_runner,
+        self.voices_slot.start(
             VoicesJob(self.backend, self.project.root if self.project else None),
-            self._on_voices,
-            self._on_voices_failed,
+            succeeded=self._on_voices,
+            failed=self._on_voices_failed,
         )
 
     @Slot(object)
     def _on_voices(self, result: dict) -> None:
-        if self.sender() is not self._voices_runner:
-            return
         self.available = bool(result.get("available", True))
         self.voices = list(result.get("voices") or [])
         if not self._dictionary_loaded:
@@ -309,12 +277,11 @@ class SpeechPanel(Panel):
 
     @Slot(str)
     def _on_voices_failed(self, message: str) -> None:
-        if self.sender() is self._voices_runner:
-            self.voices = []
-            self._dictionary_loaded = True  # edits still work for this session (and are saved)
-            self.dictionary_editor.setEnabled(True)
-            self.banner.show_message(f"The voices could not be listed. {message}", "error")
-            self._update_view()
+        self.voices = []
+        self._dictionary_loaded = True  # edits still work for this session (and are saved)
+        self.dictionary_editor.setEnabled(True)
+        self.banner.show_message(f"The voices could not be listed. {message}", "error")
+        self._update_view()
 
     @Slot(str, str)
     def open_checkpoint(self, panel_id: str, path: str) -> None:
@@ -323,14 +290,8 @@ class SpeechPanel(Panel):
         newer than the list)."""
         if panel_id != self.panel_id or not path:
             return
-        record = Path(path)
-        try:
-            step = int(record.stem.split("-")[-1])
-        except ValueError:
-            step = None
-        run_id = record.parent.parent.name
-        family = _run_family(record.parent.parent)
-        if family == "vocoder":
+        run_id, step = self.checkpoint_run(path)
+        if checkpoint_role(path) == "vocoder":
             pending = {"voice": self.controls.voice_id() or self._pending.get("voice"), "vocoder": run_id}
             if self.controls.voice_id():
                 pending["step"] = self.controls.step()
@@ -340,12 +301,6 @@ class SpeechPanel(Panel):
         self.refresh_voices()
 
     # -- synthesis ----------------------------------------------------------------------------------------------
-    def _synthesizing(self) -> bool:
-        return self._speak_runner is not None and self._speak_runner.is_running()
-
-    def _exporting_lines(self) -> bool:
-        return self._export_runner is not None and self._export_runner.is_running()
-
     def _why_not(self) -> str:
         """Why Synthesize cannot run now ("" when it can)."""
         info = self.controls.info()
@@ -366,78 +321,63 @@ class SpeechPanel(Panel):
             return NO_SCRIPT
         return ""
 
-    def _job_settings(self) -> dict:
-        return {
-            "voice": self.controls.voice_id(),
-            "project_root": self.project.root if self.project else None,
-            "settings": self.controls.settings(),
-            "dictionary": dict(self.dictionary),
-            "step": self.controls.step(),
-            "vocoder": self.controls.vocoder_id(),
-        }
+    def _voice_args(self) -> tuple:
+        """What a speaking job takes after the voice, the script (and a folder): the project, the delivery, the
+        dictionary, the checkpoint step and the vocoder."""
+        return (
+            self.project.root if self.project else None,
+            self.controls.settings(),
+            dict(self.dictionary),
+            self.controls.step(),
+            self.controls.vocoder_id(),
+        )
+
+    def _speak(self, slot, job, busy_text: str, succeeded, cancelled) -> None:
+        """Start a speaking job (Synthesize, Export lines) in ``slot``; the progress line follows it with the
+        time left."""
+        self.start_job(
+            slot,
+            job,
+            busy_text,
+            self._progress_words,
+            succeeded=succeeded,
+            failed=self._on_failed,
+            cancelled=cancelled,
+            finished=self._update_view,
+        )
+        self._update_view()
 
     @Slot()
     def synthesize(self) -> None:
         """Speak the script (a running synthesis is stopped first)."""
         if self._why_not():
             return
-        if self._synthesizing():
-            self._speak_runner.cancel()
         if self.player is not None:
             self.player.stop()
-        s = self._job_settings()
-        job = self.backend.synthesize_job(
-            s["voice"],
-            self.script.toPlainText(),
-            s["project_root"],
-            s["settings"],
-            s["dictionary"],
-            s["step"],
-            s["vocoder"],
-        )
-        self.banner.hide()
-        runner = self.registry.start(job)
-        self._speak_runner = runner
-        runner.progress.connect(self._on_progress)
-        runner.succeeded.connect(self._on_spoken)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
-        runner.finished.connect(self._on_finished)
-        self._started_at = time.monotonic()
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.status.setText("Loading the voice…")
-        self._update_view()
+        job = self.backend.synthesize_job(self.controls.voice_id(), self.script.toPlainText(), *self._voice_args())
+        self._speak(self.speak_slot, job, "Loading the voice…", self._on_spoken, self._on_cancelled)
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
+    def _progress_words(self, fraction: float, message: str) -> str:
         """ "Sentence 2 of 5", with the time left once it is worth saying (more than a second)."""
-        if self.sender() not in (self._speak_runner, self._export_runner):
-            return
-        self.progress.setValue(max(self.progress.value(), int(fraction * 1000)))
-        elapsed = time.monotonic() - self._started_at
         text = message or "Speaking…"
         if 0.02 < fraction < 1.0:
-            left = elapsed * (1.0 - fraction) / fraction
+            left = self.progress_line.elapsed() * (1.0 - fraction) / fraction
             if left > 1.0:
                 text += f" · about {left:.0f} s left" if left < 90 else f" · about {left / 60:.0f} min left"
-        self.status.setText(text)
+        return text
 
     @Slot()
     def stop(self) -> None:
         """Esc: stop synthesizing (or the line export); otherwise stop playback."""
-        if self._synthesizing() or self._exporting_lines():
-            for runner in (self._speak_runner, self._export_runner):
-                if runner is not None and runner.is_running():
-                    runner.cancel()
+        if self.speak_slot.is_running() or self.lines_slot.is_running():
+            self.speak_slot.cancel()
+            self.lines_slot.cancel()
             self.status.setText("Stopping…")
         elif self.player is not None and self.player.is_playing():
             self.player.stop()
 
     @Slot(object)
     def _on_spoken(self, result: dict) -> None:
-        if self.sender() is not self._speak_runner:
-            return
         try:
             samples = np.asarray(result.get("samples"), dtype=np.float32).reshape(-1)
             rate = int(result.get("sample_rate") or 22050)
@@ -458,24 +398,14 @@ class SpeechPanel(Panel):
 
     @Slot()
     def _on_cancelled(self) -> None:
-        if self.sender() is not self._speak_runner:
-            return
         self.progress.setVisible(False)
         self.status.setText("Stopped." + (" The clip below is the previous one." if self.result else ""))
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        if self.sender() not in (self._speak_runner, self._export_runner):
-            return
         self.progress.setVisible(False)
         self.status.setText("")
         self.banner.show_message(message, "error")
-
-    @Slot()
-    def _on_finished(self) -> None:
-        if self.sender() in (self._speak_runner, self._export_runner):
-            self.progress.setVisible(self._synthesizing() or self._exporting_lines())
-        self._update_view()
 
     def _fill_sentences(self) -> None:
         self.sentence_list.clear()
@@ -590,40 +520,18 @@ class SpeechPanel(Panel):
         if why:
             self.banner.show_message(why, "info")
             return
-        if self._exporting_lines():
+        if self.lines_slot.is_running():
             return
         folder = self.ask_lines_folder()
         if not folder:
             return
-        s = self._job_settings()
         job = self.backend.export_lines_job(
-            s["voice"],
-            self.script.toPlainText(),
-            Path(folder),
-            s["project_root"],
-            s["settings"],
-            s["dictionary"],
-            s["step"],
-            s["vocoder"],
+            self.controls.voice_id(), self.script.toPlainText(), Path(folder), *self._voice_args()
         )
-        self.banner.hide()
-        runner = self.registry.start(job)
-        self._export_runner = runner
-        runner.progress.connect(self._on_progress)
-        runner.succeeded.connect(self._on_lines_exported)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_lines_cancelled)
-        runner.finished.connect(self._on_finished)
-        self._started_at = time.monotonic()
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.status.setText("Exporting each line…")
-        self._update_view()
+        self._speak(self.lines_slot, job, "Exporting each line…", self._on_lines_exported, self._on_lines_cancelled)
 
     @Slot(object)
     def _on_lines_exported(self, result: dict) -> None:
-        if self.sender() is not self._export_runner:
-            return
         files = [str(f) for f in (result or {}).get("files") or []]
         self.progress.setVisible(False)
         self.status.setText("")
@@ -633,9 +541,8 @@ class SpeechPanel(Panel):
 
     @Slot()
     def _on_lines_cancelled(self) -> None:
-        if self.sender() is self._export_runner:
-            self.progress.setVisible(False)
-            self.status.setText("Export stopped. The lines spoken so far are in the folder.")
+        self.progress.setVisible(False)
+        self.status.setText("Export stopped. The lines spoken so far are in the folder.")
 
     # -- voices: Piper import -----------------------------------------------------------------------------------
     @Slot()
@@ -645,16 +552,15 @@ class SpeechPanel(Panel):
         path = self.ask_piper_path()
         if not path:
             return
-        runner = self.registry.start(self.backend.import_voice_job(self.project.root if self.project else None, path))
-        self._import_runner = runner
-        runner.succeeded.connect(self._on_voice_imported)
-        runner.failed.connect(self._on_import_failed)
+        self.import_slot.start(
+            self.backend.import_voice_job(self.project.root if self.project else None, path),
+            succeeded=self._on_voice_imported,
+            failed=self._on_import_failed,
+        )
         self.status.setText(f"Adding {Path(path).name}…")
 
     @Slot(object)
     def _on_voice_imported(self, result: dict) -> None:
-        if self.sender() is not self._import_runner:
-            return
         voice_id = str((result or {}).get("id") or "")
         self.status.setText("")
         if voice_id.startswith("piper:") and self.project is None:
@@ -679,9 +585,8 @@ class SpeechPanel(Panel):
 
     @Slot(str)
     def _on_import_failed(self, message: str) -> None:
-        if self.sender() is self._import_runner:
-            self.status.setText("")
-            self.banner.show_message(message, "error")
+        self.status.setText("")
+        self.banner.show_message(message, "error")
 
     # -- pronunciation ------------------------------------------------------------------------------------------
     @Slot()
@@ -722,16 +627,14 @@ class SpeechPanel(Panel):
                 else "Speech synthesis is not installed in this build. Reinstall AIGC Studio to get it."
             )
             self.empty_add_voice.setVisible(self.available)
-            self.empty.set_text("No voice available", body)
-            self.empty.body.setFixedWidth(440)
-            self.empty.body.setMinimumHeight(self.empty.body.heightForWidth(440))
+            self.fill_empty(self.empty, "No voice available", body, 440)
             self.stack.setCurrentWidget(self.empty)
         else:
             self.stack.setCurrentWidget(self.content)
         why = self._why_not()
         # An empty script is the normal first state, and the script's placeholder says so: no hint under the
         # button for it, only its tooltip.
-        self.controls.set_synthesize_state(not why, "" if why == NO_SCRIPT else why, self._synthesizing())
+        self.controls.set_synthesize_state(not why, "" if why == NO_SCRIPT else why, self.speak_slot.is_running())
         if why == NO_SCRIPT:
             self.controls.synthesize_button.setToolTip(why)
         self.controls.add_voice.setEnabled(self.registry is not None and self.available)
@@ -744,7 +647,7 @@ class SpeechPanel(Panel):
         if has_clip and not playable:
             self.play_button.setToolTip("Playback is unavailable on this computer; Export still works")
         self.export_button.setEnabled(has_clip)
-        self.export_lines_button.setEnabled(not self._why_not() and not self._exporting_lines())
+        self.export_lines_button.setEnabled(not self._why_not() and not self.lines_slot.is_running())
         self.actions_["stop"].setEnabled(True)
         self._update_time(self.player.position if (self.player is not None and has_clip) else 0.0)
         if not has_clip:
@@ -780,10 +683,7 @@ class SpeechPanel(Panel):
             self.script.setPlainText(state["script"])
         if state.get("tab") in TABS:
             self.tabs.setCurrentIndex(TABS.index(state["tab"]))
-        try:
-            step = int(state["step"]) if state.get("step") is not None else None
-        except (TypeError, ValueError):
-            step = None
+        step = self.restored_step(state)
         pending = {"voice": state.get("voice"), "step": step, "vocoder": state.get("vocoder")}
         self._pending = {k: v for k, v in pending.items() if v is not None}
         if self.voices and self._pending.get("voice"):

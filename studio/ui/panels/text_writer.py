@@ -15,9 +15,10 @@ What the user does here:
   every generation of the project (prompt, settings, outputs), to bring back with a click.
 
 Rules this panel keeps (ARCHITECTURE.md): no ML and no torch here. Every generation is a job started through
-the window's registry via :mod:`studio.ui.widgets.writer_backend`; pieces arrive through the runner's
+the window's registry via :mod:`studio.ui.backends.writer`; pieces arrive through the runner's
 throttled ``metrics`` signal (~20 batches a second) to this object's slots and are appended with one cursor
-insert per variant, so the editors stay responsive while text streams. A new request stops a running one.
+insert per variant, so the editors stay responsive while text streams. Listing the models and writing each have
+a job slot: a new request stops the running one, and only the newest request's text arrives.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import logging
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Signal, Slot
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
@@ -35,17 +36,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.core.project import Project
-from studio.ui.panels.base import Panel
-from studio.ui.widgets.banner import Banner
+from studio.ui.backends.writer import ModelsJob, WriterBackend
+from studio.ui.panels.creation import ModelListPanel
 from studio.ui.widgets.empty_state import EmptyState
 from studio.ui.widgets.run_list import run_title
-from studio.ui.widgets.writer_backend import ModelsJob, WriterBackend
 from studio.ui.widgets.writer_controls import FREE_TEXT, WriterControls
 from studio.ui.widgets.writer_editor import VariantColumns
 from studio.ui.widgets.writer_history import DetailsPane, HistoryList, describe_settings, entry_title, new_entry
@@ -54,13 +53,6 @@ log = logging.getLogger(__name__)
 
 TABS = ("details", "history")
 PROMPT = -1  # "the last editor used was the prompt" (variants are 0..3)
-
-
-def _set_empty(empty: EmptyState, title: str, body: str, width: int) -> None:
-    """Fill an empty state so its text is never cut (see the canvas: the shared widget guesses the width)."""
-    empty.set_text(title, body)
-    empty.body.setFixedWidth(width)
-    empty.body.setMinimumHeight(empty.body.heightForWidth(width))
 
 
 def _text_before(editor: QPlainTextEdit) -> str:
@@ -97,33 +89,38 @@ def plain_text(texts: list[str]) -> str:
     return ("\n\n———\n\n".join(texts) if len(texts) > 1 else (texts[0] if texts else "")) + "\n"
 
 
-class TextWriterPanel(Panel):
+class TextWriterPanel(ModelListPanel):
     panel_id = "text"
     title = "Text writer"
     subtitle = "Write product copy, slogans and replies in your own voice, with full sampling controls."
     icon_name = "text"
+    LIST_MODELS = ModelsJob  # the runs, the templates and the history
+    MODELS = "writer models"
+    GENERATION = "Text generation"
+    NO_PROJECT = (
+        "Open a project to write",
+        "Open or create a project (File ▸ New Project), train a GPT or LSTM writer on your own copy, and write "
+        "with it here.",
+    )
+    NO_MODELS = (
+        "No writer model yet",
+        "Train a GPT or LSTM writer on a text dataset in the Training panel. As soon as it saves a checkpoint, it "
+        "appears here, ready to write in your voice.",
+    )
 
     generated = Signal(list)  # the texts, when a generation ends (finished or stopped)
     exported = Signal(str)  # the file written
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.backend = WriterBackend()
-        self.models: list[dict] | None = None  # None until listed
-        self.available = True
         self.history: list[dict] = []
         self.entry: dict | None = None  # the generation on screen
         self._targets: list[int] = []  # variant index of the job -> column
-        self._pending: dict = {}  # run / step waiting for the model list
         self._last_editor = PROMPT
         self._pieces = self._chars = 0
-        self._models_runner = None
-        self._gen_runner = None
+        # models_slot and generate_slot come with ModelListPanel
 
-        self.banner = Banner()
-        self.body.addWidget(self.banner)
-        self.body.addSpacing(4)
         self.empty = EmptyState("Open a project to write", "", action="Go to Training")
         self.empty.action_triggered.connect(self._go_to_training)
         self.content = self._build_content()
@@ -166,14 +163,7 @@ class TextWriterPanel(Panel):
         self.prompt_hint.setVisible(False)
 
         self.variants_label = QLabel("Variants", objectName="canvasGridTitle")
-        self.status = QLabel(objectName="mutedLabel")
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.progress = self.job_progress_bar()
-        bar = QHBoxLayout()
-        bar.setSpacing(8)
-        bar.addWidget(self.variants_label)
-        bar.addWidget(self.status, 1)
-        bar.addWidget(self.progress)
+        bar = self.work_bar(self.variants_label)
 
         self.columns = VariantColumns()
         self.columns.copied.connect(self._on_copied)
@@ -209,30 +199,16 @@ class TextWriterPanel(Panel):
     def _build_shortcuts(self) -> None:
         self.actions_ = self.add_shortcuts(
             (
-                ("generate", "Ctrl+Return", self.generate),
-                ("generate_enter", "Ctrl+Enter", self.generate),
+                *self.run_keys("generate", self.generate),
                 ("continue", "Ctrl+Shift+Return", self.continue_from_cursor),
                 ("stop", "Esc", self.stop),
                 ("export", "Ctrl+E", self.export_txt),
             )
         )
 
-    # -- project, backend, model list ---------------------------------------------------------------------------
-    def set_backend(self, backend) -> None:
-        """Use another generation core (tests pass a fake); lists the models again."""
-        self.backend = backend
-        self.refresh_models()
-
-    def set_registry(self, registry) -> None:
-        super().set_registry(registry)
-        if self.project is not None and self.models is None:
-            self.refresh_models()
-
+    # -- project, model list ------------------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
-        runner = self._gen_runner
-        if runner is not None and runner.is_running():  # its text belongs to the old project
-            runner.cancel()
-        self._gen_runner = None
+        self.generate_slot.discard()  # its text belongs to the old project
         super().set_project(project)
         self.models = None
         self.history = []
@@ -245,20 +221,8 @@ class TextWriterPanel(Panel):
         self.refresh_models()
         self._update_view()
 
-    @Slot()
-    @Slot(str)
-    def refresh_models(self, *_args) -> None:
-        """List the project's text runs, the templates and the history again (a job: it reads files)."""
-        if self.registry is None or self.project is None:
-            return
-        self._models_runner = self.replace_job(
-            self._models_runner, ModelsJob(self.backend, self.project.root), self._on_models, self._on_models_failed
-        )
-
     @Slot(object)
     def _on_models(self, result: dict) -> None:
-        if self.sender() is not self._models_runner:
-            return
         first = self.models is None and not self.history
         self.available = bool(result.get("available", True))
         self.models = list(result.get("models") or [])
@@ -280,34 +244,17 @@ class TextWriterPanel(Panel):
         self._pending = {}
         self._update_view()
 
-    @Slot(str)
-    def _on_models_failed(self, message: str) -> None:
-        if self.sender() is self._models_runner:
-            self.models = []
-            self.banner.show_message(f"The writer models could not be listed. {message}", "error")
-            self._update_view()
-
     @Slot(str, str)
     def open_checkpoint(self, panel_id: str, path: str) -> None:
         """The Training panel's "Open in writer": select that run and checkpoint (listing runs again first,
         since the run may be newer than the list)."""
         if panel_id != self.panel_id or not path:
             return
-        record = Path(path)
-        try:
-            step = int(record.stem.split("-")[-1])
-        except ValueError:
-            step = None
-        run_id = record.parent.parent.name
+        run_id, step = self.checkpoint_run(path)
         if self.models:
             self.controls.select(run_id, step)
         self._pending = {**self._pending, "run": run_id, "step": step}
         self.refresh_models()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self.project is not None and self.models is not None and not self._generating():
-            self.refresh_models()  # new runs or checkpoints may have appeared while another panel was shown
 
     # -- the prompt ---------------------------------------------------------------------------------------------
     @Slot()
@@ -336,9 +283,6 @@ class TextWriterPanel(Panel):
             self.rebuild_prompt()
 
     # -- generating ---------------------------------------------------------------------------------------------
-    def _generating(self) -> bool:
-        return self._gen_runner is not None and self._gen_runner.is_running()
-
     def _model_folder(self) -> str | None:
         info = self.controls.info()
         if info is None or not info.get("steps"):
@@ -347,7 +291,7 @@ class TextWriterPanel(Panel):
 
     def _can_generate(self) -> bool:
         return (
-            (self.controls.generate_button.isEnabled() or self._generating())
+            (self.controls.generate_button.isEnabled() or self.generate_slot.is_running())
             and self.available
             and self._model_folder() is not None
             and self.registry is not None
@@ -358,7 +302,7 @@ class TextWriterPanel(Panel):
         """Write ``variants`` texts from the prompt, side by side (a running generation is stopped first)."""
         if not self._can_generate():
             return
-        self._start(self.prompt.toPlainText(), self.controls.variants(), None)
+        self._write(self.prompt.toPlainText(), self.controls.variants(), None)
 
     @Slot()
     def continue_from_cursor(self) -> None:
@@ -368,17 +312,17 @@ class TextWriterPanel(Panel):
             return
         index = self._last_editor
         if index == PROMPT or index >= self.columns.count or self.entry is None:
-            self._start(_text_before(self.prompt), self.controls.variants(), None)
+            self._write(_text_before(self.prompt), self.controls.variants(), None)
             return
         view = self.columns.views[index]
         keep = _text_before(view.editor)
         leads = self.entry.get("leads") or []
         lead = view.lead or (leads[index] if index < len(leads) else "")
-        self._start(str(self.entry.get("prompt", "")) + lead + keep, 1, index, keep)
+        self._write(str(self.entry.get("prompt", "")) + lead + keep, 1, index, keep)
 
-    def _start(self, prompt: str, variants: int, column: int | None, keep: str = "") -> None:
-        if self._generating():
-            self._gen_runner.cancel()
+    def _write(self, prompt: str, variants: int, column: int | None, keep: str = "") -> None:
+        """Start writing ``variants`` texts from ``prompt`` into the columns (or continue ``column`` after
+        ``keep``); a generation still running is stopped, and nothing more of it arrives."""
         settings = self.controls.settings()
         columns = [column] if column is not None else list(range(variants))
         if column is not None and self.entry is not None:
@@ -421,27 +365,24 @@ class TextWriterPanel(Panel):
             lead = view.lead if column is not None else ""
             view.begin(settings["seed"] + k, keep if column is not None else "")
             view.lead = lead  # a continuation keeps the whitespace its text started after
-        self.banner.hide()
         job = self.backend.generate_job(self._model_folder(), self.controls.step(), prompt, settings, len(columns))
-        runner = self.registry.start(job)
-        self._gen_runner = runner
-        runner.metrics.connect(self._on_pieces)
-        runner.progress.connect(self._on_progress)
-        runner.succeeded.connect(self._on_done)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
-        runner.finished.connect(self._on_finished)
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.status.setText("Loading the model…")
+        self.start_job(
+            self.generate_slot,
+            job,
+            "Loading the model…",
+            self._progress_words,
+            metrics=self._on_pieces,
+            succeeded=self._on_done,
+            failed=self._on_failed,
+            cancelled=self._on_cancelled,
+            finished=self._update_view,
+        )
         self.details.show_entry(self.entry, self._model_text(self.entry))
         self._update_view()
 
     @Slot(list)
     def _on_pieces(self, batch: list) -> None:
         """One throttled batch of pieces: joined per variant, then one insert per column."""
-        if self.sender() is not self._gen_runner:
-            return
         joined: dict[int, list[str]] = {}
         for item in batch:
             try:
@@ -457,19 +398,14 @@ class TextWriterPanel(Panel):
         self.progress.setValue(max(self.progress.value(), min(1000, int(1000 * self._pieces / self._max_pieces))))
         self.status.setText(f"Writing… {self._chars:,} characters so far")
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        """The core's own progress (loading the model, which variant): the bar, and the words before text flows."""
-        if self.sender() is not self._gen_runner:
-            return
-        self.progress.setValue(max(self.progress.value(), int(fraction * 1000)))
-        if message and not self._pieces:
-            self.status.setText(message)
+    def _progress_words(self, _fraction: float, message: str) -> str:
+        """The core's own progress (loading the model, which variant) speaks until text flows."""
+        return "" if self._pieces else message
 
     @Slot()
     def stop(self) -> None:
-        if self._generating():
-            self._gen_runner.cancel()
+        if self.generate_slot.is_running():
+            self.generate_slot.cancel()
             self.status.setText("Stopping…")
 
     def _close_entry(self, state: str) -> None:
@@ -494,31 +430,18 @@ class TextWriterPanel(Panel):
 
     @Slot(object)
     def _on_done(self, result: dict) -> None:
-        if self.sender() is not self._gen_runner:
-            return
         self._close_entry("done")
 
     @Slot()
     def _on_cancelled(self) -> None:
-        if self.sender() is not self._gen_runner:
-            return
         self._close_entry("stopped")
         self.banner.show_message("Stopped. What was written so far is kept, and in the History.", "info")
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        if self.sender() is not self._gen_runner:
-            return
         for target in self._targets:
             self.columns.views[target].set_state("failed")
         self.banner.show_message(message, "error")
-
-    @Slot()
-    def _on_finished(self) -> None:
-        if self.sender() is self._gen_runner:
-            self.progress.setVisible(False)
-            self.status.setText("")
-        self._update_view()
 
     # -- history, copy, export ----------------------------------------------------------------------------------
     def _model_text(self, entry: dict | None) -> str:
@@ -532,7 +455,7 @@ class TextWriterPanel(Panel):
     @Slot(dict)
     def show_entry(self, entry: dict) -> None:
         """Bring a past generation back: its model, template, fields, prompt, settings and texts."""
-        if self._generating():
+        if self.generate_slot.is_running():
             self.stop()
         self.entry = dict(entry)
         if entry.get("run_id"):
@@ -607,7 +530,7 @@ class TextWriterPanel(Panel):
     # -- reactions ----------------------------------------------------------------------------------------------
     @Slot(int)
     def _on_variant_count(self, _id: int) -> None:
-        if not self._generating():
+        if not self.generate_slot.is_running():
             self.columns.set_count(self.controls.variants())
 
     @Slot()
@@ -626,53 +549,11 @@ class TextWriterPanel(Panel):
             self._update_buttons()
         return super().eventFilter(watched, event)
 
-    @Slot()
-    def _go_to_training(self) -> None:
-        self.navigate.emit("training")
-
     # -- what is enabled and shown ------------------------------------------------------------------------------
     def _update_view(self, *_args) -> None:
-        if self.project is None:
-            _set_empty(
-                self.empty,
-                "Open a project to write",
-                "Open or create a project (File ▸ New Project), train a GPT or LSTM writer on your own "
-                "copy, and write with it here.",
-                440,
-            )
-            self.empty.button.setVisible(False)
-            self.stack.setCurrentWidget(self.empty)
-        elif self.models is not None and not self.models:
-            _set_empty(
-                self.empty,
-                "No writer model yet",
-                "Train a GPT or LSTM writer on a text dataset in the Training panel. As soon as it saves a "
-                "checkpoint, it appears here, ready to write in your voice.",
-                440,
-            )
-            self.empty.button.setVisible(True)
-            self.stack.setCurrentWidget(self.empty)
-        else:
-            self.stack.setCurrentWidget(self.content)
-        info = self.controls.info()
-        running = self._generating()
-        if self.models is None:
-            self.controls.set_generate_state(False, "Looking for writer models…", running)
-        elif not self.available:
-            self.controls.set_generate_state(
-                False, "Text generation is not installed in this build. Reinstall AIGC Studio to get it.", running
-            )
-        elif info is None:
-            self.controls.set_generate_state(False, "Pick a model first.", running)
-        elif not info.get("steps"):
-            self.controls.set_generate_state(
-                False,
-                "This run has no checkpoint yet. Training saves one every few "
-                "hundred steps (or press Save now in Training).",
-                running,
-            )
-        else:
-            self.controls.set_generate_state(True, "", running)
+        self.show_content_or_empty()
+        why = self.why_not_generate()
+        self.controls.set_generate_state(not why, why, self.generate_slot.is_running())
         self._update_buttons()
 
     @Slot()
@@ -690,7 +571,7 @@ class TextWriterPanel(Panel):
             if ready
             else "Pick a model with a checkpoint first"
         )
-        self.actions_["stop"].setEnabled(self._generating())
+        self.actions_["stop"].setEnabled(self.generate_slot.is_running())
         count = len(self.history)
         self.history_hint.setText(
             f"{count} generation{'s' if count != 1 else ''} in this project. Click one to "
@@ -709,13 +590,7 @@ class TextWriterPanel(Panel):
             "tab": TABS[self.tabs.currentIndex()],
             "prompt": self.prompt.toPlainText(),
         }
-        run = self.controls.run_id() or self._pending.get("run")
-        if run:
-            state["run"] = run
-            step = self.controls.step() if self.controls.run_id() else self._pending.get("step")
-            if step is not None:
-                state["step"] = step
-        return state
+        return {**state, **self.model_state()}
 
     def restore_state(self, state: dict) -> None:
         state = state or {}
@@ -729,10 +604,7 @@ class TextWriterPanel(Panel):
         if isinstance(state.get("prompt"), str):
             self.prompt.setPlainText(state["prompt"])
         fields = state.get("fields") if isinstance(state.get("fields"), dict) else {}
-        try:
-            step = int(state["step"]) if state.get("step") is not None else None
-        except (TypeError, ValueError):
-            step = None
+        step = self.restored_step(state)
         pending = {
             "run": state.get("run"),
             "step": step,

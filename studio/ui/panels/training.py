@@ -15,8 +15,11 @@ What the user does here:
 
 Rules this panel keeps (ARCHITECTURE.md): no ML logic and no torch here. Everything that may import torch or
 read a large file — the recipe catalogue, estimates, a run's metrics, checkpoints, CSV export — runs as a
-small job (kind "task") through the window's registry, via :mod:`studio.ui.widgets.training_backend`, and
-training itself is a "training" job. Runner signals go to this object's slots. The plots module (pyqtgraph)
+small job (kind "task") through the window's registry, via :mod:`studio.ui.backends.training`, and
+training itself is a "training" job. The catalogue, the run list, the estimates and the training run each have
+a job slot (a newer request replaces an older one, whose late answer never arrives); a run's history and a CSV
+export are separate requests whose every answer is wanted, started straight through the registry. Job signals
+go to this object's slots. The plots module (pyqtgraph)
 is imported when the panel is first shown, not at start-up. Metric batches are already throttled by the
 runner (~20 a second); the plots redraw at most ~10 times a second, so the window stays responsive while a
 CPU run goes flat out.
@@ -43,15 +46,8 @@ from PySide6.QtWidgets import (
 
 from studio.core.jobs import JobError
 from studio.core.project import Project
-from studio.ui.icons import icon
-from studio.ui.panels.base import Panel
-from studio.ui.widgets.banner import Banner
-from studio.ui.widgets.checkpoint_list import CheckpointList
-from studio.ui.widgets.empty_state import EmptyState
-from studio.ui.widgets.run_list import RunList, run_state, run_title
-from studio.ui.widgets.training_backend import (
-    PRESET_KEYS,
-    PRESET_TITLES,
+from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
+from studio.ui.backends.training import (
     CatalogJob,
     EstimateJob,
     ExportJob,
@@ -59,6 +55,12 @@ from studio.ui.widgets.training_backend import (
     RunsJob,
     TrainingBackend,
 )
+from studio.ui.icons import icon
+from studio.ui.panels.base import Panel
+from studio.ui.widgets.banner import Banner
+from studio.ui.widgets.checkpoint_list import CheckpointList
+from studio.ui.widgets.empty_state import EmptyState
+from studio.ui.widgets.run_list import RunList, run_state, run_title
 from studio.ui.widgets.training_log import TrainingLog
 from studio.ui.widgets.training_monitor import SHORTCUTS, TrainingMonitorHead
 from studio.ui.widgets.training_resume import ResumeBanner
@@ -89,15 +91,16 @@ class TrainingPanel(Panel):
         self.backend = TrainingBackend()
         self.catalog: dict | None = None
         self.runs: list[dict] = []
-        self.runner = None  # the training JobRunner
-        self.job = None
+        self.job = None  # the training job (its run id, its requests: save now, sample now)
         self.live: dict | None = None  # {"dataset", "family", "title", "run_id"} of the training run
         self.shown_run: str | None = None  # the run the plots show (None: the live one or nothing)
         self.device_choice = "auto"
         self.devices: list = []
         self.plots = None  # TrainingPlots, built when first needed (pyqtgraph import)
-        self._catalog_runner = None
-        self._estimate_runner = None
+        self.catalog_slot = self.job_slot()
+        self.runs_slot = self.job_slot()
+        self.estimate_slot = self.job_slot()
+        self.training_slot = self.job_slot()
         self._history_cache: dict[str, dict] = {}
         self._last_row: dict = {}
         self._dismissed: set[str] = set()
@@ -212,6 +215,11 @@ class TrainingPanel(Panel):
             )
         )
 
+    @property
+    def runner(self):
+        """The training run's JobRunner until its end has been handled, else None."""
+        return self.training_slot.runner
+
     def ensure_plots(self):
         """Build the plots (imports pyqtgraph) the first time they are needed."""
         if self.plots is None:
@@ -280,15 +288,12 @@ class TrainingPanel(Panel):
     def load_catalog(self) -> None:
         if self.registry is None or self.project is None:
             return
-        runner = self.registry.start(CatalogJob(self.backend, self.project.root))
-        self._catalog_runner = runner
-        runner.succeeded.connect(self._on_catalog)
-        runner.failed.connect(self._on_catalog_failed)
+        self.catalog_slot.start(
+            CatalogJob(self.backend, self.project.root), succeeded=self._on_catalog, failed=self._on_catalog_failed
+        )
 
     @Slot(object)
     def _on_catalog(self, catalog: dict) -> None:
-        if self.sender() is not self._catalog_runner:
-            return
         self.catalog = catalog
         self.setup.set_catalog(catalog.get("families", []), catalog.get("presets", {}), catalog.get("defaults", {}))
         pending = self._pending
@@ -309,8 +314,7 @@ class TrainingPanel(Panel):
     def refresh_runs(self) -> None:
         if self.registry is None or self.project is None:
             return
-        runner = self.registry.start(RunsJob(self.backend, self.project.root))
-        runner.succeeded.connect(self._on_runs)
+        self.runs_slot.start(RunsJob(self.backend, self.project.root), succeeded=self._on_runs)
 
     @Slot(object)
     def _on_runs(self, runs: list) -> None:
@@ -345,31 +349,22 @@ class TrainingPanel(Panel):
     def estimate(self) -> None:
         """Estimate each preset's time on the device (a job; stale estimates are cancelled)."""
         dataset, family = self.setup.dataset_name(), self.setup.family_name()
-        if self._estimate_runner is not None:
-            self._estimate_runner.cancel()
-            self._estimate_runner = None
+        self.estimate_slot.discard()
         if not (dataset and family and self.project and self.registry and self.catalog) or self.runner is not None:
             return
         device_id, _label = self.device()
         configs = {key: self.setup.preset_config(key) for key in PRESET_KEYS}
         self.setup.clear_estimates(ESTIMATING)
-        runner = self.registry.start(EstimateJob(self.backend, self.project.root, dataset, family, configs, device_id))
-        self._estimate_runner = runner
-        runner.metrics.connect(self._on_estimate)
-        runner.finished.connect(self._on_estimate_finished)
+        self.estimate_slot.start(
+            EstimateJob(self.backend, self.project.root, dataset, family, configs, device_id),
+            metrics=self._on_estimate,
+        )
 
     @Slot(list)
     def _on_estimate(self, rows: list) -> None:
-        if self.sender() is not self._estimate_runner:
-            return
         label = self.device()[1]
         for row in rows:
             self.setup.show_estimate(str(row.get("preset")), row, label)
-
-    @Slot()
-    def _on_estimate_finished(self) -> None:
-        if self.sender() is self._estimate_runner:
-            self._estimate_runner = None
 
     # -- starting -----------------------------------------------------------------------------------------------
     @Slot()
@@ -378,7 +373,7 @@ class TrainingPanel(Panel):
         dataset, family = self.setup.dataset_name(), self.setup.family_name()
         if not (dataset and family) or not self.setup.start_button.isEnabled():
             return
-        self._start(
+        self._train(
             dataset,
             family,
             self.setup.preset(),
@@ -391,7 +386,7 @@ class TrainingPanel(Panel):
     def resume_run(self, run: dict) -> None:
         """Continue an (interrupted or stopped) run from its last checkpoint."""
         self.resume_banner.hide()
-        self._start(
+        self._train(
             str(run.get("dataset")),
             str(run.get("family")),
             None,
@@ -404,7 +399,7 @@ class TrainingPanel(Panel):
     def resume_from_checkpoint(self, path: str) -> None:
         run = self._run_info(self.run_list.current_run()) or {}
         step = Path(path).stem.replace("step-", "").lstrip("0") or "0"
-        self._start(
+        self._train(
             str(run.get("dataset")),
             str(run.get("family")),
             None,
@@ -413,30 +408,37 @@ class TrainingPanel(Panel):
             f"Resuming {run_title(run)} from step {int(step):,}",
         )
 
-    def _start(
+    def _train(
         self, dataset: str, family: str, preset: str | None, overrides: dict | None, resume: str | None, title: str
     ) -> None:
+        """Start (or resume) a run in the training slot, and turn the monitor to it."""
         if self.project is None or self.registry is None or self.runner is not None:
             return
-        if self._estimate_runner is not None:  # estimates would steal the CPU from the run
-            self._estimate_runner.cancel()
-            self._estimate_runner = None
+        if self.estimate_slot.busy:  # estimates would steal the CPU from the run
+            self.estimate_slot.discard()
             self.setup.stop_estimating()
         device_id, label = self.device()
         try:
             job = self.backend.train_job(
                 self.project.root, dataset, family, preset or "balanced", overrides, resume, device_id
             )
-            runner = self.registry.start(
+            self.training_slot.start(
                 job,
                 title=getattr(job, "title", title),
                 kind="training",
                 device=getattr(job, "device", None) or device_id,
+                progress=self._on_progress,
+                metrics=self._on_metrics,
+                preview=self._on_preview,
+                succeeded=self._on_succeeded,
+                failed=self._on_failed,
+                cancelled=self._on_cancelled,
+                finished=self._on_finished,
             )
-        except JobError as exc:
+        except JobError as exc:  # e.g. another run trains on this device
             self.banner.show_message(str(exc), "error")
             return
-        self.job, self.runner = job, runner
+        self.job = job
         self.live = {"dataset": dataset, "family": family, "title": title, "run_id": None}
         self.shown_run = None
         self._last_row = {}
@@ -451,24 +453,12 @@ class TrainingPanel(Panel):
         self.head.set_state(self.head.RUNNING, "starting")
         self.head.say(f"Starting on {label}…")
         self.log_view.start_session(f"{title} on {label}")
-        runner.progress.connect(self._on_progress)
-        runner.metrics.connect(self._on_metrics)
-        runner.preview.connect(self._on_preview)
-        runner.succeeded.connect(self._on_succeeded)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
-        runner.finished.connect(self._on_finished)
         self._update_view()
         self.run_started.emit(title)
 
     # -- live reports -------------------------------------------------------------------------------------------
-    def _is_live(self) -> bool:
-        return self.sender() is self.runner and self.runner is not None
-
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
-        if not self._is_live():
-            return
         if self.head.state == self.head.RUNNING:
             self.head.say(message)
             self.head.set_pill("training")
@@ -477,8 +467,6 @@ class TrainingPanel(Panel):
 
     @Slot(list)
     def _on_metrics(self, rows: list) -> None:
-        if not self._is_live():
-            return
         points = []
         checkpoint_saved = False
         for row in rows:
@@ -499,8 +487,7 @@ class TrainingPanel(Panel):
 
     @Slot(object)
     def _on_preview(self, preview) -> None:
-        if self._is_live():
-            self.samples.add(preview)
+        self.samples.add(preview)
 
     def _notice_run_id(self) -> None:
         """The engine names the run once its folder exists: list it and select it."""
@@ -538,7 +525,7 @@ class TrainingPanel(Panel):
     def stop(self) -> None:
         if self.runner is None or self.head.state == self.head.STOPPING:
             return
-        self.runner.cancel()
+        self.training_slot.cancel()
         self.head.set_state(self.head.STOPPING)
         self.head.say("Stopping: saving a checkpoint first…")
         self.log_view.note("Stop asked; saving a checkpoint, then stopping.")
@@ -569,8 +556,6 @@ class TrainingPanel(Panel):
 
     @Slot(object)
     def _on_succeeded(self, result) -> None:
-        if not self._is_live():
-            return
         result = result if isinstance(result, dict) else {}
         if result.get("run_id") and self.live is not None:
             self.live["run_id"] = str(result["run_id"])
@@ -587,16 +572,12 @@ class TrainingPanel(Panel):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        if not self._is_live():
-            return
         self.banner.show_message(f"Training stopped with a problem{self._step_words()}. {message}", "error")
         self.log_view.note(f"Failed: {message}")
         self._ended("failed", "Stopped with a problem; see the message above.", "error")
 
     @Slot()
     def _on_cancelled(self) -> None:
-        if not self._is_live():
-            return
         self.log_view.note(f"Stopped{self._step_words()}.")
         self._ended(
             "stopped",
@@ -612,10 +593,8 @@ class TrainingPanel(Panel):
 
     @Slot()
     def _on_finished(self) -> None:
-        if self.sender() is not self.runner:
-            return
         run_id = (self.live or {}).get("run_id")
-        self.runner, self.job = None, None
+        self.job = None
         if run_id:
             self.shown_run = run_id
             self._history_cache.pop(run_id, None)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from studio.core.training import families
 from studio.ui.icons import icon
 from studio.ui.widgets.model_picker import ModelPickerMixin
 
@@ -61,7 +62,10 @@ class CanvasControls(ModelPickerMixin, QFrame):
         self.setObjectName("setupCard")
         self.models: list[dict] = []
         self.model = QComboBox(objectName="canvasModel")
-        self.model.setToolTip("The GAN or VAE run to generate with; starter models appear when installed")
+        self.model.setToolTip(
+            f"The {families.labels(families.for_panel('image'))} run to generate with; starter models appear when "
+            "installed"
+        )
         self.model.currentIndexChanged.connect(self._on_model)
         self.checkpoint = QComboBox(objectName="canvasCheckpoint")
         self.checkpoint.setToolTip("Which saved step of the run to use; the newest is usually the best")
@@ -189,7 +193,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
             self.facts.setText("")
             self.facts.setVisible(False)
         else:
-            kind = str(info.get("kind") or info.get("family") or "").upper()
+            kind = str(info["label"])  # the family's short name ("GAN")
             size = int(info.get("resolution") or 0)
             parts = (
                 [kind]
@@ -210,8 +214,9 @@ class CanvasControls(ModelPickerMixin, QFrame):
 
     # -- reading ------------------------------------------------------------------------------------------
     def is_vae(self) -> bool:
-        info = self.info() or {}
-        return str(info.get("kind") or info.get("family")) == "vae"
+        """Whether the chosen model can rebuild and morph pictures: its family's network has an encoder (a VAE),
+        as the family table says (the model list's ``can_encode``)."""
+        return bool((self.info() or {}).get("can_encode"))
 
     def count(self) -> int:
         button = self.size_group.checkedButton()

@@ -1,8 +1,10 @@
 """A run's saved checkpoints: step, when, the last losses, the best one starred; Resume from here and Open in….
 
-"Open in" goes to the panel that uses the model: the image canvas for image families, the writer for text,
-the speech panel for voices (the family name says which). Buttons are disabled until a row is selected, and
-Resume is disabled while another training runs, so every enabled button does something.
+"Open in" goes to the panel that opens the run's family, as the family table says (``FamilySpec.panel``): the
+image canvas, the writer or the speech panel. A family no creation panel opens (the reference check) and a
+family this installation does not know keep the canvas, where runs of pictures are looked for. Buttons are
+disabled until a row is selected, and Resume is disabled while another training runs, so every enabled button
+does something.
 """
 
 from __future__ import annotations
@@ -24,20 +26,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.training import families
 from studio.ui.icons import icon
 from studio.ui.widgets.training_monitor import format_number
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
+# panel id -> (button text, icon): the creation panels, not the families (those come from the family table)
+OPEN_BUTTONS = {
+    "image": ("Open in canvas", "image"),
+    "text": ("Open in writer", "text"),
+    "speech": ("Open in speech", "speech"),
+}
 
 
 def open_target(family: str | None) -> tuple[str, str, str]:
-    """(panel id, button text, icon) for the panel that uses a model of ``family``."""
-    family = family or ""
-    if family.startswith("text") or family in ("gpt", "lstm"):  # the writer's families
-        return "text", "Open in writer", "text"
-    if family in ("tts", "vocoder") or family.startswith("speech") or family.startswith("voice"):
-        return "speech", "Open in speech", "speech"
-    return "image", "Open in canvas", "image"
+    """(panel id, button text, icon) for the panel that opens a model of ``family`` (see the module docstring)."""
+    panel = families.panel_of(family) or "image"
+    text, icon_name = OPEN_BUTTONS[panel]
+    return panel, text, icon_name
 
 
 def _when(created) -> str:

@@ -26,8 +26,8 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
+from studio.ui.backends.training import metric_columns
 from studio.ui.widgets.elided_label import ElidedLabel
-from studio.ui.widgets.training_backend import metric_columns
 from studio.ui.widgets.training_monitor import format_number
 
 REDRAW_MS = 100  # at most ~10 redraws a second

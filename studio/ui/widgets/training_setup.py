@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.durations import format_duration, format_rough_duration
+from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
 from studio.ui.icons import icon
-from studio.ui.widgets.training_backend import PRESET_KEYS, PRESET_TITLES
 from studio.ui.widgets.training_config import ConfigForm
 
 ESTIMATING = "Estimating…"
@@ -242,7 +242,8 @@ class TrainingSetup(QFrame):
         self.choice_changed.emit()
 
     def _fill_resolutions(self, info: dict | None) -> None:
-        """Families that train at several sizes (GAN, VAE) show a Resolution choice; others hide it."""
+        """Families that train at several sizes (the family table's ``resolutions``) show a Resolution choice;
+        others hide it."""
         sizes = [int(size) for size in (info or {}).get("resolutions") or ()]
         self.resolution.blockSignals(True)
         self.resolution.clear()

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
 from studio.ui.icons import icon
 from studio.ui.widgets.canvas_controls import MAX_SEED, dice_icon
 from studio.ui.widgets.model_picker import ModelPickerMixin, action_bar
-from studio.ui.widgets.writer_backend import normalize_template
 
 FREE_TEXT = ""  # the template id of "Free text": the prompt is whatever is typed
 VARIANT_COUNTS = (1, 2, 3, 4)
@@ -281,7 +280,7 @@ class WriterControls(ModelPickerMixin, QFrame):
     # -- templates ----------------------------------------------------------------------------------------
     def set_templates(self, templates: list[dict]) -> None:
         current = self.template_id()
-        self.templates = [t for t in (normalize_template(t) for t in templates) if t["id"]]
+        self.templates = [dict(t) for t in templates if t["id"]]  # the contract's TemplateInfo shape
         self.template.blockSignals(True)
         self.template.clear()
         self.template.addItem("Free text", FREE_TEXT)

@@ -152,7 +152,7 @@ def test_the_studios_own_presets_and_defaults_are_within_the_limits(tmp_path):
     from studio.core.datasets import cache
     from studio.core.nets.tts import TtsConfig
     from studio.core.nets.vocoder import VocoderConfig
-    from studio.core.training import recipes
+    from studio.core.training import families
 
     assert (untrusted.LIMITS["mel"]["sample_rate"].low, untrusted.LIMITS["mel"]["sample_rate"].high) == (
         cache.MIN_SAMPLE_RATE,
@@ -168,8 +168,8 @@ def test_the_studios_own_presets_and_defaults_are_within_the_limits(tmp_path):
         ("tts", "tts"),
         ("vocoder", "vocoder"),
     ]:
-        for preset in [None, *recipes.presets(family)]:
-            config = recipes.resolve_config(family, preset)
+        for preset in [None, *families.presets(family)]:
+            config = families.resolve_config(family, preset)
             if family == "vocoder":
                 config["upsample_rates"] = [int(r) for r in config["upsample_rates"].split(",")]
             table = untrusted.LIMITS[kind]

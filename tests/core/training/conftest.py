@@ -30,13 +30,11 @@ def poisoned():
 
     from training_helpers import PoisonedRecipe
 
-    from studio.core.training import recipes
+    from studio.core.training import families
 
-    reference = recipes.spec("reference")
-    recipes.register(
-        replace(reference, info=replace(reference.info, family="poisoned"), recipe="training_helpers:PoisonedRecipe")
-    )
+    reference = families.spec("reference")
+    families.register(replace(reference, id="poisoned", recipe="training_helpers:PoisonedRecipe"))
     PoisonedRecipe.nan_calls, PoisonedRecipe.nan_from, PoisonedRecipe.oom_above = set(), None, None
     PoisonedRecipe.val_losses, PoisonedRecipe.two_phases, PoisonedRecipe.first_phase_items = [], False, 0
     yield PoisonedRecipe
-    recipes.unregister("poisoned")
+    families.unregister("poisoned")

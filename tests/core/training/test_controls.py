@@ -8,7 +8,8 @@ from PIL import Image
 from training_helpers import FAST, logged_steps
 
 from studio.core.jobs import JobContext
-from studio.core.training import TrainJob, estimate, recipes, runs
+from studio.core.nets.autoencoder import AutoencoderConfig, TinyAutoencoder
+from studio.core.training import TrainJob, estimate, families, runs
 from studio.core.training.checkpoints import complete_steps
 
 
@@ -82,16 +83,13 @@ def test_estimate_times_real_steps_quickly(project):
     result = estimate(project, "pics", "reference", {"steps": 1000, "width": 16}, "cpu")
     assert time.perf_counter() - started < 2.0
     assert result["seconds"] > 0 and isinstance(result["memory_bytes"], int)
-    weights = sum(
-        p.numel() * 4
-        for p in __import__("studio.core.training.reference", fromlist=["x"]).TinyAutoencoder(16, 8).parameters()
-    )
+    weights = sum(p.numel() * 4 for p in TinyAutoencoder(AutoencoderConfig(width=16, latent_channels=8)).parameters())
     assert result["memory_bytes"] > 4 * weights  # weights, gradients, two Adam moments, activations
     assert runs.list_runs(project) == []  # estimating creates no run
 
 
 def test_recipes_presets_and_run_listing(project, tmp_path):
-    assert [(r.family, r.kinds) for r in recipes.available()] == [
+    assert [(r.id, r.kinds) for r in families.available()] == [
         ("reference", ("image",)),
         ("gan", ("image",)),
         ("vae", ("image",)),
@@ -100,11 +98,11 @@ def test_recipes_presets_and_run_listing(project, tmp_path):
         ("tts", ("audio",)),
         ("vocoder", ("audio",)),
     ]
-    assert recipes.available()[1].resolutions == (32, 64, 128, 256)
-    assert set(recipes.presets("reference")) == {"fast", "balanced", "best"}
-    defaults = recipes.default_config("reference")
+    assert families.available()[1].resolutions == (32, 64, 128, 256)
+    assert set(families.presets("reference")) == {"fast", "balanced", "best"}
+    defaults = families.default_config("reference")
     assert all(isinstance(v, (int, float, bool, str)) for v in defaults.values())
-    assert recipes.resolve_config("reference", "best", {"lr": "3e-4", "ema": "false"})["lr"] == 3e-4
+    assert families.resolve_config("reference", "best", {"lr": "3e-4", "ema": "false"})["lr"] == 3e-4
 
     job = TrainJob(project, "pics", "reference", preset="fast", overrides=FAST, steps=5)
     job(JobContext())

@@ -18,7 +18,7 @@ from training_helpers import assert_identical, final_weights, logged_steps
 from studio.core.datasets.importer import ImportDataset
 from studio.core.jobs import Cancelled, JobContext, JobError, run_job
 from studio.core.nets import gan, vae
-from studio.core.training import TrainJob, recipes, runs
+from studio.core.training import TrainJob, families, runs
 from studio.core.training.checkpoints import complete_steps
 from studio.core.training.image_gan import GanRecipe
 from studio.core.training.image_vae import VaeRecipe
@@ -111,8 +111,8 @@ def _train_once(root: Path, family: str, settings: dict) -> tuple[TrainJob, floa
     with pytest.MonkeyPatch.context() as patch:  # module scope: no per-test studio_home fixture here
         patch.setenv("AIGC_STUDIO_HOME", str(root / "studio-home"))
         project = root / "Shapes"
-        config = recipes.resolve_config(family, "fast", settings)
-        recipes.load_recipe_class(family).prepare_data(project / "datasets" / "shapes", config, JobContext())
+        config = families.resolve_config(family, "fast", settings)
+        families.load_recipe_class(family).prepare_data(project / "datasets" / "shapes", config, JobContext())
         job = TrainJob(project, "shapes", family, preset="fast", overrides=settings, steps=200, cpu_threads=THREADS)
         started = time.perf_counter()
         job(JobContext())
@@ -143,9 +143,9 @@ def _open_recipe(recipe_class, job: TrainJob):
 @pytest.mark.parametrize("resolution", [32, 64, 128, 256])
 def test_networks_scale_with_the_resolution(resolution):
     blocks = int(np.log2(resolution)) - 2
-    G = gan.Generator(resolution, z_dim=8, width=4, num_classes=2)
-    D = gan.Discriminator(resolution, width=4, num_classes=2)
-    V = vae.ConvVAE(resolution, z_dim=8, width=4, num_classes=2)
+    G = gan.Generator(gan.GeneratorConfig(resolution=resolution, z_dim=8, width=4, num_classes=2))
+    D = gan.Discriminator(gan.DiscriminatorConfig(resolution=resolution, width=4, num_classes=2))
+    V = vae.ConvVAE(vae.VaeConfig(resolution=resolution, z_dim=8, width=4, num_classes=2))
     labels = torch.tensor([0, 1])
     images = G(torch.randn(2, 8), labels)
     assert images.shape == (2, 3, resolution, resolution) and images.abs().max() <= 1
@@ -154,12 +154,12 @@ def test_networks_scale_with_the_resolution(resolution):
     recon, mu, logvar = V(images, labels)
     assert recon.shape == images.shape and mu.shape == logvar.shape == (2, 8)
     with pytest.raises(ValueError):
-        gan.Generator(48)
+        gan.GeneratorConfig(resolution=48)
 
 
 def test_dcgan_sizes_at_64_px():
     """Width 64 at 64 px is DCGAN's 512-256-128-64 generator."""
-    G, D = gan.Generator(64), gan.Discriminator(64)
+    G, D = gan.Generator(gan.GeneratorConfig(resolution=64)), gan.Discriminator(gan.DiscriminatorConfig(resolution=64))
     assert [m.out_channels for m in [G.stem, *G.ups]] == [512, 256, 128, 64]
     assert sum(p.numel() for p in G.parameters()) == 3_806_083
     assert sum(p.numel() for p in D.parameters()) == 2_764_737
@@ -194,7 +194,7 @@ def test_diffaugment_sees_real_and_fake_batches(shapes, monkeypatch):
     """The discriminator phase augments real + fake (2B pictures), the generator phase the fakes (B)."""
     from studio.core.training import image_gan
 
-    config = recipes.resolve_config("gan", "fast", {**GAN_SETTINGS, "batch_size": 4})
+    config = families.resolve_config("gan", "fast", {**GAN_SETTINGS, "batch_size": 4})
     GanRecipe.prepare_data(shapes / "datasets" / "shapes", config, JobContext())
     recipe = GanRecipe(config, GanRecipe.open_data(shapes / "datasets" / "shapes", config), torch.device("cpu"))
     models = recipe.build_models()
@@ -311,7 +311,7 @@ def test_vae_trains_200_steps_and_reconstruction_error_halves(vae_run):
 
 
 def test_kl_warmup_follows_the_optimizer_step_counter(shapes):
-    config = recipes.resolve_config("vae", "fast", {**VAE_SETTINGS, "kl_warmup_steps": 4, "beta": 2.0})
+    config = families.resolve_config("vae", "fast", {**VAE_SETTINGS, "kl_warmup_steps": 4, "beta": 2.0})
     VaeRecipe.prepare_data(shapes / "datasets" / "shapes", config, JobContext())
     recipe = VaeRecipe(config, VaeRecipe.open_data(shapes / "datasets" / "shapes", config), torch.device("cpu"))
     models = recipe.build_models()
@@ -411,8 +411,8 @@ def test_other_losses_train(shapes, loss):
 
 
 def test_resolution_is_a_setting_and_bad_values_are_refused(shapes):
-    assert recipes.resolve_config("gan", "balanced", {"resolution": "32"})["resolution"] == 32
-    assert recipes.resolve_config("vae", "fast", {"resolution": "128"})["resolution"] == 128
+    assert families.resolve_config("gan", "balanced", {"resolution": "32"})["resolution"] == 32
+    assert families.resolve_config("vae", "fast", {"resolution": "128"})["resolution"] == 128
     for family, overrides in (
         ("gan", {"resolution": 48}),
         ("gan", {"loss": "lsgan"}),
@@ -429,9 +429,9 @@ def test_resolution_is_a_setting_and_bad_values_are_refused(shapes):
 
 def test_families_are_registered_for_image_datasets():
     for family in ("gan", "vae"):
-        info = recipes.spec(family).info
+        info = families.spec(family)
         assert info.kinds == ("image",) and info.description.endswith(".")
-        assert set(recipes.presets(family)) == {"fast", "balanced", "best"}
-        assert recipes.default_config(family)["resolution"] == 64
-    defaults = recipes.default_config("gan")
+        assert set(families.presets(family)) == {"fast", "balanced", "best"}
+        assert families.default_config(family)["resolution"] == 64
+    defaults = families.default_config("gan")
     assert defaults["ema"] is True and defaults["loss"] == "hinge" and defaults["grad_clip"] == 0.0

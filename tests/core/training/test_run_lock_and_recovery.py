@@ -28,7 +28,7 @@ from training_helpers import FAST, logged_steps
 from studio.core.jobs import JobContext, JobError
 from studio.core.training import TrainJob, runs
 from studio.core.training.checkpoints import complete_steps
-from studio.core.training.recipes import ConfigError
+from studio.core.training.families import ConfigError
 
 SETTINGS = {**FAST, "seed": 5, "keep_last": 10, "eval_every": 100, "sample_every": 1000}
 CLI_SETS = ["--set", "log_every=1", "--set", "checkpoint_every=20"]

@@ -22,7 +22,7 @@ from studio.core.datasets.cache import MelFrontEnd
 from studio.core.datasets.importer import ImportDataset
 from studio.core.jobs import Cancelled, JobContext, JobError, run_job
 from studio.core.nets import tts, vocoder
-from studio.core.training import TrainJob, recipes, runs
+from studio.core.training import TrainJob, families, runs
 from studio.core.training.checkpoints import complete_steps
 
 THREADS = 1  # as the image tests: tiny models gain nothing from a second thread on a busy machine
@@ -395,11 +395,11 @@ def test_resume_equals_straight_run(voice, family):
 
 def test_speech_families_are_registered_for_audio_datasets():
     for family in ("tts", "vocoder"):
-        info = recipes.spec(family).info
+        info = families.spec(family)
         assert info.kinds == ("audio",) and info.description.endswith(".")
-        assert set(recipes.presets(family)) == {"fast", "balanced", "best"}
+        assert set(families.presets(family)) == {"fast", "balanced", "best"}
         for preset in ("fast", "balanced", "best"):
-            recipes.resolve_config(family, preset)
-        assert recipes.load_recipe_class(family).preview_kind == "audio"
-    assert recipes.default_config("tts")["reduction"] == 2
-    assert recipes.default_config("vocoder")["upsample_rates"] == "8,8,2,2"
+            families.resolve_config(family, preset)
+        assert families.load_recipe_class(family).preview_kind == "audio"
+    assert families.default_config("tts")["reduction"] == 2
+    assert families.default_config("vocoder")["upsample_rates"] == "8,8,2,2"

@@ -17,7 +17,7 @@ from studio.core.datasets.importer import ImportDataset
 from studio.core.jobs import Cancelled, JobContext, run_job
 from studio.core.nets.gpt import GPT, GPTConfig, KVCache, build_gpt, sliding_contexts
 from studio.core.nets.lstm import LSTMLM, LSTMConfig, build_lstm
-from studio.core.training import TrainJob, recipes, runs
+from studio.core.training import TrainJob, families, runs
 
 torch.set_num_threads(1)
 
@@ -237,7 +237,7 @@ def test_gpt_twenty_steps_straight_equal_ten_plus_resume_plus_ten(project):
 def test_windows_are_shifted_pairs_covering_the_text_once_per_epoch(project):
     from studio.core.training.text_gpt import GptRecipe
 
-    config = recipes.resolve_config("gpt", "fast", settings("gpt"))
+    config = families.resolve_config("gpt", "fast", settings("gpt"))
     GptRecipe.prepare_data(project / "datasets" / "ads", config, JobContext())
     recipe = GptRecipe(config, GptRecipe.open_data(project / "datasets" / "ads", config), torch.device("cpu"))
     chunks = np.arange(recipe.train_size())
@@ -254,8 +254,8 @@ def test_windows_are_shifted_pairs_covering_the_text_once_per_epoch(project):
 
 @pytest.mark.parametrize("family", ["gpt", "lstm"])
 def test_presets_are_valid_networks(family):
-    for preset in recipes.presets(family):
-        config = recipes.resolve_config(family, preset)
+    for preset in families.presets(family):
+        config = families.resolve_config(family, preset)
         if family == "gpt":
             GPTConfig(
                 vocab_size=100,
@@ -263,7 +263,7 @@ def test_presets_are_valid_networks(family):
             )
         else:
             LSTMConfig(vocab_size=100, **{k: config[k] for k in ("n_embd", "n_hidden", "n_layer", "dropout")})
-    assert recipes.spec(family).info.kinds == ("text",)
+    assert families.spec(family).kinds == ("text",)
 
 
 def test_gpt_shares_its_embedding_and_scales_residual_projections():

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from studio.core.datasets.importer import ImportDataset
 from studio.core.jobs import run_job
 from studio.core.training import runs
-from studio.core.training.recipe import Phase
+from studio.core.training.recipe_base import Phase
 from studio.core.training.reference import ReferenceRecipe
 
 

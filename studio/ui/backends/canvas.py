@@ -1,69 +1,30 @@
-"""The Image canvas's one door to ``studio.core.generation``, and the small jobs that use it off the GUI thread.
+"""The Image canvas's adapter to ``studio.core.generation`` (:class:`~studio.ui.backends.contracts.CanvasContract`),
+and the small jobs that use it off the GUI thread.
 
-Why a door: loading a model imports torch (1–2 s) and running one takes real time, so nothing here imports
-the generation core at module level; every method that may touch it is called inside a job the panel starts
-through the window's registry, on the job's own thread. The panel only ever sees plain dicts, paths and
+Why an adapter: loading a model imports torch (1–2 s) and running one takes real time, so nothing here imports
+the generation core's jobs at module level; every method that may touch them is called inside a job the panel
+starts through the window's registry, on the job's own thread. The panel only ever sees plain dicts, paths and
 numpy ``uint8`` arrays ``(N, R, R, 3)``, which it turns into QImages itself (cheap, on the GUI thread).
 
-Tests hand the panel another backend with the same methods (a fake that paints coloured squares from the seed),
-so the panel is exercised without a trained model. Each ``*_job`` method returns a job: a callable taking a
-:class:`~studio.core.jobs.JobContext` with ``title`` and ``kind`` attributes, as the registry expects.
-
 The work itself is the core's jobs (``studio.core.generation.jobs``: GenerateGrid, GenerateVariations,
-MakeLatentWalk, ExportImages, ReconstructImages, Morph) and ``png_settings.regenerate``; this module only gives
-them the canvas's titles and reshapes their results. Every image the canvas shows carries the core's *settings*
-dict — the recipe that makes it again: ``{"source", "run_id", "step", "kind", "resolution", "seed",
-"latent_index", "class", "class_index", "truncation"}`` plus, for a variation, ``"variations": [{"seed",
-"strength", "index"}, ...]``. That is what the PNG export embeds and what "Open PNG…" reads back and
-regenerates (the core renders in canonical chunks, so the pixels are identical on the same machine).
+MakeLatentWalk, ExportImages, ReconstructImages, Morph), ``png_settings.regenerate`` and the model list
+(``model_list``: which runs the family table sends to the image panel); this module only gives them the canvas's
+titles and reshapes their results. The settings dict each picture carries is what the PNG export embeds and what
+"Open PNG…" reads back and regenerates (the core renders in canonical chunks, so the pixels are identical on the
+same machine). Tests hand the panel a fake with the same contract (coloured squares from the seed).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from studio.core.generation import model_list
 from studio.core.jobs import JobContext, JobError
+from studio.ui.backends.contracts import CanvasContract, ModelInfo
 
-IMAGE_FAMILIES = ("gan", "vae")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def describe_folder(folder: Path, source: str) -> dict | None:
-    """A run folder (or a starter model laid out like one) as the canvas lists it; None when not an image model.
-
-    Reads only config.json and the checkpoint index (no torch), so listing stays fast.
-    """
-    from studio.core.training import runs
-
-    config = _read_json(Path(folder) / "config.json")
-    model = config.get("model") if isinstance(config.get("model"), dict) else {}
-    family = str(config.get("family") or model.get("kind") or "")
-    if family not in IMAGE_FAMILIES and model.get("kind") not in IMAGE_FAMILIES:
-        return None
-    steps = [c.step for c in runs.checkpoints(folder)]
-    status = _read_json(Path(folder) / "status.json")
-    return {
-        "run_id": str(config.get("run_id") or Path(folder).name),
-        "folder": str(folder),
-        "family": family,
-        "kind": str(model.get("kind") or family),
-        "classes": [str(c) for c in model.get("classes") or []],
-        "steps": steps,
-        "resolution": int(model.get("resolution") or config.get("config", {}).get("resolution") or 0),
-        "dataset": str(config.get("dataset", "")),
-        "created": str(config.get("created", "")),
-        "state": str(status.get("state", "")),
-        "source": source,
-    }
+PANEL = "image"
 
 
 class CanvasBackend:
@@ -81,22 +42,9 @@ class CanvasBackend:
             return False
 
     # -- listing (no torch) -------------------------------------------------------------------------------
-    def list_models(self, project_root: Path | None) -> list[dict]:
+    def list_models(self, project_root: Path | None) -> list[ModelInfo]:
         """Image runs of the project (newest first), then the starter models shipped in models/."""
-        from studio.core.generation.run_models import starter_folders
-        from studio.core.training import runs
-
-        found = []
-        if project_root is not None:
-            for info in runs.list_runs(project_root):
-                described = describe_folder(info.folder, "project")
-                if described is not None:
-                    found.append(described)
-        for folder in starter_folders():
-            described = describe_folder(folder, "starter")
-            if described is not None:
-                found.append(described)
-        return found
+        return [ModelInfo(**entry.as_dict()) for entry in model_list.list_models(project_root, PANEL)]
 
     # -- jobs -----------------------------------------------------------------------------------------------------
     def grid_job(self, folder: str, step: int | None, seed: int, count: int, truncation: float, class_name: str | None):
@@ -151,7 +99,7 @@ class CanvasBackend:
         return CoreJob("Exporting PNG files", job, lambda r: list(r["files"]))
 
     def reconstruct_job(self, folder: str, step: int | None, paths: list[Path]):
-        """Job (VAE) → {"originals", "reconstructions": uint8 (N, R, R, 3), "names"}."""
+        """Job (a model that can encode) → {"originals", "reconstructions": uint8 (N, R, R, 3), "names"}."""
         from studio.core.generation.jobs import ReconstructImages
 
         job = ReconstructImages(folder, [Path(p) for p in paths], step=step, device=self.device)
@@ -164,7 +112,8 @@ class CanvasBackend:
     def morph_job(
         self, folder: str, step: int | None, path_a: Path, path_b: Path, frames: int, fps: int, gif_path: Path
     ):
-        """Job (VAE) → {"originals": uint8 (2, R, R, 3), "frames" (A → B → A), "gif", "fps", "names"}."""
+        """Job (a model that can encode) → {"originals": uint8 (2, R, R, 3), "frames" (A → B → A), "gif", "fps",
+        "names"}."""
         from studio.core.generation.jobs import Morph
 
         job = Morph(
@@ -275,7 +224,7 @@ class ModelsJob:
     kind = "task"
     title = "Listing image models"
 
-    def __init__(self, backend, root: Path | None) -> None:
+    def __init__(self, backend: CanvasContract, root: Path | None) -> None:
         self.backend, self.root = backend, root
 
     def __call__(self, ctx: JobContext) -> dict:

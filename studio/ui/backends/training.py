@@ -1,36 +1,65 @@
-"""The Training panel's one door to ``studio.core.training``, and the small jobs that use it off the GUI thread.
+"""The Training panel's adapter to ``studio.core.training`` (:class:`~studio.ui.backends.contracts.
+TrainingContract`), and the small jobs that use it off the GUI thread.
 
-Why a door: the engine imports torch (1–2 s), so nothing here imports it at module level and every call that
-might (the recipe catalogue, estimates, reading runs) happens inside a job started through the registry, on
-its own thread. The panel only sees plain dicts and numpy arrays. Tests hand the panel another backend with
-the same methods (a fake engine), so the panel is exercised without training a real model.
+Why an adapter: the engine imports torch (1–2 s), so nothing here imports it at module level and every call that
+might (estimates, the engine's warm-up, reading runs) happens inside a job started through the registry, on its
+own thread. The panel only sees plain dicts and numpy arrays: the family table's records, run and checkpoint
+summaries become the contract's dicts here (:func:`family_info`, :func:`run_info`, :func:`checkpoint_info`).
+Tests hand the panel a fake engine with the same contract, so the panel is exercised without training a model.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from studio.core.jobs import JobContext
+from studio.core.training import TrainJob, estimation, runs
+from studio.core.training import families as family_table
+from studio.core.training.devices import threads_beside_a_window
+from studio.core.training.families import FamilySpec
+from studio.core.training.runs import CheckpointInfo, RunInfo
+from studio.ui.backends.contracts import FamilyInfo, RunPreviews, TrainingContract
 
-PRESET_KEYS = ("fast", "balanced", "best")
-PRESET_TITLES = {"fast": "Fast preview", "balanced": "Balanced", "best": "Best quality"}
+
+def family_info(spec: FamilySpec) -> FamilyInfo:
+    """A family as the Training panel lists it."""
+    return FamilyInfo(
+        family=spec.id,
+        title=spec.title,
+        kinds=spec.kinds,
+        description=spec.description,
+        resolutions=spec.resolutions,
+        panel=spec.panel,
+        preview=spec.preview,
+    )
 
 
-def plain(obj: Any) -> dict:
-    """A dataclass / namedtuple / object as a dict of plain values (Paths become strings)."""
-    if isinstance(obj, dict):
-        data = dict(obj)
-    elif dataclasses.is_dataclass(obj):
-        data = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    elif hasattr(obj, "_asdict"):
-        data = obj._asdict()
-    else:
-        data = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
+def run_info(run: RunInfo) -> dict:
+    """A run as the run list shows it (its folder as text)."""
+    return {
+        "run_id": run.run_id,
+        "folder": str(run.folder),
+        "family": run.family,
+        "dataset": run.dataset,
+        "state": run.state,
+        "step": run.step,
+        "total_steps": run.total_steps,
+        "created": run.created,
+        "interrupted": run.interrupted,
+    }
+
+
+def checkpoint_info(checkpoint: CheckpointInfo) -> dict:
+    """A checkpoint as the checkpoint list shows it (its files as text)."""
+    return {
+        "step": checkpoint.step,
+        "path_json": str(checkpoint.path_json),
+        "path_weights": str(checkpoint.path_weights),
+        "metrics": dict(checkpoint.metrics),
+        "best": checkpoint.best,
+    }
 
 
 class TrainingBackend:
@@ -41,28 +70,20 @@ class TrainingBackend:
 
         return all(
             importlib.util.find_spec(f"studio.core.training.{m}") is not None
-            for m in ("job", "engine", "estimation", "recipes", "runs")
+            for m in ("job", "engine", "estimation", "families", "runs")
         )
 
-    def families(self) -> list[dict]:
-        from studio.core.training import recipes
-
-        return [plain(r) for r in recipes.available()]
+    def families(self) -> list[FamilyInfo]:
+        return [family_info(spec) for spec in family_table.available()]
 
     def presets(self, family: str) -> dict[str, dict]:
-        from studio.core.training import recipes
-
-        return recipes.presets(family)
+        return family_table.presets(family)
 
     def default_config(self, family: str) -> dict:
-        from studio.core.training import recipes
-
-        return recipes.default_config(family)
+        return family_table.default_config(family)
 
     def estimate(self, root: Path, dataset: str, family: str, config: dict, device: str | None) -> dict:
-        from studio.core.training import estimate
-
-        return estimate(root, dataset, family, config, device)
+        return estimation.estimate(root, dataset, family, config, device)  # imports torch when it runs
 
     def train_job(
         self,
@@ -74,9 +95,6 @@ class TrainingBackend:
         resume: str | None,
         device: str | None,
     ):
-        from studio.core.training import TrainJob
-        from studio.core.training.devices import threads_beside_a_window
-
         return TrainJob(
             root,
             dataset,
@@ -100,28 +118,18 @@ class TrainingBackend:
         torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
 
     def list_runs(self, root: Path) -> list[dict]:
-        from studio.core.training import runs
-
-        return [plain(r) for r in runs.list_runs(root)]
+        return [run_info(r) for r in runs.list_runs(root)]
 
     def read_metrics(self, folder: Path) -> list[dict]:
-        from studio.core.training import runs
-
         return runs.read_metrics(folder)
 
     def checkpoints(self, folder: Path) -> list[dict]:
-        from studio.core.training import runs
-
-        return [plain(c) for c in runs.checkpoints(folder)]
+        return [checkpoint_info(c) for c in runs.checkpoints(folder)]
 
     def previews(self, folder: Path) -> list[dict]:
-        from studio.core.training import runs
-
         return runs.previews(folder)
 
     def export_metrics_csv(self, folder: Path, path: Path) -> None:
-        from studio.core.training import runs
-
         runs.export_metrics_csv(folder, path)
 
 
@@ -131,7 +139,7 @@ class CatalogJob:
     title = "Reading models and past runs"
     kind = "task"
 
-    def __init__(self, backend, root: Path | None) -> None:
+    def __init__(self, backend: TrainingContract, root: Path | None) -> None:
         self.backend, self.root = backend, root
 
     def __call__(self, ctx: JobContext) -> dict:
@@ -153,7 +161,7 @@ class RunsJob:
     title = "Reading past runs"
     kind = "task"
 
-    def __init__(self, backend, root: Path) -> None:
+    def __init__(self, backend: TrainingContract, root: Path) -> None:
         self.backend, self.root = backend, root
 
     def __call__(self, ctx: JobContext) -> list[dict]:
@@ -167,7 +175,13 @@ class EstimateJob:
     kind = "task"
 
     def __init__(
-        self, backend, root: Path, dataset: str, family: str, configs: dict[str, dict], device: str | None
+        self,
+        backend: TrainingContract,
+        root: Path,
+        dataset: str,
+        family: str,
+        configs: dict[str, dict],
+        device: str | None,
     ) -> None:
         self.backend, self.root, self.dataset, self.family = backend, root, dataset, family
         self.configs, self.device = configs, device
@@ -207,7 +221,7 @@ class HistoryJob:
     title = "Reading run history"
     kind = "task"
 
-    def __init__(self, backend, folders: dict[str, Path], with_metrics: bool = True) -> None:
+    def __init__(self, backend: TrainingContract, folders: dict[str, Path], with_metrics: bool = True) -> None:
         self.backend, self.folders, self.with_metrics = backend, folders, with_metrics
 
     def __call__(self, ctx: JobContext) -> dict:
@@ -216,7 +230,7 @@ class HistoryJob:
             ctx.check()
             columns = metric_columns(self.backend.read_metrics(folder)) if self.with_metrics else None
             result[run_id] = {"columns": columns, "checkpoints": self.backend.checkpoints(folder)}
-            if self.with_metrics and hasattr(self.backend, "previews"):
+            if self.with_metrics and isinstance(self.backend, RunPreviews):  # an optional part of the contract
                 result[run_id]["previews"] = self.backend.previews(folder)
         return result
 
@@ -227,7 +241,7 @@ class ExportJob:
     title = "Exporting metrics"
     kind = "task"
 
-    def __init__(self, backend, folder: Path, path: Path) -> None:
+    def __init__(self, backend: TrainingContract, folder: Path, path: Path) -> None:
         self.backend, self.folder, self.path = backend, folder, path
 
     def __call__(self, ctx: JobContext) -> str:

@@ -1,18 +1,46 @@
-"""The model families the engine can train, their default hyperparameters and presets.
+"""The family table: one record per model family, and the one place that says what a family is.
 
-This module imports no torch: the Training panel builds its forms (one field per key of
-:func:`default_config`) at start-up, and rule 6 of ARCHITECTURE.md keeps the window fast. The recipe class
-itself (which needs torch) is loaded only when a run starts, from the ``"module:Class"`` string of its spec.
+Adding a family means writing its network (studio/core/nets), its recipe (a :class:`~studio.core.training.
+recipe_base.Recipe` subclass) and **one** :func:`register` call with a :class:`FamilySpec`. Everything else
+reads the record, nothing else names a family id:
+
+* the Training panel: the model list for a dataset's kind, the description, the presets and their titles
+  (:data:`PRESET_TITLES`), the resolution choice, and every setting with its default (:func:`default_config`);
+* the engine: the recipe class (``recipe``, a ``"module:Class"`` string, imported when a run starts);
+* "Open in …" on a checkpoint, and which runs each creation panel lists (``panel``);
+* loading a trained model to generate with it, and the starter-model export (``generator``: which network of a
+  checkpoint generates, how to rebuild it from the run's ``describe()``, and the method sampling calls);
+* the CLI: ``train --model`` and the ``generate`` commands.
+
+One thing stays beside the table on purpose: the bounds a stranger's run folder may claim for a family's network
+sizes, :data:`studio.core.untrusted.LIMITS` (keyed by the family id, each bound with its reason), which the
+security checks own. A family without an entry is still checked against its weights' shapes and the parameter cap.
+
+A run's config.json records the family id twice: as ``"family"``, and as ``"kind"`` in the ``"model"`` block
+(the recipe's ``describe()``); generation looks the family up by the model's kind.
+
+The record is plain data and this module imports no torch: the Training panel builds its forms from it at
+start-up, and rule 6 of ARCHITECTURE.md keeps the window fast. The classes and functions the strings name are
+imported only when a run starts or a model loads (:func:`import_object`). Anchor: napari's
+``layer_to_controls`` table, one entry per layer type instead of an ``if`` per type in every widget.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from studio.core.jobs import JobError
+from studio.core.nets.image_sizes import RESOLUTIONS
 
+PRESET_KEYS = ("fast", "balanced", "best")
 PRESET_TITLES = {"fast": "Fast preview", "balanced": "Balanced", "best": "Best quality"}
+PANELS = ("image", "text", "speech")  # the creation panels that open a family's models
+PREVIEWS = ("image", "text", "audio")  # what a family's training previews are
+DATASET_KINDS = ("image", "text", "audio")
+OUTPUTS = ("image", "text", "mel", "audio")  # what a generating network makes (see Generator.makes)
 
 
 class ConfigError(JobError):
@@ -20,24 +48,72 @@ class ConfigError(JobError):
 
 
 @dataclass(frozen=True)
-class RecipeInfo:
-    """What the panel lists: ``kinds`` are the dataset kinds ("image", "text", "audio") it trains on."""
+class Generator:
+    """The network of a checkpoint that generates, and how the creation side drives it.
 
-    family: str
-    title: str
-    kinds: tuple[str, ...]
-    description: str
-    resolutions: tuple[int, ...] = ()  # picture sizes it trains at, when there is a choice (the panel offers them)
+    Every field is data or a ``"module:function"`` string rather than an ``if`` on the family id in the
+    generation code: an image family samples through ``forward`` (a GAN's generator) or ``decode`` (a VAE),
+    and only a family that names an ``encode`` method can rebuild or morph pictures."""
+
+    weights: str  # its prefix in a checkpoint's keys: "generator" -> "generator.*" (and "ema.generator.*")
+    build: str  # "module:function" rebuilding it from the run's describe() dict (any device, meta included)
+    # What it makes: "image" (latents -> pictures), "text" (tokens -> next-token logits), "mel" (a voice:
+    # phoneme ids -> log-mel frames) or "audio" (a vocoder: log-mel frames -> samples). The speech panel tells
+    # voices from vocoders by it.
+    makes: str
+    sample: str = "forward"  # the method sampling calls: for images, (z (N, z_dim), labels | None) -> (N, 3, R, R)
+    encode: str = ""  # pictures -> latents: (x (N, 3, R, R), labels) -> (mu, logvar); "" when it has none
+    window: str = ""  # the describe() key of the context window in tokens (a GPT's block_size); "" for none
+
+    def load_builder(self) -> Callable[[dict], Any]:
+        """The build function (imports its module, and so torch)."""
+        return import_object(self.build)
 
 
 @dataclass(frozen=True)
 class FamilySpec:
-    """Everything the registry knows about one family without importing torch."""
+    """Everything the studio knows about one family without importing torch (see the module docstring)."""
 
-    info: RecipeInfo
+    id: str  # "gan": the run folder's suffix, config.json's "family" and describe()'s "kind", --model
+    title: str  # "Image GAN (DCGAN)": the Training panel's model list
+    description: str  # one or two sentences under the model list: what it learns and when to pick it
+    kinds: tuple[str, ...]  # the dataset kinds it trains on ("image", "text", "audio")
     recipe: str  # "package.module:Class", imported when a run starts
-    defaults: dict = field(default_factory=dict)  # family hyperparameters (engine settings come from ENGINE_DEFAULTS)
-    presets: dict = field(default_factory=dict)  # "fast" | "balanced" | "best" -> overrides
+    preview: str  # what its training previews are: "image", "text" or "audio"
+    short: str = ""  # "GAN": in a model's facts and in messages ("pick a GAN or VAE run"); empty: the id in capitals
+    panel: str | None = None  # the creation panel that opens its checkpoints; None: no panel generates with it
+    generator: Generator | None = None  # what generates (required when a panel opens it)
+    resolutions: tuple[int, ...] = ()  # picture sizes it trains at, when there is a choice (the panel offers them)
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # family settings (engine ones: ENGINE_DEFAULTS)
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # PRESET_KEYS -> overrides
+
+    @property
+    def label(self) -> str:
+        return self.short or self.id.upper()
+
+    def check(self) -> None:
+        """Refuse a record the rest of the studio could not use (a programming error, so ValueError)."""
+        problems = []
+        if not self.id or not self.id.replace("_", "").replace("-", "").isalnum():
+            problems.append(f"id {self.id!r} must be letters, digits, - and _ (it names run folders)")
+        if not set(self.kinds) <= set(DATASET_KINDS) or not self.kinds:
+            problems.append(f"kinds {self.kinds!r} must be some of {DATASET_KINDS}")
+        if self.preview not in PREVIEWS:
+            problems.append(f"preview {self.preview!r} must be one of {PREVIEWS}")
+        if self.panel is not None and self.panel not in PANELS:
+            problems.append(f"panel {self.panel!r} must be one of {PANELS} or None")
+        if self.panel is not None and self.generator is None:
+            problems.append("a family a panel opens needs a generator")
+        if self.generator is not None and self.generator.makes not in OUTPUTS:
+            problems.append(f"generator.makes {self.generator.makes!r} must be one of {OUTPUTS}")
+        if not set(self.presets) <= set(PRESET_KEYS):
+            problems.append(f"presets {sorted(self.presets)} must be some of {PRESET_KEYS}")
+        references = {"recipe": self.recipe, "generator.build": self.generator.build if self.generator else None}
+        for name, reference in references.items():
+            if reference is not None and ":" not in reference:
+                problems.append(f"{name} {reference!r} must be 'module:name'")
+        if problems:
+            raise ValueError(f"Family {self.id!r}: " + "; ".join(problems) + ".")
 
 
 # Settings every family shares: they drive the engine (schedule, precision, checkpoints, callbacks).
@@ -67,17 +143,20 @@ ENGINE_DEFAULTS: dict = {
 _FAMILIES: dict[str, FamilySpec] = {}
 
 
+# -- the registry ------------------------------------------------------------------------------------------------------
 def register(spec: FamilySpec) -> None:
-    """Add (or replace) a family. Later issues register theirs here; tests register test recipes."""
-    _FAMILIES[spec.info.family] = spec
+    """Add (or replace) a family; the registrations below are the built-in ones, tests register their own."""
+    spec.check()
+    _FAMILIES[spec.id] = spec
 
 
 def unregister(family: str) -> None:
     _FAMILIES.pop(family, None)
 
 
-def available() -> list[RecipeInfo]:
-    return [spec.info for spec in _FAMILIES.values()]
+def available() -> list[FamilySpec]:
+    """Every family, in registration order (the Training panel's order)."""
+    return list(_FAMILIES.values())
 
 
 def spec(family: str) -> FamilySpec:
@@ -88,6 +167,64 @@ def spec(family: str) -> FamilySpec:
         raise ConfigError(f"There is no model family “{family}”. Available: {names}.") from None
 
 
+def find(family: object) -> FamilySpec | None:
+    """The family of that id, or None (a run of a family this installation does not have, or no id at all)."""
+    return _FAMILIES.get(family) if isinstance(family, str) else None
+
+
+# -- questions the other layers ask ------------------------------------------------------------------------------------
+def panel_of(family: object) -> str | None:
+    """The creation panel that opens models of ``family`` ("image", "text", "speech"), None if none does."""
+    found = find(family)
+    return found.panel if found is not None else None
+
+
+def for_panel(panel: str) -> list[FamilySpec]:
+    """The families whose models the creation panel ``panel`` lists."""
+    return [spec for spec in _FAMILIES.values() if spec.panel == panel]
+
+
+def making(output: str) -> list[FamilySpec]:
+    """The families whose generating network makes ``output`` (see :attr:`Generator.makes`)."""
+    return [spec for spec in _FAMILIES.values() if spec.generator is not None and spec.generator.makes == output]
+
+
+def ids(specs: Iterable[FamilySpec]) -> tuple[str, ...]:
+    return tuple(spec.id for spec in specs)
+
+
+def labels(specs: Iterable[FamilySpec]) -> str:
+    """ "GAN or VAE": the families' short names for a sentence ("none" when there are none)."""
+    names = [spec.label for spec in specs]
+    if not names:
+        return "none"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def generator(family: str) -> Generator:
+    """The generating network of ``family`` (a ConfigError for a family without one, e.g. the reference check)."""
+    found = spec(family)
+    if found.generator is None:
+        raise ConfigError(f"{found.title} has no network that generates; it cannot be used to make anything.")
+    return found.generator
+
+
+def resolutions() -> tuple[int, ...]:
+    """Every picture size some family trains at, smallest first (the dataset cache's choices)."""
+    return tuple(sorted({size for spec in _FAMILIES.values() for size in spec.resolutions}))
+
+
+def import_object(reference: str) -> Any:
+    """The object a ``"package.module:name"`` string names (imports the module: torch, for recipes and nets)."""
+    module_name, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def load_recipe_class(family: str):
+    return import_object(spec(family).recipe)
+
+
+# -- settings: defaults <- preset <- overrides -------------------------------------------------------------------------
 def presets(family: str) -> dict[str, dict]:
     return {name: dict(values) for name, values in spec(family).presets.items()}
 
@@ -156,21 +293,18 @@ def check_config(config: dict) -> None:
         raise ConfigError("ema_decay must be at least 0 and below 1.")
 
 
-def load_recipe_class(family: str):
-    module_name, _, class_name = spec(family).recipe.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
-
-
+# == the built-in families =============================================================================================
 register(
     FamilySpec(
-        info=RecipeInfo(
-            "reference",
-            "Reference autoencoder",
-            ("image",),
-            "A tiny convolutional autoencoder on 32 px pictures: trains in seconds on a CPU. It checks "
-            "the data, the engine and the device end to end before a long run.",
-        ),
+        id="reference",
+        title="Reference autoencoder",
+        short="Reference",
+        description="A tiny convolutional autoencoder on 32 px pictures: trains in seconds on a CPU. It checks "
+        "the data, the engine and the device end to end before a long run.",
+        kinds=("image",),
         recipe="studio.core.training.reference:ReferenceRecipe",
+        preview="image",
+        panel=None,  # it rebuilds pictures to check the data path; it makes nothing new, so no panel opens it
         defaults={"resolution": 32, "fit": "crop", "width": 16, "latent_channels": 8, "preview_count": 8},
         presets={
             "fast": {"steps": 200, "width": 8, "batch_size": 16},
@@ -191,15 +325,18 @@ register(
 # - ema on with decay 0.999 (a half-life of ~700 steps): previews, the quality score and generation use it.
 register(
     FamilySpec(
-        info=RecipeInfo(
-            "gan",
-            "Image GAN (DCGAN)",
-            ("image",),
-            "Learns to invent new pictures that look like your dataset; with class folders it can "
-            "make pictures of a chosen class. Best with a few hundred pictures or more.",
-            resolutions=(32, 64, 128, 256),
-        ),
+        id="gan",
+        title="Image GAN (DCGAN)",
+        short="GAN",
+        description="Learns to invent new pictures that look like your dataset; with class folders it can "
+        "make pictures of a chosen class. Best with a few hundred pictures or more.",
+        kinds=("image",),
         recipe="studio.core.training.image_gan:GanRecipe",
+        preview="image",
+        panel="image",
+        # the generator alone (a checkpoint also holds the discriminator); its forward maps latents to pictures
+        generator=Generator(weights="generator", build="studio.core.nets.gan:build_generator", makes="image"),
+        resolutions=RESOLUTIONS,
         defaults={
             "resolution": 64,
             "fit": "crop",
@@ -243,15 +380,20 @@ register(
 
 register(
     FamilySpec(
-        info=RecipeInfo(
-            "vae",
-            "Image VAE",
-            ("image",),
-            "Learns a smooth map of your pictures: it rebuilds them, blends between them and draws "
-            "new, softer-looking ones; trains steadily even on small datasets.",
-            resolutions=(32, 64, 128, 256),
-        ),
+        id="vae",
+        title="Image VAE",
+        short="VAE",
+        description="Learns a smooth map of your pictures: it rebuilds them, blends between them and draws "
+        "new, softer-looking ones; trains steadily even on small datasets.",
+        kinds=("image",),
         recipe="studio.core.training.image_vae:VaeRecipe",
+        preview="image",
+        panel="image",
+        # the whole VAE: pictures come from its decoder, and its encoder lets the canvas rebuild and morph pictures
+        generator=Generator(
+            weights="vae", build="studio.core.nets.vae:build_vae", makes="image", sample="decode", encode="encode"
+        ),
+        resolutions=RESOLUTIONS,
         defaults={
             "resolution": 64,
             "fit": "crop",
@@ -307,14 +449,17 @@ _TEXT_COMMON = {
 
 register(
     FamilySpec(
-        info=RecipeInfo(
-            "gpt",
-            "Text GPT (transformer)",
-            ("text",),
-            "Learns to write like your texts: product copy, slogans, posts, stories. A small GPT "
-            "(nanoGPT-style transformer); the best quality of the text models, and fast on a GPU.",
-        ),
+        id="gpt",
+        title="Text GPT (transformer)",
+        short="GPT",
+        description="Learns to write like your texts: product copy, slogans, posts, stories. A small GPT "
+        "(nanoGPT-style transformer); the best quality of the text models, and fast on a GPU.",
+        kinds=("text",),
         recipe="studio.core.training.text_gpt:GptRecipe",
+        preview="text",
+        panel="text",
+        # learned position embeddings: it sees at most block_size tokens (the KV cache slides past that)
+        generator=Generator(weights="gpt", build="studio.core.nets.gpt:build_gpt", makes="text", window="block_size"),
         defaults={
             **_TEXT_COMMON,
             "block_size": 256,
@@ -360,14 +505,17 @@ register(
 
 register(
     FamilySpec(
-        info=RecipeInfo(
-            "lstm",
-            "Text LSTM (recurrent)",
-            ("text",),
-            "A lighter text model: trains quickly on a CPU and on small datasets, and writes texts of "
-            "any length at a steady speed. Usually a little less fluent than the GPT.",
-        ),
+        id="lstm",
+        title="Text LSTM (recurrent)",
+        short="LSTM",
+        description="A lighter text model: trains quickly on a CPU and on small datasets, and writes texts of "
+        "any length at a steady speed. Usually a little less fluent than the GPT.",
+        kinds=("text",),
         recipe="studio.core.training.text_lstm:LstmRecipe",
+        preview="text",
+        panel="text",
+        # no window: its state (h, c) carries on however long the text grows
+        generator=Generator(weights="lstm", build="studio.core.nets.lstm:build_lstm", makes="text"),
         defaults={
             **_TEXT_COMMON,
             "block_size": 128,
@@ -418,14 +566,17 @@ register(
 # - EMA off: the cosine decay's end does the smoothing, and previews should show the weights that train.
 register(
     FamilySpec(
-        info=RecipeInfo(
-            "tts",
-            "Own voice (Tacotron 2)",
-            ("audio",),
-            "Learns to read text aloud in the voice of your recordings (clips with transcripts). Best "
-            "with 15 minutes of clean speech or more; pair it with a vocoder trained on the same clips.",
-        ),
+        id="tts",
+        title="Own voice (Tacotron 2)",
+        short="TTS",
+        description="Learns to read text aloud in the voice of your recordings (clips with transcripts). Best "
+        "with 15 minutes of clean speech or more; pair it with a vocoder trained on the same clips.",
+        kinds=("audio",),
         recipe="studio.core.training.speech_tts:TtsRecipe",
+        preview="audio",
+        panel="speech",
+        # a voice: phoneme ids -> log-mel frames, decoded free-running by infer()
+        generator=Generator(weights="tts", build="studio.core.nets.tts:build_tts", makes="mel", sample="infer"),
         defaults={
             "n_mels": 80,
             "reduction": 2,
@@ -505,14 +656,17 @@ register(
 # per-epoch exponential decay (0.999 per epoch ends near the same place). EMA off, as in the paper.
 register(
     FamilySpec(
-        info=RecipeInfo(
-            "vocoder",
-            "Vocoder (HiFi-GAN)",
-            ("audio",),
-            "Turns mel spectrograms into natural-sounding audio for your own voice, far better than the "
-            "built-in Griffin-Lim. Trains on every clip, transcripts or not.",
-        ),
+        id="vocoder",
+        title="Vocoder (HiFi-GAN)",
+        short="vocoder",
+        description="Turns mel spectrograms into natural-sounding audio for your own voice, far better than the "
+        "built-in Griffin-Lim. Trains on every clip, transcripts or not.",
+        kinds=("audio",),
         recipe="studio.core.training.speech_vocoder:VocoderRecipe",
+        preview="audio",
+        panel="speech",
+        # log-mel frames -> samples; the speech panel offers it for the voices whose mel settings it shares
+        generator=Generator(weights="generator", build="studio.core.nets.vocoder:build_generator", makes="audio"),
         defaults={
             "n_mels": 80,
             "upsample_rates": "8,8,2,2",

@@ -6,6 +6,9 @@ item indices into a batch, evaluate on the validation split and draw a preview. 
 zero_grad, autocast, gradient scaling, accumulation over micro-batches, clipping, the optimizer and learning
 rate steps, NaN checks, EMA, DDP and checkpoints, identically for every family. A GAN then has phases
 ``[("d", d_loss), ("g", g_loss)]``; an autoencoder, a VAE or a GPT has one.
+
+A recipe subclasses :class:`Recipe` here; its family is then registered once in the family table
+(:mod:`studio.core.training.families`), which names the recipe class by a ``"module:Class"`` string.
 """
 
 from __future__ import annotations

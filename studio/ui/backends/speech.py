@@ -1,26 +1,14 @@
-"""The Speech panel's one door to the speech core, and the small jobs that use it off the GUI thread.
+"""The Speech panel's adapter to the speech core (:class:`~studio.ui.backends.contracts.SpeechContract`), and the
+small jobs that use it off the GUI thread.
 
-Why a door: loading espeak-ng (ctypes), a trained voice (torch) or a Piper voice (onnxruntime) takes real
+Why an adapter: loading espeak-ng (ctypes), a trained voice (torch) or a Piper voice (onnxruntime) takes real
 time, and the core modules may be missing from a trimmed build, so nothing here imports the speech core at
 module level. Listing voices and reading the pronunciation dictionary run in :class:`VoicesJob`; synthesis,
 line-by-line export and importing a Piper voice run as their own jobs. The panel sees plain dicts, strings and
 numpy arrays only.
 
-Tests hand the panel another backend with the same methods (a fake that makes tones), so the panel is
-exercised without espeak-ng. The contract:
-
-* ``available() -> bool`` — the speech core is installed.
-* ``list_voices(project_root | None) -> list[dict]`` — ``generation.speech.list_voices``: ``{"id", "title",
-  "kind" ("system" | "trained" | "piper"), "language", "sample_rate", "detail", "steps" (trained),
-  "vocoders" (trained: ``[{"id", "title"}]``, "griffinlim" first)}``.
-* ``load_dictionary(project_root) -> dict[str, str]`` / ``save_dictionary(project_root, entries) -> None``.
-* ``synthesize_job(voice, text, project_root, settings, dictionary, step, vocoder) -> job`` — returns
-  SynthesizeSpeech's result: ``{"samples", "sample_rate", "duration", "sentences", "voice", "spectrogram"}``;
-  reports ``ctx.progress(i / n, "Sentence i of n")``. ``settings`` = ``{"rate", "pitch", "volume"}``.
-* ``export_lines_job(voice, text, folder, project_root, settings, dictionary, step, vocoder) -> job`` —
-  ``{"files": [paths]}``.
-* ``import_voice_job(project_root, onnx_path) -> job`` — ``{"id": voice id}``.
-* ``write_wav(path, result) -> Path`` — a 16-bit PCM WAV of a synthesis result, written atomically.
+Tests hand the panel a fake with the same contract (it makes tones), so the panel is exercised without
+espeak-ng.
 """
 
 from __future__ import annotations
@@ -28,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from studio.core.jobs import JobContext
+from studio.ui.backends.contracts import SpeechContract
 
 SETTING_KEYS = ("rate", "pitch", "volume")
 
@@ -60,9 +49,7 @@ class SpeechBackend:
             return {}
         from studio.core.speech import pronunciation
 
-        loaded = pronunciation.load_dictionary(Path(project_root))
-        entries = getattr(loaded, "entries", loaded)
-        return {str(k): str(v) for k, v in dict(entries or {}).items()}
+        return dict(pronunciation.load_dictionary(Path(project_root)).entries)
 
     def save_dictionary(self, project_root: Path | None, entries: dict[str, str]) -> None:
         if project_root is None:
@@ -102,6 +89,15 @@ class SpeechBackend:
 
     def write_wav(self, path: Path, result: dict) -> Path:
         return Path(_core().write_speech(Path(path), result))
+
+
+def checkpoint_role(checkpoint_json: str | Path) -> str:
+    """What the run of a checkpoint (its ``step-N.json`` record) is to the panel: "voice", "vocoder", or "" (the
+    family table's word, via ``speech_model.run_role``; one small file is read, so the panel may ask on the GUI
+    thread when "Open in speech" brings a checkpoint)."""
+    from studio.core.generation.speech_model import run_role  # a trimmed build may lack the speech core
+
+    return run_role(Path(checkpoint_json).parent.parent)
 
 
 def _settings(settings: dict) -> dict:
@@ -210,7 +206,7 @@ class VoicesJob:
     kind = "task"
     title = "Listing voices"
 
-    def __init__(self, backend, root: Path | None) -> None:
+    def __init__(self, backend: SpeechContract, root: Path | None) -> None:
         self.backend, self.root = backend, root
 
     def __call__(self, ctx: JobContext) -> dict:
