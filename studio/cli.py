@@ -321,7 +321,7 @@ def _cmd_dataset_report(args) -> int:
 
 
 def _cmd_dataset_cache(args) -> int:
-    from studio.core.datasets import cache
+    from studio.core.datasets import audio_cache, image_cache, text_cache
     from studio.core.datasets.importer import dataset_folder
     from studio.core.datasets.manifest import Manifest
 
@@ -332,9 +332,9 @@ def _cmd_dataset_cache(args) -> int:
 
         raise JobError(f"There is no dataset “{args.name}” in {args.project}.")
     job = {
-        "image": lambda: cache.BuildImageCache(folder, args.resolution, args.fit),
-        "text": lambda: cache.BuildTextCache(folder, args.tokenizer, args.vocab_size),
-        "audio": lambda: cache.BuildAudioCache(folder, language=args.language),
+        "image": lambda: image_cache.BuildImageCache(folder, args.resolution, args.fit),
+        "text": lambda: text_cache.BuildTextCache(folder, args.tokenizer, args.vocab_size),
+        "audio": lambda: audio_cache.BuildAudioCache(folder, language=args.language),
     }[kind]()
     _print_json(run_with_progress(job))
     return 0
@@ -415,7 +415,7 @@ def _cmd_generate_image(args) -> int:
     """Unusable arguments (no such project, run, checkpoint or class; a count or scale out of range) exit 2
     with one plain sentence, checked before any weights load; a damaged checkpoint fails like any job (1)."""
     from studio.core.generation import image_model
-    from studio.core.generation.jobs import ExportImages, GenerateGrid, check_count, check_truncation
+    from studio.core.generation.image_jobs import ExportImages, GenerateGrid, check_count, check_truncation
     from studio.core.generation.png_settings import check_scale
     from studio.core.generation.run_models import checkpoint_for
     from studio.core.jobs import JobError
@@ -538,7 +538,7 @@ def _cmd_generate_speech(args) -> int:
     the audio's length as JSON."""
     from pathlib import Path
 
-    from studio.core.generation import speech
+    from studio.core.generation import speech_jobs
     from studio.core.jobs import JobError
     from studio.core.project import is_project
 
@@ -559,9 +559,9 @@ def _cmd_generate_speech(args) -> int:
 
             settings["dictionary"] = load_dictionary(args.project).entries
         if args.lines:
-            job = speech.ExportLines(args.voice, args.text, args.out, **settings)
+            job = speech_jobs.ExportLines(args.voice, args.text, args.out, **settings)
         else:
-            job = speech.SynthesizeSpeech(args.voice, args.text, **settings)
+            job = speech_jobs.SynthesizeSpeech(args.voice, args.text, **settings)
         job.check()
     except JobError as exc:
         print(exc, file=sys.stderr)
@@ -570,7 +570,7 @@ def _cmd_generate_speech(args) -> int:
     if args.lines:
         _print_json({"files": result["files"], "voice": args.voice})
         return 0
-    path = speech.write_speech(Path(args.out), result)
+    path = speech_jobs.write_speech(Path(args.out), result)
     summary = {
         "file": str(path),
         "voice": result["voice"],

@@ -95,7 +95,7 @@ def check_audio_stack() -> str:
         import torch  # loaded first so a torch failure is not blamed on torchaudio
 
         from studio.core.datasets.audio import resample
-        from studio.core.datasets.cache import MelFrontEnd
+        from studio.core.speech.mel import MelFrontEnd
 
         import_torchaudio()
         rate = 16000

@@ -288,7 +288,7 @@ LIMITS: dict[str, dict[str, Limit]] = {
         "resblock_kernels": Limit(1, 63, "HiFi-GAN uses 3, 7 and 11"),
         "resblock_dilations": Limit(1, 64, "HiFi-GAN uses 1, 3 and 5"),
     },
-    # the "mel" block of a TTS or vocoder run (studio/core/datasets/cache.py MelFrontEnd; Griffin-Lim reads it too)
+    # the "mel" block of a TTS or vocoder run (studio/core/speech/mel.py: MelFrontEnd and Griffin-Lim)
     "mel": {
         "sample_rate": Limit(4_000, 192_000, "the audio cache accepts 4-192 kHz"),
         "n_mels": Limit(1, 512, "the audio cache uses 80 mel bands"),

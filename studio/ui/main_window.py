@@ -48,9 +48,9 @@ from studio.ui.new_project_dialog import NewProjectDialog
 from studio.ui.panels import PANEL_CLASSES
 from studio.ui.panels.base import Panel
 from studio.ui.settings import AppSettings
-from studio.ui.widgets.banner import Banner
-from studio.ui.widgets.device_button import DeviceButton
-from studio.ui.widgets.job_status import JobStatusWidget
+from studio.ui.widgets.common.banner import Banner
+from studio.ui.widgets.common.device_button import DeviceButton
+from studio.ui.widgets.common.job_status import JobStatusWidget
 from studio.workers.registry import JobRegistry
 from studio.workers.runner import JobRunner
 

@@ -3,7 +3,7 @@
 
 "first" is the first grid after the model left the cache: reading the checkpoint, building the network and
 the CPU kernels' set-up for the batch shape, plus sampling. "warm" is the median of later grids (new seeds),
-which is what every click after the first costs because jobs.py keeps the model loaded. Each is measured
+which is what every click after the first costs because image_jobs.py keeps the model loaded. Each is measured
 with all CPU threads and with one core left to the window (devices.threads_beside_a_window), and the
 network is timed alone (one forward of the 16-row chunks) to show what the job adds around it.
 Weights are random: latency does not depend on what a model learned."""
@@ -25,7 +25,7 @@ COUNT, RUNS = 64, 7
 def _grid_latency(project, run_id, threads: int) -> dict:
     import torch
 
-    from studio.core.generation import image_model, jobs
+    from studio.core.generation import image_jobs, image_model
     from studio.core.jobs import run_job
 
     previous = torch.get_num_threads()
@@ -34,12 +34,12 @@ def _grid_latency(project, run_id, threads: int) -> dict:
         folder = project / "runs" / run_id
         image_model.clear_cache()
         started = time.perf_counter()
-        run_job(jobs.GenerateGrid(folder, seed=0, count=COUNT))
+        run_job(image_jobs.GenerateGrid(folder, seed=0, count=COUNT))
         first = time.perf_counter() - started
         warm = []
         for seed in range(1, RUNS + 1):
             started = time.perf_counter()
-            result = run_job(jobs.GenerateGrid(folder, seed=seed, count=COUNT))
+            result = run_job(image_jobs.GenerateGrid(folder, seed=seed, count=COUNT))
             warm.append(time.perf_counter() - started)
         model = image_model.cached_model(folder)
         latents = model.latents(0, COUNT)

@@ -51,7 +51,7 @@ def _rate(count: int, seconds: float) -> float:
 
 
 def test_import_and_build_a_64px_cache_of_2000_jpegs(tmp_path, record_benchmark):
-    from studio.core.datasets.cache import BuildImageCache, ImageCache, load_square
+    from studio.core.datasets.image_cache import BuildImageCache, ImageCache, load_square
     from studio.core.datasets.importer import ImportDataset, dataset_folder
     from studio.core.datasets.manifest import Manifest
     from studio.core.jobs import run_job

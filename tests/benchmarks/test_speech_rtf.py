@@ -110,7 +110,7 @@ def _speak(net, plan, vocode):
 def _real_time_factors(espeak, threads: int) -> dict:
     import torch
 
-    from studio.core.generation.speech_model import griffin_lim
+    from studio.core.speech.mel import griffin_lim
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)

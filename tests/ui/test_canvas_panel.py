@@ -3,9 +3,11 @@ open a PNG again, drop pictures on a VAE — and the empty states that say what 
 
 Most tests use a FAKE generation core (:class:`FakeCanvasBackend`): deterministic coloured squares computed from
 each image's settings (the same settings always give the same pixels, and latent i of a seed does not depend on
-the grid size, as the real core promises), instant jobs called with a JobContext through the window's registry,
+the grid size, as the real core promises), instant jobs called with a JobContext through the panel's registry,
 PNG files with the settings in a text chunk, and real GIF files. The model list is the real one
 (:meth:`CanvasBackend.list_models` reads run folders; no torch). One test uses the real core when it is there.
+The canvas is built on its own (``panel_alone``) except in the tests marked ``main_window``, which check what
+the window wires: navigation, "Open in canvas" from Training, the state saved with the window.
 Screenshots go to ``tmp_path`` (set ``AIGC_SCREENSHOT_DIR`` to keep them).
 """
 
@@ -30,7 +32,7 @@ from studio.core.project import create_project, open_project
 from studio.ui.backends.canvas import CanvasBackend
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
-from studio.ui.widgets.canvas_grid import settings_key, tile_rects
+from studio.ui.widgets.canvas.grid import settings_key, tile_rects
 
 RES = 32
 
@@ -286,10 +288,17 @@ def project_root(tmp_path):
 
 
 @pytest.fixture
-def panel(qtbot, studio_app, fake, project_root):
-    window = _window(qtbot)
-    panel = _open(qtbot, window, fake, project_root)
-    panel.window_ = window
+def panel(request, qtbot, studio_app, fake, project_root, panel_alone):
+    """The canvas with the project open: on its own, or inside the whole window for tests marked main_window."""
+    if request.node.get_closest_marker("main_window"):
+        window = _window(qtbot)
+        panel = _open(qtbot, window, fake, project_root)
+        panel.window_ = window
+        return panel
+    panel = panel_alone("image")
+    panel.backend = fake
+    panel.set_project(open_project(project_root))
+    qtbot.waitUntil(lambda: panel.models is not None and panel.models_slot.runner is None, timeout=5000)
     return panel
 
 
@@ -345,6 +354,7 @@ def test_empty_states_say_what_to_do(qtbot, studio_app, tmp_path, fake, no_start
     _shot(window, tmp_path, "canvas-no-checkpoint.png")
 
 
+@pytest.mark.main_window
 def test_models_checkpoints_and_classes_are_offered(no_starters, qtbot, panel):
     controls = panel.controls
     assert [controls.model.itemData(i) for i in range(controls.model.count())] == [
@@ -378,7 +388,7 @@ def test_generate_fills_the_grid_and_the_same_seed_gives_the_same_images(qtbot, 
     assert panel.grid.model_.rowCount() == 16 and panel.centre.currentWidget() is panel.grid
     assert fake.calls[-1] == ("grid", "20261125-201400-gan", 400, 1234, 16, 1.0, "circles")
     assert panel.grid_label.text() == "16 images · seed 1234"
-    shot = _shot(panel.window_, tmp_path, "canvas-grid.png")
+    shot = _shot(panel.window(), tmp_path, "canvas-grid.png")
     rects = [panel.grid.visualRect(panel.grid.model_.index(r)) for r in range(16)]
     assert len({r.top() for r in rects}) == 4 and len({r.left() for r in rects}) == 4  # 4 × 4
     assert all(panel.grid.viewport().rect().contains(r) for r in rects)  # all of it in view: no scrolling
@@ -451,7 +461,7 @@ def test_select_move_star_filter_and_enlarge(qtbot, panel, tmp_path):
     starred = {panel.grid.tiles()[0]["key"], panel.grid.tiles()[6]["key"]}
     qtbot.mouseClick(panel.favourites_button, Qt.MouseButton.LeftButton)
     assert {t["key"] for t in panel.grid.tiles()} == starred and panel.grid_label.text() == "Favourites · 2"
-    _shot(panel.window_, tmp_path, "canvas-favourites.png")
+    _shot(panel.window(), tmp_path, "canvas-favourites.png")
     panel.controls.seed.setValue(7)
     _generate(qtbot, panel)  # a new grid: favourites are kept
     assert not panel.favourites_button.isChecked() and len(panel.favourites) == 2
@@ -470,7 +480,7 @@ def test_select_move_star_filter_and_enlarge(qtbot, panel, tmp_path):
     qtbot.keyClick(panel.grid, Qt.Key.Key_Return)  # Enter enlarges
     assert panel.centre.currentWidget() is panel.enlarged
     assert panel.enlarged.view.scale() >= 10 and "seed 7 · image 4" in panel.enlarged.caption.text()
-    _shot(panel.window_, tmp_path, "canvas-enlarged.png")
+    _shot(panel.window(), tmp_path, "canvas-enlarged.png")
     qtbot.keyClick(panel.enlarged, Qt.Key.Key_Escape)
     assert panel.centre.currentWidget() is panel.grid
     centre = panel.grid.visualRect(panel.grid.model_.index(2)).center()
@@ -525,7 +535,7 @@ def test_walk_between_picked_images_plays_and_writes_a_gif(qtbot, panel, fake, t
     first = panel.walk.view.image
     qtbot.waitUntil(lambda: panel.walk.view.image is not first, timeout=2000)  # it plays
     assert "looping GIF" in panel.walk.status.text() and panel.walk.status.toolTip() == f"Saved as {gif}"
-    _shot(panel.window_, tmp_path, "canvas-walk.png")
+    _shot(panel.window(), tmp_path, "canvas-walk.png")
     qtbot.mouseClick(panel.walk.play_button, Qt.MouseButton.LeftButton)
     assert not panel.walk.timer.isActive() and panel.walk.play_button.text() == "Play"
     _click_tile(qtbot, panel, 4, where="box")  # un-tick: two left, still a walk
@@ -558,7 +568,7 @@ def test_export_writes_pngs_and_open_png_regenerates_them(qtbot, panel, fake, tm
     assert result.args[0]["identical"] is True and result.args[0]["settings"]["latent_index"] == 3
     assert panel.tabs.currentWidget() is panel.compare
     assert panel.compare.verdict.text().startswith("Identical") and panel.compare.verdict.property("tone") == "success"
-    _shot(panel.window_, tmp_path, "canvas-open-png.png")
+    _shot(panel.window(), tmp_path, "canvas-open-png.png")
     panel.controls.seed.setValue(5)  # elsewhere now; "Use these settings" brings the picture's grid back
     panel.controls.model.setCurrentIndex(1)
     with qtbot.waitSignal(panel.generated, timeout=5000):
@@ -617,7 +627,7 @@ def test_vae_reconstructs_a_dropped_picture_and_morphs_two(qtbot, panel, tmp_pat
     assert result.args[0]["kind"] == "reconstruction" and panel.tabs.currentWidget() is panel.compare
     assert "photo0.png" in panel.compare.title.text() and panel.compare.right.image is not None
     assert "Average difference" in panel.compare.verdict.text()
-    _shot(panel.window_, tmp_path, "canvas-vae-reconstruction.png")
+    _shot(panel.window(), tmp_path, "canvas-vae-reconstruction.png")
     with qtbot.waitSignal(panel.compared, timeout=5000) as result:
         drop(pictures)
     assert result.args[0]["kind"] == "morph" and result.args[0]["frames"] == 24
@@ -630,6 +640,7 @@ def test_vae_reconstructs_a_dropped_picture_and_morphs_two(qtbot, panel, tmp_pat
     assert result.args[0]["kind"] == "reconstruction" and "photo1.png" in panel.compare.title.text()
 
 
+@pytest.mark.main_window
 def test_open_in_canvas_from_training_selects_that_run_and_checkpoint(qtbot, panel, project_root):
     window = panel.window_
     window.show_panel("training")
@@ -645,6 +656,7 @@ def test_open_in_canvas_from_training_selects_that_run_and_checkpoint(qtbot, pan
     )
 
 
+@pytest.mark.main_window
 def test_panel_state_is_remembered(qtbot, panel, fake):
     controls = panel.controls
     controls.model.setCurrentIndex(0)
@@ -679,7 +691,7 @@ def _real_core() -> bool:
     import importlib.util
 
     names = (
-        "studio.core.generation.jobs",
+        "studio.core.generation.image_jobs",
         "studio.core.generation.png_settings",
         "studio.core.generation.animation",
         "studio.core.nets.gan",
@@ -693,6 +705,7 @@ def _real_core() -> bool:
 @pytest.mark.skipif(
     not _real_core(), reason="the generation core (studio.core.generation, studio.core.nets) is not complete yet"
 )
+@pytest.mark.slow
 def test_real_core_generates_exports_and_regenerates_identically(qtbot, studio_app, tmp_path):
     """An untrained generator saved as a run's checkpoint: the canvas generates, exports and regenerates it."""
     import torch

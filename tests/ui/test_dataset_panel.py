@@ -24,8 +24,8 @@ from studio.core.datasets.manifest import Manifest
 from studio.core.project import create_project, open_project
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
-from studio.ui.widgets import clip_list
-from studio.ui.widgets.thumbnail_grid import EXCLUDED_ROLE, ThumbnailDelegate, ThumbnailModel
+from studio.ui.widgets.dataset import clip_list
+from studio.ui.widgets.dataset.thumbnail_grid import EXCLUDED_ROLE, ThumbnailDelegate, ThumbnailModel
 
 COLOURS = [(200, 60, 60), (60, 160, 80), (60, 90, 200), (220, 170, 40)]
 
@@ -59,17 +59,22 @@ def _shot(widget, tmp_path: Path, name: str) -> Path:
 
 
 @pytest.fixture
-def panel(qtbot, studio_app, tmp_path):
+def panel(request, qtbot, studio_app, tmp_path, panel_alone):
+    """The Dataset panel with a new project open: on its own, or inside the whole window for tests marked
+    main_window."""
+    size = QSize(1200, 780)  # offscreen screens are small; the pictures are not
+    if not request.node.get_closest_marker("main_window"):
+        panel = panel_alone("dataset", size)
+        panel.set_project(create_project(tmp_path / "Spring Campaign"))
+        return panel
     window = MainWindow(AppSettings())
     qtbot.addWidget(window)
-    window.resize(QSize(1200, 780))
-    window.setFixedSize(QSize(1200, 780))  # offscreen screens are small; the pictures are not
+    window.resize(size)
+    window.setFixedSize(size)
     with qtbot.waitExposed(window):
         window.show()
     window.set_project(create_project(tmp_path / "Spring Campaign"))
     panel = window.panels["dataset"]
-    if panel.registry is None:  # until the window wires it
-        panel.set_registry(window.registry)
     panel.window_ = window
     return panel
 
@@ -370,6 +375,7 @@ def test_the_name_is_asked_only_when_needed(qtbot, panel, tmp_path, monkeypatch)
     assert panel.choose_dataset_name([source], new=True) is None and asked[-1][0] == "shapes-2"
 
 
+@pytest.mark.main_window
 def test_panel_state_is_remembered(qtbot, panel, tmp_path):
     _import(qtbot, panel, [_shapes(tmp_path)])
     panel.tabs.setCurrentIndex(2)
@@ -461,6 +467,7 @@ def test_trim_silence_runs_as_a_job_and_is_undoable(qtbot, panel, tmp_path):
     assert {e["id"]: e["meta"]["duration_s"] for e in panel.manifest.usable()} == before
 
 
+@pytest.mark.main_window
 def test_file_import_opens_the_dataset_panel_and_imports_the_chosen_files(qtbot, panel, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 

@@ -28,8 +28,8 @@ from studio.core.training.recipe_base import Phase, adamw
 from studio.core.training.reference import ReferenceRecipe
 from studio.ui.backends.canvas import CanvasBackend
 from studio.ui.backends.training import CatalogJob, TrainingBackend
-from studio.ui.widgets.checkpoint_list import CheckpointList
-from studio.ui.widgets.training_setup import TrainingSetup
+from studio.ui.widgets.training.checkpoint_list import CheckpointList
+from studio.ui.widgets.training.setup_card import TrainingSetup
 
 RES, Z_DIM = 32, 8
 

@@ -29,8 +29,8 @@ from studio.core.jobs import JobContext
 from studio.core.project import create_project, open_project
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
-from studio.ui.widgets.audio_player import UNAVAILABLE, AudioPlayer, OutputUnavailable
-from studio.ui.widgets.speech_waveform import envelope
+from studio.ui.widgets.common.audio_player import UNAVAILABLE, AudioPlayer, OutputUnavailable
+from studio.ui.widgets.speech.waveform import envelope
 
 RATE = 16000
 VOICES = [
@@ -312,10 +312,19 @@ def project_root(tmp_path):
 
 
 @pytest.fixture
-def panel(qtbot, studio_app, fake, project_root):
-    window = _window(qtbot)
-    panel = _open(qtbot, window, fake, project_root)
-    panel.window_ = window
+def panel(request, qtbot, studio_app, fake, project_root, panel_alone):
+    """The speech panel with the project open: on its own, or inside the whole window for tests marked
+    main_window."""
+    if request.node.get_closest_marker("main_window"):
+        window = _window(qtbot)
+        panel = _open(qtbot, window, fake, project_root)
+        panel.window_ = window
+        return panel
+    panel = panel_alone("speech", QSize(1360, 860))
+    panel.backend = fake
+    panel.set_player(AudioPlayer(outputs=[RecordingOutput()]))
+    panel.set_project(open_project(project_root))
+    _wait_voices(qtbot, panel)
     return panel
 
 
@@ -362,7 +371,7 @@ def test_voices_grouped_and_trained_voice_has_checkpoint_and_vocoder(qtbot, pane
     assert panel.controls.checkpoint.isVisibleTo(panel) and panel.controls.vocoder.isVisibleTo(panel)
     assert panel.controls.step() == 1000  # the newest checkpoint
     assert panel.controls.vocoder_id() == "20261125-230000-vocoder"  # a trained vocoder before Griffin-Lim
-    _shot(panel.window_, tmp_path, "speech-trained-voice.png")
+    _shot(panel.window(), tmp_path, "speech-trained-voice.png")
     panel.controls.vocoder.setCurrentIndex(panel.controls.vocoder.findData("griffinlim"))
     panel.controls.checkpoint.setCurrentIndex(panel.controls.checkpoint.findData(500))
     _type_script(qtbot, panel, "Hello there.")
@@ -402,7 +411,7 @@ def test_synthesize_shows_the_waveform_spectrogram_and_sentences(qtbot, panel, f
     middle = result["sentences"][1]
     x = int(panel.waveform.x_for((middle["start"] + middle["end"]) / 2))
     assert panel.waveform.sentence_at(panel.waveform.time_at(x))["text"] == "Light as a feather!"
-    shot = _shot(panel.window_, tmp_path, "speech-waveform.png")
+    shot = _shot(panel.window(), tmp_path, "speech-waveform.png")
     assert shot.stat().st_size > 10_000
 
 
@@ -476,7 +485,7 @@ def test_sounddevice_output_steps_aside_without_portaudio_or_a_device(monkeypatc
     import sys
     import types
 
-    from studio.ui.widgets.audio_player import SoundDeviceOutput
+    from studio.ui.widgets.common.audio_player import SoundDeviceOutput
 
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # PortAudio's library missing: the import fails
     with pytest.raises(OutputUnavailable):
@@ -573,6 +582,7 @@ def test_the_default_export_folder_is_the_projects_outputs_speech(qtbot, panel, 
     assert Path(done.args[0]).is_file()
 
 
+@pytest.mark.main_window
 def test_dictionary_edit_is_saved_and_passed_to_the_job(qtbot, panel, fake, project_root):
     panel.tabs.setCurrentIndex(0)
     editor = panel.dictionary_editor
@@ -658,6 +668,7 @@ def test_add_piper_voice_imports_and_selects_it(qtbot, panel, fake, tmp_path):
     assert "Piper voice was added" in panel.banner.text.text()
 
 
+@pytest.mark.main_window
 def test_settings_are_remembered(qtbot, panel, fake):
     controls = panel.controls
     _pick_voice(panel, "20261125-220000-tts")
@@ -686,7 +697,7 @@ def _real_core() -> bool:
     import importlib.util
 
     names = (
-        "studio.core.generation.speech",
+        "studio.core.generation.speech_jobs",
         "studio.core.speech.espeak",
         "studio.core.speech.wav",
         "studio.core.speech.pronunciation",
@@ -697,7 +708,7 @@ def _real_core() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _real_core(), reason="the speech core (studio.core.generation.speech) is not there yet")
+@pytest.mark.skipif(not _real_core(), reason="the speech core (studio.core.generation.speech_jobs) is not there yet")
 def test_real_system_voice_end_to_end(qtbot, studio_app, tmp_path):
     from studio.core.speech import espeak
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from studio.ui.backends.canvas import CanvasBackend
 from studio.ui.backends.writer import WriterBackend
-from studio.ui.widgets.canvas_controls import CanvasControls
-from studio.ui.widgets.writer_controls import WriterControls
+from studio.ui.widgets.canvas.controls import CanvasControls
+from studio.ui.widgets.writer.controls import WriterControls
 
 
 def test_starter_models_are_offered_in_both_pickers(qtbot, tmp_path):

@@ -27,7 +27,7 @@ from studio.core.project import create_project, open_project
 from studio.ui.backends.writer import HISTORY_FILE, WriterBackend
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
-from studio.ui.widgets.writer_editor import brand_check
+from studio.ui.widgets.writer.editor import brand_check
 
 GPT_RUN = "20261125-201400-gpt"
 LSTM_RUN = "20261124-100000-lstm"
@@ -224,10 +224,17 @@ def project_root(tmp_path):
 
 
 @pytest.fixture
-def panel(qtbot, studio_app, fake, project_root):
-    window = _window(qtbot)
-    panel = _open(qtbot, window, fake, project_root)
-    panel.window_ = window
+def panel(request, qtbot, studio_app, fake, project_root, panel_alone):
+    """The writer with the project open: on its own, or inside the whole window for tests marked main_window."""
+    if request.node.get_closest_marker("main_window"):
+        window = _window(qtbot)
+        panel = _open(qtbot, window, fake, project_root)
+        panel.window_ = window
+    else:
+        panel = panel_alone("text", QSize(1360, 860))
+        panel.backend = fake
+        panel.set_project(open_project(project_root))
+        qtbot.waitUntil(lambda: panel.models is not None and panel.models_slot.runner is None, timeout=5000)
     panel.controls.max_tokens.setValue(30)
     return panel
 
@@ -307,7 +314,7 @@ def test_template_fields_build_the_prompt_and_text_streams_in(qtbot, panel, fake
     qtbot.keyClicks(panel.prompt, " Thanks")  # the editor takes typing while text streams
     assert panel.prompt.toPlainText().endswith(" Thanks")
     stall_probe.stop()  # the screenshot is the test's own pause, not the window's
-    _shot(panel.window_, tmp_path, "writer-streaming-template.png")
+    _shot(panel.window(), tmp_path, "writer-streaming-template.png")
     stall_probe.start()
     with qtbot.waitSignal(panel.generated, timeout=10000) as done:
         pass
@@ -322,7 +329,7 @@ def test_template_fields_build_the_prompt_and_text_streams_in(qtbot, panel, fake
     assert panel.controls.generate_button.text() == "Generate" and not panel.progress.isVisible()
     assert panel.details.heading.text() == "Product description · linen shirt"
     assert panel.details.txt_button.isEnabled()
-    _shot(panel.window_, tmp_path, "writer-template-done.png")
+    _shot(panel.window(), tmp_path, "writer-template-done.png")
 
 
 def test_stop_halts_mid_stream_and_keeps_the_text(qtbot, panel, fake):
@@ -372,7 +379,7 @@ def test_variants_side_by_side(qtbot, panel, fake, tmp_path):
     lefts = [v.mapTo(panel, v.rect().topLeft()) for v in views]
     assert lefts[0].x() < lefts[1].x() < lefts[2].x() and len({p.y() for p in lefts}) == 1  # side by side
     assert all(v.width() >= 150 for v in views)
-    _shot(panel.window_, tmp_path, "writer-three-variants.png")
+    _shot(panel.window(), tmp_path, "writer-three-variants.png")
     qtbot.mouseClick(panel.controls.variant_buttons[1], Qt.MouseButton.LeftButton)
     assert [v.isVisible() for v in panel.columns.views] == [True, False, False, False]
 
@@ -393,7 +400,7 @@ def test_brand_rules_are_passed_on_and_shown_per_variant(qtbot, panel, fake, tmp
         assert view.rules.isVisible() and "○&nbsp;velvet" in shown and "no&nbsp;never-use&nbsp;words" in shown
         assert all(f"✓&nbsp;{w}" in shown for w in check["found"])
         assert f"{len(check['found'])} of 3 present" in view.rules.toolTip()
-    _shot(panel.window_, tmp_path, "writer-brand-rules.png")
+    _shot(panel.window(), tmp_path, "writer-brand-rules.png")
     view = panel.columns.views[0]
     view.editor.moveCursor(QTextCursor.MoveOperation.End)
     qtbot.keyClicks(view.editor, " Velvet, never cheap.")  # an edit: the checks follow the text
@@ -449,7 +456,7 @@ def test_history_keeps_every_generation_and_brings_one_back(qtbot, panel, fake, 
     assert "1 variant · seed 7" in history.row_text(1) and "2 variants · seed 8" in history.row_text(0)
     assert "linen shirt" in history.itemWidget(history.item(1)).text()
     panel.tabs.setCurrentIndex(1)
-    _shot(panel.window_, tmp_path, "writer-history.png")
+    _shot(panel.window(), tmp_path, "writer-history.png")
     qtbot.mouseClick(
         history.viewport(), Qt.MouseButton.LeftButton, pos=history.visualItemRect(history.item(1)).center()
     )
@@ -492,6 +499,7 @@ def test_copy_and_export_txt_and_md(qtbot, panel, fake, tmp_path):
     assert texts[1].strip() in md and "> Hello" in md and "- Must use: linen" in md and "- Seed: 42" in md
 
 
+@pytest.mark.main_window
 def test_models_templates_and_open_in_writer_from_training(no_starters, qtbot, panel, project_root):
     controls = panel.controls
     assert [controls.model.itemData(i) for i in range(controls.model.count())] == [GPT_RUN, LSTM_RUN]
@@ -526,12 +534,13 @@ def test_models_templates_and_open_in_writer_from_training(no_starters, qtbot, p
 
 
 def test_checkpoint_list_offers_the_writer_for_text_families():
-    from studio.ui.widgets.checkpoint_list import open_target
+    from studio.ui.widgets.training.checkpoint_list import open_target
 
     assert open_target("gpt")[:2] == ("text", "Open in writer") and open_target("lstm")[0] == "text"
     assert open_target("gan")[0] == "image"
 
 
+@pytest.mark.main_window
 def test_panel_state_is_remembered(qtbot, panel, fake):
     controls = panel.controls
     controls.model.setCurrentIndex(0)
@@ -592,6 +601,7 @@ def _real_core() -> bool:
     not _real_core(),
     reason="the text generation core (studio.core.generation.text_jobs, studio.core.nets.gpt) is not complete yet",
 )
+@pytest.mark.slow
 def test_real_core_streams_text_from_a_tiny_gpt(qtbot, studio_app, tmp_path):
     """An untrained tiny GPT saved as a run's checkpoint: the writer streams its text, and the same seed
     gives the same text again."""

@@ -335,14 +335,22 @@ def fake():
 
 
 @pytest.fixture
-def panel(qtbot, studio_app, tmp_path, fake):
-    window = _window(qtbot)
-    panel = window.panels["training"]
-    panel.backend = fake
-    window.set_project(_project(tmp_path))
-    window.show_panel("training")
+def panel(request, qtbot, studio_app, tmp_path, fake, panel_alone):
+    """The Training panel with the project open: on its own, or inside the whole window for tests marked
+    main_window."""
+    if request.node.get_closest_marker("main_window"):
+        window = _window(qtbot)
+        panel = window.panels["training"]
+        panel.backend = fake
+        window.set_project(_project(tmp_path))
+        window.show_panel("training")
+        panel.window_ = window
+    else:
+        panel = panel_alone("training")
+        panel.set_device_choice(AppSettings().device)  # as the window does
+        panel.backend = fake
+        panel.set_project(_project(tmp_path))
     qtbot.waitUntil(lambda: panel.catalog is not None, timeout=5000)
-    panel.window_ = window
     return panel
 
 
@@ -439,7 +447,7 @@ def test_a_run_streams_curves_and_pauses_resumes_saves_samples_and_stops(qtbot, 
     assert plots["loss"].legend.isVisible() and not plots["lr"].legend.isVisible()  # one curve needs no legend
     stall_probe.stop()  # a screenshot is the test's own pause, not the window's
     print(f"\nworst stall while streaming: {stall_probe.worst * 1000:.1f} ms")
-    shot = _shot(panel.window_, tmp_path, "training-monitor-running.png")
+    shot = _shot(panel.window(), tmp_path, "training-monitor-running.png")
     stall_probe.start()
 
     # Space pauses (the engine saves a checkpoint and waits), Space again resumes
@@ -455,7 +463,7 @@ def test_a_run_streams_curves_and_pauses_resumes_saves_samples_and_stops(qtbot, 
     qtbot.wait(300)
     assert _points(panel) == frozen  # nothing moves while paused
     stall_probe.stop()
-    _shot(panel.window_, tmp_path, "training-monitor-paused.png")
+    _shot(panel.window(), tmp_path, "training-monitor-paused.png")
     stall_probe.start()
     qtbot.keyClick(panel, Qt.Key.Key_Space)
     assert head.state == head.RUNNING
@@ -499,6 +507,7 @@ def test_a_run_streams_curves_and_pauses_resumes_saves_samples_and_stops(qtbot, 
     assert steps == sorted(set(steps))  # no duplicated steps after the resume
 
 
+@pytest.mark.main_window
 def test_finished_runs_can_be_compared_and_exported(qtbot, panel, fake, tmp_path):
     fake.step_time = 0
     panel.setup.select_dataset("shapes")
@@ -590,7 +599,7 @@ def test_an_interrupted_run_is_offered_for_resuming(qtbot, studio_app, tmp_path,
 
 
 def test_quality_scores_get_cards_of_their_own_scale_only_when_a_run_logs_them(qtbot, studio_app):
-    from studio.ui.widgets.training_plots import TrainingPlots
+    from studio.ui.widgets.training.plots import TrainingPlots
 
     plots = TrainingPlots()
     qtbot.addWidget(plots)
@@ -611,7 +620,7 @@ def test_quality_scores_get_cards_of_their_own_scale_only_when_a_run_logs_them(q
 
 
 def test_plots_take_100000_points_and_redraw_quickly(qtbot, studio_app):
-    from studio.ui.widgets.training_plots import SeriesBuffer, TrainingPlots
+    from studio.ui.widgets.training.plots import SeriesBuffer, TrainingPlots
 
     plots = TrainingPlots()
     qtbot.addWidget(plots)
@@ -655,6 +664,7 @@ def test_plots_take_100000_points_and_redraw_quickly(qtbot, studio_app):
     assert plots.redraws - before <= 7
 
 
+@pytest.mark.main_window
 def test_panel_state_is_remembered(qtbot, panel, fake):
     panel.setup.select_dataset("shapes")
     panel.setup.select_preset("best")
@@ -682,6 +692,7 @@ def test_panel_state_is_remembered(qtbot, panel, fake):
     assert other.tabs.currentIndex() == 3
 
 
+@pytest.mark.main_window
 def test_dataset_imports_refresh_the_training_choices(qtbot, panel):
     window = panel.window_
     window.project.datasets["logos"] = {"kind": "image", "items": 3}
@@ -697,6 +708,7 @@ def _real_engine() -> bool:
 
 
 @pytest.mark.skipif(not _real_engine(), reason="the training engine (studio.core.training) is not there yet")
+@pytest.mark.slow
 def test_a_real_reference_run_starts_pauses_resumes_and_stops(qtbot, studio_app, tmp_path, stall_probe):
     from studio.core.datasets.importer import ImportDataset
     from studio.core.jobs import run_job

@@ -8,8 +8,8 @@ import soundfile
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from studio.ui.widgets.audio_player import AudioPlayer, OutputUnavailable
-from studio.ui.widgets.training_samples import SampleStrip
+from studio.ui.widgets.common.audio_player import AudioPlayer, OutputUnavailable
+from studio.ui.widgets.training.samples import SampleStrip
 
 
 class Recording:
@@ -61,7 +61,7 @@ def test_audio_preview_shows_its_picture_and_plays_in_the_app(qtbot, tmp_path):
 def test_without_a_sound_device_the_preview_opens_in_the_system_player(qtbot, tmp_path, monkeypatch):
     opened = []
     monkeypatch.setattr(
-        "studio.ui.widgets.training_samples.QDesktopServices.openUrl", lambda url: opened.append(url.toLocalFile())
+        "studio.ui.widgets.training.samples.QDesktopServices.openUrl", lambda url: opened.append(url.toLocalFile())
     )
     strip = SampleStrip()
     qtbot.addWidget(strip)

@@ -353,11 +353,11 @@ def prepare_image(image: Any, resolution: int, fit: str = "crop") -> np.ndarray:
     """One picture (path, PIL image, or uint8 array (H, W[, 3|4])) -> uint8 (R, R, 3)."""
     from PIL import Image, UnidentifiedImageError
 
-    from studio.core.datasets import cache
+    from studio.core.datasets import image_cache
 
     if isinstance(image, (str, Path)):
         try:
-            return cache.load_square(image, resolution, fit)
+            return image_cache.load_square(image, resolution, fit)
         except (OSError, UnidentifiedImageError, ValueError) as exc:
             raise JobError(f"Could not read the picture {Path(image).name}; use a PNG, JPEG or WebP file.") from exc
     if isinstance(image, np.ndarray):
@@ -367,11 +367,11 @@ def prepare_image(image: Any, resolution: int, fit: str = "crop") -> np.ndarray:
         if array.ndim == 3 and array.shape == (resolution, resolution, 3):
             return array
         image = Image.fromarray(array)
-    picture = cache._to_rgb(image, (255, 255, 255))  # the exact conversion the cache applies
+    picture = image_cache._to_rgb(image, (255, 255, 255))  # the exact conversion the cache applies
     square = (
-        cache._crop_square(picture, resolution)
+        image_cache._crop_square(picture, resolution)
         if fit == "crop"
-        else cache._pad_square(picture, resolution, (255, 255, 255))
+        else image_cache._pad_square(picture, resolution, (255, 255, 255))
     )
     return np.asarray(square, np.uint8)
 
@@ -422,7 +422,7 @@ def load_image_model(run_folder: str | Path, step: int | None = None, device: st
 
 
 # Loaded models are kept in a small cache (run_models.ModelCache says why and how), shared by the canvas jobs
-# (jobs.py) and "Open PNG" (png_settings.model_for_settings), which both sit above this module.
+# (image_jobs.py) and "Open PNG" (png_settings.model_for_settings), which both sit above this module.
 CACHE_SIZE = 2
 _models = ModelCache(read_model_config, load_image_model, CACHE_SIZE)
 

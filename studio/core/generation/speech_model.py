@@ -1,5 +1,6 @@
 """Trained voices loaded for speaking: a TTS run (phoneme ids -> log-mel frames) and a vocoder run
-(log-mel frames -> samples), plus Griffin-Lim, the vocoder that needs no training.
+(log-mel frames -> samples). Griffin-Lim, the vocoder that needs no training, and the mel settings' reading
+(:func:`~studio.core.speech.mel.mel_params`) live with the mel front end in :mod:`studio.core.speech.mel`.
 
 Which runs are voices and which are vocoders is the family table's word (:mod:`studio.core.training.families`):
 a voice is a family whose generating network makes "mel", a vocoder one whose network makes "audio".
@@ -30,11 +31,11 @@ import numpy as np
 from studio.core import untrusted
 from studio.core.generation.run_models import ModelCache, load_generator, read_run_config
 from studio.core.jobs import JobError
+from studio.core.speech.mel import mel_params
 from studio.core.training import families, runs
 
 log = logging.getLogger(__name__)
 
-MEL_KEYS = ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length", "f_min", "f_max")
 # The two roles of a speech run, by what its generating network makes (families.Generator.makes).
 ROLES = {"mel": "voice", "audio": "vocoder"}
 SYNTHESIS_SEED = 4321  # the pre-net dropout's noise: the same text always sounds the same
@@ -59,23 +60,6 @@ def read_speech_config(run_folder: str | Path) -> dict:
 def read_vocoder_config(run_folder: str | Path) -> dict:
     """config.json of a run, checked to be a vocoder."""
     return read_run_config(run_folder, vocoder_families(), "a vocoder")
-
-
-def mel_params(model: dict) -> dict:
-    """The mel settings of a describe() dict, normalized for comparison (ints as ints, f_max None or float)."""
-    mel = dict(model.get("mel") or {})
-    missing = [key for key in MEL_KEYS if key not in mel]
-    if missing:
-        raise JobError(
-            f"The model description has no mel settings ({', '.join(missing)} missing); the run "
-            f"cannot be used for speech. Train it again with this version of AIGC Studio."
-        )
-    out: dict[str, int | float | None] = {
-        key: int(mel[key]) for key in ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length")
-    }
-    out["f_min"] = float(mel["f_min"])
-    out["f_max"] = None if mel["f_max"] is None else float(mel["f_max"])
-    return out
 
 
 # -- the acoustic model -----------------------------------------------------------------------------------------------
@@ -237,77 +221,6 @@ def load_vocoder(run_folder: str | Path, step: int | None = None, device: str = 
 # shared caches (a sentence after another asks for the same voice): run_models.ModelCache
 tts_models = ModelCache(read_speech_config, load_tts)
 vocoder_models = ModelCache(read_vocoder_config, load_vocoder)
-
-
-# -- Griffin-Lim ------------------------------------------------------------------------------------------------------
-_GL_CACHE: dict = {}
-
-
-def _griffin_lim_transforms(mel: dict, n_iter: int):
-    from studio.core.audio_stack import import_torchaudio
-
-    torchaudio = import_torchaudio()  # a mismatched torch/torchaudio pair: one sentence, not a linker error
-    key = (tuple(sorted(mel.items(), key=lambda kv: kv[0])), n_iter)
-    if key not in _GL_CACHE:
-        n_stft = int(mel["n_fft"]) // 2 + 1
-        inverse = torchaudio.transforms.InverseMelScale(
-            n_stft=n_stft,
-            n_mels=int(mel["n_mels"]),
-            sample_rate=int(mel["sample_rate"]),
-            f_min=float(mel["f_min"]),
-            f_max=None if mel["f_max"] is None else float(mel["f_max"]),
-            norm="slaney",
-            mel_scale="slaney",
-        )
-        griffin = torchaudio.transforms.GriffinLim(
-            n_fft=int(mel["n_fft"]),
-            n_iter=n_iter,
-            win_length=int(mel["win_length"]),
-            hop_length=int(mel["hop_length"]),
-            power=1.0,
-            rand_init=False,
-        )
-        if len(_GL_CACHE) > 8:
-            _GL_CACHE.clear()
-        _GL_CACHE[key] = (inverse, griffin)
-    return _GL_CACHE[key]
-
-
-def griffin_lim(mel: np.ndarray, mel_params: dict, n_iter: int = 32) -> np.ndarray:
-    """log-mel (T, n_mels) in the cache's convention (ln(max(slaney mel of |STFT|, 1e-5))) -> float32 samples
-    (T * hop_length,), by least-squares inversion of the mel filterbank (torchaudio's InverseMelScale, magnitudes
-    clipped at 0) and Griffin-Lim phase recovery (power 1: the cache's mels are of magnitudes, not power).
-
-    Why it sounds "phasey": the phase is estimated, not learned; a trained vocoder is far better, but this
-    works for every voice from its first checkpoint. The phase starts at zero rather than random (measured:
-    the same error after 32 iterations), so the same mel always gives the same samples and no random
-    generator is touched (a training run in the same process keeps its exact stream). The output is delayed
-    by half a hop to match the cache's frame centres and cut or padded to exactly T * hop samples (frame k =
-    samples [k*hop, (k+1)*hop))."""
-    import torch
-
-    mel = np.asarray(mel, np.float32)
-    hop = int(mel_params["hop_length"])
-    if mel.ndim != 2 or len(mel) == 0:
-        return np.zeros(0, np.float32)
-    bins = (int(mel_params["n_fft"]) // 2 + 1) * len(mel)
-    # its spectrograms would not fit a desktop's memory: refuse before allocating
-    if bins > untrusted.MAX_SPECTROGRAM_BINS:
-        raise JobError(
-            f"This sentence is too long for Griffin-Lim at these mel settings ({bins:,} spectrogram "
-            f"bins, over the limit of {untrusted.MAX_SPECTROGRAM_BINS:,}); split it, or pick a trained vocoder."
-        )
-    inverse, griffin = _griffin_lim_transforms(mel_params, int(n_iter))
-    with torch.inference_mode():
-        magnitudes = inverse(torch.from_numpy(np.exp(mel.T.copy())))  # (n_fft/2 + 1, T)
-        samples = griffin(magnitudes)
-    # torch's frames are centered on k * hop, the cache's on k * hop + hop / 2: delay by half a hop (measured on
-    # espeak speech, this halves the round trip's mel error, 0.36 -> 0.18 nats)
-    out = np.concatenate([np.zeros(hop // 2, np.float32), samples.numpy().astype(np.float32)])
-    length = len(mel) * hop
-    if len(out) < length:
-        out = np.concatenate([out, np.zeros(length - len(out), np.float32)])
-    return np.clip(out[:length], -1.0, 1.0)
 
 
 # -- finding runs -----------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The picture sizes the image networks (studio/core/nets/gan.py, vae.py) are built for, and their channel rule.
 
-Torch-free on purpose: the image cache (studio/core/datasets/cache.py), which does not import torch when the
+Torch-free on purpose: the image cache (studio/core/datasets/image_cache.py), which does not import torch when the
 studio starts, must accept exactly the sizes a network can be built for, so both read this one definition.
 
 Why powers of two from 32: the networks grow a 4×4 map by stride-2 layers (and shrink a picture to 4×4 the

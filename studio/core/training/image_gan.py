@@ -24,7 +24,7 @@ from torch import nn
 
 from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets.augment import augment, parse_policy
-from studio.core.datasets.cache import BuildImageCache, ImageCache
+from studio.core.datasets.image_cache import BuildImageCache, ImageCache
 from studio.core.jobs import JobError, run_job
 from studio.core.nets import gan
 from studio.core.nets.config import NetConfig

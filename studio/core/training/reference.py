@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.core.atomic import atomic_write_bytes
-from studio.core.datasets.cache import BuildImageCache, ImageCache
+from studio.core.datasets.image_cache import BuildImageCache, ImageCache
 from studio.core.jobs import JobError, run_job
 from studio.core.nets.autoencoder import AutoencoderConfig, TinyAutoencoder
 from studio.core.training.recipe_base import Phase, Recipe, adamw

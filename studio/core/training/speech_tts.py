@@ -38,9 +38,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.core.atomic import atomic_write_bytes
-from studio.core.datasets.cache import AudioCache, BuildAudioCache
+from studio.core.datasets.audio_cache import AudioCache, BuildAudioCache
 from studio.core.jobs import JobError, run_job
 from studio.core.nets.tts import SILENCE, Tacotron2, TtsConfig, diagonality, guided_attention_loss, input_ids
+from studio.core.speech.mel import MEL_KEYS, griffin_lim
 from studio.core.training.recipe_base import Phase, Recipe, adamw
 
 EVAL_SEED = 1234
@@ -51,7 +52,6 @@ PREVIEW_GRIFFIN_LIM_ITERS = 32
 # fired: early in training it never does, and 25 (the model's own cap) would make each preview ~10 s of babble
 # per sentence and cost seconds of Griffin-Lim on every preview.
 PREVIEW_FRAMES_PER_SYMBOL = 12
-MEL_KEYS = ("sample_rate", "n_mels", "n_fft", "hop_length", "win_length", "f_min", "f_max")
 
 # What every preview says, so a user hears the same words improve. Short, everyday sentences with the
 # sounds of the language; keys are language prefixes ("en-us" -> "en"), English is the fallback.
@@ -395,8 +395,6 @@ class TtsRecipe(SpeechRecipe):
 
     @torch.no_grad()
     def preview(self, models, step: int, folder: Path) -> dict | None:
-        from studio.core.generation.speech_model import griffin_lim
-
         mels, alignments = self.synthesize_batch(models[self.model_name], self.preview_ids)
         pause = np.zeros(int(PAUSE_S * self.sample_rate), np.float32)
         pieces = []

@@ -98,7 +98,7 @@ class VocoderRecipe(SpeechRecipe):
     def front(self):
         """The cache's mel transform on the training device (built once)."""
         if self._front is None:
-            from studio.core.datasets.cache import MelFrontEnd
+            from studio.core.speech.mel import MelFrontEnd
 
             m = self.mel
             self._front = MelFrontEnd(

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from studio.core.atomic import atomic_write_bytes
-from studio.core.datasets.cache import BuildTextCache, TextCache
+from studio.core.datasets.text_cache import BuildTextCache, TextCache
 from studio.core.jobs import JobError, run_job
 from studio.core.nets.config import NetConfig
 from studio.core.nets.gpt import GPT, GPTConfig, pick_next

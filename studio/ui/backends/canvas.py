@@ -6,7 +6,7 @@ the generation core's jobs at module level; every method that may touch them is 
 starts through the window's registry, on the job's own thread. The panel only ever sees plain dicts, paths and
 numpy ``uint8`` arrays ``(N, R, R, 3)``, which it turns into QImages itself (cheap, on the GUI thread).
 
-The work itself is the core's jobs (``studio.core.generation.jobs``: GenerateGrid, GenerateVariations,
+The work itself is the core's jobs (``studio.core.generation.image_jobs``: GenerateGrid, GenerateVariations,
 MakeLatentWalk, ExportImages, ReconstructImages, Morph), ``png_settings.regenerate`` and the model list
 (``model_list``: which runs the family table sends to the image panel); this module only gives them the canvas's
 titles and reshapes their results. The settings dict each picture carries is what the PNG export embeds and what
@@ -28,7 +28,7 @@ PANEL = "image"
 
 
 class CanvasBackend:
-    """The real generation core. Every ``*_job`` returns a job wrapping one of ``studio.core.generation.jobs``
+    """The real generation core. Every ``*_job`` returns a job wrapping one of ``studio.core.generation.image_jobs``
     (which imports torch when it runs, on the job's thread); :meth:`list_models` reads only JSON files."""
 
     device = "cpu"  # CPU pixels are the reproducible ones: "Open PNG" regenerates them exactly
@@ -37,7 +37,7 @@ class CanvasBackend:
         import importlib.util
 
         try:
-            return importlib.util.find_spec("studio.core.generation.jobs") is not None
+            return importlib.util.find_spec("studio.core.generation.image_jobs") is not None
         except (ImportError, ValueError):
             return False
 
@@ -49,7 +49,7 @@ class CanvasBackend:
     # -- jobs -----------------------------------------------------------------------------------------------------
     def grid_job(self, folder: str, step: int | None, seed: int, count: int, truncation: float, class_name: str | None):
         """Job → {"images": uint8 (count, R, R, 3), "settings": [one dict per image], ...}."""
-        from studio.core.generation.jobs import GenerateGrid
+        from studio.core.generation.image_jobs import GenerateGrid
 
         return CoreJob(
             f"Generating {count} images",
@@ -74,7 +74,7 @@ class CanvasBackend:
         gif_path: Path,
     ):
         """Job → {"frames": uint8 (F, R, R, 3), "gif": the GIF written, "fps"}."""
-        from studio.core.generation.jobs import MakeLatentWalk
+        from studio.core.generation.image_jobs import MakeLatentWalk
 
         job = MakeLatentWalk(
             folder,
@@ -91,7 +91,7 @@ class CanvasBackend:
 
     def export_job(self, items: list[tuple[np.ndarray, dict]], folder: Path, scale: int, resample: str):
         """Job → the PNG paths written, settings embedded (native size or upscaled ``scale`` times)."""
-        from studio.core.generation.jobs import ExportImages
+        from studio.core.generation.image_jobs import ExportImages
 
         job = ExportImages(
             [pixels for pixels, _ in items], [settings for _, settings in items], folder, scale=scale, resample=resample
@@ -100,7 +100,7 @@ class CanvasBackend:
 
     def reconstruct_job(self, folder: str, step: int | None, paths: list[Path]):
         """Job (a model that can encode) → {"originals", "reconstructions": uint8 (N, R, R, 3), "names"}."""
-        from studio.core.generation.jobs import ReconstructImages
+        from studio.core.generation.image_jobs import ReconstructImages
 
         job = ReconstructImages(folder, [Path(p) for p in paths], step=step, device=self.device)
         return CoreJob(
@@ -114,7 +114,7 @@ class CanvasBackend:
     ):
         """Job (a model that can encode) → {"originals": uint8 (2, R, R, 3), "frames" (A → B → A), "gif", "fps",
         "names"}."""
-        from studio.core.generation.jobs import Morph
+        from studio.core.generation.image_jobs import Morph
 
         job = Morph(
             folder,
@@ -142,7 +142,7 @@ class CanvasBackend:
     def regenerate_job(self, project_root: Path | None, path: Path):
         """Job → {"settings", "original" (the file's pixels), "regenerated" (made again, upscaled like the file),
         "identical": bool, "path"}."""
-        from studio.core.generation.jobs import OpenPng
+        from studio.core.generation.image_jobs import OpenPng
 
         if project_root is None:
             raise JobError("Open the project the picture was made in first: its run makes the picture again.")
@@ -193,8 +193,8 @@ class VariationsJob:
         self.strength, self.count, self.seed, self.device = float(strength), int(count), int(seed), device
 
     def __call__(self, ctx: JobContext) -> dict:
+        from studio.core.generation.image_jobs import GenerateVariations
         from studio.core.generation.image_model import cached_model
-        from studio.core.generation.jobs import GenerateVariations
         from studio.core.generation.png_settings import regenerate
         from studio.core.training.devices import threads_beside_a_window, torch_threads
 

@@ -175,7 +175,7 @@ class WriterContract(Protocol):
 # -- the speech panel ----------------------------------------------------------------------------------------------
 @runtime_checkable
 class SpeechContract(Protocol):
-    """The Speech panel's door to the speech core (``studio.core.generation.speech``, ``studio.core.speech``).
+    """The Speech panel's door to the speech core (``studio.core.generation.speech_jobs``, ``studio.core.speech``).
 
     ``settings`` are ``{"rate", "pitch", "volume"}``; a synthesis result is SynthesizeSpeech's ``{"samples",
     "sample_rate", "duration", "sentences", "voice", "spectrogram"}``."""
@@ -185,7 +185,7 @@ class SpeechContract(Protocol):
         ...
 
     def list_voices(self, project_root: Path | None, /) -> list[dict]:
-        """``generation.speech.list_voices``: ``{"id", "title", "kind" ("system" | "trained" | "piper"),
+        """``generation.speech_jobs.list_voices``: ``{"id", "title", "kind" ("system" | "trained" | "piper"),
         "language", "sample_rate", "detail"}`` plus, for trained voices, ``"steps"`` and ``"vocoders"``
         (``[{"id", "title"}]``, Griffin-Lim first)."""
         ...

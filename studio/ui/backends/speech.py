@@ -22,13 +22,13 @@ SETTING_KEYS = ("rate", "pitch", "volume")
 
 
 def _core():
-    from studio.core.generation import speech
+    from studio.core.generation import speech_jobs
 
-    return speech
+    return speech_jobs
 
 
 class SpeechBackend:
-    """The real speech core (``studio.core.generation.speech`` and ``studio.core.speech``)."""
+    """The real speech core (``studio.core.generation.speech_jobs`` and ``studio.core.speech``)."""
 
     device = "cpu"
 
@@ -36,7 +36,7 @@ class SpeechBackend:
         import importlib.util
 
         try:
-            return importlib.util.find_spec("studio.core.generation.speech") is not None
+            return importlib.util.find_spec("studio.core.generation.speech_jobs") is not None
         except (ImportError, ValueError):
             return False
 
@@ -110,7 +110,7 @@ def _uses_torch(voice: str) -> bool:
 
 
 class SpeakJob:
-    """``generation.speech.SynthesizeSpeech`` under the panel's title; a trained voice leaves a core to the
+    """``generation.speech_jobs.SynthesizeSpeech`` under the panel's title; a trained voice leaves a core to the
     window (torch threads), as the writer's generation does."""
 
     kind = "task"
@@ -156,7 +156,7 @@ class SpeakJob:
 
 
 class ExportLinesJob(SpeakJob):
-    """``generation.speech.ExportLines``: one WAV per non-empty line into ``folder``."""
+    """``generation.speech_jobs.ExportLines``: one WAV per non-empty line into ``folder``."""
 
     title = "Exporting lines"
 

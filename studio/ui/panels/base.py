@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.project import Project
-from studio.ui.widgets.empty_state import EmptyState
+from studio.ui.widgets.common.empty_state import EmptyState
 from studio.workers.job_slot import JobSlot
 
 

@@ -43,13 +43,13 @@ from PySide6.QtWidgets import (
 from studio.core.project import Project
 from studio.ui.backends.canvas import CanvasBackend, ModelsJob
 from studio.ui.panels.creation import ModelListPanel
-from studio.ui.widgets.canvas_controls import GRID_SIZES, CanvasControls
-from studio.ui.widgets.canvas_grid import CanvasGrid, describe_settings, settings_key
-from studio.ui.widgets.canvas_viewer import ComparePane, DetailsPane, EnlargedView, to_qimage
-from studio.ui.widgets.canvas_walk import WalkPane
-from studio.ui.widgets.drop_overlay import DropOverlay
-from studio.ui.widgets.empty_state import EmptyState
-from studio.ui.widgets.model_picker import model_title
+from studio.ui.widgets.canvas.controls import GRID_SIZES, CanvasControls
+from studio.ui.widgets.canvas.grid import CanvasGrid, describe_settings, settings_key
+from studio.ui.widgets.canvas.viewer import ComparePane, DetailsPane, EnlargedView, to_qimage
+from studio.ui.widgets.canvas.walk import WalkPane
+from studio.ui.widgets.common.drop_overlay import DropOverlay
+from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.common.model_picker import model_title
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class ImageCanvasPanel(ModelListPanel):
         scroll = self.controls_column(self.controls, "canvas", min_width=310)
 
         # centre: what the grid shows, favourites filter, progress; then the grid (or the enlarged image)
-        self.grid_label = QLabel(objectName="canvasGridTitle")
+        self.grid_label = QLabel(objectName="columnTitle")
         self.favourites_button = QPushButton("★ Favourites", objectName="favouritesFilter")
         self.favourites_button.setCheckable(True)
         self.favourites_button.setToolTip("Show only the images you starred (Space or the star on a tile)")

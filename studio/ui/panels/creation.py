@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.panels.base import Panel
-from studio.ui.widgets.banner import Banner
-from studio.ui.widgets.empty_state import EmptyState
+from studio.ui.widgets.common.banner import Banner
+from studio.ui.widgets.common.empty_state import EmptyState
 from studio.workers.job_slot import JobSlot
 
 NO_CHECKPOINT = (
@@ -144,7 +144,7 @@ class CreationPanel(Panel):
         return column
 
     @staticmethod
-    def job_progress_bar(name: str = "canvasProgress") -> QProgressBar:
+    def job_progress_bar(name: str = "jobProgress") -> QProgressBar:
         """The small, hidden-until-busy progress bar beside a creation panel's title."""
         bar = QProgressBar(objectName=name)
         bar.setRange(0, 1000)
@@ -156,7 +156,7 @@ class CreationPanel(Panel):
     @staticmethod
     def side_tabs(pages, min_width: int = 250) -> QTabWidget:
         """The creation panels' right column: ``(widget, label)`` pages as flat tabs."""
-        tabs = QTabWidget(objectName="canvasTabs")
+        tabs = QTabWidget(objectName="sideTabs")
         tabs.setDocumentMode(True)
         for page, label in pages:
             tabs.addTab(page, label)

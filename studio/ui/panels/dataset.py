@@ -65,18 +65,18 @@ from studio.core.jobs import JobError
 from studio.core.project import Project
 from studio.ui.icons import icon
 from studio.ui.panels.base import Panel
-from studio.ui.widgets.augment_preview import AugmentPreview
-from studio.ui.widgets.banner import Banner
-from studio.ui.widgets.cache_form import CacheTab
-from studio.ui.widgets.clip_list import ClipList
-from studio.ui.widgets.dataset_list import DatasetItemDelegate
-from studio.ui.widgets.drop_overlay import DropOverlay
-from studio.ui.widgets.empty_state import EmptyState
-from studio.ui.widgets.health_report import HealthReport, write_report
-from studio.ui.widgets.job_strip import JobStrip
-from studio.ui.widgets.split_form import SplitTab
-from studio.ui.widgets.text_preview import TextPreview
-from studio.ui.widgets.thumbnail_grid import DEFAULT_SIZE, ThumbnailGrid
+from studio.ui.widgets.common.banner import Banner
+from studio.ui.widgets.common.drop_overlay import DropOverlay
+from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.common.job_strip import JobStrip
+from studio.ui.widgets.dataset.augment_preview import AugmentPreview
+from studio.ui.widgets.dataset.cache_form import CacheTab
+from studio.ui.widgets.dataset.clip_list import ClipList
+from studio.ui.widgets.dataset.health_report import HealthReport, write_report
+from studio.ui.widgets.dataset.item_delegate import DatasetItemDelegate
+from studio.ui.widgets.dataset.split_form import SplitTab
+from studio.ui.widgets.dataset.text_preview import TextPreview
+from studio.ui.widgets.dataset.thumbnail_grid import DEFAULT_SIZE, ThumbnailGrid
 from studio.workers.thumbnails import warm_up_imports
 
 log = logging.getLogger(__name__)

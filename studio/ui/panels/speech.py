@@ -18,7 +18,7 @@ Rules this panel keeps (ARCHITECTURE.md): no ML here. Listing voices, synthesis,
 voice are jobs started through the window's registry via :mod:`studio.ui.backends.speech`, each purpose in its
 own job slot (a new request replaces that purpose's running one, whose late answer never arrives); their signals
 arrive at this object's slots, and the progress line follows the job started last. Playback goes through
-:class:`~studio.ui.widgets.audio_player.AudioPlayer`, which says plainly when this computer has no audio output;
+:class:`~studio.ui.widgets.common.audio_player.AudioPlayer`, which says plainly when this computer has no audio output;
 export never needs one.
 """
 
@@ -46,11 +46,11 @@ from studio.core.project import Project
 from studio.ui.backends.speech import SpeechBackend, VoicesJob, checkpoint_role
 from studio.ui.icons import icon
 from studio.ui.panels.creation import CreationPanel
-from studio.ui.widgets.audio_player import AudioPlayer
-from studio.ui.widgets.empty_state import EmptyState
-from studio.ui.widgets.speech_controls import SpeechControls, display_title
-from studio.ui.widgets.speech_dictionary import DictionaryEditor
-from studio.ui.widgets.speech_waveform import WaveformView, format_time
+from studio.ui.widgets.common.audio_player import AudioPlayer
+from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.speech.controls import SpeechControls, display_title
+from studio.ui.widgets.speech.dictionary import DictionaryEditor
+from studio.ui.widgets.speech.waveform import WaveformView, format_time
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class SpeechPanel(CreationPanel):
         self.empty_add_voice.clicked.connect(self.add_piper_voice)
         self.empty.layout().addWidget(self.empty_add_voice, alignment=Qt.AlignmentFlag.AlignHCenter)
         self.content = self._build_content()
-        self.stack = self.add_scrolling_stack("writerOuterScroll", self.content, self.empty)
+        self.stack = self.add_scrolling_stack("speechOuterScroll", self.content, self.empty)
         self._build_shortcuts()
         self.set_player(AudioPlayer())
         self._update_view()
@@ -117,10 +117,10 @@ class SpeechPanel(CreationPanel):
         self.controls.stop_requested.connect(self.stop)
         self.controls.voice_changed.connect(self._update_view)
         self.controls.add_voice_requested.connect(self.add_piper_voice)
-        column = self.controls_column(self.controls, "writer", self.controls.action_bar)  # Synthesize / Stop pinned
+        column = self.controls_column(self.controls, "speech", self.controls.action_bar)  # Synthesize / Stop pinned
 
         # centre: the script, then the clip
-        self.script = QPlainTextEdit(objectName="writerPrompt")
+        self.script = QPlainTextEdit(objectName="speechScript")
         self.script.setPlaceholderText(
             "Type what the voice should say. Each sentence is spoken in turn; each line "
             "can also be exported as its own file."
@@ -135,7 +135,7 @@ class SpeechPanel(CreationPanel):
         script_bar.addStretch(1)
         script_bar.addWidget(self.script_facts)
 
-        self.audio_label = QLabel("Audio", objectName="canvasGridTitle")
+        self.audio_label = QLabel("Audio", objectName="columnTitle")
         bar = self.work_bar(self.audio_label, clear_words=False)  # the outcome ("Stopped.", the clip) stays said
 
         self.waveform = WaveformView()
@@ -144,7 +144,7 @@ class SpeechPanel(CreationPanel):
         self.play_button = QPushButton(icon("play"), "Play", objectName="speechPlay")
         self.play_button.setToolTip("Play the clip from the playhead (Space)")
         self.play_button.clicked.connect(self.toggle_playback)
-        self.time_label = QLabel(objectName="canvasValue")
+        self.time_label = QLabel(objectName="valueText")
         self.time_label.setMinimumWidth(110)
         self.export_button = QPushButton(icon("save"), "Export WAV…", objectName="speechExport")
         self.export_button.setToolTip("Save the clip as a WAV (16-bit PCM), ready for a video editor (Ctrl+E)")
@@ -165,7 +165,7 @@ class SpeechPanel(CreationPanel):
         self.playback_notice.setWordWrap(True)
         self.playback_notice.setVisible(False)
 
-        centre = QWidget(objectName="writerCentre")
+        centre = QWidget(objectName="speechCentre")
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(16, 0, 16, 0)
         centre_layout.setSpacing(8)
@@ -181,7 +181,7 @@ class SpeechPanel(CreationPanel):
         # right: the pronunciation dictionary, and the sentences of the clip
         self.dictionary_editor = DictionaryEditor()
         self.dictionary_editor.changed.connect(self._on_dictionary_changed)
-        self.sentence_list = QListWidget(objectName="writerHistory")
+        self.sentence_list = QListWidget(objectName="speechSentences")
         self.sentence_list.itemClicked.connect(self._on_sentence_clicked)
         self.sentence_list.setWordWrap(True)
         self.sentences_hint = QLabel(

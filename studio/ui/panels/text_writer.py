@@ -43,11 +43,11 @@ from PySide6.QtWidgets import (
 from studio.core.project import Project
 from studio.ui.backends.writer import ModelsJob, WriterBackend
 from studio.ui.panels.creation import ModelListPanel
-from studio.ui.widgets.empty_state import EmptyState
-from studio.ui.widgets.run_list import run_title
-from studio.ui.widgets.writer_controls import FREE_TEXT, WriterControls
-from studio.ui.widgets.writer_editor import VariantColumns
-from studio.ui.widgets.writer_history import DetailsPane, HistoryList, describe_settings, entry_title, new_entry
+from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.common.run_list import run_title
+from studio.ui.widgets.writer.controls import FREE_TEXT, WriterControls
+from studio.ui.widgets.writer.editor import VariantColumns
+from studio.ui.widgets.writer.history import DetailsPane, HistoryList, describe_settings, entry_title, new_entry
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class TextWriterPanel(ModelListPanel):
         self.prompt_hint.setWordWrap(True)
         self.prompt_hint.setVisible(False)
 
-        self.variants_label = QLabel("Variants", objectName="canvasGridTitle")
+        self.variants_label = QLabel("Variants", objectName="columnTitle")
         bar = self.work_bar(self.variants_label)
 
         self.columns = VariantColumns()

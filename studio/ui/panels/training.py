@@ -57,15 +57,15 @@ from studio.ui.backends.training import (
 )
 from studio.ui.icons import icon
 from studio.ui.panels.base import Panel
-from studio.ui.widgets.banner import Banner
-from studio.ui.widgets.checkpoint_list import CheckpointList
-from studio.ui.widgets.empty_state import EmptyState
-from studio.ui.widgets.run_list import RunList, run_state, run_title
-from studio.ui.widgets.training_log import TrainingLog
-from studio.ui.widgets.training_monitor import SHORTCUTS, TrainingMonitorHead
-from studio.ui.widgets.training_resume import ResumeBanner
-from studio.ui.widgets.training_samples import SampleStrip
-from studio.ui.widgets.training_setup import ESTIMATING, TrainingSetup
+from studio.ui.widgets.common.banner import Banner
+from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.common.run_list import RunList, run_state, run_title
+from studio.ui.widgets.training.checkpoint_list import CheckpointList
+from studio.ui.widgets.training.log import TrainingLog
+from studio.ui.widgets.training.monitor import SHORTCUTS, TrainingMonitorHead
+from studio.ui.widgets.training.resume import ResumeBanner
+from studio.ui.widgets.training.samples import SampleStrip
+from studio.ui.widgets.training.setup_card import ESTIMATING, TrainingSetup
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ class TrainingPanel(Panel):
     def ensure_plots(self):
         """Build the plots (imports pyqtgraph) the first time they are needed."""
         if self.plots is None:
-            from studio.ui.widgets.training_plots import TrainingPlots
+            from studio.ui.widgets.training.plots import TrainingPlots
 
             self.plots = TrainingPlots()
             self.plots.set_smoothing(self._smoothing)

@@ -11,21 +11,13 @@ import torch
 from PIL import Image
 
 from studio.core.datasets import phonemes
-from studio.core.datasets.cache import (
-    AudioCache,
-    BuildAudioCache,
-    BuildImageCache,
-    BuildTextCache,
-    ImageCache,
-    TextCache,
-    load_square,
-    manifest_fingerprint,
-    text_cache_folder,
-    token_dtype,
-)
+from studio.core.datasets.audio_cache import AudioCache, BuildAudioCache
+from studio.core.datasets.cache_common import manifest_fingerprint, token_dtype
+from studio.core.datasets.image_cache import BuildImageCache, ImageCache, load_square
 from studio.core.datasets.importer import ImportDataset, dataset_folder
 from studio.core.datasets.manifest import Manifest
 from studio.core.datasets.split import assign_split
+from studio.core.datasets.text_cache import BuildTextCache, TextCache, text_cache_folder
 from studio.core.datasets.tokenizers import BPETokenizer, CharTokenizer, load
 from studio.core.jobs import Cancelled, JobContext, JobError, run_job
 

@@ -16,18 +16,11 @@ import soundfile
 from PIL import Image
 
 from studio.core.datasets import tokenizers
-from studio.core.datasets.cache import (
-    AudioCache,
-    BuildAudioCache,
-    BuildImageCache,
-    BuildTextCache,
-    ImageCache,
-    TextCache,
-    audio_cache_folder,
-    cache_problem,
-    text_cache_folder,
-)
+from studio.core.datasets.audio_cache import AudioCache, BuildAudioCache, audio_cache_folder
+from studio.core.datasets.cache_common import cache_problem
+from studio.core.datasets.image_cache import BuildImageCache, ImageCache
 from studio.core.datasets.importer import ImportDataset, dataset_folder
+from studio.core.datasets.text_cache import BuildTextCache, TextCache, text_cache_folder
 from studio.core.jobs import JobContext, JobError, run_job
 
 

@@ -17,18 +17,13 @@ import pytest
 import soundfile
 from PIL import Image
 
+from studio.core.datasets.audio_cache import AudioCache, BuildAudioCache
 from studio.core.datasets.base import SKIPPED, ImportOptions
-from studio.core.datasets.cache import (
-    AudioCache,
-    BuildAudioCache,
-    BuildImageCache,
-    BuildTextCache,
-    ImageCache,
-    TextCache,
-)
 from studio.core.datasets.fixes import reimport, trim_silence
+from studio.core.datasets.image_cache import BuildImageCache, ImageCache
 from studio.core.datasets.importer import ImportDataset, dataset_folder, dataset_report
 from studio.core.datasets.manifest import OUTSIDE_REASON, Manifest
+from studio.core.datasets.text_cache import BuildTextCache, TextCache
 from studio.core.jobs import JobError, run_job
 from studio.core.safe_paths import PathGuard, inside, resolve_inside, safe_name
 

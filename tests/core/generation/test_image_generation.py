@@ -16,8 +16,8 @@ import pytest
 from generation_helpers import GAN, GAN_CLASSES, REFERENCE, VAE, make_run
 from PIL import Image
 
-from studio.core.generation import animation, image_model, jobs, png_settings
-from studio.core.generation.jobs import (
+from studio.core.generation import animation, image_jobs, image_model, png_settings
+from studio.core.generation.image_jobs import (
     ExportImages,
     GenerateGrid,
     GenerateVariations,
@@ -37,6 +37,7 @@ def run_folder(project, run_id):
 
 
 # -- determinism ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_cli_writes_byte_identical_pngs_for_the_same_arguments(project, tmp_path):
     args = [
         "generate",
@@ -132,7 +133,7 @@ def test_a_png_round_trip_regenerates_identical_pixels(project, tmp_path, scale,
         read = png_settings.read_settings(path)
         assert read["scale"] == scale and read["resample"] == resample
         assert np.array_equal(png_settings.regenerate(project, read), stored), path
-    opened = run_job(jobs.OpenPng(project, files[2]))
+    opened = run_job(image_jobs.OpenPng(project, files[2]))
     assert opened["identical"] and opened["image"].shape == (32, 32, 3) and opened["step"] == 10
     assert np.array_equal(opened["image"], deeper["images"][1])
     # variations stay near their base image, and keep its class and truncation

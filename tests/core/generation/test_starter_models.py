@@ -12,7 +12,7 @@ from generation_helpers import make_run
 from safetensors.torch import load_file, save_file
 
 from studio.core.generation import image_model, starter, text_model
-from studio.core.generation.jobs import GenerateGrid
+from studio.core.generation.image_jobs import GenerateGrid
 from studio.core.generation.run_models import starter_folders
 from studio.core.generation.sampling import SamplingSettings
 from studio.core.generation.text_jobs import GenerateText

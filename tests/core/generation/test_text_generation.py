@@ -399,6 +399,7 @@ def _cli(*args):
     )
 
 
+@pytest.mark.slow
 def test_cli_prints_the_same_text_for_the_same_arguments(text_project):
     from studio.core.generation.sampling import generate
     from studio.core.generation.text_model import load_text_model

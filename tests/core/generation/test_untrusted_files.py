@@ -149,14 +149,14 @@ def test_limits_name_the_file_the_value_and_the_limit(tmp_path):
 def test_the_studios_own_presets_and_defaults_are_within_the_limits(tmp_path):
     """Limits generous enough for anything the presets make: every limited key of every family's defaults and
     presets, and the describe() shapes of the networks they build."""
-    from studio.core.datasets import cache
+    from studio.core.datasets import audio_cache
     from studio.core.nets.tts import TtsConfig
     from studio.core.nets.vocoder import VocoderConfig
     from studio.core.training import families
 
     assert (untrusted.LIMITS["mel"]["sample_rate"].low, untrusted.LIMITS["mel"]["sample_rate"].high) == (
-        cache.MIN_SAMPLE_RATE,
-        cache.MAX_SAMPLE_RATE,
+        audio_cache.MIN_SAMPLE_RATE,
+        audio_cache.MAX_SAMPLE_RATE,
     )  # the same range the audio cache accepts
     where = tmp_path / "config.json"
     checked = 0

@@ -250,7 +250,7 @@ def test_the_decoder_has_a_hard_cap_whatever_it_is_asked(monkeypatch, one_thread
 
 def test_griffin_lim_refuses_a_spectrogram_too_big_for_memory():
     from studio.core import untrusted
-    from studio.core.generation.speech_model import griffin_lim
+    from studio.core.speech.mel import griffin_lim
 
     mel = {
         "sample_rate": 192000,

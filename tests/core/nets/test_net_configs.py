@@ -338,10 +338,10 @@ def test_speech_networks_synthesize_the_documented_shapes():
 
 # -- one definition of the picture sizes ------------------------------------------------------------------------
 def test_the_image_cache_and_the_networks_share_one_torch_free_list_of_sizes():
-    from studio.core.datasets import cache
+    from studio.core.datasets import image_cache
     from studio.core.nets import image_sizes
 
-    assert cache.RESOLUTIONS is image_sizes.RESOLUTIONS == (32, 64, 128, 256)
+    assert image_cache.RESOLUTIONS is image_sizes.RESOLUTIONS == (32, 64, 128, 256)
     code = "import sys, studio.core.nets.image_sizes, studio.core.nets.config; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr[-1000:]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from speech_helpers import HOP, PIPER_RATE, TEST_SENTENCE, piper_config
 
-from studio.core.generation.speech import SynthesizeSpeech, list_voices
+from studio.core.generation.speech_jobs import SynthesizeSpeech, list_voices
 from studio.core.jobs import JobError, run_job
 from studio.core.speech import espeak, piper
 

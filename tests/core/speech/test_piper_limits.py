@@ -20,7 +20,7 @@ import pytest
 from speech_helpers import HOP, PIPER_RATE
 
 from studio.core import untrusted
-from studio.core.generation.speech import SynthesizeSpeech
+from studio.core.generation.speech_jobs import SynthesizeSpeech
 from studio.core.jobs import JobError, run_job
 from studio.core.speech import piper
 from studio.core.untrusted import OverLimit

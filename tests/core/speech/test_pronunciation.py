@@ -70,7 +70,7 @@ def test_dictionary_file_round_trip(tmp_path):
 
 
 def test_dictionary_changes_what_the_system_voice_says():
-    from studio.core.generation.speech import SynthesizeSpeech
+    from studio.core.generation.speech_jobs import SynthesizeSpeech
 
     def length(text, entries):
         return len(run_job(SynthesizeSpeech("system:en-us", text, dictionary=entries))["samples"])

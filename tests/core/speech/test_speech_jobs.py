@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from studio.core.generation.speech import ExportLines, SynthesizeSpeech, list_voices, write_speech
+from studio.core.generation.speech_jobs import ExportLines, SynthesizeSpeech, list_voices, write_speech
 from studio.core.jobs import Cancelled, JobContext, JobError, run_job
 from studio.core.speech import dsp
 
@@ -160,6 +160,7 @@ TINY_VOCODER = {
 }
 
 
+@pytest.mark.slow
 def test_trained_voice_through_the_same_job(tmp_path, monkeypatch):
     """A 2-step TTS run and a 2-step vocoder run (untrained: only the plumbing is checked): the voice is listed,
     speaks through the newest vocoder or Griffin-Lim, and speed stretches its mel."""

@@ -22,7 +22,7 @@ def test_synthesize_gives_loud_enough_audio_at_the_stated_rate():
 
 
 def test_longer_text_gives_a_proportionally_longer_wav(tmp_path):
-    from studio.core.generation.speech import SynthesizeSpeech, write_speech
+    from studio.core.generation.speech_jobs import SynthesizeSpeech, write_speech
 
     short = write_speech(tmp_path / "short.wav", run_job(SynthesizeSpeech("system:en", " ".join(SENTENCES))))
     long = write_speech(tmp_path / "long.wav", run_job(SynthesizeSpeech("system:en", " ".join(SENTENCES * 3))))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from training_helpers import logged_steps
 
 from studio.core.training import runs
@@ -32,6 +33,7 @@ def studio(*args, timeout=60):
     return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_train_prints_the_run_id_and_refuses_unusable_arguments_with_exit_2(project):
     done = studio(
         "train",
@@ -73,6 +75,7 @@ def test_train_prints_the_run_id_and_refuses_unusable_arguments_with_exit_2(proj
     assert wrong.returncode == 2 and wrong.stderr.strip()
 
 
+@pytest.mark.slow
 def test_a_killed_run_is_detected_and_resume_latest_finishes_it(project):
     command = [
         sys.executable,

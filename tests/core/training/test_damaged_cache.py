@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from studio.core.datasets.cache import BuildTextCache, TextCache, text_cache_folder
 from studio.core.datasets.importer import ImportDataset, dataset_folder
+from studio.core.datasets.text_cache import BuildTextCache, TextCache, text_cache_folder
 from studio.core.jobs import JobContext, run_job
 from studio.core.training import TrainJob
 

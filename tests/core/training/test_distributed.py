@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from safetensors.torch import load_file
 from training_helpers import FAST, assert_identical, final_weights, logged_steps
 
@@ -38,6 +39,7 @@ def torchrun(*args, timeout=120):
     )
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_end_with_identical_weights(project, tmp_path):
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT)
@@ -55,6 +57,7 @@ def test_two_gloo_processes_end_with_identical_weights(project, tmp_path):
     assert logged_steps(folders[0]) == list(range(1, 11))  # one writer: no line twice
 
 
+@pytest.mark.slow
 def test_torchrun_runs_the_train_command(project):
     done = torchrun(
         "-m",

@@ -213,6 +213,7 @@ def test_diffaugment_sees_real_and_fake_batches(shapes, monkeypatch):
 
 
 # -- recipes through the engine -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_gan_trains_200_steps_and_describes_its_generator(gan_run):
     job, seconds = gan_run
     print(f"GAN 200 steps: {seconds:.1f} s")  # ~9 s on one thread
@@ -242,6 +243,7 @@ def test_gan_trains_200_steps_and_describes_its_generator(gan_run):
     assert (job.run_folder / "samples" / "step-000200.png").is_file()
 
 
+@pytest.mark.slow
 def test_gan_quality_improves_over_the_fresh_generator(gan_run):
     """val_kid of the trained EMA generator beats the freshly built one on the same fixed latents."""
     job, _ = gan_run
@@ -266,6 +268,7 @@ def test_gan_quality_improves_over_the_fresh_generator(gan_run):
     assert recipe.evaluate({"generator": trained}) == after  # fixed seeds: repeatable
 
 
+@pytest.mark.slow
 def test_class_labels_change_what_the_models_make(gan_run, vae_run):
     """Same latent, different class: different pictures (conditional batch norm / label embedding wired)."""
     for (job, _), build, prefix in ((gan_run, gan.build_generator, "ema.generator."), (vae_run, vae.build_vae, "vae.")):
@@ -283,6 +286,7 @@ def test_class_labels_change_what_the_models_make(gan_run, vae_run):
                 assert (pictures[a] - pictures[b]).abs().mean() > 0.01, (model["kind"], a, b)
 
 
+@pytest.mark.slow
 def test_vae_trains_200_steps_and_reconstruction_error_halves(vae_run):
     job, seconds = vae_run
     print(f"VAE 200 steps: {seconds:.1f} s")  # ~11 s on one thread

@@ -18,10 +18,10 @@ import torch
 from training_helpers import assert_identical, final_weights, logged_steps
 
 from studio.core.datasets import phonemes
-from studio.core.datasets.cache import MelFrontEnd
 from studio.core.datasets.importer import ImportDataset
 from studio.core.jobs import Cancelled, JobContext, JobError, run_job
 from studio.core.nets import tts, vocoder
+from studio.core.speech.mel import MelFrontEnd, griffin_lim
 from studio.core.training import TrainJob, families, runs
 from studio.core.training.checkpoints import complete_steps
 
@@ -235,6 +235,7 @@ def test_hifigan_upsamples_by_the_hop_and_discriminates():
 
 
 # -- recipes through the engine -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_tts_trains_50_steps_and_its_loss_falls(trained):
     job = trained["tts"]
     first, last = _first_and_last(job.run_folder, "mel")
@@ -256,6 +257,7 @@ def test_tts_trains_50_steps_and_its_loss_falls(trained):
     assert Image.open(png).size[0] >= 320
 
 
+@pytest.mark.slow
 def test_vocoder_trains_50_steps_on_all_clips_and_its_mel_loss_falls(trained):
     job = trained["vocoder"]
     first, last = _first_and_last(job.run_folder, "mel")
@@ -282,6 +284,7 @@ def test_vocoder_trains_50_steps_on_all_clips_and_its_mel_loss_falls(trained):
     assert (job.run_folder / "samples" / "step-000050.png").is_file()
 
 
+@pytest.mark.slow
 def test_checkpoints_speak_through_griffin_lim_and_the_vocoder(trained):
     from studio.core.generation import speech_model
 
@@ -292,7 +295,7 @@ def test_checkpoints_speak_through_griffin_lim_and_the_vocoder(trained):
     assert mel.dtype == np.float32 and mel.shape[1] == 80 and len(mel) > 0 and np.isfinite(mel).all()
     assert alignment.shape[0] == len(mel)
     assert np.array_equal(mel, voice.mel_for(voice.phoneme_ids("Good morning."))[0])  # deterministic
-    samples = speech_model.griffin_lim(mel, voice.mel)
+    samples = griffin_lim(mel, voice.mel)
     assert samples.dtype == np.float32 and len(samples) == len(mel) * 256
     assert float(np.sqrt(np.mean(samples**2))) > 1e-3  # not silent
 
@@ -314,7 +317,6 @@ def test_checkpoints_speak_through_griffin_lim_and_the_vocoder(trained):
 def test_griffin_lim_inverts_the_cache_mels_of_a_real_clip():
     """espeak speech -> the cache's log-mel -> Griffin-Lim -> log-mel again: close (the mel convention and
     the frame alignment match; an off-by-half-hop or power/magnitude mix-up doubles the error)."""
-    from studio.core.generation.speech_model import griffin_lim
 
     clip = synthesize("The quick brown fox jumps over the lazy dog.")
     clip = clip[: len(clip) // 256 * 256]
@@ -370,6 +372,7 @@ def _stop_at(step: int, key: str) -> JobContext:
 
 
 @pytest.mark.parametrize("family", ["tts", "vocoder"])
+@pytest.mark.slow
 def test_resume_equals_straight_run(voice, family):
     """4 steps + stop + resume + 4 steps == 8 steps straight, bit for bit (pre-net dropout, batch norm
     statistics, random vocoder windows and both GAN players included). Short runs: every step draws from

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from studio.core.atomic import atomic_write_text
 from studio.core.datasets.fixes import near_duplicate_ids
 from studio.core.datasets.manifest import Manifest, report
-from studio.ui.widgets.entry_model import EntryListModel
+from studio.ui.widgets.dataset.entry_model import EntryListModel
 
 STATUS_TEXT = {"ok": "OK", "fixed": "Fixed", "skipped": "Skipped", "duplicate": "Duplicate", "transcript": "Transcript"}
 STATUS_COLOUR = {

@@ -27,8 +27,8 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from studio.ui.backends.training import metric_columns
-from studio.ui.widgets.elided_label import ElidedLabel
-from studio.ui.widgets.training_monitor import format_number
+from studio.ui.widgets.common.elided_label import ElidedLabel
+from studio.ui.widgets.training.monitor import format_number
 
 REDRAW_MS = 100  # at most ~10 redraws a second
 PALETTE = ("#5B5BD6", "#E0607E", "#2F9E77", "#D98E04", "#3B82C4", "#8B5CF6", "#C05621", "#0E9AA7")

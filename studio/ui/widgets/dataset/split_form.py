@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.widgets.forms import form_rows
+from studio.ui.widgets.common.forms import form_rows
 
 
 class SplitTab(QWidget):

@@ -141,7 +141,7 @@ class SampleStrip(QWidget):
         """Play (or stop, when it is already playing) a preview WAV in the app; False when it cannot."""
         import soundfile
 
-        from studio.ui.widgets.audio_player import AudioPlayer
+        from studio.ui.widgets.common.audio_player import AudioPlayer
 
         if self.player is None:
             self.player = AudioPlayer(parent=self)

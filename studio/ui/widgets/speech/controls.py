@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.icons import icon
-from studio.ui.widgets.model_picker import action_bar
+from studio.ui.widgets.common.model_picker import action_bar
 
 GROUPS = (("system", "System voices"), ("trained", "Trained voices"), ("piper", "Imported voices"))
 DEFAULTS = {"rate": 1.0, "pitch": 0.0, "volume": 1.0}
@@ -76,7 +76,7 @@ class DeliverySlider(QWidget):
         self.slider.setValue(default)
         self.slider.setToolTip(tip)
         self.slider.setPageStep(max(1, (high - low) // 10))
-        self.value_label = QLabel(objectName="canvasValue")
+        self.value_label = QLabel(objectName="valueText")
         self.value_label.setFixedWidth(50)
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.value_label.setToolTip("Double-click to reset")

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout
 
 from studio.ui.icons import icon
-from studio.ui.widgets.job_status import with_eta
+from studio.ui.widgets.common.job_status import with_eta
 
 
 class JobStrip(QFrame):

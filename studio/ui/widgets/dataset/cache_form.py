@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.datasets.drops import AUDIO, IMAGE, TEXT
-from studio.ui.widgets.forms import form_rows
-from studio.ui.widgets.job_strip import JobStrip
+from studio.ui.widgets.common.forms import form_rows
+from studio.ui.widgets.common.job_strip import JobStrip
 
 
 class CacheTab(QWidget):
@@ -96,13 +96,13 @@ class CacheTab(QWidget):
 
     def make_job(self, folder: Path):
         """The cache job for the current settings."""
-        from studio.core.datasets import cache
+        from studio.core.datasets import audio_cache, image_cache, text_cache
 
         if self.kind == IMAGE:
-            return cache.BuildImageCache(folder, int(self.resolution.currentData()), str(self.fit.currentData()))
+            return image_cache.BuildImageCache(folder, int(self.resolution.currentData()), str(self.fit.currentData()))
         if self.kind == TEXT:
-            return cache.BuildTextCache(folder, str(self.tokenizer.currentData()), int(self.vocab.value()))
-        return cache.BuildAudioCache(folder)
+            return text_cache.BuildTextCache(folder, str(self.tokenizer.currentData()), int(self.vocab.value()))
+        return audio_cache.BuildAudioCache(folder)
 
     def describe(self) -> str:
         if self.kind == IMAGE:

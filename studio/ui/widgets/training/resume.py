@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
 from studio.ui.icons import icon
-from studio.ui.widgets.run_list import run_title
+from studio.ui.widgets.common.run_list import run_title
 
 
 class ResumeBanner(QFrame):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
-from studio.ui.widgets.run_list import run_title
+from studio.ui.widgets.common.run_list import run_title
 
 
 def model_title(info: dict) -> str:
@@ -96,7 +96,7 @@ class ModelPickerMixin:
 def action_bar(primary: QWidget, stop: QWidget, hint: QWidget) -> QFrame:
     """A creation panel's main buttons (Generate or Synthesize, then Stop) over the hint that says why the main
     one is disabled; the panel pins it under its controls column (Panel.controls_column)."""
-    bar = QFrame(objectName="writerActions")
+    bar = QFrame(objectName="actionBar")
     layout = QVBoxLayout(bar)
     layout.setContentsMargins(0, 10, 14, 0)
     layout.setSpacing(6)

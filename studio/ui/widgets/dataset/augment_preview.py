@@ -29,7 +29,7 @@ OPS = (
 
 def _load_square(path: str, side: int):
     """One (side, side, 3) uint8 picture, cropped exactly as the training cache crops it."""
-    from studio.core.datasets.cache import load_square
+    from studio.core.datasets.image_cache import load_square
 
     return load_square(path, side, "crop")
 

@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from studio.ui.widgets.canvas_viewer import ImageView
-from studio.ui.widgets.forms import form_rows
+from studio.ui.widgets.canvas.viewer import ImageView
+from studio.ui.widgets.common.forms import form_rows
 
 EASINGS = (("smooth", "Smooth"), ("linear", "Linear"))
 

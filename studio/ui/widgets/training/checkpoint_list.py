@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.training import families
 from studio.ui.icons import icon
-from studio.ui.widgets.training_monitor import format_number
+from studio.ui.widgets.training.monitor import format_number
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 # panel id -> (button text, icon): the creation panels, not the families (those come from the family table)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from studio.core.durations import format_duration, format_rough_duration
 from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
 from studio.ui.icons import icon
-from studio.ui.widgets.training_config import ConfigForm
+from studio.ui.widgets.training.config import ConfigForm
 
 ESTIMATING = "Estimating…"
 KIND_ICON = {"image": "image", "text": "text", "audio": "speech"}

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.icons import icon
-from studio.ui.widgets.entry_model import EntryListModel
+from studio.ui.widgets.dataset.entry_model import EntryListModel
 from studio.workers.thumbnails import FAILED, BackgroundLoader
 
 BINS = 72  # bars per waveform

@@ -9,8 +9,7 @@ from __future__ import annotations
 import contextlib
 import random
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -27,28 +26,10 @@ from PySide6.QtWidgets import (
 
 from studio.core.training import families
 from studio.ui.icons import icon
-from studio.ui.widgets.model_picker import ModelPickerMixin
+from studio.ui.widgets.common.model_picker import ModelPickerMixin
+from studio.ui.widgets.common.seed import MAX_SEED, dice_icon
 
 GRID_SIZES = (4, 16, 36, 64)
-MAX_SEED = 2**31 - 1
-
-
-def dice_icon(size: int = 18) -> QIcon:
-    """A die showing five, drawn here so it looks the same on every platform (no emoji font needed)."""
-    pixmap = QPixmap(QSize(size, size) * 2)
-    pixmap.setDevicePixelRatio(2.0)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(QPen(QColor("#4A4AC4"), 1.4))
-    painter.setBrush(QColor("#ECECFC"))
-    painter.drawRoundedRect(QRectF(1.5, 1.5, size - 3, size - 3), 4, 4)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor("#4A4AC4"))
-    for x, y in ((0.3, 0.3), (0.7, 0.3), (0.5, 0.5), (0.3, 0.7), (0.7, 0.7)):
-        painter.drawEllipse(QPointF(x * size, y * size), 1.6, 1.6)
-    painter.end()
-    return QIcon(pixmap)
 
 
 class CanvasControls(ModelPickerMixin, QFrame):
@@ -107,7 +88,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
         self.truncation.setToolTip(
             "Lower keeps images closer to the model's average look: safer and less varied. 1.00 uses the full range."
         )
-        self.truncation_value = QLabel(objectName="canvasValue")
+        self.truncation_value = QLabel(objectName="valueText")
         self.truncation_value.setFixedWidth(34)
         self.truncation.valueChanged.connect(self._on_truncation)
         trunc_row = QHBoxLayout()

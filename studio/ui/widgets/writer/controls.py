@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.icons import icon
-from studio.ui.widgets.canvas_controls import MAX_SEED, dice_icon
-from studio.ui.widgets.model_picker import ModelPickerMixin, action_bar
+from studio.ui.widgets.common.model_picker import ModelPickerMixin, action_bar
+from studio.ui.widgets.common.seed import MAX_SEED, dice_icon
 
 FREE_TEXT = ""  # the template id of "Free text": the prompt is whatever is typed
 VARIANT_COUNTS = (1, 2, 3, 4)
@@ -112,7 +112,7 @@ class WriterControls(ModelPickerMixin, QFrame):
             "Higher is bolder and more surprising, lower is safer and more repetitive; "
             "0 always picks the likeliest word"
         )
-        self.temperature_value = QLabel(objectName="canvasValue")
+        self.temperature_value = QLabel(objectName="valueText")
         self.temperature_value.setFixedWidth(34)
         self.temperature.valueChanged.connect(self._on_temperature)
         self.top_k = QSpinBox(objectName="writerTopK")

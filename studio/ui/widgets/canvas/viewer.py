@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.widgets.canvas_grid import describe_settings, last_variation
+from studio.ui.widgets.canvas.grid import describe_settings, last_variation
 
 SCALES = (1, 2, 4, 8)
 
@@ -92,7 +92,7 @@ class ImageView(QWidget):
 
 
 def _value_label() -> QLabel:
-    label = QLabel(objectName="canvasValue")
+    label = QLabel(objectName="valueText")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 
@@ -144,7 +144,7 @@ class DetailsPane(QWidget):
         self.strength.setToolTip(
             "How far variations may wander from this image: low keeps them close, high makes them differ more"
         )
-        self.strength_value = QLabel("0.30", objectName="canvasValue")
+        self.strength_value = QLabel("0.30", objectName="valueText")
         self.strength_value.setFixedWidth(34)
         self.strength.valueChanged.connect(lambda v: self.strength_value.setText(f"{v / 100:.2f}"))
         self.variations_button = QPushButton("Variations", objectName="variationsButton")
@@ -301,7 +301,7 @@ class ComparePane(QWidget):
             "generate its grid with the picture selected"
         )
         self.use_button.clicked.connect(self.use_requested)
-        self.title = QLabel("Nothing to compare yet", objectName="canvasCompareTitle")
+        self.title = QLabel("Nothing to compare yet", objectName="paneTitle")
         self.title.setWordWrap(True)
         self.left = ImageView()
         self.right = ImageView()

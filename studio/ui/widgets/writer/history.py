@@ -149,7 +149,7 @@ class DetailsPane(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.heading = QLabel("Nothing written yet", objectName="canvasCompareTitle")
+        self.heading = QLabel("Nothing written yet", objectName="paneTitle")
         self.heading.setWordWrap(True)
         self.model_label = QLabel(objectName="mutedLabel")
         self.model_label.setWordWrap(True)
@@ -206,7 +206,7 @@ class DetailsPane(QWidget):
         self.heading.setText(entry_title(entry))
         self.model_label.setText(model_text)
         for label, value in describe_settings(entry.get("settings") or {}):
-            value_label = QLabel(value, objectName="canvasValue")
+            value_label = QLabel(value, objectName="valueText")
             value_label.setWordWrap(True)
             self.form.addRow(QLabel(label, objectName="mutedLabel"), value_label)
         prompt = str(entry.get("prompt", ""))

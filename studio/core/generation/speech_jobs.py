@@ -324,8 +324,8 @@ class _TrainedSpeaker(_Speaker):
 
     def speak(self, sentence, check):
         from studio.core.datasets import phonemes
-        from studio.core.generation import speech_model
         from studio.core.speech.dsp import pitch_shift, stretch_frames
+        from studio.core.speech.mel import griffin_lim
 
         ipa = _phoneme_text(self.dictionary, sentence, self._phonemes)
         ids = phonemes.symbols_to_ids(ipa)
@@ -334,7 +334,7 @@ class _TrainedSpeaker(_Speaker):
         mel, _alignment = self.tts.mel_for(ids, check=check)
         mel = stretch_frames(mel, 1.0 / max(0.1, float(self.rate)))
         check()
-        audio = self.vocoder.vocode(mel) if self.vocoder is not None else speech_model.griffin_lim(mel, self.tts.mel)
+        audio = self.vocoder.vocode(mel) if self.vocoder is not None else griffin_lim(mel, self.tts.mel)
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         return pitch_shift(audio, self.pitch) if self.pitch else audio
 

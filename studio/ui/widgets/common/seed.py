@@ -1,0 +1,28 @@
+"""The seed box's parts shared by the canvas and the writer: the largest seed a box can hold and the dice icon
+of its "new random seed" button, so both creation panels offer the same seed the same way.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+
+MAX_SEED = 2**31 - 1  # a QSpinBox holds a 32-bit int: the largest seed a seed box can show
+
+
+def dice_icon(size: int = 18) -> QIcon:
+    """A die showing five, drawn here so it looks the same on every platform (no emoji font needed)."""
+    pixmap = QPixmap(QSize(size, size) * 2)
+    pixmap.setDevicePixelRatio(2.0)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor("#4A4AC4"), 1.4))
+    painter.setBrush(QColor("#ECECFC"))
+    painter.drawRoundedRect(QRectF(1.5, 1.5, size - 3, size - 3), 4, 4)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#4A4AC4"))
+    for x, y in ((0.3, 0.3), (0.7, 0.3), (0.5, 0.5), (0.3, 0.7), (0.7, 0.7)):
+        painter.drawEllipse(QPointF(x * size, y * size), 1.6, 1.6)
+    painter.end()
+    return QIcon(pixmap)
