@@ -25,7 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.core.datasets import phonemes
+from studio.core.generation import speech_model
 from studio.core.jobs import JobContext, JobError
+from studio.core.speech import analysis, espeak, piper
+from studio.core.speech.dsp import pitch_shift, stretch_frames, trim_silence
+from studio.core.speech.mel import griffin_lim
+from studio.core.speech.pronunciation import Dictionary, load_dictionary
+from studio.core.speech.text import split_sentences
+from studio.core.speech.wav import write_wav
 
 PAUSE_SECONDS = 0.3  # between sentences (each sentence's own leading/trailing silence is trimmed first)
 COMMON_LANGUAGES = (
@@ -72,8 +80,6 @@ def _trained_run_folder(voice: str, project_root) -> Path:
             "voice needs a project. Open the project that trained it, or pass --project."
         )
     if voice == "latest":
-        from studio.core.generation import speech_model
-
         runs = [r for r in speech_model.list_speech_runs(project_root) if r.get("role") == "voice" and r.get("steps")]
         if not runs:
             models = " or ".join(f"“{family.title}”" for family in speech_model.voice_families())
@@ -96,7 +102,6 @@ def list_voices(project_root: str | Path | None = None) -> list[dict]:
     """Every voice the panel can offer: trained voices of the project, imported Piper voices, then the system
     voices (common languages first). Entries: id, title, kind, language, sample_rate, detail (+ steps and
     vocoders for trained voices)."""
-    from studio.core.speech import espeak, piper
 
     voices: list[dict] = []
     if project_root is not None:
@@ -135,10 +140,6 @@ def list_voices(project_root: str | Path | None = None) -> list[dict]:
 
 
 def _trained_voices(project_root) -> list[dict]:
-    try:
-        from studio.core.generation import speech_model
-    except ImportError:  # trained voices not available in this build
-        return []
     try:
         runs = speech_model.list_speech_runs(project_root)
     except (JobError, OSError, ValueError):
@@ -186,22 +187,15 @@ def _run_when(run_id: str) -> str:
 def _model_cache(role: str):
     """The run_models.ModelCache of loaded voice ("voice") or vocoder ("vocoder") runs, shared with everything else
     that speaks with trained voices (speech_model is imported lazily: it pulls in torch when a model loads)."""
-    from studio.core.generation import speech_model
 
     return speech_model.tts_models if role == "voice" else speech_model.vocoder_models
 
 
 def clear_cache() -> None:
     """Forget loaded trained and Piper voices (tests; a run or voice deleted from the project)."""
-    from studio.core.speech import piper
 
-    try:
-        from studio.core.generation import speech_model
-    except ImportError:
-        pass
-    else:
-        speech_model.tts_models.clear()
-        speech_model.vocoder_models.clear()
+    speech_model.tts_models.clear()
+    speech_model.vocoder_models.clear()
     piper.clear_cache()
 
 
@@ -221,7 +215,6 @@ class _SystemSpeaker(_Speaker):
     kind = "system"
 
     def __init__(self, language: str, rate, pitch, dictionary) -> None:
-        from studio.core.speech import espeak
 
         if not espeak.available():
             raise JobError(
@@ -233,7 +226,6 @@ class _SystemSpeaker(_Speaker):
         self.rate, self.pitch, self.dictionary = rate, pitch, dictionary
 
     def speak(self, sentence, check):
-        from studio.core.speech import espeak
 
         text = self.dictionary.for_espeak(sentence, self.language)  # also defuses a literal "[[" in the text
         return espeak.synthesize(text, self.language, rate=self.rate, pitch=self.pitch, check=check)
@@ -263,15 +255,12 @@ class _PiperSpeaker(_Speaker):
     kind = "piper"
 
     def __init__(self, path: Path, rate, pitch, dictionary) -> None:
-        from studio.core.speech import piper
 
         self.voice = piper.cached_voice(path)
         self.sample_rate, self.language = self.voice.sample_rate, self.voice.language
         self.rate, self.pitch, self.dictionary = rate, pitch, dictionary
 
     def speak(self, sentence, check):
-        from studio.core.speech import espeak
-        from studio.core.speech.dsp import pitch_shift
 
         voice = self.voice
         if voice.phoneme_type == "text":
@@ -289,7 +278,6 @@ class _TrainedSpeaker(_Speaker):
     kind = "trained"
 
     def __init__(self, folder: Path, project_root, step, vocoder, device, rate, pitch, dictionary) -> None:
-        from studio.core.generation import speech_model
 
         self.tts = _model_cache("voice").get(folder, step, device)
         self.sample_rate = int(self.tts.sample_rate)
@@ -316,16 +304,12 @@ class _TrainedSpeaker(_Speaker):
                 self.vocoder_name = Path(vocoder_folder).name
 
     def _phonemes(self, text: str) -> str:
-        from studio.core.datasets import phonemes
 
         if getattr(self.tts, "phonemizer", "espeak-ng") == "characters":
             return phonemes.characters(text)
         return phonemes.phonemize(text, self.language)
 
     def speak(self, sentence, check):
-        from studio.core.datasets import phonemes
-        from studio.core.speech.dsp import pitch_shift, stretch_frames
-        from studio.core.speech.mel import griffin_lim
 
         ipa = _phoneme_text(self.dictionary, sentence, self._phonemes)
         ids = phonemes.symbols_to_ids(ipa)
@@ -358,7 +342,6 @@ def check_voice(voice: str, project_root=None) -> None:
     """Raise a plain JobError when ``voice`` cannot be used, without loading a model: an unknown system language,
     a Piper file or its .json missing or out of range, a run that is not in the project or whose config.json is
     not a voice or is over its limits (studio.core.untrusted)."""
-    from studio.core.speech import espeak, piper
 
     voice = (voice or "").strip()
     if not voice:
@@ -382,13 +365,11 @@ def check_voice(voice: str, project_root=None) -> None:
             raise JobError(f"The Piper voice {path} does not exist (moved or deleted?). Import it again.")
         piper.voice_info(path)  # a missing, damaged or out-of-range .json
         return
-    from studio.core.generation import speech_model
 
     speech_model.read_speech_config(_trained_run_folder(voice, project_root))  # a config.json over its limits
 
 
 def _dictionary(dictionary, project_root):
-    from studio.core.speech.pronunciation import Dictionary, load_dictionary
 
     if isinstance(dictionary, Dictionary):
         return dictionary
@@ -437,7 +418,6 @@ class SynthesizeSpeech:
     def check(self) -> None:
         """Fail early, in plain words, before any work: settings in range, some text, a voice that exists.
         (The CLI calls it before showing progress; the job itself checks the same things again.)"""
-        from studio.core.speech.text import split_sentences
 
         _check_settings(self.rate, self.pitch, self.volume)
         if not split_sentences(self.text):
@@ -445,9 +425,6 @@ class SynthesizeSpeech:
         check_voice(self.voice, self.project_root)
 
     def __call__(self, ctx: JobContext | None = None) -> dict:
-        from studio.core.speech import analysis, espeak
-        from studio.core.speech.dsp import trim_silence
-        from studio.core.speech.text import split_sentences
 
         ctx = ctx if ctx is not None else JobContext()
         rate, pitch, volume = _check_settings(self.rate, self.pitch, self.volume)
@@ -588,6 +565,5 @@ class ExportLines:
 
 def write_speech(path: str | Path, result: dict) -> Path:
     """Write a SynthesizeSpeech result as a 16-bit PCM WAV (atomically)."""
-    from studio.core.speech.wav import write_wav
 
     return write_wav(path, result["samples"], result["sample_rate"])
