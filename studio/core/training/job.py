@@ -21,10 +21,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
+from studio.core.datasets.importer import dataset_folder
+from studio.core.datasets.manifest import Manifest
+from studio.core.errors import describe_error
 from studio.core.jobs import Cancelled, JobContext, JobError
 from studio.core.locks import LockHeld, Owner
+from studio.core.project import check_writable, is_project, update_project
 from studio.core.training import families, runs
+from studio.core.training.devices import resolve_device, torch_threads
 from studio.core.training.families import ConfigError
+from studio.core.untrusted import check_training_config
 
 if TYPE_CHECKING:
     from studio.core.training.engine import Engine  # imports torch: only when a run starts
@@ -80,10 +86,6 @@ class TrainJob:
     # -- planning (no torch) --------------------------------------------------------------------------------
     def validate(self) -> None:
         """Refuse unusable arguments early with a plain message (:class:`ConfigError`; the CLI exits 2)."""
-        from studio.core.datasets.importer import dataset_folder
-        from studio.core.datasets.manifest import Manifest
-        from studio.core.project import check_writable
-
         try:
             check_writable(self.project_root)
         except JobError as exc:
@@ -212,7 +214,6 @@ class TrainJob:
         if resume_folder is None:
             config = families.resolve_config(self.family, self.preset, self.overrides)
             return config, {"family": self.family, "dataset": self.dataset, "preset": self.preset}
-        from studio.core.untrusted import check_training_config
 
         record = runs.read_config(resume_folder)
         config = dict(record["config"])
@@ -229,8 +230,7 @@ class TrainJob:
     def __call__(self, ctx: JobContext) -> dict:
         import torch
 
-        from studio.core.training import distributed
-        from studio.core.training.devices import resolve_device, torch_threads
+        from studio.core.training import distributed  # imports torch: loaded when a run starts
 
         importlib.import_module("studio.core.training.engine")  # loaded before the freeze below
         _freeze_long_lived_objects()
@@ -250,7 +250,7 @@ class TrainJob:
             self._release_run()
 
     def _train_locked(self, ctx: JobContext, info, device) -> dict:
-        from studio.core.training import distributed
+        from studio.core.training import distributed  # imports torch: loaded when a run starts
 
         self.validate()
         resume_folder, record_path = self.resume_point() if self.resume is not None else (None, None)
@@ -288,6 +288,7 @@ class TrainJob:
     def _resume(self, engine, folder: Path, record_path: Path, info) -> None:
         """Restore the checkpoint to resume from. A run id or "latest" falls back from a damaged checkpoint to
         the newest intact one, and says so; a checkpoint named by its path is that one or none."""
+        # imports torch: loaded when a run starts
         from studio.core.training.checkpoints import DamagedCheckpoint, discard_after
 
         explicit = str(self.resume).endswith(".json")
@@ -321,8 +322,7 @@ class TrainJob:
 
     def _open_data(self, recipe_class, config: dict, ctx: JobContext, info):
         """Rank 0 builds a missing or stale cache; the other ranks wait, then open it."""
-        from studio.core.datasets.importer import dataset_folder
-        from studio.core.training import distributed
+        from studio.core.training import distributed  # imports torch: loaded when a run starts
 
         folder = dataset_folder(self.project_root, self.dataset)
         if info.is_main:
@@ -352,7 +352,7 @@ class TrainJob:
         return folder
 
     def _engine(self, recipe, config: dict, record: dict, device, ctx: JobContext, info, folder: Path):
-        from studio.core.training import callbacks
+        from studio.core.training import callbacks  # imports torch: loaded when a run starts
         from studio.core.training.engine import Engine
 
         hooks = [callbacks.Evaluator(), callbacks.Reporter(folder if info.is_main else None)]
@@ -370,8 +370,7 @@ class TrainJob:
         return self.engine
 
     def _record_failure(self, engine, folder: Path, exc: BaseException) -> None:
-        from studio.core.errors import describe_error
-        from studio.core.training.callbacks import DiskFull
+        from studio.core.training.callbacks import DiskFull  # imports torch: loaded when a run starts
 
         state = "stopped" if isinstance(exc, DiskFull) else "failed"
         try:
@@ -408,8 +407,6 @@ def _freeze_long_lived_objects() -> None:
 def _add_run_to_project(project_root: Path, run_id: str) -> None:
     """List the run in project.json (the folder scan in runs.list_runs stays the source of truth), re-read and
     written under the project's lock so a dataset imported meanwhile is not lost."""
-    from studio.core.project import is_project, update_project
-
     if not is_project(project_root):
         return
 
