@@ -27,6 +27,7 @@ from studio.core.errors import describe_error
 from studio.core.jobs import Cancelled, JobContext, JobError
 from studio.core.locks import LockHeld, Owner
 from studio.core.project import check_writable, is_project, update_project
+from studio.core.safe_paths import resolve_inside
 from studio.core.training import families, runs
 from studio.core.training.devices import resolve_device, torch_threads
 from studio.core.training.families import ConfigError
@@ -172,8 +173,7 @@ class TrainJob:
         """Refuse a run folder or checkpoint that is not inside this project's runs folder (after following
         "..", and symlinks, which a run folder someone sent may contain)."""
         runs_root = (self.project_root / runs.RUNS).resolve()
-        target = resolved.resolve()
-        if target == runs_root or not target.is_relative_to(runs_root):
+        if resolve_inside(runs_root, resolved) is None:
             raise ConfigError(
                 f"{given} is not inside this project's runs folder ({runs_root}), so it was not "
                 "resumed: --resume takes a run id, latest, or a checkpoint of a run in --project."

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from studio.core.atomic import atomic_write_json, atomic_write_text
-from studio.core.locks import pid_alive as _pid_alive
+from studio.core.locks import pid_alive
 
 RUNS = "runs"
 RUN_LOCK = ".run.lock"
@@ -228,10 +228,6 @@ def previews(run_folder: str | Path, limit: int = 200) -> list[dict]:
             entry = {"step": step, "kind": "image", "path": str(files["png"])}
         found.append(entry)
     return found
-
-
-def pid_alive(pid: int) -> bool:
-    return _pid_alive(pid)  # (os.kill(pid, 0) would end the process on Windows: see studio.core.locks)
 
 
 def run_lock(folder: str | Path):
