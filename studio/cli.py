@@ -38,7 +38,32 @@ import logging
 import sys
 
 from studio import APP_NAME, __version__
-from studio.core.training import families  # the family table: plain data, no torch
+from studio.core import locks
+from studio.core.audio_stack import pair_problem
+from studio.core.datasets import audio_cache, image_cache, text_cache
+from studio.core.datasets.base import ImportOptions
+from studio.core.datasets.importer import ImportDataset, dataset_folder, dataset_report
+from studio.core.datasets.manifest import Manifest
+from studio.core.errors import describe_error
+from studio.core.generation import image_model, speech_jobs, text_model
+from studio.core.generation.image_jobs import ExportImages, GenerateGrid, check_count, check_truncation
+from studio.core.generation.png_settings import check_scale
+from studio.core.generation.run_models import checkpoint_for
+from studio.core.generation.sampling import SamplingSettings
+from studio.core.generation.templates import build_prompt
+from studio.core.generation.text_jobs import GenerateText, check_variants
+from studio.core.jobs import Cancelled, JobContext, JobError
+from studio.core.project import create_project, is_project, open_project
+from studio.core.speech.pronunciation import load_dictionary
+from studio.core.training import (
+    TrainJob,
+    families,  # the family table: plain data, no torch
+    runs,
+)
+from studio.core.training.devices import list_devices, resolve_device
+from studio.core.training.families import ConfigError
+from studio.logs import setup_logging
+from studio.selftest import run_self_test
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +292,6 @@ def _print_json(obj) -> None:
 
 
 def _cmd_devices(args) -> int:
-    from studio.core.training.devices import list_devices
 
     _print_json([device.to_dict() for device in list_devices()])
     return 0
@@ -284,22 +308,18 @@ def _project_summary(project) -> dict:
 
 
 def _cmd_project_create(args) -> int:
-    from studio.core.project import create_project
 
     _print_json(_project_summary(create_project(args.folder, args.name)))
     return 0
 
 
 def _cmd_project_info(args) -> int:
-    from studio.core.project import open_project
 
     _print_json(_project_summary(open_project(args.folder)))
     return 0
 
 
 def _cmd_dataset_import(args) -> int:
-    from studio.core.datasets.base import ImportOptions
-    from studio.core.datasets.importer import ImportDataset
 
     options = ImportOptions(
         resolution=args.resolution,
@@ -314,22 +334,16 @@ def _cmd_dataset_import(args) -> int:
 
 
 def _cmd_dataset_report(args) -> int:
-    from studio.core.datasets.importer import dataset_report
 
     _print_json(dataset_report(args.project, args.name))
     return 0
 
 
 def _cmd_dataset_cache(args) -> int:
-    from studio.core.datasets import audio_cache, image_cache, text_cache
-    from studio.core.datasets.importer import dataset_folder
-    from studio.core.datasets.manifest import Manifest
 
     folder = dataset_folder(args.project, args.name)
     kind = Manifest.load(folder).kind if (folder / "manifest.json").is_file() else None
     if kind is None:
-        from studio.core.jobs import JobError
-
         raise JobError(f"There is no dataset “{args.name}” in {args.project}.")
     job = {
         "image": lambda: image_cache.BuildImageCache(folder, args.resolution, args.fit),
@@ -341,7 +355,6 @@ def _cmd_dataset_cache(args) -> int:
 
 
 def _parse_settings(pairs: list[str]) -> dict:
-    from studio.core.training.families import ConfigError
 
     settings = {}
     for pair in pairs:
@@ -357,11 +370,6 @@ def _cmd_train(args) -> int:
     (the sentence names it and how to stop it). Ctrl+C (or torchrun's SIGTERM) saves a checkpoint and stops
     the run cleanly, so it can be resumed."""
     import os
-
-    from studio.core import locks
-    from studio.core.project import is_project
-    from studio.core.training import TrainJob, runs
-    from studio.core.training.families import ConfigError
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
     locks.set_program("aigc-studio train")
@@ -414,12 +422,6 @@ def _cmd_train(args) -> int:
 def _cmd_generate_image(args) -> int:
     """Unusable arguments (no such project, run, checkpoint or class; a count or scale out of range) exit 2
     with one plain sentence, checked before any weights load; a damaged checkpoint fails like any job (1)."""
-    from studio.core.generation import image_model
-    from studio.core.generation.image_jobs import ExportImages, GenerateGrid, check_count, check_truncation
-    from studio.core.generation.png_settings import check_scale
-    from studio.core.generation.run_models import checkpoint_for
-    from studio.core.jobs import JobError
-    from studio.core.project import is_project
 
     try:
         if not is_project(args.project):
@@ -441,8 +443,6 @@ def _cmd_generate_image(args) -> int:
         return 2
     device = args.device
     if device != "cpu":  # a GPU that is not here falls back to the best device, as for training
-        from studio.core.training.devices import resolve_device
-
         device = resolve_device(device).id
     grid = run_with_progress(
         GenerateGrid(folder, args.checkpoint, args.seed, args.count, args.class_name, args.truncation, device=device)
@@ -469,12 +469,6 @@ def _cmd_generate_text(args) -> int:
     """Unusable arguments (no such project, run or checkpoint; a run that is no text model; settings out of
     range) exit 2 with one plain sentence, checked before any weights load. Prints the text alone (variants
     separated by a line naming their seed), or with --json everything the job returns."""
-    from studio.core.generation import text_model
-    from studio.core.generation.run_models import checkpoint_for
-    from studio.core.generation.sampling import SamplingSettings
-    from studio.core.generation.text_jobs import GenerateText, check_variants
-    from studio.core.jobs import JobError
-    from studio.core.project import is_project
 
     try:
         if not is_project(args.project):
@@ -496,8 +490,6 @@ def _cmd_generate_text(args) -> int:
         check_variants(args.variants, settings.seed)
         prompt = args.prompt
         if args.template:
-            from studio.core.generation.templates import build_prompt
-
             if args.prompt:
                 raise JobError(
                     "Give either --prompt or --template (its field opening= sets the first words), not both."
@@ -516,8 +508,6 @@ def _cmd_generate_text(args) -> int:
         return 2
     device = args.device
     if device != "cpu":
-        from studio.core.training.devices import resolve_device
-
         device = resolve_device(device).id
     result = run_with_progress(
         GenerateText(folder, prompt, settings, step=args.checkpoint, variants=args.variants, device=device)
@@ -538,10 +528,6 @@ def _cmd_generate_speech(args) -> int:
     the audio's length as JSON."""
     from pathlib import Path
 
-    from studio.core.generation import speech_jobs
-    from studio.core.jobs import JobError
-    from studio.core.project import is_project
-
     try:
         if args.project and not is_project(args.project):
             raise JobError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
@@ -555,8 +541,6 @@ def _cmd_generate_speech(args) -> int:
             device=args.device,
         )
         if args.project:
-            from studio.core.speech.pronunciation import load_dictionary
-
             settings["dictionary"] = load_dictionary(args.project).entries
         if args.lines:
             job = speech_jobs.ExportLines(args.voice, args.text, args.out, **settings)
@@ -594,8 +578,6 @@ def run_training(job, quiet: bool = False):
     (resumed, checkpoint saved, NaN rolled back, out of memory). Returns the result, or None if stopped."""
     import signal
     import time
-
-    from studio.core.jobs import Cancelled, JobContext
 
     shown = {"id": False, "at": 0.0}
     tty = sys.stderr.isatty()
@@ -637,7 +619,6 @@ def run_training(job, quiet: bool = False):
 
 def run_with_progress(job):
     """Run a job headless with a one-line progress display on stderr (only when stderr is a terminal)."""
-    from studio.core.jobs import JobContext
 
     def show(fraction: float, message: str) -> None:
         if sys.stderr.isatty():
@@ -653,7 +634,6 @@ def run_with_progress(job):
 def _warn_about_the_audio_stack() -> None:
     """Every command says, in one sentence on stderr, when torch and torchaudio are not one release (from
     package metadata, no import): commands that need audio would otherwise fail later with a linker error."""
-    from studio.core.audio_stack import pair_problem
 
     problem = pair_problem()
     if problem:
@@ -664,15 +644,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     if args.self_test:
-        from studio.selftest import run_self_test
-
         return run_self_test()
     if args.command is None:
-        from studio.app import main as gui_main
+        from studio.app import main as gui_main  # loads PySide6: only when the window opens
 
         return gui_main()
-    from studio.core.errors import describe_error
-    from studio.logs import setup_logging
 
     setup_logging(verbose=args.verbose)
     _warn_about_the_audio_stack()

@@ -15,6 +15,11 @@ import sys
 import tempfile
 import time
 
+from studio import STARTED_AT
+from studio.core.audio_stack import check_audio_stack
+from studio.core.smoke import TinyFit, WaitForCancel
+from studio.logs import setup_logging
+
 
 def _wait(runner, timeout_s: float) -> None:
     from PySide6.QtCore import QEventLoop, QTimer
@@ -28,7 +33,6 @@ def _wait(runner, timeout_s: float) -> None:
 
 
 def run_self_test() -> int:
-    from studio import STARTED_AT
 
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     with tempfile.TemporaryDirectory(prefix="aigc-selftest-") as home:
@@ -49,10 +53,7 @@ def run_self_test() -> int:
 
 
 def _run(started_at: float) -> dict:
-    from studio.app import build_window, create_application
-    from studio.core.audio_stack import check_audio_stack
-    from studio.core.smoke import TinyFit, WaitForCancel
-    from studio.logs import setup_logging
+    from studio.app import build_window, create_application  # loads PySide6 (the CLI imports this module)
 
     setup_logging()
     app = create_application([sys.argv[0]])

@@ -94,6 +94,7 @@ def check_audio_stack() -> str:
         import numpy as np
         import torch  # loaded first so a torch failure is not blamed on torchaudio
 
+        # local: both import this module (import_torchaudio), so importing them at the top would be a cycle
         from studio.core.datasets.audio import resample
         from studio.core.speech.mel import MelFrontEnd
 

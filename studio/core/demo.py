@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_text
+from studio.core.datasets.importer import ImportDataset
 from studio.core.jobs import JobContext
 from studio.core.project import Project, open_or_create_project, open_project, update_project
 
@@ -77,7 +78,6 @@ class MakeDemoProject:
     @staticmethod
     def _import_datasets(project: Project, ctx: JobContext) -> None:
         """Import the demo sources as three datasets, so every panel has something on a first launch."""
-        from studio.core.datasets.importer import ImportDataset
 
         sources = project.root / SOURCES
         plan = [

@@ -34,6 +34,7 @@ from typing import Any
 from studio import __version__
 from studio.core.atomic import atomic_write_json
 from studio.core.jobs import JobError
+from studio.core.locks import LockHeld, ProcessLock
 
 PROJECT_FILE = "project.json"
 PROJECT_LOCK = ".project.lock"  # held while project.json is read, changed and written (a moment)
@@ -221,13 +222,11 @@ class _locked:
     """The project's lock around a read-modify-write of project.json (a plain sentence when it stays taken)."""
 
     def __init__(self, root: Path) -> None:
-        from studio.core.locks import ProcessLock
 
         self.root = root
         self.lock = ProcessLock(root / PROJECT_LOCK, record_owner=False)
 
     def __enter__(self) -> None:
-        from studio.core.locks import LockHeld
 
         try:
             self.lock.acquire(wait_s=LOCK_WAIT_S)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.core.datasets import audio, phonemes
 from studio.core.datasets.base import AUDIO
 from studio.core.datasets.cache_common import (
     CACHE_SCHEMA,
@@ -67,8 +68,6 @@ def read_clip(path: Path, sample_rate: int) -> np.ndarray:
     are mixed down and resampled here."""
     import soundfile
 
-    from studio.core.datasets import audio
-
     try:
         samples, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
     except (OSError, RuntimeError, ValueError) as exc:
@@ -109,7 +108,6 @@ class BuildAudioCache:
         self.f_min, self.f_max, self.language, self.force = f_min, f_max, language, force
 
     def _params(self, manifest: Manifest) -> dict:
-        from studio.core.datasets import phonemes
 
         rate = _sample_rate(self.sample_rate or manifest.options.get("sample_rate"))
         return {
@@ -218,7 +216,6 @@ class BuildAudioCache:
 
 
 def _transcript_phonemes(transcript: str | None, language: str) -> tuple[str | None, list[int]]:
-    from studio.core.datasets import phonemes
 
     if not transcript:
         return None, []

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from studio.core.atomic import atomic_write_json
+from studio.core.datasets import phonemes, tokenizers
 from studio.core.datasets.base import AUDIO, IMAGE, TEXT
 from studio.core.datasets.manifest import CACHE, OUTSIDE_REASON, Manifest
 from studio.core.jobs import JobContext, JobError
@@ -269,7 +270,6 @@ def _check_text(folder: Path, stem: str, info: dict) -> None:
 def _load_tokenizer(folder: Path, vocab: int) -> Tokenizer:
     """The cache's tokenizer, which must load and have exactly the vocabulary its token files were made with.
     Both the build's up-to-date check and ``TextCache.open`` use it, so a cache one refuses the other rebuilds."""
-    from studio.core.datasets import tokenizers
 
     try:
         tokenizer = tokenizers.load(folder / "tokenizer.json")
@@ -281,7 +281,6 @@ def _load_tokenizer(folder: Path, vocab: int) -> Tokenizer:
 
 
 def _check_audio(folder: Path, stem: str, info: dict) -> None:
-    from studio.core.datasets import phonemes
 
     n_mels = (info.get("params") or {}).get("n_mels")
     if type(n_mels) is not int or n_mels <= 0:

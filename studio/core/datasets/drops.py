@@ -14,6 +14,8 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+from studio.core.datasets.importer import kind_of_suffix
+
 # sources is light (os, zipfile, dataclasses): no numpy or PIL on the GUI thread
 from studio.core.datasets.sources import printable
 
@@ -25,7 +27,6 @@ _FORBIDDEN = '<>:"/\\|?*'
 
 
 def _kind_of_suffix(suffix: str) -> str | None:
-    from studio.core.datasets.importer import kind_of_suffix  # numpy/PIL behind it: imported on first need
 
     return kind_of_suffix(suffix)
 

@@ -21,8 +21,11 @@ import re
 from pathlib import Path, PurePath
 
 from studio.core.atomic import atomic_write_bytes
+from studio.core.datasets import audio
 from studio.core.datasets.base import SKIPPED, ImportOptions
+from studio.core.datasets.importer import KIND_MODULES
 from studio.core.datasets.manifest import ITEMS, Manifest
+from studio.core.datasets.sources import MAX_FILE_BYTES
 from studio.core.jobs import JobContext, JobError
 from studio.core.safe_paths import safe_name
 
@@ -50,8 +53,6 @@ def trim_silence(manifest: Manifest, ids: list[str] | None = None, ctx: JobConte
     """
     import numpy as np
     import soundfile
-
-    from studio.core.datasets import audio
 
     if manifest.kind != "audio":
         raise JobError("Trimming silence applies to audio datasets only.")
@@ -99,7 +100,6 @@ class TrimSilence:
 
 def reimport(manifest: Manifest, entry_id: str, options: ImportOptions) -> dict:
     """Normalize one entry's original again with ``options``; returns the new entry."""
-    from studio.core.datasets.importer import KIND_MODULES
 
     entry = manifest.by_id().get(entry_id)
     if entry is None:
@@ -134,8 +134,6 @@ def read_origin(origin: str, size: int | None = None) -> bytes:
     """
     import stat
     import zipfile
-
-    from studio.core.datasets.sources import MAX_FILE_BYTES
 
     limit = size if isinstance(size, int) and 0 <= size <= MAX_FILE_BYTES else MAX_FILE_BYTES
     if "!" in origin and not Path(origin).exists():

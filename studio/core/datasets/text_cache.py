@@ -33,6 +33,7 @@ from studio.core.datasets.cache_common import (
     token_dtype,
 )
 from studio.core.datasets.manifest import Manifest
+from studio.core.datasets.tokenizers import fit_tokenizer
 from studio.core.jobs import JobContext, JobError
 
 if TYPE_CHECKING:  # imported when a cache is built or read, not when the studio starts
@@ -137,7 +138,6 @@ class BuildTextCache:
         self.tokenizer, self.vocab_size, self.force = tokenizer, int(vocab_size), force
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.datasets.tokenizers import fit_tokenizer
 
         manifest, entries = _load_manifest(self.folder, TEXT)
         target = text_cache_folder(self.folder, self.tokenizer, self.vocab_size)

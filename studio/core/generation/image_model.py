@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.core.datasets import image_cache
 from studio.core.generation.run_models import ModelCache, load_generator, read_run_config, resolve_run_folder
 from studio.core.jobs import JobError
 from studio.core.training import families
@@ -352,8 +353,6 @@ def to_uint8(images) -> np.ndarray:
 def prepare_image(image: Any, resolution: int, fit: str = "crop") -> np.ndarray:
     """One picture (path, PIL image, or uint8 array (H, W[, 3|4])) -> uint8 (R, R, 3)."""
     from PIL import Image, UnidentifiedImageError
-
-    from studio.core.datasets import image_cache
 
     if isinstance(image, (str, Path)):
         try:

@@ -31,9 +31,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from studio import paths
 from studio.core import untrusted
 from studio.core.jobs import JobError
-from studio.core.training import families
+from studio.core.training import families, runs
 from studio.core.training.families import FamilySpec, Generator
 
 
@@ -69,9 +70,8 @@ def read_run_config(run_folder: str | Path, accepted: Sequence[FamilySpec], what
 
 def starter_folders() -> list[Path]:
     """The starter models shipped in models/ (folders laid out like runs), by name."""
-    from studio.paths import models_dir
 
-    root = models_dir()
+    root = paths.models_dir()
     return [folder for folder in sorted(root.iterdir()) if (folder / "config.json").is_file()] if root.is_dir() else []
 
 
@@ -81,7 +81,6 @@ def resolve_run_folder(
     """The folder of run ``run`` of the project, else a starter model of that name in models/; for "latest"
     the project's newest run that ``check`` accepts and that has a checkpoint (a run that has just started has
     nothing to generate from yet). The ``accepted`` families word the errors ("no GAN or VAE run")."""
-    from studio.core.training import runs
 
     names = families.labels(accepted)
 
@@ -104,9 +103,8 @@ def resolve_run_folder(
         flag = accepted[0].id if accepted else "FAMILY"
         raise JobError(f"There is no {names} run in {root}; train one first (aigc-studio train --model {flag} ...).")
     plain_name = bool(run) and run not in (".", "..") and "/" not in run and "\\" not in run
-    from studio.paths import models_dir
 
-    for folder in (root / runs.RUNS / run, models_dir() / run) if plain_name else ():
+    for folder in (root / runs.RUNS / run, paths.models_dir() / run) if plain_name else ():
         if (folder / "config.json").is_file():
             return folder
     raise JobError(
@@ -116,7 +114,6 @@ def resolve_run_folder(
 
 def checkpoint_for(run_folder: Path, step: int | None):
     """The runs.CheckpointInfo for ``step`` (newest when None), or a plain error listing what exists."""
-    from studio.core.training import runs
 
     found = runs.checkpoints(run_folder)
     if not found:

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from studio.core import untrusted
+from studio.core.datasets import phonemes
+from studio.core.datasets.phonemes import EOS_ID
 from studio.core.generation.run_models import ModelCache, load_generator, read_run_config
 from studio.core.jobs import JobError
 from studio.core.speech.mel import mel_params
@@ -96,7 +98,6 @@ class TrainedTts:
 
     def phoneme_ids(self, text: str) -> list[int]:
         """Ids of ``text`` with the phonemizer and language the voice was trained with."""
-        from studio.core.datasets import phonemes
 
         try:
             return phonemes.phoneme_ids(text, self.language)
@@ -109,8 +110,7 @@ class TrainedTts:
         frames; ``check`` is called between decoder steps (it raises to stop)."""
         import torch
 
-        from studio.core.datasets.phonemes import EOS_ID
-        from studio.core.nets.tts import input_ids
+        from studio.core.nets.tts import input_ids  # imports torch: only when a voice speaks
 
         ids = input_ids(phoneme_ids, EOS_ID)
         with torch.inference_mode():
@@ -131,7 +131,6 @@ def load_tts(run_folder: str | Path, step: int | None = None, device: str = "cpu
 
     Refuses, in plain words, a voice trained on phonemes that this installation cannot make (trained with
     espeak-ng, run where espeak-ng cannot load) or on another version of the symbol table."""
-    from studio.core.datasets import phonemes
 
     run_folder = Path(run_folder)
     config = read_speech_config(run_folder)

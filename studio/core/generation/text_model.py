@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.core.datasets import tokenizers
 from studio.core.generation.run_models import load_generator, read_run_config, resolve_run_folder
 from studio.core.jobs import JobError
 from studio.core.training import families
@@ -170,7 +171,6 @@ def load_text_model(run_folder: str | Path, step: int | None = None, device: str
 
     Every way a run can be unusable (not a text run, no checkpoint, a damaged or mismatched file) is a
     :class:`JobError` with a sentence that says which file and what to do."""
-    from studio.core.datasets import tokenizers
 
     run_folder = Path(run_folder)
     config = read_text_config(run_folder)

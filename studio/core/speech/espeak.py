@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.jobs import JobError
+from studio.core.speech.dsp import pitch_shift
 
 SAMPLE_RATE = 22050  # replaced by espeak_Initialize's answer once the library is loaded
 DEFAULT_LANGUAGE = "en-us"
@@ -368,7 +369,5 @@ def synthesize(
     with _lock:
         samples = _require().synthesize(text, voice_for(language), words_per_minute(rate), value, check)
     if abs(rest) > 0.05:
-        from studio.core.speech.dsp import pitch_shift
-
         samples = pitch_shift(samples, rest)
     return apply_volume(samples, volume)

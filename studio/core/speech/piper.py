@@ -38,7 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from studio.core import untrusted
+from studio.core.atomic import atomic_write_bytes
 from studio.core.jobs import JobError
+from studio.core.speech import espeak
+from studio.core.speech.text import split_sentences
 
 PAD, BOS, EOS = "_", "^", "$"
 PEAK = 0.9
@@ -148,7 +151,6 @@ class PiperVoice:
         """Piper's phoneme list for one sentence."""
         if self.phoneme_type == "text":
             return list(unicodedata.normalize("NFD", text))
-        from studio.core.speech import espeak
 
         ipa = espeak.phonemize(text, self.language)
         return self.split_phonemes(ipa)
@@ -222,7 +224,6 @@ class PiperVoice:
     def synthesize(self, text: str, rate: float = 1.0, check=None, phonemes: list[str] | None = None) -> np.ndarray:
         """float32 samples at :attr:`sample_rate` for ``text`` (spoken sentence by sentence), or for a ready
         phoneme list (``phonemes``: the pronunciation dictionary's path)."""
-        from studio.core.speech.text import split_sentences
 
         self.skipped = {}
         pieces = [phonemes] if phonemes is not None else [self.phonemes(s) for s in split_sentences(text)]
@@ -300,7 +301,6 @@ def import_piper_voice(project_root: str | Path, onnx_path: str | Path) -> str:
     """Copy a Piper voice (.onnx + its .json) into ``<project>/voices/<name>/`` and return its voice id
     (``piper:<path>``). The originals are untouched. The voice is loaded once first, so a damaged file is refused
     here, not at the first synthesis."""
-    from studio.core.atomic import atomic_write_bytes
 
     source = Path(onnx_path)
     PiperVoice.load(source)  # plain errors for a missing .json, damaged .onnx, or a non-Piper model

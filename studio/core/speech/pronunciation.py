@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from studio.core import untrusted
 from studio.core.atomic import atomic_write_json
+from studio.core.jobs import JobError
 
 FILE = Path("speech") / "pronunciation.json"
 VERSION = 1
@@ -211,8 +213,6 @@ def load_dictionary(project_root: str | Path | None) -> Dictionary:
     """The project's dictionary; empty when there is no project or no file yet. A damaged or oversized file
     reads as empty rather than blocking synthesis (the editor shows the entries it could read); entries over
     :data:`MAX_WORD_CHARS` / :data:`MAX_VALUE_CHARS` and those past the first :data:`MAX_ENTRIES` are dropped."""
-    from studio.core import untrusted
-    from studio.core.jobs import JobError
 
     if project_root is None:
         return Dictionary()

@@ -37,6 +37,7 @@ from safetensors.torch import load_file, save
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.jobs import JobError
+from studio.core.untrusted import DamagedFile, OverLimit, read_safetensors_header
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,6 @@ def _read_record(record: Path) -> dict:
 def _read_weights(path: Path, step: int) -> dict:
     """The weights, after :func:`studio.core.untrusted.read_safetensors_header` has checked the header alone
     (size cap, tensor count, offsets inside the file), so a hostile header never reaches safetensors' parser."""
-    from studio.core.untrusted import DamagedFile, OverLimit, read_safetensors_header
 
     try:
         read_safetensors_header(path)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from studio.core.datasets.importer import dataset_folder
 from studio.core.jobs import JobContext
 from studio.core.training import families
+from studio.core.training.devices import resolve_device
 
 TIMED_STEPS = 2
 
@@ -22,9 +24,7 @@ def estimate(project_root, dataset: str, family: str, config: dict | None, devic
     """{"seconds": whole run, "memory_bytes": peak during a step}. Builds the dataset cache if it is missing."""
     import torch
 
-    from studio.core.datasets.importer import dataset_folder
-    from studio.core.training.devices import resolve_device
-    from studio.core.training.engine import Engine
+    from studio.core.training.engine import Engine  # imports torch: only when an estimate runs
 
     config = families.resolve_config(family, None, config)
     device = torch.device(resolve_device(device).id)

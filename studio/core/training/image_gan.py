@@ -29,6 +29,7 @@ from studio.core.jobs import JobError, run_job
 from studio.core.nets import gan
 from studio.core.nets.config import NetConfig
 from studio.core.nets.image_sizes import RESOLUTIONS
+from studio.core.quality import quality_scores
 from studio.core.training.recipe_base import Phase, Recipe, adamw
 
 PRELOAD_LIMIT_BYTES = 2 << 30  # as reference.py: uint8 pixels up to 2 GiB live on the GPU
@@ -274,8 +275,6 @@ class GanRecipe(ImageRecipe):
         """KID, FID, precision and recall of the (EMA) generator's samples against the reference pictures.
         The latents come from :data:`EVAL_SEED` and the labels are the reference pictures' own, so two
         evaluations differ only by the weights."""
-        from studio.core.quality import quality_scores
-
         rows = self.reference_rows()
         if len(rows) < 2:
             return {}

@@ -30,6 +30,7 @@ from torch import nn
 
 from studio.core.jobs import JobError
 from studio.core.nets import vae
+from studio.core.quality import quality_scores
 from studio.core.training.image_gan import ImageRecipe
 from studio.core.training.recipe_base import Phase, adamw
 
@@ -123,8 +124,6 @@ class VaeRecipe(ImageRecipe):
         values = {"val_loss": val_recon + float(self.config["beta"]) * val_kl, "val_recon": val_recon, "val_kl": val_kl}
         rows = self.reference_rows()
         if len(rows) >= 2:
-            from studio.core.quality import quality_scores
-
             z = self.fixed_latents(EVAL_SEED, len(rows), int(self.config["z_dim"]), self.device)
             samples = self._decode(model, z, self._labels_of(rows))
             scores = quality_scores(self.data.batch(rows, device=self.device), samples)

@@ -353,7 +353,7 @@ class TrainJob:
 
     def _engine(self, recipe, config: dict, record: dict, device, ctx: JobContext, info, folder: Path):
         from studio.core.training import callbacks  # imports torch: loaded when a run starts
-        from studio.core.training.engine import Engine
+        from studio.core.training.engine import Engine  # imports torch (as above)
 
         hooks = [callbacks.Evaluator(), callbacks.Reporter(folder if info.is_main else None)]
         if info.is_main:

@@ -25,7 +25,9 @@ from datetime import datetime
 from pathlib import Path
 
 from studio.core.atomic import atomic_write_json, atomic_write_text
-from studio.core.locks import pid_alive
+from studio.core.jobs import JobError
+from studio.core.locks import ProcessLock, pid_alive
+from studio.core.untrusted import read_json
 
 RUNS = "runs"
 RUN_LOCK = ".run.lock"
@@ -101,7 +103,6 @@ def read_status(folder: Path) -> dict:
 def read_config(folder: Path) -> dict:
     """config.json of a run, refused unread above :data:`studio.core.untrusted.CONFIG_CAP` (a run folder may
     have come from someone else); OSError and ValueError propagate for a missing or damaged file."""
-    from studio.core.untrusted import read_json
 
     return read_json(Path(folder) / "config.json", what="the run")
 
@@ -232,7 +233,6 @@ def previews(run_folder: str | Path, limit: int = 200) -> list[dict]:
 
 def run_lock(folder: str | Path):
     """The lock a process holds while it trains the run in ``folder`` (not taken yet: call ``acquire``)."""
-    from studio.core.locks import ProcessLock
 
     return ProcessLock(Path(folder) / RUN_LOCK)
 
@@ -257,7 +257,6 @@ def run_info(folder: Path) -> RunInfo | None:
     """The run's summary, or None for a folder that is no readable run: a missing, damaged, oversized or
     ill-typed config.json or status.json (a run folder may have come from someone else) is skipped, so one bad
     folder never stops the Training panel from listing the others."""
-    from studio.core.jobs import JobError
 
     try:
         config = read_config(folder)

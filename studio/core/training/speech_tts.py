@@ -38,7 +38,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.core.atomic import atomic_write_bytes
+from studio.core.datasets import phonemes
+from studio.core.datasets.audio import encode_wav
 from studio.core.datasets.audio_cache import AudioCache, BuildAudioCache
+from studio.core.datasets.phonemes import EOS_ID, PAD_ID
 from studio.core.jobs import JobError, run_job
 from studio.core.nets.tts import SILENCE, Tacotron2, TtsConfig, diagonality, guided_attention_loss, input_ids
 from studio.core.speech.mel import MEL_KEYS, griffin_lim
@@ -106,7 +109,6 @@ class SpeechRecipe(Recipe):
         return torch.from_numpy(np.asarray(self.data.mel(int(i)), dtype=np.float32))
 
     def write_wav(self, samples: np.ndarray, folder: Path, step: int) -> Path:
-        from studio.core.datasets.audio import encode_wav
 
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"step-{step:06d}.wav"
@@ -183,7 +185,6 @@ class TtsRecipe(SpeechRecipe):
 
     def __init__(self, config: dict, data: AudioCache, device: torch.device) -> None:
         super().__init__(config, data, device)
-        from studio.core.datasets import phonemes
 
         params = data.info["params"]
         self.language = str(params.get("language") or phonemes.DEFAULT_LANGUAGE)
@@ -235,7 +236,6 @@ class TtsRecipe(SpeechRecipe):
             raise JobError("guided_sigma must be above 0 and guided_attention 0 (off) or more.")
 
     def _net_config(self) -> TtsConfig:
-        from studio.core.datasets import phonemes
 
         return TtsConfig(
             n_symbols=len(phonemes.SYMBOLS),
@@ -244,7 +244,6 @@ class TtsRecipe(SpeechRecipe):
         )
 
     def _preview_ids(self) -> list[list[int]]:
-        from studio.core.datasets import phonemes
 
         ids = []
         for sentence in test_sentences(self.language):
@@ -291,7 +290,6 @@ class TtsRecipe(SpeechRecipe):
     def batch_of(self, clips) -> dict:
         """Padded tensors for the clips ``clips`` (cache indices): tokens (B, N), token_lengths (B,),
         mels (B, T, M) with T a multiple of r (padding = silence), frame_lengths (B,), step_lengths (B,)."""
-        from studio.core.datasets.phonemes import EOS_ID, PAD_ID
 
         ids = [input_ids(self.data.phoneme_ids(int(i)), EOS_ID) for i in clips]
         mels = [self._mel_tensor(i) for i in clips]
@@ -375,7 +373,6 @@ class TtsRecipe(SpeechRecipe):
     @torch.no_grad()
     def synthesize_batch(self, model: Tacotron2, ids: list[list[int]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Free-running mels (T, M) and alignments (S, N) of several id lists in one batch (fixed seed)."""
-        from studio.core.datasets.phonemes import PAD_ID
 
         tokens = torch.full((len(ids), max(len(x) for x in ids)), PAD_ID, dtype=torch.long)
         for b, x in enumerate(ids):

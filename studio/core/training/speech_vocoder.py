@@ -40,6 +40,7 @@ from studio.core.nets.vocoder import (
     feature_matching_loss,
     generator_adversarial_loss,
 )
+from studio.core.speech.mel import MelFrontEnd
 from studio.core.training.recipe_base import Phase, adamw
 from studio.core.training.speech_tts import SpeechRecipe, heatmap, stack_pictures
 
@@ -98,8 +99,6 @@ class VocoderRecipe(SpeechRecipe):
     def front(self):
         """The cache's mel transform on the training device (built once)."""
         if self._front is None:
-            from studio.core.speech.mel import MelFrontEnd
-
             m = self.mel
             self._front = MelFrontEnd(
                 int(m["sample_rate"]),

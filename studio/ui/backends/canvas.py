@@ -21,7 +21,19 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.generation import model_list
+from studio.core.generation.image_jobs import (
+    ExportImages,
+    GenerateGrid,
+    GenerateVariations,
+    MakeLatentWalk,
+    Morph,
+    OpenPng,
+    ReconstructImages,
+)
+from studio.core.generation.image_model import cached_model
+from studio.core.generation.png_settings import read_settings, regenerate
 from studio.core.jobs import JobContext, JobError
+from studio.core.training.devices import threads_beside_a_window, torch_threads
 from studio.ui.backends.contracts import CanvasContract, ModelInfo
 
 PANEL = "image"
@@ -49,7 +61,6 @@ class CanvasBackend:
     # -- jobs -----------------------------------------------------------------------------------------------------
     def grid_job(self, folder: str, step: int | None, seed: int, count: int, truncation: float, class_name: str | None):
         """Job → {"images": uint8 (count, R, R, 3), "settings": [one dict per image], ...}."""
-        from studio.core.generation.image_jobs import GenerateGrid
 
         return CoreJob(
             f"Generating {count} images",
@@ -74,7 +85,6 @@ class CanvasBackend:
         gif_path: Path,
     ):
         """Job → {"frames": uint8 (F, R, R, 3), "gif": the GIF written, "fps"}."""
-        from studio.core.generation.image_jobs import MakeLatentWalk
 
         job = MakeLatentWalk(
             folder,
@@ -91,7 +101,6 @@ class CanvasBackend:
 
     def export_job(self, items: list[tuple[np.ndarray, dict]], folder: Path, scale: int, resample: str):
         """Job → the PNG paths written, settings embedded (native size or upscaled ``scale`` times)."""
-        from studio.core.generation.image_jobs import ExportImages
 
         job = ExportImages(
             [pixels for pixels, _ in items], [settings for _, settings in items], folder, scale=scale, resample=resample
@@ -100,7 +109,6 @@ class CanvasBackend:
 
     def reconstruct_job(self, folder: str, step: int | None, paths: list[Path]):
         """Job (a model that can encode) → {"originals", "reconstructions": uint8 (N, R, R, 3), "names"}."""
-        from studio.core.generation.image_jobs import ReconstructImages
 
         job = ReconstructImages(folder, [Path(p) for p in paths], step=step, device=self.device)
         return CoreJob(
@@ -114,7 +122,6 @@ class CanvasBackend:
     ):
         """Job (a model that can encode) → {"originals": uint8 (2, R, R, 3), "frames" (A → B → A), "gif", "fps",
         "names"}."""
-        from studio.core.generation.image_jobs import Morph
 
         job = Morph(
             folder,
@@ -135,14 +142,12 @@ class CanvasBackend:
 
     def read_png_settings(self, path: Path) -> dict:
         """The settings embedded in a studio PNG (a plain JobError when it has none)."""
-        from studio.core.generation.png_settings import read_settings
 
         return dict(read_settings(Path(path)))
 
     def regenerate_job(self, project_root: Path | None, path: Path):
         """Job → {"settings", "original" (the file's pixels), "regenerated" (made again, upscaled like the file),
         "identical": bool, "path"}."""
-        from studio.core.generation.image_jobs import OpenPng
 
         if project_root is None:
             raise JobError("Open the project the picture was made in first: its run makes the picture again.")
@@ -172,7 +177,6 @@ class CoreJob:
         self.title, self.job, self.adapt = title, job, adapt
 
     def __call__(self, ctx: JobContext):
-        from studio.core.training.devices import threads_beside_a_window, torch_threads
 
         with torch_threads(threads_beside_a_window()):  # a core stays with the window
             result = self.job(ctx)
@@ -193,10 +197,6 @@ class VariationsJob:
         self.strength, self.count, self.seed, self.device = float(strength), int(count), int(seed), device
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.generation.image_jobs import GenerateVariations
-        from studio.core.generation.image_model import cached_model
-        from studio.core.generation.png_settings import regenerate
-        from studio.core.training.devices import threads_beside_a_window, torch_threads
 
         with torch_threads(threads_beside_a_window()):  # a core stays with the window
             result = GenerateVariations(

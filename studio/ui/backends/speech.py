@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from studio.core.generation import speech_jobs
+from studio.core.generation.speech_model import run_role
 from studio.core.jobs import JobContext
+from studio.core.speech import piper, pronunciation
+from studio.core.training.devices import threads_beside_a_window, torch_threads
 from studio.ui.backends.contracts import SpeechContract
 
 SETTING_KEYS = ("rate", "pitch", "volume")
 
 
 def _core():
-    from studio.core.generation import speech_jobs
 
     return speech_jobs
 
@@ -47,14 +50,12 @@ class SpeechBackend:
     def load_dictionary(self, project_root: Path | None) -> dict[str, str]:
         if project_root is None:
             return {}
-        from studio.core.speech import pronunciation
 
         return dict(pronunciation.load_dictionary(Path(project_root)).entries)
 
     def save_dictionary(self, project_root: Path | None, entries: dict[str, str]) -> None:
         if project_root is None:
             return
-        from studio.core.speech import pronunciation
 
         pronunciation.save_dictionary(Path(project_root), pronunciation.Dictionary(dict(entries)))
 
@@ -95,7 +96,6 @@ def checkpoint_role(checkpoint_json: str | Path) -> str:
     """What the run of a checkpoint (its ``step-N.json`` record) is to the panel: "voice", "vocoder", or "" (the
     family table's word, via ``speech_model.run_role``; one small file is read, so the panel may ask on the GUI
     thread when "Open in speech" brings a checkpoint)."""
-    from studio.core.generation.speech_model import run_role  # a trimmed build may lack the speech core
 
     return run_role(Path(checkpoint_json).parent.parent)
 
@@ -149,7 +149,6 @@ class SpeakJob:
         job = self._job()
         if not _uses_torch(self.voice):
             return dict(job(ctx))
-        from studio.core.training.devices import threads_beside_a_window, torch_threads
 
         with torch_threads(threads_beside_a_window()):
             return dict(job(ctx))
@@ -190,7 +189,6 @@ class ImportVoiceJob:
         self.onnx_path = str(onnx_path)
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.speech import piper
 
         ctx.progress(0.1, "Reading the voice…")
         if self.project_root is None:

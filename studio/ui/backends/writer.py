@@ -22,8 +22,11 @@ from pathlib import Path
 
 from studio.core.atomic import atomic_write_json, atomic_write_text
 from studio.core.generation import model_list, templates
+from studio.core.generation.sampling import SamplingSettings
 from studio.core.generation.templates import Template
+from studio.core.generation.text_jobs import GenerateText
 from studio.core.jobs import JobContext
+from studio.core.training.devices import threads_beside_a_window, torch_threads
 from studio.ui.backends.contracts import ModelInfo, TemplateField, TemplateInfo, WriterContract
 
 PANEL = "text"
@@ -119,9 +122,6 @@ class StreamJob:
         self.title = f"Writing {self.variants} variant{'s' if self.variants != 1 else ''}"
 
     def __call__(self, ctx: JobContext) -> dict:
-        from studio.core.generation.sampling import SamplingSettings
-        from studio.core.generation.text_jobs import GenerateText
-        from studio.core.training.devices import threads_beside_a_window, torch_threads
 
         settings = SamplingSettings(**self.settings)
         job = GenerateText(

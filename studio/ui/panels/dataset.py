@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.datasets import fixes
+from studio.core.datasets.base import ImportOptions
 from studio.core.datasets.drops import (
     AUDIO,
     IMAGE,
@@ -61,8 +62,12 @@ from studio.core.datasets.drops import (
     import_summary,
     plural,
 )
+from studio.core.datasets.importer import KIND_MODULES, ImportDataset, check_dataset_name
+from studio.core.datasets.manifest import Manifest
+from studio.core.datasets.split import assign_split
+from studio.core.datasets.text import encoding_label
 from studio.core.jobs import JobError
-from studio.core.project import Project
+from studio.core.project import Project, is_read_only, open_project, update_project
 from studio.ui.icons import icon
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common.banner import Banner
@@ -328,7 +333,6 @@ class DatasetPanel(Panel):
 
     def load_dataset(self, name: str) -> None:
         """Read the dataset's manifest (the one file read on the GUI thread) and fill every tab."""
-        from studio.core.datasets.manifest import Manifest
 
         self.current_name = name
         folder = self.project.root / "datasets" / name
@@ -431,8 +435,6 @@ class DatasetPanel(Panel):
             chosen = QFileDialog.getExistingDirectory(self, "Import a folder", start)
             paths = [chosen] if chosen else []
         else:
-            from studio.core.datasets.importer import KIND_MODULES
-
             patterns = " ".join(f"*{s}" for m in KIND_MODULES.values() for s in sorted(m.SUFFIXES)) + " *.zip"
             paths, _ = QFileDialog.getOpenFileNames(
                 self, "Import files", start, f"Pictures, text, audio and archives ({patterns});;All files (*)"
@@ -449,7 +451,6 @@ class DatasetPanel(Panel):
         * The user is asked only when that name cannot be used (not a valid name, or taken by a dataset of
           another kind), or when they asked for a new dataset explicitly.
         """
-        from studio.core.datasets.importer import check_dataset_name
 
         kind = guess_kind(paths)
         datasets = self.project.datasets if self.project else {}
@@ -478,7 +479,6 @@ class DatasetPanel(Panel):
 
     def ask_dataset_name(self, default: str, reason: str = "") -> str | None:
         """Ask for a dataset name (tests replace this). None when the user cancels."""
-        from studio.core.datasets.importer import check_dataset_name
 
         prompt = (reason + "\n\n" if reason else "") + "Name the new dataset:"
         while True:
@@ -519,7 +519,6 @@ class DatasetPanel(Panel):
                 name = self.choose_dataset_name(paths, new=new)
                 if name is None:
                     return None
-            from studio.core.datasets.importer import ImportDataset
 
             job = ImportDataset(self.project.root, name, paths)
         except JobError as exc:
@@ -582,7 +581,6 @@ class DatasetPanel(Panel):
     def _reload_project_datasets(self) -> None:
         """The import job saved project.json from its own copy; take its dataset list into the window's
         Project object (shared with the other panels), in place."""
-        from studio.core.project import open_project
 
         try:
             fresh = open_project(self.project.root)
@@ -594,7 +592,6 @@ class DatasetPanel(Panel):
 
     def _read_only(self) -> bool:
         """The window opened this project read-only (another window has it): nothing here may change it."""
-        from studio.core.project import is_read_only
 
         return self.project is not None and is_read_only(self.project.root)
 
@@ -728,7 +725,6 @@ class DatasetPanel(Panel):
     def _update_project_count(self) -> None:
         """Record the dataset's usable item count in project.json (re-read and written under the project's
         lock: an import or a run finishing in another process meanwhile stays recorded)."""
-        from studio.core.project import update_project
 
         name = self.manifest.name
         info = self.project.datasets.get(name) if self.project else None
@@ -853,8 +849,6 @@ class DatasetPanel(Panel):
         """Decode one text file again with the encoding the user picked (one file: quick enough to do here)."""
         if not self._can_edit():
             return
-        from studio.core.datasets.base import ImportOptions
-        from studio.core.datasets.text import encoding_label
 
         try:
             entry = fixes.reimport(self.manifest, entry_id, ImportOptions(text_encoding=encoding))
@@ -926,7 +920,6 @@ class DatasetPanel(Panel):
     def apply_split(self, percent: float, seed: int) -> None:
         if not self._can_edit():
             return
-        from studio.core.datasets.split import assign_split
 
         counts = assign_split(self.manifest, val_percent=percent, seed=seed)
         self._saved(f"Split applied: {counts.get('train', 0):,} for training, {counts.get('val', 0):,} for validation.")

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.jobs import JobError
 from studio.core.project import Project
+from studio.core.training.devices import resolve_device
 from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
 from studio.ui.backends.training import (
     CatalogJob,
@@ -223,7 +224,7 @@ class TrainingPanel(Panel):
     def ensure_plots(self):
         """Build the plots (imports pyqtgraph) the first time they are needed."""
         if self.plots is None:
-            from studio.ui.widgets.training.plots import TrainingPlots
+            from studio.ui.widgets.training.plots import TrainingPlots  # pyqtgraph: ~0.5 s, on first need
 
             self.plots = TrainingPlots()
             self.plots.set_smoothing(self._smoothing)
@@ -279,7 +280,6 @@ class TrainingPanel(Panel):
         """(device id for the engine, or None for its own pick; words for the user)."""
         if not self.devices:
             return (None if self.device_choice == "auto" else self.device_choice), "this computer"
-        from studio.core.training.devices import resolve_device
 
         info = resolve_device(self.device_choice, self.devices)
         return info.id, info.name

@@ -15,6 +15,7 @@ from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from studio.core.datasets.image_cache import load_square
 from studio.workers.thumbnails import FAILED, BackgroundLoader
 
 SAMPLES = 8
@@ -29,7 +30,6 @@ OPS = (
 
 def _load_square(path: str, side: int):
     """One (side, side, 3) uint8 picture, cropped exactly as the training cache crops it."""
-    from studio.core.datasets.image_cache import load_square
 
     return load_square(path, side, "crop")
 
@@ -38,7 +38,7 @@ def make_preview(payload: tuple[tuple[str, ...], str, int, int]):
     """Runs on a pool thread: decode the samples and augment them. Returns uint8 (SAMPLES, side, side, 3)."""
     import numpy as np
 
-    from studio.core.datasets.augment import preview_grid
+    from studio.core.datasets.augment import preview_grid  # imports torch: on the pool thread, not at panel start
 
     paths, policy, seed, side = payload
     pictures = np.stack([_load_square(p, side) for p in paths])

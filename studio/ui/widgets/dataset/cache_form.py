@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.datasets import audio_cache, image_cache, text_cache
 from studio.core.datasets.drops import AUDIO, IMAGE, TEXT
 from studio.ui.widgets.common.forms import form_rows
 from studio.ui.widgets.common.job_strip import JobStrip
@@ -96,7 +97,6 @@ class CacheTab(QWidget):
 
     def make_job(self, folder: Path):
         """The cache job for the current settings."""
-        from studio.core.datasets import audio_cache, image_cache, text_cache
 
         if self.kind == IMAGE:
             return image_cache.BuildImageCache(folder, int(self.resolution.currentData()), str(self.fit.currentData()))

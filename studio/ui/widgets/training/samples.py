@@ -20,6 +20,8 @@ from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QStackedWidget, QVBoxLayout, QWidget
 
+from studio.ui.widgets.common.audio_player import AudioPlayer
+
 KEEP = 200
 TILE = 112
 AUDIO_ICON = QSize(168, 84)
@@ -140,8 +142,6 @@ class SampleStrip(QWidget):
     def _play(self, path: Path) -> bool:
         """Play (or stop, when it is already playing) a preview WAV in the app; False when it cannot."""
         import soundfile
-
-        from studio.ui.widgets.common.audio_player import AudioPlayer
 
         if self.player is None:
             self.player = AudioPlayer(parent=self)
