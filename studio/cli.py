@@ -35,7 +35,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
+import time
+from pathlib import Path
 
 from studio import APP_NAME, __version__
 from studio.core import locks
@@ -292,7 +296,6 @@ def _print_json(obj) -> None:
 
 
 def _cmd_devices(args) -> int:
-
     _print_json([device.to_dict() for device in list_devices()])
     return 0
 
@@ -308,19 +311,16 @@ def _project_summary(project) -> dict:
 
 
 def _cmd_project_create(args) -> int:
-
     _print_json(_project_summary(create_project(args.folder, args.name)))
     return 0
 
 
 def _cmd_project_info(args) -> int:
-
     _print_json(_project_summary(open_project(args.folder)))
     return 0
 
 
 def _cmd_dataset_import(args) -> int:
-
     options = ImportOptions(
         resolution=args.resolution,
         text_encoding=args.encoding,
@@ -334,13 +334,11 @@ def _cmd_dataset_import(args) -> int:
 
 
 def _cmd_dataset_report(args) -> int:
-
     _print_json(dataset_report(args.project, args.name))
     return 0
 
 
 def _cmd_dataset_cache(args) -> int:
-
     folder = dataset_folder(args.project, args.name)
     kind = Manifest.load(folder).kind if (folder / "manifest.json").is_file() else None
     if kind is None:
@@ -355,7 +353,6 @@ def _cmd_dataset_cache(args) -> int:
 
 
 def _parse_settings(pairs: list[str]) -> dict:
-
     settings = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -369,7 +366,6 @@ def _cmd_train(args) -> int:
     """Unusable arguments exit 2 with one plain sentence; so does a run that another process is training
     (the sentence names it and how to stop it). Ctrl+C (or torchrun's SIGTERM) saves a checkpoint and stops
     the run cleanly, so it can be resumed."""
-    import os
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
     locks.set_program("aigc-studio train")
@@ -526,7 +522,6 @@ def _cmd_generate_speech(args) -> int:
     """Unusable arguments (no such project, voice, checkpoint or vocoder; settings out of range; an empty
     text) exit 2 with one plain sentence, checked before any model loads. Prints the written file(s) and
     the audio's length as JSON."""
-    from pathlib import Path
 
     try:
         if args.project and not is_project(args.project):
@@ -576,8 +571,6 @@ def run_training(job, quiet: bool = False):
     """Run a TrainJob headless: the run id on stdout as soon as it exists, a progress line on stderr
     (redrawn on a terminal, one line every few seconds otherwise) and the engine's notices in plain words
     (resumed, checkpoint saved, NaN rolled back, out of memory). Returns the result, or None if stopped."""
-    import signal
-    import time
 
     shown = {"id": False, "at": 0.0}
     tty = sys.stderr.isatty()

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from studio import STARTED_AT
-from studio.core.audio_stack import check_audio_stack
+from studio.core.audio_check import check_audio_stack
 from studio.core.smoke import TinyFit, WaitForCancel
 from studio.logs import setup_logging
 
@@ -33,7 +33,6 @@ def _wait(runner, timeout_s: float) -> None:
 
 
 def run_self_test() -> int:
-
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     with tempfile.TemporaryDirectory(prefix="aigc-selftest-") as home:
         os.environ["AIGC_STUDIO_HOME"] = home

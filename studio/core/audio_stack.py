@@ -82,33 +82,3 @@ def import_torchaudio():
         torch_version, audio_version = installed_versions()
         raise JobError(mismatch_message(torch_version, audio_version)) from exc
     return torchaudio
-
-
-def check_audio_stack() -> str:
-    """Exercise the audio path a dataset import and a voice take: a band-limited resample (the importer's numpy
-    kernel, the same taps as torchaudio's) and a log-mel spectrogram (torchaudio's transform, after
-    :func:`import_torchaudio`).
-
-    Returns "ok", or the plain sentence saying what is broken (used by ``aigc-studio --self-test``)."""
-    try:
-        import numpy as np
-        import torch  # loaded first so a torch failure is not blamed on torchaudio
-
-        # local: both import this module (import_torchaudio), so importing them at the top would be a cycle
-        from studio.core.datasets.audio import resample
-        from studio.core.speech.mel import MelFrontEnd
-
-        import_torchaudio()
-        rate = 16000
-        tone = np.sin(2 * np.pi * 440.0 * np.arange(rate) / rate).astype(np.float32)
-        resampled = resample(tone, rate, 22050)
-        if len(resampled) != 22050 or not np.isfinite(resampled).all():
-            return f"resampling gave {len(resampled)} samples instead of 22050"
-        mel = MelFrontEnd(sample_rate=22050)(torch.from_numpy(resampled))
-        if tuple(mel.shape) != (80, 22050 // 256) or not bool(torch.isfinite(mel).all()):
-            return f"the mel spectrogram has shape {tuple(mel.shape)} instead of (80, {22050 // 256})"
-    except JobError as exc:
-        return str(exc)
-    except Exception as exc:  # noqa: BLE001 - the self-test reports any failure as text
-        return f"{type(exc).__name__}: {exc}"
-    return "ok"

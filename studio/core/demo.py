@@ -12,6 +12,9 @@ import math
 import random
 from pathlib import Path
 
+import numpy as np
+import soundfile
+
 from studio.core.atomic import atomic_write_bytes, atomic_write_text
 from studio.core.datasets.importer import ImportDataset
 from studio.core.jobs import JobContext
@@ -140,8 +143,6 @@ def _write_copy(target: Path, rng: random.Random) -> None:
 
 def _write_clips(folder: Path, rng: random.Random, ctx: JobContext) -> None:
     """Short vowel-like tones (a pitch glide with harmonics), enough to exercise the audio import."""
-    import numpy as np
-    import soundfile
 
     rate = 22050
     for index in range(CLIPS):

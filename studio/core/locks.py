@@ -23,6 +23,7 @@ the next holder overwrites it and can say that it took the lock over (:attr:`Pro
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import socket
@@ -97,8 +98,6 @@ def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
     if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process on Windows
-        import ctypes
-
         handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
         if not handle:
             return False

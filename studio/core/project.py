@@ -222,12 +222,10 @@ class _locked:
     """The project's lock around a read-modify-write of project.json (a plain sentence when it stays taken)."""
 
     def __init__(self, root: Path) -> None:
-
         self.root = root
         self.lock = ProcessLock(root / PROJECT_LOCK, record_owner=False)
 
     def __enter__(self) -> None:
-
         try:
             self.lock.acquire(wait_s=LOCK_WAIT_S)
         except LockHeld:

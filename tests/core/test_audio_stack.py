@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import audio_stack
+from studio.core import audio_check, audio_stack
 from studio.core.jobs import JobError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,13 +63,13 @@ def test_a_torchaudio_that_cannot_load_raises_the_sentence_not_a_traceback(monke
 
 
 def test_the_audio_stack_resamples_and_makes_mels():
-    assert audio_stack.check_audio_stack() == "ok"
+    assert audio_check.check_audio_stack() == "ok"
 
 
 def test_the_audio_check_reports_a_broken_torchaudio(monkeypatch):
     monkeypatch.setitem(sys.modules, "torchaudio", None)
     monkeypatch.setitem(sys.modules, "torchaudio.functional", None)
-    report = audio_stack.check_audio_stack()
+    report = audio_check.check_audio_stack()
     assert report != "ok" and "torchaudio" in report
 
 

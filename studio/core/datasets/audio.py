@@ -31,6 +31,7 @@ import math
 import posixpath
 
 import numpy as np
+import soundfile
 
 from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized, format_bytes
 
@@ -195,7 +196,6 @@ def _flags(source: _Source, rate: int, peak_db: float, duration_s: float, option
 @functools.lru_cache(maxsize=1)
 def mp3_supported() -> bool:
     """Whether the installed libsndfile decodes MP3 (it does from 1.1.0 on, when built with mpg123)."""
-    import soundfile
 
     return "MP3" in soundfile.available_formats()
 
@@ -234,7 +234,6 @@ def _decode(data: bytes, rate: int, budget: int | None = None) -> _Source:
     many-channel or high-rate files; reading stops early past MAX_SOURCE_SECONDS (a FLAC of silence can
     expand ~1000×, so the byte size alone says little).
     """
-    import soundfile
 
     try:
         with soundfile.SoundFile(io.BytesIO(data)) as f:
@@ -593,7 +592,6 @@ def to_int16(x: np.ndarray) -> np.ndarray:
 
 def encode_wav(x: np.ndarray, rate: int) -> bytes:
     """16-bit PCM mono WAV bytes. Quantizing ourselves avoids libsndfile's asymmetric float→int scaling."""
-    import soundfile
 
     buf = io.BytesIO()
     soundfile.write(buf, to_int16(x), rate, format="WAV", subtype="PCM_16")

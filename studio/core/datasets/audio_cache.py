@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile
 
 from studio.core.datasets import audio, phonemes
 from studio.core.datasets.base import AUDIO
@@ -66,7 +67,6 @@ def _sample_rate(value: object) -> int:
 def read_clip(path: Path, sample_rate: int) -> np.ndarray:
     """A mono int16 clip at ``sample_rate``: items already are (import normalizes them); hand-made datasets
     are mixed down and resampled here."""
-    import soundfile
 
     try:
         samples, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
@@ -108,7 +108,6 @@ class BuildAudioCache:
         self.f_min, self.f_max, self.language, self.force = f_min, f_max, language, force
 
     def _params(self, manifest: Manifest) -> dict:
-
         rate = _sample_rate(self.sample_rate or manifest.options.get("sample_rate"))
         return {
             "sample_rate": rate,
@@ -216,7 +215,6 @@ class BuildAudioCache:
 
 
 def _transcript_phonemes(transcript: str | None, language: str) -> tuple[str | None, list[int]]:
-
     if not transcript:
         return None, []
     try:

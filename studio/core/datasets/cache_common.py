@@ -281,7 +281,6 @@ def _load_tokenizer(folder: Path, vocab: int) -> Tokenizer:
 
 
 def _check_audio(folder: Path, stem: str, info: dict) -> None:
-
     n_mels = (info.get("params") or {}).get("n_mels")
     if type(n_mels) is not int or n_mels <= 0:
         raise _Damaged("its index has no valid mel size")

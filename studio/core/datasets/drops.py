@@ -26,11 +26,6 @@ PEEK_FILES = 400  # how many file names a drop is sampled by to guess its kind (
 _FORBIDDEN = '<>:"/\\|?*'
 
 
-def _kind_of_suffix(suffix: str) -> str | None:
-
-    return kind_of_suffix(suffix)
-
-
 def peek_names(paths: list[Path], limit: int = PEEK_FILES) -> list[str]:
     """Up to ``limit`` file names inside what was dropped: directory listings and zip indexes only, never
     file contents, so this stays cheap on the GUI thread."""
@@ -59,7 +54,7 @@ def guess_kind(paths: list[Path]) -> str | None:
     """The kind most of the dropped files are (None when no known file was seen). Transcripts next to
     audio clips (``metadata.csv``, ``clip.txt`` beside ``clip.wav``) count for the clips, not as text."""
     names = peek_names(paths)
-    kinds = {n: _kind_of_suffix(Path(n).suffix.lower()) for n in names}
+    kinds = {n: kind_of_suffix(Path(n).suffix.lower()) for n in names}
     clip_stems = {os.path.splitext(n)[0] for n, k in kinds.items() if k == AUDIO}
     counts: Counter = Counter()
     for name, kind in kinds.items():

@@ -18,7 +18,12 @@ import copy
 import hashlib
 import io
 import re
+import stat
+import zipfile
 from pathlib import Path, PurePath
+
+import numpy as np
+import soundfile
 
 from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets import audio
@@ -51,8 +56,6 @@ def trim_silence(manifest: Manifest, ids: list[str] | None = None, ctx: JobConte
     Trimmed clips get new item files (the old ones stay for Undo). ``ctx`` reports progress and can cancel;
     a cancelled run leaves the manifest as it was.
     """
-    import numpy as np
-    import soundfile
 
     if manifest.kind != "audio":
         raise JobError("Trimming silence applies to audio datasets only.")
@@ -132,8 +135,6 @@ def read_origin(origin: str, size: int | None = None) -> bytes:
     ``/dev/zero`` or someone's key file therefore reads nothing, or at most a file of the very size and hash it
     already names.
     """
-    import stat
-    import zipfile
 
     limit = size if isinstance(size, int) and 0 <= size <= MAX_FILE_BYTES else MAX_FILE_BYTES
     if "!" in origin and not Path(origin).exists():

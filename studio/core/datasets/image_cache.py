@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from PIL import Image
 
 from studio.core.datasets.base import IMAGE
 from studio.core.datasets.cache_common import (
@@ -84,7 +85,6 @@ def load_square(
     is the main speed trick of the cache build (several times faster than a full decode). We ask for at
     least twice the target size so the final LANCZOS step still has real pixels to antialias from.
     """
-    from PIL import Image
 
     with Image.open(path) as image:
         _draft(image, resolution, fit)
@@ -105,7 +105,6 @@ def _draft(image, resolution: int, fit: str) -> None:
 
 def _to_rgb(image, background: tuple[int, int, int]):
     """Items are RGB after import; this covers hand-made datasets (alpha flattened onto the background)."""
-    from PIL import Image
 
     if image.mode == "RGB":
         return image
@@ -120,7 +119,6 @@ def _to_rgb(image, background: tuple[int, int, int]):
 def _crop_square(image, resolution: int):
     """Centre square of side min(w, h), resized in one call (``box`` avoids copying the crop first).
     ``reducing_gap`` lets Pillow box-reduce large images before LANCZOS: same look, much faster."""
-    from PIL import Image
 
     width, height = image.size
     side = min(width, height)
@@ -132,7 +130,6 @@ def _crop_square(image, resolution: int):
 
 def _pad_square(image, resolution: int, background: tuple[int, int, int]):
     """The whole picture, longer side = res, centred on the background colour (nothing is cut off)."""
-    from PIL import Image
 
     width, height = image.size
     scale = resolution / max(width, height)
@@ -148,7 +145,6 @@ def _decode_chunk(
 ) -> tuple[np.ndarray, list[str | None]]:
     """Pool task: decode a chunk of images. Returns the pixels and, per image, None or why it failed (an
     unreadable item becomes a background-coloured square marked unusable, not a failed build)."""
-    from PIL import Image
 
     out = np.empty((len(paths), resolution, resolution, 3), np.uint8)
     errors: list[str | None] = []

@@ -47,6 +47,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
+import xxhash
 from PIL import Image
 
 from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized, format_bytes
@@ -385,7 +386,6 @@ def pixel_key(image: Image.Image) -> str:
     The pixels are hashed in horizontal bands (the hash streams, so the key is the same as hashing them
     whole) to avoid a second full copy of a very large picture in memory.
     """
-    import xxhash
 
     width, height = image.size
     digest = xxhash.xxh3_128(f"{image.mode} {width}x{height}:".encode())

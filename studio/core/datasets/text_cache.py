@@ -138,7 +138,6 @@ class BuildTextCache:
         self.tokenizer, self.vocab_size, self.force = tokenizer, int(vocab_size), force
 
     def __call__(self, ctx: JobContext) -> dict:
-
         manifest, entries = _load_manifest(self.folder, TEXT)
         target = text_cache_folder(self.folder, self.tokenizer, self.vocab_size)
         params = {"tokenizer": self.tokenizer, "vocab_size": self.vocab_size}

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from tokenizers import Tokenizer as HFTokenizer
+from tokenizers import decoders, models, pre_tokenizers, trainers
 
 from studio.core.atomic import atomic_write_text
 
@@ -193,8 +195,6 @@ class BPETokenizer(Tokenizer):
     def train(cls, texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2) -> BPETokenizer:
         """Learn merges from ``texts`` (an iterator is fine: it is streamed). ``vocab_size`` includes the 256
         byte symbols and eot; a small corpus may end with fewer merges than asked."""
-        from tokenizers import Tokenizer as HFTokenizer
-        from tokenizers import decoders, models, pre_tokenizers, trainers
 
         hf = HFTokenizer(models.BPE())
         hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
@@ -248,8 +248,6 @@ def from_json(data: dict) -> Tokenizer:
             raise ValueError("the character tokenizer's list of characters is damaged")
         return CharTokenizer(chars)
     if data.get("kind") == BPETokenizer.kind:
-        from tokenizers import Tokenizer as HFTokenizer
-
         return BPETokenizer(HFTokenizer.from_str(json.dumps(data["hf"])))
     raise ValueError(f"unknown tokenizer kind {str(data.get('kind'))[:40]!r}")
 

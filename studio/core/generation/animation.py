@@ -19,6 +19,7 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from studio.core.atomic import atomic_write_bytes
 from studio.core.generation.upscale import upscale
@@ -92,7 +93,6 @@ def save_gif(
     frame delay is rounded to GIF's 10 ms steps. Pillow merges identical consecutive frames into one longer
     frame, which keeps a dwelling walk small without changing how it plays. ``comment`` (the walk's settings)
     goes into the GIF's comment extension."""
-    from PIL import Image
 
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from studio.core.generation.animation import save_gif, walk
 from studio.core.generation.image_model import (
@@ -432,8 +433,6 @@ class OpenPng:
         self.project_root, self.path, self.device = Path(project_root), Path(path), device
 
     def __call__(self, ctx: JobContext) -> dict:
-        from PIL import Image
-
         ctx.progress(0.0, "Reading the settings…")
         settings = read_settings(self.path)
         model = model_for_settings(self.project_root, settings, self.device)

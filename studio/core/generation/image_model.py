@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from studio.core.datasets import image_cache
 from studio.core.generation.run_models import ModelCache, load_generator, read_run_config, resolve_run_folder
@@ -352,7 +353,6 @@ def to_uint8(images) -> np.ndarray:
 
 def prepare_image(image: Any, resolution: int, fit: str = "crop") -> np.ndarray:
     """One picture (path, PIL image, or uint8 array (H, W[, 3|4])) -> uint8 (R, R, 3)."""
-    from PIL import Image, UnidentifiedImageError
 
     if isinstance(image, (str, Path)):
         try:

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
 
 from studio.core.atomic import atomic_write_bytes
 from studio.core.generation.animation import MAX_WALK_FRAMES
@@ -56,8 +58,6 @@ def _chunk_text(value: Any) -> str:
 
 def encode_png(pixels: np.ndarray, settings: dict, scale: int = 1, resample: str = "nearest") -> tuple[bytes, dict]:
     """(PNG bytes, the settings embedded) for uint8 (H, W, 3) ``pixels``: see the module docstring."""
-    from PIL import Image
-    from PIL.PngImagePlugin import PngInfo
 
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[-1] != 3 or pixels.dtype != np.uint8:
@@ -82,7 +82,6 @@ def save_png(path: str | Path, pixels: np.ndarray, settings: dict, scale: int = 
 
 def read_settings(path: str | Path) -> dict:
     """The settings embedded in a PNG this studio exported. The file is only read."""
-    from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     try:
@@ -162,7 +161,6 @@ def regenerate(
     pixels = model.render(source, [index], class_index, truncation)[0]
     if native:
         return pixels
-    from PIL import Image
 
     picture = upscale(
         Image.fromarray(pixels), check_scale(settings.get("scale", 1)), str(settings.get("resample", "nearest"))

@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from safetensors import safe_open
+
 from studio import paths
 from studio.core import untrusted
 from studio.core.jobs import JobError
@@ -166,7 +168,6 @@ def load_network(
     writing"). Nothing is allocated from what the files claim (module docstring): the description's limits,
     the header's own limits and the description-vs-header shapes are all checked first."""
     import torch
-    from safetensors import safe_open
 
     run_folder = Path(run_folder)
     run_id = run_id or run_folder.name

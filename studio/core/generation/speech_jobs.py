@@ -21,6 +21,7 @@ voice's mel is stretched in time before vocoding; pitch for Piper/trained voices
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -175,7 +176,6 @@ def _trained_voices(project_root) -> list[dict]:
 
 def _run_when(run_id: str) -> str:
     """ "Nov 26, 04:04" from a run id "20261126-040421-tts" (the id itself when it is not one)."""
-    from datetime import datetime
 
     try:
         return datetime.strptime(run_id[:15], "%Y%m%d-%H%M%S").strftime("%b %d, %H:%M")
@@ -215,7 +215,6 @@ class _SystemSpeaker(_Speaker):
     kind = "system"
 
     def __init__(self, language: str, rate, pitch, dictionary) -> None:
-
         if not espeak.available():
             raise JobError(
                 "The built-in system voice is unavailable because espeak-ng could not be loaded "
@@ -226,7 +225,6 @@ class _SystemSpeaker(_Speaker):
         self.rate, self.pitch, self.dictionary = rate, pitch, dictionary
 
     def speak(self, sentence, check):
-
         text = self.dictionary.for_espeak(sentence, self.language)  # also defuses a literal "[[" in the text
         return espeak.synthesize(text, self.language, rate=self.rate, pitch=self.pitch, check=check)
 
@@ -255,13 +253,11 @@ class _PiperSpeaker(_Speaker):
     kind = "piper"
 
     def __init__(self, path: Path, rate, pitch, dictionary) -> None:
-
         self.voice = piper.cached_voice(path)
         self.sample_rate, self.language = self.voice.sample_rate, self.voice.language
         self.rate, self.pitch, self.dictionary = rate, pitch, dictionary
 
     def speak(self, sentence, check):
-
         voice = self.voice
         if voice.phoneme_type == "text":
             text = self.dictionary.apply_respellings(sentence) if self.dictionary else sentence
@@ -278,7 +274,6 @@ class _TrainedSpeaker(_Speaker):
     kind = "trained"
 
     def __init__(self, folder: Path, project_root, step, vocoder, device, rate, pitch, dictionary) -> None:
-
         self.tts = _model_cache("voice").get(folder, step, device)
         self.sample_rate = int(self.tts.sample_rate)
         self.language = self.tts.language or "en-us"
@@ -304,13 +299,11 @@ class _TrainedSpeaker(_Speaker):
                 self.vocoder_name = Path(vocoder_folder).name
 
     def _phonemes(self, text: str) -> str:
-
         if getattr(self.tts, "phonemizer", "espeak-ng") == "characters":
             return phonemes.characters(text)
         return phonemes.phonemize(text, self.language)
 
     def speak(self, sentence, check):
-
         ipa = _phoneme_text(self.dictionary, sentence, self._phonemes)
         ids = phonemes.symbols_to_ids(ipa)
         if not ids:
@@ -370,7 +363,6 @@ def check_voice(voice: str, project_root=None) -> None:
 
 
 def _dictionary(dictionary, project_root):
-
     if isinstance(dictionary, Dictionary):
         return dictionary
     if dictionary is None:
@@ -425,7 +417,6 @@ class SynthesizeSpeech:
         check_voice(self.voice, self.project_root)
 
     def __call__(self, ctx: JobContext | None = None) -> dict:
-
         ctx = ctx if ctx is not None else JobContext()
         rate, pitch, volume = _check_settings(self.rate, self.pitch, self.volume)
         sentences = split_sentences(self.text)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from safetensors import safe_open
+
 from studio.core import untrusted
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.generation.run_models import checkpoint_for, weights_prefix
@@ -50,7 +52,6 @@ def generating_weights(weights: dict, model: dict) -> dict:
 def export_starter(run_folder: str | Path, target: str | Path, card: dict, step: int | None = None) -> dict:
     """Write the starter model of ``run_folder`` (checkpoint ``step``, newest when None) to ``target``
     (replaced if it exists) with ``card`` completed by what the run records. Returns the card."""
-    from safetensors import safe_open
     from safetensors.torch import save
 
     run_folder, target = Path(run_folder), Path(target)

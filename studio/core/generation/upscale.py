@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from studio.core.jobs import JobError
 
@@ -15,7 +16,6 @@ MAX_SCALE = 16
 
 def upscale(image, scale: int = 1, resample: str = "nearest"):
     """A PIL image enlarged ``scale`` times: "nearest" keeps hard pixels (pixel art, icons), "lanczos" is smooth."""
-    from PIL import Image
 
     scale = check_scale(scale)
     if resample not in RESAMPLE:

@@ -35,6 +35,7 @@ import threading
 import unicodedata
 from pathlib import Path
 
+import espeakng_loader
 import numpy as np
 
 from studio.core.jobs import JobError
@@ -94,8 +95,6 @@ class _Espeak:
     """One initialized libespeak-ng in this process. Callers hold ``_lock``."""
 
     def __init__(self) -> None:
-        import espeakng_loader
-
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int

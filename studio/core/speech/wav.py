@@ -10,13 +10,13 @@ import io
 from pathlib import Path
 
 import numpy as np
+import soundfile
 
 from studio.core.atomic import atomic_write_bytes
 
 
 def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
     """A complete 16-bit PCM mono WAV file in memory."""
-    import soundfile
 
     data = np.clip(np.nan_to_num(np.asarray(samples, dtype=np.float32).reshape(-1)), -1.0, 1.0)
     buffer = io.BytesIO()
@@ -31,7 +31,6 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     """float32 mono samples and the sample rate (channels averaged)."""
-    import soundfile
 
     data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     return data.mean(axis=1), int(rate)

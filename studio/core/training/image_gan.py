@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 from studio.core.atomic import atomic_write_bytes
@@ -131,7 +132,6 @@ class ImageRecipe(Recipe):
     @staticmethod
     def write_grid(rows: list[torch.Tensor], folder: Path, step: int) -> Path:
         """Rows of (n, 3, R, R) images in [-1, 1] as one PNG (atomically, like every studio file)."""
-        from PIL import Image
 
         width = max(len(row) for row in rows)
         lines = []

@@ -14,6 +14,7 @@ damaged and which step it resumed from.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import threading
@@ -399,7 +400,6 @@ def _freeze_long_lived_objects() -> None:
     2-core CPU). Frozen objects are never collected, which costs nothing for modules that live as long as
     the process anyway.
     """
-    import gc
 
     gc.freeze()
 

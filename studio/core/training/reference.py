@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 from studio.core.atomic import atomic_write_bytes
@@ -88,7 +89,6 @@ class ReferenceRecipe(Recipe):
     def preview(self, models, step: int, folder: Path) -> dict | None:
         """A PNG grid: originals on the top row, their reconstructions below. Validation items come first
         (the model never trained on them), topped up with training items when there are too few."""
-        from PIL import Image
 
         picks = np.concatenate([self.val_items, self.train_items])[: self.config["preview_count"]]
         images = self.data.batch(picks, device=self.device)  # (n, 3, 32, 32)

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 from studio.core.atomic import atomic_write_bytes
@@ -109,7 +110,6 @@ class SpeechRecipe(Recipe):
         return torch.from_numpy(np.asarray(self.data.mel(int(i)), dtype=np.float32))
 
     def write_wav(self, samples: np.ndarray, folder: Path, step: int) -> Path:
-
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"step-{step:06d}.wav"
         atomic_write_bytes(
@@ -119,8 +119,6 @@ class SpeechRecipe(Recipe):
 
     @staticmethod
     def write_png(picture: np.ndarray, folder: Path, step: int) -> Path:
-        from PIL import Image
-
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"step-{step:06d}.png"
         buffer = io.BytesIO()
@@ -236,7 +234,6 @@ class TtsRecipe(SpeechRecipe):
             raise JobError("guided_sigma must be above 0 and guided_attention 0 (off) or more.")
 
     def _net_config(self) -> TtsConfig:
-
         return TtsConfig(
             n_symbols=len(phonemes.SYMBOLS),
             n_mels=int(self.config["n_mels"]),
@@ -244,7 +241,6 @@ class TtsRecipe(SpeechRecipe):
         )
 
     def _preview_ids(self) -> list[list[int]]:
-
         ids = []
         for sentence in test_sentences(self.language):
             try:
@@ -315,7 +311,6 @@ class TtsRecipe(SpeechRecipe):
         return self.batch_of(self.train_items[np.asarray(positions, np.int64)])
 
     def tts_loss(self, models, batch):
-
         before, after, gates, alignments = models[self.model_name](
             batch["tokens"], batch["token_lengths"], batch["mels"]
         )
@@ -350,7 +345,6 @@ class TtsRecipe(SpeechRecipe):
     # -- reports ----------------------------------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, models) -> dict[str, float]:
-
         if len(self.val_items) == 0:
             return {}
         torch.manual_seed(EVAL_SEED)  # the pre-net's dropout: inside the engine's forked RNG, so training is unmoved

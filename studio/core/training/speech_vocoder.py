@@ -171,7 +171,6 @@ class VocoderRecipe(SpeechRecipe):
         )
 
     def discriminator_loss(self, models, batch):
-
         mel, real = batch
         with torch.no_grad():
             fake = models["generator"](mel)
@@ -182,7 +181,6 @@ class VocoderRecipe(SpeechRecipe):
         return loss, {"loss_d": loss.detach()}
 
     def generator_loss(self, models, batch):
-
         mel, real = batch
         fake = models["generator"](mel)
         mel_loss = F.l1_loss(self.mel_of(fake), self.mel_of(real))

@@ -16,9 +16,11 @@ same machine). Tests hand the panel a fake with the same contract (coloured squa
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from studio.core.generation import model_list
 from studio.core.generation.image_jobs import (
@@ -46,8 +48,6 @@ class CanvasBackend:
     device = "cpu"  # CPU pixels are the reproducible ones: "Open PNG" regenerates them exactly
 
     def available(self) -> bool:
-        import importlib.util
-
         try:
             return importlib.util.find_spec("studio.core.generation.image_jobs") is not None
         except (ImportError, ValueError):
@@ -153,8 +153,6 @@ class CanvasBackend:
             raise JobError("Open the project the picture was made in first: its run makes the picture again.")
 
         def adapt(result: dict) -> dict:
-            from PIL import Image
-
             with Image.open(path) as stored:
                 original = np.asarray(stored.convert("RGB"), np.uint8)
             return {
@@ -177,7 +175,6 @@ class CoreJob:
         self.title, self.job, self.adapt = title, job, adapt
 
     def __call__(self, ctx: JobContext):
-
         with torch_threads(threads_beside_a_window()):  # a core stays with the window
             result = self.job(ctx)
         return self.adapt(result) if self.adapt is not None else result
@@ -197,7 +194,6 @@ class VariationsJob:
         self.strength, self.count, self.seed, self.device = float(strength), int(count), int(seed), device
 
     def __call__(self, ctx: JobContext) -> dict:
-
         with torch_threads(threads_beside_a_window()):  # a core stays with the window
             result = GenerateVariations(
                 self.folder,

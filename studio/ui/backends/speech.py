@@ -13,6 +13,7 @@ espeak-ng.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from studio.core.generation import speech_jobs
@@ -26,7 +27,6 @@ SETTING_KEYS = ("rate", "pitch", "volume")
 
 
 def _core():
-
     return speech_jobs
 
 
@@ -36,8 +36,6 @@ class SpeechBackend:
     device = "cpu"
 
     def available(self) -> bool:
-        import importlib.util
-
         try:
             return importlib.util.find_spec("studio.core.generation.speech_jobs") is not None
         except (ImportError, ValueError):
@@ -189,7 +187,6 @@ class ImportVoiceJob:
         self.onnx_path = str(onnx_path)
 
     def __call__(self, ctx: JobContext) -> dict:
-
         ctx.progress(0.1, "Reading the voice…")
         if self.project_root is None:
             piper.PiperVoice.load(self.onnx_path)  # says in plain words when the .json is missing or broken

@@ -10,6 +10,7 @@ Tests hand the panel a fake engine with the same contract, so the panel is exerc
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -66,8 +67,6 @@ class TrainingBackend:
     """The real engine (``studio.core.training``). Every method may import torch: call them in jobs."""
 
     def available(self) -> bool:
-        import importlib.util
-
         return all(
             importlib.util.find_spec(f"studio.core.training.{m}") is not None
             for m in ("job", "engine", "estimation", "families", "runs")

@@ -17,6 +17,7 @@ exercised without a trained model.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -68,8 +69,6 @@ class WriterBackend:
     device = "cpu"
 
     def available(self) -> bool:
-        import importlib.util
-
         try:
             return importlib.util.find_spec("studio.core.generation.text_jobs") is not None
         except (ImportError, ValueError):
@@ -122,7 +121,6 @@ class StreamJob:
         self.title = f"Writing {self.variants} variant{'s' if self.variants != 1 else ''}"
 
     def __call__(self, ctx: JobContext) -> dict:
-
         settings = SamplingSettings(**self.settings)
         job = GenerateText(
             self.folder, self.prompt, settings, step=self.step, variants=self.variants, device=self.device

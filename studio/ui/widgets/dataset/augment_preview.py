@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
@@ -36,7 +37,6 @@ def _load_square(path: str, side: int):
 
 def make_preview(payload: tuple[tuple[str, ...], str, int, int]):
     """Runs on a pool thread: decode the samples and augment them. Returns uint8 (SAMPLES, side, side, 3)."""
-    import numpy as np
 
     from studio.core.datasets.augment import preview_grid  # imports torch: on the pool thread, not at panel start
 

@@ -17,6 +17,7 @@ import threading
 import wave
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath
 from PySide6.QtWidgets import (
@@ -75,10 +76,7 @@ def _probe(_payload) -> str:
 
 
 def read_clip(path: str):
-    """float32 mono samples in [-1, 1] and the sample rate (soundfile if present, else the wave module).
-    numpy is imported here, not at module level: the window starts without it."""
-    import numpy as np
-
+    """float32 mono samples in [-1, 1] and the sample rate (soundfile if present, else the wave module)."""
     try:
         import soundfile as sf
     except (ImportError, OSError):
@@ -97,8 +95,6 @@ def read_clip(path: str):
 
 def waveform_peaks(path: str, bins: int = BINS):
     """(bins,) float32 peak levels in [0, 1]. Runs on a pool thread."""
-    import numpy as np
-
     samples, _rate = read_clip(path)
     if samples.size == 0:
         return np.zeros(bins, np.float32)

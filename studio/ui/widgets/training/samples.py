@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import soundfile
 from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QStackedWidget, QVBoxLayout, QWidget
@@ -141,7 +142,6 @@ class SampleStrip(QWidget):
 
     def _play(self, path: Path) -> bool:
         """Play (or stop, when it is already playing) a preview WAV in the app; False when it cannot."""
-        import soundfile
 
         if self.player is None:
             self.player = AudioPlayer(parent=self)
