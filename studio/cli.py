@@ -11,6 +11,9 @@
                                [--tokenizer char|bpe --vocab-size N] [--language en-us]
     aigc-studio train --project DIR --dataset NAME --model FAMILY [--preset NAME] [--steps N]
                       [--checkpoint-every N] [--set key=value ...] [--resume RUN_ID|latest|CHECKPOINT.json]
+                      [--budget-minutes N]   ("best model in N minutes": sizes and steps for the budget)
+    aigc-studio estimate --project DIR --dataset NAME --model FAMILY [--preset NAME] [--set key=value ...]
+                         [--budget-minutes N] [--device DEV]   (one JSON line: seconds, memory_bytes, steps, ...)
     torchrun --nproc-per-node N -m studio train ...   (the same on several GPUs, or CPU processes)
     aigc-studio generate image --project DIR --run RUN_ID|latest [--checkpoint STEP] [--count N] [--seed S]
                                [--class NAME] [--truncation T] [--scale K --resample nearest|lanczos] --out DIR
@@ -62,6 +65,7 @@ from studio.core.speech.pronunciation import load_dictionary
 from studio.core.training import (
     TrainJob,
     families,  # the family table: plain data, no torch
+    planning,
     runs,
 )
 from studio.core.training.devices import list_devices, resolve_device
@@ -145,7 +149,30 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoint's .json inside --project's runs folder",
     )
     train.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best one)")
+    train.add_argument(
+        "--budget-minutes",
+        type=float,
+        metavar="N",
+        help="best model in N minutes: the model size and steps are chosen for this device and the run ends on time",
+    )
     train.set_defaults(handler=_cmd_train)
+
+    estimate = commands.add_parser(
+        "estimate", help="how long a training run would take and the memory it needs, on this device (one JSON line)"
+    )
+    estimate.add_argument("--project", required=True, help="project folder")
+    estimate.add_argument("--dataset", required=True, help="dataset name")
+    estimate.add_argument(
+        "--model",
+        required=True,
+        metavar="FAMILY",
+        help=f"model family: {', '.join(families.ids(families.available()))}",
+    )
+    estimate.add_argument("--preset", default="balanced", help="fast, balanced (default) or best")
+    estimate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any setting, e.g. steps=500")
+    estimate.add_argument("--budget-minutes", type=float, metavar="N", help="plan the best model for N minutes instead")
+    estimate.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the best one)")
+    estimate.set_defaults(handler=_cmd_estimate)
 
     generate = commands.add_parser("generate", help="sample from a trained model (prints JSON)")
     generate_commands = generate.add_subparsers(dest="generate_command", metavar="KIND", required=True)
@@ -387,6 +414,7 @@ def _cmd_train(args) -> int:
             checkpoint_every=args.checkpoint_every,
             resume=args.resume,
             device=args.device,
+            budget_minutes=args.budget_minutes,
         )
         if main_rank:
             job.check_run_free()  # first, before torch loads: a run in use is refused at once
@@ -412,6 +440,40 @@ def _cmd_train(args) -> int:
         return 130
     if main_rank:
         _print_json(result)
+    return 0
+
+
+def _cmd_estimate(args) -> int:
+    """The plan a ``train`` with the same arguments would make, and its estimate: one JSON line with ``seconds``
+    (the whole run, evaluations and previews included), ``memory_bytes``, ``steps``, the parts and the settings.
+    Measured once per device and model size (then read from the cache), so a repeat answers at once."""
+    try:
+        if not is_project(args.project):
+            raise ConfigError(
+                f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create)."
+            )
+        overrides = _parse_settings(args.set)
+        job = TrainJob(args.project, args.dataset, args.model, preset=args.preset, overrides=overrides)
+        job.validate()  # the same plain refusals as train (no such dataset, a setting of another type, ...)
+        if args.budget_minutes is not None and args.budget_minutes <= 0:
+            raise ConfigError("--budget-minutes must be more than 0.")
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    device = resolve_device(args.device)
+    made = run_with_progress(
+        lambda ctx: planning.plan(
+            args.project,
+            args.dataset,
+            args.model,
+            args.preset,
+            overrides,
+            device.id,
+            budget_minutes=args.budget_minutes,
+            ctx=ctx,
+        )
+    )
+    print(json.dumps({**made.estimate, "device": device.name, "preset": args.preset, "config": made.config}))
     return 0
 
 

@@ -77,6 +77,19 @@ def data_dir() -> Path:
     return override / "data" if override else _platform_dir("data")
 
 
+def cache_dir() -> Path:
+    """Per-user cache (XDG_CACHE_HOME, ~/Library/Caches, %LOCALAPPDATA%): what can be measured again if it is
+    deleted, such as the training-time calibration of each device."""
+    override = _home_override()
+    if override:
+        return override / "cache"
+    if sys.platform == "win32":
+        return _platform_dir("data") / "cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "AIGC Studio"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / APP_ID
+
+
 def log_dir() -> Path:
     return data_dir() / "logs"
 

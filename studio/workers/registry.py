@@ -16,6 +16,7 @@ from studio.core.jobs import JobError
 from studio.workers.runner import JobRunner
 
 TRAINING = "training"
+SHUTDOWN_ROUNDS = 3  # cancel-and-wait passes at quit (see JobRegistry.shutdown)
 
 
 class DeviceBusyError(JobError):
@@ -69,15 +70,21 @@ class JobRegistry(QObject):
 
     def shutdown(self, timeout_s: float = 10.0) -> bool:
         """Cancel every job and wait for their threads. True if all ended within the timeout."""
-        self.cancel_all()
         deadline = time.monotonic() + timeout_s
         ok = True
-        for runner in list(self._runners):
-            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            ok = runner.wait(remaining_ms) and ok
-        # Deliver the queued final signals so panels see cancelled/finished before the window closes.
-        QCoreApplication.processEvents()
-        return ok
+        for _round in range(SHUTDOWN_ROUNDS):
+            self.cancel_all()
+            for runner in list(self._runners):
+                remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                ok = runner.wait(remaining_ms) and ok
+            # Deliver the queued final signals so panels see cancelled/finished before the window closes.
+            QCoreApplication.processEvents()
+            # A panel hearing that its job ended may start the one it was waiting to start (the Training panel's
+            # next estimate): stop those too, or their threads would outlive the window ("QThread: Destroyed
+            # while thread is still running" at exit).
+            if not self.running():
+                break
+        return ok and not self.running()
 
     @Slot()
     def _on_runner_released(self) -> None:

@@ -37,6 +37,9 @@ from studio.core.nets.image_sizes import RESOLUTIONS
 
 PRESET_KEYS = ("fast", "balanced", "best")
 PRESET_TITLES = {"fast": "Fast preview", "balanced": "Balanced", "best": "Best quality"}
+# How long each preset may take on the device it runs on: a preset's steps are cut to fit (see
+# studio/core/training/planning.py), so on a 2-core CPU every preset ends within the hour.
+PRESET_MINUTES = {"fast": 5.0, "balanced": 20.0, "best": 60.0}
 PANELS = ("image", "text", "speech")  # the creation panels that open a family's models
 PREVIEWS = ("image", "text", "audio")  # what a family's training previews are
 DATASET_KINDS = ("image", "text", "audio")
@@ -86,6 +89,9 @@ class FamilySpec:
     resolutions: tuple[int, ...] = ()  # picture sizes it trains at, when there is a choice (the panel offers them)
     defaults: Mapping[str, Any] = field(default_factory=dict)  # family settings (engine ones: ENGINE_DEFAULTS)
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # PRESET_KEYS -> overrides
+    # On a CPU, what changes in each preset on top of ``presets`` (smaller models: a CPU does in an hour what a
+    # GPU does in minutes, so the GPU sizes would train too few steps to learn anything there)
+    cpu_presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -106,8 +112,8 @@ class FamilySpec:
             problems.append("a family a panel opens needs a generator")
         if self.generator is not None and self.generator.makes not in OUTPUTS:
             problems.append(f"generator.makes {self.generator.makes!r} must be one of {OUTPUTS}")
-        if not set(self.presets) <= set(PRESET_KEYS):
-            problems.append(f"presets {sorted(self.presets)} must be some of {PRESET_KEYS}")
+        if not set(self.presets) <= set(PRESET_KEYS) or not set(self.cpu_presets) <= set(self.presets):
+            problems.append(f"presets {sorted(self.presets)} must be some of {PRESET_KEYS}, cpu_presets of those")
         references = {"recipe": self.recipe, "generator.build": self.generator.build if self.generator else None}
         for name, reference in references.items():
             if reference is not None and ":" not in reference:
@@ -225,8 +231,13 @@ def load_recipe_class(family: str):
 
 
 # -- settings: defaults <- preset <- overrides -------------------------------------------------------------------------
-def presets(family: str) -> dict[str, dict]:
-    return {name: dict(values) for name, values in spec(family).presets.items()}
+def presets(family: str, device_kind: str | None = None) -> dict[str, dict]:
+    """Each preset's overrides; on a ``"cpu"`` device with the family's CPU sizes on top."""
+    found = spec(family)
+    cpu = device_kind == "cpu"
+    return {
+        name: {**values, **(found.cpu_presets.get(name, {}) if cpu else {})} for name, values in found.presets.items()
+    }
 
 
 def default_config(family: str) -> dict:
@@ -234,15 +245,18 @@ def default_config(family: str) -> dict:
     return {**ENGINE_DEFAULTS, **spec(family).defaults}
 
 
-def resolve_config(family: str, preset: str | None = "balanced", overrides: dict | None = None) -> dict:
-    """defaults <- preset <- overrides, with each override checked against the default's type.
+def resolve_config(
+    family: str, preset: str | None = "balanced", overrides: dict | None = None, device_kind: str | None = None
+) -> dict:
+    """defaults <- preset (its CPU sizes on a ``"cpu"`` device) <- overrides, each override checked against the
+    default's type.
 
     Overrides may be strings (from ``--set key=value``): they are converted to the default's type, so a
     typo such as ``lr=fast`` is refused here in plain words rather than failing deep inside torch.
     """
     config = default_config(family)
     if preset:
-        table = presets(family)
+        table = presets(family, device_kind)
         if preset not in table:
             raise ConfigError(f"There is no preset “{preset}” for {family}. Choose one of: {', '.join(table)}.")
         config.update(table[preset])
@@ -375,6 +389,8 @@ register(
             "balanced": {"steps": 20000, "width": 64, "batch_size": 64},
             "best": {"steps": 60000, "width": 96, "batch_size": 64, "eval_every": 2000, "checkpoint_every": 2000},
         },
+        # a CPU: wider networks only; the time cap (PRESET_MINUTES) sets the steps
+        cpu_presets={"balanced": {"width": 48, "batch_size": 32}, "best": {"width": 64, "batch_size": 32}},
     )
 )
 
@@ -415,6 +431,7 @@ register(
             "balanced": {"steps": 10000, "width": 32, "batch_size": 64},
             "best": {"steps": 30000, "width": 64, "batch_size": 64, "ema": True, "kl_warmup_steps": 3000},
         },
+        cpu_presets={"balanced": {"width": 24, "batch_size": 32}, "best": {"width": 32, "batch_size": 32}},
     )
 )
 
@@ -500,6 +517,20 @@ register(
                 "checkpoint_every": 1000,
             },
         },
+        # a CPU: between nanoGPT's CPU model (fast) and a 4.8 M model with a 128-token context (best); the time cap
+        # sets the steps (balanced: ~1.8 M parameters)
+        cpu_presets={
+            "balanced": {"block_size": 128, "n_layer": 4, "n_head": 4, "n_embd": 192, "batch_size": 16},
+            "best": {
+                "block_size": 128,
+                "n_layer": 6,
+                "n_head": 8,
+                "n_embd": 256,
+                "batch_size": 24,
+                "lr": 1e-3,
+                "warmup_steps": 200,
+            },
+        },
     )
 )
 
@@ -549,6 +580,10 @@ register(
                 "sample_every": 500,
                 "checkpoint_every": 1000,
             },
+        },
+        cpu_presets={
+            "balanced": {"block_size": 128, "n_embd": 192, "n_hidden": 384, "batch_size": 16},
+            "best": {"block_size": 128, "n_embd": 256, "n_hidden": 512, "n_layer": 2, "batch_size": 32},
         },
     )
 )
@@ -648,6 +683,25 @@ register(
                 "checkpoint_every": 2000,
             },
         },
+        # a CPU: the fast sizes at r = 2 (balanced) and the GPU's balanced sizes (best); the time cap sets the steps
+        cpu_presets={
+            "balanced": {
+                "reduction": 2,
+                "embed_dim": 128,
+                "prenet_dim": 64,
+                "attention_rnn_dim": 256,
+                "decoder_rnn_dim": 256,
+                "postnet_dim": 128,
+            },
+            "best": {
+                "embed_dim": 256,
+                "prenet_dim": 128,
+                "attention_rnn_dim": 512,
+                "decoder_rnn_dim": 512,
+                "postnet_dim": 256,
+                "batch_size": 16,
+            },
+        },
     )
 )
 
@@ -715,6 +769,10 @@ register(
                 "sample_every": 2000,
                 "checkpoint_every": 2000,
             },
+        },
+        cpu_presets={
+            "balanced": {"width": 64, "disc_width": 8, "batch_size": 8},
+            "best": {"width": 128, "disc_width": 8, "batch_size": 8},
         },
     )
 )

@@ -18,6 +18,7 @@ import gc
 import importlib
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ from studio.core.jobs import Cancelled, JobContext, JobError
 from studio.core.locks import LockHeld, Owner
 from studio.core.project import check_writable, is_project, update_project
 from studio.core.safe_paths import resolve_inside
-from studio.core.training import families, runs
+from studio.core.training import families, planning, runs
 from studio.core.training.devices import resolve_device, torch_threads
 from studio.core.training.families import ConfigError
 from studio.core.untrusted import check_training_config
@@ -55,6 +56,7 @@ class TrainJob:
         resume: str | None = None,
         device: str | None = None,
         cpu_threads: int | None = None,
+        budget_minutes: float | None = None,
     ) -> None:
         self.project_root = Path(project_root).expanduser().resolve()
         self.dataset, self.family, self.preset = dataset, family, preset
@@ -66,6 +68,9 @@ class TrainJob:
         self.resume = resume
         self.device = device
         self.cpu_threads = cpu_threads  # torch threads on a CPU; the GUI leaves a core to the window
+        self.budget_minutes = budget_minutes  # "Best model in N minutes": sizes and steps from the budget
+        self.plan: dict = {}  # what planning.plan() chose: {"estimate": ..., "budget_s": ...} (a new run)
+        self._started = 0.0
         self.run_id: str | None = None
         self.run_folder: Path | None = None
         self.engine: Engine | None = None
@@ -101,6 +106,10 @@ class TrainJob:
             raise ConfigError(
                 f"{spec.title} trains on {' or '.join(spec.kinds)} datasets; “{self.dataset}” holds {kind} files."
             )
+        if self.budget_minutes is not None and self.resume is not None:
+            raise ConfigError("A time budget plans a new run; it cannot resume one (resume without it).")
+        if self.budget_minutes is not None and not 0 < self.budget_minutes <= 7 * 24 * 60:
+            raise ConfigError("The time budget must be more than 0 minutes and at most a week.")
         if self.resume is None:
             families.resolve_config(self.family, self.preset, self.overrides)
         else:
@@ -210,11 +219,8 @@ class TrainJob:
         if lock is not None:
             lock.release()
 
-    def _config(self, resume_folder: Path | None) -> tuple[dict, dict]:
-        """(config, run record). A resume keeps the run's own config; overrides (e.g. more steps) apply on top."""
-        if resume_folder is None:
-            config = families.resolve_config(self.family, self.preset, self.overrides)
-            return config, {"family": self.family, "dataset": self.dataset, "preset": self.preset}
+    def _config(self, resume_folder: Path) -> tuple[dict, dict]:
+        """(config, run record) of a resumed run: its own config, with the overrides (e.g. more steps) on top."""
 
         record = runs.read_config(resume_folder)
         config = dict(record["config"])
@@ -233,6 +239,7 @@ class TrainJob:
 
         from studio.core.training import distributed  # imports torch: loaded when a run starts
 
+        self._started = time.monotonic()  # a time budget counts from here
         importlib.import_module("studio.core.training.engine")  # loaded before the freeze below
         _freeze_long_lived_objects()
         device = torch.device(resolve_device(self.device).id)
@@ -257,7 +264,11 @@ class TrainJob:
         resume_folder, record_path = self.resume_point() if self.resume is not None else (None, None)
         if info.is_main and resume_folder is not None:
             self._claim_run(resume_folder)  # before anything in the run folder is read for the config or changed
-        config, record = self._config(resume_folder)
+        if resume_folder is None:
+            config = self._plan(ctx, info, device)
+            record: dict = {"family": self.family, "dataset": self.dataset, "preset": self.preset}
+        else:
+            config, record = self._config(resume_folder)
         recipe_class = families.load_recipe_class(record["family"])
         data = self._open_data(recipe_class, config, ctx, info)
         recipe = recipe_class(config, data, device)
@@ -285,6 +296,31 @@ class TrainJob:
                 self._record_failure(engine, folder, exc)
             raise
         return self._result(engine, folder)
+
+    def _plan(self, ctx: JobContext, info, device) -> dict:
+        """A new run's settings for this device (:func:`planning.plan`): the preset's sizes for it and, unless the
+        steps were given, the steps that fit the preset's time cap or the budget. Rank 0 plans, the others follow."""
+        from studio.core.training import distributed  # imports torch: loaded when a run starts
+
+        plan = None
+        if info.is_main:
+            if self.budget_minutes is not None:
+                ctx.progress(0.0, f"Planning the best model for {self.budget_minutes:g} minutes on this device")
+            made = planning.plan(
+                self.project_root,
+                self.dataset,
+                self.family,
+                self.preset,
+                self.overrides,
+                str(device),
+                budget_minutes=self.budget_minutes,
+                ctx=ctx,
+                cpu_threads=self.cpu_threads,
+                estimate=False,
+            )
+            plan = {"config": made.config, "estimate": made.estimate, "budget_s": made.budget_s}
+        self.plan = distributed.broadcast(info, plan)
+        return dict(self.plan["config"])
 
     def _resume(self, engine, folder: Path, record_path: Path, info) -> None:
         """Restore the checkpoint to resume from. A run id or "latest" falls back from a damaged checkpoint to
@@ -339,6 +375,7 @@ class TrainJob:
                 "family": self.family,
                 "dataset": self.dataset,
                 "preset": self.preset,
+                **({"budget_minutes": self.budget_minutes} if self.budget_minutes is not None else {}),
                 "config": config,
                 "model": recipe.describe(),
                 "seed": config["seed"],
@@ -356,7 +393,14 @@ class TrainJob:
         from studio.core.training import callbacks  # imports torch: loaded when a run starts
         from studio.core.training.engine import Engine  # imports torch (as above)
 
-        hooks = [callbacks.Evaluator(), callbacks.Reporter(folder if info.is_main else None)]
+        hooks: list = []
+        if self.plan.get("budget_s"):
+            from studio.core.training.deadline import Deadline  # imports torch (as above)
+
+            parts = self.plan["estimate"]
+            reserve = parts["eval_seconds"] + parts["preview_seconds"] + parts["save_seconds"]
+            hooks.append(Deadline(self.plan["budget_s"], self._started, reserve))
+        hooks += [callbacks.Evaluator(), callbacks.Reporter(folder if info.is_main else None)]
         if info.is_main:
             hooks.append(callbacks.Previewer(folder))
         hooks.append(callbacks.Checkpointer(folder, info.is_main))

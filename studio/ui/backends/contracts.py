@@ -252,7 +252,9 @@ class TrainingContract(Protocol):
         ...
 
     def estimate(self, root: Path, dataset: str, family: str, config: dict, device: str | None, /) -> dict:
-        """``{"seconds", "memory_bytes"}`` of a run with ``config`` on ``device``."""
+        """``{"seconds", "memory_bytes", "steps"}`` of a run with ``config`` on ``device``. The real backend also
+        takes ``ctx``, ``preset`` and ``overrides`` keywords (the run's own plan); callers check with
+        :func:`studio.ui.backends.training.accepts`."""
         ...
 
     def train_job(

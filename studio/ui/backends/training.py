@@ -11,12 +11,15 @@ Tests hand the panel a fake engine with the same contract, so the panel is exerc
 from __future__ import annotations
 
 import importlib.util
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from studio.core.jobs import JobContext
-from studio.core.training import TrainJob, estimation, runs
+from studio.core.datasets.importer import dataset_folder
+from studio.core.jobs import Cancelled, JobContext, JobError
+from studio.core.training import TrainJob, estimation, planning, runs, suggest
 from studio.core.training import families as family_table
 from studio.core.training.devices import threads_beside_a_window
 from studio.core.training.families import FamilySpec
@@ -52,6 +55,19 @@ def run_info(run: RunInfo) -> dict:
     }
 
 
+def accepts(function: Callable, keyword: str) -> bool:
+    """Whether ``function`` takes the keyword argument ``keyword`` (by name or through ``**kwargs``).
+
+    The real backend's estimate takes ``ctx`` (a cancel then stops it within a step) and ``preset``/``overrides``
+    (the run's own plan); a test fake without them is still called, and its estimate is then only cancelled between
+    presets."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == keyword or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
 def checkpoint_info(checkpoint: CheckpointInfo) -> dict:
     """A checkpoint as the checkpoint list shows it (its files as text)."""
     return {
@@ -81,8 +97,29 @@ class TrainingBackend:
     def default_config(self, family: str) -> dict:
         return family_table.default_config(family)
 
-    def estimate(self, root: Path, dataset: str, family: str, config: dict, device: str | None) -> dict:
-        return estimation.estimate(root, dataset, family, config, device)  # imports torch when it runs
+    def estimate(
+        self,
+        root: Path,
+        dataset: str,
+        family: str,
+        config: dict,
+        device: str | None,
+        ctx: JobContext | None = None,
+        preset: str | None = None,
+        overrides: dict | None = None,
+    ) -> dict:
+        """``{"seconds", "memory_bytes", "steps", ...}``; imports torch when it runs.
+
+        With ``preset`` (and the user's ``overrides``), the answer is that of the run Start would begin: the plan
+        (:func:`planning.plan`) sizes the preset for the device and cuts its steps to its time cap, and the result
+        carries that ``config``. ``ctx`` reaches the estimator, so the job's cancel (a newer request, the panel
+        hidden, quitting) stops it mid-way; it measures with the threads a run started here gets
+        (:func:`threads_beside_a_window`), so the time is the run's."""
+        threads = threads_beside_a_window()
+        if preset is not None:
+            made = planning.plan(root, dataset, family, preset, overrides, device, ctx=ctx, cpu_threads=threads)
+            return {**made.estimate, "config": made.config}
+        return estimation.estimate(root, dataset, family, config, device, ctx=ctx, cpu_threads=threads)
 
     def train_job(
         self,
@@ -181,21 +218,53 @@ class EstimateJob:
         family: str,
         configs: dict[str, dict],
         device: str | None,
+        overrides: dict | None = None,
     ) -> None:
         self.backend, self.root, self.dataset, self.family = backend, root, dataset, family
-        self.configs, self.device = configs, device
+        self.configs, self.device, self.overrides = configs, device, dict(overrides or {})
 
     def __call__(self, ctx: JobContext) -> dict:
         results = {}
+        extra: dict = {"ctx": ctx} if accepts(self.backend.estimate, "ctx") else {}
+        planned = accepts(self.backend.estimate, "preset")  # the run's own plan, as Start would make it
         for key, config in self.configs.items():
             ctx.check()
+            args = (self.root, self.dataset, self.family, config, self.device)
+            if planned:
+                extra.update(preset=key, overrides=self.overrides)
             try:
-                estimate = dict(self.backend.estimate(self.root, self.dataset, self.family, config, self.device))
+                estimate = dict(self.backend.estimate(*args, **extra))
+            except Cancelled:
+                raise
             except Exception as exc:  # noqa: BLE001 - an estimate that fails only leaves the time unknown
                 estimate = {"error": str(exc)}
             results[key] = estimate
             ctx.metrics({"preset": key, **estimate})
         return {"dataset": self.dataset, "family": self.family, "estimates": results}
+
+
+class SuggestJob:
+    """Job: the family and settings that suit a dataset (:mod:`studio.core.training.suggest`), from its manifest and
+    cache sidecars: a file read that may take a moment on a large dataset, so not on the GUI thread."""
+
+    title = "Reading the dataset"
+    kind = "task"
+
+    def __init__(self, root: Path, dataset: str) -> None:
+        self.root, self.dataset = root, dataset
+
+    def __call__(self, ctx: JobContext) -> dict:
+        try:
+            facts = suggest.read_facts(dataset_folder(self.root, self.dataset))
+        except JobError as exc:  # a damaged index: the Dataset panel says so; here the table's order stays
+            return {"dataset": self.dataset, "family": None, "settings": {}, "reasons": [], "problem": str(exc)}
+        suggestion = suggest.suggest(facts)
+        return {
+            "dataset": self.dataset,
+            "family": suggestion.family,
+            "settings": suggestion.settings,
+            "reasons": list(suggestion.reasons),
+        }
 
 
 def metric_columns(rows: list[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -3,8 +3,10 @@
 What the user does here:
 
 * **New run** (left): dataset, model family (only those that train on the dataset's kind), a preset — *Fast
-  preview*, *Balanced*, *Best quality*, each with its estimated time on the current device — and *Advanced
-  settings* with every hyperparameter. *Start training* (Ctrl+Return).
+  preview*, *Balanced*, *Best quality*, each with its estimated time and memory on the current device — and
+  *Advanced settings* with every hyperparameter. *Start training* (Ctrl+Return). The model and its settings
+  start from what suits the dataset (:mod:`studio.core.training.suggest`: the image GAN at the cache's
+  resolution, the character GPT for a small text, a voice for transcribed clips) until the user chooses.
 * **Monitor** (right): step, epoch, time left and speed; Pause/Resume (Space), Stop (Ctrl+.), Save now
   (Ctrl+S) and Sample now (Ctrl+Shift+S) at any time. Tabs: *Curves* (every loss, validation metric, learning
   rate and throughput, with smoothing, log scale and CSV export, Ctrl+E), *Samples*, *Checkpoints* (Resume
@@ -19,7 +21,16 @@ small job (kind "task") through the window's registry, via :mod:`studio.ui.backe
 training itself is a "training" job. The catalogue, the run list, the estimates and the training run each have
 a job slot (a newer request replaces an older one, whose late answer never arrives); a run's history and a CSV
 export are separate requests whose every answer is wanted, started straight through the registry. Job signals
-go to this object's slots. The plots module (pyqtgraph)
+go to this object's slots.
+
+Estimates cost a few seconds of the CPU (or GPU) each, so they are asked for sparingly: only while the panel is
+shown (a hidden panel cancels its estimate and starts again when shown), one job at a time (a newer request asks
+the running job to stop and starts once it has: two estimates never run together, so none pile up in the status
+bar), and each preset's answer is remembered for its dataset, model, settings and device, so showing the panel
+again, ending a run or going back to a choice asks nothing. The job passes its context to the estimator, which
+checks it often: quitting during an estimate closes the window at once.
+
+The plots module (pyqtgraph)
 is imported when the panel is first shown, not at start-up. Metric batches are already throttled by the
 runner (~20 a second); the plots redraw at most ~10 times a second, so the window stays responsive while a
 CPU run goes flat out.
@@ -28,6 +39,7 @@ CPU run goes flat out.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from pathlib import Path
 
@@ -54,6 +66,7 @@ from studio.ui.backends.training import (
     ExportJob,
     HistoryJob,
     RunsJob,
+    SuggestJob,
     TrainingBackend,
 )
 from studio.ui.icons import icon
@@ -66,7 +79,7 @@ from studio.ui.widgets.training.log import TrainingLog
 from studio.ui.widgets.training.monitor import SHORTCUTS, TrainingMonitorHead
 from studio.ui.widgets.training.resume import ResumeBanner
 from studio.ui.widgets.training.samples import SampleStrip
-from studio.ui.widgets.training.setup_card import ESTIMATING, TrainingSetup
+from studio.ui.widgets.training.setup_card import ESTIMATING, RESTORED, TrainingSetup
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +114,14 @@ class TrainingPanel(Panel):
         self.catalog_slot = self.job_slot()
         self.runs_slot = self.job_slot()
         self.estimate_slot = self.job_slot()
+        self.suggest_slot = self.job_slot()
         self.training_slot = self.job_slot()
+        self._estimates: dict[str, dict] = {}  # estimate key (see _estimate_keys) -> the estimator's answer
+        self._estimate_request: dict[str, str] = {}  # preset -> estimate key, for the running estimate job
+        self._estimate_again = False  # a request came while a job ran: start it when that one has ended
+        self._suggestions: dict[str, dict] = {}  # dataset -> the SuggestJob's answer
+        self._user_chose_for: str | None = None  # the dataset whose model or settings the user set by hand
+        self._suggest_basis = ""  # the card's choice when the suggestion was asked for (see _card_choice)
         self._history_cache: dict[str, dict] = {}
         self._last_row: dict = {}
         self._dismissed: set[str] = set()
@@ -130,6 +150,8 @@ class TrainingPanel(Panel):
         self.setup = TrainingSetup()
         self.setup.start_requested.connect(self.start)
         self.setup.choice_changed.connect(self._schedule_estimate)
+        self.setup.dataset_changed.connect(self._on_dataset_changed)
+        self.setup.user_changed.connect(self._on_user_changed)
         self.run_list = RunList()
         self.run_list.run_selected.connect(self.show_run)
         self.run_list.compare_changed.connect(self._on_compare_changed)
@@ -235,6 +257,15 @@ class TrainingPanel(Panel):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.ensure_plots()
+        self._schedule_estimate()  # what was cancelled or skipped while hidden (known answers cost nothing)
+
+    def hideEvent(self, event) -> None:
+        """Hidden (another panel, the window minimised or closing): nobody looks at the estimates, so the
+        running one stops; showing the panel starts it again."""
+        super().hideEvent(event)
+        self._estimate_timer.stop()
+        self._estimate_again = False
+        self.estimate_slot.cancel()
 
     # -- project, devices, backend -------------------------------------------------------------------------------
     def set_registry(self, registry) -> None:
@@ -250,6 +281,11 @@ class TrainingPanel(Panel):
 
     def set_project(self, project: Project | None) -> None:
         super().set_project(project)
+        self.estimate_slot.cancel()  # not discard: the next estimate still waits for it to end (one at a time)
+        self.suggest_slot.discard()
+        self._estimates, self._estimate_request, self._suggestions = {}, {}, {}
+        self._estimate_again = False
+        self._user_chose_for = None
         self.runs = []
         self._history_cache = {}
         self.shown_run = None
@@ -258,13 +294,20 @@ class TrainingPanel(Panel):
         self.load_catalog()
 
     @Slot(str)
-    def refresh_datasets(self, _name: str = "") -> None:
-        """The project's datasets changed (an import or a cache build finished)."""
+    def refresh_datasets(self, name: str = "") -> None:
+        """The project's datasets changed (an import or a cache build finished): what was measured or suggested
+        for ``name`` may no longer hold (more items, a cache at another resolution)."""
+        if name:
+            self._suggestions.pop(name, None)
+            self._estimates = {k: v for k, v in self._estimates.items() if json.loads(k)[0] != name}
         datasets = dict(self.project.datasets) if self.project else {}
         self.setup.set_datasets(datasets)
         if self._pending.get("dataset"):
             self.setup.select_dataset(self._pending["dataset"])
+        if name and name == self.setup.dataset_name():
+            self._suggest()
         self._update_view()
+        self._schedule_estimate()
 
     @Slot(list)
     def set_devices(self, devices: list) -> None:
@@ -299,12 +342,15 @@ class TrainingPanel(Panel):
         pending = self._pending
         self.setup.select_dataset(pending.get("dataset"))
         self.setup.select_family(pending.get("family"))
-        self.setup.select_preset(pending.get("preset"))
+        self.setup.select_preset(pending.get("preset"), source=RESTORED)
         if pending.get("overrides"):
             self.setup.form.set_overrides(pending["overrides"])
+        if pending.get("chosen") and pending.get("dataset") == self.setup.dataset_name():
+            self._user_chose_for = pending["dataset"]  # last session's own choice still stands
         self._pending = {}
         self._set_runs(catalog.get("runs", []))
         self._update_view()
+        self._suggest()
         self._schedule_estimate()
 
     @Slot(str)
@@ -340,31 +386,133 @@ class TrainingPanel(Panel):
     def _run_info(self, run_id: str | None) -> dict | None:
         return next((r for r in self.runs if r.get("run_id") == run_id), None)
 
+    # -- defaults that follow the data ---------------------------------------------------------------------------
+    @Slot(str)
+    def _on_dataset_changed(self, _name: str) -> None:
+        self.setup.family.setToolTip("")  # the reasons were the previous dataset's
+        self._suggest()
+
+    @Slot()
+    def _on_user_changed(self) -> None:
+        """The user set the model or a setting by hand: their choice wins while this dataset stays selected."""
+        self._user_chose_for = self.setup.dataset_name()
+        self.setup.family.setToolTip("")
+
+    def _suggest(self) -> None:
+        """Preselect the model and settings that suit the selected dataset (read in a job), unless the user has
+        chosen for it."""
+        dataset = self.setup.dataset_name()
+        if not dataset or self.project is None or self.registry is None or self.catalog is None:
+            return
+        if self._user_chose_for == dataset:
+            return
+        self._suggest_basis = self._card_choice()
+        if dataset in self._suggestions:
+            self._apply_suggestion(self._suggestions[dataset])
+            return
+        self.suggest_slot.start(SuggestJob(self.project.root, dataset), succeeded=self._on_suggestion)
+
+    def _card_choice(self) -> str:
+        """Dataset, model and Advanced overrides as the card shows them, as text."""
+        setup = self.setup
+        return json.dumps([setup.dataset_name(), setup.family_name(), setup.form.overrides()], default=str)
+
+    @Slot(object)
+    def _on_suggestion(self, result: dict) -> None:
+        if result.get("problem"):
+            log.info("No suggestion for the dataset %s: %s", result.get("dataset"), result["problem"])
+        self._suggestions[str(result.get("dataset"))] = result
+        self._apply_suggestion(result)
+
+    def _apply_suggestion(self, result: dict) -> None:
+        """Apply it unless the card changed since it was asked for (whoever changed it: the user, a restored
+        state, a script driving the panel), or the user chose for this dataset, or a run trains."""
+        dataset = result.get("dataset")
+        if dataset != self.setup.dataset_name() or self._user_chose_for == dataset or self.runner is not None:
+            return
+        if self._card_choice() != self._suggest_basis:
+            return
+        if self.setup.apply_suggestion(result.get("family"), dict(result.get("settings") or {})):
+            reasons = "; ".join(str(r) for r in result.get("reasons") or ())
+            self.setup.family.setToolTip(f"Suggested for “{dataset}”: {reasons}" if reasons else "")
+
     # -- estimates --------------------------------------------------------------------------------------------
     @Slot()
     def _schedule_estimate(self) -> None:
         self._estimate_timer.start()
 
+    def _estimate_keys(self) -> dict[str, str]:
+        """preset -> what its estimate depends on (dataset and its size, model, full config, device), as text;
+        empty when there is nothing to estimate."""
+        dataset, family = self.setup.dataset_name(), self.setup.family_name()
+        if not (dataset and family and self.project is not None):
+            return {}
+        info = self.project.datasets.get(dataset)
+        items = info.get("items") if isinstance(info, dict) else None
+        device_id = self.device()[0]
+        return {
+            key: json.dumps(
+                [dataset, items, family, device_id, self.setup.preset_config(key)], sort_keys=True, default=str
+            )
+            for key in PRESET_KEYS
+        }
+
     @Slot()
     def estimate(self) -> None:
-        """Estimate each preset's time on the device (a job; stale estimates are cancelled)."""
-        dataset, family = self.setup.dataset_name(), self.setup.family_name()
-        self.estimate_slot.discard()
-        if not (dataset and family and self.project and self.registry and self.catalog) or self.runner is not None:
+        """Show each preset's time and memory on the device: known answers at once, the others from one job."""
+        self._estimate_timer.stop()
+        if self.estimate_slot.busy:  # never two at once: the running one stops first, its end starts this one
+            self._estimate_again = True
+            self.estimate_slot.cancel()
             return
-        device_id, _label = self.device()
-        configs = {key: self.setup.preset_config(key) for key in PRESET_KEYS}
-        self.setup.clear_estimates(ESTIMATING)
-        self.estimate_slot.start(
-            EstimateJob(self.backend, self.project.root, dataset, family, configs, device_id),
-            metrics=self._on_estimate,
+        self._estimate_again = False
+        if not self.isVisible() or self.runner is not None or self.registry is None or self.catalog is None:
+            return
+        keys = self._estimate_keys()
+        if not keys:
+            return
+        device_id, label = self.device()
+        missing = {}
+        for key, estimate_key in keys.items():
+            known = self._estimates.get(estimate_key)
+            if known is None:
+                missing[key] = self.setup.preset_config(key)
+                self.setup.preset_buttons[key].set_estimate(ESTIMATING)
+            else:
+                self.setup.show_estimate(key, known, label)
+        if not missing:
+            return
+        self._estimate_request = {key: keys[key] for key in missing}
+        job = EstimateJob(
+            self.backend,
+            self.project.root,
+            str(self.setup.dataset_name()),
+            str(self.setup.family_name()),
+            missing,
+            device_id,
+            self.setup.form.overrides(),
         )
+        self.estimate_slot.start(job, metrics=self._on_estimate, finished=self._on_estimate_finished)
 
     @Slot(list)
     def _on_estimate(self, rows: list) -> None:
+        """Remember each answer under what it was asked for; show it if the card still shows that choice."""
+        current = self._estimate_keys()
         label = self.device()[1]
         for row in rows:
-            self.setup.show_estimate(str(row.get("preset")), row, label)
+            key = str(row.get("preset"))
+            asked = self._estimate_request.get(key)
+            if asked is None:
+                continue
+            self._estimates[asked] = row
+            if current.get(key) == asked:
+                self.setup.show_estimate(key, row, label)
+
+    @Slot()
+    def _on_estimate_finished(self) -> None:
+        self._estimate_request = {}
+        if self._estimate_again:
+            self.estimate()
 
     # -- starting -----------------------------------------------------------------------------------------------
     @Slot()
@@ -415,7 +563,8 @@ class TrainingPanel(Panel):
         if self.project is None or self.registry is None or self.runner is not None:
             return
         if self.estimate_slot.busy:  # estimates would steal the CPU from the run
-            self.estimate_slot.discard()
+            self._estimate_again = False
+            self.estimate_slot.cancel()
             self.setup.stop_estimating()
         device_id, label = self.device()
         try:
@@ -805,6 +954,8 @@ class TrainingPanel(Panel):
         for key, value in (("dataset", self.setup.dataset_name()), ("family", self.setup.family_name())):
             if value:
                 state[key] = value
+        if self._user_chose_for and self._user_chose_for == self.setup.dataset_name():
+            state["chosen"] = True  # the model and settings are the user's own: no suggestion replaces them
         overrides = self.setup.form.overrides()
         if overrides:
             state["overrides"] = overrides
@@ -827,8 +978,8 @@ class TrainingPanel(Panel):
             width = 0
         if 300 <= width <= 600:
             self.splitter.setSizes([width, max(500, self.splitter.width() - width)])
-        self._pending = {k: state[k] for k in ("dataset", "family", "preset", "overrides") if state.get(k)}
-        self.setup.select_preset(state.get("preset"))
+        self._pending = {k: state[k] for k in ("dataset", "family", "preset", "overrides", "chosen") if state.get(k)}
+        self.setup.select_preset(state.get("preset"), source=RESTORED)
         self.setup.select_dataset(state.get("dataset"))
         if self.catalog is not None:
             self.setup.select_family(state.get("family"))

@@ -156,6 +156,8 @@ class TrainingMonitorHead(QWidget):
             if pill is not None
             else {self.RUNNING: "training", self.PAUSED: "paused", self.STOPPING: "stopping"}.get(state, "")
         )
+        if paused:
+            self.tiles["eta"].set("—")  # nothing counts down while paused; the next step's row brings it back
 
     def set_pill(self, text: str) -> None:
         self.pill.setText(text)
@@ -181,7 +183,10 @@ class TrainingMonitorHead(QWidget):
         self.say("")
 
     def show_row(self, row: dict) -> None:
-        """Update the tiles from the newest metric dict (step, total_steps, epoch, eta_s, items_per_s)."""
+        """Update the tiles from the newest metric dict (step, total_steps, epoch, eta_s, items_per_s).
+
+        Time left is the engine's own ``eta_s``, the figure its progress line (and so the status bar) words as
+        "… left": one ETA everywhere. It stays blank while paused, even for rows logged just before the pause."""
         step, total = row.get("step"), row.get("total_steps")
         if isinstance(step, (int, float)):
             self.tiles["step"].set(f"{int(step):,}", f"of {int(total):,}" if isinstance(total, (int, float)) else "")
@@ -189,7 +194,9 @@ class TrainingMonitorHead(QWidget):
                 self.bar.setValue(int(1000 * min(1.0, step / total)))
         if isinstance(row.get("epoch"), (int, float)):
             self.tiles["epoch"].set(f"{row['epoch']:.2f}")
-        if "eta_s" in row:
+        if self.state == self.PAUSED:
+            self.tiles["eta"].set("—")
+        elif "eta_s" in row:
             self.tiles["eta"].set(format_duration(row.get("eta_s")))
         if isinstance(row.get("items_per_s"), (int, float)):
             self.tiles["speed"].set(f"{row['items_per_s']:,.0f}", "items/s")

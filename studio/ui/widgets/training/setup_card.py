@@ -1,8 +1,18 @@
-"""The "New run" card: dataset, model, preset (with its estimated time on this device), Advanced and Start.
+"""The "New run" card: dataset, model, preset (with its estimated time and memory on this device), Advanced and
+Start.
 
-Only families that train on the chosen dataset's kind are offered. Each preset button shows its estimated time
-once the panel's estimate job reports it ("Estimating…" until then, "—" if it could not be estimated), so the
-choice between a fast preview and the best quality is made knowing the cost.
+Only families that train on the chosen dataset's kind are offered. Each preset button shows its estimated time and
+the memory it needs once the panel's estimate job reports them ("Estimating…" until then, "—" if it could not be
+estimated), so the choice between a fast preview and the best quality is made knowing the cost.
+
+Which preset is checked follows the estimates until the user picks one: *Fast preview* while nothing is known,
+then the largest preset whose estimate fits :data:`PRESELECT_LIMIT_S` on this device, so nothing known to take
+longer is ever preselected. A preset the user clicks stays until the dataset or the model changes; one restored
+from the last session stays unless its estimate turns out longer than the limit.
+
+What the user changes by hand (the model, the resolution, an Advanced field) is reported by :attr:`TrainingSetup.
+user_changed`, and the panel's data-driven suggestion (:meth:`TrainingSetup.apply_suggestion`) then leaves that
+dataset alone.
 """
 
 from __future__ import annotations
@@ -26,6 +36,10 @@ from studio.ui.icons import icon
 from studio.ui.widgets.training.config import ConfigForm
 
 ESTIMATING = "Estimating…"
+# The longest estimate a preset may have to be preselected: a first run should end while the user is still there
+# (issue 16: "nothing preselected that takes more than ~20 min on the current device").
+PRESELECT_LIMIT_S = 20 * 60
+AUTO, RESTORED, USER = "auto", "restored", "user"  # who chose the checked preset
 KIND_ICON = {"image": "image", "text": "text", "audio": "speech"}
 
 
@@ -36,7 +50,7 @@ def format_bytes(count: int) -> str:
 
 
 class PresetButton(QPushButton):
-    """A checkable card: the preset's title and, below it in smaller muted type, its estimated time."""
+    """A checkable card: the preset's title and, below it in smaller muted type, its estimated time and memory."""
 
     def __init__(self, key: str, parent=None) -> None:
         super().__init__(parent)
@@ -45,20 +59,24 @@ class PresetButton(QPushButton):
         self.setCheckable(True)
         self.title = QLabel(PRESET_TITLES[key], objectName="presetTitle")
         self.estimate = QLabel(objectName="presetEstimate")
+        self.memory = QLabel(objectName="presetEstimate")  # same muted type, its own line: the cards are narrow
+        self.seconds: float | None = None  # the estimate, once known
         layout = QVBoxLayout(self)
         layout.setContentsMargins(3, 6, 3, 6)  # narrow cards: "Fast preview" must fit in bold
         layout.setSpacing(1)
-        for label in (self.title, self.estimate):
+        for label in (self.title, self.estimate, self.memory):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # clicks reach the button
             layout.addWidget(label)
         self.setAccessibleName(PRESET_TITLES[key])
         self.set_estimate("—")
 
-    def set_estimate(self, text: str, tooltip: str = "") -> None:
-        self.estimate_text = text
+    def set_estimate(self, text: str, tooltip: str = "", memory: str = "", seconds: float | None = None) -> None:
+        self.estimate_text, self.memory_text, self.seconds = text, memory, seconds
         self.estimate.setText(text)
-        self.setAccessibleDescription(text)
+        self.memory.setText(memory)
+        self.memory.setVisible(bool(memory))
+        self.setAccessibleDescription(f"{text}, {memory}" if memory else text)
         self.setToolTip(tooltip)
 
     def sizeHint(self) -> QSize:
@@ -70,6 +88,8 @@ class TrainingSetup(QFrame):
 
     start_requested = Signal()
     choice_changed = Signal()  # dataset, family or preset: estimates are stale
+    dataset_changed = Signal(str)  # another dataset is selected (its name)
+    user_changed = Signal()  # the user changed the model, the resolution or an Advanced field by hand
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -78,10 +98,13 @@ class TrainingSetup(QFrame):
         self.presets: dict[str, dict] = {}
         self.defaults: dict[str, dict] = {}
         self._kinds: dict[str, str] = {}
+        self._shown_dataset: str | None = None
+        self.preset_source = AUTO
         self.dataset = QComboBox(objectName="datasetChoice")
         self.dataset.currentIndexChanged.connect(self._on_dataset)
         self.family = QComboBox(objectName="familyChoice")
         self.family.currentIndexChanged.connect(self._on_family)
+        self.family.activated.connect(self.user_changed)  # activated: by the user only, never by code
         self.family_hint = QLabel(objectName="mutedLabel")
         self.family_hint.setWordWrap(True)
         self.resolution = QComboBox(objectName="resolutionChoice")
@@ -90,6 +113,7 @@ class TrainingSetup(QFrame):
             "memory: see the estimate below the presets"
         )
         self.resolution.currentIndexChanged.connect(self._on_resolution)
+        self.resolution.activated.connect(self.user_changed)
         self.resolution_label = QLabel("Resolution")
         self.resolution.setVisible(False)
         self.resolution_label.setVisible(False)
@@ -102,8 +126,9 @@ class TrainingSetup(QFrame):
             self.preset_group.addButton(button)
             self.preset_buttons[key] = button
             presets.addWidget(button)
-        self.preset_buttons["balanced"].setChecked(True)
+        self.preset_buttons["fast"].setChecked(True)  # until estimates say a larger one fits (see _preselect)
         self.preset_group.buttonToggled.connect(self._on_preset)
+        self.preset_group.buttonClicked.connect(self._on_preset_clicked)  # clicks only: the user's choice
         self.estimate_note = QLabel(objectName="mutedLabel")
         self.estimate_note.setWordWrap(True)
 
@@ -117,6 +142,7 @@ class TrainingSetup(QFrame):
         self.form = ConfigForm()
         self.form.setVisible(False)
         self.form.changed.connect(self._show_resolution)
+        self.form.changed.connect(self.user_changed)  # emitted for the user's edits (and Reset) only
 
         self.start_button = QPushButton(icon("play"), "Start training", objectName="startButton")
         self.start_button.setProperty("primary", True)
@@ -183,12 +209,19 @@ class TrainingSetup(QFrame):
         if index >= 0:
             self.family.setCurrentIndex(index)
 
-    def select_preset(self, key: str | None) -> None:
+    def select_preset(self, key: str | None, source: str = USER) -> None:
+        """Check preset ``key``; ``source`` says who chose it: the user's choice (or a script's, driving the card
+        as a user would) stands, a ``RESTORED`` one gives way to a known long estimate."""
         if key in self.preset_buttons:
             self.preset_buttons[key].setChecked(True)
+            self.preset_source = source
 
-    def _fill_families(self) -> None:
+    def _fill_families(self, force: bool = True) -> None:
+        """List the families for the dataset's kind, keeping the selection. Unless ``force``d (another dataset),
+        an unchanged selection keeps its settings: refreshing the datasets after an import or a cache build must
+        not throw away the resolution or the Advanced fields the user set."""
         current = self.family_name()
+        listed = [self.family.itemData(i) for i in range(self.family.count())]
         kind = self._kinds.get(self.dataset_name() or "")
         self.family.blockSignals(True)
         self.family.clear()
@@ -198,9 +231,11 @@ class TrainingSetup(QFrame):
                 self.family.setItemData(
                     self.family.count() - 1, info.get("description", ""), Qt.ItemDataRole.ToolTipRole
                 )
+        self.select_family(current)  # signals still blocked: _on_family runs once, below, when it must
         self.family.blockSignals(False)
-        self.select_family(current)
-        self._on_family()
+        now = [self.family.itemData(i) for i in range(self.family.count())]
+        if force or now != listed or self.family_name() != current:
+            self._on_family()
 
     # -- reading ------------------------------------------------------------------------------------------
     def dataset_name(self) -> str | None:
@@ -228,7 +263,12 @@ class TrainingSetup(QFrame):
     # -- reactions ----------------------------------------------------------------------------------------
     @Slot()
     def _on_dataset(self, *_args) -> None:
-        self._fill_families()
+        name = self.dataset_name()
+        changed = name != self._shown_dataset
+        self._shown_dataset = name
+        self._fill_families(force=changed)
+        if changed:
+            self.dataset_changed.emit(name or "")
 
     @Slot()
     def _on_family(self, *_args) -> None:
@@ -239,7 +279,30 @@ class TrainingSetup(QFrame):
         self._refresh_form(keep_overrides=False)
         self._fill_resolutions(info)
         self.clear_estimates()
+        self._preset_follows_estimates()
         self.choice_changed.emit()
+
+    def _preset_follows_estimates(self) -> None:
+        """Another model (or dataset): a preset chosen for the previous one says nothing about this one's cost,
+        so the presets start again from Fast preview and follow the new estimates."""
+        self.preset_source = AUTO
+        if self.preset() != PRESET_KEYS[0]:
+            self.preset_buttons[PRESET_KEYS[0]].setChecked(True)
+
+    def apply_suggestion(self, family: str | None, settings: dict) -> bool:
+        """Select ``family`` (when this dataset's kind offers it) with ``settings`` as its Advanced overrides: the
+        defaults that follow the data. True if the family was there to select."""
+        if not family or self.family.findData(family) < 0:
+            return False
+        if family != self.family_name():
+            self.select_family(family)  # resets the overrides and the estimates, emits choice_changed
+        before = self.form.overrides()
+        self.form.set_overrides({**before, **settings})  # values equal to the preset's are dropped there
+        self._show_resolution()
+        if self.form.overrides() != before:
+            self.clear_estimates()
+            self.choice_changed.emit()
+        return True
 
     def _fill_resolutions(self, info: dict | None) -> None:
         """Families that train at several sizes (the family table's ``resolutions``) show a Resolution choice;
@@ -279,6 +342,10 @@ class TrainingSetup(QFrame):
         self._refresh_form(keep_overrides=True)
         self._show_resolution()
 
+    @Slot()
+    def _on_preset_clicked(self, *_args) -> None:
+        self.preset_source = USER
+
     def _refresh_form(self, keep_overrides: bool) -> None:
         family = self.family_name()
         defaults = self.defaults.get(family, {}) if family else {}
@@ -303,18 +370,42 @@ class TrainingSetup(QFrame):
                 button.set_estimate("—", "Estimated again when the run ends")
 
     def show_estimate(self, key: str, estimate: dict, device_label: str) -> None:
+        """Show one preset's estimate (time, memory) and let the preselection follow."""
         button = self.preset_buttons.get(key)
         if button is None:
             return
-        if "seconds" in estimate:
+        if isinstance(estimate.get("seconds"), (int, float)):
+            seconds = float(estimate["seconds"])
             memory = estimate.get("memory_bytes")
-            tip = f"{PRESET_TITLES[key]}: about {format_duration(float(estimate['seconds']))} on {device_label}"
-            if memory:
-                tip += f", {format_bytes(int(memory))} of memory"
-            button.set_estimate(format_rough_duration(float(estimate["seconds"])), tip)
-            self.estimate_note.setText(f"Estimated times are for {device_label}.")
+            memory_text = format_bytes(int(memory)) if isinstance(memory, (int, float)) and memory > 0 else ""
+            tip = f"{PRESET_TITLES[key]}: about {format_duration(seconds)} on {device_label}"
+            if isinstance(estimate.get("steps"), int):
+                tip += f" for {estimate['steps']:,} steps"
+            if memory_text:
+                tip += f", {memory_text} of memory"
+            button.set_estimate(format_rough_duration(seconds), tip, memory_text, seconds)
+            self.estimate_note.setText(f"Estimated times and memory are for {device_label}.")
         else:
             button.set_estimate("—", f"Could not be estimated: {estimate.get('error', 'unknown reason')}")
+        self._preselect()
+
+    def _preselect(self) -> None:
+        """Check the largest preset known to fit :data:`PRESELECT_LIMIT_S`, unless the user chose one (see the
+        module docstring); Fast preview stays while no estimate is known or none fits."""
+        if self.preset_source == USER:
+            return
+        current = self.preset_buttons[self.preset()].seconds
+        if self.preset_source == RESTORED and (current is None or current <= PRESELECT_LIMIT_S):
+            return
+        fitting = [
+            key
+            for key, button in self.preset_buttons.items()
+            if button.seconds is not None and button.seconds <= PRESELECT_LIMIT_S
+        ]
+        target = fitting[-1] if fitting else PRESET_KEYS[0]
+        self.preset_source = AUTO
+        if target != self.preset():
+            self.preset_buttons[target].setChecked(True)
 
     def set_start_state(self, enabled: bool, hint: str = "") -> None:
         self.start_button.setEnabled(enabled)
