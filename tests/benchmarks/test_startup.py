@@ -1,7 +1,11 @@
-"""Start-up time: from launching the process to the main window being shown (target: under 2 s).
+"""Start-up: the time from launching the process to the main window being shown (target: under 2 s), and
+how long the GUI event loop is blocked in the seconds after it (target: under 50 ms).
 
-Measured from outside: the parent notes the wall clock, starts a fresh interpreter that builds the real
-window offscreen, and the child prints the wall clock once the window is shown and painted.
+The time is measured from outside: the parent notes the wall clock, starts a fresh interpreter that builds
+the real window offscreen, and the child prints the wall clock once the window is shown and painted.
+The stalls are measured inside the real app (``benchmark_helpers.run_app``) by a 10 ms timer probe while
+it does what ``studio.app.main`` starts after the window: device detection and the last project (on a first
+launch, the demo project is built), each stall over 20 ms listed with the jobs then running.
 """
 
 import json
@@ -13,6 +17,8 @@ import time
 
 import pytest
 
+from .benchmark_helpers import run_app
+
 CHILD = """
 import time
 from studio.app import build_window, create_application
@@ -23,6 +29,8 @@ print(time.time())
 """
 
 pytestmark = pytest.mark.benchmark
+STALL_SECONDS = 12.0  # the start-up jobs end within about 5 s on 2 cores
+STALL_TARGET_MS = 50.0
 
 
 def _launch_once(home) -> float:
@@ -52,3 +60,16 @@ def test_window_shown_under_two_seconds(tmp_path, record_benchmark):
         },
     )
     assert statistics.median(samples) < 2.0
+
+
+def test_start_up_stalls_the_gui_under_50_ms(tmp_path, record_benchmark):
+    launches = {}
+    for launch in ("first", "second"):  # the second reopens the demo project the first one built
+        figures = run_app(tmp_path / "home", STALL_SECONDS)
+        assert figures["project"] == "Demo Project", launch
+        launches[launch] = {
+            key: figures[key] for key in ("window_shown_s", "worst_stall_ms", "probe_ticks", "stalls_over_20ms")
+        }
+    record_benchmark("startup_stall", {"seconds_probed": STALL_SECONDS, "target_ms": STALL_TARGET_MS, **launches})
+    worst = max(launch["worst_stall_ms"] for launch in launches.values())
+    assert worst < STALL_TARGET_MS, f"the GUI stalled {worst:.0f} ms at start-up"

@@ -98,7 +98,8 @@ _MODE_NAMES = {
     "I": "32-bit grayscale",
 }
 
-_HASH_BAND_BYTES = 4 << 20  # pixels are hashed in bands of about this size, so a big picture is not copied whole
+_BAND_BYTES = 4 << 20  # 16/32-bit pictures are converted in float64 bands of about this size
+_KEY_BAND_BYTES = 256 << 10  # pixels are hashed in bands of about this size (see pixel_key)
 _RGB_PIXEL = 4  # Pillow stores an RGB pixel in 4 bytes (padded), like every other multi-band mode
 _DECODER_BUFFER = {"WEBP": 4}  # libwebp decodes into its own RGBA buffer before Pillow copies it
 _PNG_COMPRESS_LEVEL = 1  # zlib level 1: about 5× faster than the default 6 for a few % larger items
@@ -332,7 +333,7 @@ def _sixteen_bit_to_rgb(image: Image.Image) -> Image.Image:
     picture was 8 bytes per pixel, 2.1 GB at 64 megapixels; now only the 8-bit result is whole-size.
     """
     width, height = image.size
-    rows = max(1, _HASH_BAND_BYTES // max(1, width * 8))
+    rows = max(1, _BAND_BYTES // max(1, width * 8))
     bands = [(top, min(height, top + rows)) for top in range(0, height, rows)]
 
     def band(top: int, bottom: int) -> np.ndarray:
@@ -383,13 +384,15 @@ def pixel_key(image: Image.Image) -> str:
 
     XXH3 (not sha256): the key only has to tell pictures apart, not resist forgery, and it hashes a
     1024×768 picture in 0.07 ms instead of 1.6 ms, a fifth of the whole import's time per picture.
-    The pixels are hashed in horizontal bands (the hash streams, so the key is the same as hashing them
-    whole) to avoid a second full copy of a very large picture in memory.
+    The pixels are hashed in horizontal bands of about 256 KB (the hash streams, so the key is the same as
+    hashing them whole). Small bands are what makes it fast: ``tobytes`` of a whole 1024×1024 picture built a
+    3 MB bytes object from 64 KB pieces, and with its page faults that took 4.1 ms of CPU per picture; 256 KB
+    bands take 0.84 ms (1 MB bands 0.81, 64 KB bands 1.0: measured on this project's 2-core VM, process time).
     """
 
     width, height = image.size
     digest = xxhash.xxh3_128(f"{image.mode} {width}x{height}:".encode())
-    rows = max(1, _HASH_BAND_BYTES // max(1, width * len(image.getbands())))
+    rows = max(1, _KEY_BAND_BYTES // max(1, width * len(image.getbands())))
     for top in range(0, height, rows):
         band = image if rows >= height else image.crop((0, top, width, min(height, top + rows)))
         digest.update(band.tobytes())
