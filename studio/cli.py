@@ -9,10 +9,10 @@
     aigc-studio dataset report --project DIR --name NAME
     aigc-studio dataset cache  --project DIR --name NAME [--resolution 64 --fit crop|pad]
                                [--tokenizer char|bpe --vocab-size N] [--language en-us]
-    aigc-studio train --project DIR --dataset NAME --model FAMILY [--preset NAME] [--steps N]
+    aigc-studio train --project DIR --dataset NAME [--model FAMILY] [--preset NAME] [--steps N]
                       [--checkpoint-every N] [--set key=value ...] [--resume RUN_ID|latest|CHECKPOINT.json]
                       [--budget-minutes N]   ("best model in N minutes": sizes and steps for the budget)
-    aigc-studio estimate --project DIR --dataset NAME --model FAMILY [--preset NAME] [--set key=value ...]
+    aigc-studio estimate --project DIR --dataset NAME [--model FAMILY] [--preset NAME] [--set key=value ...]
                          [--budget-minutes N] [--device DEV]   (one JSON line: seconds, memory_bytes, steps, ...)
     torchrun --nproc-per-node N -m studio train ...   (the same on several GPUs, or CPU processes)
     aigc-studio generate image --project DIR --run RUN_ID|latest [--checkpoint STEP] [--count N] [--seed S]
@@ -67,6 +67,7 @@ from studio.core.training import (
     families,  # the family table: plain data, no torch
     planning,
     runs,
+    suggest,
 )
 from studio.core.training.devices import list_devices, resolve_device
 from studio.core.training.families import ConfigError
@@ -134,9 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", required=True, help="dataset name")
     train.add_argument(
         "--model",
-        required=True,
         metavar="FAMILY",
-        help=f"model family: {', '.join(families.ids(families.available()))}",
+        help=f"model family: {', '.join(families.ids(families.available()))} (default: the one that suits the "
+        "dataset, with its settings following the data)",
     )
     train.add_argument("--preset", default="balanced", help="fast, balanced (default) or best")
     train.add_argument("--steps", type=int, help="total optimizer steps")
@@ -164,9 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--dataset", required=True, help="dataset name")
     estimate.add_argument(
         "--model",
-        required=True,
         metavar="FAMILY",
-        help=f"model family: {', '.join(families.ids(families.available()))}",
+        help=f"model family: {', '.join(families.ids(families.available()))} (default: as for train)",
     )
     estimate.add_argument("--preset", default="balanced", help="fast, balanced (default) or best")
     estimate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any setting, e.g. steps=500")
@@ -389,6 +389,25 @@ def _parse_settings(pairs: list[str]) -> dict:
     return settings
 
 
+def _model_and_settings(args) -> tuple[str, dict]:
+    """``--model`` and ``--set`` as given; without ``--model``, the family that suits the dataset and the settings
+    that follow its data (:mod:`studio.core.training.suggest`, as the Training panel preselects), said on stderr."""
+    settings = _parse_settings(args.set)
+    if args.model:
+        return args.model, settings
+    if not (dataset_folder(args.project, args.dataset) / "manifest.json").is_file():
+        raise ConfigError(f"There is no dataset “{args.dataset}” in {args.project}.")
+    try:
+        suggestion = suggest.suggest(suggest.read_facts(dataset_folder(args.project, args.dataset)))
+    except JobError as exc:
+        raise ConfigError(str(exc)) from None
+    if suggestion.family is None:
+        raise ConfigError(f"No model trains on the dataset “{args.dataset}”; choose one with --model.")
+    why = "; ".join(suggestion.reasons)
+    print(f"No --model given: {suggestion.family}" + (f" ({why})" if why else ""), file=sys.stderr)
+    return suggestion.family, {**suggestion.settings, **settings}
+
+
 def _cmd_train(args) -> int:
     """Unusable arguments exit 2 with one plain sentence; so does a run that another process is training
     (the sentence names it and how to stop it). Ctrl+C (or torchrun's SIGTERM) saves a checkpoint and stops
@@ -404,12 +423,13 @@ def _cmd_train(args) -> int:
         for name, value in (("--steps", args.steps), ("--checkpoint-every", args.checkpoint_every)):
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1.")
+        model, settings = _model_and_settings(args)
         job = TrainJob(
             args.project,
             args.dataset,
-            args.model,
+            model,
             preset=args.preset,
-            overrides=_parse_settings(args.set),
+            overrides=settings,
             steps=args.steps,
             checkpoint_every=args.checkpoint_every,
             resume=args.resume,
@@ -452,8 +472,8 @@ def _cmd_estimate(args) -> int:
             raise ConfigError(
                 f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create)."
             )
-        overrides = _parse_settings(args.set)
-        job = TrainJob(args.project, args.dataset, args.model, preset=args.preset, overrides=overrides)
+        model, overrides = _model_and_settings(args)
+        job = TrainJob(args.project, args.dataset, model, preset=args.preset, overrides=overrides)
         job.validate()  # the same plain refusals as train (no such dataset, a setting of another type, ...)
         if args.budget_minutes is not None and args.budget_minutes <= 0:
             raise ConfigError("--budget-minutes must be more than 0.")
@@ -465,7 +485,7 @@ def _cmd_estimate(args) -> int:
         lambda ctx: planning.plan(
             args.project,
             args.dataset,
-            args.model,
+            model,
             args.preset,
             overrides,
             device.id,

@@ -69,6 +69,10 @@ class TrainJob:
         self.device = device
         self.cpu_threads = cpu_threads  # torch threads on a CPU; the GUI leaves a core to the window
         self.budget_minutes = budget_minutes  # "Best model in N minutes": sizes and steps from the budget
+        if budget_minutes is not None and resume is not None:
+            raise ConfigError("A time budget plans a new run; it cannot resume one (resume without it).")
+        if budget_minutes is not None and not 0 < budget_minutes <= 7 * 24 * 60:
+            raise ConfigError("The time budget must be more than 0 minutes and at most a week.")
         self.plan: dict = {}  # what planning.plan() chose: {"estimate": ..., "budget_s": ...} (a new run)
         self._started = 0.0
         self.run_id: str | None = None
@@ -106,10 +110,6 @@ class TrainJob:
             raise ConfigError(
                 f"{spec.title} trains on {' or '.join(spec.kinds)} datasets; “{self.dataset}” holds {kind} files."
             )
-        if self.budget_minutes is not None and self.resume is not None:
-            raise ConfigError("A time budget plans a new run; it cannot resume one (resume without it).")
-        if self.budget_minutes is not None and not 0 < self.budget_minutes <= 7 * 24 * 60:
-            raise ConfigError("The time budget must be more than 0 minutes and at most a week.")
         if self.resume is None:
             families.resolve_config(self.family, self.preset, self.overrides)
         else:

@@ -8,7 +8,8 @@ Two ways to ask, both answered from the measured costs of :mod:`studio.core.trai
 * **"Best model in N minutes"** (:func:`plan` with ``budget_minutes``): the model's size is chosen for the budget
   and the steps fill it. For a GPT the size is compute-optimal (Hoffmann et al. 2022, "Chinchilla": about 20
   training tokens per parameter, so a budget of C operations buys N ≈ sqrt(C / 120) parameters); for an image
-  model the widest network that still trains :data:`MIN_IMAGE_STEPS` steps; the learning-rate schedule is then
+  model the widest network that still trains :data:`MIN_IMAGE_STEPS` steps, at the resolution the data suggests
+  (:func:`studio.core.training.suggest.settings_for`); the learning-rate schedule is then
   set for exactly the planned steps, evaluations and checkpoints come often enough that the best checkpoint is
   kept, and :class:`~studio.core.training.deadline.Deadline` stops the run at the budget whatever the
   estimate said.
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from studio.core.datasets.importer import dataset_folder
 from studio.core.jobs import JobContext
-from studio.core.training import estimation, families
+from studio.core.training import estimation, families, suggest
 from studio.core.training.devices import resolve_device
-from studio.core.training.families import PRESET_MINUTES
+from studio.core.training.families import PRESET_MINUTES, spec
 
 MIN_EVALUATIONS = 5  # a fitted run evaluates (and can keep a best checkpoint) at least this often
 BUDGET_SHARE = 0.9  # of a budget planned for steps: the rest covers what the estimate cannot see (torch's import)
@@ -75,7 +77,8 @@ def plan(
         return estimation.costs_for(project_root, dataset, family, config, device, ctx=ctx, cpu_threads=cpu_threads)
 
     if budget_minutes is not None:
-        return _plan_budget(family, overrides, kind, float(budget_minutes) * 60.0, costs)
+        follows, _ = suggest.settings_for(suggest.read_facts(dataset_folder(project_root, dataset)), spec(family))
+        return _plan_budget(family, {**follows, **overrides}, kind, float(budget_minutes) * 60.0, costs)
     config = families.resolve_config(family, preset, overrides, kind)
     capped = preset in PRESET_MINUTES and "steps" not in overrides
     if not capped and not estimate:

@@ -138,3 +138,47 @@ def test_a_killed_run_is_detected_and_resume_latest_finishes_it(project):
     steps = logged_steps(folder)
     assert steps == list(range(1, target + 1))  # lines past the checkpoint were dropped, none duplicated
     assert runs.read_status(folder)["state"] == "finished" and runs.interrupted_runs(project) == []
+
+
+def test_estimate_prints_one_json_line_and_a_repeat_reads_the_cache(project, studio_home):
+    args = ("estimate", "--project", str(project), "--dataset", "pics", "--model", "reference", "--preset", "fast")
+    env_args = (*args, "--set", "width=4", "--set", "batch_size=8", "--device", "cpu")
+    first = studio(*env_args, timeout=120)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.strip().splitlines()
+    assert len(lines) == 1
+    estimate = json.loads(lines[0])
+    assert {"seconds", "memory_bytes", "steps"} <= set(estimate)
+    assert estimate["seconds"] > 0 and estimate["memory_bytes"] > 0 and estimate["steps"] == estimate["config"]["steps"]
+    assert estimate["seconds"] <= 5 * 60  # the Fast preset's cap
+    again = studio(*env_args, "--set", "steps=50", timeout=120)
+    assert json.loads(again.stdout)["step_seconds"] == estimate["step_seconds"]  # measured once, then arithmetic
+    assert json.loads(again.stdout)["steps"] == 50
+
+
+def test_estimate_and_train_pick_the_model_that_suits_the_dataset(project):
+    done = studio(
+        "estimate",
+        "--project",
+        str(project),
+        "--dataset",
+        "pics",
+        "--preset",
+        "fast",
+        "--set",
+        "steps=5",
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "No --model given: gan" in done.stderr
+    config = json.loads(done.stdout)["config"]
+    assert config["resolution"] == 32  # the noise pictures are 40 px: a 64 px GAN would blow them up
+    assert config["conditional"] is True  # two class folders
+
+
+def test_a_budget_cannot_resume_and_must_be_positive(project):
+    base = ("train", "--project", str(project), "--dataset", "pics", "--model", "reference")
+    done = studio(*base, "--budget-minutes", "0")
+    assert done.returncode == 2 and "budget" in done.stderr
+    done = studio(*base, "--budget-minutes", "5", "--resume", "latest")
+    assert done.returncode == 2 and "budget" in done.stderr
