@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from pathlib import Path
 
 from studio.core.durations import format_duration
@@ -21,6 +22,7 @@ from studio.core.training.runs import MetricsLog, write_status
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0  # runs.STALE_AFTER_S (60 s) leaves room for a slow step or a slow disk
+ETA_WINDOW_STEPS = 50  # the ETA's seconds per step: the mean of this many latest training steps
 
 
 class DiskFull(JobError):
@@ -74,48 +76,116 @@ class Evaluator(Callback):
 
 
 class Reporter(Callback):
-    """metrics.jsonl (one line per logged step), ctx.metrics and the progress line."""
+    """metrics.jsonl (one line per logged step), ctx.metrics and the progress line, with the time left.
+
+    The UI reads two things from here and shows them as one ETA: each ctx.metrics row carries ``total_steps``
+    and ``eta_s`` (seconds, absent when unknown), and each progress message reads "Step N of M · loss L ·
+    <duration> left" with that same ``eta_s``. While paused both leave the time out: nothing counts down.
+
+    The time left (:meth:`eta_s`) is what the rest of the run will take:
+    - the steps left times the mean seconds of the last :data:`ETA_WINDOW_STEPS` *training* steps, timed from
+      one step's end to the next minus what ran beside the steps meanwhile (evaluation, previews, checkpoint
+      saves, rollbacks: ``engine.side_work``), so a slow evaluation does not make every later step look slow;
+      the first step of a session (warm-up: allocation, kernel selection) counts only until a second is timed;
+    - plus the evaluations, previews and checkpoint saves still to come (their schedules, as the Evaluator,
+      Previewer and Checkpointer follow them), each at its mean measured cost so far; none before the first
+      has been measured.
+    """
 
     def __init__(self, run_folder: Path | None) -> None:
         self.log = MetricsLog(run_folder) if run_folder is not None else None
-        self._mark: tuple[int, float] | None = None  # (step, elapsed) at the last logged line
-        self._step_s: float | None = None  # smoothed seconds per step, for the ETA
+        self._clock: tuple[float, float] | None = None  # (elapsed_s, side_work.total_s) at the last step end
+        self._recent: deque[float] = deque(maxlen=ETA_WINDOW_STEPS)  # training seconds of the latest steps
+        self._first_s: float | None = None  # the session's first step, used only while _recent is empty
+        self._line_s, self._line_steps = 0.0, 0  # training time and steps since the last logged line (its speed)
 
     def on_start(self, engine) -> None:
-        self._mark = (engine.state.step, engine.elapsed_s)
+        self._clock = self._now(engine)
+        self._first_s = None
+        self._recent.clear()
 
     def on_rollback(self, engine) -> None:
         if self.log is not None:
             self.log.truncate_after(engine.state.step)
-        self._mark = (engine.state.step, engine.elapsed_s)
+        self._clock = self._now(engine)
+        self._line_s, self._line_steps = 0.0, 0
+
+    def on_pause(self, engine) -> None:
+        engine.ctx.progress(engine.state.step / engine.total_steps, self._message(engine, None))
 
     def on_step_end(self, engine) -> None:
+        self._time_step(engine)
+        eta = None if engine.ctx.paused else self.eta_s(engine)  # a pause may come from another thread mid-step
         step, total = engine.state.step, engine.total_steps
-        due = step % engine.config["log_every"] == 0 or engine.step_values or _is_final(engine)
-        if due:
-            self._write_line(engine)
-        eta = self._step_s * (total - step) if self._step_s else None
-        loss = engine.state.last_metrics.get("loss")
-        parts = [f"Step {step:,} of {total:,}"]
+        if step % engine.config["log_every"] == 0 or engine.step_values or _is_final(engine):
+            self._write_line(engine, eta)
+            if engine.ctx.paused:  # paused while the row was reported: the progress line goes without the time
+                eta = None
+        engine.ctx.progress(step / total, self._message(engine, eta))
+
+    # -- time ---------------------------------------------------------------------------------------------
+    @staticmethod
+    def _now(engine) -> tuple[float, float]:
+        return engine.elapsed_s, engine.side_work.total_s
+
+    def _time_step(self, engine) -> None:
+        """Add the step that just ended: wall time since the previous step's end, less the side work in it."""
+        now = self._now(engine)
+        before = self._clock or now
+        seconds = max(0.0, (now[0] - before[0]) - (now[1] - before[1]))
+        self._clock = now
+        if self._first_s is None:
+            self._first_s = seconds
+        else:
+            self._recent.append(seconds)
+        self._line_s += seconds
+        self._line_steps += 1
+
+    @property
+    def step_s(self) -> float | None:
+        """Seconds per training step (the latest steps' mean), or None before the first step."""
+        if self._recent:
+            return sum(self._recent) / len(self._recent)
+        return self._first_s
+
+    def eta_s(self, engine) -> float | None:
+        """Seconds left, rounded to 0.1 s (the value both the metrics row and the progress line show)."""
+        step_s = self.step_s
+        if step_s is None:
+            return None
+        config, step, total = engine.config, engine.state.step, engine.total_steps
+        train_s = step_s * max(0, total - step)
+        saves = _still_due(step, total, config["checkpoint_every"])
+        saves += int(train_s / (60.0 * max(float(config["checkpoint_minutes"]), 1e-3)))  # the time-based saves
+        pending = {
+            "evaluation": _still_due(step, total, config["eval_every"]),
+            "preview": _still_due(step, total, config["sample_every"]),
+            "checkpoint": saves,
+        }
+        side_s = sum(count * (engine.side_work.mean_s(kind) or 0.0) for kind, count in pending.items() if count)
+        return round(train_s + side_s, 1)
+
+    # -- reports ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _message(engine, eta: float | None) -> str:
+        """ "Step N of M · loss L · <duration> left"; without the time when ``eta`` is None."""
+        parts = [f"Step {engine.state.step:,} of {engine.total_steps:,}"]
+        metrics = engine.state.last_metrics
+        loss = metrics.get("loss")
         if loss is None:
-            loss = next((v for k, v in engine.state.last_metrics.items() if k.startswith("loss")), None)
+            loss = next((v for k, v in metrics.items() if k.startswith("loss")), None)
         if loss is not None:
             parts.append(f"loss {loss:.3f}")
         if eta is not None:
             parts.append(f"{format_duration(eta)} left")
-        engine.ctx.progress(step / total, " · ".join(parts))
+        return " · ".join(parts)
 
-    def _write_line(self, engine) -> None:
-        step, now = engine.state.step, engine.elapsed_s
-        last_step, last_time = self._mark or (step, now)
-        steps = max(1, step - last_step)
-        seconds = max(1e-9, now - last_time)
-        step_s = seconds / steps
-        self._step_s = step_s if self._step_s is None else 0.7 * self._step_s + 0.3 * step_s
-        self._mark = (step, now)
+    def _write_line(self, engine, eta: float | None) -> None:
+        # the speed from training time only, so it does not dip at every evaluation
+        step_s = max(1e-9, self._line_s / max(1, self._line_steps))
         line = {
-            "step": step,
-            "time_s": round(now, 3),
+            "step": engine.state.step,
+            "time_s": round(engine.elapsed_s, 3),
             "epoch": round(engine.sampler.epoch_float, 4),
             "lr": float(engine.last_logs.get("lr", 0.0)),
             "items_per_s": round(engine.sampler.global_batch / step_s, 2),
@@ -123,11 +193,21 @@ class Reporter(Callback):
         line.update({k: float(v) for k, v in engine.last_logs.items() if k != "lr"})
         line.update(engine.step_values)
         engine.state.last_metrics.update({k: v for k, v in line.items() if k.startswith(("loss", "val_"))})
+        self._line_s, self._line_steps = 0.0, 0
         if self.log is not None:
             self.log.append(line)
-        engine.ctx.metrics(
-            {**line, "eta_s": round(self._step_s * (engine.total_steps - step), 1), "total_steps": engine.total_steps}
-        )
+        row = {**line, "total_steps": engine.total_steps}
+        if eta is not None:
+            row["eta_s"] = eta
+        engine.ctx.metrics(row)
+
+
+def _still_due(step: int, total: int, every: int) -> int:
+    """How many times something done every ``every`` steps and at the last step happens after ``step``."""
+    if step >= total:
+        return 0
+    every = max(1, int(every))
+    return total // every - step // every + (1 if total % every else 0)
 
 
 class Previewer(Callback):
@@ -173,6 +253,10 @@ class Checkpointer(Callback):
         step = engine.state.step
         if engine.last_good is not None and engine.last_good.step == step and engine.last_checkpoint is not None:
             return engine.last_checkpoint
+        with engine.side_work.timed("checkpoint"):  # the Reporter's ETA keeps it apart from the step time
+            return self._save(engine, step)
+
+    def _save(self, engine, step: int) -> Path | None:
         state = engine.state
         metric = state.last_metrics.get(engine.recipe.metric)
         best = metric is not None and (state.best_checkpoint_metric is None or metric < state.best_checkpoint_metric)

@@ -108,6 +108,10 @@ class Recipe:
 def adamw(
     params, lr: float, weight_decay: float, device: torch.device, betas: tuple[float, float] = (0.9, 0.99)
 ) -> torch.optim.AdamW:
-    """AdamW, fused into one kernel per step on CUDA (several times fewer launches for small models)."""
-    fused = device.type == "cuda"
+    """AdamW, fused into one kernel per step on CUDA (several times fewer launches for small models) and on the
+    CPU: for nanoGPT's CPU Shakespeare model (0.8 M parameters in 26 tensors, one torch thread) the optimizer step
+    took 2.4 ms per-tensor, 3.7 ms with ``foreach`` and 0.8 ms fused, about 2 % of a 70 ms step there and 6 % of
+    the 28 ms step with two threads (measured 2026-12 on an AMD EPYC, torch 2.11). Elsewhere (MPS) PyTorch's
+    default, as fused kernels there are newer."""
+    fused = device.type in ("cuda", "cpu")
     return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay, fused=fused or None)
