@@ -232,6 +232,23 @@ def _remember(key: str, costs: Costs) -> None:
         log.info("Could not write the training-cost cache %s", _cache_path(), exc_info=True)
 
 
+def learn(device_name: str, threads: int, family: str, config: dict, train_size: int, observed: dict) -> None:
+    """A run's own measured costs (``step_s``, ``eval_s``, ``preview_s``, ``save_s``; None where it made none)
+    replace the estimate's for the same device, model size and dataset: the next estimate is what this machine
+    really did, not a few steps timed once — a busy or a faster machine corrects itself. Only costs that were
+    estimated before are updated (a run knows nothing of start-up)."""
+    key = cache_key(device_name, threads, family, config, train_size)
+    known = _read_cache().get(key)
+    if not isinstance(known, dict):
+        return
+    fields = set(Costs.__dataclass_fields__)
+    update = {k: float(v) for k, v in observed.items() if k in fields and v is not None and v > 0}
+    try:
+        _remember(key, Costs(**{**known, **update}))
+    except TypeError:
+        log.info("Ignoring a cached training cost of another format")
+
+
 def measure(recipe, config: dict, device, ctx: JobContext) -> Costs:
     """Time start-up, a few real steps, one evaluation, one preview and one save of ``recipe`` on ``device``, and
     measure the memory a step needs.

@@ -30,15 +30,18 @@ from studio.core.jobs import Cancelled, JobContext, JobError
 from studio.core.locks import LockHeld, Owner
 from studio.core.project import check_writable, is_project, update_project
 from studio.core.safe_paths import resolve_inside
-from studio.core.training import families, planning, runs
+from studio.core.training import estimation, families, planning, runs
 from studio.core.training.devices import resolve_device, torch_threads
 from studio.core.training.families import ConfigError
 from studio.core.untrusted import check_training_config
 
 if TYPE_CHECKING:
-    from studio.core.training.engine import Engine  # imports torch: only when a run starts
+    from studio.core.training.callbacks import Reporter  # imports torch: only when a run starts
+    from studio.core.training.engine import Engine
 
 log = logging.getLogger(__name__)
+
+LEARN_AFTER_STEPS = 20  # a run shorter than this teaches the estimator nothing (its mean step is mostly warm-up)
 
 
 class TrainJob:
@@ -75,6 +78,7 @@ class TrainJob:
             raise ConfigError("The time budget must be more than 0 minutes and at most a week.")
         self.plan: dict = {}  # what planning.plan() chose: {"estimate": ..., "budget_s": ...} (a new run)
         self._started = 0.0
+        self._reporter: Reporter | None = None  # the run's Reporter (its step time teaches the estimator at the end)
         self.run_id: str | None = None
         self.run_folder: Path | None = None
         self.engine: Engine | None = None
@@ -295,7 +299,32 @@ class TrainJob:
             if info.is_main:
                 self._record_failure(engine, folder, exc)
             raise
+        if info.is_main:
+            self._teach_the_estimator(engine, record["family"], config, device)
         return self._result(engine, folder)
+
+    def _teach_the_estimator(self, engine, family: str, config: dict, device) -> None:
+        """Hand this run's measured step, evaluation, preview and save times to the estimator's cache
+        (:func:`estimation.learn`), so the next estimate of this size on this machine is what really happened.
+        Only after enough steps to be a fair mean; a cache that cannot be written changes nothing."""
+        import torch
+
+        reporter = self._reporter
+        if reporter is None or reporter.step_s is None or engine.state.step < LEARN_AFTER_STEPS:
+            return
+        side = engine.side_work
+        observed = {
+            "step_s": reporter.step_s,
+            "eval_s": side.mean_s("evaluation"),
+            "preview_s": side.mean_s("preview"),
+            "save_s": side.mean_s("checkpoint"),
+        }
+        name = resolve_device(str(device)).name
+        try:
+            train_size = engine.recipe.train_size()
+            estimation.learn(name, torch.get_num_threads(), family, config, train_size, observed)
+        except (OSError, ValueError, TypeError):
+            log.info("Could not update the estimator's costs from this run", exc_info=True)
 
     def _plan(self, ctx: JobContext, info, device) -> dict:
         """A new run's settings for this device (:func:`planning.plan`): the preset's sizes for it and, unless the
@@ -400,7 +429,8 @@ class TrainJob:
             parts = self.plan["estimate"]
             reserve = parts["eval_seconds"] + parts["preview_seconds"] + parts["save_seconds"]
             hooks.append(Deadline(self.plan["budget_s"], self._started, reserve))
-        hooks += [callbacks.Evaluator(), callbacks.Reporter(folder if info.is_main else None)]
+        self._reporter = callbacks.Reporter(folder if info.is_main else None)
+        hooks += [callbacks.Evaluator(), self._reporter]
         if info.is_main:
             hooks.append(callbacks.Previewer(folder))
         hooks.append(callbacks.Checkpointer(folder, info.is_main))

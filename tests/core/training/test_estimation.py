@@ -121,3 +121,30 @@ def test_cpu_presets_are_smaller_where_the_gpu_ones_would_not_train_in_an_hour()
     assert families.resolve_config("gpt", "balanced", None, "cpu")["n_embd"] < families.resolve_config("gpt")["n_embd"]
     # fast is already a CPU size everywhere
     assert families.resolve_config("gpt", "fast", None, "cpu") == families.resolve_config("gpt", "fast")
+
+
+def test_a_finished_run_teaches_the_estimator_what_its_steps_really_cost(project, monkeypatch):
+    """The estimate said one thing; the run measured another (say the machine got busier): the next estimate of
+    the same size on the same dataset is the run's."""
+    from studio.core.jobs import JobContext
+    from studio.core.training import TrainJob
+
+    config = {**FAST, "steps": 40, "log_every": 1}
+    before = estimation.estimate(project, "pics", "reference", config, "cpu", cpu_threads=1)
+    job = TrainJob(project, "pics", "reference", preset="fast", overrides=config, cpu_threads=1)
+    real = estimation.measure
+    monkeypatch.setattr(estimation, "measure", lambda *a: pytest.fail("the cached costs should be used"))
+    import studio.core.training.engine as engine_module
+
+    train_step = engine_module.Engine.train_step
+
+    def slower(self):  # each step 20 ms longer than when the estimate timed it: the machine got busier
+        time.sleep(0.02)
+        return train_step(self)
+
+    monkeypatch.setattr(engine_module.Engine, "train_step", slower)
+    job(JobContext())
+    monkeypatch.setattr(estimation, "measure", real)
+    after = estimation.estimate(project, "pics", "reference", config, "cpu", cpu_threads=1)
+    assert after["step_seconds"] >= before["step_seconds"] + 0.015
+    assert after["seconds"] > before["seconds"]

@@ -9,7 +9,7 @@ import pytest
 from training_helpers import FAST
 
 from studio.core.jobs import JobContext
-from studio.core.training import TrainJob, estimation, families, planning, runs
+from studio.core.training import TrainJob, estimation, families, planning, runs, suggest
 from studio.core.training.estimation import Costs
 from studio.core.training.families import PRESET_MINUTES
 
@@ -26,6 +26,9 @@ def fake_costs(monkeypatch, step_s_of):
         )
 
     monkeypatch.setattr(estimation, "costs_for", costs_for)
+    # no dataset on disk: a budget's data-following settings are none here
+    monkeypatch.setattr(suggest, "read_facts", lambda folder: None)
+    monkeypatch.setattr(suggest, "settings_for", lambda facts, spec: ({}, ()))
     return seen
 
 
