@@ -81,7 +81,9 @@ def test_estimate_times_real_steps_quickly(project):
     estimate(project, "pics", "reference", {"steps": 10}, "cpu")  # builds the cache the first time
     started = time.perf_counter()
     result = estimate(project, "pics", "reference", {"steps": 1000, "width": 16}, "cpu")
-    assert time.perf_counter() - started < 2.0
+    # ~1 s on a quiet 2-core machine (the estimate_accuracy benchmark records each family's); the suite runs beside
+    # other work, so the bound here only catches a return of whole-run timing
+    assert time.perf_counter() - started < 5.0
     assert result["seconds"] > 0 and isinstance(result["memory_bytes"], int)
     weights = sum(p.numel() * 4 for p in TinyAutoencoder(AutoencoderConfig(width=16, latent_channels=8)).parameters())
     assert result["memory_bytes"] > 4 * weights  # weights, gradients, two Adam moments, activations
