@@ -599,6 +599,16 @@ register(
 # - reduction 2 and guided attention 1.0 (sigma 0.2, Tachibana et al.): alignment forms on ~20 minutes of speech
 #   (see studio/core/nets/tts.py);
 # - EMA off: the cosine decay's end does the smoothing, and previews should show the weights that train.
+# Tacotron 2's layer sizes at a half and a quarter of the paper's (the presets below, on a GPU and on a CPU)
+_TTS_HALF = {"embed_dim": 256, "prenet_dim": 128, "attention_rnn_dim": 512, "decoder_rnn_dim": 512, "postnet_dim": 256}
+_TTS_QUARTER = {
+    "embed_dim": 128,
+    "prenet_dim": 64,
+    "attention_rnn_dim": 256,
+    "decoder_rnn_dim": 256,
+    "postnet_dim": 128,
+}
+
 register(
     FamilySpec(
         id="tts",
@@ -649,11 +659,7 @@ register(
             "fast": {
                 "steps": 5000,
                 "reduction": 3,
-                "embed_dim": 128,
-                "prenet_dim": 64,
-                "attention_rnn_dim": 256,
-                "decoder_rnn_dim": 256,
-                "postnet_dim": 128,
+                **_TTS_QUARTER,
                 "batch_size": 16,
                 "eval_every": 250,
                 "sample_every": 500,
@@ -662,11 +668,7 @@ register(
             "balanced": {
                 "steps": 20000,
                 "reduction": 2,
-                "embed_dim": 256,
-                "prenet_dim": 128,
-                "attention_rnn_dim": 512,
-                "decoder_rnn_dim": 512,
-                "postnet_dim": 256,
+                **_TTS_HALF,
                 "batch_size": 16,
             },
             "best": {
@@ -687,18 +689,10 @@ register(
         cpu_presets={
             "balanced": {
                 "reduction": 2,
-                "embed_dim": 128,
-                "prenet_dim": 64,
-                "attention_rnn_dim": 256,
-                "decoder_rnn_dim": 256,
-                "postnet_dim": 128,
+                **_TTS_QUARTER,
             },
             "best": {
-                "embed_dim": 256,
-                "prenet_dim": 128,
-                "attention_rnn_dim": 512,
-                "decoder_rnn_dim": 512,
-                "postnet_dim": 256,
+                **_TTS_HALF,
                 "batch_size": 16,
             },
         },
