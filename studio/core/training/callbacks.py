@@ -17,6 +17,7 @@ from studio.core.durations import format_duration
 from studio.core.jobs import JobError
 from studio.core.training import checkpoints
 from studio.core.training.distributed import any_rank
+from studio.core.training.estimation import times_due
 from studio.core.training.runs import MetricsLog, write_status
 
 log = logging.getLogger(__name__)
@@ -155,11 +156,11 @@ class Reporter(Callback):
             return None
         config, step, total = engine.config, engine.state.step, engine.total_steps
         train_s = step_s * max(0, total - step)
-        saves = _still_due(step, total, config["checkpoint_every"])
+        saves = times_due(step, total, config["checkpoint_every"])
         saves += int(train_s / (60.0 * max(float(config["checkpoint_minutes"]), 1e-3)))  # the time-based saves
         pending = {
-            "evaluation": _still_due(step, total, config["eval_every"]),
-            "preview": _still_due(step, total, config["sample_every"]),
+            "evaluation": times_due(step, total, config["eval_every"]),
+            "preview": times_due(step, total, config["sample_every"]),
             "checkpoint": saves,
         }
         side_s = sum(count * (engine.side_work.mean_s(kind) or 0.0) for kind, count in pending.items() if count)
@@ -200,14 +201,6 @@ class Reporter(Callback):
         if eta is not None:
             row["eta_s"] = eta
         engine.ctx.metrics(row)
-
-
-def _still_due(step: int, total: int, every: int) -> int:
-    """How many times something done every ``every`` steps and at the last step happens after ``step``."""
-    if step >= total:
-        return 0
-    every = max(1, int(every))
-    return total // every - step // every + (1 if total % every else 0)
 
 
 class Previewer(Callback):

@@ -122,23 +122,26 @@ def summary(costs: Costs, config: dict) -> dict:
 
 
 # -- arithmetic on costs -----------------------------------------------------------------------------------------------
-def _occurrences(steps: int, every: int) -> int:
-    """How often something done every ``every`` steps and once at the end happens in ``steps`` steps."""
+def times_due(step: int, total: int, every: int) -> int:
+    """How many times something done every ``every`` steps and at the last step happens after ``step`` (the
+    estimate counts a whole run from step 0; the running ETA counts what is still to come)."""
+    if step >= total:
+        return 0
     every = max(1, int(every))
-    return steps // every + (1 if steps % every else 0)
+    return total // every - step // every + (1 if total % every else 0)
 
 
 def seconds_for(costs: Costs, config: dict) -> float:
     """The whole run: start-up, the steps, and every evaluation, preview and save the callbacks will make."""
     steps = int(config["steps"])
     train = steps * costs.step_s
-    saves = _occurrences(steps, config["checkpoint_every"])
+    saves = times_due(0, steps, config["checkpoint_every"])
     saves += int(train / 60.0 / max(config["checkpoint_minutes"], 1e-3))  # the time-based saves
     return (
         costs.startup_s
         + train
-        + _occurrences(steps, config["eval_every"]) * costs.eval_s
-        + _occurrences(steps, config["sample_every"]) * costs.preview_s
+        + times_due(0, steps, config["eval_every"]) * costs.eval_s
+        + times_due(0, steps, config["sample_every"]) * costs.preview_s
         + saves * costs.save_s
     )
 

@@ -15,7 +15,7 @@ from training_helpers import FAST
 from studio.core.durations import format_duration
 from studio.core.jobs import JobContext
 from studio.core.training import TrainJob, families
-from studio.core.training.callbacks import _still_due
+from studio.core.training.estimation import times_due
 from studio.core.training.reference import ReferenceRecipe
 
 STEP_SLEEP_S = 0.02  # every training step takes at least this long
@@ -69,11 +69,11 @@ class Recorder:
         return [row for kind, row, _ in self.events if kind == "metrics" and "loss" in row]  # type: ignore[operator]
 
 
-def test_still_due_counts_the_scheduled_times_after_a_step_and_the_last_one():
-    assert _still_due(6, 20, 5) == 3  # 10, 15, 20
-    assert _still_due(5, 23, 5) == 4  # 10, 15, 20 and the last step, 23
-    assert _still_due(0, 3, 10) == 1  # only the last
-    assert _still_due(20, 20, 5) == 0
+def test_times_due_counts_the_scheduled_times_after_a_step_and_the_last_one():
+    assert times_due(6, 20, 5) == 3  # 10, 15, 20
+    assert times_due(5, 23, 5) == 4  # 10, 15, 20 and the last step, 23
+    assert times_due(0, 3, 10) == 1  # only the last
+    assert times_due(20, 20, 5) == 0
 
 
 def test_the_eta_counts_training_steps_and_prices_the_evaluations_left_apart(project, slow):
@@ -89,8 +89,9 @@ def test_the_eta_counts_training_steps_and_prices_the_evaluations_left_apart(pro
         steps_left, evals_left = 20 - step, 3
         train_part = rows[step]["eta_s"] - evals_left * eval_s
         # each step costs at least its sleep; had the evaluation been spread over the steps around it (the old
-        # ETA) it would add EVAL_SLEEP_S / 5 = 0.1 s to every step left, more than this bound allows
-        assert steps_left * STEP_SLEEP_S * 0.9 <= train_part <= steps_left * (STEP_SLEEP_S + 0.05) + 0.1, step
+        # ETA) it would add EVAL_SLEEP_S / 5 = 0.1 s to every step left, more than this bound allows (0.08 s of
+        # margin per step for a busy machine)
+        assert steps_left * STEP_SLEEP_S * 0.9 <= train_part <= steps_left * (STEP_SLEEP_S + 0.08) + 0.1, step
     assert rows[4]["eta_s"] < EVAL_SLEEP_S  # no evaluation measured yet: none priced
     assert rows[20]["eta_s"] == 0.0
 
