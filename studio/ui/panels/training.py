@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -58,7 +59,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.jobs import JobError
 from studio.core.project import Project
-from studio.core.training.devices import resolve_device
+from studio.core.training.devices import resolve_device, threads_beside_a_window
 from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
 from studio.ui.backends.training import (
     CatalogJob,
@@ -325,6 +326,10 @@ class TrainingPanel(Panel):
             return (None if self.device_choice == "auto" else self.device_choice), "this computer"
 
         info = resolve_device(self.device_choice, self.devices)
+        if info.kind == "cpu":  # a run started here leaves a core to the window (threads_beside_a_window)
+            threads, total = threads_beside_a_window(), os.cpu_count() or 1
+            if threads < total:
+                return info.id, f"the CPU, {threads} of its {total} threads (one core stays with the window)"
         return info.id, info.name
 
     # -- the catalogue (families, presets, defaults) and the runs --------------------------------------------------
