@@ -148,8 +148,18 @@ def gpt_parameters(config: dict) -> float:
     return 12.0 * config["n_layer"] * config["n_embd"] ** 2
 
 
+# The character tokenizer's size before it has seen the text: ~65 characters, end-of-text and 256 byte ids
+CHAR_VOCAB_GUESS = 322
+
+
 def gpt_work(config: dict) -> float:
     """Operations of one training step: 6 per parameter per token, plus attention's 12 · layers · context · width
-    per token (Kaplan et al. 2020), times the step's tokens."""
-    per_token = 6.0 * gpt_parameters(config) + 12.0 * config["n_layer"] * config["block_size"] * config["n_embd"]
+    per token (Kaplan et al. 2020), plus the output head's 6 · vocabulary · width (which scaling laws leave out,
+    but which dominates a small GPT with a 4,096-piece BPE vocabulary), times the step's tokens."""
+    vocab = config["vocab_size"] if config.get("tokenizer") == "bpe" else CHAR_VOCAB_GUESS
+    per_token = (
+        6.0 * gpt_parameters(config)
+        + 12.0 * config["n_layer"] * config["block_size"] * config["n_embd"]
+        + 6.0 * vocab * config["n_embd"]
+    )
     return per_token * config["batch_size"] * config["block_size"]
