@@ -4,11 +4,10 @@ next start detects, and ``--resume latest`` finishing the requested steps with a
 import json
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
-from training_helpers import logged_steps
+from training_helpers import STUDIO, logged_steps, train_args
 
 from studio.core.training import runs
 from studio.core.training.checkpoints import complete_steps
@@ -30,19 +29,13 @@ FAST_SETS = [
 
 
 def studio(*args, timeout=60):
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*STUDIO, *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.slow
 def test_train_prints_the_run_id_and_refuses_unusable_arguments_with_exit_2(project):
     done = studio(
-        "train",
-        "--project",
-        str(project),
-        "--dataset",
-        "pics",
-        "--model",
-        "reference",
+        *train_args(project),
         "--preset",
         "fast",
         "--steps",
@@ -59,7 +52,7 @@ def test_train_prints_the_run_id_and_refuses_unusable_arguments_with_exit_2(proj
     assert "Step 12 of 12" in done.stderr  # the progress line
     assert run_id in json.loads((project / "project.json").read_text())["runs"]
 
-    base = ["train", "--project", str(project), "--dataset", "pics", "--model", "reference"]
+    base = train_args(project)
     for extra, message in (
         (["--set", "lr=fast"], "lr must be a number"),
         (["--set", "nosuch=1"], "“nosuch” is not a setting of reference"),
@@ -78,16 +71,8 @@ def test_train_prints_the_run_id_and_refuses_unusable_arguments_with_exit_2(proj
 @pytest.mark.slow
 def test_a_killed_run_is_detected_and_resume_latest_finishes_it(project):
     command = [
-        sys.executable,
-        "-m",
-        "studio",
-        "train",
-        "--project",
-        str(project),
-        "--dataset",
-        "pics",
-        "--model",
-        "reference",
+        *STUDIO,
+        *train_args(project),
         "--preset",
         "fast",
         "--steps",
@@ -119,13 +104,7 @@ def test_a_killed_run_is_detected_and_resume_latest_finishes_it(project):
 
     target = last + 15
     resumed = studio(
-        "train",
-        "--project",
-        str(project),
-        "--dataset",
-        "pics",
-        "--model",
-        "reference",
+        *train_args(project),
         "--resume",
         "latest",
         "--steps",
@@ -177,7 +156,7 @@ def test_estimate_and_train_pick_the_model_that_suits_the_dataset(project):
 
 
 def test_a_budget_cannot_resume_and_must_be_positive(project):
-    base = ("train", "--project", str(project), "--dataset", "pics", "--model", "reference")
+    base = train_args(project)
     done = studio(*base, "--budget-minutes", "0")
     assert done.returncode == 2 and "budget" in done.stderr
     done = studio(*base, "--budget-minutes", "5", "--resume", "latest")

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 from safetensors.torch import load_file
-from training_helpers import FAST, assert_identical, final_weights, logged_steps
+from training_helpers import FAST, assert_identical, final_weights, logged_steps, train_args
 
 from studio.core.training import runs
 
@@ -62,13 +62,7 @@ def test_torchrun_runs_the_train_command(project):
     done = torchrun(
         "-m",
         "studio",
-        "train",
-        "--project",
-        str(project),
-        "--dataset",
-        "pics",
-        "--model",
-        "reference",
+        *train_args(project),
         "--preset",
         "fast",
         "--steps",

@@ -23,7 +23,7 @@ import time
 import pytest
 import torch
 from safetensors.torch import save_file
-from training_helpers import FAST, logged_steps
+from training_helpers import FAST, STUDIO, logged_steps, train_args
 
 from studio.core.jobs import JobContext, JobError
 from studio.core.training import TrainJob, runs
@@ -112,16 +112,8 @@ def test_a_run_in_use_is_refused_by_the_job_and_by_the_cli_at_once(project):
             TrainJob(project, "pics", "reference", resume=job.run_id, steps=10)(JobContext())
         done = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "studio",
-                "train",
-                "--project",
-                str(project),
-                "--dataset",
-                "pics",
-                "--model",
-                "reference",
+                *STUDIO,
+                *train_args(project),
                 "--resume",
                 "latest",
             ],
@@ -185,16 +177,8 @@ def test_resume_refuses_checkpoints_and_runs_outside_the_project(project, tmp_pa
 
     done = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "studio",
-            "train",
-            "--project",
-            str(project),
-            "--dataset",
-            "pics",
-            "--model",
-            "reference",
+            *STUDIO,
+            *train_args(project),
             "--resume",
             str(record),
         ],
@@ -312,16 +296,8 @@ def test_a_pickle_payload_in_the_state_file_is_refused_as_code_and_never_run(pro
 
     done = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "studio",
-            "train",
-            "--project",
-            str(project),
-            "--dataset",
-            "pics",
-            "--model",
-            "reference",
+            *STUDIO,
+            *train_args(project),
             "--resume",
             job.run_id,
             "--steps",

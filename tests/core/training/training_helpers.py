@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,6 +31,14 @@ def assert_identical(a: dict, b: dict) -> None:
 
 def logged_steps(run_folder: Path) -> list[int]:
     return [line["step"] for line in runs.read_metrics(run_folder)]
+
+
+STUDIO = (sys.executable, "-m", "studio")  # the CLI, as a user's shell runs it
+
+
+def train_args(project: Path) -> tuple[str, ...]:
+    """``train --project P --dataset pics --model reference``: the run every CLI test starts, before its own flags."""
+    return ("train", "--project", str(project), "--dataset", "pics", "--model", "reference")
 
 
 # small, fast settings: every test overrides only what it is about
