@@ -37,7 +37,7 @@ from studio.core.atomic import atomic_write_json
 from studio.core.datasets.importer import dataset_folder
 from studio.core.jobs import JobContext
 from studio.core.training import families
-from studio.core.training.devices import resolve_device, torch_threads
+from studio.core.training.devices import DeviceInfo, resolve_device, torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +172,13 @@ def costs_for(
     ctx: JobContext | None = None,
     cpu_threads: int | None = None,
 ) -> Costs:
-    """The cached costs of this (device, family, model settings, dataset), measured when not known yet."""
+    """The cached costs of this (device, family, model settings, dataset), measured when not known yet. ``device``
+    is a choice ("cpu", "cuda:1", None for the best) or an already resolved :class:`DeviceInfo` (a planner asking
+    about several sizes probes the devices once)."""
     import torch
 
     ctx = ctx or JobContext()
-    info = resolve_device(device)
+    info = device if isinstance(device, DeviceInfo) else resolve_device(device)
     recipe_class = families.load_recipe_class(family)
     folder = dataset_folder(Path(project_root), dataset)
     recipe_class.prepare_data(folder, config, ctx)

@@ -71,10 +71,11 @@ def plan(
     ``estimate=False`` (a run starting) measures only when the plan needs it: a preset whose steps the user set
     starts at once, with an empty estimate."""
     overrides = dict(overrides or {})
-    kind = resolve_device(device).kind
+    info = resolve_device(device)  # once: every size the plan asks about runs on it
+    kind = info.kind
 
     def costs(config: dict) -> estimation.Costs:
-        return estimation.costs_for(project_root, dataset, family, config, device, ctx=ctx, cpu_threads=cpu_threads)
+        return estimation.costs_for(project_root, dataset, family, config, info, ctx=ctx, cpu_threads=cpu_threads)
 
     if budget_minutes is not None:
         follows, _ = suggest.settings_for(suggest.read_facts(dataset_folder(project_root, dataset)), spec(family))
