@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.training import families
 from studio.ui.icons import icon
+from studio.ui.widgets.common.forms import field_rows
 from studio.ui.widgets.common.model_picker import ModelPickerMixin
 from studio.ui.widgets.common.seed import MAX_SEED, dice_icon
 
@@ -113,15 +114,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
         self.open_image_button = QPushButton(icon("import"), "Open image…", objectName="openImageButton")
         self.open_image_button.clicked.connect(self.open_image_requested)
 
-        grid = QGridLayout()
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(8)
-        grid.addWidget(QLabel("Model"), 0, 0)
-        grid.addWidget(self.model, 0, 1)
-        grid.addWidget(QLabel("Checkpoint"), 1, 0)
-        grid.addWidget(self.checkpoint, 1, 1)
-        grid.setColumnStretch(1, 1)
+        grid = field_rows([("Model", self.model), ("Checkpoint", self.checkpoint)])
         settings = QGridLayout()
         settings.setContentsMargins(0, 0, 0, 0)
         settings.setHorizontalSpacing(12)

@@ -18,3 +18,17 @@ def form_rows(rows: list[tuple[str, QWidget]]) -> QGridLayout:
         grid.addWidget(field, row, 1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     grid.setColumnStretch(2, 1)
     return grid
+
+
+def field_rows(rows: list[tuple[str | QWidget, QWidget]]) -> QGridLayout:
+    """Label / field rows whose fields take the card's width (the model, checkpoint and voice pickers): a text
+    label becomes a QLabel, a widget label (one the caller hides or renames later) is used as it is."""
+    grid = QGridLayout()
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setHorizontalSpacing(12)
+    grid.setVerticalSpacing(8)
+    for row, (label, field) in enumerate(rows):
+        grid.addWidget(QLabel(label) if isinstance(label, str) else label, row, 0)
+        grid.addWidget(field, row, 1)
+    grid.setColumnStretch(1, 1)
+    return grid

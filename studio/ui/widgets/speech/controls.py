@@ -16,7 +16,6 @@ from PySide6.QtGui import QFont, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.icons import icon
+from studio.ui.widgets.common.forms import field_rows
 from studio.ui.widgets.common.model_picker import action_bar
 
 GROUPS = (("system", "System voices"), ("trained", "Trained voices"), ("piper", "Imported voices"))
@@ -38,15 +38,6 @@ def _label(text: str) -> QLabel:
     label = QLabel(text)
     label.setFixedWidth(LABEL_WIDTH)
     return label
-
-
-def _grid() -> QGridLayout:
-    grid = QGridLayout()
-    grid.setContentsMargins(0, 0, 0, 0)
-    grid.setHorizontalSpacing(12)
-    grid.setVerticalSpacing(8)
-    grid.setColumnStretch(1, 1)
-    return grid
 
 
 def voice_group(voice: dict) -> str:
@@ -196,21 +187,19 @@ class SpeechControls(QFrame):
         self.hint = QLabel(objectName="mutedLabel")
         self.hint.setWordWrap(True)
 
-        voice_grid = _grid()
-        voice_grid.addWidget(_label("Voice"), 0, 0)
-        voice_grid.addWidget(self.voice, 0, 1)
-        voice_grid.addWidget(self.checkpoint_label, 1, 0)
-        voice_grid.addWidget(self.checkpoint, 1, 1)
-        voice_grid.addWidget(self.vocoder_label, 2, 0)
-        voice_grid.addWidget(self.vocoder, 2, 1)
+        voice_grid = field_rows(
+            [
+                (_label("Voice"), self.voice),
+                (self.checkpoint_label, self.checkpoint),
+                (self.vocoder_label, self.vocoder),
+            ]
+        )
         add_row = QHBoxLayout()
         add_row.setContentsMargins(LABEL_WIDTH + 12, 0, 0, 0)
         add_row.addWidget(self.add_voice)
         add_row.addStretch(1)
-        delivery_grid = _grid()
-        for row, (label, slider) in enumerate((("Speed", self.rate), ("Pitch", self.pitch), ("Volume", self.volume))):
-            delivery_grid.addWidget(_label(label), row, 0)
-            delivery_grid.addWidget(slider, row, 1)
+        delivery = (("Speed", self.rate), ("Pitch", self.pitch), ("Volume", self.volume))
+        delivery_grid = field_rows([(_label(name), slider) for name, slider in delivery])
         delivery_head = QHBoxLayout()
         delivery_head.addWidget(QLabel("DELIVERY", objectName="sectionCaption"))
         delivery_head.addStretch(1)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from studio.core.durations import format_duration, format_rough_duration
 from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
 from studio.ui.icons import icon
+from studio.ui.widgets.common.forms import field_rows
 from studio.ui.widgets.training.config import ConfigForm
 
 ESTIMATING = "Estimating…"
@@ -151,17 +151,7 @@ class TrainingSetup(QFrame):
         self.start_hint = QLabel(objectName="mutedLabel")
         self.start_hint.setWordWrap(True)
 
-        grid = QGridLayout()
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(8)
-        grid.addWidget(QLabel("Dataset"), 0, 0)
-        grid.addWidget(self.dataset, 0, 1)
-        grid.addWidget(QLabel("Model"), 1, 0)
-        grid.addWidget(self.family, 1, 1)
-        grid.addWidget(self.resolution_label, 2, 0)
-        grid.addWidget(self.resolution, 2, 1)
-        grid.setColumnStretch(1, 1)
+        grid = field_rows([("Dataset", self.dataset), ("Model", self.family), (self.resolution_label, self.resolution)])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 14)
         layout.setSpacing(8)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.icons import icon
+from studio.ui.widgets.common.forms import field_rows
 from studio.ui.widgets.common.model_picker import ModelPickerMixin, action_bar
 from studio.ui.widgets.common.seed import MAX_SEED, dice_icon
 
@@ -188,15 +189,7 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.hint = QLabel(objectName="mutedLabel")
         self.hint.setWordWrap(True)
 
-        model_grid = QGridLayout()
-        model_grid.setContentsMargins(0, 0, 0, 0)
-        model_grid.setHorizontalSpacing(12)
-        model_grid.setVerticalSpacing(8)
-        model_grid.addWidget(_label("Model"), 0, 0)
-        model_grid.addWidget(self.model, 0, 1)
-        model_grid.addWidget(_label("Checkpoint"), 1, 0)
-        model_grid.addWidget(self.checkpoint, 1, 1)
-        model_grid.setColumnStretch(1, 1)
+        model_grid = field_rows([(_label("Model"), self.model), (_label("Checkpoint"), self.checkpoint)])
         prompt_grid = QGridLayout()
         prompt_grid.setContentsMargins(0, 0, 0, 0)
         prompt_grid.setHorizontalSpacing(12)
