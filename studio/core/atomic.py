@@ -11,8 +11,9 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def _process_umask() -> int:
@@ -31,6 +32,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
     ``durable=False`` skips the fsyncs: still never half-written, but a power cut may lose the file. Use it
     for bulk files (thousands of dataset items) that an index written durably afterwards points to.
     """
+    return atomic_write_with(path, lambda handle: handle.write(data), durable)
+
+
+def atomic_write_with(path: str | os.PathLike, write: Callable[[BinaryIO], object], durable: bool = True) -> Path:
+    """Like :func:`atomic_write_bytes`, with ``write(handle)`` streaming the content into the temporary file:
+    a large file (a checkpoint's optimizer state) is never held in memory a second time as bytes."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -44,7 +51,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
         if hasattr(os, "fchmod"):
             os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

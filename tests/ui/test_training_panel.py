@@ -604,7 +604,8 @@ def test_quality_scores_get_cards_of_their_own_scale_only_when_a_run_logs_them(q
     plots = TrainingPlots()
     qtbot.addWidget(plots)
     plots.show()
-    plots.append([{"step": 1, "loss": 1.0, "val_loss": 0.9}])
+    plots.append([{"step": 1, "loss": 1.0, "val_loss": 0.9}])  # before the plots are built: drawn when they are
+    qtbot.waitUntil(lambda: plots.built)
     plots.redraw()
     assert not plots.plots["variety"].isVisible() and not plots.plots["fid"].isVisible()
     plots.append(
@@ -626,6 +627,7 @@ def test_plots_take_100000_points_and_redraw_quickly(qtbot, studio_app):
     qtbot.addWidget(plots)
     plots.resize(900, 560)
     plots.show()
+    qtbot.waitUntil(lambda: plots.built)  # one plot per event-loop pass
     rows = [
         {
             "step": s,

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save
 
-from studio.core.atomic import atomic_write_bytes, atomic_write_json
+from studio.core.atomic import atomic_write_bytes, atomic_write_json, atomic_write_with
 from studio.core.jobs import JobError
 from studio.core.untrusted import DamagedFile, OverLimit, read_safetensors_header
 
@@ -118,9 +118,7 @@ def write(folder: Path, snapshot: Snapshot) -> Path:
     )
     try:
         atomic_write_bytes(weights, save(snapshot.weights))
-        buffer = io.BytesIO()
-        torch.save(snapshot.state, buffer)
-        atomic_write_bytes(state, buffer.getvalue())
+        atomic_write_with(state, lambda handle: torch.save(snapshot.state, handle))  # streamed: no second copy
         atomic_write_json(record, snapshot.meta)
     except BaseException:
         for path in (record, state, weights):

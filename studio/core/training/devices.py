@@ -11,6 +11,8 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 
+from studio.core.torch_loading import import_torch
+
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
@@ -81,7 +83,7 @@ def list_devices() -> list[DeviceInfo]:
     """All usable devices, best first: CUDA GPUs (by free memory), then Apple MPS, then the CPU."""
     devices: list[DeviceInfo] = []
     try:
-        import torch
+        torch = import_torch()  # the first torch import of the app: without stalling the window
     except Exception as exc:  # noqa: BLE001 - torch missing or broken: the studio still opens and says so
         log.warning("PyTorch could not be imported (%s); only the CPU is listed.", exc)
         return [_cpu_info()]

@@ -110,7 +110,7 @@ def summary(costs: Costs, config: dict) -> dict:
     """The estimate's JSON: the whole run's seconds (evaluations, previews and saves included), steps, memory and
     the parts it is made of."""
     return {
-        "seconds": round(seconds_for(costs, config), 1),
+        "seconds": round(seconds_for(costs, config), 2),
         "memory_bytes": int(costs.memory_bytes),
         "steps": int(config["steps"]),
         "step_seconds": round(costs.step_s, 5),
@@ -294,6 +294,8 @@ def measure(recipe, config: dict, device, ctx: JobContext) -> Costs:
         startup_s += step_s  # the warm-up step: allocator, kernels, the optimizer's state
         memory = int(torch.cuda.max_memory_allocated(device)) if cuda else _state_bytes(engine) + int(per_item * micro)
         ctx.check()
+        for optimizer in engine.optimizers.values():  # the last step's gradients: not needed by what is timed next
+            optimizer.zero_grad(set_to_none=True)
         _release_freed_memory()
         eval_s = _timed(lambda: engine.evaluate(), device)
         ctx.check()

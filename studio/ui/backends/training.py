@@ -19,6 +19,7 @@ import numpy as np
 
 from studio.core.datasets.importer import dataset_folder
 from studio.core.jobs import Cancelled, JobContext, JobError
+from studio.core.torch_loading import collection_paused, import_torch
 from studio.core.training import TrainJob, estimation, planning, runs, suggest
 from studio.core.training import families as family_table
 from studio.core.training.devices import threads_beside_a_window
@@ -147,11 +148,11 @@ class TrainingBackend:
 
         The first optimizer a process builds imports torch._dynamo (hundreds of modules): done here too.
         """
-        import torch
+        torch = import_torch()
+        with collection_paused():
+            import studio.core.training.engine  # noqa: F401
 
-        import studio.core.training.engine  # noqa: F401
-
-        torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
+            torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
 
     def list_runs(self, root: Path) -> list[dict]:
         return [run_info(r) for r in runs.list_runs(root)]

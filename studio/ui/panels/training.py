@@ -30,8 +30,9 @@ bar), and each preset's answer is remembered for its dataset, model, settings an
 again, ending a run or going back to a choice asks nothing. The job passes its context to the estimator, which
 checks it often: quitting during an estimate closes the window at once.
 
-The plots module (pyqtgraph)
-is imported when the panel is first shown, not at start-up. Metric batches are already throttled by the
+The plots module (pyqtgraph, ~0.3 s of imports) is not imported at start-up: a job
+(:class:`ImportCharts`) imports it off the GUI thread once a project opens, and the panel builds the plots when
+first shown, without a pause. Metric batches are already throttled by the
 runner (~20 a second); the plots redraw at most ~10 times a second, so the window stays responsive while a
 CPU run goes flat out.
 """
@@ -39,9 +40,11 @@ CPU run goes flat out.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -87,6 +90,19 @@ log = logging.getLogger(__name__)
 TABS = ("curves", "samples", "checkpoints", "log")
 LIVE = "live"  # the plots' key for the run on screen (the live one, or the selected past run)
 ESTIMATE_DELAY_MS = 400
+PLOTS_MODULE = "studio.ui.widgets.training.plots"
+
+
+class ImportCharts:
+    """Job: import the plots module (pyqtgraph copies Qt's namespaces: ~0.3 s of Python) off the GUI thread. On
+    the GUI thread, at the panel's first showing, it froze the window that long — longer while a worker imported
+    torch beside it. pyqtgraph touches no QApplication when imported, so any thread may import it."""
+
+    title = "Preparing the training charts"
+    kind = "task"
+
+    def __call__(self, ctx) -> None:
+        importlib.import_module(PLOTS_MODULE)
 
 
 class TrainingPanel(Panel):
@@ -117,6 +133,7 @@ class TrainingPanel(Panel):
         self.estimate_slot = self.job_slot()
         self.suggest_slot = self.job_slot()
         self.training_slot = self.job_slot()
+        self.charts_slot = self.job_slot()
         self._estimates: dict[str, dict] = {}  # estimate key (see _estimate_keys) -> the estimator's answer
         self._estimate_request: dict[str, str] = {}  # preset -> estimate key, for the running estimate job
         self._estimate_again = False  # a request came while a job ran: start it when that one has ended
@@ -255,9 +272,23 @@ class TrainingPanel(Panel):
             self.curves_layout.addWidget(self.plots)
         return self.plots
 
+    def prepare_plots(self) -> None:
+        """Build the plots now if their module is imported, else import it in a job and build them after."""
+        if self.plots is not None or self.charts_slot.busy:  # built, or built when the import job ends
+            return
+        if PLOTS_MODULE in sys.modules or self.registry is None:  # imported, or no workers to import it
+            self.ensure_plots()
+        elif not self.charts_slot.busy:
+            self.charts_slot.start(ImportCharts(), succeeded=self._on_charts_imported)
+
+    @Slot(object)
+    def _on_charts_imported(self, _result) -> None:
+        if self.isVisible():
+            self.ensure_plots()
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self.ensure_plots()
+        self.prepare_plots()
         self._schedule_estimate()  # what was cancelled or skipped while hidden (known answers cost nothing)
 
     def hideEvent(self, event) -> None:
@@ -271,6 +302,8 @@ class TrainingPanel(Panel):
     # -- project, devices, backend -------------------------------------------------------------------------------
     def set_registry(self, registry) -> None:
         super().set_registry(registry)
+        if self.plots is None and PLOTS_MODULE not in sys.modules and not self.charts_slot.busy:
+            self.charts_slot.start(ImportCharts(), succeeded=self._on_charts_imported)  # before the panel is opened
         if self.project is not None and self.catalog is None:
             self.load_catalog()
 

@@ -85,14 +85,14 @@ def test_out_of_memory_in_a_later_phase_does_not_repeat_the_phases_already_done(
 
 
 def test_a_full_disk_stops_cleanly_and_keeps_the_previous_checkpoint(project, monkeypatch):
-    real_write = checkpoints.atomic_write_bytes
+    real_write = checkpoints.atomic_write_with
 
-    def full_disk_at_step_10(path, data, durable=True):
+    def full_disk_at_step_10(path, write, durable=True):
         if "step-000010" in str(path) and str(path).endswith(".state.pt"):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real_write(path, data, durable)
+        return real_write(path, write, durable)
 
-    monkeypatch.setattr(checkpoints, "atomic_write_bytes", full_disk_at_step_10)
+    monkeypatch.setattr(checkpoints, "atomic_write_with", full_disk_at_step_10)
     job = TrainJob(project, "pics", "reference", preset="fast", overrides=FAST, steps=20)
     with pytest.raises(DiskFull, match=r"disk is full.*step 10 could not be saved.*step 5 is intact"):
         job(JobContext())
@@ -106,5 +106,5 @@ def test_a_full_disk_stops_cleanly_and_keeps_the_previous_checkpoint(project, mo
     assert status["state"] == "stopped" and "disk" in status["message"]
     assert max(logged_steps(job.run_folder)) == 10
 
-    monkeypatch.setattr(checkpoints, "atomic_write_bytes", real_write)  # space freed: the run resumes
+    monkeypatch.setattr(checkpoints, "atomic_write_with", real_write)  # space freed: the run resumes
     assert TrainJob(project, "pics", "reference", resume=job.run_id)(JobContext())["step"] == 20

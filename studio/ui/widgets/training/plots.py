@@ -46,6 +46,7 @@ GROUPS = (
 )
 GRID_POSITIONS = {"loss": (0, 0), "val": (0, 1), "variety": (0, 2), "lr": (1, 0), "speed": (1, 1), "fid": (1, 2)}
 OPTIONAL_GROUPS = {"variety", "fid"}  # shown only once a run logs such values
+LOG_GROUPS = ("loss", "val", "lr")  # what the Log scale box switches
 QUALITY_NOTE = (
     "KID, FID, precision and recall are measured offline with the studio's own fixed feature "
     "network: compare them between runs on the same dataset and resolution, not with published "
@@ -318,16 +319,9 @@ class TrainingPlots(QWidget):
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(10)
-        self.plots: dict[str, MetricPlot] = {}
-        for group, title, hint in GROUPS:
-            plot = MetricPlot(group, title, hint)
-            plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-            self.plots[group] = plot
-            grid.addWidget(plot, *GRID_POSITIONS[group])
-            if group in OPTIONAL_GROUPS:
-                plot.setVisible(False)
-            if group in OPTIONAL_GROUPS or group == "val":  # the Validation card plots KID for image models
-                plot.setToolTip(QUALITY_NOTE)
+        self._grid = grid
+        self._log = False
+        self.plots: dict[str, MetricPlot] = {}  # filled one plot per event-loop pass (see _build_next_plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
@@ -340,6 +334,37 @@ class TrainingPlots(QWidget):
         self._turn = 0
         self._timer.start()
         self.redraws = 0  # how often curves were actually redrawn (tests check the 10/s ceiling)
+        QTimer.singleShot(0, self, self._build_next_plot)
+
+    # -- building -----------------------------------------------------------------------------------------
+    @property
+    def built(self) -> bool:
+        return len(self.plots) == len(GROUPS)
+
+    @Slot()
+    def _build_next_plot(self) -> None:
+        """Build the next plot, then come back on the next event-loop pass for the one after. A pyqtgraph plot
+        takes ~15 ms to build on the 2-core test machine, ~45 ms while jobs share the CPU: the six in one go
+        froze the window 90-240 ms when the Training panel first opened. Curves that arrive before their plot
+        exists stay marked dirty and are drawn once it does."""
+        missing = [spec for spec in GROUPS if spec[0] not in self.plots]
+        if missing:
+            self._add_plot(*missing[0])
+        if len(missing) > 1:
+            QTimer.singleShot(0, self, self._build_next_plot)
+
+    def _add_plot(self, group: str, title: str, hint: str) -> None:
+        plot = MetricPlot(group, title, hint)
+        plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._grid.addWidget(plot, *GRID_POSITIONS[group])
+        if group in OPTIONAL_GROUPS:
+            plot.setVisible(False)
+        if group in OPTIONAL_GROUPS or group == "val":  # the Validation card plots KID for image models
+            plot.setToolTip(QUALITY_NOTE)
+        if self._log and group in LOG_GROUPS:
+            plot.set_log(True)
+        self.plots[group] = plot
+        self.redraw(everything=True, groups=(group,))
 
     # -- data ---------------------------------------------------------------------------------------------
     def _run(self, run_id: str, overlay: bool) -> _Run:
@@ -413,8 +438,10 @@ class TrainingPlots(QWidget):
                 group = group_of(key)
                 if groups is not None and group not in groups:
                     continue
+                plot = self.plots.get(group)
+                if plot is None:  # not built yet: stays dirty, drawn when it is (see _build_next_plot)
+                    continue
                 series = run.series[key]
-                plot = self.plots[group]
                 colour = self._colour(run, key)
                 if not run.overlay:
                     raw = plot.curve(run.run_id, key, True, colour, False)
@@ -462,8 +489,10 @@ class TrainingPlots(QWidget):
 
     @Slot(bool)
     def _on_log(self, on: bool) -> None:
-        for group in ("loss", "val", "lr"):
-            self.plots[group].set_log(on)
+        self._log = on
+        for group in LOG_GROUPS:
+            if group in self.plots:
+                self.plots[group].set_log(on)
 
     def set_smoothing(self, weight: float) -> None:
         self.smoothing.setValue(int(round(min(0.99, max(0.0, weight)) * 100)))
