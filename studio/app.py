@@ -21,7 +21,6 @@ from studio.logs import setup_logging
 from studio.ui.icons import icon
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
-from studio.ui.wheel_guard import WheelGuard
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +28,6 @@ log = logging.getLogger(__name__)
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication with our name, icon and style sheet (reuses one that already exists, e.g. in tests)."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
-    if not any(isinstance(child, WheelGuard) for child in app.children()):
-        app.installEventFilter(WheelGuard(app))  # the wheel changes only a focused spin box, slider or drop-down
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)

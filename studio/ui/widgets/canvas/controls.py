@@ -12,14 +12,11 @@ import random
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSlider,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
 )
@@ -27,6 +24,7 @@ from PySide6.QtWidgets import (
 from studio.core.training import families
 from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
+from studio.ui.widgets.common.inputs import ComboBox, Slider, SpinBox
 from studio.ui.widgets.common.model_picker import ModelPickerMixin
 from studio.ui.widgets.common.seed import MAX_SEED, dice_icon
 
@@ -43,13 +41,13 @@ class CanvasControls(ModelPickerMixin, QFrame):
         super().__init__(parent)
         self.setObjectName("setupCard")
         self.models: list[dict] = []
-        self.model = QComboBox(objectName="canvasModel")
+        self.model = ComboBox(objectName="canvasModel")
         self.model.setToolTip(
             f"The {families.labels(families.for_panel('image'))} run to generate with; starter models appear when "
             "installed"
         )
         self.model.currentIndexChanged.connect(self._on_model)
-        self.checkpoint = QComboBox(objectName="canvasCheckpoint")
+        self.checkpoint = ComboBox(objectName="canvasCheckpoint")
         self.checkpoint.setToolTip("Which saved step of the run to use; the newest is usually the best")
         self.checkpoint.currentIndexChanged.connect(self._on_checkpoint)
         self.facts = QLabel(objectName="mutedLabel")
@@ -69,7 +67,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
             sizes.addWidget(button)
         self.size_buttons[16].setChecked(True)
 
-        self.seed = QSpinBox(objectName="canvasSeed")
+        self.seed = SpinBox(objectName="canvasSeed")
         self.seed.setRange(0, MAX_SEED)
         self.seed.setValue(42)
         self.seed.setToolTip("The same seed, model and settings always give the same images")
@@ -83,7 +81,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.dice)
 
-        self.truncation = QSlider(Qt.Orientation.Horizontal, objectName="canvasTruncation")
+        self.truncation = Slider(Qt.Orientation.Horizontal, objectName="canvasTruncation")
         self.truncation.setRange(10, 100)
         self.truncation.setValue(100)
         self.truncation.setToolTip(
@@ -97,7 +95,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
         trunc_row.addWidget(self.truncation, 1)
         trunc_row.addWidget(self.truncation_value)
 
-        self.class_choice = QComboBox(objectName="canvasClass")
+        self.class_choice = ComboBox(objectName="canvasClass")
         self.class_choice.setToolTip("The class folder of your dataset the images should come from")
         self.class_label = QLabel("Class")
 

@@ -11,19 +11,18 @@ import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
-    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.ui.widgets.canvas.grid import describe_settings, last_variation
+from studio.ui.widgets.common.inputs import ComboBox, Slider
 
 SCALES = (1, 2, 4, 8)
 
@@ -138,7 +137,7 @@ class DetailsPane(QWidget):
             self.values[key + "_caption"] = caption
         self.facts.setColumnStretch(1, 1)
 
-        self.strength = QSlider(Qt.Orientation.Horizontal, objectName="variationStrength")
+        self.strength = Slider(Qt.Orientation.Horizontal, objectName="variationStrength")
         self.strength.setRange(5, 100)
         self.strength.setValue(30)
         self.strength.setToolTip(
@@ -151,11 +150,11 @@ class DetailsPane(QWidget):
         self.variations_button.setToolTip("Fill the grid with images near this one (its latent, nudged)")
         self.variations_button.clicked.connect(self.variations_requested)
 
-        self.scale = QComboBox(objectName="exportScale")
+        self.scale = ComboBox(objectName="exportScale")
         for factor in SCALES:
             self.scale.addItem("Native size" if factor == 1 else f"Upscaled ×{factor}", factor)
         self.scale.setToolTip("Export at the model's own size or enlarged")
-        self.resample = QComboBox(objectName="exportResample")
+        self.resample = ComboBox(objectName="exportResample")
         self.resample.addItem("Nearest (crisp pixels)", "nearest")
         self.resample.addItem("Lanczos (smooth)", "lanczos")
         self.resample.setToolTip("How an upscaled export is enlarged")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.ui.widgets.canvas.viewer import ImageView
 from studio.ui.widgets.common.forms import form_rows
+from studio.ui.widgets.common.inputs import ComboBox, SpinBox
 
 EASINGS = (("smooth", "Smooth"), ("linear", "Linear"))
 
@@ -24,20 +25,20 @@ class WalkPane(QWidget):
         super().__init__(parent)
         self.frames: list[QImage] = []
         self.gif_path = ""
-        self.frames_per_step = QSpinBox(objectName="walkFrames")
+        self.frames_per_step = SpinBox(objectName="walkFrames")
         self.frames_per_step.setRange(2, 120)
         self.frames_per_step.setValue(16)
         self.frames_per_step.setToolTip(
             "Frames between one picked image and the next: more frames, slower and smoother change"
         )
-        self.easing = QComboBox(objectName="walkEasing")
+        self.easing = ComboBox(objectName="walkEasing")
         for key, text in EASINGS:
             self.easing.addItem(text, key)
         self.easing.setToolTip("Smooth lingers on each picked image; linear moves at a constant pace")
         self.loop = QCheckBox("Loop back to the first image", objectName="walkLoop")
         self.loop.setChecked(True)
         self.loop.setToolTip("End where the walk began, so the GIF loops without a jump")
-        self.fps = QSpinBox(objectName="walkFps")
+        self.fps = SpinBox(objectName="walkFps")
         self.fps.setRange(1, 50)
         self.fps.setValue(12)
         self.fps.setSuffix(" fps")

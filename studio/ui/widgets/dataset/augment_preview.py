@@ -14,9 +14,10 @@ import random
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.datasets.image_cache import load_square
+from studio.ui.widgets.common.inputs import SpinBox
 from studio.workers.thumbnails import FAILED, BackgroundLoader
 
 SAMPLES = 8
@@ -72,7 +73,7 @@ class AugmentPreview(QWidget):
             options.addWidget(box)
         options.addSpacing(12)
         options.addWidget(QLabel("Seed"))
-        self.seed = QSpinBox()
+        self.seed = SpinBox()
         self.seed.setRange(0, 999_999)
         self.seed.setAccelerated(True)
         self.seed.valueChanged.connect(self._on_option)

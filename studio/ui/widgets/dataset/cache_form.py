@@ -6,11 +6,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -19,6 +17,7 @@ from PySide6.QtWidgets import (
 from studio.core.datasets import audio_cache, image_cache, text_cache
 from studio.core.datasets.drops import AUDIO, IMAGE, TEXT
 from studio.ui.widgets.common.forms import form_rows
+from studio.ui.widgets.common.inputs import ComboBox, SpinBox
 from studio.ui.widgets.common.job_strip import JobStrip
 
 
@@ -30,20 +29,20 @@ class CacheTab(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.kind = IMAGE
-        self.resolution = QComboBox(objectName="cacheResolution")
+        self.resolution = ComboBox(objectName="cacheResolution")
         for side in (32, 64, 128, 256):
             self.resolution.addItem(f"{side} × {side} px", side)
         self.resolution.setCurrentIndex(1)
-        self.fit = QComboBox(objectName="cacheFit")
+        self.fit = ComboBox(objectName="cacheFit")
         self.fit.addItem("Crop to a square (fill)", "crop")
         self.fit.addItem("Pad to a square (keep the whole picture)", "pad")
         image_page = QWidget()
         image_page.setLayout(form_rows([("Resolution", self.resolution), ("Fit", self.fit)]))
 
-        self.tokenizer = QComboBox(objectName="cacheTokenizer")
+        self.tokenizer = ComboBox(objectName="cacheTokenizer")
         self.tokenizer.addItem("Characters (best for short copy, any language)", "char")
         self.tokenizer.addItem("Word pieces (BPE, for longer texts)", "bpe")
-        self.vocab = QSpinBox(objectName="cacheVocab")
+        self.vocab = SpinBox(objectName="cacheVocab")
         self.vocab.setRange(256, 65_536)
         self.vocab.setSingleStep(256)
         self.vocab.setValue(4096)

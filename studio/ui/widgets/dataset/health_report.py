@@ -19,7 +19,6 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyM
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 from studio.core.atomic import atomic_write_text
 from studio.core.datasets.fixes import near_duplicate_ids
 from studio.core.datasets.manifest import Manifest, report
+from studio.ui.widgets.common.inputs import ComboBox
 from studio.ui.widgets.dataset.entry_model import EntryListModel
 
 STATUS_TEXT = {"ok": "OK", "fixed": "Fixed", "skipped": "Skipped", "duplicate": "Duplicate", "transcript": "Transcript"}
@@ -273,7 +273,7 @@ class HealthReport(QWidget):
         self.search.setMinimumWidth(200)
         self.search.setMaximumWidth(360)
         self.search.setAcceptDrops(False)  # dropped files go to the panel (import), not into the filter box
-        self.status_filter = QComboBox(objectName="statusFilter")
+        self.status_filter = ComboBox(objectName="statusFilter")
         for label, key in STATUS_FILTERS:
             self.status_filter.addItem(label, key)
         self.near_button = QPushButton("Remove near-duplicates")

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.widgets.common.forms import form_rows
+from studio.ui.widgets.common.inputs import SpinBox
 
 
 class SplitTab(QWidget):
@@ -27,12 +27,12 @@ class SplitTab(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.percent = QSpinBox(objectName="valPercent")
+        self.percent = SpinBox(objectName="valPercent")
         self.percent.setRange(0, 50)
         self.percent.setSuffix(" %")
         self.percent.setValue(10)
         self.percent.setToolTip("Share of each class held back to check how well the model generalizes")
-        self.seed = QSpinBox(objectName="splitSeed")
+        self.seed = SpinBox(objectName="splitSeed")
         self.seed.setRange(0, 999_999)
         self.seed.setToolTip("The same seed always gives the same split, on every computer")
         for box in (self.percent, self.seed):

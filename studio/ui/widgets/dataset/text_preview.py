@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.datasets.text import ENCODINGS
 from studio.core.datasets.text import encoding_label as core_label
+from studio.ui.widgets.common.inputs import ComboBox
 
 MAX_LISTED = 500
 PREVIEW_BYTES = 64 * 1024
@@ -61,7 +61,7 @@ class TextPreview(QWidget):
         self.list.currentItemChanged.connect(self._on_current)
         self.info = QLabel(objectName="previewInfo")
         self.info.setWordWrap(True)
-        self.read_as = QComboBox(objectName="readAs")
+        self.read_as = ComboBox(objectName="readAs")
         for encoding in ENCODINGS:
             self.read_as.addItem(core_label(encoding), encoding)
         self.read_as.setToolTip(

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QPushButton,
-    QSlider,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.ui.widgets.common.inputs import Slider
 from studio.workers.thumbnails import FAILED, ThumbnailLoader
 
 SIZES = (64, 96, 128, 160, 192)  # thumbnail sides the slider steps through
@@ -271,7 +271,7 @@ class ThumbnailGrid(QWidget):
         self.include_button = QPushButton("Include")
         self.include_button.setToolTip("Bring the selected excluded pictures back (Insert)")
         self.include_button.clicked.connect(self.include_selected)
-        self.size_slider = QSlider(Qt.Orientation.Horizontal, objectName="thumbSize")
+        self.size_slider = Slider(Qt.Orientation.Horizontal, objectName="thumbSize")
         self.size_slider.setRange(0, len(SIZES) - 1)
         self.size_slider.setPageStep(1)
         self.size_slider.setFixedWidth(110)

@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
+from studio.ui.widgets.common.inputs import ComboBox, Slider
 from studio.ui.widgets.common.model_picker import action_bar
 
 GROUPS = (("system", "System voices"), ("trained", "Trained voices"), ("piper", "Imported voices"))
@@ -62,7 +62,7 @@ class DeliverySlider(QWidget):
     def __init__(self, name: str, low: int, high: int, default: int, fmt, tip: str) -> None:
         super().__init__()
         self.default, self.fmt = default, fmt
-        self.slider = QSlider(Qt.Orientation.Horizontal, objectName=name)
+        self.slider = Slider(Qt.Orientation.Horizontal, objectName=name)
         self.slider.setRange(low, high)
         self.slider.setValue(default)
         self.slider.setToolTip(tip)
@@ -111,7 +111,7 @@ class SpeechControls(QFrame):
         self.setObjectName("setupCard")
         self.voices: list[dict] = []
 
-        self.voice = QComboBox(objectName="speechVoice")
+        self.voice = ComboBox(objectName="speechVoice")
         self.voice.setToolTip(
             "The voice that speaks: a built-in system voice, one you trained, or an imported Piper voice"
         )
@@ -122,14 +122,14 @@ class SpeechControls(QFrame):
         self.voice.currentIndexChanged.connect(self._on_voice)
         self.facts = QLabel(objectName="mutedLabel")
         self.facts.setWordWrap(True)
-        self.checkpoint = QComboBox(objectName="speechCheckpoint")
+        self.checkpoint = ComboBox(objectName="speechCheckpoint")
         self.checkpoint.setToolTip(
             "Which saved step of the voice's training run to use; the newest is usually the best"
         )
         self.checkpoint.currentIndexChanged.connect(self._on_choice)
         self.checkpoint.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.checkpoint.setMinimumContentsLength(10)
-        self.vocoder = QComboBox(objectName="speechVocoder")
+        self.vocoder = ComboBox(objectName="speechVocoder")
         self.vocoder.setToolTip(
             "What turns the voice's spectrogram into sound: Griffin-Lim works at once but "
             "sounds a little metallic; a trained vocoder sounds natural"

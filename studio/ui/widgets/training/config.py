@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from studio.ui.widgets.common.inputs import SpinBox
+
 
 def setting_label(key: str) -> str:
     """``batch_size`` → ``Batch size``; ``lr`` → ``Learning rate`` (a few well-known short names spelled out)."""
@@ -90,7 +92,7 @@ class ConfigForm(QWidget):
             field = QCheckBox()
             field.toggled.connect(self._on_edited)
         elif isinstance(value, int):
-            field = QSpinBox()
+            field = SpinBox()
             field.setRange(-1, 2_000_000_000)
             field.setGroupSeparatorShown(True)
             field.valueChanged.connect(self._on_edited)

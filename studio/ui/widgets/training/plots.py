@@ -24,10 +24,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from studio.ui.backends.training import metric_columns
 from studio.ui.widgets.common.elided_label import ElidedLabel
+from studio.ui.widgets.common.inputs import Slider
 from studio.ui.widgets.training.monitor import format_number
 
 REDRAW_MS = 100  # at most ~10 redraws a second
@@ -293,7 +294,7 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.smoothing = QSlider(Qt.Orientation.Horizontal, objectName="smoothingSlider")
+        self.smoothing = Slider(Qt.Orientation.Horizontal, objectName="smoothingSlider")
         self.smoothing.setRange(0, 99)
         self.smoothing.setValue(60)
         self.smoothing.setFixedWidth(160)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -33,6 +32,7 @@ from studio.core.durations import format_duration, format_rough_duration
 from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
 from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
+from studio.ui.widgets.common.inputs import ComboBox
 from studio.ui.widgets.training.config import ConfigForm
 
 ESTIMATING = "Estimating…"
@@ -100,14 +100,14 @@ class TrainingSetup(QFrame):
         self._kinds: dict[str, str] = {}
         self._shown_dataset: str | None = None
         self.preset_source = AUTO
-        self.dataset = QComboBox(objectName="datasetChoice")
+        self.dataset = ComboBox(objectName="datasetChoice")
         self.dataset.currentIndexChanged.connect(self._on_dataset)
-        self.family = QComboBox(objectName="familyChoice")
+        self.family = ComboBox(objectName="familyChoice")
         self.family.currentIndexChanged.connect(self._on_family)
         self.family.activated.connect(self.user_changed)  # activated: by the user only, never by code
         self.family_hint = QLabel(objectName="mutedLabel")
         self.family_hint.setWordWrap(True)
-        self.resolution = QComboBox(objectName="resolutionChoice")
+        self.resolution = ComboBox(objectName="resolutionChoice")
         self.resolution.setToolTip(
             "Size of the pictures the model learns and makes. Larger is slower and needs more "
             "memory: see the estimate below the presets"

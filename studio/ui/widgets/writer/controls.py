@@ -15,16 +15,12 @@ import random
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
-    QDoubleSpinBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSlider,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -32,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
+from studio.ui.widgets.common.inputs import ComboBox, DoubleSpinBox, Slider, SpinBox
 from studio.ui.widgets.common.model_picker import ModelPickerMixin, action_bar
 from studio.ui.widgets.common.seed import MAX_SEED, dice_icon
 
@@ -87,16 +84,16 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.templates: list[dict] = []
         self._field_values: dict[str, str] = {}  # remembered across templates (product stays product)
 
-        self.model = QComboBox(objectName="writerModel")
+        self.model = ComboBox(objectName="writerModel")
         self.model.setToolTip("The GPT or LSTM writer run to generate with")
         self.model.currentIndexChanged.connect(self._on_model)
-        self.checkpoint = QComboBox(objectName="writerCheckpoint")
+        self.checkpoint = ComboBox(objectName="writerCheckpoint")
         self.checkpoint.setToolTip("Which saved step of the run to use; the newest is usually the best")
         self.checkpoint.currentIndexChanged.connect(self._on_checkpoint)
         self.facts = QLabel(objectName="mutedLabel")
         self.facts.setWordWrap(True)
 
-        self.template = QComboBox(objectName="writerTemplate")
+        self.template = ComboBox(objectName="writerTemplate")
         self.template.setToolTip("A template writes the prompt from a few fields; Free text uses what you type")
         self.template.currentIndexChanged.connect(self._on_template)
         self.fields_box = QWidget(objectName="writerFields")
@@ -107,7 +104,7 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.fields_layout.setColumnStretch(1, 1)
         self.field_edits: dict[str, QLineEdit] = {}
 
-        self.temperature = QSlider(Qt.Orientation.Horizontal, objectName="writerTemperature")
+        self.temperature = Slider(Qt.Orientation.Horizontal, objectName="writerTemperature")
         self.temperature.setRange(0, 200)
         self.temperature.setToolTip(
             "Higher is bolder and more surprising, lower is safer and more repetitive; "
@@ -116,28 +113,28 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.temperature_value = QLabel(objectName="valueText")
         self.temperature_value.setFixedWidth(34)
         self.temperature.valueChanged.connect(self._on_temperature)
-        self.top_k = QSpinBox(objectName="writerTopK")
+        self.top_k = SpinBox(objectName="writerTopK")
         self.top_k.setRange(0, 1000)
         self.top_k.setSpecialValueText("off")
         self.top_k.setToolTip("Pick only among the k likeliest next tokens (off: no limit)")
-        self.top_p = QDoubleSpinBox(objectName="writerTopP")
+        self.top_p = DoubleSpinBox(objectName="writerTopP")
         self.top_p.setRange(0.05, 1.0)
         self.top_p.setSingleStep(0.05)
         self.top_p.setDecimals(2)
         self.top_p.setToolTip(
             "Pick among the likeliest tokens that together make up this share of the chance (1.00: no limit)"
         )
-        self.repetition = QDoubleSpinBox(objectName="writerRepetition")
+        self.repetition = DoubleSpinBox(objectName="writerRepetition")
         self.repetition.setRange(1.0, 2.0)
         self.repetition.setSingleStep(0.05)
         self.repetition.setDecimals(2)
         self.repetition.setToolTip("Above 1.00 makes repeating the same words less likely")
-        self.max_tokens = QSpinBox(objectName="writerLength")
+        self.max_tokens = SpinBox(objectName="writerLength")
         self.max_tokens.setRange(1, 4000)
         self.max_tokens.setSingleStep(50)
         self.max_tokens.setSuffix(" tokens")
         self.max_tokens.setToolTip("The most tokens each variant writes (a token is a character or a word piece)")
-        self.seed = QSpinBox(objectName="writerSeed")
+        self.seed = SpinBox(objectName="writerSeed")
         self.seed.setRange(0, MAX_SEED)
         self.seed.setToolTip(
             "The same seed, model, prompt and settings always give the same text; variant n uses seed + n - 1"

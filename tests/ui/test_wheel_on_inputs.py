@@ -2,7 +2,18 @@
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QScrollArea, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.ui.panels import PANEL_CLASSES
+from studio.ui.widgets.common.inputs import ComboBox, DoubleSpinBox, Slider, SpinBox
 
 
 def _wheel(widget, notches: int = -1) -> None:
@@ -25,10 +36,10 @@ def _column(qtbot):
     """A scrolling column of settings, as the writer's and the Training panel's are."""
     column = QWidget()
     layout = QVBoxLayout(column)
-    top_p = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.95)
-    choice = QComboBox()
+    top_p = DoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.95)
+    choice = ComboBox()
     choice.addItems(["fp32", "bf16", "fp16"])
-    slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=99, value=60)
+    slider = Slider(Qt.Orientation.Horizontal, minimum=0, maximum=99, value=60)
     for widget in (top_p, choice, slider):
         layout.addWidget(widget)
     layout.addSpacing(2000)  # taller than the view: the column scrolls
@@ -66,3 +77,25 @@ def test_the_wheel_changes_a_setting_that_has_focus(qtbot, studio_app):
     qtbot.waitUntil(slider.hasFocus)
     _wheel(slider)
     assert slider.value() != 60
+
+
+def test_every_input_of_every_panel_is_one_that_waits_for_focus(panel_alone):
+    """A spin box, drop-down or slider built from Qt's class directly would change under a passing wheel again."""
+    ours = (SpinBox, DoubleSpinBox, ComboBox, Slider)
+    inputs = []
+    for cls in PANEL_CLASSES:
+        panel = panel_alone(cls.panel_id)
+        found = panel.findChildren(QWidget)
+        inputs += [w for w in found if isinstance(w, (QAbstractSpinBox, QComboBox, QSlider)) and not _in_pyqtgraph(w)]
+    assert len(inputs) > 20
+    strays = sorted({f"{type(w).__name__} {w.objectName()!r}" for w in inputs if not isinstance(w, ours)})
+    assert not strays, strays
+
+
+def _in_pyqtgraph(widget) -> bool:
+    """pyqtgraph's own plot menus (their axis range boxes) are the library's, not the studio's settings."""
+    while widget is not None:
+        if type(widget).__module__.startswith("pyqtgraph"):
+            return True
+        widget = widget.parentWidget()
+    return False

@@ -1,0 +1,87 @@
+"""The studio's spin boxes, drop-downs and sliders: the mouse wheel changes one only after it was clicked or tabbed
+into.
+
+Qt's own change their value under a passing wheel: scrolling a column of settings changed whatever passed under
+the pointer (the writer's Top-p went from 0.95 to 0.70 while a user scrolled, silently, and the change was
+saved). These take focus only from a click or Tab, and hand a wheel they do not take to their parents, so the
+column scrolls instead. Every panel builds its inputs from these classes (a UI test checks that none is left
+out). The check lives in ``wheelEvent``, called for wheel events over these widgets only: an application-wide
+event filter would run Python for every event of the app, and slowed the window while jobs shared the GIL.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QSlider, QSpinBox, QWidget
+
+
+class _WheelWhenFocused:
+    """Mixin for a Qt input widget: wheel events change it only while it has focus."""
+
+    def _init_wheel_focus(self) -> None:
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Qt's WheelFocus would give it focus on the first turn
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if self._takes_wheel():
+            super().wheelEvent(event)  # type: ignore[misc]
+        else:
+            event.setAccepted(pass_wheel_up(self, event))  # type: ignore[arg-type]
+
+    def _takes_wheel(self) -> bool:
+        return self.hasFocus()  # type: ignore[attr-defined]
+
+
+class SpinBox(_WheelWhenFocused, QSpinBox):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_wheel_focus()
+
+
+class DoubleSpinBox(_WheelWhenFocused, QDoubleSpinBox):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_wheel_focus()
+
+
+class ComboBox(_WheelWhenFocused, QComboBox):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_wheel_focus()
+
+    def _takes_wheel(self) -> bool:
+        return self.hasFocus() or self.view().isVisible()  # focused, or its list is open
+
+
+class Slider(_WheelWhenFocused, QSlider):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_wheel_focus()
+
+
+def pass_wheel_up(widget: QWidget, event: QWheelEvent) -> bool:
+    """Offer ``event`` to ``widget``'s parents, nearest first, until one takes it; True when one did. (Qt
+    propagates an ignored wheel event itself only when it came from the window system; this also covers events a
+    program sends, and the result tells Qt whether to go on.)"""
+    position = event.position().toPoint()
+    child, parent = widget, widget.parentWidget()
+    while parent is not None:
+        position = child.mapToParent(position)
+        offered = QWheelEvent(
+            QPointF(position),
+            event.globalPosition(),
+            event.pixelDelta(),
+            event.angleDelta(),
+            event.buttons(),
+            event.modifiers(),
+            event.phase(),
+            event.inverted(),
+            event.source(),
+        )
+        QApplication.sendEvent(parent, offered)
+        if offered.isAccepted():
+            return True
+        if parent.isWindow():
+            return False
+        child, parent = parent, parent.parentWidget()
+    return False
