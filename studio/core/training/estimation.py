@@ -275,17 +275,18 @@ def measure(recipe, config: dict, device, ctx: JobContext) -> Costs:
         started = time.perf_counter()
         engine = Engine(recipe, {**config, "compile": False}, device, ctx)
         startup_s = time.perf_counter() - started
-        probe = micro if cuda else max(1, min(micro, int(PROBE_BYTES / max(1, 2 * _activation_bytes(engine, 1)))))
+        seen_per_item = 0 if cuda else _activation_bytes(engine, 1)  # what the forward hooks see for one item
+        probe = micro if cuda else max(1, min(micro, int(PROBE_BYTES / max(1, 2 * seen_per_item))))
         if cuda:
             torch.cuda.reset_peak_memory_stats(device)
         if probe >= micro or micro == 1:  # the run's own batch: time it as it is
-            step_s, activations = _time_batch(engine, batch, device, ctx)
+            step_s, activations = _time_batch(engine, batch, device, ctx, seen_per_item)
             per_item = activations / micro
         else:
             large = max(2, probe)
             small = max(1, large // 2)
-            time_small, act_small = _time_batch(engine, small, device, ctx)
-            time_large, act_large = _time_batch(engine, large, device, ctx)
+            time_small, act_small = _time_batch(engine, small, device, ctx, seen_per_item)
+            time_large, act_large = _time_batch(engine, large, device, ctx, seen_per_item)
             slope = (time_large - time_small) / max(1, large - small)
             if slope <= 0:  # noise larger than the difference: scale the larger probe, an upper bound
                 slope, time_small = time_large / large, 0.0
@@ -325,17 +326,17 @@ def _use_batch(engine, size: int) -> None:
     engine.state.micro_batch = size
 
 
-def _time_batch(engine, size: int, device, ctx: JobContext) -> tuple[float, float]:
+def _time_batch(engine, size: int, device, ctx: JobContext, seen_per_item: int) -> tuple[float, float]:
     """(seconds per step, activation bytes) at ``size`` items: a warm-up step (whose memory growth, less the
     gradients and optimizer moments it creates on a first step, is the activations' measure, never below what the
-    forward hooks see), then the median of up to :data:`MAX_TIMED_STEPS` steps, fewer once they took
-    :data:`STEP_BUDGET_S`."""
+    forward hooks saw for one item times ``size``), then the median of up to :data:`MAX_TIMED_STEPS` steps, fewer
+    once they took :data:`STEP_BUDGET_S`."""
     _use_batch(engine, size)
     first = engine.state.step == 0
     grown = _memory_growth(lambda: engine.train_step())
     created = 3 * _trainable_bytes(engine) if first else 0  # a gradient and two Adam moments per weight
     # the hooks' count is a floor: for a small model the allocator may serve a step from memory it already holds
-    seen = _activation_bytes(engine, size)
+    seen = seen_per_item * size  # module outputs and the batch grow with the items (no second forward to count)
     activations = max(grown - created, seen) if grown is not None else seen
     _sync(device)
     times: list[float] = []

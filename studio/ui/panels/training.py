@@ -31,7 +31,7 @@ again, ending a run or going back to a choice asks nothing. The job passes its c
 checks it often: quitting during an estimate closes the window at once.
 
 The plots module (pyqtgraph, ~0.3 s of imports) is not imported at start-up: a job
-(:class:`ImportCharts`) imports it off the GUI thread once a project opens, and the panel builds the plots when
+(:class:`ImportCharts`) imports it off the GUI thread once the catalogue is loaded, and the panel builds the plots when
 first shown, without a pause. Metric batches are already throttled by the
 runner (~20 a second); the plots redraw at most ~10 times a second, so the window stays responsive while a
 CPU run goes flat out.
@@ -302,8 +302,6 @@ class TrainingPanel(Panel):
     # -- project, devices, backend -------------------------------------------------------------------------------
     def set_registry(self, registry) -> None:
         super().set_registry(registry)
-        if self.plots is None and PLOTS_MODULE not in sys.modules and not self.charts_slot.busy:
-            self.charts_slot.start(ImportCharts(), succeeded=self._on_charts_imported)  # before the panel is opened
         if self.project is not None and self.catalog is None:
             self.load_catalog()
 
@@ -376,6 +374,10 @@ class TrainingPanel(Panel):
     @Slot(object)
     def _on_catalog(self, catalog: dict) -> None:
         self.catalog = catalog
+        if self.plots is None and PLOTS_MODULE not in sys.modules and not self.charts_slot.busy:
+            # ready before the panel is opened; started after the catalogue's torch warm-up, not beside it: each
+            # more busy thread at start-up lengthened the window's pauses
+            self.charts_slot.start(ImportCharts(), succeeded=self._on_charts_imported)
         self.setup.set_catalog(catalog.get("families", []), catalog.get("presets", {}), catalog.get("defaults", {}))
         pending = self._pending
         self.setup.select_dataset(pending.get("dataset"))
