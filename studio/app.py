@@ -11,13 +11,13 @@ import sys
 import time
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from studio import APP_ID, APP_NAME, STARTED_AT, __version__, paths
 from studio.core.locks import set_program
 from studio.display_check import display_problem
 from studio.logs import setup_logging
+from studio.ui import theme
 from studio.ui.icons import icon
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
@@ -41,14 +41,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
-    app.setStyle("Fusion")  # the same look on every platform; the QSS refines it
-    palette = app.palette()
-    palette.setColor(QPalette.ColorRole.Highlight, QColor("#5B5BD6"))  # selected icons tint indigo, not Fusion blue
-    app.setPalette(palette)
+    app.setStyle("Fusion")  # the same look on every platform; the palette and the QSS refine it
     app.setWindowIcon(icon("app"))
-    style = paths.resources_dir() / "styles" / "studio.qss"
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    theme.apply(app, AppSettings().theme)  # light, dark or the desktop's choice (Preferences)
+    theme.follow_the_system(app)
     return app
 
 

@@ -9,6 +9,7 @@
     aigc-studio dataset report --project DIR --name NAME
     aigc-studio dataset cache  --project DIR --name NAME [--resolution 64 --fit crop|pad]
                                [--tokenizer char|bpe --vocab-size N] [--language en-us]
+    aigc-studio dataset transcript --project DIR --name NAME --item ID --text TEXT
     aigc-studio train --project DIR --dataset NAME [--model FAMILY] [--preset NAME] [--steps N]
                       [--checkpoint-every N] [--set key=value ...] [--resume RUN_ID|latest|CHECKPOINT.json]
                       [--budget-minutes N]   ("best model in N minutes": sizes and steps for the budget)
@@ -47,7 +48,7 @@ from pathlib import Path
 from studio import APP_NAME, __version__
 from studio.core import locks
 from studio.core.audio_stack import pair_problem
-from studio.core.datasets import audio_cache, image_cache, text_cache
+from studio.core.datasets import audio_cache, image_cache, text_cache, transcripts
 from studio.core.datasets.base import ImportOptions
 from studio.core.datasets.importer import ImportDataset, dataset_folder, dataset_report
 from studio.core.datasets.manifest import Manifest
@@ -129,6 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--vocab-size", type=int, default=4096, help="text: BPE vocabulary size")
     cache.add_argument("--language", help="audio: espeak-ng language for phonemes, e.g. en-us, de, cmn")
     cache.set_defaults(handler=_cmd_dataset_cache)
+    transcript = dataset_commands.add_parser(
+        "transcript", help="set or clear one clip's transcript in an audio dataset (prints JSON; undoable in the app)"
+    )
+    transcript.add_argument("--project", required=True)
+    transcript.add_argument("--name", required=True)
+    transcript.add_argument(
+        "--item",
+        required=True,
+        help="the clip's item id (as `dataset report` and the manifest list it), or its file name, with or without "
+        "the extension, when only one clip has that name",
+    )
+    transcript.add_argument("--text", required=True, help="what the clip says; an empty text clears the transcript")
+    transcript.set_defaults(handler=_cmd_dataset_transcript)
 
     train = commands.add_parser("train", help="train a model on a dataset (prints the run id, then a JSON result)")
     train.add_argument("--project", required=True, help="project folder")
@@ -376,6 +390,13 @@ def _cmd_dataset_cache(args) -> int:
         "audio": lambda: audio_cache.BuildAudioCache(folder, language=args.language),
     }[kind]()
     _print_json(run_with_progress(job))
+    return 0
+
+
+def _cmd_dataset_transcript(args) -> int:
+    """The dataset's own copy of the transcript changes (the recordings' metadata.csv is left as it is); the audio
+    cache notices by its fingerprint and the next cache build or training run updates its phonemes."""
+    _print_json(transcripts.edit_transcript(dataset_folder(args.project, args.name), args.item, args.text))
     return 0
 
 

@@ -43,6 +43,8 @@ from studio.core.jobs import JobError
 from studio.core.locks import LockHeld, Owner, SharedHold
 from studio.core.project import WINDOW_LOCK, Project, create_project, open_project, set_read_only
 from studio.core.training.devices import DetectDevices
+from studio.ui.dialogs.guide import GettingStartedDialog
+from studio.ui.dialogs.shortcuts import ShortcutsDialog
 from studio.ui.icons import icon
 from studio.ui.new_project_dialog import NewProjectDialog
 from studio.ui.panels import PANEL_CLASSES
@@ -73,6 +75,8 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.read_only = False  # the project is open read-only: another app process has it
         self._hold: SharedHold | None = None  # this process's window lock on the open project
+        self._shortcuts: ShortcutsDialog | None = None  # Help's dialogs, made when first asked for
+        self._guide: GettingStartedDialog | None = None
         self.setWindowIcon(icon("app"))
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
@@ -85,6 +89,7 @@ class MainWindow(QMainWindow):
             panel = cls()
             panel.set_registry(self.registry)
             panel.navigate.connect(self.show_panel)
+            panel.history_changed.connect(self.update_edit_actions)
             self.panels[panel.panel_id] = panel
             self.stack.addWidget(panel)
             item = QListWidgetItem(icon(panel.icon_name), panel.title)
@@ -172,6 +177,16 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._add_action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
+        # Undo and Redo act on the shown panel's history (Panel.can_undo/undo…), wherever focus is in the window:
+        # window-wide actions, so no panel may own a Ctrl+Z action too (two make the key ambiguous: neither fires).
+        # A text field keeps its own Ctrl+Z for its text while it has focus.
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._add_action(edit_menu, "&Undo", self.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._add_action(edit_menu, "&Redo", self.redo, QKeySequence.StandardKey.Redo)
+        self.undo_action.setIconText("Undo")  # what the shortcut sheet lists, whatever the menu item names
+        edit_menu.aboutToShow.connect(self.update_edit_actions)
+        self.update_edit_actions()
+
         view_menu = self.menuBar().addMenu("&View")
         for index, panel in enumerate(self.panels.values(), start=1):
             action = self._add_action(
@@ -184,18 +199,37 @@ class MainWindow(QMainWindow):
         view_menu.addAction(toggle)
 
         help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(
+            help_menu, "&Getting Started", self.show_getting_started, QKeySequence.StandardKey.HelpContents
+        )
+        self._add_action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
+        help_menu.addSeparator()
         self._add_action(help_menu, f"&About {APP_NAME}", self.show_about, icon_name="info")
         self._add_action(help_menu, "Open &Log Folder", self.open_log_folder, icon_name="log")
 
     def _add_action(self, menu, text, slot, shortcut=None, icon_name=None) -> QAction:
         action = QAction(text, self)
-        if shortcut is not None:
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            action.setShortcuts(self._platform_keys(shortcut))
+        elif shortcut is not None:
             action.setShortcut(shortcut)
         if icon_name:
             action.setIcon(icon(icon_name))
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    @staticmethod
+    def _platform_keys(standard: QKeySequence.StandardKey) -> list[QKeySequence]:
+        """Every binding the platform gives a standard key (Redo: Ctrl+Y and Ctrl+Shift+Z on Windows), less
+        the dedicated New/Undo/Help keys of old Unix keyboards: the shortcut sheet would read "Ctrl+Z or Undo"."""
+        keys = []
+        for sequence in QKeySequence.keyBindings(standard):
+            combination = sequence[0]
+            function_key = Qt.Key.Key_F1.value <= combination.key().value <= Qt.Key.Key_F35.value
+            if combination.keyboardModifiers() != Qt.KeyboardModifier.NoModifier or function_key:
+                keys.append(sequence)
+        return keys
 
     @staticmethod
     def _panel_shortcut(position: int) -> str:
@@ -219,6 +253,32 @@ class MainWindow(QMainWindow):
     def _on_panel_changed(self, row: int) -> None:
         if row >= 0:
             self.settings.current_panel = self.current_panel_id
+            self.update_edit_actions()
+
+    @property
+    def current_panel(self) -> Panel:
+        return self.panels[self.current_panel_id]
+
+    @Slot()
+    def update_edit_actions(self) -> None:
+        """Enable Undo and Redo from the shown panel's history, and name what Undo reverts. Runs when the panel
+        changes, when a panel says its history changed, and before the Edit menu opens."""
+        panel = self.current_panel
+        self.undo_action.setEnabled(panel.can_undo())
+        label = panel.undo_label() if panel.can_undo() else ""
+        self.undo_action.setText(f"&Undo “{label}”" if label else "&Undo")
+        self.redo_action.setEnabled(panel.can_redo())
+
+    @Slot()
+    def undo(self) -> None:
+        """Edit ▸ Undo (Ctrl+Z): the shown panel reverts its newest change."""
+        self.current_panel.undo()
+        self.update_edit_actions()
+
+    @Slot()
+    def redo(self) -> None:
+        self.current_panel.redo()
+        self.update_edit_actions()
 
     @Slot()
     def import_files(self) -> None:
@@ -355,6 +415,7 @@ class MainWindow(QMainWindow):
 
     def restore_last_project(self) -> None:
         """Reopen the last project, or make the demo project on a first launch (in the background)."""
+        self.show_guide_once()  # the start-up flow (studio.app.main) comes through here once per launch
         last = self.settings.last_project
         if last and Path(last).is_dir() and self._open_folder(last) != BROKEN:
             return
@@ -428,6 +489,36 @@ class MainWindow(QMainWindow):
             f"<p>Log file: {paths.log_file()}</p>"
         )
 
+    def show_guide_once(self) -> None:
+        """On the first launch, open Help ▸ Getting started beside the window (not modal: nothing waits on it,
+        tests included), and remember that it was shown."""
+        if not self.settings.guide_shown:
+            self.settings.guide_shown = True
+            self.settings.sync()
+            self.show_getting_started()
+
+    @Slot()
+    def show_getting_started(self) -> None:
+        if self._guide is None:
+            self._guide = GettingStartedDialog(list(self.panels.values()), self)
+            self._guide.open_panel.connect(self.show_panel)
+        self._raise(self._guide)
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        """Help ▸ Keyboard shortcuts: the sheet generated from the window's actions as they are now."""
+        if self._shortcuts is None:
+            self._shortcuts = ShortcutsDialog(self)
+        elif self._shortcuts.isVisible():
+            self._shortcuts.refresh()
+        self._raise(self._shortcuts)
+
+    @staticmethod
+    def _raise(dialog) -> None:
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
     @Slot()
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
@@ -481,4 +572,7 @@ class MainWindow(QMainWindow):
             log.warning("Some jobs did not stop within 15 s; quitting anyway.")
         if self.project is not None:
             self._let_go(self.project)  # after the jobs stopped: they may still have written to it
+        for dialog in (self._guide, self._shortcuts):  # Help's non-modal dialogs go with the window
+            if dialog is not None:
+                dialog.close()
         event.accept()

@@ -81,5 +81,23 @@ class AppSettings:
     def device(self, device_id: str) -> None:
         self._qs.setValue("compute/device", device_id)
 
+    @property
+    def guide_shown(self) -> bool:
+        """Help ▸ Getting started was shown once (on the first launch); later launches do not show it."""
+        return bool(self._qs.value("help/guide_shown", False, type=bool))
+
+    @guide_shown.setter
+    def guide_shown(self, shown: bool) -> None:
+        self._qs.setValue("help/guide_shown", bool(shown))
+
+    @property
+    def theme(self) -> str:
+        """The theme: "system" (follow the desktop), "light" or "dark"."""
+        return str(self._qs.value("appearance/theme", "system"))
+
+    @theme.setter
+    def theme(self, mode: str) -> None:
+        self._qs.setValue("appearance/theme", mode)
+
     def sync(self) -> None:
         self._qs.sync()

@@ -85,6 +85,9 @@ class BuildAudioCache:
 
     Concatenated arrays + offsets instead of one file per clip: a training batch is a few slices of one
     memmap, and a dataset of 10,000 clips is 4 files, not 30,000.
+
+    When only transcripts changed since the last build (an edit in the clip list or ``dataset transcript``), the
+    sidecar's ``sound_fingerprint`` still matches and only the phoneme ids are rewritten (:meth:`_update_transcripts`).
     """
 
     title = "Preparing audio for training"
@@ -131,6 +134,10 @@ class BuildAudioCache:
         if not self.force and current:
             ctx.progress(1.0, "The audio cache is up to date")
             return _announce_refused(ctx, manifest, {"path": str(target), "up_to_date": True})
+        previous = None if self.force or damage else _read_sidecar(target / "cache.json", AUDIO)
+        if previous is not None and _only_transcripts_changed(previous, entries, params):
+            result = self._update_transcripts(target, previous, entries, params, fingerprint, ctx)
+            return _announce_refused(ctx, manifest, result)
         _announce_damage(ctx, "audio", damage)
         front = MelFrontEnd(
             params["sample_rate"], self.n_mels, self.n_fft, self.hop_length, self.win_length, self.f_min, self.f_max
@@ -151,6 +158,7 @@ class BuildAudioCache:
                 "schema": CACHE_SCHEMA,
                 "params": params,
                 "fingerprint": fingerprint,
+                "sound_fingerprint": sound_fingerprint(entries),
                 "normalization": NORMALIZATION,
                 "mel_floor": MEL_FLOOR,
                 "frames": offsets["mel"][-1],
@@ -212,6 +220,89 @@ class BuildAudioCache:
             for handle in (mels, clips, symbols):
                 _flush(handle)
         return offsets, phoneme_strings
+
+    def _update_transcripts(
+        self, target: Path, previous: dict, entries: list[dict], params: dict, fingerprint: str, ctx: JobContext
+    ) -> dict:
+        """Rewrite the phoneme ids, the index and the sidecar of a cache whose clips are unchanged but whose
+        transcripts were edited; the mel frames and samples stay. A transcript the cache already phonemized is
+        not phonemized again (espeak-ng: 0.08 ms a line measured here, a second for LJSpeech's 13,100 lines), so
+        one edit costs one phonemization plus a rewrite of 2 bytes per phoneme, not a read and mel pass over every
+        clip (40 clips of 3 s, measured: 4–5 ms instead of 60–125 ms for a full rebuild, torch already warm)."""
+        known = _known_phonemes(previous)
+        offsets, strings = [0], []
+        with _staged(target) as staged:
+            with open(staged.temp_for("phonemes.u16"), "wb") as symbols:
+                for number, entry in enumerate(entries):
+                    ctx.check()
+                    ctx.progress(number / len(entries), f"Transcript {number} of {len(entries)}")
+                    transcript = entry.get("transcript")
+                    if transcript in known:
+                        text = known[transcript]
+                        ids = phonemes.symbols_to_ids(text) if text else []
+                    else:
+                        text, ids = _transcript_phonemes(transcript, params["language"])
+                    symbols.write(np.asarray(ids, np.uint16).tobytes())
+                    strings.append(text)
+                    offsets.append(offsets[-1] + len(ids))
+                _flush(symbols)
+            index = _load_npz(target / "index.npz")
+            staged.bytes(
+                "index.npz",
+                _npz_bytes(
+                    mel_offsets=index["mel_offsets"],
+                    audio_offsets=index["audio_offsets"],
+                    phoneme_offsets=np.array(offsets, np.int64),
+                    split=_split_codes(entries),
+                ),
+            )
+            info = {
+                **previous,
+                "fingerprint": fingerprint,
+                "phoneme_count": offsets[-1],
+                "transcripts": [e.get("transcript") for e in entries],
+                "phonemes": strings,
+            }
+            ctx.check()
+            staged.commit(target / "cache.json", info, keep=("mels.f16", "audio.i16"))
+        ctx.progress(1.0, f"Transcripts of {len(entries)} clips updated for training")
+        return {
+            "path": str(target),
+            "up_to_date": False,
+            "transcripts_only": True,
+            "clips": len(entries),
+            "frames": int(previous["frames"]),
+            "with_phonemes": sum(1 for p in strings if p),
+            "phonemizer": params["phonemizer"],
+        }
+
+
+def sound_fingerprint(entries: list[dict]) -> str:
+    """:func:`manifest_fingerprint` with the transcripts left out: what the mel frames and samples depend on.
+    When only this one still matches a cache, a transcript was edited and only the phonemes are stale."""
+    return manifest_fingerprint([{**e, "transcript": None} for e in entries])
+
+
+def _only_transcripts_changed(previous: dict, entries: list[dict], params: dict) -> bool:
+    """The cache (whole, checked by the caller) holds these very clips with these parameters; only text differs.
+    Caches built before the sound fingerprint was recorded have none, and are rebuilt in full."""
+    return (
+        previous.get("params") == params
+        and previous.get("sound_fingerprint") == sound_fingerprint(entries)
+        and previous.get("ids") == [e["id"] for e in entries]
+        and isinstance(previous.get("frames"), int)
+    )
+
+
+def _known_phonemes(previous: dict) -> dict[str, str | None]:
+    """{transcript: phoneme string} from a cache's sidecar, for the transcripts it phonemized with the same
+    parameters. Anything that is not text is skipped (the sidecar may have been edited): it is phonemized anew."""
+    texts, strings = previous.get("transcripts"), previous.get("phonemes")
+    if not isinstance(texts, list) or not isinstance(strings, list) or len(texts) != len(strings):
+        return {}
+    return {
+        t: p for t, p in zip(texts, strings, strict=True) if isinstance(t, str) and (p is None or isinstance(p, str))
+    }
 
 
 def _transcript_phonemes(transcript: str | None, language: str) -> tuple[str | None, list[int]]:

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from studio.core import words
 from studio.core.atomic import atomic_write_json
 from studio.core.datasets import phonemes, tokenizers
 from studio.core.datasets.base import AUDIO, IMAGE, TEXT
@@ -159,7 +160,7 @@ def _announce_refused(ctx: JobContext, manifest: Manifest, result: dict) -> dict
     """Entries refused because their item points outside the dataset folder, said where the user looks."""
     if manifest.refused:
         count = len(manifest.refused)
-        ctx.progress(1.0, f"{count} item{'s' if count != 1 else ''} left out: {OUTSIDE_REASON}")
+        ctx.progress(1.0, f"{words.count(count, 'item')} left out: {OUTSIDE_REASON}")
         result.update(refused=count, refused_because=OUTSIDE_REASON)
     return result
 
@@ -321,7 +322,9 @@ class _Staged:
             handle.write(data)
             _flush(handle)
 
-    def commit(self, sidecar: Path, info: dict) -> None:
+    def commit(self, sidecar: Path, info: dict, keep: tuple[str, ...] = ()) -> None:
+        """Move the staged files into place behind the sidecar; ``keep`` names data files of the cache already
+        there that this build did not replace (a transcript edit rewrites the phonemes, not the mel frames)."""
         try:
             sidecar.unlink(missing_ok=True)
             for target, tmp in self.files.items():
@@ -330,7 +333,7 @@ class _Staged:
             raise JobError(
                 f"The training cache is in use (a training run has it open): stop it, then try again ({exc.filename})."
             ) from exc
-        info = {**info, "files": sorted(target.name for target in self.files)}
+        info = {**info, "files": sorted({target.name for target in self.files} | set(keep))}
         self.files.clear()
         atomic_write_json(sidecar, info)  # durable: also fsyncs the folder, which makes the renames above durable
 

@@ -18,6 +18,7 @@ from studio.core.datasets.importer import kind_of_suffix
 
 # sources is light (os, zipfile, dataclasses): no numpy or PIL on the GUI thread
 from studio.core.datasets.sources import printable
+from studio.core.words import count
 
 IMAGE, TEXT, AUDIO = "image", "text", "audio"
 KIND_NOUN = {IMAGE: ("picture", "pictures"), TEXT: ("text file", "text files"), AUDIO: ("clip", "clips")}
@@ -83,8 +84,7 @@ def default_dataset_name(paths: list[Path], kind: str | None) -> str:
     return name or DEFAULT_NAMES.get(kind or "", "imported")
 
 
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+plural = count  # the name the Dataset panel imports; new code calls studio.core.words.count
 
 
 def import_summary(name: str, result: dict) -> str:
@@ -96,10 +96,10 @@ def import_summary(name: str, result: dict) -> str:
     if result.get("skipped"):
         parts.append(f"{result['skipped']:,} skipped")
     if result.get("duplicates"):
-        parts.append(plural(int(result["duplicates"]), "duplicate"))
+        parts.append(count(int(result["duplicates"]), "duplicate"))
     if result.get("transcripts"):
-        parts.append(plural(int(result["transcripts"]), "transcript file"))
-    text = f"Imported {plural(int(result.get('total', 0)), 'file')} into “{name}”: " + ", ".join(parts) + "."
+        parts.append(count(int(result["transcripts"]), "transcript file"))
+    text = f"Imported {count(int(result.get('total', 0)), 'file')} into “{name}”: " + ", ".join(parts) + "."
     split = result.get("split_into") or {}
     if split:
         pieces = []

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from studio.core import words
+from studio.core.datasets import images
 from studio.core.datasets.base import IMAGE
 from studio.core.datasets.cache_common import (
     CACHE_SCHEMA,
@@ -86,7 +88,7 @@ def load_square(
     least twice the target size so the final LANCZOS step still has real pixels to antialias from.
     """
 
-    with Image.open(path) as image:
+    with Image.open(path, formats=images.picture_formats()) as image:  # only the formats the import accepts
         _draft(image, resolution, fit)
         image = _to_rgb(image, background)
         square = _crop_square(image, resolution) if fit == "crop" else _pad_square(image, resolution, background)
@@ -232,7 +234,7 @@ class BuildImageCache:
             ctx.check()
             staged.commit(root / f"{stem}.json", info)
         seconds = time.perf_counter() - started
-        ctx.progress(1.0, f"{len(entries)} images ready for training")
+        ctx.progress(1.0, f"{words.count(len(entries), 'image')} ready for training")
         result = {
             "path": str(root / f"{stem}.u8"),
             "count": len(entries),
@@ -257,7 +259,7 @@ class BuildImageCache:
             images[start : start + len(pixels)] = pixels
             errors[start : start + len(pixels)] = chunk_errors
             done += len(pixels)
-            ctx.progress(done / len(paths), f"{done} of {len(paths)} images")
+            ctx.progress(done / len(paths), words.of(done, len(paths), "image"))
         images.flush()
         del images
         with open(temp, "rb+") as handle:

@@ -7,8 +7,10 @@ The pipeline for one file (``normalize``), each step a small function below:
    100,000 pixels (30 GB of RGB). Pillow's own decompression-bomb error and warning are caught as a refusal
    too, with warnings turned into errors only inside this call (``warnings.catch_warnings``); so a
    ``max_image_pixels`` above Pillow's own limit (about 89 megapixels) is in effect capped at it.
-   Only the formats we support are tried, so a hostile file named ``.png`` is never handed to a plugin
-   such as EPS (which would start Ghostscript).
+   Every picture format Pillow can open is accepted (``picture_formats``: TGA, PCX, PGM, JPEG 2000, ICO,
+   PSD…) except those that are not pictures a designer means or that cannot be decoded here, and only those
+   formats are tried, so a hostile file named ``.png`` is never handed to a plugin such as EPS (which would
+   start Ghostscript). TGA, which has no signature, is tried only for a file named like one.
    Then the memory the whole pipeline will need is **estimated from the header** (``decode_estimate``:
    the file's bytes, plus width × height × what Pillow stores per pixel in that mode and in the copies the
    steps below make) and a file over ``options.max_decode_bytes`` is refused with the estimate, again
@@ -40,6 +42,7 @@ The pure helpers at the end serve the importer and its report: ``hamming``, ``fi
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from collections.abc import Iterable
@@ -48,16 +51,26 @@ from typing import Any
 
 import numpy as np
 import xxhash
-from PIL import Image
+from PIL import Image, ImageFile, features
 
 from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized, format_bytes
 
-SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
-
-# Pillow format names we try when opening. The JPEG opener also returns "MPO" images: JPEGs that carry
-# extra pictures (many phone and 3-D cameras write those); every reader sees a JPEG, so they pass through.
-_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+# The JPEG opener also returns "MPO" images: JPEGs that carry extra pictures (many phone and 3-D cameras
+# write those); every reader sees a JPEG, so they pass through.
 _PASSTHROUGH_SUFFIX = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png"}
+
+# Formats Pillow opens that are left out, and why. Stub plugins (WMF, HDF5, GRIB, BUFR) are left out too:
+# Pillow reads their header but needs a handler the studio never installs, so no pixel could be decoded.
+_LEFT_OUT = {
+    "EPS": "PostScript: Pillow draws it by running Ghostscript, an outside program, on the file",
+    "MPEG": "a video: Pillow reads its header but cannot decode a frame",
+    "FITS": "astronomical measurements, not a picture",
+    "IPTC": "a news agency's metadata record, not a picture",
+}
+_FIRST = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")  # tried first, in the order the studio always tried them
+_CODEC = {"JPEG": "jpg", "JPEG2000": "jpg_2000", "WEBP": "webp", "AVIF": "avif"}  # a library Pillow may lack
+_OPENED_AS = {"MPO": "JPEG"}  # a suffix whose format Pillow opens through another format's opener
+_NAMED_ONLY = {"TGA"}  # no signature: a few header bytes decide, so random bytes could pass for one
 
 NOT_AN_IMAGE = "not an image file (the contents are not a picture)"
 DAMAGED = "truncated or damaged image"
@@ -101,7 +114,11 @@ _MODE_NAMES = {
 _BAND_BYTES = 4 << 20  # 16/32-bit pictures are converted in float64 bands of about this size
 _KEY_BAND_BYTES = 256 << 10  # pixels are hashed in bands of about this size (see pixel_key)
 _RGB_PIXEL = 4  # Pillow stores an RGB pixel in 4 bytes (padded), like every other multi-band mode
-_DECODER_BUFFER = {"WEBP": 4}  # libwebp decodes into its own RGBA buffer before Pillow copies it
+# Decoders that hold their own copy of the pixels while Pillow copies them out, in bytes per pixel: libwebp an
+# RGBA buffer; libavif its YUV planes (3 bytes for 8-bit 4:4:4) and an RGBA buffer; OpenJPEG about 5 bytes per
+# band (its int32 planes and more). Measured: see decode_estimate.
+_DECODER_BUFFER = {"WEBP": 4, "AVIF": 7}
+_DECODER_BUFFER_PER_BAND = {"JPEG2000": 5}
 _PNG_COMPRESS_LEVEL = 1  # zlib level 1: about 5× faster than the default 6 for a few % larger items
 
 
@@ -109,9 +126,69 @@ class _Unusable(Exception):
     """Raised inside the pipeline with the reason the user will read."""
 
 
+# -- which files are pictures ---------------------------------------------------------------------------------------
+@functools.cache
+def picture_formats() -> tuple[str, ...]:
+    """Pillow format names the studio opens, in the order they are tried.
+
+    Derived from Pillow's registry: every format it can open (``Image.OPEN``) that has a file suffix, minus
+    stub plugins, ``_LEFT_OUT`` and formats whose library this Pillow lacks (``features.check``). The usual
+    six come first, as before; the rest follow in Pillow's own order.
+    """
+    Image.init()
+    named = set(Image.registered_extensions().values())
+    usable = [
+        fmt
+        for fmt in Image.ID
+        if fmt in named
+        and fmt not in _LEFT_OUT
+        and not _is_stub(Image.OPEN[fmt][0])
+        and (fmt not in _CODEC or features.check(_CODEC[fmt]))
+    ]
+    return tuple(f for f in _FIRST if f in usable) + tuple(f for f in usable if f not in _FIRST)
+
+
+def _is_stub(factory: object) -> bool:
+    return isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile)
+
+
+@functools.cache
+def picture_suffixes() -> frozenset[str]:
+    """Lower-case suffixes of every format in ``picture_formats`` (".tga", ".pgm", ".jp2", ".ico", ".mpo"…).
+
+    The one list the importer, the drop overlay and the file dialogs read (as ``SUFFIXES``)."""
+    formats = set(picture_formats())
+    return frozenset(
+        suffix.lower()
+        for suffix, fmt in Image.registered_extensions().items()
+        if fmt in formats or _OPENED_AS.get(fmt) in formats
+    )
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    """``SUFFIXES`` is computed on first use: reading Pillow's registry imports all of its ~45 plugins, 35–60 ms
+    (measured on this project's 2-core VM) that the window's start-up would otherwise pay for a list it needs
+    only when something is dropped or imported."""
+    if name == "SUFFIXES":
+        return picture_suffixes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.lru_cache(maxsize=64)  # bounded: an archive's file names may carry any number of odd suffixes
+def _formats_for(suffix: str) -> tuple[str, ...]:
+    """The formats to try for a file with this suffix: a format without a signature only when the suffix is its own."""
+    own = {fmt for s, fmt in Image.registered_extensions().items() if s.lower() == suffix}
+    return tuple(f for f in picture_formats() if f not in _NAMED_ONLY or f in own)
+
+
+def _suffix(name: str) -> str:
+    return PurePosixPath(name.replace("\\", "/")).suffix.lower()
+
+
 # -- normalize: one file in, one Normalized out ---------------------------------------------------------------------
 def normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
-    """Check and clean one image file (see the module docstring). ``name`` is unused: the contents decide."""
+    """Check and clean one image file (see the module docstring). The contents decide what a file is; ``name``
+    only lets a format without a signature (TGA) be tried."""
     if not data:
         return Normalized.skipped("empty file")
     with warnings.catch_warnings():
@@ -119,17 +196,17 @@ def normalize(data: bytes, name: str, options: ImportOptions) -> Normalized:
         # result already says what is wrong. The decompression-bomb warning is a refusal.
         warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return _guarded(data, options)
+        return _guarded(data, _formats_for(_suffix(name)), options)
 
 
-def _guarded(data: bytes, options: ImportOptions) -> Normalized:
+def _guarded(data: bytes, formats: tuple[str, ...], options: ImportOptions) -> Normalized:
     """Run the pipeline and turn every failure into a reason a designer understands."""
     try:
-        return _normalize(data, options)
+        return _normalize(data, formats, options)
     except _Unusable as exc:
         return Normalized.skipped(str(exc))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return Normalized.skipped(too_large_reason(_claimed_size(data)))
+        return Normalized.skipped(too_large_reason(_claimed_size(data, formats)))
     except Image.UnidentifiedImageError:
         return Normalized.skipped(NOT_AN_IMAGE)
     except MemoryError:
@@ -138,13 +215,13 @@ def _guarded(data: bytes, options: ImportOptions) -> Normalized:
         return Normalized.skipped(DAMAGED)
 
 
-def _normalize(data: bytes, options: ImportOptions) -> Normalized:
+def _normalize(data: bytes, formats: tuple[str, ...], options: ImportOptions) -> Normalized:
     """The pipeline; a clean JPEG/PNG returns ``data`` itself as the payload (no copy, no re-encode).
 
     Each step rebinds ``image``, so the previous picture is freed as soon as the next one exists: at most
     two full-size pictures are alive at once, which is what ``decode_estimate`` counts.
     """
-    image = _open_checked(data, options)
+    image = _open_checked(data, formats, options)
     source_format, source_mode = image.format or "?", image.mode
     fixes = ["first frame of an animation kept"] if _is_animated(image) else []
     image.load()  # every pixel: raises on truncated or damaged data
@@ -163,10 +240,10 @@ def _normalize(data: bytes, options: ImportOptions) -> Normalized:
     return Normalized(FIXED, fixes=fixes, payload=encode_png(image), suffix=".png", **common)
 
 
-def _open_checked(data: bytes, options: ImportOptions) -> Image.Image:
+def _open_checked(data: bytes, formats: tuple[str, ...], options: ImportOptions) -> Image.Image:
     """Open lazily (header only) and refuse a picture whose header claims too many pixels, or whose
     decoding would need more memory than ``options.max_decode_bytes``."""
-    image = Image.open(io.BytesIO(data), formats=_FORMATS)
+    image = Image.open(io.BytesIO(data), formats=formats)
     if image.width * image.height > options.max_image_pixels:
         raise _Unusable(too_large_reason(image.size))
     estimate = decode_estimate(image, len(data))
@@ -194,7 +271,9 @@ def _bytes_per_pixel(image: Image.Image) -> int:
     The decoded picture stays alive while ``to_rgb`` makes its RGB copy (plus, for transparency, an RGBA
     copy and the alpha band; for 16/32-bit, an 8-bit band); after that the RGB picture and its rotated copy.
     """
-    source = _pixel_bytes(image.mode) + _DECODER_BUFFER.get(image.format or "", 0)
+    decoder = _DECODER_BUFFER.get(image.format or "", 0)
+    decoder += _DECODER_BUFFER_PER_BAND.get(image.format or "", 0) * len(image.getbands())
+    source = _pixel_bytes(image.mode) + decoder
     if _has_alpha(image):
         conversion = (0 if image.mode == "RGBA" else _RGB_PIXEL) + 1 + _RGB_PIXEL
     elif image.mode in _SIXTEEN_BIT_MODES or image.mode == "F":  # through an 8-bit grayscale copy
@@ -212,7 +291,11 @@ def decode_estimate(image: Image.Image, file_bytes: int) -> int:
     Measured growth of a fresh process normalizing 8000×8000 pictures (the file already in memory), with
     this estimate's pixel part in brackets: RGB PNG 330 MiB (488), 16-bit grayscale PNG 431 (488; 2,078
     before the band-wise conversion), 32-bit integer TIFF 559 (545; 2,210 before), RGBA PNG 552 (549; 796
-    before the RGBA copy was dropped), float TIFF 555 (549), CMYK TIFF 494 (488).
+    before the RGBA copy was dropped), float TIFF 555 (549), CMYK TIFF 494 (488). At 4000×4000 (pixel part of
+    the estimate before the decoder buffers were counted, then now): JPEG 2000 RGB 296 MiB (122, now 290),
+    grayscale 95 (122, now 153), RGBA 374 (137, now 443); 8-bit AVIF RGB 4:4:4 169 (122, now 168), 4:2:0 143,
+    RGBA 195 (137, now 244); TGA, PCX, PPM, SGI, QOI RGB 83–107 (122); TGA and DDS RGBA 138 (137); 16-bit
+    PGM 146 (137). Deeper AVIF pictures were not measured (Pillow cannot write them).
     """
     return file_bytes + image.width * image.height * _bytes_per_pixel(image)
 
@@ -232,15 +315,14 @@ def too_large_reason(size: tuple[int, int] | None) -> str:
     return f"image too large: {size[0]}×{size[1]} pixels" if size else "image too large"
 
 
-def _claimed_size(data: bytes) -> tuple[int, int] | None:
+def _claimed_size(data: bytes, formats: tuple[str, ...]) -> tuple[int, int] | None:
     """The size in the header when Pillow itself refused to open the file as a decompression bomb.
 
     Pillow raises before it returns the image, so the size is read again by constructing the format's
     image class directly (which parses the header only). Best effort: None when that fails too.
     """
-    Image.init()
     prefix = data[:16]
-    for fmt in _FORMATS:
+    for fmt in formats:
         factory, accept = Image.OPEN.get(fmt, (None, None))
         try:
             accepted = accept is None or accept(prefix)
@@ -254,9 +336,10 @@ def _claimed_size(data: bytes) -> tuple[int, int] | None:
 def _is_animated(image: Image.Image) -> bool:
     """True for GIF, WebP, APNG or multi-page TIFF with more than one frame (only the first is kept).
 
-    An MPO file is a JPEG whose extra pictures are previews or depth maps, not frames: it is not animated.
+    An MPO file is a JPEG whose extra pictures are previews or depth maps, not frames; a PSD file's first
+    frame is the whole flattened picture and the others its layers: neither is animated.
     """
-    if image.format == "MPO":
+    if image.format in ("MPO", "PSD"):
         return False
     try:
         return bool(getattr(image, "is_animated", False))

@@ -36,6 +36,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from studio.core import words
 from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets import audio, images, text
 from studio.core.datasets.base import (
@@ -212,7 +213,7 @@ class ImportDataset:
         for done, (source, outcome) in enumerate(self._normalized(kind, sources, ctx), start=1):
             ctx.check()
             if done % 8 == 0 or done == total:
-                ctx.progress(done / max(1, total), f"{done} of {total} files")
+                ctx.progress(done / max(1, total), words.of(done, total, "file"))
             if isinstance(outcome, str):  # the file could not be read
                 add(source, SKIPPED, reason=outcome)
                 continue

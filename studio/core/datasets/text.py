@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized, format_bytes
+from studio.core.words import count, verb
 
 log = logging.getLogger(__name__)
 
@@ -243,11 +244,9 @@ def _decoding_notes(decoded: _Decoded) -> tuple[list[str], list[str]]:
     elif decoded.bom:
         fixes.append("byte-order mark removed")
     if decoded.replaced:
-        fixes.append(f"{_plural(decoded.replaced, 'undecodable character')} replaced with \ufffd")
+        fixes.append(f"{count(decoded.replaced, 'undecodable character')} replaced with \ufffd")
     if decoded.forced and decoded.replaced > 0.01 * max(1, len(decoded.text)):
-        flags.append(
-            f"{label} may be the wrong encoding: {_plural(decoded.replaced, 'character')} could not be decoded"
-        )
+        flags.append(f"{label} may be the wrong encoding: {count(decoded.replaced, 'character')} could not be decoded")
     elif not decoded.forced and decoded.confidence < LOW_CONFIDENCE:
         flags.append(f"encoding guessed as {label} but not sure: check the text and pick another if garbled")
     return fixes, flags
@@ -280,7 +279,7 @@ def _note_duplicates(text: str, flags: list[str], meta: dict) -> None:
     meta["paragraphs"] = len(paras)
     meta["duplicate_paragraphs"] = repeats
     if repeats:
-        flags.append(_plural(repeats, "duplicate paragraph"))
+        flags.append(count(repeats, "duplicate paragraph"))
 
 
 def dedupe_key(text: str) -> str:
@@ -563,7 +562,7 @@ def _csv_text(text: str, column: str | None, fixes: list[str], flags: list[str],
         raise _Unreadable(f"column '{header[index]}' has no text")
     fixes.append(f"text taken from column '{header[index]}'")
     if len(kept) < len(cells):
-        flags.append(f"{_plural(len(cells) - len(kept), 'row')} with no text in column '{header[index]}' left out")
+        flags.append(f"{count(len(cells) - len(kept), 'row')} with no text in column '{header[index]}' left out")
     return "\n\n".join(kept)
 
 
@@ -613,7 +612,7 @@ def _jsonl_text(text: str, field: str | None, fixes: list[str], flags: list[str]
     records, bad = _jsonl_records(text)
     meta["bad_lines"] = bad
     if bad:
-        flags.append(f"{_plural(bad, 'line')} {'is' if bad == 1 else 'are'} not valid JSON (skipped)")
+        flags.append(f"{count(bad, 'line')} {verb(bad, 'is', 'are')} not valid JSON (skipped)")
     if not records:
         raise _Unreadable("no line is valid JSON")
     keys = _jsonl_keys(records)
@@ -628,7 +627,7 @@ def _jsonl_text(text: str, field: str | None, fixes: list[str], flags: list[str]
     fixes.append(f"text taken from field '{chosen}'" if chosen else "text taken from the JSON lines")
     if len(texts) < len(records):
         what = f"field '{chosen}'" if chosen else "text"
-        flags.append(f"{_plural(len(records) - len(texts), 'record')} without {what} left out")
+        flags.append(f"{count(len(records) - len(texts), 'record')} without {what} left out")
     return "\n\n".join(t.strip() for t in texts)
 
 
@@ -765,7 +764,3 @@ def text_stats(metas: list[dict]) -> dict:
     stats["max_unique_characters"] = max((int(m.get("unique_characters") or 0) for m in items), default=0)
     stats["encodings"] = dict(Counter(m["encoding"] for m in items if m.get("encoding")))
     return stats
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from studio.core import words
 from studio.core.datasets.base import TEXT
 from studio.core.datasets.cache_common import (
     CACHE_SCHEMA,
@@ -180,7 +181,7 @@ class BuildTextCache:
             }
             ctx.check()
             staged.commit(target / "cache.json", info)
-        ctx.progress(1.0, f"{n_train + n_val:,} tokens ready for training")
+        ctx.progress(1.0, f"{words.count(n_train + n_val, 'token')} ready for training")
         result = {
             "path": str(target),
             "up_to_date": False,

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from studio.core import words
 from studio.core.generation.animation import save_gif, walk
 from studio.core.generation.image_model import (
     ImageModel,
@@ -114,7 +115,7 @@ class GenerateGrid:
             class_index,
             truncation,
             ctx.check,
-            _rendering(ctx, f"Generating {count} images…"),
+            _rendering(ctx, f"Generating {words.count(count, 'image')}…"),
         )
         settings = [image_settings(model, "grid", class_index, truncation, seed=seed, latent_index=i) for i in indices]
         return {
@@ -171,7 +172,12 @@ class GenerateVariations:
         first = {**base_fields, "variations": [*chain, {"seed": seed, "strength": strength, "index": 0}]}
         source, _ = source_from_settings(first)
         images = model.render(
-            source, range(count), class_index, truncation, ctx.check, _rendering(ctx, f"Generating {count} variations…")
+            source,
+            range(count),
+            class_index,
+            truncation,
+            ctx.check,
+            _rendering(ctx, f"Generating {words.count(count, 'variation')}…"),
         )
         settings = [
             image_settings(
@@ -249,7 +255,7 @@ class MakeLatentWalk:
             class_index,
             truncation,
             ctx.check,
-            _rendering(ctx, f"Rendering {len(latents)} frames…"),
+            _rendering(ctx, f"Rendering {words.count(len(latents), 'frame')}…"),
         )
         settings = image_settings(
             model,

@@ -358,7 +358,10 @@ def prepare_image(image: Any, resolution: int, fit: str = "crop") -> np.ndarray:
         try:
             return image_cache.load_square(image, resolution, fit)
         except (OSError, UnidentifiedImageError, ValueError) as exc:
-            raise JobError(f"Could not read the picture {Path(image).name}; use a PNG, JPEG or WebP file.") from exc
+            raise JobError(
+                f"Could not read the picture {Path(image).name}: it is damaged or not a picture format the studio "
+                "opens (PNG, JPEG, WebP, TIFF, TGA, PSD and the other formats the Dataset panel imports)."
+            ) from exc
     if isinstance(image, np.ndarray):
         array = image
         if array.dtype != np.uint8:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.core import words
 from studio.core.datasets import phonemes
 from studio.core.generation import speech_model
 from studio.core.jobs import JobContext, JobError
@@ -452,7 +453,7 @@ class SynthesizeSpeech:
         if not np.isfinite(samples).all():  # a diverged trained voice must not write NaN into a WAV
             samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
         samples = espeak.apply_volume(samples, volume)
-        ctx.progress(1.0, f"Spoke {n} sentence{'s' if n != 1 else ''}")
+        ctx.progress(1.0, f"Spoke {words.count(n, 'sentence')}")
         result = {
             "samples": samples,
             "sample_rate": int(rate_hz),
@@ -550,7 +551,7 @@ class ExportLines:
                 _Slice(ctx, i / n, (i + 1) / n, f"Line {i + 1} of {n}")
             )
             files.append(str(write_speech(self.folder / f"{i + 1:03d}-{_slug(line)}.wav", result)))
-        ctx.progress(1.0, f"Exported {n} file{'s' if n != 1 else ''}")
+        ctx.progress(1.0, f"Exported {words.count(n, 'file')}")
         return {"files": files}
 
 

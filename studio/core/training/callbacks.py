@@ -13,6 +13,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from studio.core import words
 from studio.core.durations import format_duration
 from studio.core.jobs import JobError
 from studio.core.training import checkpoints
@@ -334,4 +335,4 @@ class StatusWriter(Callback):
         self.write(engine, "stopped", f"Stopped at step {engine.state.step:,}")
 
     def on_end(self, engine) -> None:
-        self.write(engine, "finished", engine.stop_reason or f"Finished {engine.state.step:,} steps")
+        self.write(engine, "finished", engine.stop_reason or f"Finished {words.count(engine.state.step, 'step')}")

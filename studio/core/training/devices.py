@@ -11,6 +11,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 
+from studio.core import words
 from studio.core.torch_loading import import_torch
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class DeviceInfo:
 
 def _cpu_info() -> DeviceInfo:
     threads = os.cpu_count() or 1
-    return DeviceInfo(id="cpu", kind="cpu", name=f"CPU ({threads} threads)")
+    return DeviceInfo(id="cpu", kind="cpu", name=f"CPU ({words.count(threads, 'thread')})")
 
 
 def threads_beside_a_window() -> int:

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from studio.core import words
 from studio.core.jobs import Cancelled, JobContext, JobError
 from studio.core.training import checkpoints
 from studio.core.training.data import EpochSampler
@@ -503,8 +504,8 @@ class Engine:
         steps = math.ceil(int(self.config["batch_size"]) / self.state.micro_batch)
         self.event(
             f"The GPU ran out of memory at step {self.state.step + 1:,}; the studio now processes "
-            f"{self.state.micro_batch} items at a time in {steps} parts, so each step still learns from "
-            f"{self.config['batch_size']} items."
+            f"{words.count(self.state.micro_batch, 'item')} at a time in {words.count(steps, 'part')}, so each step "
+            f"still learns from {words.count(int(self.config['batch_size']), 'item')}."
         )
 
     # -- reports used by callbacks --------------------------------------------------------------------------

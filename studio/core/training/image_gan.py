@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from studio.core import words
 from studio.core.atomic import atomic_write_bytes
 from studio.core.datasets.augment import augment, parse_policy
 from studio.core.datasets.image_cache import BuildImageCache, ImageCache
@@ -301,6 +302,6 @@ class GanRecipe(ImageRecipe):
         else:
             images = self.sample(generator, z, None)
             rows = list(images.split(columns))
-            caption = f"Step {step:,}: the same {len(z)} latents at every preview"
+            caption = f"Step {step:,}: the same {words.count(len(z), 'latent')} at every preview"
         path = self.write_grid(rows, folder, step)
         return {"path": str(path), "caption": caption}

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studio.core import words
 from studio.core.datasets.base import AUDIO, IMAGE, KINDS, TEXT
 from studio.core.datasets.cache_common import cache_root, manifest_fingerprint
 from studio.core.datasets.manifest import Manifest
@@ -186,9 +187,8 @@ def settings_for(facts: DatasetFacts, spec: FamilySpec) -> tuple[dict, tuple[str
     if "tokenizer" in defaults and facts.characters is not None:
         small = facts.characters < CHAR_TOKENIZER_MAX_CHARS
         settings["tokenizer"] = "char" if small else "bpe"
-        reasons.append(
-            f"{'character' if small else 'word-piece (BPE)'} tokens for {facts.characters:,} characters of text"
-        )
+        characters = words.count(facts.characters, "character")
+        reasons.append(f"{'character' if small else 'word-piece (BPE)'} tokens for {characters} of text")
     return settings, tuple(reasons)
 
 
@@ -211,6 +211,7 @@ def _reads_text(spec: FamilySpec) -> bool:
 
 def _family_reasons(facts: DatasetFacts, spec: FamilySpec) -> tuple[str, ...]:
     if facts.kind == AUDIO:
-        share = f"{facts.transcribed:,} of {facts.items:,} clips have transcripts"
+        have = words.verb(facts.transcribed, "has a transcript", "have transcripts")
+        share = f"{words.of(facts.transcribed, facts.items, 'clip')} {have}"
         return (f"{spec.title}: {share}",)
     return (f"{spec.title} for {facts.kind} datasets",)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from studio.core import words
 from studio.core.generation import model_list
 from studio.core.generation.image_jobs import (
     ExportImages,
@@ -63,7 +64,7 @@ class CanvasBackend:
         """Job → {"images": uint8 (count, R, R, 3), "settings": [one dict per image], ...}."""
 
         return CoreJob(
-            f"Generating {count} images",
+            f"Generating {words.count(count, 'image')}",
             GenerateGrid(
                 folder, step, seed=seed, count=count, class_name=class_name, truncation=truncation, device=self.device
             ),

@@ -21,6 +21,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+from studio.core import words
 from studio.core.atomic import atomic_write_json, atomic_write_text
 from studio.core.generation import model_list, templates
 from studio.core.generation.sampling import SamplingSettings
@@ -118,7 +119,7 @@ class StreamJob:
         self.folder, self.step, self.prompt = str(folder), step, str(prompt)
         self.settings = {k: v for k, v in dict(settings).items() if k in SETTINGS_KEYS}
         self.variants, self.device = int(variants), device
-        self.title = f"Writing {self.variants} variant{'s' if self.variants != 1 else ''}"
+        self.title = f"Writing {words.count(self.variants, 'variant')}"
 
     def __call__(self, ctx: JobContext) -> dict:
         settings = SamplingSettings(**self.settings)

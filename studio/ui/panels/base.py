@@ -28,6 +28,9 @@ class Panel(QWidget):
 
     # Ask the main window to switch to another panel (by id), e.g. an empty state's "Go to Dataset".
     navigate = Signal(str)
+    # What can_undo()/can_redo() answer may have changed: the window's Edit menu reads them again, so its
+    # Undo is enabled exactly when there is something to undo (a disabled action's Ctrl+Z does nothing).
+    history_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,16 +73,36 @@ class Panel(QWidget):
         return stack
 
     def add_shortcuts(self, table) -> dict[str, QAction]:
-        """``(name, key sequence, slot)`` rows as actions that work while focus is anywhere in this panel."""
+        """``(name, key sequence, slot[, label])`` rows as actions that work while focus is anywhere in this
+        panel. The label (by default the slot's name in words: ``export_csv`` → "Export CSV") is what Help ▸
+        Keyboard shortcuts lists, so the sheet is read from these actions and cannot drift from the table."""
         actions = {}
-        for name, keys, slot in table:
-            action = QAction(self)
+        for name, keys, slot, *label in table:
+            action = QAction(label[0] if label else action_label(slot, name), self)
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(slot)
             self.addAction(action)
             actions[name] = action
         return actions
+
+    # -- the Edit menu's history protocol: a panel with an undoable history overrides these ----------------
+    def can_undo(self) -> bool:
+        """True when :meth:`undo` would change something (the Edit menu enables Undo from it)."""
+        return False
+
+    def undo_label(self) -> str:
+        """A few words naming what Undo reverts ("drop flagged"), shown as "Undo “drop flagged”"; "" if none."""
+        return ""
+
+    def undo(self) -> None:
+        """Revert this panel's newest change (Edit ▸ Undo, Ctrl+Z wherever focus is in the window)."""
+
+    def can_redo(self) -> bool:
+        return False
+
+    def redo(self) -> None:
+        """Apply again what :meth:`undo` reverted (Edit ▸ Redo)."""
 
     def job_slot(self) -> JobSlot:
         """A :class:`JobSlot` for one purpose of this panel (listing models, generating…): starting a job in
@@ -110,3 +133,14 @@ class Panel(QWidget):
 
     def restore_state(self, state: dict) -> None:
         pass
+
+
+# Words that read better in capitals in a shortcut's label ("Export CSV", not "Export csv").
+_ACRONYMS = {"csv": "CSV", "wav": "WAV", "txt": "TXT", "gif": "GIF", "png": "PNG", "mp4": "MP4"}
+
+
+def action_label(slot, name: str) -> str:
+    """A shortcut's label from its slot's name (``toggle_pause`` → "Toggle pause"), else from its row name."""
+    words = str(getattr(slot, "__name__", "") or name).strip("_").split("_")
+    text = " ".join(_ACRONYMS.get(word, word) for word in words if word)
+    return text[:1].upper() + text[1:]

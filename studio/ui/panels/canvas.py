@@ -40,6 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import words
+from studio.core.datasets.images import picture_suffixes
 from studio.core.project import Project
 from studio.ui.backends.canvas import CanvasBackend, ModelsJob
 from studio.ui.panels.creation import ModelListPanel
@@ -54,9 +56,13 @@ from studio.ui.widgets.common.model_picker import model_title
 log = logging.getLogger(__name__)
 
 TABS = ("image", "walk", "compare")
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 VARIATIONS = 16
 MORPH_FRAMES = 24
+
+
+def picture_filter() -> str:
+    """The file dialog's filter: every picture format the dataset importer accepts (one list, in core)."""
+    return "Pictures (" + " ".join(f"*{suffix}" for suffix in sorted(picture_suffixes())) + ")"
 
 
 def _columns(count: int) -> int:
@@ -384,7 +390,7 @@ class ImageCanvasPanel(ModelListPanel):
         settings = tiles[0]["settings"]
         if len(tiles) > 1 and len(tiles[1]["settings"].get("variations") or []) > len(settings.get("variations") or []):
             return f"Variations of {describe_settings(settings).split(' · truncation')[0]}"
-        return f"{len(tiles)} images · seed {settings.get('seed')}"
+        return f"{words.count(len(tiles), 'image')} · seed {settings.get('seed')}"
 
     @Slot(int)
     def enlarge(self, row: int) -> None:
@@ -446,7 +452,10 @@ class ImageCanvasPanel(ModelListPanel):
         frames = [to_qimage(f) for f in np.asarray(result["frames"])]
         gif = str(result.get("gif", ""))
         self.walk.show_frames(
-            frames, gif, f"{len(frames)} frames through {self._walk_count} images, saved as a looping GIF"
+            frames,
+            gif,
+            f"{words.count(len(frames), 'frame')} through {words.count(self._walk_count, 'image')}, "
+            "saved as a looping GIF",
         )
         self.banner.show_message(f"Latent walk saved as a looping GIF in {Path(gif).parent}.", "success")
         self.walk_ready.emit(gif)
@@ -479,7 +488,7 @@ class ImageCanvasPanel(ModelListPanel):
         where = str(Path(paths[0]).parent) if paths else ""
         count = len(paths)
         self.banner.show_message(
-            f"Saved {count} PNG file{'s' if count != 1 else ''} with their settings to "
+            f"Saved {words.count(count, 'PNG file')} with their settings to "
             f"{where}. “Open PNG…” makes any of them again.",
             "success",
         )
@@ -493,9 +502,7 @@ class ImageCanvasPanel(ModelListPanel):
         )[0]
 
     def ask_image_paths(self) -> list[str]:
-        return QFileDialog.getOpenFileNames(
-            self, "Open one or two pictures", str(Path.home()), "Pictures (*.png *.jpg *.jpeg *.webp *.bmp)"
-        )[0]
+        return QFileDialog.getOpenFileNames(self, "Open one or two pictures", str(Path.home()), picture_filter())[0]
 
     @Slot()
     def open_png(self) -> None:
@@ -640,7 +647,7 @@ class ImageCanvasPanel(ModelListPanel):
             f"The morph plays in the Walk tab and is saved as {Path(gif).name}.",
             "",
         )
-        self.walk.show_frames(frames, gif, f"Morph of {len(frames)} frames, saved as a looping GIF")
+        self.walk.show_frames(frames, gif, f"Morph of {words.count(len(frames), 'frame')}, saved as a looping GIF")
         self.banner.show_message(f"Morph saved as a looping GIF in {Path(gif).parent}.", "success")
         self.tabs.setCurrentWidget(self.walk)
         self.compared.emit({"kind": "morph", "frames": len(frames), "gif": gif})
@@ -651,7 +658,7 @@ class ImageCanvasPanel(ModelListPanel):
         if mime is None or not mime.hasUrls():
             return []
         paths = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
-        return [p for p in paths if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file()]
+        return [p for p in paths if p.suffix.lower() in picture_suffixes() and p.is_file()]
 
     def dragEnterEvent(self, event) -> None:
         paths = self._picture_paths(event.mimeData())

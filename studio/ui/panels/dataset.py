@@ -27,7 +27,6 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -50,7 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.datasets import fixes
+from studio.core.datasets import fixes, transcripts
 from studio.core.datasets.base import ImportOptions
 from studio.core.datasets.drops import (
     AUDIO,
@@ -165,11 +164,8 @@ class DatasetPanel(Panel):
         self.body.addWidget(scroll, 1)
 
         self.overlay = DropOverlay(self)
-        undo = QAction("Undo", self)
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
-        undo.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        undo.triggered.connect(self.undo)
-        self.addAction(undo)
+        # Ctrl+Z is the window's Edit ▸ Undo, which calls undo() here (a second Ctrl+Z action would make the key
+        # ambiguous, and neither would fire); history_changed keeps that menu item's state in step.
         self._route_drops_to_panel()
         self.set_project(None)
 
@@ -223,6 +219,8 @@ class DatasetPanel(Panel):
         self.text_preview = TextPreview()
         self.text_preview.read_as_requested.connect(self.read_as)
         self.clips = ClipList()
+        # queued: the list is refilled after the edit, which must not happen while its line edit is committing
+        self.clips.transcript_edited.connect(self.edit_transcript, Qt.ConnectionType.QueuedConnection)
         self.browse = QStackedWidget()
         for page in (self.grid, self.text_preview, self.clips):
             self.browse.addWidget(page)
@@ -352,6 +350,7 @@ class DatasetPanel(Panel):
         self.manifest = manifest
         busy = self._busy()
         self.health.set_manifest(manifest, busy=busy)
+        self.history_changed.emit()
         if manifest is None:
             self.dataset_title.setText("")
             self.dataset_facts.setText("")
@@ -403,7 +402,7 @@ class DatasetPanel(Panel):
         elif kind == TEXT:
             words = sum(int(m.get("words") or 0) for m in metas)
             characters = sum(int(m.get("characters") or 0) for m in metas)
-            parts.append(f"{words:,} words · {characters:,} characters")
+            parts.append(f"{plural(words, 'word')} · {plural(characters, 'character')}")
         elif kind == AUDIO:
             total = sum(float(m.get("duration_s") or 0) for m in metas)
             parts.append(f"{total / 60:.1f} min of speech" if total >= 60 else f"{total:.1f} s of speech")
@@ -534,7 +533,7 @@ class DatasetPanel(Panel):
         )
         self._import_root = self.project.root
         self._import_name = name
-        count = f"{len(paths)} items" if len(paths) > 1 else f"“{paths[0].name}”"
+        count = plural(len(paths), "item") if len(paths) > 1 else f"“{paths[0].name}”"
         self.import_strip.follow(runner, f"Importing {count} into “{name}”")
         self.banner.hide()
         self._update_enabled()
@@ -604,6 +603,7 @@ class DatasetPanel(Panel):
             self.empty.button.setEnabled(ready)
             self.empty.button.setVisible(self.project is not None)
         self.drop_hint.setVisible(self.project is not None and writable)
+        self.clips.set_editable(writable)
         self.cache_tab.build_button.setEnabled(
             self.registry is not None and writable and not self.cache_slot.busy and self.manifest is not None
         )
@@ -747,6 +747,7 @@ class DatasetPanel(Panel):
     def _refresh_views(self) -> None:
         manifest = self.manifest
         self.health.set_manifest(manifest, busy=self._busy())
+        self.history_changed.emit()
         self.dataset_facts.setText(self._facts(manifest))
         if manifest.kind == IMAGE:
             self.grid.refresh(manifest.entries)
@@ -880,6 +881,32 @@ class DatasetPanel(Panel):
             changed = self.manifest.include(list(ids), "include")
             if changed:
                 self._saved(f"{plural(changed, 'item')} back in training.")
+
+    @Slot(str, str)
+    def edit_transcript(self, entry_id: str, text: str) -> None:
+        """Record a transcript typed in the clip list (one undoable operation, saved at once). The dataset's copy
+        changes, never the recordings' metadata.csv; the audio cache's fingerprint sees the edit, so the next
+        cache build or training run updates its phonemes."""
+        if not self._can_edit():  # the list still shows what is recorded: it never stores what was typed
+            return
+        try:
+            changed = transcripts.set_transcript(self.manifest, entry_id, text)
+        except JobError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
+        if changed:
+            entry = self.manifest.by_id()[entry_id]
+            name = Path(str(entry.get("source", ""))).name
+            what = "Saved the transcript of" if entry.get("transcript") else "Cleared the transcript of"
+            self._saved(f"{what} “{name}”. Undo (Ctrl+Z) brings back the earlier one.")
+
+    def can_undo(self) -> bool:
+        """Edit ▸ Undo is enabled while the dataset has an operation to revert and may be changed now. (No
+        redo: the manifest's history drops what it undoes, so can_redo() stays the base class's False.)"""
+        return self.manifest is not None and bool(self.manifest.history) and not self._read_only() and not self._busy()
+
+    def undo_label(self) -> str:
+        return str(self.manifest.history[-1].get("action", "")).replace("_", " ") if self.can_undo() else ""
 
     @Slot()
     def undo(self) -> None:

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import words
 from studio.core.project import Project
 from studio.ui.backends.speech import SpeechBackend, VoicesJob, checkpoint_role
 from studio.ui.icons import icon
@@ -68,10 +69,10 @@ def _slug(text: str) -> str:
 def script_facts(text: str) -> str:
     """ "3 lines · 42 words" under the script (lines matter: *Export each line* makes one file per line)."""
     lines = [line for line in text.splitlines() if line.strip()]
-    words = len(text.split())
-    if not words:
+    spoken = len(text.split())
+    if not spoken:
         return ""
-    return f"{len(lines)} line{'s' if len(lines) != 1 else ''} · {words} word{'s' if words != 1 else ''}"
+    return f"{words.count(len(lines), 'line')} · {words.count(spoken, 'word')}"
 
 
 class SpeechPanel(CreationPanel):
@@ -536,7 +537,7 @@ class SpeechPanel(CreationPanel):
         self.progress.setVisible(False)
         self.status.setText("")
         where = Path(files[0]).parent if files else ""
-        self.banner.show_message(f"Saved {len(files)} file{'s' if len(files) != 1 else ''} to {where}.", "success")
+        self.banner.show_message(f"Saved {words.count(len(files), 'file')} to {where}.", "success")
         self.lines_exported.emit(files)
 
     @Slot()
@@ -604,7 +605,7 @@ class SpeechPanel(CreationPanel):
             self.dictionary_editor.set_note(f"The dictionary could not be saved: {exc}")
             return
         count = len(self.dictionary)
-        self.dictionary_editor.set_note(f"{count} word{'s' if count != 1 else ''} saved in this project.")
+        self.dictionary_editor.set_note(f"{words.count(count, 'word')} saved in this project.")
 
     # -- reactions ----------------------------------------------------------------------------------------------
     @Slot()

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import words
 from studio.core.project import Project
 from studio.ui.backends.writer import ModelsJob, WriterBackend
 from studio.ui.panels.creation import ModelListPanel
@@ -396,7 +397,7 @@ class TextWriterPanel(ModelListPanel):
                 self._pieces += len(pieces)
                 self._chars += len(text)
         self.progress.setValue(max(self.progress.value(), min(1000, int(1000 * self._pieces / self._max_pieces))))
-        self.status.setText(f"Writing… {self._chars:,} characters so far")
+        self.status.setText(f"Writing… {words.count(self._chars, 'character')} so far")
 
     def _progress_words(self, _fraction: float, message: str) -> str:
         """The core's own progress (loading the model, which variant) speaks until text flows."""
@@ -574,7 +575,7 @@ class TextWriterPanel(ModelListPanel):
         self.actions_["stop"].setEnabled(self.generate_slot.is_running())
         count = len(self.history)
         self.history_hint.setText(
-            f"{count} generation{'s' if count != 1 else ''} in this project. Click one to "
+            f"{words.count(count, 'generation')} in this project. Click one to "
             "bring back its prompt, settings and text."
             if count
             else "Every generation is kept here with its prompt and settings."

@@ -456,7 +456,7 @@ def test_image_stats_buckets_shorter_sides_and_aspects():
 
 # -- contract ---------------------------------------------------------------------------------------------------------
 def test_suffixes_and_no_qt_or_torch_import():
-    assert {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"} == images.SUFFIXES
+    assert {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"} <= images.SUFFIXES  # and more
     code = (
         "import sys, studio.core.datasets.images; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch')))"

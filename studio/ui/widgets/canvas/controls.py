@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from studio.core import words
 from studio.core.training import families
 from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
@@ -61,7 +62,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
             side = int(count**0.5)
             button = QPushButton(str(count), objectName="gridSizeButton")
             button.setCheckable(True)
-            button.setToolTip(f"{count} images ({side} × {side})")
+            button.setToolTip(f"{words.count(count, 'image')} ({side} × {side})")
             self.size_group.addButton(button)
             self.size_buttons[count] = button
             sizes.addWidget(button)
@@ -170,7 +171,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
             parts = (
                 [kind]
                 + ([f"{size} × {size} px"] if size else [])
-                + ([f"{len(classes)} classes"] if classes else ["no classes"])
+                + ([words.count(len(classes), "class")] if classes else ["no classes"])
                 + ([f"on {info['dataset']}"] if info.get("dataset") else [])
             )
             self.facts.setText(" · ".join(parts))

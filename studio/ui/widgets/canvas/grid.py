@@ -18,6 +18,8 @@ from PySide6.QtCore import QAbstractListModel, QItemSelectionModel, QModelIndex,
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from studio.ui import theme
+
 SETTINGS_ROLE = Qt.ItemDataRole.UserRole + 1
 FAVOURITE_ROLE = Qt.ItemDataRole.UserRole + 2
 KEY_ROLE = Qt.ItemDataRole.UserRole + 3
@@ -154,7 +156,7 @@ class CanvasTileDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         frame = QPainterPath()
         frame.addRoundedRect(card, 8, 8)
-        painter.fillPath(frame, QColor("#FFFFFF"))
+        painter.fillPath(frame, theme.qcolor("#FFFFFF"))
         picture = card.adjusted(_INSET, _INSET, -_INSET, -_INSET)
         image = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(image, QImage) and not image.isNull():
@@ -164,7 +166,9 @@ class CanvasTileDelegate(QStyledItemDelegate):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # nearest neighbour
             painter.drawImage(picture, image)
             painter.setClipping(False)
-        painter.setPen(QPen(QColor("#5B5BD6"), 3) if selected else QPen(QColor("#C9CCE0" if hovered else "#E3E5EF"), 1))
+        painter.setPen(
+            QPen(theme.qcolor("#5B5BD6"), 3) if selected else QPen(theme.qcolor("#C9CCE0" if hovered else "#E3E5EF"), 1)
+        )
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(frame)
 
@@ -172,16 +176,16 @@ class CanvasTileDelegate(QStyledItemDelegate):
         if favourite or hovered or selected:
             shape = star_path(star.adjusted(3, 3, -3, -3))
             painter.setPen(QPen(QColor(0, 0, 0, 90), 1.2))
-            painter.setBrush(QColor("#F5B82E") if favourite else QColor(255, 255, 255, 150))
+            painter.setBrush(theme.qcolor("#F5B82E") if favourite else QColor(255, 255, 255, 150))
             painter.drawPath(shape)
         if selected or hovered or (self.view.picking() and card.width() >= 80):  # small tiles: no clutter
-            painter.setPen(QPen(QColor("#5B5BD6") if selected else QColor(35, 38, 58, 120), 1.5))
-            painter.setBrush(QColor("#5B5BD6") if selected else QColor(255, 255, 255, 190))
+            painter.setPen(QPen(theme.qcolor("#5B5BD6") if selected else QColor(35, 38, 58, 120), 1.5))
+            painter.setBrush(theme.qcolor("#5B5BD6") if selected else QColor(255, 255, 255, 190))
             painter.drawRoundedRect(box.adjusted(2, 2, -2, -2), 4, 4)
             if selected:
                 painter.setPen(
                     QPen(
-                        QColor("#FFFFFF"),
+                        theme.qcolor("#FFFFFF"),
                         2.2,
                         Qt.PenStyle.SolidLine,
                         Qt.PenCapStyle.RoundCap,

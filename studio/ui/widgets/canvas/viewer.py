@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.ui import theme
 from studio.ui.widgets.canvas.grid import describe_settings, last_variation
 from studio.ui.widgets.common.inputs import ComboBox, Slider
 
@@ -75,11 +76,11 @@ class ImageView(QWidget):
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor("#E3E5EF"), 1))
-        painter.setBrush(QColor("#F1F2F9"))
+        painter.setPen(QPen(theme.qcolor("#E3E5EF"), 1))
+        painter.setBrush(theme.qcolor("#F1F2F9"))
         painter.drawRoundedRect(self.rect().adjusted(0, 0, -1, -1), 8, 8)
         if self.image is None or self.image.isNull():
-            painter.setPen(QColor("#8A8FAD"))
+            painter.setPen(theme.qcolor("#8A8FAD"))
             painter.drawText(
                 self.rect().adjusted(16, 16, -16, -16),
                 Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,

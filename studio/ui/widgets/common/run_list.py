@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QFont, QPainter
 from PySide6.QtWidgets import (
     QApplication,
     QListWidget,
@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
 )
+
+from studio.ui import theme
 
 RUN_ROLE = Qt.ItemDataRole.UserRole
 STATE_COLOURS = {
@@ -77,7 +79,7 @@ class RunDelegate(QStyledItemDelegate):
         state_width = metrics.horizontalAdvance(state) + 4
         top = rect.adjusted(0, 0, 0, -rect.height() // 2)
         painter.setFont(bold)
-        painter.setPen(QColor("#23263A"))
+        painter.setPen(theme.qcolor("#23263A"))
         painter.drawText(
             top.adjusted(0, 0, -state_width - 6, 0),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -86,9 +88,9 @@ class RunDelegate(QStyledItemDelegate):
             ),
         )
         painter.setFont(option.font)
-        painter.setPen(QColor(STATE_COLOURS.get(state, "#6B7090")))
+        painter.setPen(theme.qcolor(STATE_COLOURS.get(state, "#6B7090")))
         painter.drawText(top, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, state)
-        painter.setPen(QColor("#6B7090"))
+        painter.setPen(theme.qcolor("#6B7090"))
         bottom = rect.adjusted(0, rect.height() // 2, 0, 0)
         painter.drawText(
             bottom,

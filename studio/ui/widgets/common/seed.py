@@ -5,7 +5,9 @@ of its "new random seed" button, so both creation panels offer the same seed the
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtGui import QIcon, QPainter, QPen, QPixmap
+
+from studio.ui import theme
 
 MAX_SEED = 2**31 - 1  # a QSpinBox holds a 32-bit int: the largest seed a seed box can show
 
@@ -17,11 +19,11 @@ def dice_icon(size: int = 18) -> QIcon:
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(QPen(QColor("#4A4AC4"), 1.4))
-    painter.setBrush(QColor("#ECECFC"))
+    painter.setPen(QPen(theme.qcolor("#4A4AC4"), 1.4))
+    painter.setBrush(theme.qcolor("#ECECFC"))
     painter.drawRoundedRect(QRectF(1.5, 1.5, size - 3, size - 3), 4, 4)
     painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor("#4A4AC4"))
+    painter.setBrush(theme.qcolor("#4A4AC4"))
     for x, y in ((0.3, 0.3), (0.7, 0.3), (0.5, 0.5), (0.3, 0.7), (0.7, 0.7)):
         painter.drawEllipse(QPointF(x * size, y * size), 1.6, 1.6)
     painter.end()

@@ -3,6 +3,10 @@
 Waveforms are computed lazily, off the GUI thread, for the rows on screen only (a
 :class:`~studio.workers.thumbnails.BackgroundLoader`, like the image thumbnails).
 
+Transcripts are edited in place: double-click a clip's transcript (or select a clip and press "Edit transcript…"
+or F2), type, press Enter. The list only says what was typed (:attr:`ClipList.transcript_edited`); the panel
+records it in the manifest as one undoable operation, as it does every fix, and shows the list again.
+
 Playback uses ``sounddevice``, imported on first need: it needs the PortAudio library and an output
 device, and either may be missing (a server, a container, a remote desktop). Then the list says so in plain
 words ("Playback is unavailable: …") and everything else keeps working. The check (import + device query;
@@ -19,12 +23,13 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath
+from PySide6.QtGui import QIcon, QPainter, QPainterPath
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
@@ -34,6 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import words
+from studio.core.datasets.transcripts import MAX_TRANSCRIPT_CHARS, is_clip
+from studio.ui import theme
 from studio.ui.icons import icon
 from studio.ui.widgets.dataset.entry_model import EntryListModel
 from studio.workers.thumbnails import FAILED, BackgroundLoader
@@ -116,11 +124,14 @@ class ClipModel(EntryListModel):
     COLUMNS = ("", "Waveform", "Clip", "Length", "Transcript")
     PLAY, WAVE, NAME, LENGTH, TRANSCRIPT = range(5)
 
+    transcript_edited = Signal(str, str)  # entry id, the text as typed (the manifest cleans and records it)
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.folder = Path()
         self.playing_row = -1
         self.playable = True  # False once playback is known to be unavailable: the ▶ icons are greyed
+        self.editable = True  # False while the project is read-only in this window
         self._row_of: dict[str, int] = {}
         self._loader: BackgroundLoader | None = None
 
@@ -134,6 +145,30 @@ class ClipModel(EntryListModel):
 
     def path(self, row: int) -> str:
         return str(self.folder / self.entries[row]["item"])
+
+    def row_of_id(self, entry_id: str) -> int:
+        return next((r for r, e in enumerate(self.entries) if e["id"] == entry_id), -1)
+
+    def can_edit(self, row: int) -> bool:
+        return self.editable and 0 <= row < len(self.entries) and is_clip(self.entries[row])
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.isValid() and index.column() == self.TRANSCRIPT and self.can_edit(index.row()):
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        """A typed transcript is handed on, not stored here: the panel records it (undoably) and refills the list.
+        Text that only differs in spacing from what is there is no edit."""
+        if role != Qt.ItemDataRole.EditRole or index.column() != self.TRANSCRIPT or not self.can_edit(index.row()):
+            return False
+        entry = self.entries[index.row()]
+        text = str(value or "")
+        if " ".join(text.split()) == (entry.get("transcript") or ""):
+            return False
+        self.transcript_edited.emit(entry["id"], text)
+        return True
 
     @property
     def loader(self) -> BackgroundLoader:
@@ -161,6 +196,8 @@ class ClipModel(EntryListModel):
                 return format_clip_length(meta.get("duration_s"))
             if column == self.TRANSCRIPT:
                 return entry.get("transcript") or "No transcript"
+        if role == Qt.ItemDataRole.EditRole and column == self.TRANSCRIPT:
+            return entry.get("transcript") or ""
         if role == Qt.ItemDataRole.DecorationRole and column == self.PLAY:
             picture = icon("stop" if index.row() == self.playing_row else "play")
             return picture if self.playable else picture.pixmap(QSize(16, 16), QIcon.Mode.Disabled)
@@ -172,11 +209,16 @@ class ClipModel(EntryListModel):
             lines = [entry["source"], *(entry.get("fixes") or []), *(entry.get("flags") or [])]
             if meta.get("original_sample_rate"):
                 lines.append(f"Recorded at {int(meta['original_sample_rate']):,} Hz")
+            if column == self.TRANSCRIPT:
+                if entry.get("transcript"):
+                    lines.insert(0, entry["transcript"])  # the whole text, also where the column cuts it short
+                if self.can_edit(index.row()):
+                    lines.append("Double-click to type or fix the transcript")
             return "\n".join(lines)
         if role == Qt.ItemDataRole.ForegroundRole and (
             entry.get("excluded") or (column == self.TRANSCRIPT and not entry.get("transcript"))
         ):
-            return QColor("#A9ADC4")
+            return theme.qcolor("#A9ADC4")
         if role == Qt.ItemDataRole.TextAlignmentRole and column == self.LENGTH:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == PEAKS_ROLE and column == self.WAVE:
@@ -203,9 +245,9 @@ class WaveformDelegate(QStyledItemDelegate):
         mid = area.center().y()
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        colour = QColor("#5B5BD6")
+        colour = theme.qcolor("#5B5BD6")
         if peaks is None or peaks is FAILED:
-            painter.setPen(QColor("#D9DCE8"))
+            painter.setPen(theme.qcolor("#D9DCE8"))
             painter.drawLine(int(area.left()), int(mid), int(area.right()), int(mid))
             painter.restore()
             return
@@ -221,8 +263,20 @@ class WaveformDelegate(QStyledItemDelegate):
         return QSize(180, 34)
 
 
+class TranscriptDelegate(QStyledItemDelegate):
+    """The inline transcript editor: a line edit that says what to type, as long as a transcript may be."""
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index) -> QWidget:
+        editor = QLineEdit(parent, objectName="transcriptEditor")
+        editor.setPlaceholderText("Type what is said in this clip, then press Enter (Esc cancels)")
+        editor.setMaxLength(MAX_TRANSCRIPT_CHARS)
+        editor.setFrame(False)
+        return editor
+
+
 class ClipList(QWidget):
     play_failed = Signal(str)
+    transcript_edited = Signal(str, str)  # entry id, the text as typed
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -230,9 +284,14 @@ class ClipList(QWidget):
         self.view = QTableView(objectName="clipTable")
         self.view.setModel(self.model)
         self.view.setItemDelegateForColumn(ClipModel.WAVE, WaveformDelegate(self.view))
+        self.view.setItemDelegateForColumn(ClipModel.TRANSCRIPT, TranscriptDelegate(self.view))
+        self.model.transcript_edited.connect(self.transcript_edited)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # only the Transcript column is editable (ClipModel.flags): double-click or F2 there opens the line edit
+        self.view.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
         self.view.setShowGrid(False)
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
@@ -258,6 +317,10 @@ class ClipList(QWidget):
         self.play_button = QPushButton(icon("play"), "Play")
         self.play_button.setToolTip("Play the selected clip (or click ▶ on a row)")
         self.play_button.clicked.connect(self._on_play_button)
+        self.edit_button = QPushButton("Edit transcript…")
+        self.edit_button.setToolTip("Type or fix what the selected clip says (or double-click its transcript; F2)")
+        self.edit_button.clicked.connect(self.edit_selected)
+        self.view.selectionModel().selectionChanged.connect(self._update_edit_button)
         self._probe: BackgroundLoader | None = None
         self.playback_checked = False
         self.stop_timer = QTimer(self)
@@ -267,6 +330,7 @@ class ClipList(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(self.count)
         bar.addStretch(1)
+        bar.addWidget(self.edit_button)
         bar.addWidget(self.play_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 12, 0, 0)
@@ -276,18 +340,53 @@ class ClipList(QWidget):
         layout.addWidget(self.view, 1)
 
     def set_entries(self, folder: Path, entries: list[dict]) -> None:
+        """Show ``entries``; the selected clip stays selected (and in view) when it is still listed, so the list
+        refilled after an edit or an undo keeps the user's place."""
         self.stop()
+        selected = self.selected_id()
         self.model.set_entries(folder, entries)
+        row = self.model.row_of_id(selected) if selected else -1
+        if row >= 0:
+            self.view.selectRow(row)
+            self.view.scrollTo(self.model.index(row, ClipModel.TRANSCRIPT))
+        self._update_edit_button()
         clips = self.model.entries
         total = sum(float((e.get("meta") or {}).get("duration_s") or 0) for e in clips)
         missing = sum(1 for e in clips if not e.get("transcript"))
-        text = f"{len(clips):,} clip{'s' if len(clips) != 1 else ''} · {format_clip_length(total)} in all"
+        text = f"{words.count(len(clips), 'clip')} · {format_clip_length(total)} in all"
         if missing:
-            text += f" · {missing:,} without a transcript"
+            text += f" · {words.number(missing)} without a transcript"
         self.count.setText(text)
         self.play_button.setEnabled(bool(clips) and self.playback_checked and not self.message.text())
         if self.isVisible():
             self._check_playback()
+
+    # -- transcripts ---------------------------------------------------------------------------------------
+    def selected_id(self) -> str | None:
+        rows = self.view.selectionModel().selectedRows()
+        return self.model.entries[rows[0].row()]["id"] if rows and rows[0].row() < len(self.model.entries) else None
+
+    def set_editable(self, editable: bool) -> None:
+        """Read-only projects (open in another window) list their clips but take no edits."""
+        self.model.editable = editable
+        self._update_edit_button()
+
+    @Slot()
+    def edit_selected(self) -> None:
+        """Open the inline editor on the selected clip's transcript (the first clip when none is selected)."""
+        rows = self.view.selectionModel().selectedRows()
+        row = rows[0].row() if rows else 0
+        if not self.model.can_edit(row):
+            return
+        index = self.model.index(row, ClipModel.TRANSCRIPT)
+        self.view.setCurrentIndex(index)
+        self.view.scrollTo(index)
+        self.view.edit(index)
+
+    @Slot()
+    def _update_edit_button(self) -> None:
+        rows = self.view.selectionModel().selectedRows()
+        self.edit_button.setEnabled(self.model.can_edit(rows[0].row() if rows else 0))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -356,7 +455,9 @@ class ClipList(QWidget):
 
     @Slot(QModelIndex)
     def _on_double_clicked(self, index: QModelIndex) -> None:
-        if index.column() != ClipModel.PLAY:
+        """Double-clicking a clip plays it; on its transcript it opens the editor instead (the view's edit
+        trigger), and on ▶ the single click already played it."""
+        if index.column() not in (ClipModel.PLAY, ClipModel.TRANSCRIPT):
             self._toggle(index.row())
 
     @Slot()

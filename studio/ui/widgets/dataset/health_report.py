@@ -15,8 +15,17 @@ import io
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -34,6 +43,8 @@ from PySide6.QtWidgets import (
 from studio.core.atomic import atomic_write_text
 from studio.core.datasets.fixes import near_duplicate_ids
 from studio.core.datasets.manifest import Manifest, report
+from studio.core.words import count, of
+from studio.ui import theme
 from studio.ui.widgets.common.inputs import ComboBox
 from studio.ui.widgets.dataset.entry_model import EntryListModel
 
@@ -148,11 +159,11 @@ class EntryTableModel(EntryListModel):
                 return ", ".join(entry.get("fixes") or [])
         if role == Qt.ItemDataRole.ForegroundRole:
             if entry.get("excluded"):
-                return QColor("#A9ADC4")
+                return theme.qcolor("#A9ADC4")
             if column == self.STATUS:
-                return QColor(STATUS_COLOUR.get(entry["status"], "#23263A"))
+                return theme.qcolor(STATUS_COLOUR.get(entry["status"], "#23263A"))
             if column == self.NOTES and entry.get("flags") and entry["status"] in ("ok", "fixed"):
-                return QColor("#B7791F")
+                return theme.qcolor("#B7791F")
         if role == STATUS_KEY_ROLE:
             return entry["status"]
         if role == ENTRY_ROLE:
@@ -205,6 +216,30 @@ def _status_matches(entry: dict, status: str) -> bool:
     return entry["status"] == status
 
 
+# -- the filter box -----------------------------------------------------------------------------------------------
+class FilterBox(QLineEdit):
+    """A line edit that lets Ctrl+Z (and Redo) through to the window when it has nothing of its own to undo.
+
+    QLineEdit accepts the Undo and Redo shortcut overrides whatever its history holds, so with focus in an empty
+    filter box (where focus lands after a one-click fix) Edit ▸ Undo never fired. Ignoring the override when
+    ``isUndoAvailable()`` (``isRedoAvailable()``) is False lets the window's shortcut run; typing in the box
+    is still undone by the box first, as in every text field.
+    """
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and self._passes(event):
+            event.ignore()
+            return False
+        return super().event(event)
+
+    def _passes(self, event: QKeyEvent) -> bool:
+        if event.matches(QKeySequence.StandardKey.Undo):
+            return not self.isUndoAvailable()
+        if event.matches(QKeySequence.StandardKey.Redo):
+            return not self.isRedoAvailable()
+        return False
+
+
 # -- tiles --------------------------------------------------------------------------------------------------------
 class StatTile(QFrame):
     """A big number with a caption; ``tone`` (a dynamic property) colours it in the style sheet."""
@@ -241,7 +276,13 @@ class HealthReport(QWidget):
     export_requested = Signal()
 
     TILES = (
-        ("usable", "Usable", "accent", "Items a model will train on: OK or fixed, and not excluded", ""),
+        (
+            "usable",
+            "Usable",
+            "accent",
+            "Items a model will train on: OK or fixed, and not excluded (of every file but transcript files)",
+            "",
+        ),
         ("ok", "OK", "ok", "Files used as they are", "used as is"),
         ("fixed", "Fixed", "fixed", "Files the studio converted, rotated, resampled or re-encoded", "adjusted"),
         ("skipped", "Skipped", "skipped", "Files that cannot be used; the table says why", "unusable"),
@@ -258,6 +299,7 @@ class HealthReport(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.manifest: Manifest | None = None
+        self._shown_folder: Path | None = None  # the dataset the filters were chosen for
         self.tiles: dict[str, StatTile] = {}
         tiles = QHBoxLayout()
         tiles.setSpacing(10)
@@ -268,7 +310,7 @@ class HealthReport(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.search = QLineEdit(objectName="healthFilter", placeholderText="Filter by name, reason or fix")
+        self.search = FilterBox(objectName="healthFilter", placeholderText="Filter by name, reason or fix")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(200)
         self.search.setMaximumWidth(360)
@@ -354,7 +396,14 @@ class HealthReport(QWidget):
 
     # -- content -----------------------------------------------------------------------------------------
     def set_manifest(self, manifest: Manifest | None, busy: bool = False) -> None:
-        """Show ``manifest`` (None: nothing). ``busy`` disables the fixes while an import writes to it."""
+        """Show ``manifest`` (None: nothing). ``busy`` disables the fixes while an import writes to it.
+
+        Another dataset starts with every file shown: a filter chosen for one dataset ("Skipped") would
+        hide most of the next one's rows. The same dataset shown again (after a fix or an import) keeps it.
+        """
+        if manifest is not None and manifest.folder != self._shown_folder:
+            self._shown_folder = manifest.folder
+            self.reset_filters()
         self.manifest = manifest
         entries = manifest.entries if manifest else []
         counts = report(entries)
@@ -362,7 +411,7 @@ class HealthReport(QWidget):
         flagged = manifest.flagged_ids() if manifest else []
         excluded = counts["excluded"]
         total = len([e for e in entries if e["status"] != "transcript"])
-        hint = f"of {total:,} files" + (f" · {excluded:,} excluded" if excluded else "")
+        hint = f"of {count(total, 'file')}" + (f" · {excluded:,} excluded" if excluded else "")
         self.tiles["usable"].set_value(len(usable), hint)
         self.tiles["ok"].set_value(counts["ok"])
         self.tiles["fixed"].set_value(counts["fixed"])
@@ -392,13 +441,16 @@ class HealthReport(QWidget):
 
     @staticmethod
     def _summary(counts: dict) -> str:
+        """ "Skipped — 2 files: empty file. Flagged — 1 file: duplicate paragraphs; 3 files: too short."
+
+        Each number counts files, the way the tiles and the table do (a file flagged "4 duplicate paragraphs"
+        is 1 file with duplicate paragraphs, never "1 duplicate paragraphs").
+        """
         parts = []
-        if counts["reasons"]:
-            reasons = ", ".join(f"{n} {reason}" for reason, n in list(counts["reasons"].items())[:4])
-            parts.append(f"Skipped: {reasons}.")
-        if counts["flags"]:
-            flags = ", ".join(f"{n} {flag}" for flag, n in list(counts["flags"].items())[:4])
-            parts.append(f"Flagged: {flags}.")
+        for title, key in (("Skipped", "reasons"), ("Flagged", "flags")):
+            if counts[key]:
+                items = "; ".join(f"{count(n, 'file')}: {what}" for what, n in list(counts[key].items())[:4])
+                parts.append(f"{title} — {items}.")
         return "  ".join(parts)
 
     def visible_rows(self) -> int:
@@ -420,14 +472,26 @@ class HealthReport(QWidget):
         self._search_timer.stop()
         self._apply_search()
 
+    def reset_filters(self) -> None:
+        """Show every file: "All files" and an empty filter box (whose typing history goes with it)."""
+        self.status_filter.setCurrentIndex(0)
+        if self.search.text():
+            self.set_filter_text("")
+
     @Slot(int)
     def _on_status_filter(self, _index: int) -> None:
         self.proxy.set_status(self.status_filter.currentData())
         self._update_shown()
 
     def _update_shown(self) -> None:
+        """ "33 files, including 1 transcript file" or "Showing 24 of 33 files, …": the table's own rows. The
+        Usable tile counts the files without the transcript files, so both numbers are given."""
         total, shown = self.model.rowCount(), self.proxy.rowCount()
-        self.shown.setText(f"{total:,} files" if shown == total else f"Showing {shown:,} of {total:,} files")
+        text = count(total, "file") if shown == total else f"Showing {of(shown, total, 'file')}"
+        transcripts = sum(1 for e in self.model.entries if e["status"] == "transcript")
+        if transcripts:
+            text += f", including {count(transcripts, 'transcript file')}"
+        self.shown.setText(text)
 
 
 def _action_name(action: str) -> str:

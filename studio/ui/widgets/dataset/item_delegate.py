@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter
+from PySide6.QtGui import QFont, QIcon, QPainter
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from studio.ui import theme
 
 
 class DatasetItemDelegate(QStyledItemDelegate):
@@ -28,7 +30,7 @@ class DatasetItemDelegate(QStyledItemDelegate):
         bold = QFont(option.font)
         bold.setWeight(QFont.Weight.DemiBold)
         painter.setFont(bold)
-        painter.setPen(QColor("#23263A"))
+        painter.setPen(theme.qcolor("#23263A"))
         top = QRect(text_rect.left(), text_rect.top(), text_rect.width(), text_rect.height() // 2)
         painter.drawText(
             top,
@@ -36,7 +38,7 @@ class DatasetItemDelegate(QStyledItemDelegate):
             painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, top.width()),
         )
         painter.setFont(option.font)
-        painter.setPen(QColor("#6B7090"))
+        painter.setPen(theme.qcolor("#6B7090"))
         bottom = QRect(text_rect.left(), top.bottom() + 2, text_rect.width(), text_rect.height() - top.height())
         painter.drawText(
             bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, str(index.data(self.SUBTITLE_ROLE) or "")

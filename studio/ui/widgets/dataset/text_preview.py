@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFontDatabase
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import words
 from studio.core.datasets.text import ENCODINGS
 from studio.core.datasets.text import encoding_label as core_label
+from studio.ui import theme
 from studio.ui.widgets.common.inputs import ComboBox
 
 MAX_LISTED = 500
@@ -121,13 +123,13 @@ class TextPreview(QWidget):
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if entry.get("excluded"):
                 for column in range(3):
-                    item.setForeground(column, QColor("#A9ADC4"))
+                    item.setForeground(column, theme.qcolor("#A9ADC4"))
             self.list.addTopLevelItem(item)
         hidden = len(self.entries) - len(shown)
         self.more.setText(
-            f"The first {len(shown):,} of {len(self.entries):,} files"
+            f"The first {words.of(len(shown), len(self.entries), 'file')}"
             if hidden
-            else f"{len(shown):,} file{'s' if len(shown) != 1 else ''}"
+            else words.count(len(shown), "file")
         )
         if shown:
             self.list.setCurrentItem(self.list.topLevelItem(0))
@@ -154,9 +156,9 @@ class TextPreview(QWidget):
         if isinstance(confidence, (int, float)) and confidence < 0.999:
             facts[0] += f" ({confidence:.0%} sure)"
         if meta.get("words"):
-            facts.append(f"{int(meta['words']):,} words")
+            facts.append(words.count(int(meta["words"]), "word"))
         if meta.get("characters"):
-            facts.append(f"{int(meta['characters']):,} characters")
+            facts.append(words.count(int(meta["characters"]), "character"))
         if meta.get("cjk_characters"):
             facts.append(f"{int(meta['cjk_characters']):,} CJK characters")
         facts += list(entry.get("fixes") or []) + list(entry.get("flags") or [])

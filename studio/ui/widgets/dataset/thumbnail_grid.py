@@ -25,7 +25,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import words
+from studio.ui import theme
 from studio.ui.widgets.common.inputs import Slider
 from studio.workers.thumbnails import FAILED, ThumbnailLoader
 
@@ -187,14 +189,17 @@ class ThumbnailDelegate(QStyledItemDelegate):
         hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
         path = QPainterPath()
         path.addRoundedRect(card, 8, 8)
-        painter.fillPath(path, QColor("#ECECFC") if selected else QColor("#FFFFFF"))
+        painter.fillPath(path, theme.qcolor("#ECECFC") if selected else theme.qcolor("#FFFFFF"))
         painter.setPen(
-            QPen(QColor("#5B5BD6") if selected else QColor("#C9CCE0" if hovered else "#E3E5EF"), 2 if selected else 1)
+            QPen(
+                theme.qcolor("#5B5BD6") if selected else theme.qcolor("#C9CCE0" if hovered else "#E3E5EF"),
+                2 if selected else 1,
+            )
         )
         painter.drawPath(path)
 
         square = QRect(card.left() + _PAD - 2, card.top() + _PAD - 2, self.side, self.side)
-        painter.fillRect(square, QColor("#F1F2F9"))
+        painter.fillRect(square, theme.qcolor("#F1F2F9"))
         excluded = bool(index.data(EXCLUDED_ROLE))
         image = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(image, QImage) and not image.isNull():
@@ -209,11 +214,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setOpacity(1.0)
         else:
             ready = bool(index.data(READY_ROLE))
-            painter.setPen(QColor("#A9ADC4"))
+            painter.setPen(theme.qcolor("#A9ADC4"))
             painter.drawText(square, Qt.AlignmentFlag.AlignCenter, "Cannot read" if ready else "…")
 
         caption = QRect(card.left() + _PAD, square.bottom() + 3, card.width() - 2 * _PAD, _CAPTION_H - 4)
-        painter.setPen(QColor("#A9ADC4" if excluded else "#4A4F6A"))
+        painter.setPen(theme.qcolor("#A9ADC4" if excluded else "#4A4F6A"))
         name = option.fontMetrics.elidedText(
             str(index.data(Qt.ItemDataRole.DisplayRole) or ""), Qt.TextElideMode.ElideMiddle, caption.width()
         )
@@ -229,8 +234,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
             badge = QRect(square.left() + 4, square.top() + 4, width, painter.fontMetrics().height() + 4)
             pill = QPainterPath()
             pill.addRoundedRect(badge, badge.height() / 2, badge.height() / 2)
-            painter.fillPath(pill, QColor("#23263A"))
-            painter.setPen(QColor("#FFFFFF"))
+            painter.fillPath(pill, theme.qcolor("#23263A"))
+            painter.setPen(theme.qcolor("#FFFFFF"))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
@@ -296,12 +301,12 @@ class ThumbnailGrid(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
 
-        for keys, slot in (
-            (QKeySequence.StandardKey.Delete, self.exclude_selected),
-            (QKeySequence(Qt.Key.Key_Backspace), self.exclude_selected),
-            (QKeySequence(Qt.Key.Key_Insert), self.include_selected),
+        for keys, slot, text in (
+            (QKeySequence.StandardKey.Delete, self.exclude_selected, "Exclude the selected pictures"),
+            (QKeySequence(Qt.Key.Key_Backspace), self.exclude_selected, "Exclude the selected pictures"),
+            (QKeySequence(Qt.Key.Key_Insert), self.include_selected, "Include the selected pictures again"),
         ):
-            action = QAction(self)
+            action = QAction(text, self)  # the text names it in Help ▸ Keyboard shortcuts
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(slot)
@@ -379,7 +384,7 @@ class ThumbnailGrid(QWidget):
     def _update_count(self) -> None:
         total = len(self.model.entries)
         excluded = sum(1 for e in self.model.entries if e.get("excluded"))
-        text = f"{total:,} picture{'s' if total != 1 else ''}"
+        text = words.count(total, "picture")
         if excluded:
             text += f" · {excluded:,} excluded"
         self.count_label.setText(text)

@@ -21,15 +21,17 @@ from PySide6.QtCore import QLineF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-BACKGROUND = QColor("#FFFFFF")
-BORDER = QColor("#E3E5EF")
-WAVE = QColor("#5B5BD6")
-WAVE_PLAYED = QColor("#3C3CB0")
-AXIS_TEXT = QColor("#6B7090")
-GRID = QColor("#EEF0F6")
+from studio.ui import theme
+
+BACKGROUND = "#FFFFFF"
+BORDER = "#E3E5EF"
+WAVE = "#5B5BD6"
+WAVE_PLAYED = "#3C3CB0"
+AXIS_TEXT = "#6B7090"
+GRID = "#EEF0F6"
 BOUNDARY = QColor(91, 91, 214, 90)
-PLAYHEAD = QColor("#E0533D")
-PLACEHOLDER = QColor("#8A8FAD")
+PLAYHEAD = "#E0533D"
+PLACEHOLDER = "#8A8FAD"
 
 AXIS_HEIGHT = 20
 PAD = 10
@@ -237,13 +239,13 @@ class WaveformView(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         outer = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
-        painter.setPen(QPen(BORDER, 1))
-        painter.setBrush(BACKGROUND)
+        painter.setPen(QPen(theme.qcolor(BORDER), 1))
+        painter.setBrush(theme.qcolor(BACKGROUND))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.drawRoundedRect(outer, 10, 10)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if not self.has_audio():
-            painter.setPen(PLACEHOLDER)
+            painter.setPen(theme.qcolor(PLACEHOLDER))
             painter.drawText(
                 self.rect().adjusted(24, 0, -24, 0),
                 Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
@@ -255,7 +257,7 @@ class WaveformView(QWidget):
         self._paint_wave(painter, wave)
         if self.spectrogram is not None and spec.height() > 4:
             painter.drawPixmap(spec.topLeft(), self._scaled_spectrogram(spec.size()))
-            painter.setPen(QPen(GRID, 1))
+            painter.setPen(QPen(theme.qcolor(GRID), 1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(spec.adjusted(0, 0, -1, -1))
         self._paint_captions(painter, wave, spec if self.spectrogram is not None else None)
@@ -263,7 +265,7 @@ class WaveformView(QWidget):
         self._paint_axis(painter, self._plot_rect())
         if self.playhead is not None:
             x = int(round(self.x_for(self.playhead)))
-            painter.setPen(QPen(PLAYHEAD, 2))
+            painter.setPen(QPen(theme.qcolor(PLAYHEAD), 2))
             plot = self._plot_rect()
             painter.drawLine(x, plot.top() - 2, x, plot.bottom() + 2)
         painter.end()
@@ -271,14 +273,17 @@ class WaveformView(QWidget):
     def _paint_wave(self, painter: QPainter, area: QRect) -> None:
         mid = area.center().y()
         half = area.height() / 2.0 - 1
-        painter.setPen(QPen(GRID, 1))
+        painter.setPen(QPen(theme.qcolor(GRID), 1))
         painter.drawLine(area.left(), mid, area.right(), mid)
         lows, highs = self._columns(area.width())
         xs = area.left() + np.arange(lows.size)
         tops = np.round(mid - highs * half).astype(int)
         bottoms = np.maximum(tops, np.round(mid - lows * half).astype(int))
         played = xs <= (self.x_for(self.playhead) if self.playhead is not None else -1)
-        for colour, mask in ((WAVE_PLAYED, played), (WAVE, ~played)):  # one drawLines call per colour
+        for colour, mask in (
+            (theme.qcolor(WAVE_PLAYED), played),
+            (theme.qcolor(WAVE), ~played),
+        ):  # one drawLines call per colour
             lines = [
                 QLineF(x, t, x, b + 0.5)
                 for x, t, b in zip(xs[mask].tolist(), tops[mask].tolist(), bottoms[mask].tolist(), strict=True)
@@ -294,7 +299,7 @@ class WaveformView(QWidget):
         font.setPointSizeF(max(6.5, font.pointSizeF() - 2.0))
         font.setBold(True)
         painter.setFont(font)
-        painter.setPen(AXIS_TEXT)
+        painter.setPen(theme.qcolor(AXIS_TEXT))
         painter.drawText(wave.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, "WAVEFORM")
         if spec is not None and spec.height() > 16:
             painter.drawText(
@@ -323,10 +328,10 @@ class WaveformView(QWidget):
         baseline = plot.bottom() + 4
         while t <= self.duration + 1e-6:
             x = int(round(self.x_for(t)))
-            painter.setPen(QPen(BORDER, 1))
+            painter.setPen(QPen(theme.qcolor(BORDER), 1))
             painter.drawLine(x, baseline, x, baseline + 3)
             label = format_time(t, precise)
-            painter.setPen(AXIS_TEXT)
+            painter.setPen(theme.qcolor(AXIS_TEXT))
             box = QRectF(x - 40, baseline + 3, 80, AXIS_HEIGHT - 4)
             align = Qt.AlignmentFlag.AlignHCenter
             if x - plot.left() < 20:

@@ -26,6 +26,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from studio.ui import theme
 from studio.ui.backends.training import metric_columns
 from studio.ui.widgets.common.elided_label import ElidedLabel
 from studio.ui.widgets.common.inputs import Slider
@@ -181,7 +182,7 @@ class MetricPlot(QWidget):
         self.value = ElidedLabel("", objectName="plotValue")
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.hint = hint
-        self.plot = pg.PlotWidget(background="#FFFFFF", axisItems={"bottom": CompactAxis("bottom")})
+        self.plot = pg.PlotWidget(background=theme.colour("#FFFFFF"), axisItems={"bottom": CompactAxis("bottom")})
         self.plot.setMinimumHeight(120)
         self.plot.setMenuEnabled(False)
         item = self.plot.getPlotItem()
@@ -190,18 +191,18 @@ class MetricPlot(QWidget):
         item.hideButtons()
         for axis in ("left", "bottom"):
             ax = item.getAxis(axis)
-            ax.setPen(pg.mkPen("#D9DCE8"))
-            ax.setTextPen(pg.mkPen("#6B7090"))
+            ax.setPen(pg.mkPen(theme.colour("#D9DCE8")))
+            ax.setTextPen(pg.mkPen(theme.colour("#6B7090")))
         item.getAxis("left").setWidth(52)
-        item.setLabel("bottom", "step", color="#8A8FAD")
+        item.setLabel("bottom", "step", color=theme.colour("#8A8FAD"))
         self.legend = item.addLegend(
             offset=(-8, 8),
-            labelTextColor="#4A4F6A",
+            labelTextColor=theme.colour("#4A4F6A"),
             labelTextSize="8pt",
-            brush=pg.mkBrush(255, 255, 255, 215),
-            pen=pg.mkPen("#E3E5EF"),
+            brush=pg.mkBrush(theme.qcolor("#FFFFFF", alpha=215)),
+            pen=pg.mkPen(theme.colour("#E3E5EF")),
         )
-        self.empty = pg.TextItem(f"Nothing yet · {hint}", color="#A9ADC4", anchor=(0.5, 0.5))
+        self.empty = pg.TextItem(f"Nothing yet · {hint}", color=theme.colour("#A9ADC4"), anchor=(0.5, 0.5))
         self.plot.addItem(self.empty, ignoreBounds=True)
         self.plot.getViewBox().sigResized.connect(self._place_empty)
         header = QHBoxLayout()

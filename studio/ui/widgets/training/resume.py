@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
+from studio.core import words
 from studio.ui.icons import icon
 from studio.ui.widgets.common.run_list import run_title
 
@@ -46,7 +47,7 @@ class ResumeBanner(QFrame):
         self.run = run
         step, total = run.get("step"), run.get("total_steps")
         where = f" at step {int(step):,} of {int(total):,}" if isinstance(step, int) and isinstance(total, int) else ""
-        more = f" ({others} more interrupted run{'s' if others != 1 else ''} in the list.)" if others else ""
+        more = f" ({words.count(others, 'more interrupted run')} in the list.)" if others else ""
         self.text.setText(
             f"<b>Training was interrupted.</b> {run_title(run)} on “{run.get('dataset', '?')}” "
             f"stopped unexpectedly{where}. Resume continues from its last checkpoint.{more}"

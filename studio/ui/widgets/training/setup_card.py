@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from studio.core import words
 from studio.core.durations import format_duration, format_rough_duration
 from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
 from studio.ui.icons import icon
@@ -178,7 +179,7 @@ class TrainingSetup(QFrame):
             info = datasets[name] if isinstance(datasets[name], dict) else {}
             kind = str(info.get("kind", "image"))
             items = info.get("items")
-            text = f"{name}  ·  {items:,} {'items' if items != 1 else 'item'}" if isinstance(items, int) else name
+            text = f"{name}  ·  {words.count(items, 'item')}" if isinstance(items, int) else name
             self.dataset.addItem(icon(KIND_ICON.get(kind, "dataset")), text, name)
             self._kinds[name] = kind
         self.dataset.blockSignals(False)
@@ -370,7 +371,7 @@ class TrainingSetup(QFrame):
             memory_text = format_bytes(int(memory)) if isinstance(memory, (int, float)) and memory > 0 else ""
             tip = f"{PRESET_TITLES[key]}: about {format_duration(seconds)} on {device_label}"
             if isinstance(estimate.get("steps"), int):
-                tip += f" for {estimate['steps']:,} steps"
+                tip += f" for {words.count(estimate['steps'], 'step')}"
             if memory_text:
                 tip += f", {memory_text} of memory"
             button.set_estimate(format_rough_duration(seconds), tip, memory_text, seconds)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import words
 from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
 from studio.ui.widgets.common.inputs import ComboBox, DoubleSpinBox, Slider, SpinBox
@@ -158,7 +159,7 @@ class WriterControls(ModelPickerMixin, QFrame):
             button = QPushButton(str(count), objectName="gridSizeButton")
             button.setCheckable(True)
             button.setToolTip(
-                f"{count} variant{'s' if count > 1 else ''} side by side (seeds seed … seed + {count - 1})"
+                f"{words.count(count, 'variant')} side by side (seeds seed … seed + {count - 1})"
                 if count > 1
                 else "One text"
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -24,6 +24,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from studio.core import words
+from studio.ui import theme
 
 MAX_VARIANTS = 4
 
@@ -66,11 +69,11 @@ class BrandHighlighter(QSyntaxHighlighter):
 
     def set_words(self, required: list[str], banned: list[str]) -> None:
         rules = []
-        for words, background, colour in ((required, "#DDF3E4", "#1F6B45"), (banned, "#FDE2E2", "#B42323")):
+        for chosen, background, colour in ((required, "#DDF3E4", "#1F6B45"), (banned, "#FDE2E2", "#B42323")):
             fmt = QTextCharFormat()
-            fmt.setBackground(QColor(background))
-            fmt.setForeground(QColor(colour))
-            rules.extend((word_pattern(w), fmt) for w in words)
+            fmt.setBackground(theme.qcolor(background))
+            fmt.setForeground(theme.qcolor(colour))
+            rules.extend((word_pattern(w), fmt) for w in chosen)
         if [(p.pattern, f.background().color().name()) for p, f in rules] != [
             (p.pattern, f.background().color().name()) for p, f in self.rules
         ]:
@@ -185,12 +188,12 @@ class VariantView(QFrame):
 
     def set_state(self, state: str) -> None:
         self.state = state
-        words = {"writing": "writing…", "stopped": "stopped", "failed": "failed"}
-        self.badge.setText(words.get(state, ""))
+        badges = {"writing": "writing…", "stopped": "stopped", "failed": "failed"}
+        self.badge.setText(badges.get(state, ""))
         self.badge.setProperty("state", state)
         self.badge.style().unpolish(self.badge)
         self.badge.style().polish(self.badge)
-        self.badge.setVisible(state in words)
+        self.badge.setVisible(state in badges)
         self.title.setText(f"Variant {self.index + 1}" + (f" · seed {self.seed}" if self.seed is not None else ""))
 
     # -- brand rules --------------------------------------------------------------------------------------
@@ -223,14 +226,16 @@ class VariantView(QFrame):
     @Slot()
     def _on_text_changed(self) -> None:
         text = self.text()
-        words = len(text.split())
+        n_words = len(text.split())
         chars = len(text)
         # Latin copy is counted in words, Chinese (few spaces) in characters; the tooltip has both
-        by_words = words * 12 >= chars
+        by_words = n_words * 12 >= chars
         self.count_label.setText(
-            "" if not text else f"{words:,} word{'s' if words != 1 else ''}" if by_words else f"{chars:,} characters"
+            "" if not text else words.count(n_words, "word") if by_words else words.count(chars, "character")
         )
-        self.count_label.setToolTip(f"{words:,} words · {chars:,} characters" if text else "")
+        self.count_label.setToolTip(
+            f"{words.count(n_words, 'word')} · {words.count(chars, 'character')}" if text else ""
+        )
         self.copy_button.setEnabled(bool(text))
         if self.required or self.banned:
             self._update_rules()

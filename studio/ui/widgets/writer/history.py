@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import words
 from studio.ui.icons import icon
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole
@@ -47,7 +48,7 @@ def entry_subtitle(entry: dict) -> str:
     count = int(entry.get("variants") or len(entry.get("texts") or []) or 1)
     parts = [
         when,
-        f"{count} variant{'s' if count != 1 else ''}",
+        words.count(count, "variant"),
         f"seed {settings.get('seed', '?')}",
         "stopped" if entry.get("state") == "stopped" else "",
     ]
@@ -61,7 +62,7 @@ def describe_settings(settings: dict) -> list[tuple[str, str]]:
         ("Top-k", str(settings.get("top_k") or "off")),
         ("Top-p", f"{float(settings.get('top_p', 1)):.2f}"),
         ("Repetition", f"{float(settings.get('repetition_penalty', 1)):.2f}"),
-        ("Length", f"{int(settings.get('max_tokens', 0)):,} tokens"),
+        ("Length", words.count(int(settings.get("max_tokens", 0)), "token")),
         ("Seed", str(settings.get("seed", ""))),
     ]
     if settings.get("stop"):
