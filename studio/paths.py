@@ -94,10 +94,28 @@ def log_dir() -> Path:
     return data_dir() / "logs"
 
 
-def projects_dir() -> Path:
-    """Default parent folder for new projects: visible in the user's home, not hidden in a dot-folder."""
+_chosen_projects_dir: Path | None = None  # Preferences ▸ Projects folder; None: the default below
+
+
+def set_projects_dir(folder: str | Path | None) -> None:
+    """The user's projects folder (Preferences), or None for :func:`default_projects_dir`.
+
+    Set by the window at start-up and when the preference changes (this module reads no settings file). It
+    only says where new projects (and the demo project) go: existing projects stay where they are.
+    """
+    global _chosen_projects_dir
+    _chosen_projects_dir = Path(folder).expanduser() if folder else None
+
+
+def default_projects_dir() -> Path:
+    """Where projects go unless the user chose a folder: visible in the user's home, not hidden in a dot-folder."""
     override = _home_override()
     return override / "projects" if override else Path.home() / "AIGC Studio"
+
+
+def projects_dir() -> Path:
+    """Parent folder for new projects: the one chosen in Preferences, else :func:`default_projects_dir`."""
+    return _chosen_projects_dir or default_projects_dir()
 
 
 def log_file() -> Path:

@@ -43,7 +43,9 @@ from studio.core.jobs import JobError
 from studio.core.locks import LockHeld, Owner, SharedHold
 from studio.core.project import WINDOW_LOCK, Project, create_project, open_project, set_read_only
 from studio.core.training.devices import DetectDevices
+from studio.ui import theme
 from studio.ui.dialogs.guide import GettingStartedDialog
+from studio.ui.dialogs.preferences import PreferencesDialog, apply_saved
 from studio.ui.dialogs.shortcuts import ShortcutsDialog
 from studio.ui.icons import icon
 from studio.ui.new_project_dialog import NewProjectDialog
@@ -71,12 +73,14 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings, registry: JobRegistry | None = None) -> None:
         super().__init__()
         self.settings = settings
+        apply_saved(settings)  # CPU threads and projects folder reach the jobs and New Project (Preferences)
         self.registry = registry or JobRegistry(self)
         self.project: Project | None = None
         self.read_only = False  # the project is open read-only: another app process has it
         self._hold: SharedHold | None = None  # this process's window lock on the open project
         self._shortcuts: ShortcutsDialog | None = None  # Help's dialogs, made when first asked for
         self._guide: GettingStartedDialog | None = None
+        self._preferences: PreferencesDialog | None = None
         self.setWindowIcon(icon("app"))
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
@@ -123,6 +127,7 @@ class MainWindow(QMainWindow):
         training = self.panels["training"]  # the Training panel follows datasets and the chosen device
         self.panels["dataset"].import_done.connect(training.refresh_datasets)
         self.panels["dataset"].cache_done.connect(training.refresh_datasets)
+        self.panels["dataset"].train_requested.connect(self.train_on_dataset)  # "Train on this dataset"
         self.devices_ready.connect(training.set_devices)
         self.device_button.device_chosen.connect(training.set_device_choice)
         training.set_device_choice(self.settings.device)
@@ -132,11 +137,14 @@ class MainWindow(QMainWindow):
         writer = self.panels["text"]  # "Open in writer" selects the text run and checkpoint, the same way
         training.checkpoint_opened.connect(writer.open_checkpoint)
         training.run_ended.connect(writer.refresh_models)
+        writer.train_dataset_requested.connect(training.setup.select_dataset)  # "Train a writer on your copy"
+        writer.train_family_requested.connect(training.setup.select_family)
         speech = self.panels["speech"]  # "Open in speech" picks the trained voice (or its vocoder)
         training.checkpoint_opened.connect(speech.open_checkpoint)
         training.run_ended.connect(speech.refresh_voices)
         self._restore_window()
         self._update_title()
+        theme.signals.changed.connect(self._repaint_for_theme)
 
     # -- construction ---------------------------------------------------------------------------------------
     def _warn_about_the_audio_stack(self) -> None:
@@ -185,6 +193,10 @@ class MainWindow(QMainWindow):
         self.redo_action = self._add_action(edit_menu, "&Redo", self.redo, QKeySequence.StandardKey.Redo)
         self.undo_action.setIconText("Undo")  # what the shortcut sheet lists, whatever the menu item names
         edit_menu.aboutToShow.connect(self.update_edit_actions)
+        edit_menu.addSeparator()
+        preferences = self._add_action(edit_menu, "&Preferences…", self.show_preferences)
+        preferences.setShortcuts(self._platform_keys(QKeySequence.StandardKey.Preferences) or [QKeySequence("Ctrl+,")])
+        preferences.setMenuRole(QAction.MenuRole.PreferencesRole)  # macOS moves it to the app menu
         self.update_edit_actions()
 
         view_menu = self.menuBar().addMenu("&View")
@@ -239,6 +251,12 @@ class MainWindow(QMainWindow):
     @property
     def current_panel_id(self) -> str:
         return list(self.panels)[max(0, self.nav.currentRow())]
+
+    @Slot(str)
+    def train_on_dataset(self, name: str) -> None:
+        """The Dataset panel's next step after a cache build: the Training panel, with that dataset chosen."""
+        self.panels["training"].setup.select_dataset(name)
+        self.show_panel("training")
 
     @Slot(str)
     def show_panel(self, panel_id: str) -> None:
@@ -448,7 +466,19 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_device_chosen(self, choice: str) -> None:
         self.settings.device = choice
-        self.log_activity(f"Device set to {self.device_button.current.label}")
+        current = self.device_button.current  # None until detection ends (a choice made in Preferences)
+        self.log_activity(f"Device set to {current.label if current else choice}")
+
+    @Slot(str)
+    def choose_device(self, choice: str) -> None:
+        """A device chosen in Preferences goes through the status bar's device button, as a click there would:
+        the button shows it, and its ``device_chosen`` saves it and tells the Training panel."""
+        for action in self.device_button.menu_.actions():
+            if action.data() == choice:
+                action.trigger()
+                return
+        self.device_button.choice = choice  # not detected yet (or not on this machine): resolved when it is
+        self.device_button.device_chosen.emit(choice)
 
     @Slot(object)
     def _on_job_started(self, runner: JobRunner) -> None:
@@ -513,6 +543,24 @@ class MainWindow(QMainWindow):
             self._shortcuts.refresh()
         self._raise(self._shortcuts)
 
+    @Slot()
+    def show_preferences(self) -> None:
+        """Edit ▸ Preferences (Ctrl+,): not modal, every change applies at once (see dialogs/preferences.py)."""
+        if self._preferences is None:
+            self._preferences = PreferencesDialog(self.settings, self.device_button.devices, self)
+            self._preferences.device_chosen.connect(self.choose_device)
+            self.device_button.device_chosen.connect(self._preferences.show_device)  # a click in the status bar
+            self.devices_ready.connect(self._preferences.set_devices)
+        self._raise(self._preferences)
+
+    @Slot(bool)
+    def _repaint_for_theme(self, _dark: bool) -> None:
+        """After a theme switch, repaint every widget of the window: painted widgets ask theme.qcolor() in their
+        paintEvent, and Qt repaints on a palette change only widgets whose look it knows depends on it."""
+        self.update()
+        for widget in self.findChildren(QWidget):
+            widget.update()
+
     @staticmethod
     def _raise(dialog) -> None:
         dialog.show()
@@ -572,7 +620,7 @@ class MainWindow(QMainWindow):
             log.warning("Some jobs did not stop within 15 s; quitting anyway.")
         if self.project is not None:
             self._let_go(self.project)  # after the jobs stopped: they may still have written to it
-        for dialog in (self._guide, self._shortcuts):  # Help's non-modal dialogs go with the window
+        for dialog in (self._guide, self._shortcuts, self._preferences):  # non-modal dialogs go with the window
             if dialog is not None:
                 dialog.close()
         event.accept()

@@ -1,4 +1,7 @@
-"""File ▸ New Project: a name and a parent folder; the project folder is created inside it."""
+"""File ▸ New Project: a name and a parent folder; the project folder is created inside it.
+
+The parent folder offered is :func:`studio.paths.projects_dir`: the one chosen in Preferences, else the default.
+"""
 
 from __future__ import annotations
 

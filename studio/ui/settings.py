@@ -82,6 +82,33 @@ class AppSettings:
         self._qs.setValue("compute/device", device_id)
 
     @property
+    def cpu_threads(self) -> int | None:
+        """CPU threads for jobs started from the window; None: the default (all cores but one), which follows
+        the machine the settings are used on instead of the one they were made on."""
+        value = self._qs.value("compute/cpu_threads", 0, type=int)
+        return value if value and value > 0 else None
+
+    @cpu_threads.setter
+    def cpu_threads(self, count: int | None) -> None:
+        if count:
+            self._qs.setValue("compute/cpu_threads", int(count))
+        else:
+            self._qs.remove("compute/cpu_threads")
+
+    @property
+    def projects_folder(self) -> str | None:
+        """The folder new projects go into; None: the default (studio.paths.default_projects_dir)."""
+        value = self._qs.value("projects/folder", "")
+        return str(value) if value else None
+
+    @projects_folder.setter
+    def projects_folder(self, folder: str | Path | None) -> None:
+        if folder:
+            self._qs.setValue("projects/folder", str(Path(folder)))
+        else:
+            self._qs.remove("projects/folder")
+
+    @property
     def guide_shown(self) -> bool:
         """Help ▸ Getting started was shown once (on the first launch); later launches do not show it."""
         return bool(self._qs.value("help/guide_shown", False, type=bool))

@@ -104,8 +104,12 @@ class FakeCanvasBackend:
             "Making variations", lambda: {"images": np.stack([fake_pixels(s) for s in out]), "settings": out}
         )
 
-    def walk_job(self, folder, step, settings, frames_per_step, easing, loop, fps, gif_path):
+    def walk_job(
+        self, folder, step, settings, frames_per_step, easing, loop, fps, gif_path, scale=1, resample="nearest"
+    ):
         self.calls.append(("walk", len(settings), frames_per_step, easing, loop, fps))
+        if gif_path is not None:
+            self.calls[-1] += (Path(gif_path).name, scale, resample)
 
         def make():
             keys = [fake_pixels(s).astype(np.float32) for s in settings]
@@ -114,7 +118,9 @@ class FakeCanvasBackend:
             if not loop:
                 frames.append(keys[-1])
             frames = np.stack(frames).round().astype(np.uint8)
-            _gif(frames, Path(gif_path), fps)
+            if gif_path is None:  # a preview: no file
+                return {"frames": frames, "gif": None, "fps": fps}
+            _gif(frames.repeat(scale, axis=1).repeat(scale, axis=2), Path(gif_path), fps)
             return {"frames": frames, "gif": str(gif_path), "fps": fps}
 
         return FakeJob("Making a latent walk", make)
@@ -474,6 +480,10 @@ def test_select_move_star_filter_and_enlarge(qtbot, panel, tmp_path):
     panel.controls.checkpoint.setCurrentIndex(panel.controls.checkpoint.findData(400))
     assert panel.details.variations_button.isEnabled()
     qtbot.mouseClick(panel.favourites_button, Qt.MouseButton.LeftButton)
+    # the grid was made before the checkpoint changed: it was cleared then (favourites stay, they carry their model)
+    assert panel.grid.model_.rowCount() == 0 and panel.centre.currentWidget() is panel.grid_empty
+    assert len(panel.favourites) == 2
+    _generate(qtbot, panel)
     assert panel.grid.model_.rowCount() == 16
 
     _click_tile(qtbot, panel, 3)
@@ -491,26 +501,71 @@ def test_select_move_star_filter_and_enlarge(qtbot, panel, tmp_path):
     assert panel.centre.currentWidget() is panel.grid
 
 
-def test_variations_of_the_selected_image(qtbot, panel, fake):
-    panel.controls.set_count(4)
+def _strip_tile(qtbot, strip, row: int, modifier=Qt.KeyboardModifier.NoModifier, where: str = "centre") -> None:
+    rect = strip.grid.visualRect(strip.grid.model_.index(row))
+    card, star, box = tile_rects(rect)
+    point = {"centre": card.center(), "star": star.center(), "box": box.center()}[where]
+    qtbot.mouseClick(strip.grid.viewport(), Qt.MouseButton.LeftButton, modifier, point)
+
+
+def _vary(qtbot, panel):
+    with qtbot.waitSignal(panel.strip_opened, timeout=5000) as opened:
+        qtbot.mouseClick(panel.details.variations_button, Qt.MouseButton.LeftButton)
+    return opened.args[0]
+
+
+def test_variations_open_a_strip_under_the_grid_and_the_grid_stays(qtbot, panel, fake, tmp_path):
+    panel.controls.set_count(36)
     _generate(qtbot, panel)
+    grid_before = _pixels(panel)
     _click_tile(qtbot, panel, 2)
     original = panel.current_tile()
+    assert panel.details.values["index"].text() == "3"  # "image 3"
     panel.details.strength.setValue(60)
-    with qtbot.waitSignal(panel.generated, timeout=5000) as done:
-        qtbot.mouseClick(panel.details.variations_button, Qt.MouseButton.LeftButton)
-    assert done.args == [16] and fake.calls[-1] == ("variations", original["key"], 0.6, 16)
-    tiles = panel.grid.tiles()
-    assert tiles[0]["pixels"].tobytes() == original["pixels"].tobytes()  # the image itself comes first
+    strip = _vary(qtbot, panel)
+    assert fake.calls[-1] == ("variations", original["key"], 0.6, 16)
+    # the grid is untouched: the same 36 pictures under the same title
+    assert _pixels(panel) == grid_before and panel.grid_label.text() == "36 images · seed 42"
+    assert panel.strips.strips() == [strip] and panel.strips.isVisible() and strip.isVisible()
+    assert strip.title.full_text() == "Variations of image 3 · strength 0.60"
+    tiles = strip.tiles()
+    assert len(tiles) == 16 and tiles[0]["pixels"].tobytes() == original["pixels"].tobytes()  # the image first
     assert all(t["settings"]["variations"][0]["strength"] == 0.6 for t in tiles[1:])
     assert len({t["pixels"].tobytes() for t in tiles}) == 16
-    assert panel.grid_label.text().startswith("Variations of seed 42 · image 3")
-    _click_tile(qtbot, panel, 5)
+    _strip_tile(qtbot, strip, 5)
+    assert panel.current_tile() is tiles[5] and panel.grid.selected_rows() == []  # one selection at a time
     assert "strength 0.60" in panel.details.values["variation"].text()
     assert panel.details.values["variation"].isVisible()
+    _shot(panel.window(), tmp_path, "canvas-variations-strip.png")
+
+    panel.details.strength.setValue(30)  # a variation of that variation: a second strip, on top
+    second = _vary(qtbot, panel)
+    assert panel.strips.strips() == [second, strip]
+    assert second.title.full_text() == "Variations of image 3, variation 5 · strength 0.30"
+    _click_tile(qtbot, panel, 7)  # the grid is still there to vary another image
+    assert panel.current_tile()["settings"]["latent_index"] == 7 and strip.grid.selected_rows() == []
+    third = _vary(qtbot, panel)
+    assert third.title.full_text() == "Variations of image 8 · strength 0.30" and len(panel.strips.strips()) == 3
+    assert _pixels(panel) == grid_before
+
+    _strip_tile(qtbot, second, 1)
+    qtbot.mouseClick(second.close_button, Qt.MouseButton.LeftButton)  # closing a strip leaves the rest
+    assert panel.strips.strips() == [third, strip] and panel.active is panel.grid  # back to the grid
+    for left in list(panel.strips.strips()):
+        qtbot.mouseClick(left.close_button, Qt.MouseButton.LeftButton)
+    assert panel.strips.strips() == [] and not panel.strips.isVisible() and _pixels(panel) == grid_before
 
 
-def test_walk_between_picked_images_plays_and_writes_a_gif(qtbot, panel, fake, tmp_path):
+def _walk(qtbot, panel, rows=(1, 9, 4)) -> object:
+    _click_tile(qtbot, panel, rows[0])
+    for row in rows[1:]:
+        _click_tile(qtbot, panel, row, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(panel.strip_opened, timeout=5000) as opened:
+        qtbot.mouseClick(panel.walk.make_button, Qt.MouseButton.LeftButton)
+    return opened.args[0]
+
+
+def test_walk_between_picked_images_plays_in_a_strip_and_exports_a_gif_at_the_chosen_size(qtbot, panel, fake, tmp_path):
     panel.controls.set_count(16)
     _generate(qtbot, panel)
     panel.tabs.setCurrentWidget(panel.walk)
@@ -524,22 +579,141 @@ def test_walk_between_picked_images_plays_and_writes_a_gif(qtbot, panel, fake, t
     assert [t["key"] for t in panel.picked_tiles()] == order  # the order they were picked
     panel.walk.frames_per_step.setValue(6)
     panel.walk.easing.setCurrentIndex(1)
-    with qtbot.waitSignal(panel.walk_ready, timeout=5000) as ready:
+    with qtbot.waitSignal(panel.strip_opened, timeout=5000) as opened:
         qtbot.mouseClick(panel.walk.make_button, Qt.MouseButton.LeftButton)
-    gif = Path(ready.args[0])
-    assert fake.calls[-1] == ("walk", 3, 6, "linear", True, 12)
-    assert gif.is_file() and gif.parent == panel.project.root / "outputs" / "walks"
-    with Image.open(gif) as picture:
-        assert picture.n_frames == 18 and picture.info.get("loop") == 0
+    strip = opened.args[0]
+    assert fake.calls[-1] == ("walk", 3, 6, "linear", True, 12)  # a preview: no path, nothing written
+    assert not (panel.project.root / "outputs" / "walks").exists()
+    assert strip.title.full_text() == "Walk through 3 images · 18 frames" and strip.frames.model_.rowCount() == 18
+    assert panel.grid.model_.rowCount() == 16  # the grid stays
     assert len(panel.walk.frames) == 18 and panel.walk.timer.isActive()
     first = panel.walk.view.image
     qtbot.waitUntil(lambda: panel.walk.view.image is not first, timeout=2000)  # it plays
-    assert "looping GIF" in panel.walk.status.text() and panel.walk.status.toolTip() == f"Saved as {gif}"
+    assert panel.walk.export_button.isVisible() and "Export GIF" in panel.walk.status.text()
     _shot(panel.window(), tmp_path, "canvas-walk.png")
     qtbot.mouseClick(panel.walk.play_button, Qt.MouseButton.LeftButton)
     assert not panel.walk.timer.isActive() and panel.walk.play_button.text() == "Play"
     _click_tile(qtbot, panel, 4, where="box")  # un-tick: two left, still a walk
     assert panel.grid.selected_rows() == [1, 9] and panel.walk.make_button.isEnabled()
+
+    # Export GIF… on the strip: a dialog with sizes in pixels, frames per step, GIF only
+    qtbot.mouseClick(strip.export_button, Qt.MouseButton.LeftButton)
+    dialog = panel.walk_dialog
+    assert dialog is not None and dialog.isVisible()
+    sizes = [dialog.scale.itemText(i) for i in range(dialog.scale.count())]
+    assert sizes[0] == "×1 → 32 × 32 px" and sizes[3] == "×4 → 128 × 128 px" and sizes[-1] == "×8 → 256 × 256 px"
+    assert dialog.frames_per_step.value() == 6 and "GIF only" in dialog.note.text()
+    _shot(dialog, tmp_path, "canvas-walk-export.png")
+    dialog.scale.setCurrentIndex(dialog.scale.findData(5))
+    dialog.frames_per_step.setValue(4)
+    assert dialog.summary.text().startswith("12 frames of 160 × 160 px")
+    target = tmp_path / "my walk.gif"
+    asked = []
+    panel.ask_walk_path = lambda default: asked.append(default) or str(target)
+    with qtbot.waitSignal(panel.walk_exported, timeout=5000) as exported:
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert exported.args[0] == str(target) and asked[0].name.endswith("-x5.gif")
+    assert asked[0].parent == panel.project.root / "outputs" / "walks"
+    assert fake.calls[-1] == ("walk", 3, 4, "linear", True, 12, "my walk.gif", 5, "nearest")
+    with Image.open(target) as picture:
+        assert picture.size == (RES * 5, RES * 5) and picture.n_frames == 12 and picture.info.get("loop") == 0
+    assert "160 × 160 px" in panel.banner.text.text() and panel.walk_dialog is None
+
+    qtbot.mouseClick(panel.walk.export_button, Qt.MouseButton.LeftButton)  # the Walk tab's button: same dialog,
+    assert panel.walk_dialog.scale.currentData() == 5  # remembering the last size
+    qtbot.mouseClick(
+        panel.walk_dialog.buttons.button(panel.walk_dialog.buttons.StandardButton.Cancel), Qt.MouseButton.LeftButton
+    )
+    assert panel.walk_dialog is None and fake.calls[-1][-1] == "nearest" and len(fake.calls) == 3  # nothing ran
+
+
+def test_another_model_or_checkpoint_clears_the_grid_and_its_strips(qtbot, panel, fake):
+    panel.controls.set_count(16)
+    _generate(qtbot, panel)
+    _click_tile(qtbot, panel, 3)
+    _vary(qtbot, panel)
+    assert panel.details.export_button.isEnabled() and panel.strips.isVisible()
+    panel.controls.model.setCurrentIndex(1)  # the VAE
+    assert panel.grid.tiles() == [] and panel.strips.strips() == [] and not panel.strips.isVisible()
+    assert panel.centre.currentWidget() is panel.grid_empty and "Press Generate" in panel.grid_empty.title.text()
+    assert panel.current_tile() is None and not panel.details.export_button.isEnabled()
+    assert not panel.details.variations_button.isEnabled()
+    calls = len(fake.calls)
+    panel.setFocus()
+    qtbot.keyClick(panel, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # Ctrl+E: nothing to export
+    assert len(fake.calls) == calls and panel.export_slot.runner is None
+    _generate(qtbot, panel)
+    assert panel.details.export_button.isEnabled() and panel.grid.tiles()[0]["settings"]["run_id"].endswith("vae")
+
+    panel.controls.model.setCurrentIndex(0)
+    _generate(qtbot, panel)
+    panel.refresh_models()  # the list listed again (coming back to the panel): same model, the grid stays
+    qtbot.waitUntil(lambda: panel.models_slot.runner is None, timeout=5000)
+    assert panel.grid.model_.rowCount() == 16
+    panel.controls.checkpoint.setCurrentIndex(panel.controls.checkpoint.findData(200))  # another checkpoint
+    assert panel.grid.tiles() == [] and not panel.details.export_button.isEnabled()
+
+    fake.delay = 0.5  # a grid still being made when the model changes never lands under the new one
+    panel.generate()
+    assert panel.generate_slot.runner is not None
+    panel.controls.checkpoint.setCurrentIndex(panel.controls.checkpoint.findData(400))
+    assert panel.generate_slot.runner is None and panel.controls.generate_button.text() == "Generate"
+    qtbot.wait(700)
+    assert panel.grid.tiles() == [] and panel.centre.currentWidget() is panel.grid_empty
+
+
+def test_exported_file_names_count_as_the_canvas_does(qtbot, panel, fake, tmp_path):
+    """The details say "Image 3" and a strip "variation 5": the files say 03 and 05 (the core's writer and names)."""
+    from studio.core.generation.image_jobs import ExportImages
+
+    def core_export(items, folder, scale, resample):
+        job = ExportImages([p for p, _ in items], [s for _, s in items], folder, scale=scale, resample=resample)
+        return FakeJob("Exporting PNG files", lambda: job(JobContext())["files"])
+
+    fake.export_job = core_export
+    out = tmp_path / "exported"
+    out.mkdir()
+    panel.ask_export_folder = lambda: str(out)
+    panel.controls.set_count(16)
+    _generate(qtbot, panel)
+    _click_tile(qtbot, panel, 2)
+    assert panel.details.values["index"].text() == "3"
+    assert "image 3" in panel.grid.model_.index(2).data(Qt.ItemDataRole.ToolTipRole)
+    with qtbot.waitSignal(panel.exported, timeout=5000) as done:
+        qtbot.mouseClick(panel.details.export_button, Qt.MouseButton.LeftButton)
+    assert [Path(p).name for p in done.args[0]] == ["20261125-201400-gan-circles-s42-03.png"]
+
+    _click_tile(qtbot, panel, 0)
+    _click_tile(qtbot, panel, 9, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(panel.exported, timeout=5000) as done:
+        qtbot.mouseClick(panel.details.export_button, Qt.MouseButton.LeftButton)
+    assert [Path(p).name[-10:] for p in done.args[0]] == ["s42-01.png", "s42-10.png"]
+
+    _click_tile(qtbot, panel, 2)
+    strip = _vary(qtbot, panel)
+    _strip_tile(qtbot, strip, 5)
+    assert panel.details.values["variation"].text().startswith("5 · seed ")
+    with qtbot.waitSignal(panel.exported, timeout=5000) as done:
+        qtbot.mouseClick(panel.details.export_button, Qt.MouseButton.LeftButton)
+    name = Path(done.args[0][0]).name
+    assert name.startswith("20261125-201400-gan-circles-s42-03-v") and name.endswith("x0.3-05.png")
+
+
+def test_the_export_size_list_says_pixels(qtbot, panel, project_root):
+    scale = panel.details.scale
+    texts = [scale.itemText(i) for i in range(scale.count())]
+    assert texts == ["32 × 32 px (native)", "64 × 64 px (×2)", "128 × 128 px (×4)", "256 × 256 px (×8)"]
+    config = project_root / "runs" / "20261124-100000-vae" / "config.json"  # a 48 px model: its own pixels
+    data = json.loads(config.read_text())
+    data["model"]["resolution"] = data["config"]["resolution"] = 48
+    config.write_text(json.dumps(data))
+    panel.refresh_models()
+    qtbot.waitUntil(lambda: panel.models_slot.runner is None, timeout=5000)
+    panel.controls.model.setCurrentIndex(1)
+    assert scale.itemText(2) == "192 × 192 px (×4)" and scale.currentData() == 1
+    panel.controls.model.setCurrentIndex(0)
+    _generate(qtbot, panel)
+    assert [scale.itemText(i) for i in range(scale.count())] == texts  # a picture's own size once there is one
 
 
 def test_export_writes_pngs_and_open_png_regenerates_them(qtbot, panel, fake, tmp_path):
@@ -740,18 +914,25 @@ def test_real_core_generates_exports_and_regenerates_identically(qtbot, studio_a
     with qtbot.waitSignal(panel.compared, timeout=30000) as result:
         panel.open_png()
     assert result.args[0]["identical"] is True
-    with qtbot.waitSignal(panel.generated, timeout=30000):  # variations: the image itself, then its neighbours
+    with qtbot.waitSignal(panel.strip_opened, timeout=30000) as opened:  # variations: the image, then neighbours
         panel.make_variations()
-    tiles = panel.grid.tiles()
-    assert len(tiles) == 16 and len(tiles[1]["settings"]["variations"]) == 1
-    _click_tile(qtbot, panel, 0)
-    _click_tile(qtbot, panel, 5, Qt.KeyboardModifier.ControlModifier)
+    strip = opened.args[0]
+    tiles = strip.tiles()
+    assert len(tiles) == 16 and len(tiles[1]["settings"]["variations"]) == 1 and len(panel.grid.tiles()) == 4
+    _strip_tile(qtbot, strip, 0)
+    _strip_tile(qtbot, strip, 5, Qt.KeyboardModifier.ControlModifier)
     panel.walk.frames_per_step.setValue(3)
     with qtbot.waitSignal(panel.walk_ready, timeout=30000) as ready:
         panel.make_walk()
-    with Image.open(ready.args[0]) as picture:
-        assert picture.info.get("loop") == 0
-    assert len(panel.walk.frames) == 6
+    assert ready.args[0] == 6 and len(panel.walk.frames) == 6
+    walk = panel.strips.strips()[0]
+    panel.export_walk(walk)
+    panel.walk_dialog.scale.setCurrentIndex(panel.walk_dialog.scale.findData(2))
+    panel.ask_walk_path = lambda default: str(tmp_path / "walk.gif")
+    with qtbot.waitSignal(panel.walk_exported, timeout=30000) as exported:
+        panel.walk_dialog.accept()
+    with Image.open(exported.args[0]) as picture:
+        assert picture.info.get("loop") == 0 and picture.size == (RES * 2, RES * 2) and picture.n_frames == 6
 
 
 @pytest.mark.skipif(

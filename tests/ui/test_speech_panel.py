@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QSize, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from studio.core.jobs import JobContext
@@ -335,10 +336,15 @@ def _type_script(qtbot, panel, text: str) -> None:
 
 
 def _pick_voice(panel, voice_id: str) -> None:
-    combo = panel.controls.voice
-    index = combo.findData(voice_id)
-    assert index >= 0, voice_id
-    combo.setCurrentIndex(index)
+    """Click the voice in the picker's list, as a person does (opening its group first)."""
+    picker = panel.controls.picker
+    item = picker.item_for(voice_id)
+    assert item is not None, voice_id
+    if item.parent() is not None:
+        item.parent().setExpanded(True)
+    picker.tree.scrollToItem(item)
+    QTest.mouseClick(picker.tree.viewport(), Qt.MouseButton.LeftButton, pos=picker.tree.visualItemRect(item).center())
+    assert panel.controls.voice_id() == voice_id
 
 
 def _synthesize(qtbot, panel, timeout=10000) -> dict:
@@ -360,12 +366,15 @@ def test_envelope_is_min_and_max_per_column():
 
 
 def test_voices_grouped_and_trained_voice_has_checkpoint_and_vocoder(qtbot, panel, fake, tmp_path):
-    combo = panel.controls.voice
-    texts = [combo.itemText(i).strip() for i in range(combo.count()) if combo.itemText(i).strip()]
-    assert texts == ["System voices", "English (America)", "German", "Trained voices", "Anna · tts"]
-    heading = combo.model().item(0)
-    assert not heading.isEnabled()  # a heading cannot be chosen
-    assert panel.controls.voice_id() == "system:en-us"
+    picker = panel.controls.picker
+    assert picker.groups() == [
+        ("Trained voices", ["20261125-220000-tts"]),  # the project's own voices first
+        ("English", ["system:en-us"]),  # then the built-in ones by language
+        ("German", ["system:de"]),
+    ]
+    heading = picker.tree.topLevelItem(0)
+    assert not heading.flags() & Qt.ItemFlag.ItemIsSelectable  # a heading cannot be chosen
+    assert panel.controls.voice_id() == "system:en-us"  # a system voice speaks at once: the first choice
     assert not panel.controls.checkpoint.isVisibleTo(panel) and not panel.controls.vocoder.isVisibleTo(panel)
     _pick_voice(panel, "20261125-220000-tts")
     assert panel.controls.checkpoint.isVisibleTo(panel) and panel.controls.vocoder.isVisibleTo(panel)
@@ -633,8 +642,8 @@ def test_no_project_the_system_voice_still_speaks(qtbot, studio_app, fake, tmp_p
     window = _window(qtbot)
     panel = _open(qtbot, window, fake, None)
     assert panel.stack.currentWidget() is panel.content
-    combo = panel.controls.voice
-    assert combo.findData("20261125-220000-tts") < 0 and panel.controls.voice_id() == "system:en-us"
+    picker = panel.controls.picker
+    assert picker.item_for("20261125-220000-tts") is None and panel.controls.voice_id() == "system:en-us"
     _type_script(qtbot, panel, "No project needed.")
     result = _synthesize(qtbot, panel)
     assert result["samples"].size > 0 and panel.waveform.has_audio()
@@ -663,8 +672,9 @@ def test_add_piper_voice_imports_and_selects_it(qtbot, panel, fake, tmp_path):
         panel.controls.add_voice.click()
     qtbot.waitUntil(lambda: panel.controls.voice_id() and panel.controls.voice_id().startswith("piper:"), timeout=5000)
     assert fake.calls[-1] == {"kind": "import", "path": str(onnx)}
-    combo = panel.controls.voice
-    assert combo.findText("Imported voices") >= 0 and combo.currentText().strip() == "lessac"
+    picker = panel.controls.picker
+    assert "Imported voices" in [heading for heading, _ in picker.groups()]
+    assert picker.tree.currentItem().text(0) == "lessac" and picker.tree.currentItem().isSelected()
     assert "Piper voice was added" in panel.banner.text.text()
 
 

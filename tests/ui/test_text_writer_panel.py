@@ -27,7 +27,7 @@ from studio.core.project import create_project, open_project
 from studio.ui.backends.writer import HISTORY_FILE, WriterBackend
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
-from studio.ui.widgets.writer.editor import brand_check
+from studio.ui.widgets.writer.editor import READABLE, brand_check
 
 GPT_RUN = "20261125-201400-gpt"
 LSTM_RUN = "20261124-100000-lstm"
@@ -296,7 +296,7 @@ def test_template_fields_build_the_prompt_and_text_streams_in(qtbot, panel, fake
         {"product": "linen shirt", "audience": "city cyclists", "tone": "warm", "keywords": "breathable"},
     )
     assert panel.prompt.toPlainText() == wanted
-    assert "Product description" in panel.prompt_caption.text()
+    assert "Product description" in panel.prompt_caption.full_text()
 
     fake.delay = 0.01
     panel.controls.max_tokens.setValue(120)
@@ -376,10 +376,19 @@ def test_variants_side_by_side(qtbot, panel, fake, tmp_path):
     assert [v.title.text() for v in views] == ["Variant 1 · seed 42", "Variant 2 · seed 43", "Variant 3 · seed 44"]
     settings = fake.calls[-1][4]
     assert texts == [expected("New in:", settings, v) for v in range(3)]
-    lefts = [v.mapTo(panel, v.rect().topLeft()) for v in views]
-    assert lefts[0].x() < lefts[1].x() < lefts[2].x() and len({p.y() for p in lefts}) == 1  # side by side
-    assert all(v.width() >= 150 for v in views)
+    corners = lambda: [v.mapTo(panel, v.rect().topLeft()) for v in views]  # noqa: E731
+    panel.setFixedSize(QSize(1700, 860))  # a wide window: side by side, each readable
+    qtbot.waitUntil(lambda: len({p.y() for p in corners()}) == 1, timeout=3000)
+    lefts = corners()
+    assert lefts[0].x() < lefts[1].x() < lefts[2].x()
+    assert all(v.width() >= READABLE for v in views)
     _shot(panel.window(), tmp_path, "writer-three-variants.png")
+    panel.setFixedSize(QSize(1080, 738))  # a 1280×800 window's panel: one under the other, never squeezed
+    qtbot.waitUntil(lambda: len({p.x() for p in corners()}) == 1, timeout=3000)
+    tops = [p.y() for p in corners()]
+    assert tops[0] < tops[1] < tops[2] and all(v.width() >= READABLE for v in views)
+    panel.columns.scroll.ensureWidgetVisible(views[2])  # the rows scroll rather than shrink
+    _shot(panel.window(), tmp_path, "writer-three-variants-1280x800.png")
     qtbot.mouseClick(panel.controls.variant_buttons[1], Qt.MouseButton.LeftButton)
     assert [v.isVisible() for v in panel.columns.views] == [True, False, False, False]
 

@@ -12,7 +12,7 @@ file system: the importer writes what it returns, so originals are never modifie
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 OK = "ok"
 FIXED = "fixed"  # usable after a change the studio made (converted, rotated, resampled, re-encoded text…)
@@ -22,13 +22,20 @@ DUPLICATE = "duplicate"  # same content as another item (set by the importer, no
 IMAGE, TEXT, AUDIO = "image", "text", "audio"
 KINDS = (IMAGE, TEXT, AUDIO)
 
+# What becomes of a picture's transparency (``ImportOptions.transparency``, recorded in the manifest's options):
+FLATTEN = "flatten"  # composited onto ``background`` at import: the stored item is RGB
+KEEP_ALPHA = "keep"  # the stored item keeps its alpha (RGBA PNG); the image cache composites onto ``background``
+TRANSPARENCY_CHOICES = (FLATTEN, KEEP_ALPHA)
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+
 
 @dataclass
 class ImportOptions:
     """Choices the user makes before or during import (the panel and the CLI fill these)."""
 
     resolution: int = 64  # images smaller than this (shorter side) are flagged
-    background: tuple[int, int, int] = (255, 255, 255)  # transparent pixels are composited onto this
+    background: tuple[int, int, int] = WHITE  # transparent pixels are composited onto this (at import or cache time)
+    transparency: str = FLATTEN  # FLATTEN onto ``background`` at import, or KEEP_ALPHA in the stored items
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
     # What decoding one file may cost, estimated from its header before any pixel or sample is decoded: the
     # file's bytes + the decoded picture or signal + the copies the clean-up makes (see images.decode_estimate,
@@ -45,6 +52,56 @@ class ImportOptions:
     max_clip_s: float = 20.0
     trim_silence: bool = True
     target_loudness_dbfs: float = -20.0  # RMS loudness clips are normalized to
+
+    def following(self, recorded: object) -> ImportOptions:
+        """These options with a dataset's recorded transparency choice (its manifest's ``options``): files added
+        to a dataset are treated as the ones already in it, whatever the defaults say. A new dataset (nothing
+        recorded) takes these options as they are."""
+        if not isinstance(recorded, dict) or not {"transparency", "background"} & recorded.keys():
+            return self
+        transparency, background = recorded_transparency(recorded)
+        return replace(self, transparency=transparency, background=background)
+
+
+def clamp_colour(value: object, default: tuple[int, int, int] = WHITE) -> tuple[int, int, int]:
+    """An RGB triple from options that travelled through JSON (a list) or a hand-edited manifest: anything that
+    is not three numbers becomes ``default``, numbers are clamped to 0–255."""
+    try:
+        r, g, b = (min(255, max(0, int(c))) for c in list(value)[:3])  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return r, g, b
+
+
+def colour_name(colour: object) -> str:
+    """ "white", "black" or "#RRGGBB": how fixes, reports and buttons name a background colour."""
+    rgb = clamp_colour(colour)
+    return {WHITE: "white", BLACK: "black"}.get(rgb, "#{:02X}{:02X}{:02X}".format(*rgb))
+
+
+def parse_transparency(text: str) -> tuple[str, tuple[int, int, int]]:
+    """ "keep", "white", "black" or "#RRGGBB" (a command line's words) as (transparency, background).
+
+    Raises ValueError with a sentence a person can act on."""
+    word = str(text).strip().lower()
+    if word in ("keep", "kept"):
+        return KEEP_ALPHA, WHITE
+    named = {"white": WHITE, "black": BLACK}
+    if word in named:
+        return FLATTEN, named[word]
+    hexa = word.removeprefix("#")
+    if len(hexa) == 6 and all(c in "0123456789abcdef" for c in hexa):
+        return FLATTEN, (int(hexa[0:2], 16), int(hexa[2:4], 16), int(hexa[4:6], 16))
+    raise ValueError(f"“{text}” is not a transparency choice: use keep, white, black or a colour like #336699.")
+
+
+def recorded_transparency(options: object) -> tuple[str, tuple[int, int, int]]:
+    """A dataset's transparency choice from its manifest's ``options`` (which may have been edited by hand):
+    (FLATTEN or KEEP_ALPHA, background). A dataset imported before the choice existed flattened onto its
+    ``background``, so that is what a missing choice means."""
+    options = options if isinstance(options, dict) else {}
+    mode = options.get("transparency")
+    return (mode if mode in TRANSPARENCY_CHOICES else FLATTEN), clamp_colour(options.get("background"))
 
 
 def format_bytes(n: float) -> str:

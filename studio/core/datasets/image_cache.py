@@ -2,6 +2,13 @@
 
 Layout: ``cache/images_<res>_<fit>.u8`` (N, res, res, 3), ``.npz`` (labels, split codes) and ``.json`` (the
 sidecar); consistency and damage checks are :mod:`studio.core.datasets.cache_common`'s.
+
+Transparency: a cache is RGB. Items whose transparency was kept at import (RGBA PNGs, see
+:mod:`studio.core.datasets.images`) are composited here onto the dataset's background, the colour recorded in
+its manifest's options (the Health tab's transparency choice sets it). The colour is one of the cache's
+parameters, so choosing another one makes the cache stale and the next build (or training run) composites
+again: the choice changes without importing again. Items flattened at import are RGB already; the colour
+still pads the "pad" fit.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from PIL import Image
 
 from studio.core import words
 from studio.core.datasets import images
-from studio.core.datasets.base import IMAGE
+from studio.core.datasets.base import IMAGE, clamp_colour
 from studio.core.datasets.cache_common import (
     CACHE_SCHEMA,
     TRAIN_SPLIT,
@@ -106,15 +113,13 @@ def _draft(image, resolution: int, fit: str) -> None:
 
 
 def _to_rgb(image, background: tuple[int, int, int]):
-    """Items are RGB after import; this covers hand-made datasets (alpha flattened onto the background)."""
+    """RGB, transparency composited onto ``background``: items whose transparency was kept at import (RGBA),
+    and hand-made datasets (any mode with alpha or a transparent colour key)."""
 
-    if image.mode == "RGB":
+    if image.mode == "RGB" and "transparency" not in image.info:
         return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, tuple(background))
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        return flat
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        return images.flatten_rgba(image.convert("RGBA"), clamp_colour(background))  # a list from JSON too
     return image.convert("RGB")
 
 

@@ -1,4 +1,5 @@
-"""Images: turn one source file into a clean RGB item, or say in plain words why it cannot be used.
+"""Images: turn one source file into a clean RGB item (RGBA where transparency is kept), or say in plain words why
+it cannot be used.
 
 The pipeline for one file (``normalize``), each step a small function below:
 
@@ -18,14 +19,19 @@ The pipeline for one file (``normalize``), each step a small function below:
    the band-wise conversion below keep any picture under the budget.
 2. **Decode every pixel** (``load``): this is what finds truncated and damaged files. Truncated files are
    refused, never padded: ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left alone, it is global.
-3. **Make it RGB**: transparency is flattened onto ``options.background``; CMYK, 16-bit, palette and
-   grayscale pictures are converted (16-bit and 32-bit ones in bands of rows, so no float copy of the
-   whole picture is made). Every change is named in ``fixes`` for the health report.
+3. **Make it RGB**: transparency is flattened onto ``options.background`` (named in the fix: "transparency
+   flattened onto white"), or, with ``options.transparency == KEEP_ALPHA``, kept: the item is an RGBA PNG and
+   the image cache composites it onto the dataset's background when it is built, so that colour can still be
+   changed without importing again. ``meta["transparency"]`` records which ("kept" or the colour, "#FFFFFF")
+   for every picture that really has transparent pixels, so the Health tab's transparency fix finds them.
+   CMYK, 16-bit, palette and grayscale pictures are converted (16-bit and 32-bit ones in bands of rows, so no
+   float copy of the whole picture is made). Every change is named in ``fixes`` for the health report.
 4. **Apply EXIF orientation** (read before the conversion, applied after it, so the extra copy a rotation
    makes is an 8-bit one), so a phone photo stands the way it was shot.
 5. **Hash** the decoded pixels at their original size (``dedupe_key``: the same picture saved as PNG and
    as BMP is one item) and compute a 64-bit DCT perceptual hash (``meta["phash"]``: near-duplicates).
-6. **Store**: a plain RGB JPEG or PNG that needed no change keeps its *original bytes* (status OK).
+6. **Store**: a plain RGB JPEG or PNG (or an RGBA PNG whose transparency is kept) that needed no change
+   keeps its *original bytes* (status OK).
    Re-encoding it would cost more time than all the checks above and could only lose quality or grow the
    file. Anything else is stored as a fast, lightly compressed RGB PNG, downscaled with Lanczos so its
    longer side is at most ``options.max_item_side`` (status FIXED).
@@ -53,7 +59,17 @@ import numpy as np
 import xxhash
 from PIL import Image, ImageFile, features
 
-from studio.core.datasets.base import FIXED, OK, ImportOptions, Normalized, format_bytes
+from studio.core.datasets.base import (
+    FIXED,
+    KEEP_ALPHA,
+    OK,
+    WHITE,
+    ImportOptions,
+    Normalized,
+    clamp_colour,
+    colour_name,
+    format_bytes,
+)
 
 # The JPEG opener also returns "MPO" images: JPEGs that carry extra pictures (many phone and 3-D cameras
 # write those); every reader sees a JPEG, so they pass through.
@@ -73,6 +89,8 @@ _OPENED_AS = {"MPO": "JPEG"}  # a suffix whose format Pillow opens through anoth
 _NAMED_ONLY = {"TGA"}  # no signature: a few header bytes decide, so random bytes could pass for one
 
 NOT_AN_IMAGE = "not an image file (the contents are not a picture)"
+FLATTENED = "transparency flattened onto"  # how every flattening fix begins: "… onto white", "… onto #336699"
+KEPT = "kept"  # meta["transparency"] of a picture stored with its alpha
 DAMAGED = "truncated or damaged image"
 
 _ORIENTATION_TAG = 0x0112
@@ -226,11 +244,15 @@ def _normalize(data: bytes, formats: tuple[str, ...], options: ImportOptions) ->
     fixes = ["first frame of an animation kept"] if _is_animated(image) else []
     image.load()  # every pixel: raises on truncated or damaged data
     orientation = _orientation(image)
-    image, converted = to_rgb(image, _background(options.background))
+    background = _background(options.background)
+    image, converted = to_rgb(image, background, keep_alpha=options.transparency == KEEP_ALPHA)
     image, turned = _upright(image, orientation)
     fixes += turned + converted
     width, height = image.size
     meta = {"width": width, "height": height, "format": source_format, "mode": source_mode, "phash": phash(image)}
+    transparency = transparency_record(image, converted, background)
+    if transparency:
+        meta["transparency"] = transparency
     flags = [f"smaller than {options.resolution} px"] if min(width, height) < options.resolution else []
     common: dict[str, Any] = {"flags": flags, "dedupe_key": pixel_key(image), "meta": meta}
     if not fixes and source_format in _PASSTHROUGH_SUFFIX and max(width, height) <= options.max_item_side:
@@ -367,21 +389,30 @@ def _upright(image: Image.Image, orientation: int) -> tuple[Image.Image, list[st
 
 def _background(colour: Iterable[int]) -> tuple[int, int, int]:
     """The options travel through JSON (a list) and a user may type anything: clamp to an RGB triple."""
-    try:
-        r, g, b = (min(255, max(0, int(c))) for c in list(colour)[:3])
-    except (TypeError, ValueError):
-        return 255, 255, 255
-    return r, g, b
+    return clamp_colour(colour)
+
+
+def transparency_record(image: Image.Image, fixes: list[str], background: tuple[int, int, int]) -> str | None:
+    """``meta["transparency"]`` of a normalized picture: "kept" (stored RGBA), the colour it was flattened onto
+    ("#FFFFFF"), or None for a picture without transparent pixels."""
+    if image.mode == "RGBA":
+        return KEPT
+    if any(f.startswith(FLATTENED) for f in fixes):
+        return "#{:02X}{:02X}{:02X}".format(*background)
+    return None
 
 
 # -- colour: everything becomes 8-bit RGB --------------------------------------------------------------------------
-def to_rgb(image: Image.Image, background: tuple[int, int, int]) -> tuple[Image.Image, list[str]]:
-    """8-bit RGB, transparency flattened onto ``background``; the fix names the conversion."""
+def to_rgb(
+    image: Image.Image, background: tuple[int, int, int], keep_alpha: bool = False
+) -> tuple[Image.Image, list[str]]:
+    """8-bit RGB, transparency flattened onto ``background``; the fix names the conversion. With ``keep_alpha``
+    a picture that has transparent pixels becomes 8-bit RGBA instead (the only mode other than RGB it returns)."""
     mode = image.mode
     if mode in _SIXTEEN_BIT_MODES:
         return _sixteen_bit_to_rgb(image), ["16-bit grayscale converted to RGB"]
     if mode in _ALPHA_MODES or "transparency" in image.info:
-        return _flatten(image, background, mode)
+        return _flatten(image, background, mode, keep_alpha)
     if mode == "RGB":
         return image, []
     try:
@@ -390,19 +421,32 @@ def to_rgb(image: Image.Image, background: tuple[int, int, int]) -> tuple[Image.
         raise _Unusable(f"unsupported colour format ({mode})") from None
 
 
-def _flatten(image: Image.Image, background: tuple[int, int, int], mode: str) -> tuple[Image.Image, list[str]]:
-    """Composite onto the background: the models train on RGB, and black behind a logo is rarely meant.
+def _flatten(
+    image: Image.Image, background: tuple[int, int, int], mode: str, keep_alpha: bool = False
+) -> tuple[Image.Image, list[str]]:
+    """Composite onto the background: the models train on RGB, and black behind a logo is rarely meant. The fix
+    names the colour, so the report says what the transparent pixels became.
 
     A picture whose alpha is 255 everywhere only loses an unused channel, and the report says just that.
-    An RGBA picture is used as it is (``convert`` would copy it whole).
+    An RGBA picture is used as it is (``convert`` would copy it whole). With ``keep_alpha`` a picture with
+    transparent pixels stays (or becomes) RGBA: keeping is no change for an RGBA picture, so only a conversion
+    from another mode (palette, grayscale with alpha, a transparent colour key) is named.
     """
     rgba = image if image.mode == "RGBA" else image.convert("RGBA")
     alpha = rgba.getchannel("A")
     if alpha.getextrema()[0] == 255:
         return rgba.convert("RGB"), [f"{_MODE_NAMES.get(mode, mode)} converted to RGB"]
+    if keep_alpha:
+        return rgba, [] if mode == "RGBA" else [f"{_MODE_NAMES.get(mode, mode)} converted to RGBA"]
+    return flatten_rgba(rgba, background, alpha), [f"{FLATTENED} {colour_name(background)}"]
+
+
+def flatten_rgba(rgba: Image.Image, background: tuple[int, int, int], alpha: Image.Image | None = None) -> Image.Image:
+    """An RGBA picture composited onto ``background`` (RGB): the one compositing step of the import, the
+    transparency fix and, through :func:`studio.core.datasets.image_cache.load_square`, the cache."""
     flat = Image.new("RGB", rgba.size, background)
-    flat.paste(rgba, mask=alpha)
-    return flat, ["transparency flattened onto background"]
+    flat.paste(rgba, mask=alpha if alpha is not None else rgba.getchannel("A"))
+    return flat
 
 
 def _sixteen_bit_to_rgb(image: Image.Image) -> Image.Image:
@@ -509,7 +553,10 @@ def phash(image: Image.Image) -> str:
     small bilinear step): 0.5 ms for 1024×768. Re-opening a JPEG with ``Image.draft`` to decode it at 1/8
     scale measured 1.0 ms, since the full decode is needed anyway for the exact-duplicate key.
     """
-    small = image.resize((_HASH_SIDE, _HASH_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0).convert("L")
+    small = image.resize((_HASH_SIDE, _HASH_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if small.mode == "RGBA":  # kept transparency: hashed as seen on white, so keeping or flattening look alike
+        small = flatten_rgba(small, WHITE)
+    small = small.convert("L")
     coefficients = _DCT @ np.asarray(small, dtype=np.float64) @ _DCT.T
     low = coefficients[:_HASH_KEEP, :_HASH_KEEP].ravel()
     bits = low > np.median(low[1:])

@@ -172,17 +172,24 @@ class Manifest:
             self.history.append({"action": action, "op": "include", "ids": changed, "previous": previous, "at": _now()})
         return len(changed)
 
-    def replace(self, updated: dict[str, dict], action: str) -> int:
+    def replace(self, updated: dict[str, dict], action: str, options: dict | None = None) -> int:
         """Swap whole entries (a re-import with another encoding, trimmed audio) as one undoable operation.
-        The old item files stay on disk, so undo just points back at them."""
+        The old item files stay on disk, so undo just points back at them.
+
+        ``options`` changes the dataset's recorded choices in the same operation (the transparency fix records
+        the dataset's new transparency and background with the items it changed), and undo restores them too.
+        Returns how many entries changed; a change of options alone is still recorded."""
         index = self.by_id()
         previous = {i: index[i] for i in updated if i in index}
-        if not previous:
+        new_options = {**self.options, **(options or {})}
+        if not previous and new_options == self.options:
             return 0
         self.entries = [updated.get(e["id"], e) if e["id"] in previous else e for e in self.entries]
-        self.history.append(
-            {"action": action, "op": "replace", "ids": list(previous), "previous": previous, "at": _now()}
-        )
+        op = {"action": action, "op": "replace", "ids": list(previous), "previous": previous, "at": _now()}
+        if new_options != self.options:
+            op["options"] = self.options
+            self.options = new_options
+        self.history.append(op)
         return len(previous)
 
     def undo(self) -> str | None:
@@ -198,6 +205,8 @@ class Manifest:
             }
             self._guard(list(restored.values()))  # a hostile history must not bring back an item outside
             self.entries = [restored.get(e["id"], e) for e in self.entries]
+            if isinstance(op.get("options"), dict):
+                self.options = op["options"]
             return op["action"]
         index = self.by_id()
         for i in op["ids"]:
@@ -255,6 +264,7 @@ def _is_operation(op: object) -> bool:
         and isinstance(op.get("ids"), list)
         and all(isinstance(i, str) for i in op["ids"])
         and isinstance(op.get("previous", {}), dict)
+        and isinstance(op.get("options", {}), dict)
         and isinstance(op.get("action"), str)
     )
 

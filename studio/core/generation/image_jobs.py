@@ -204,7 +204,11 @@ class GenerateVariations:
 class MakeLatentWalk:
     """A looping GIF that walks through 2+ generated images (``points``: their settings): {"path", "frames"
     (uint8 (F, R, R, 3)), "count", "fps", "settings" (the walk, also stored in the GIF's comment),
-    "frame_settings" (one per frame, for exporting a frame as a PNG that regenerates)}."""
+    "frame_settings" (one per frame, for exporting a frame as a PNG that regenerates)}.
+
+    ``out_path=None`` renders the frames only ("path" is None): the canvas previews a walk first and writes the
+    GIF when the user exports it, at the size (``scale``) and frames per step they choose then. The same points
+    and settings render the same frames, so the exported GIF is the walk that was previewed."""
 
     title = "Make a latent walk"
     kind = "generate"
@@ -213,7 +217,7 @@ class MakeLatentWalk:
         self,
         run_folder: str | Path,
         points: Sequence[dict],
-        out_path: str | Path,
+        out_path: str | Path | None,
         frames_per_leg: int = 12,
         easing: str = "smooth",
         loop: bool = True,
@@ -223,7 +227,8 @@ class MakeLatentWalk:
         step: int | None = None,
         device: str = "cpu",
     ) -> None:
-        self.run_folder, self.points, self.out_path = Path(run_folder), [dict(p) for p in points], Path(out_path)
+        self.run_folder, self.points = Path(run_folder), [dict(p) for p in points]
+        self.out_path = Path(out_path) if out_path is not None else None
         self.frames_per_leg, self.easing, self.loop, self.fps = frames_per_leg, easing, loop, fps
         self.scale, self.resample, self.device = scale, resample, device
         self.step = step if step is not None else (self.points[0].get("step") if self.points else None)
@@ -269,11 +274,15 @@ class MakeLatentWalk:
                 "loop": bool(self.loop),
             },
         )
-        ctx.check()
-        ctx.progress(0.98, "Writing the GIF…")
-        path = save_gif(frames, self.out_path, self.fps, self.scale, self.resample, comment=settings_json(settings))
+        path = None
+        if self.out_path is not None:
+            ctx.check()
+            ctx.progress(0.98, "Writing the GIF…")
+            path = str(
+                save_gif(frames, self.out_path, self.fps, self.scale, self.resample, comment=settings_json(settings))
+            )
         return {
-            "path": str(path),
+            "path": path,
             "frames": frames,
             "count": len(frames),
             "fps": float(self.fps),
@@ -474,25 +483,40 @@ def _safe(text: Any) -> str:
     return _UNSAFE.sub("_", str(text)).strip("._") or "x"
 
 
+def counted(index: Any) -> str:
+    """A zero-based index as people count it, two digits at least: 0 → "01", 2 → "03", 99 → "100".
+
+    Why one-based: the canvas says "image 3" for latent index 2, so the file must say 03 too; the padding keeps
+    a grid's files in order in a file browser (up to 99)."""
+    try:
+        return f"{int(index) + 1:02d}"
+    except (TypeError, ValueError):
+        return _safe(index)
+
+
 def default_name(settings: dict, scale: int = 1) -> str:
-    """A file name that says what the image is and differs whenever the image does, e.g.
-    ``<run>-s42-7.png``, ``<run>-cat-s42-7-t0.7-v3x0.3-1.png``, ``<run>-walk-12.png``, ``<run>-recon-photo.png``."""
+    """A file name that says what the image is and differs whenever the image does, numbered as the canvas
+    numbers its images (one-based): image 8 of seed 42 is ``<run>-s42-08.png``; also
+    ``<run>-cat-s42-08-t0.7-v3x0.3-02.png`` (its variation 2), ``<run>-walk-12.png`` (frame 12),
+    ``<run>-recon-photo.png``."""
     run = _safe(settings.get("run_id", "image"))
     source = settings.get("source", "grid")
     parts = [run]
     if settings.get("class") is not None:
         parts.append(_safe(settings["class"]))
     if source in ("grid", "variation"):
-        parts += [f"s{settings.get('seed')}", str(settings.get("latent_index"))]
+        parts += [f"s{settings.get('seed')}", counted(settings.get("latent_index"))]
         if float(settings.get("truncation", 1.0)) != 1.0:
             parts.append(f"t{float(settings['truncation']):g}")
-        parts += [f"v{v['seed']}x{float(v['strength']):g}-{v['index']}" for v in settings.get("variations") or []]
+        parts += [
+            f"v{v['seed']}x{float(v['strength']):g}-{counted(v['index'])}" for v in settings.get("variations") or []
+        ]
     elif source == "walk":
-        parts += ["walk", str(settings.get("frame", 0))]
+        parts += ["walk", counted(settings.get("frame", 0))]
     elif source == "reconstruction":
         parts += ["recon", _safe(Path(str(settings.get("input", "picture"))).stem)]
     else:
-        parts += [_safe(source), str(settings.get("frame", 0))]
+        parts += [_safe(source), counted(settings.get("frame", 0))]
     if scale and int(scale) > 1:
         parts.append(f"x{int(scale)}")
     return "-".join(parts) + ".png"

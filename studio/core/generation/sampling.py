@@ -12,7 +12,11 @@ Each step, in this order, on the next-token logits:
    remaining probability is renormalized over the allowed tokens. See "Banned words" below.
 3. **Required words** ("must appear") are reported after generation; with ``required_boost`` > 0 the tokens
    that start or continue a still-missing required word get that much added to their logit (a nudge, not
-   a guarantee: a small model may still not write it, and the report says so).
+   a guarantee: a small model may still not write it, and the report says so). A Latin word counts as written
+   only as a whole word (:func:`word_pattern`, the writer's chips use the same), so once its last letter is
+   out the boost goes to the tokens that end a word, lest "organic" become "organicalm". ``enforce_required``
+   asks the job (:class:`~studio.core.generation.text_jobs.GenerateText`) to write a variant again with other
+   seeds, steered harder each time, until it has every required word — within a bounded number of tries and time.
 4. **Temperature** (0 = greedy: always the most likely token), then **top-k** (0 = off), then **top-p**
    (nucleus: the smallest set of most likely tokens whose probabilities add up to at least p; 1.0 = off),
    then one draw from a ``torch.Generator`` of its own seeded with ``seed``: same model, prompt and settings
@@ -55,6 +59,7 @@ budget counts tokens, so a text cut by ``max_tokens`` may end with an incomplete
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
@@ -62,6 +67,7 @@ from studio.core.jobs import JobError
 
 MAX_TOKENS = 4096
 MAX_SEED = 2**63 - 1
+MAX_BOOST = 20.0  # the largest required-word boost checked() accepts
 CHECKED = 64  # candidates whose decoded text is checked against the banned words each step
 FINISH = ("length", "stop", "end", "blocked")  # why a text ended: budget, stop sequence, end-of-text, all banned
 
@@ -80,6 +86,7 @@ class SamplingSettings:
     banned_words: list[str] = field(default_factory=list)
     required_words: list[str] = field(default_factory=list)
     required_boost: float = 0.0  # logit bonus for tokens that start/continue a missing required word; 0 = off
+    enforce_required: bool = False  # write a variant again (new seed, steered) until it has every required word
 
     def checked(self) -> SamplingSettings:
         """A cleaned copy (word lists stripped, empties and duplicates dropped), or a plain JobError."""
@@ -110,6 +117,8 @@ class SamplingSettings:
                     out.append(value)
             return out
 
+        if not isinstance(self.enforce_required, bool):
+            raise JobError(f"{_LABELS['enforce_required']} must be true or false, not {self.enforce_required!r}.")
         top_p = number("top_p", 0.0, 1.0)
         if top_p <= 0.0:
             raise JobError("Top-p must be above 0 (1 keeps every token).")
@@ -123,7 +132,8 @@ class SamplingSettings:
             stop=words("stop", strip=False),
             banned_words=words("banned_words"),
             required_words=words("required_words"),
-            required_boost=number("required_boost", 0.0, 20.0),
+            required_boost=number("required_boost", 0.0, MAX_BOOST),
+            enforce_required=self.enforce_required,
         )
 
     def to_dict(self) -> dict:
@@ -147,7 +157,28 @@ _LABELS = {
     "banned_words": "Banned words",
     "required_words": "Required words",
     "required_boost": "The required-word boost",
+    "enforce_required": "Making every variant use the required words",
 }
+
+
+def word_pattern(word: str) -> re.Pattern:
+    """How a required (or never-use) word is found in a finished text, here and in the writer's chips alike:
+    case-insensitive; a Latin word matches whole words only ("eco" is not in "economy"), while Chinese and
+    other scripts written without spaces match anywhere (they have no word boundaries to look for)."""
+    body = re.escape(word)
+    if has_word_boundaries(word):
+        body = rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])"
+    return re.compile(body, re.IGNORECASE)
+
+
+def has_word_boundaries(word: str) -> bool:
+    """A Latin word (letters, digits, apostrophes, spaces, hyphens): it counts only as a whole word."""
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9' -]*", word) is not None
+
+
+def missing_words(text: str, required: list[str]) -> list[str]:
+    """The required words ``text`` lacks, in their order (see :func:`word_pattern`)."""
+    return [word for word in required if not word_pattern(word).search(text)]
 
 
 def variant_settings(settings: SamplingSettings, index: int) -> SamplingSettings:
@@ -312,6 +343,8 @@ class _Rules:
         self.keep = max((len(w) for w in words), default=1) + 1  # +1: the character before a word
         self.tail = prompt.casefold()[-self.keep :]  # case-folded end of prompt + output (complete characters)
         self.output = ""  # case-folded output, to know which required words are still missing
+        self.patterns = {w: word_pattern(w) for w in self.required}
+        self.found: set[str] = set()  # required words the output has as whole words (as the job's check finds them)
         self.pending = b""  # bytes of a character not yet complete
         self._texts: dict[int, str] = {}
         self.static = None
@@ -330,8 +363,29 @@ class _Rules:
         folded = new_text.casefold()
         self.tail = (self.tail + folded)[-self.keep :]
         if self.required:
+            before = len(self.output)
             self.output += folded
+            self.found.update(w for w in self.required if w not in self.found and self._written(w, before))
         self.pending = bytes(pending)
+
+    def _written(self, word: str, before: int) -> bool:
+        """Whether the output now has ``word`` as a whole word, looking only where the new text (which began at
+        ``before``) can have completed or closed it. A Latin word at the very end is not written yet: the next
+        character may glue it to another ("organic" + "alm")."""
+        for match in self.patterns[word].finditer(self.output, max(0, before - len(word) - 1)):
+            if match.end() < len(self.output) or not has_word_boundaries(word):
+                return True
+        return False
+
+    def _ends_with(self, word: str) -> bool:
+        """The output ends with ``word`` (a Latin one) starting at a word boundary: only a boundary may follow."""
+        start = len(self.output) - len(word)
+        return (
+            start >= 0
+            and self.output.endswith(word)
+            and has_word_boundaries(word)
+            and (start == 0 or not self.output[start - 1].isalnum())
+        )
 
     def _text(self, token: int) -> str:
         """Case-folded characters that ``token`` completes after the pending bytes."""
@@ -376,16 +430,22 @@ class _Rules:
 
         if self.static is not None:
             logits.masked_fill_(self.static, float("-inf"))
-        missing = [w for w in self.required if w not in self.output] if self.boost > 0 else []
+        missing = [w for w in self.required if w not in self.found] if self.boost > 0 else []
         if not self.banned and not missing:
             return set()
+        closing = any(self._ends_with(w) for w in missing)  # a word just written: steer to a boundary after it
         candidates = torch.topk(logits, min(CHECKED, logits.numel())).indices.tolist()
         for token in candidates:
             if self.completes_banned(token):
                 logits[token] = float("-inf")
-            elif missing and self._advances_required(token, missing):
+            elif missing and (self._advances_required(token, missing) or (closing and self._closes(token))):
                 logits[token] += self.boost
         return set(candidates)
+
+    def _closes(self, token: int) -> bool:
+        """``token`` starts with a character that ends a word (a space, a full stop…)."""
+        piece = self._text(token)
+        return bool(piece) and not piece[0].isalnum()
 
 
 def _complete_text(data: bytes) -> str:

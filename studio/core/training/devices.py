@@ -48,15 +48,36 @@ def _cpu_info() -> DeviceInfo:
     return DeviceInfo(id="cpu", kind="cpu", name=f"CPU ({words.count(threads, 'thread')})")
 
 
+_window_thread_limit: int | None = None  # Preferences ▸ CPU threads; None: all cores but one
+
+
+def set_window_thread_limit(count: int | None) -> None:
+    """The user's choice of CPU threads for jobs started from the window (None: the default, all cores but one).
+
+    A plain module value rather than a setting read here: core never reads the app's settings file, and the
+    window sets it at start-up and whenever Preferences change it, so the next job started picks it up.
+    """
+    global _window_thread_limit
+    _window_thread_limit = int(count) if count else None
+
+
+def default_threads_beside_a_window() -> int:
+    """All cores but one (see :func:`threads_beside_a_window` for why)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def threads_beside_a_window() -> int:
-    """CPU threads a job should use while a window shares the machine: all cores but one.
+    """CPU threads a job should use while a window shares the machine: the user's choice in Preferences,
+    else all cores but one; never more than the machine has (a settings file from a bigger machine).
 
     Measured on a 2-core machine (tests/benchmarks/test_training_gui.py, reference recipe flat out): with
     both cores training, the window's event loop ran up to 36 ms late (p99 26 ms) at 32 steps/s; with one
     core left to it, at most 23 ms (p99 11 ms, median 0.16 ms) at 51-54 steps/s, because the GUI thread
     and the OpenMP workers no longer take the same cores from each other.
     """
-    return max(1, (os.cpu_count() or 1) - 1)
+    if _window_thread_limit is None:
+        return default_threads_beside_a_window()
+    return max(1, min(_window_thread_limit, os.cpu_count() or 1))
 
 
 @contextlib.contextmanager

@@ -6,6 +6,9 @@ reads the record, nothing else names a family id:
 
 * the Training panel: the model list for a dataset's kind, the description, the presets and their titles
   (:data:`PRESET_TITLES`), the resolution choice, and every setting with its default (:func:`default_config`);
+  what each setting is called, its tooltip, choices and range live beside the table, in
+  :mod:`studio.core.training.setting_docs` (shared keys such as ``lr`` are described once, not per family): a
+  family that adds a setting describes it there, and tests/core/training/test_setting_docs.py fails until it does;
 * the engine: the recipe class (``recipe``, a ``"module:Class"`` string, imported when a run starts);
 * "Open in …" on a checkpoint, and which runs each creation panel lists (``panel``);
 * loading a trained model to generate with it, and the starter-model export (``generator``: which network of a

@@ -82,7 +82,7 @@ class TrainJob:
         self.run_id: str | None = None
         self.run_folder: Path | None = None
         self.engine: Engine | None = None
-        self.title = f"Training {family} on {dataset}"
+        self.title = f"Training {_display_name(family)} on “{dataset}”"
         self._pending: list[str] = []
         self._lock = threading.Lock()
         self._run_lock = None  # the run's ProcessLock while this job trains it
@@ -507,3 +507,10 @@ def run_in_use_message(run_id: str, owner: Owner | None) -> str:
         f"stop that one first (press Stop in the studio's Training panel, or Ctrl+C where it runs, or: "
         f"{owner.how_to_stop()}), then resume it."
     )
+
+
+def _display_name(family: str) -> str:
+    """The family's title ("Image GAN (DCGAN)") for the job's title in the status bar; the id if it is unknown
+    (the job then fails with a plain message when it starts)."""
+    found = families.find(family)
+    return found.title if found is not None else family

@@ -1,4 +1,5 @@
-"""Run folders: ``<project>/runs/<run-id>/`` with config.json, status.json, metrics.jsonl, checkpoints/, samples/.
+"""Run folders: ``<project>/runs/<run-id>/`` with config.json, status.json, metrics.jsonl, checkpoints/, samples/
+(and meta.json once the user names the run).
 
 No torch here: the Training panel lists runs, reads curves and finds interrupted runs at start-up.
 
@@ -31,6 +32,9 @@ from studio.core.untrusted import read_json
 
 RUNS = "runs"
 RUN_LOCK = ".run.lock"
+RUN_META = "meta.json"  # what the user says about the run (its name); see set_run_name
+META_CAP = 64 * 1024  # a name is at most NAME_LIMIT characters: meta.json is well under 1 KB
+NAME_LIMIT = 80
 STALE_AFTER_S = 60.0
 ACTIVE = ("running", "paused")
 _CHECKPOINT = re.compile(r"^step-(\d+)\.json$")
@@ -47,6 +51,7 @@ class RunInfo:
     total_steps: int
     created: str
     interrupted: bool
+    name: str = ""  # the user's name for the run (meta.json); "" when it has none
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class CheckpointInfo:
     path_weights: Path
     metrics: dict
     best: bool
+    created: str = ""  # when it was saved (ISO 8601, from its .json); "" when the record does not say
 
 
 # -- creating --------------------------------------------------------------------------------------------------
@@ -197,8 +203,16 @@ def checkpoints(run_folder: str | Path) -> list[CheckpointInfo]:
             meta = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
+        created = meta.get("created")
         found.append(
-            CheckpointInfo(int(match.group(1)), path, weights, dict(meta.get("metrics") or {}), bool(meta.get("best")))
+            CheckpointInfo(
+                int(match.group(1)),
+                path,
+                weights,
+                dict(meta.get("metrics") or {}),
+                bool(meta.get("best")),
+                created if isinstance(created, str) else "",
+            )
         )
     return sorted(found, key=lambda c: c.step)
 
@@ -272,9 +286,49 @@ def run_info(folder: Path) -> RunInfo | None:
             total_steps=int(status.get("total_steps") or settings.get("steps", 0)),
             created=str(config.get("created", "")),
             interrupted=is_interrupted(status),
+            name=read_run_name(folder),
         )
     except (OSError, ValueError, TypeError, AttributeError, JobError):
         return None
+
+
+def clean_run_name(name: str) -> str:
+    """``name`` as one short line: control characters and runs of spaces become one space, and at most
+    :data:`NAME_LIMIT` characters stay (a name read from a received folder cannot stretch or break a list row)."""
+    text = "".join(" " if (ord(c) < 32 or ord(c) == 127) else c for c in str(name))
+    return " ".join(text.split())[:NAME_LIMIT].strip()
+
+
+def read_run_name(folder: str | Path) -> str:
+    """The user's name for the run (meta.json), "" when it has none or the file is unreadable: the run is then
+    listed by its date and model, as before it was named."""
+    try:
+        meta = read_json(Path(folder) / RUN_META, cap=META_CAP, what="the run's name")
+    except (OSError, ValueError, JobError):
+        return ""
+    return clean_run_name(meta.get("name") or "") if isinstance(meta, dict) else ""
+
+
+def set_run_name(folder: str | Path, name: str) -> str:
+    """Name the run in ``folder`` (an empty name removes it); returns the name as stored.
+
+    The name lives in its own small file, meta.json, not in config.json (the run's recipe, which a resume reads)
+    or status.json (rewritten every few seconds by the process that trains the run, which would race with a
+    rename). The folder keeps its id, so ``--run <id>``, ``--resume <id>`` and every path into it still work.
+    Written atomically; other keys of meta.json are kept."""
+    folder = Path(folder)
+    try:
+        meta = read_json(folder / RUN_META, cap=META_CAP, what="the run's name")
+    except (OSError, ValueError, JobError):
+        meta = {}
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    cleaned = clean_run_name(name)
+    if cleaned:
+        meta["name"] = cleaned
+    else:
+        meta.pop("name", None)
+    atomic_write_json(folder / RUN_META, meta)
+    return cleaned
 
 
 def list_runs(project_root: str | Path) -> list[RunInfo]:

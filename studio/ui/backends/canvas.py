@@ -83,9 +83,13 @@ class CanvasBackend:
         easing: str,
         loop: bool,
         fps: int,
-        gif_path: Path,
+        gif_path: Path | None,
+        scale: int = 1,
+        resample: str = "nearest",
     ):
-        """Job → {"frames": uint8 (F, R, R, 3), "gif": the GIF written, "fps"}."""
+        """Job → {"frames": uint8 (F, R, R, 3), "gif": the GIF written (None when ``gif_path`` is None: the
+        canvas's preview), "fps"}. The export passes a path and the size the user chose (``scale`` times the
+        model's pixels, ``resample`` as the PNG export); the same walk renders the same frames either way."""
 
         job = MakeLatentWalk(
             folder,
@@ -95,10 +99,13 @@ class CanvasBackend:
             easing=easing,
             loop=loop,
             fps=fps,
+            scale=scale,
+            resample=resample,
             step=step,
             device=self.device,
         )
-        return CoreJob("Making a latent walk", job, lambda r: {**r, "gif": r["path"], "fps": fps})
+        title = "Making a latent walk" if gif_path is None else "Exporting the walk as a GIF"
+        return CoreJob(title, job, lambda r: {**r, "gif": r["path"], "fps": fps})
 
     def export_job(self, items: list[tuple[np.ndarray, dict]], folder: Path, scale: int, resample: str):
         """Job → the PNG paths written, settings embedded (native size or upscaled ``scale`` times)."""

@@ -14,6 +14,7 @@ import importlib.util
 import inspect
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -53,6 +54,7 @@ def run_info(run: RunInfo) -> dict:
         "total_steps": run.total_steps,
         "created": run.created,
         "interrupted": run.interrupted,
+        "name": run.name,
     }
 
 
@@ -77,6 +79,7 @@ def checkpoint_info(checkpoint: CheckpointInfo) -> dict:
         "path_weights": str(checkpoint.path_weights),
         "metrics": dict(checkpoint.metrics),
         "best": checkpoint.best,
+        "created": checkpoint.created,
     }
 
 
@@ -168,6 +171,32 @@ class TrainingBackend:
 
     def export_metrics_csv(self, folder: Path, path: Path) -> None:
         runs.export_metrics_csv(folder, path)
+
+    def rename_run(self, folder: Path, name: str) -> str:
+        return runs.set_run_name(folder, name)
+
+
+@runtime_checkable
+class RunNaming(Protocol):
+    """Optional beside the training contract: naming a run (its folder keeps its id; "" removes the name).
+    A backend without it lists runs by date and model, and the run list offers no Rename."""
+
+    def rename_run(self, folder: Path, name: str, /) -> str:
+        """Store ``name`` for the run in ``folder``; returns the name as stored (cleaned to one short line)."""
+        ...
+
+
+class RenameJob:
+    """Job: store a run's new name (a small atomic write, fsync'ed: not on the GUI thread)."""
+
+    title = "Renaming the run"
+    kind = "task"
+
+    def __init__(self, backend: RunNaming, run_id: str, folder: Path, name: str) -> None:
+        self.backend, self.run_id, self.folder, self.name = backend, run_id, folder, name
+
+    def __call__(self, ctx: JobContext) -> dict:
+        return {"run_id": self.run_id, "name": self.backend.rename_run(self.folder, self.name)}
 
 
 class CatalogJob:
@@ -265,6 +294,7 @@ class SuggestJob:
             "family": suggestion.family,
             "settings": suggestion.settings,
             "reasons": list(suggestion.reasons),
+            "facts": {"classes": facts.classes},  # what the dataset decides (setting_docs.fixed_by_data)
         }
 
 

@@ -44,6 +44,7 @@ SETTINGS_KEYS = (
     "stop",
     "banned_words",
     "required_words",
+    "enforce_required",  # resample a variant until it uses every must-use word (SamplingSettings)
 )
 
 

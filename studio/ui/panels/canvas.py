@@ -7,18 +7,28 @@ What the user does here:
   for a model trained on class folders. *Generate* (Ctrl+Return) fills the grid.
 * **Grid** (centre): click to select, Ctrl-click or tick the corner box to pick several, arrows move, Enter or a
   double click enlarges (Esc goes back), Space or the star marks a favourite; *Favourites* shows every starred
-  image of the session.
+  image of the session. Choosing another model or checkpoint clears the grid (and its strips): what the centre
+  shows always comes from the model the controls name, and Export waits for new pictures.
+* **Strips** (under the grid): Variations and Make walk each open a titled strip ("Variations of image 3 ·
+  strength 0.30", "Walk through 4 images · 24 frames") and leave the grid as it is; strips stack, newest
+  first, scroll, and close with their ✕. A variation in a strip is selected, starred, enlarged, exported and
+  varied like a grid image. Selecting happens in one row at a time (the grid or one strip): picking images
+  for a walk or an export picks them in the row clicked last.
 * **Details** (right tabs): *Image* — the selected picture large, its settings, Variations (nearby latents,
-  with a strength), Export PNG (native or upscaled ×2/×4/×8, nearest or Lanczos, settings embedded; Ctrl+E);
-  *Walk* — a latent walk through the picked images (frames per step, easing, loop) playing in the panel and
-  saved as a looping GIF; *Compare* — "Open PNG…" regenerates an exported picture from its embedded settings
-  and says whether every pixel matches, and a VAE's reconstruction of a dropped picture (two dropped pictures
-  make a morph).
+  with a strength), Export PNG (sizes listed in pixels, "128 × 128 px (×4)", nearest or Lanczos, settings
+  embedded; Ctrl+E); *Walk* — a latent walk through the picked images (frames per step, easing, loop) playing
+  in the panel; "Export GIF…" (there or on its strip) asks for the size (×1–×8, shown in pixels) and frames per
+  step, then writes the looping GIF; *Compare* — "Open PNG…" regenerates an exported picture from its embedded
+  settings and says whether every pixel matches, and a VAE's reconstruction of a dropped picture (two dropped
+  pictures make a morph).
+
+Numbers are one-based everywhere a person reads them: the details say "Image 3", a strip says "image 3", and
+that picture's file is ``…-s42-03.png`` (the core's ``default_name``).
 
 Rules this panel keeps (ARCHITECTURE.md): no ML and no torch here. Every generation is a job started through
 the window's registry via :mod:`studio.ui.backends.canvas`; results arrive as numpy ``uint8`` arrays and
-become QImages here. Each purpose — listing models, the grid (and variations), the walk, export, the Compare
-tab — has its own job slot: a new request cancels that purpose's stale one, whose late result never arrives.
+become QImages here. Each purpose — listing models, the grid, variations, the walk, its export, the PNG export,
+the Compare tab — has its own job slot: a new request cancels that purpose's stale one, whose late result never arrives.
 The progress line follows the job started last. Job signals go to this object's slots.
 """
 
@@ -30,11 +40,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QLabel,
     QPushButton,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -46,9 +58,11 @@ from studio.core.project import Project
 from studio.ui.backends.canvas import CanvasBackend, ModelsJob
 from studio.ui.panels.creation import ModelListPanel
 from studio.ui.widgets.canvas.controls import GRID_SIZES, CanvasControls
-from studio.ui.widgets.canvas.grid import CanvasGrid, describe_settings, settings_key
+from studio.ui.widgets.canvas.grid import CanvasGrid, describe_settings, last_variation, settings_key
+from studio.ui.widgets.canvas.strips import CanvasStrip, StripStack
 from studio.ui.widgets.canvas.viewer import ComparePane, DetailsPane, EnlargedView, to_qimage
 from studio.ui.widgets.canvas.walk import WalkPane
+from studio.ui.widgets.canvas.walk_export import WALK_SCALES, WalkExportDialog, walk_frames
 from studio.ui.widgets.common.drop_overlay import DropOverlay
 from studio.ui.widgets.common.empty_state import EmptyState
 from studio.ui.widgets.common.model_picker import model_title
@@ -68,6 +82,16 @@ def picture_filter() -> str:
 def _columns(count: int) -> int:
     """A square-ish grid: 4 → 2 columns, 16 → 4, 36 → 6, 64 → 8; 5 favourites → 3."""
     return max(1, math.ceil(count**0.5))
+
+
+def _image_name(settings: dict) -> str:
+    """How the canvas names a picture in a title: "image 3", "image 3, variation 5" (one-based, as the details
+    pane and the exported file names count)."""
+    name = f"image {int(settings.get('latent_index', 0)) + 1}"
+    variation = last_variation(settings)
+    if variation is not None:
+        name += f", variation {int(variation.get('index', 0)) + 1}"
+    return name
 
 
 def _tiles(result: dict) -> list[dict]:
@@ -98,8 +122,10 @@ class ImageCanvasPanel(ModelListPanel):
         "appears here, ready to generate.",
     )
 
-    generated = Signal(int)  # tiles shown after a grid or variations job
-    walk_ready = Signal(str)  # GIF path
+    generated = Signal(int)  # tiles shown after a grid job
+    strip_opened = Signal(object)  # the CanvasStrip a variations or walk job opened under the grid
+    walk_ready = Signal(int)  # a walk's frames are made (previewed, not written yet)
+    walk_exported = Signal(str)  # the GIF a walk export wrote
     exported = Signal(list)  # paths written
     compared = Signal(dict)  # the Compare tab's result ("identical" for Open PNG)
 
@@ -114,8 +140,18 @@ class ImageCanvasPanel(ModelListPanel):
         self._pick_order: list[str] = []  # keys of picked tiles, in the order they were picked
         self._png_settings: dict | None = None  # what the last "Open PNG…" read
         self._select_after: int | None = None  # the latent to select when the next grid arrives
-        # models_slot and generate_slot (the grid and variations) come with ModelListPanel
+        self._model_key: tuple | None = None  # (run, step) the controls named last: another one clears the grid
+        self._walk_shown: CanvasStrip | None = None  # the walk strip the Walk tab plays
+        self.walk_dialog: WalkExportDialog | None = None  # open while the user chooses how to export a walk
+        self._walk_export = {"scale": 4, "resample": "nearest"}  # the dialog's last choice
+        self._walk_recipe: dict = {}  # the walk being made: what its strip's export needs
+        self._exporting: dict = {}  # the walk the export dialog is about
+        self._export_words = ""  # "48 frames, 128 × 128 px": the banner after a walk export
+        self._variations_of: tuple[dict, float] = ({}, 0.0)  # the image being varied, and the strength
+        # models_slot and generate_slot (the grid) come with ModelListPanel
+        self.variations_slot = self.job_slot()
         self.walk_slot = self.job_slot()
+        self.walk_export_slot = self.job_slot()
         self.export_slot = self.job_slot()
         self.compare_slot = self.job_slot()  # Open PNG, reconstruction, morph
 
@@ -148,10 +184,8 @@ class ImageCanvasPanel(ModelListPanel):
         bar = self.work_bar(self.grid_label, self.favourites_button)
 
         self.grid = CanvasGrid()
-        self.grid.favourite_clicked.connect(self._on_star_clicked)
-        self.grid.enlarge_requested.connect(self.enlarge)
-        self.grid.selectionModel().currentChanged.connect(self._on_current)
-        self.grid.selectionModel().selectionChanged.connect(self._on_selection)
+        self.active: CanvasGrid = self.grid  # the row (grid or strip) the user acts on: clicked or tabbed last
+        self._watch_view(self.grid)
         self.grid_empty = EmptyState("Press Generate", "", action="Go to Training")
         self.grid_empty.action_triggered.connect(self._go_to_training)
         self.enlarged = EnlargedView()
@@ -163,8 +197,16 @@ class ImageCanvasPanel(ModelListPanel):
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(16, 0, 16, 0)
         centre_layout.setSpacing(8)
+        self.strips = StripStack()
+        self.strips.changed.connect(self._on_strips_changed)
+        self.centre_split = QSplitter(Qt.Orientation.Vertical, objectName="canvasCentreSplit")
+        self.centre_split.setChildrenCollapsible(False)
+        self.centre_split.addWidget(self.centre)
+        self.centre_split.addWidget(self.strips)
+        self.centre_split.setStretchFactor(0, 3)
+        self.centre_split.setStretchFactor(1, 2)
         centre_layout.addLayout(bar)
-        centre_layout.addWidget(self.centre, 1)
+        centre_layout.addWidget(self.centre_split, 1)
         centre.setMinimumWidth(360)
 
         # right: the selected image, the walk, the comparison
@@ -175,6 +217,7 @@ class ImageCanvasPanel(ModelListPanel):
         self.details.enlarge_requested.connect(self.enlarge_current)
         self.walk = WalkPane()
         self.walk.walk_requested.connect(self.make_walk)
+        self.walk.export_requested.connect(self.export_shown_walk)
         self.compare = ComparePane()
         self.compare.use_requested.connect(self.use_png_settings)
         self.tabs = self.side_tabs(((self.details, "Image"), (self.walk, "Walk"), (self.compare, "Compare")), 270)
@@ -194,11 +237,14 @@ class ImageCanvasPanel(ModelListPanel):
 
     # -- project, model list ------------------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
-        for slot in (self.generate_slot, self.walk_slot, self.compare_slot):  # their results belong to the old project
-            slot.discard()
+        for slot in (self.generate_slot, self.variations_slot, self.walk_slot, self.compare_slot):
+            slot.discard()  # their results belong to the old project
         super().set_project(project)
         self.models = None
         self.favourites = {}
+        self._model_key = None
+        self._tiles = []
+        self.strips.clear()
         self._show_tiles([], "")
         self.controls.set_models([])
         self.compare.clear()
@@ -276,6 +322,7 @@ class ImageCanvasPanel(ModelListPanel):
         self.favourites_button.setChecked(False)
         self._tiles = tiles
         self._show_tiles(tiles, self._grid_title_for(tiles))
+        self._set_active(self.grid)
         wanted, self._select_after = self._select_after, None
         row = next((r for r, t in enumerate(tiles) if t["settings"].get("latent_index") == wanted), None)
         if row is not None:
@@ -292,16 +339,64 @@ class ImageCanvasPanel(ModelListPanel):
         strength = self.details.strength.value() / 100
         seed = int(hashlib.sha256(settings_key(tile["settings"]).encode()).hexdigest()[:8], 16) % 1_000_000
         job = self.backend.variations_job(args[0], args[1], tile["settings"], strength, VARIATIONS, seed)
-        self._run_in(self.generate_slot, job, self._on_grid)
+        self._variations_of = (dict(tile["settings"]), strength)
+        self._run_in(self.variations_slot, job, self._on_variations)
+
+    @Slot(object)
+    def _on_variations(self, result: dict) -> None:
+        """A strip under the grid: the image itself first, then its variations (the grid stays as it was)."""
+        tiles = _tiles(result)
+        if not tiles:
+            return
+        base, strength = self._variations_of
+        title = f"Variations of {_image_name(base)} · strength {strength:.2f}"
+        strip = CanvasStrip.variations(title, tiles, f"First: the image itself ({describe_settings(base)})")
+        self._add_strip(strip)
+        self._watch_view(strip.grid)
+        strip.grid.model_.set_favourites(set(self.favourites))
+        self._set_active(strip.grid)
+        strip.grid.setFocus()
+        self.strip_opened.emit(strip)
 
     @Slot(str)
     def _on_job_failed(self, message: str) -> None:
         self.banner.show_message(message, "error")
 
-    # -- the grid ----------------------------------------------------------------------------------------------
+    # -- the grid and its strips: one active row ----------------------------------------------------------------
+    def _watch_view(self, view: CanvasGrid) -> None:
+        """Route a row's clicks, keys and selection to the panel (the grid's, and each variations strip's)."""
+        view.became_active.connect(self._on_view_activated)
+        view.favourite_clicked.connect(self._on_star_clicked)
+        view.enlarge_requested.connect(self.enlarge)
+        view.selectionModel().currentChanged.connect(self._on_current)
+        view.selectionModel().selectionChanged.connect(self._on_selection)
+
+    def views(self) -> list[CanvasGrid]:
+        """The grid, then every variations strip's row."""
+        return [self.grid, *(s.grid for s in self.strips.strips() if s.grid is not None)]
+
+    @Slot(object)
+    def _on_view_activated(self, view: CanvasGrid) -> None:
+        self._set_active(view)
+
+    def _set_active(self, view: CanvasGrid) -> None:
+        """Act on ``view`` from now on. The other rows lose their selection: one selection at a time keeps
+        "Export 3 PNG…" and a walk's picks unambiguous (the order of picks is per row)."""
+        if view is self.active:
+            return
+        self.active = view
+        self._pick_order = []
+        for other in self.views():
+            if other is not view and other.selectionModel().hasSelection():
+                other.selectionModel().clearSelection()
+                other.viewport().update()
+        self._on_current()
+        self._on_selection()
+
     def _show_tiles(self, tiles: list[dict], title: str) -> None:
         self.grid_title = title
-        self._pick_order = []
+        if self.active is self.grid:
+            self._pick_order = []
         self.grid.set_tiles(tiles, _columns(max(4, len(tiles))))
         self.grid.model_.set_favourites(set(self.favourites))
         self.grid_label.setText(title)
@@ -312,15 +407,19 @@ class ImageCanvasPanel(ModelListPanel):
         self._update_view()
 
     def current_tile(self) -> dict | None:
-        row = self.grid.current_row()
-        tiles = self.grid.tiles()
+        row = self.active.current_row()
+        tiles = self.active.tiles()
         return tiles[row] if 0 <= row < len(tiles) else None
 
     def picked_tiles(self) -> list[dict]:
-        """The picked images in the order they were picked (the walk's order)."""
-        by_key = {t["key"]: t for t in self.grid.tiles()}
-        picked = [by_key[k] for k in self._pick_order if k in by_key]
-        return picked
+        """The picked images of the active row, in the order they were picked (the walk's order)."""
+        by_key = {t["key"]: t for t in self.active.tiles()}
+        return [by_key[k] for k in self._pick_order if k in by_key]
+
+    def _acted_rows(self) -> list[int]:
+        """What Export and Space act on: the picked rows of the active row, else its current one."""
+        view = self.active
+        return view.selected_rows() or ([view.current_row()] if view.current_row() >= 0 else [])
 
     def _model_title(self, settings: dict) -> str:
         info = next((m for m in self.models or [] if m["run_id"] == settings.get("run_id")), None)
@@ -332,13 +431,23 @@ class ImageCanvasPanel(ModelListPanel):
         self.details.show_tile(
             tile, self._model_title(tile["settings"]) if tile else "", bool(tile and tile["key"] in self.favourites)
         )
+        self._name_export_sizes(tile)
         self._update_buttons()
+
+    def _name_export_sizes(self, tile: dict | None) -> None:
+        """The export list says pixels: the picture's own size, else the chosen model's resolution."""
+        if tile is not None:
+            height, width = np.asarray(tile["pixels"]).shape[:2]
+        else:
+            width = height = int((self.controls.info() or {}).get("resolution") or 0)
+        self.details.set_picture_size(width, height)
 
     @Slot()
     def _on_selection(self, *_args) -> None:
-        keys = [self.grid.tiles()[r]["key"] for r in self.grid.selected_rows()]
+        tiles = self.active.tiles()
+        keys = [tiles[r]["key"] for r in self.active.selected_rows() if r < len(tiles)]
         self._pick_order = [k for k in self._pick_order if k in keys] + [k for k in keys if k not in self._pick_order]
-        self.grid.viewport().update()
+        self.active.viewport().update()
         self._update_buttons()
 
     @Slot(int)
@@ -347,14 +456,13 @@ class ImageCanvasPanel(ModelListPanel):
 
     @Slot()
     def toggle_favourite(self) -> None:
-        """Space / the star button: star or unstar the picked images (or the current one)."""
-        if self.centre.currentWidget() is self.grid_empty:
+        """Space / the star button: star or unstar the picked images (or the current one) of the active row."""
+        if self.active is self.grid and self.centre.currentWidget() is self.grid_empty:
             return
-        rows = self.grid.selected_rows() or ([self.grid.current_row()] if self.grid.current_row() >= 0 else [])
-        self._toggle_favourite_rows(rows)
+        self._toggle_favourite_rows(self._acted_rows())
 
     def _toggle_favourite_rows(self, rows: list[int]) -> None:
-        tiles = [self.grid.tiles()[r] for r in rows if 0 <= r < len(self.grid.tiles())]
+        tiles = [self.active.tiles()[r] for r in rows if 0 <= r < len(self.active.tiles())]
         if not tiles:
             return
         star = not all(t["key"] in self.favourites for t in tiles)
@@ -365,9 +473,9 @@ class ImageCanvasPanel(ModelListPanel):
                 self.favourites.pop(tile["key"], None)
         if self.showing_favourites and not star:
             self._show_favourites()
-        else:
-            self.grid.model_.set_favourites(set(self.favourites))
-            self._on_current()
+        for view in self.views():
+            view.model_.set_favourites(set(self.favourites))
+        self._on_current()
         count = len(self.favourites)
         self.favourites_button.setText(f"★ Favourites ({count})" if count else "★ Favourites")
 
@@ -378,6 +486,7 @@ class ImageCanvasPanel(ModelListPanel):
             self._show_favourites()
         else:
             self._show_tiles(self._tiles, self._grid_title_for(self._tiles))
+        self._set_active(self.grid)
 
     def _show_favourites(self) -> None:
         tiles = list(self.favourites.values())
@@ -387,14 +496,11 @@ class ImageCanvasPanel(ModelListPanel):
     def _grid_title_for(tiles: list[dict]) -> str:
         if not tiles:
             return ""
-        settings = tiles[0]["settings"]
-        if len(tiles) > 1 and len(tiles[1]["settings"].get("variations") or []) > len(settings.get("variations") or []):
-            return f"Variations of {describe_settings(settings).split(' · truncation')[0]}"
-        return f"{words.count(len(tiles), 'image')} · seed {settings.get('seed')}"
+        return f"{words.count(len(tiles), 'image')} · seed {tiles[0]['settings'].get('seed')}"
 
     @Slot(int)
     def enlarge(self, row: int) -> None:
-        tiles = self.grid.tiles()
+        tiles = self.active.tiles()
         if not 0 <= row < len(tiles):
             return
         self.enlarged.show_tile(tiles[row], self._model_title(tiles[row]["settings"]))
@@ -404,14 +510,52 @@ class ImageCanvasPanel(ModelListPanel):
 
     @Slot()
     def enlarge_current(self) -> None:
-        self.enlarge(self.grid.current_row())
+        self.enlarge(self.active.current_row())
 
     @Slot()
     def back_to_grid(self) -> None:
         if self.centre.currentWidget() is self.enlarged:
             self.centre.setCurrentWidget(self.grid)
-            self.grid.setFocus()
+            self.active.setFocus()
         self._update_buttons()
+
+    # -- strips ----------------------------------------------------------------------------------------------------
+    def _add_strip(self, strip: CanvasStrip) -> None:
+        first = not self.strips.strips()
+        strip.close_requested.connect(self.close_strip)
+        strip.export_requested.connect(self.export_walk)
+        strip.play_requested.connect(self.play_walk)
+        self.strips.add(strip)
+        if first:  # the grid keeps most of the height; the strips scroll in the rest
+            total = sum(self.centre_split.sizes()) or self.centre_split.height()
+            self.centre_split.setSizes([max(200, total * 3 // 5), max(150, total * 2 // 5)])
+
+    @Slot(object)
+    def close_strip(self, strip: CanvasStrip) -> None:
+        if strip.grid is not None and strip.grid is self.active:
+            self._set_active(self.grid)
+        if strip is self._walk_shown:
+            self._walk_shown = None
+            self.walk.show_frames([], "", "")
+        self.strips.remove(strip)
+
+    @Slot()
+    def _on_strips_changed(self) -> None:
+        self._update_buttons()
+
+    def _clear_results(self) -> None:
+        """Another model or checkpoint: the grid, its strips and the walk belong to the old one. Jobs still making
+        them are dropped (their results would come back under the new model's name); favourites stay."""
+        for slot in (self.generate_slot, self.variations_slot, self.walk_slot):
+            slot.discard()
+        self._tiles = []
+        self._set_active(self.grid)
+        if self._walk_shown is not None:
+            self._walk_shown = None
+            self.walk.show_frames([], "", "")
+        self.strips.clear()
+        if not self.showing_favourites:
+            self._show_tiles([], "")
 
     # -- walk ----------------------------------------------------------------------------------------------------
     def _output_folder(self, name: str) -> Path:
@@ -430,9 +574,18 @@ class ImageCanvasPanel(ModelListPanel):
         ):
             return
         options = self.walk.options()
-        settings = [t["settings"] for t in picked]
-        digest = hashlib.sha256("/".join(t["key"] for t in picked).encode()).hexdigest()[:8]
-        gif = self._output_folder("walks") / f"walk-{settings[0].get('run_id', 'model')}-{digest}.gif"
+        settings = [dict(t["settings"]) for t in picked]
+        height, width = np.asarray(picked[0]["pixels"]).shape[:2]
+        self._walk_recipe = {
+            "folder": args[0],
+            "step": args[1],
+            "settings": settings,
+            **options,
+            "points": len(picked),
+            "size": (width, height),
+            "run_id": str(settings[0].get("run_id", "model")),
+            "digest": hashlib.sha256("/".join(t["key"] for t in picked).encode()).hexdigest()[:8],
+        }
         job = self.backend.walk_job(
             args[0],
             args[1],
@@ -441,24 +594,112 @@ class ImageCanvasPanel(ModelListPanel):
             options["easing"],
             options["loop"],
             options["fps"],
-            gif,
+            None,  # a preview: the GIF is written by "Export GIF…", at the size the user picks
         )
-        self._walk_count = len(picked)
         self.tabs.setCurrentWidget(self.walk)
         self._run_in(self.walk_slot, job, self._on_walk)
 
     @Slot(object)
     def _on_walk(self, result: dict) -> None:
         frames = [to_qimage(f) for f in np.asarray(result["frames"])]
-        gif = str(result.get("gif", ""))
+        recipe = dict(self._walk_recipe)
+        title = f"Walk through {words.count(recipe['points'], 'image')} · {words.count(len(frames), 'frame')}"
+        strip = CanvasStrip.walk(title, frames, recipe)
+        self._add_strip(strip)
+        self.play_walk(strip)
+        self.walk_ready.emit(len(frames))
+        self.strip_opened.emit(strip)
+
+    @Slot(object)
+    def play_walk(self, strip: CanvasStrip) -> None:
+        """Play a walk strip's frames in the Walk tab (its Export GIF… then exports that walk)."""
+        if strip.frames is None:
+            return
+        self._walk_shown = strip
         self.walk.show_frames(
-            frames,
-            gif,
-            f"{words.count(len(frames), 'frame')} through {words.count(self._walk_count, 'image')}, "
-            "saved as a looping GIF",
+            list(strip.frames.model_.frames),
+            "",
+            f"{strip.title.full_text()}. Export GIF… saves it at the size you choose.",
+            exportable=True,
         )
-        self.banner.show_message(f"Latent walk saved as a looping GIF in {Path(gif).parent}.", "success")
-        self.walk_ready.emit(gif)
+        self.tabs.setCurrentWidget(self.walk)
+
+    @Slot()
+    def export_shown_walk(self) -> None:
+        if self._walk_shown is not None:
+            self.export_walk(self._walk_shown)
+
+    @Slot(object)
+    def export_walk(self, strip: CanvasStrip) -> None:
+        """Ask how to export the walk (size, scaling, frames per step), then where; then write the GIF."""
+        recipe = strip.data
+        if not recipe or self.registry is None:
+            return
+        if self.walk_dialog is not None:
+            self.walk_dialog.reject()
+        width, height = recipe["size"]
+        dialog = WalkExportDialog(
+            width,
+            height,
+            recipe["points"],
+            recipe["frames_per_step"],
+            recipe["loop"],
+            recipe["fps"],
+            self._walk_export["scale"],
+            self._walk_export["resample"],
+            self,
+        )
+        dialog.finished.connect(self._on_walk_dialog_finished)
+        self.walk_dialog = dialog
+        self._exporting = recipe
+        dialog.open()
+
+    @Slot(int)
+    def _on_walk_dialog_finished(self, result: int) -> None:
+        dialog, self.walk_dialog = self.walk_dialog, None
+        if dialog is None:
+            return
+        dialog.deleteLater()
+        if result != QDialog.DialogCode.Accepted:
+            return
+        options = dialog.options()
+        self._walk_export = {"scale": options["scale"], "resample": options["resample"]}
+        recipe = self._exporting
+        width, height = recipe["size"]
+        scale = options["scale"]
+        default = self._output_folder("walks") / f"walk-{recipe['run_id']}-{recipe['digest']}-x{scale}.gif"
+        path = self.ask_walk_path(default)
+        if not path:
+            return
+        target = Path(path) if Path(path).suffix.lower() == ".gif" else Path(path).with_suffix(".gif")
+        frames = walk_frames(recipe["points"], options["frames_per_step"], recipe["loop"])
+        self._export_words = f"{words.count(frames, 'frame')}, {width * scale} × {height * scale} px"
+        job = self.backend.walk_job(
+            recipe["folder"],
+            recipe["step"],
+            recipe["settings"],
+            options["frames_per_step"],
+            recipe["easing"],
+            recipe["loop"],
+            recipe["fps"],
+            target,
+            scale,
+            options["resample"],
+        )
+        self._run_in(self.walk_export_slot, job, self._on_walk_exported)
+
+    def ask_walk_path(self, default: Path) -> str:
+        """Where the GIF goes (tests replace this). Starts in the project's outputs/walks folder."""
+        default.parent.mkdir(parents=True, exist_ok=True)
+        return QFileDialog.getSaveFileName(self, "Export walk as GIF", str(default), "GIF animations (*.gif)")[0]
+
+    @Slot(object)
+    def _on_walk_exported(self, result: dict) -> None:
+        gif = str(result.get("gif") or "")
+        self.banner.show_message(
+            f"Walk saved as {Path(gif).name} ({self._export_words}) in {Path(gif).parent}.", "success"
+        )
+        self.walk_exported.emit(gif)
 
     # -- export --------------------------------------------------------------------------------------------------
     def ask_export_folder(self) -> str:
@@ -469,8 +710,7 @@ class ImageCanvasPanel(ModelListPanel):
 
     @Slot()
     def export_selected(self) -> None:
-        rows = self.grid.selected_rows() or ([self.grid.current_row()] if self.grid.current_row() >= 0 else [])
-        tiles = [self.grid.tiles()[r] for r in rows if 0 <= r < len(self.grid.tiles())]
+        tiles = [self.active.tiles()[r] for r in self._acted_rows() if 0 <= r < len(self.active.tiles())]
         if not tiles or self.registry is None:
             if self.project is not None:
                 self.banner.show_message("Generate images and select the ones to export first.", "info")
@@ -647,6 +887,7 @@ class ImageCanvasPanel(ModelListPanel):
             f"The morph plays in the Walk tab and is saved as {Path(gif).name}.",
             "",
         )
+        self._walk_shown = None  # the Walk tab plays the morph now (saved as it was made: nothing to export)
         self.walk.show_frames(frames, gif, f"Morph of {words.count(len(frames), 'frame')}, saved as a looping GIF")
         self.banner.show_message(f"Morph saved as a looping GIF in {Path(gif).parent}.", "success")
         self.tabs.setCurrentWidget(self.walk)
@@ -711,11 +952,13 @@ class ImageCanvasPanel(ModelListPanel):
 
     # -- what is enabled and shown --------------------------------------------------------------------------------
     def _update_view(self) -> None:
+        self._follow_model()
         self.show_content_or_empty()
         why = self.why_not_generate()
         self.controls.set_generate_state(not why, why)
         self.controls.generate_button.setText("Generating…" if self.generate_slot.is_running() else "Generate")
         self._update_centre(self.controls.info())
+        self._name_export_sizes(self.current_tile())
         self._update_buttons()
 
     def _update_centre(self, info: dict | None) -> None:
@@ -755,7 +998,7 @@ class ImageCanvasPanel(ModelListPanel):
         return settings.get("run_id") == self.controls.run_id() and settings.get("step") == self.controls.step()
 
     def _update_buttons(self) -> None:
-        has_tiles = bool(self.grid.tiles())
+        has_tiles = any(view.tiles() for view in self.views())
         current = self.current_tile()
         picked = len(self._pick_order)
         ready = self._model_args() is not None and self.available
@@ -772,7 +1015,7 @@ class ImageCanvasPanel(ModelListPanel):
         can_vary = current is not None and ready and self._from_current_model(current)
         self.details.variations_button.setEnabled(can_vary)
         self.details.variations_button.setToolTip(
-            "Fill the grid with images near this one (its latent, nudged)"
+            "Open images near this one (its latent, nudged) in a strip under the grid; the grid stays"
             if can_vary
             else "Pick a model with a checkpoint first"
             if not ready
@@ -787,8 +1030,8 @@ class ImageCanvasPanel(ModelListPanel):
         elif picked < 2:
             self.walk.set_ready(
                 False,
-                f"Pick {'two or more images' if picked == 0 else 'one more image'} in the grid "
-                "(Ctrl-click or tick their boxes) to walk between them.",
+                f"Pick {'two or more images' if picked == 0 else 'one more image'} in the grid or in one "
+                "strip (Ctrl-click or tick their boxes) to walk between them.",
             )
         else:
             self.walk.set_ready(True, f"Walks through the {picked} picked images in the order you picked them.")
@@ -798,6 +1041,16 @@ class ImageCanvasPanel(ModelListPanel):
     @Slot()
     def _on_model_changed(self) -> None:
         self._update_view()
+
+    def _follow_model(self) -> None:
+        """Clear the grid when the controls name another run or checkpoint than before (however it was chosen:
+        the Model list, "Open in canvas", "Use these settings"), so the centre never shows another model's
+        pictures with Export enabled as if they were this one's."""
+        key = (self.controls.run_id(), self.controls.step())
+        if key == self._model_key:
+            return
+        self._model_key = key
+        self._clear_results()
 
     # -- state ----------------------------------------------------------------------------------------------------
     def save_state(self) -> dict:
@@ -810,6 +1063,8 @@ class ImageCanvasPanel(ModelListPanel):
             "strength": self.details.strength.value() / 100,
             "export_scale": scale,
             "export_resample": resample,
+            "gif_scale": self._walk_export["scale"],
+            "gif_resample": self._walk_export["resample"],
             **{f"walk_{k}": v for k, v in self.walk.options().items()},
             **self.model_state(),
         }
@@ -832,6 +1087,8 @@ class ImageCanvasPanel(ModelListPanel):
         if state.get("tab") in TABS:
             self.tabs.setCurrentIndex(TABS.index(state["tab"]))
         self.details.set_export_options(state.get("export_scale", 1), state.get("export_resample", "nearest"))
+        if state.get("gif_scale") in WALK_SCALES and state.get("gif_resample") in ("nearest", "lanczos"):
+            self._walk_export = {"scale": int(state["gif_scale"]), "resample": str(state["gif_resample"])}
         self.walk.set_options({k[5:]: v for k, v in state.items() if k.startswith("walk_")})
         step = self.restored_step(state)
         self._pending = {

@@ -2,7 +2,8 @@
 
 What the user does here:
 
-* **Import** by dropping files, folders or ``.zip`` archives anywhere on the panel, or with *Import…* /
+* **Import** by dropping files, folders or ``.zip`` archives anywhere on the panel (a new dataset named after
+  the folder; or, let go on the overlay's "Add to" card, into the selected dataset), or with *Import…* /
   *Import folder…*. The import runs as a job through the window's :class:`JobRegistry` (progress, ETA and
   Cancel are shown right here); the dataset name is asked only when it cannot be chosen sensibly (see
   :meth:`DatasetPanel.choose_dataset_name`).
@@ -26,7 +27,7 @@ import contextlib
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -49,16 +50,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.datasets import fixes, transcripts
-from studio.core.datasets.base import ImportOptions
+from studio.core.datasets import fixes, near_duplicates, transcripts, transparency
+from studio.core.datasets.base import KEEP_ALPHA, ImportOptions
 from studio.core.datasets.drops import (
     AUDIO,
     IMAGE,
     KIND_NOUN,
     TEXT,
+    DropPlan,
     default_dataset_name,
     guess_kind,
     import_summary,
+    plan_drop,
     plural,
 )
 from studio.core.datasets.importer import KIND_MODULES, ImportDataset, check_dataset_name
@@ -70,12 +73,13 @@ from studio.core.project import Project, is_read_only, open_project, update_proj
 from studio.ui.icons import icon
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common.banner import Banner
-from studio.ui.widgets.common.drop_overlay import DropOverlay
+from studio.ui.widgets.common.drop_overlay import CARD, DropOverlay
 from studio.ui.widgets.common.empty_state import EmptyState
 from studio.ui.widgets.common.job_strip import JobStrip
 from studio.ui.widgets.dataset.augment_preview import AugmentPreview
 from studio.ui.widgets.dataset.cache_form import CacheTab
 from studio.ui.widgets.dataset.clip_list import ClipList
+from studio.ui.widgets.dataset.duplicate_review import DuplicateReview
 from studio.ui.widgets.dataset.health_report import HealthReport, write_report
 from studio.ui.widgets.dataset.item_delegate import DatasetItemDelegate
 from studio.ui.widgets.dataset.split_form import SplitTab
@@ -105,6 +109,7 @@ class DatasetPanel(Panel):
     import_done = Signal(str)  # the dataset name, after the list and tabs show the import's outcome
     dataset_shown = Signal(str)  # a dataset's manifest was (re)loaded into the tabs
     cache_done = Signal(str)
+    train_requested = Signal(str)  # "Train on this dataset" after a cache build; the window opens Training
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -121,7 +126,8 @@ class DatasetPanel(Panel):
         self._pending_dataset: str | None = None  # restored state waiting for a project
         self._pending_tab: str | None = None
         self._dropped: list[Path] = []
-        self._drag_hint_cache: tuple[tuple[str, ...], str] | None = None
+        self._drag_plan_cache: tuple[tuple, DropPlan] | None = None
+        self._dropped_on_card = False  # the last drop was let go on the overlay's "Add to" card
         self._warmed = False
 
         # top bar: hint and import buttons
@@ -213,6 +219,10 @@ class DatasetPanel(Panel):
         self.health.trim_silence_requested.connect(self.trim_silence)
         self.health.undo_requested.connect(self.undo)
         self.health.export_requested.connect(self.export_report)
+        self.health.review_pairs_requested.connect(self.review_near_duplicates)
+        self.health.transparency_requested.connect(self.set_transparency)
+        self.review: DuplicateReview | None = None  # made when first asked for
+        self.history_changed.connect(self._sync_review)
         self.grid = ThumbnailGrid()
         self.grid.exclude_requested.connect(self.exclude_items)
         self.grid.include_requested.connect(self.include_items)
@@ -234,7 +244,7 @@ class DatasetPanel(Panel):
             (self.browse, "Browse"),
             (self.split_tab, "Split"),
             (self.augment, "Augment"),
-            (self.cache_tab, "Cache"),
+            (self._cache_page(), "Cache"),
         ):
             self.tabs.addTab(widget, label)
         right = QWidget()
@@ -253,6 +263,32 @@ class DatasetPanel(Panel):
         self.splitter.setSizes([230, 900])
         left.setMinimumWidth(190)
         return self.splitter
+
+    def _cache_page(self) -> QWidget:
+        """The Cache tab with the next step under it: once a cache is built, "Train on this dataset" opens the
+        Training panel on it (through :attr:`train_requested`: this panel does not know the Training panel)."""
+        self.train_button = QPushButton(icon("training"), "Train on this dataset")
+        self.train_button.setProperty("primary", True)
+        self.train_button.setToolTip("Open the Training panel with this dataset chosen")
+        self.train_button.clicked.connect(self._on_train_clicked)
+        self.train_button.hide()
+        self._trainable = ""  # the dataset whose cache was just built
+        row = QHBoxLayout()
+        row.addWidget(self.train_button)
+        row.addStretch(1)
+        page = QWidget()
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(12)
+        column.addWidget(self.cache_tab)  # its own stretch is empty: the button sits right under its status
+        column.addLayout(row)
+        column.addStretch(1)
+        return page
+
+    @Slot()
+    def _on_train_clicked(self) -> None:
+        if self._trainable:
+            self.train_requested.emit(self._trainable)
 
     # -- project and registry ---------------------------------------------------------------------------------
     def set_registry(self, registry) -> None:
@@ -374,6 +410,7 @@ class DatasetPanel(Panel):
         self.cache_tab.set_kind(kind)
         if not self.cache_slot.busy:
             self.cache_tab.status.setText("")
+        self.train_button.hide()  # it goes with a "Ready" message, which this dataset has not been given
         if self._pending_tab in TABS and self.tabs.isTabVisible(TABS.index(self._pending_tab)):
             self.tabs.setCurrentIndex(TABS.index(self._pending_tab))
             self._pending_tab = None
@@ -489,9 +526,15 @@ class DatasetPanel(Panel):
             except JobError as exc:
                 prompt, default = f"{exc}\n\nName the new dataset:", name
 
-    def import_paths(self, paths: list[str | Path], name: str | None = None, new: bool = False):
+    def import_paths(
+        self, paths: list[str | Path], name: str | None = None, new: bool = False, kind: str | None = None
+    ):
         """Start importing ``paths`` (the drop handler and the Import buttons call this). Returns the runner,
-        or None when nothing was started (the banner says why)."""
+        or None when nothing was started (the banner says why).
+
+        Into an existing dataset the import keeps to that dataset's kind: files of another kind are skipped with
+        a reason, never poured silently into a new "<name>-<kind>" dataset. Only an import into a new dataset
+        splits a mixed drop into such siblings (and its summary says so)."""
         paths = [Path(p) for p in paths]
         if self.project is None:
             self.banner.show_message(_NO_PROJECT, "info")
@@ -519,7 +562,9 @@ class DatasetPanel(Panel):
                 if name is None:
                     return None
 
-            job = ImportDataset(self.project.root, name, paths)
+            job = ImportDataset(
+                self.project.root, name, paths, kind=kind or self._kind_of(name), options=self._import_options(name)
+            )
         except JobError as exc:
             self.banner.show_message(str(exc), "error")
             return None
@@ -541,6 +586,25 @@ class DatasetPanel(Panel):
             self.health.set_manifest(self.manifest, busy=True)
             self.split_tab.set_busy(True)
         return runner
+
+    def _import_options(self, name: str) -> ImportOptions:
+        """The import's options: the defaults, with the transparency choice the dataset ``name`` records (files
+        added to it are treated as the ones already in it). A new dataset flattens onto white until its Health
+        tab's "Transparency…" says otherwise."""
+        if self.manifest is not None and self.manifest.name == name:
+            return ImportOptions().following(self.manifest.options)
+        folder = self.project.root / "datasets" / name if self.project else None
+        if folder is None or not (folder / "manifest.json").is_file():
+            return ImportOptions()
+        try:
+            return ImportOptions().following(Manifest.load(folder).options)
+        except JobError:
+            return ImportOptions()  # the import itself reports the damaged index
+
+    def _kind_of(self, name: str) -> str | None:
+        """The kind of the project's dataset ``name``; None for a dataset that does not exist yet."""
+        info = self.project.datasets.get(name) if self.project else None
+        return info.get("kind") if isinstance(info, dict) else None
 
     def _busy(self) -> bool:
         """An import or a fix job is writing to the dataset: edits wait for it (for a fix, until its new
@@ -619,12 +683,13 @@ class DatasetPanel(Panel):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         drags = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
-        if kind in drags and self._local_paths(event.mimeData()):
+        if kind in drags and self._local_paths(event.mimeData()) and isinstance(watched, QWidget):
+            pos = watched.mapTo(self, event.position().toPoint())  # the overlay's targets are in our coordinates
             {
-                QEvent.Type.DragEnter: self.dragEnterEvent,
-                QEvent.Type.DragMove: self.dragMoveEvent,
-                QEvent.Type.Drop: self.dropEvent,
-            }[kind](event)
+                QEvent.Type.DragEnter: self._drag_entered,
+                QEvent.Type.DragMove: self._drag_moved,
+                QEvent.Type.Drop: self._dropped_at,
+            }[kind](event, pos)
             return True
         if kind == QEvent.Type.DragLeave:
             self.overlay.hide()
@@ -637,24 +702,40 @@ class DatasetPanel(Panel):
         return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
 
     def dragEnterEvent(self, event) -> None:
-        paths = self._local_paths(event.mimeData())
-        if not paths or self.project is None:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.overlay.show_for(self._drop_target_text(paths))
+        self._drag_entered(event, event.position().toPoint())
 
     def dragMoveEvent(self, event) -> None:
-        if self._local_paths(event.mimeData()) and self.project is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        self._drag_moved(event, event.position().toPoint())
 
     def dragLeaveEvent(self, event) -> None:
         self.overlay.hide()
         super().dragLeaveEvent(event)
 
     def dropEvent(self, event) -> None:
+        self._dropped_at(event, event.position().toPoint())
+
+    def _drag_entered(self, event, pos: QPoint) -> None:
+        paths = self._local_paths(event.mimeData())
+        if not paths or self.project is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        if self.import_slot.is_running():
+            self.overlay.show_targets("Wait for the import", "An import is running: wait for it to finish first.")
+        else:
+            plan = self._drop_plan(paths)
+            self.overlay.show_targets(plan.new_title(), plan.new_text(), plan.add_title(), plan.add_text())
+        self.overlay.follow(pos)
+
+    def _drag_moved(self, event, pos: QPoint) -> None:
+        if self._local_paths(event.mimeData()) and self.project is not None:
+            event.acceptProposedAction()
+            self.overlay.follow(pos)  # the target under the pointer lights up; its words are what a drop does
+        else:
+            event.ignore()
+
+    def _dropped_at(self, event, pos: QPoint) -> None:
+        on_card = self.overlay.isVisible() and self.overlay.target_at(pos) == CARD
         self.overlay.hide()
         paths = self._local_paths(event.mimeData())
         if not paths or self.project is None:
@@ -662,30 +743,38 @@ class DatasetPanel(Panel):
             return
         event.acceptProposedAction()
         # Start after the drop returns: a name dialog inside a drop handler would hold the source app's drag.
-        self._dropped = paths
+        self._dropped, self._dropped_on_card = paths, on_card
         QTimer.singleShot(0, self._import_dropped)
 
     @Slot()
     def _import_dropped(self) -> None:
+        """Import what was dropped as the overlay said: into a new dataset named after it (the default), or, let
+        go on the "Add to" card, into the selected dataset, keeping to its kind."""
         paths, self._dropped = self._dropped, []
-        if paths:
-            self.import_paths(paths)
-
-    def _drop_target_text(self, paths: list[Path]) -> str:
-        key = tuple(str(p) for p in paths)
-        if self._drag_hint_cache and self._drag_hint_cache[0] == key:
-            return self._drag_hint_cache[1]
+        if not paths or self.project is None:
+            return
         if self.import_slot.is_running():
-            text = "An import is running: wait for it to finish first."
+            self.import_paths(paths)  # the banner says an import is running, as the overlay did
+            return
+        plan = self._drop_plan(paths)
+        if self._dropped_on_card and plan.add_to:
+            self.import_paths(paths, name=plan.add_to, kind=plan.kind)
         else:
-            kind = guess_kind(paths)
-            selected_kind = self.manifest.kind if self.manifest is not None else None
-            if self.current_name and (kind is None or kind == selected_kind):
-                text = f"The files are added to “{self.current_name}”."
-            else:
-                text = f"A new dataset “{default_dataset_name(paths, kind)}” is made from them."
-        self._drag_hint_cache = (key, text)
-        return text
+            self.import_paths(paths, name=plan.new_name)
+
+    def _drop_plan(self, paths: list[Path]) -> DropPlan:
+        """What dropping ``paths`` does now. Cached while one drag goes on (the pointer moves often); the
+        project's datasets and the selection it depends on are part of the key."""
+        taken = set(self.project.datasets) if self.project else set()
+        folder = self.project.root / "datasets" if self.project else None
+        with contextlib.suppress(OSError):  # a dataset folder without an entry would be merged into: not free
+            if folder is not None and folder.is_dir():
+                taken |= {p.name for p in folder.iterdir() if p.is_dir()}
+        selected_kind = self.manifest.kind if self.manifest is not None else None
+        key = (tuple(str(p) for p in paths), self.current_name, selected_kind, tuple(sorted(taken)))
+        if self._drag_plan_cache is None or self._drag_plan_cache[0] != key:
+            self._drag_plan_cache = (key, plan_drop(paths, taken, self.current_name, selected_kind))
+        return self._drag_plan_cache[1]
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -845,6 +934,93 @@ class DatasetPanel(Panel):
             self.load_dataset(self._fix_name)  # the job saved a new manifest
         self._update_enabled()
 
+    # -- transparency and near-duplicate pairs (see studio.core.datasets.transparency / near_duplicates) ------------
+    @Slot(str, object)
+    def set_transparency(self, mode: str, colour: object = None) -> None:
+        """Keep or flatten every transparent picture as a job (it may re-read originals); one undoable operation
+        that also records the dataset's choice, so later imports into it follow it."""
+        if not self._can_edit() or self.registry is None:
+            return
+        name = self.manifest.name
+        what = transparency.action_name(mode, colour).capitalize()
+        runner = self.fix_slot.start(
+            transparency.SetTransparency(self.manifest.folder, mode, colour),
+            title=f"{what} in “{name}”",
+            succeeded=self._on_transparency_succeeded,
+            failed=self._on_fix_failed,
+            cancelled=self._on_fix_cancelled,
+            finished=self._on_fix_finished,
+        )
+        self._fix_name = name
+        self.import_strip.follow(runner, f"{what} in “{name}”")
+        self._refresh_views()
+        self._update_enabled()
+
+    @Slot(object)
+    def _on_transparency_succeeded(self, result: dict) -> None:
+        result = result or {}
+        changed, failed = int(result.get("changed", 0)), list(result.get("failed") or [])
+        colour = str(result.get("colour", "white"))
+        if changed and result.get("action") == transparency.action_name(KEEP_ALPHA):
+            text = (
+                f"Kept the transparency of {plural(changed, 'picture')}; the training cache places them on "
+                f"{colour}. Undo (Ctrl+Z) brings back how they were."
+            )
+        elif changed:
+            text = f"Flattened {plural(changed, 'picture')} onto {colour}. Undo (Ctrl+Z) brings back how they were."
+        else:
+            text = "The transparent pictures already were so; the choice now holds for pictures imported later."
+        if failed:
+            first = Path(str(failed[0].get("source", ""))).name
+            text += (
+                f" {plural(len(failed), 'picture')} stayed as before: the original of “{first}”"
+                f"{' and others' if len(failed) > 1 else ''} was moved or changed since the import."
+            )
+        self.banner.show_message(text, "info")
+
+    @Slot(str)
+    def review_near_duplicates(self, entry_id: str = "") -> None:
+        """Open the side-by-side comparison of near-duplicate pairs, on ``entry_id``'s pair when given."""
+        if self.manifest is None:
+            return
+        if self.review is None:
+            self.review = DuplicateReview(self)
+            self.review.choice_made.connect(self.keep_near_duplicate)
+            self.review.undo_requested.connect(self.undo)
+        self.review.set_manifest(self.manifest, entry_id, editable=not self._read_only() and not self._busy())
+        self.review.show()
+        self.review.raise_()
+        self.review.activateWindow()
+
+    @Slot()
+    def _sync_review(self) -> None:
+        """Keep an open comparison in step with the manifest (after a choice, an undo or a fix); it closes when
+        another dataset is shown."""
+        review = self.review
+        if review is None or not review.isVisible():
+            return
+        if self.manifest is None or review.manifest is None or review.manifest.folder != self.manifest.folder:
+            review.close()
+            return
+        review.set_manifest(self.manifest, editable=not self._read_only() and not self._busy())
+
+    @Slot(str, str, str)
+    def keep_near_duplicate(self, left_id: str, right_id: str, choice: str) -> None:
+        """Record a choice made in the comparison: one undoable operation, saved at once."""
+        if not self._can_edit():
+            return
+        index = self.manifest.by_id()
+        names = {i: Path(str(index.get(i, {}).get("source", ""))).name for i in (left_id, right_id)}
+        changed = near_duplicates.keep(self.manifest, left_id, right_id, choice)
+        if not changed:
+            return
+        if choice == near_duplicates.BOTH:
+            message = f"Kept both “{names[left_id]}” and “{names[right_id]}”."
+        else:
+            kept, left_out = (left_id, right_id) if choice == near_duplicates.LEFT else (right_id, left_id)
+            message = f"Kept “{names[kept]}”; “{names[left_out]}” is excluded (kept on disk)."
+        self._saved(f"{message} Undo (Ctrl+Z) brings the pair back.")
+
     @Slot(str, str)
     def read_as(self, entry_id: str, encoding: str) -> None:
         """Decode one text file again with the encoding the user picked (one file: quick enough to do here)."""
@@ -975,6 +1151,7 @@ class DatasetPanel(Panel):
         self._cache_name = self.manifest.name
         self.cache_tab.strip.follow(runner, f"Building the cache ({self.cache_tab.describe()})")
         self.cache_tab.status.setText("")
+        self.train_button.hide()
         self._update_enabled()
 
     @Slot(object)
@@ -996,6 +1173,8 @@ class DatasetPanel(Panel):
         else:
             text = "The cache is ready."
         self.cache_tab.status.setText(text)
+        self._trainable = self._cache_name  # the next step: train on it
+        self.train_button.setVisible(self._cache_name == self.current_name)
 
     @Slot(str)
     def _on_cache_failed(self, message: str) -> None:

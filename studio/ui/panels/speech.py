@@ -4,9 +4,11 @@ What the user does here:
 
 * **Controls** (left card): the voice — built-in system voices (espeak-ng, many languages: useful before any
   training, even with no project open), the project's trained voices (with a checkpoint and a vocoder:
-  Griffin-Lim or a trained one), imported Piper voices, and *Add Piper voice…*; the delivery (speed 0.5–2×,
-  pitch ±12 semitones, volume 0–200 %, each with Reset). *Synthesize* (Ctrl+Return) speaks the script in a
-  job, sentence by sentence with progress and an ETA; *Stop* (Esc) stops it.
+  Griffin-Lim or a trained one), imported Piper voices, and *Add Piper voice…*, in a picker with a search field,
+  the voices grouped by language, and *Preview* (a sample sentence in the highlighted voice, synthesized by the
+  same backend job as the script, in its own job slot, and played without replacing the clip); the delivery
+  (speed 0.5–2×, pitch ±12 semitones, volume 0–200 %, each with Reset). *Synthesize* (Ctrl+Return) speaks the
+  script in a job, sentence by sentence with progress and an ETA; *Stop* (Esc) stops it.
 * **Work area** (centre): the script, then the result: waveform over spectrogram with the sentence
   boundaries (hover for the sentence), the playhead while playing, click to seek; *Play / Stop* (Space);
   *Export WAV* (Ctrl+E, 16-bit PCM into the project's outputs/speech) and *Export lines…* (one WAV per
@@ -51,6 +53,7 @@ from studio.ui.widgets.common.audio_player import AudioPlayer
 from studio.ui.widgets.common.empty_state import EmptyState
 from studio.ui.widgets.speech.controls import SpeechControls, display_title
 from studio.ui.widgets.speech.dictionary import DictionaryEditor
+from studio.ui.widgets.speech.voice_picker import sample_sentence
 from studio.ui.widgets.speech.waveform import WaveformView, format_time
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,7 @@ class SpeechPanel(CreationPanel):
     synthesized = Signal(object)  # the result dict, when a synthesis ends
     exported = Signal(str)  # the WAV written
     lines_exported = Signal(list)  # the WAVs written by Export each line
+    previewed = Signal(object)  # a voice preview's result dict, when it is ready to play
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -96,6 +100,8 @@ class SpeechPanel(CreationPanel):
         self.speak_slot = self.job_slot()
         self.lines_slot = self.job_slot()  # Export lines
         self.import_slot = self.job_slot()  # Add Piper voice
+        self.preview_slot = self.job_slot()  # Preview: a sample sentence in the highlighted voice
+        self._previewing = False  # the player holds a preview, not the clip on screen
         self._dictionary_loaded = True  # no project: nothing to read, the editor is ready
         self.player: AudioPlayer | None = None
 
@@ -118,6 +124,7 @@ class SpeechPanel(CreationPanel):
         self.controls.stop_requested.connect(self.stop)
         self.controls.voice_changed.connect(self._update_view)
         self.controls.add_voice_requested.connect(self.add_piper_voice)
+        self.controls.preview_requested.connect(self.preview_voice)
         column = self.controls_column(self.controls, "speech", self.controls.action_bar)  # Synthesize / Stop pinned
 
         # centre: the script, then the clip
@@ -130,11 +137,17 @@ class SpeechPanel(CreationPanel):
         self.script.setMaximumHeight(170)
         self.script.textChanged.connect(self._on_script_changed)
         self.script_facts = QLabel(objectName="mutedLabel")
+        self.export_lines_button = QPushButton("Export lines…", objectName="speechExportLines")
+        self.export_lines_button.setToolTip(
+            "Speak every line of the script into its own WAV file (001-first-words.wav, 002-…) in a folder you choose"
+        )
+        self.export_lines_button.clicked.connect(self.export_lines)
         script_bar = QHBoxLayout()
         script_bar.setSpacing(8)
         script_bar.addWidget(QLabel("SCRIPT", objectName="sectionCaption"))
         script_bar.addStretch(1)
         script_bar.addWidget(self.script_facts)
+        script_bar.addWidget(self.export_lines_button)  # it speaks the script's lines: beside their count
 
         self.audio_label = QLabel("Audio", objectName="columnTitle")
         bar = self.work_bar(self.audio_label, clear_words=False)  # the outcome ("Stopped.", the clip) stays said
@@ -150,17 +163,11 @@ class SpeechPanel(CreationPanel):
         self.export_button = QPushButton(icon("save"), "Export WAV…", objectName="speechExport")
         self.export_button.setToolTip("Save the clip as a WAV (16-bit PCM), ready for a video editor (Ctrl+E)")
         self.export_button.clicked.connect(self.export_wav)
-        self.export_lines_button = QPushButton("Export lines…", objectName="speechExportLines")
-        self.export_lines_button.setToolTip(
-            "Speak every line of the script into its own WAV file (001-first-words.wav, 002-…) in a folder you choose"
-        )
-        self.export_lines_button.clicked.connect(self.export_lines)
         transport = QHBoxLayout()
         transport.setSpacing(8)
         transport.addWidget(self.play_button)
         transport.addWidget(self.time_label)
         transport.addStretch(1)
-        transport.addWidget(self.export_lines_button)
         transport.addWidget(self.export_button)
         self.playback_notice = QLabel(objectName="inlineNotice")
         self.playback_notice.setWordWrap(True)
@@ -228,7 +235,7 @@ class SpeechPanel(CreationPanel):
         self.refresh_voices()
 
     def set_project(self, project: Project | None) -> None:
-        for slot in (self.speak_slot, self.lines_slot, self.import_slot):  # their output belongs to the old project
+        for slot in (self.speak_slot, self.lines_slot, self.import_slot, self.preview_slot):  # the old project's
             slot.discard()
         super().set_project(project)
         self.dictionary = {}
@@ -304,6 +311,15 @@ class SpeechPanel(CreationPanel):
     # -- synthesis ----------------------------------------------------------------------------------------------
     def _why_not(self) -> str:
         """Why Synthesize cannot run now ("" when it can)."""
+        why = self._why_not_voice()
+        if why:
+            return why
+        if not self.script.toPlainText().strip():
+            return NO_SCRIPT
+        return ""
+
+    def _why_not_voice(self) -> str:
+        """Why the chosen voice cannot speak now, script aside ("" when it can): what Preview needs."""
         info = self.controls.info()
         if self.registry is None:
             return "Starting…"
@@ -318,8 +334,6 @@ class SpeechPanel(CreationPanel):
                 "This voice has no checkpoint yet. Training saves one every few hundred steps (or press "
                 "Save now in Training)."
             )
-        if not self.script.toPlainText().strip():
-            return NO_SCRIPT
         return ""
 
     def _voice_args(self) -> tuple:
@@ -358,6 +372,49 @@ class SpeechPanel(CreationPanel):
         job = self.backend.synthesize_job(self.controls.voice_id(), self.script.toPlainText(), *self._voice_args())
         self._speak(self.speak_slot, job, "Loading the voice…", self._on_spoken, self._on_cancelled)
 
+    @Slot()
+    def preview_voice(self) -> None:
+        """Preview: speak a short sample sentence in the highlighted voice (with the delivery and dictionary as
+        set), then play it. With no audio output, the plain message says so at once and nothing is synthesized."""
+        why = self._why_not_voice()
+        if why:
+            self.banner.show_message(why, "info")
+            return
+        if self.player is None or not self.player.available():
+            self._on_playback_availability(False)
+            return
+        self.player.stop()
+        info = self.controls.info() or {}
+        job = self.backend.synthesize_job(self.controls.voice_id(), sample_sentence(info), *self._voice_args())
+        self.start_job(
+            self.preview_slot,
+            job,
+            f"Preparing a preview of {display_title(info)}…",
+            succeeded=self._on_preview,
+            failed=self._on_failed,
+            finished=self._update_view,
+        )
+
+    @Slot(object)
+    def _on_preview(self, result: dict) -> None:
+        """Play the preview through the panel's player; the clip on screen stays, and Play brings it back."""
+        try:
+            samples = np.asarray(result.get("samples"), dtype=np.float32).reshape(-1)
+            rate = int(result.get("sample_rate") or 22050)
+        except (TypeError, ValueError):
+            self.banner.show_message("The voice returned no audio. Try again, or pick another voice.", "error")
+            return
+        self.progress.setVisible(False)
+        if self.player is None:
+            return
+        self.player.load(samples, rate)
+        self._previewing = True
+        if self.player.play():
+            self.status.setText(f"Preview: {display_title(self.controls.info() or {})}")
+        else:
+            self._on_playback_availability(False)
+        self.previewed.emit(result)
+
     def _progress_words(self, fraction: float, message: str) -> str:
         """ "Sentence 2 of 5", with the time left once it is worth saying (more than a second)."""
         text = message or "Speaking…"
@@ -370,9 +427,10 @@ class SpeechPanel(CreationPanel):
     @Slot()
     def stop(self) -> None:
         """Esc: stop synthesizing (or the line export); otherwise stop playback."""
-        if self.speak_slot.is_running() or self.lines_slot.is_running():
+        if self.speak_slot.is_running() or self.lines_slot.is_running() or self.preview_slot.is_running():
             self.speak_slot.cancel()
             self.lines_slot.cancel()
+            self.preview_slot.cancel()
             self.status.setText("Stopping…")
         elif self.player is not None and self.player.is_playing():
             self.player.stop()
@@ -423,6 +481,7 @@ class SpeechPanel(CreationPanel):
     def _load_player(self) -> None:
         if self.player is None or self.result is None:
             return
+        self._previewing = False
         self.player.load(self.result["samples"], self.result["sample_rate"])
         self.player.probe()
         self._on_playback_availability(self.player.output is not None)
@@ -434,16 +493,23 @@ class SpeechPanel(CreationPanel):
             return
         if self.player.is_playing():
             self.player.stop()
-        elif not self.player.play():
+            return
+        if self._previewing:  # the player holds a voice preview: the clip goes back in first
+            self._load_player()
+        if not self.player.play():
             self._on_playback_availability(False)
 
     @Slot(float)
     def seek(self, seconds: float) -> None:
         if self.player is not None and self.result is not None:
+            if self._previewing:
+                self._load_player()
             self.player.seek(seconds)
 
     @Slot(float)
     def _on_position(self, seconds: float) -> None:
+        if self._previewing:  # a preview plays: the clip's playhead and time stay where they were
+            return
         self.waveform.set_playhead(seconds if (self.player.is_playing() or seconds > 0) else None)
         self._update_time(seconds)
 
@@ -650,7 +716,8 @@ class SpeechPanel(CreationPanel):
         self.export_button.setEnabled(has_clip)
         self.export_lines_button.setEnabled(not self._why_not() and not self.lines_slot.is_running())
         self.actions_["stop"].setEnabled(True)
-        self._update_time(self.player.position if (self.player is not None and has_clip) else 0.0)
+        with_clip = self.player is not None and has_clip and not self._previewing  # a preview's time is not the clip's
+        self._update_time(self.player.position if with_clip else 0.0)
         if not has_clip:
             self.waveform.set_placeholder(
                 "Synthesize to see the waveform and the spectrogram here."

@@ -5,10 +5,15 @@ What the user does here:
 * **Controls** (left card): the model (the project's GPT/LSTM runs) and its checkpoint; a template (product
   description, ad slogan, social post, customer-service reply, news brief — or Free text) whose fields build
   the prompt; sampling (temperature, top-k, top-p, repetition penalty, length, seed with a dice, stop
-  sequences); 1–4 variants; brand rules (words that must appear, words that must never appear). *Generate*
-  (Ctrl+Return) writes, *Stop* (Esc) stops at once and keeps what was written.
+  sequences); 1–4 variants; brand rules (words that must appear — optionally enforced: a variant without them
+  is written again — and words that must never appear). *Generate* (Ctrl+Return) writes, *Stop* (Esc) stops
+  at once and keeps what was written. Under a template, a writer that never read copy (the starter) is named
+  as such, with *Train a writer on your copy*: it opens Training with the project's text dataset and a writer
+  family chosen (:attr:`TextWriterPanel.train_dataset_requested` / ``train_family_requested``, which the window
+  connects to the Training panel).
 * **Work area** (centre): the prompt (editable; a template rewrites it when a field changes), then the
-  variants side by side, each streaming token by token, each showing which required words it has.
+  variants — side by side while each stays readable, else one under the other — each streaming token by token,
+  each showing which required words it has.
   *Continue from cursor* (Ctrl+Shift+Return): in a variant, the text up to the cursor is kept and the writer
   continues it (the prompt plus that text); in the prompt, the prompt up to the cursor is used.
 * **Details / History** (right tabs): what made the text on screen, Copy all, Export .txt / .md (Ctrl+E);
@@ -42,12 +47,14 @@ from PySide6.QtWidgets import (
 
 from studio.core import words
 from studio.core.project import Project
+from studio.core.training import families
 from studio.ui.backends.writer import ModelsJob, WriterBackend
 from studio.ui.panels.creation import ModelListPanel
+from studio.ui.widgets.common.elided_label import ElidedLabel
 from studio.ui.widgets.common.empty_state import EmptyState
 from studio.ui.widgets.common.run_list import run_title
 from studio.ui.widgets.writer.controls import FREE_TEXT, WriterControls
-from studio.ui.widgets.writer.editor import VariantColumns
+from studio.ui.widgets.writer.editor import VariantColumns, brand_check
 from studio.ui.widgets.writer.history import DetailsPane, HistoryList, describe_settings, entry_title, new_entry
 
 log = logging.getLogger(__name__)
@@ -72,16 +79,30 @@ def _slug(text: str) -> str:
 def markdown(entry: dict, texts: list[str], model_text: str) -> str:
     """A Markdown export: the title, each variant under its own heading, then the prompt and settings."""
     lines = [f"# {entry_title(entry)}", ""]
-    seed = int((entry.get("settings") or {}).get("seed", 0))
+    seeds = entry_seeds(entry, len(texts))
     for i, text in enumerate(texts):
         if len(texts) > 1:
-            lines += [f"## Variant {i + 1} (seed {seed + i})", ""]
+            lines += [f"## Variant {i + 1} (seed {seeds[i]})", ""]
         lines += [text.strip(), ""]
     lines += ["---", "", f"*Written by {model_text}*" if model_text else "", "", "**Prompt**", ""]
     lines += ["> " + line for line in str(entry.get("prompt", "")).splitlines() or [""]]
     lines += ["", "**Settings**", ""]
     lines += [f"- {label}: {value}" for label, value in describe_settings(entry.get("settings") or {})]
     return "\n".join(lines).strip() + "\n"
+
+
+def entry_seeds(entry: dict, count: int) -> list[int]:
+    """Each variant's seed: as written down (a variant written again for its must-use words has its own), else
+    the settings' seed + n."""
+    seed = int((entry.get("settings") or {}).get("seed", 0))
+    kept = entry.get("seeds") if isinstance(entry.get("seeds"), list) else []
+    return [int(kept[i]) if i < len(kept) and isinstance(kept[i], int) else seed + i for i in range(count)]
+
+
+def quoted(names: list[str]) -> str:
+    """Words in quotes, as a sentence lists them: “a” / “a” and “b” / “a”, “b” and “c”."""
+    marks = [f"“{n}”" for n in names]
+    return marks[0] if len(marks) == 1 else ", ".join(marks[:-1]) + " and " + marks[-1]
 
 
 def plain_text(texts: list[str]) -> str:
@@ -111,6 +132,8 @@ class TextWriterPanel(ModelListPanel):
 
     generated = Signal(list)  # the texts, when a generation ends (finished or stopped)
     exported = Signal(str)  # the file written
+    train_dataset_requested = Signal(str)  # "Train a writer on your copy": the project's text dataset to train on
+    train_family_requested = Signal(str)  # … and the writer family to train (emitted after the dataset)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -120,6 +143,7 @@ class TextWriterPanel(ModelListPanel):
         self._targets: list[int] = []  # variant index of the job -> column
         self._last_editor = PROMPT
         self._pieces = self._chars = 0
+        self._retry_note = ""  # which variant is written again, for the status line
         # models_slot and generate_slot come with ModelListPanel
 
         self.empty = EmptyState("Open a project to write", "", action="Go to Training")
@@ -139,6 +163,7 @@ class TextWriterPanel(ModelListPanel):
         self.controls.fields_edited.connect(self.rebuild_prompt)
         self.controls.rules_changed.connect(self._on_rules_changed)
         self.controls.variant_group.idClicked.connect(self._on_variant_count)
+        self.controls.train_requested.connect(self.train_on_copy)
         column = self.controls_column(self.controls, "writer", self.controls.action_bar)  # Generate / Stop pinned
 
         # centre: the prompt, then the variants
@@ -153,11 +178,10 @@ class TextWriterPanel(ModelListPanel):
         self.continue_button = QPushButton("Continue from cursor", objectName="writerContinue")
         self.continue_button.setToolTip("Keep the text up to the cursor and write on from there (Ctrl+Shift+Return)")
         self.continue_button.clicked.connect(self.continue_from_cursor)
-        self.prompt_caption = QLabel("PROMPT", objectName="sectionCaption")
+        self.prompt_caption = ElidedLabel("PROMPT", objectName="sectionCaption")  # a long template name: "…"
         prompt_bar = QHBoxLayout()
         prompt_bar.setSpacing(8)
-        prompt_bar.addWidget(self.prompt_caption)
-        prompt_bar.addStretch(1)
+        prompt_bar.addWidget(self.prompt_caption, 1)
         prompt_bar.addWidget(self.continue_button)
         self.prompt_hint = QLabel(objectName="writerPromptHint")
         self.prompt_hint.setWordWrap(True)
@@ -277,10 +301,10 @@ class TextWriterPanel(ModelListPanel):
     @Slot()
     def _on_template_changed(self) -> None:
         if self.controls.template_id() == FREE_TEXT:
-            self.prompt_caption.setText("PROMPT")
+            self.prompt_caption.set_full_text("PROMPT")
             self.prompt_hint.setVisible(False)
         else:
-            self.prompt_caption.setText(f"PROMPT · from the {self.controls.template.currentText()} template")
+            self.prompt_caption.set_full_text(f"PROMPT · {self.controls.template.currentText()} template")
             self.rebuild_prompt()
 
     # -- generating ---------------------------------------------------------------------------------------------
@@ -332,7 +356,9 @@ class TextWriterPanel(ModelListPanel):
                 if self.columns.views[column].seed is not None
                 else settings["seed"] + column
             )
-            settings = {**settings, "seed": int(seed)}
+            # a continuation is not written again for its must-use words: the kept text above the cursor is the
+            # user's, and only the new text would be checked
+            settings = {**settings, "seed": int(seed), "enforce_required": False}
             fresh = new_entry(self.entry.get("run_id"), self.entry.get("step"), "", "", {}, "", {}, 1)
             entry = dict(
                 self.entry,
@@ -359,6 +385,7 @@ class TextWriterPanel(ModelListPanel):
         self.entry = entry
         self._targets = columns
         self._pieces = self._chars = 0
+        self._retry_note = ""
         self._max_pieces = max(1, settings["max_tokens"] * len(columns))
         self.columns.set_rules(settings["required_words"], settings["banned_words"])
         for k, target in enumerate(columns):
@@ -383,21 +410,44 @@ class TextWriterPanel(ModelListPanel):
 
     @Slot(list)
     def _on_pieces(self, batch: list) -> None:
-        """One throttled batch of pieces: joined per variant, then one insert per column."""
+        """One throttled batch of pieces: joined per variant, then one insert per column. A new try of a variant
+        (must-use words enforced) starts its column over; pieces of the try it replaces are dropped."""
         joined: dict[int, list[str]] = {}
         for item in batch:
             try:
-                joined.setdefault(int(item.get("variant", 0)), []).append(str(item.get("text", "")))
+                variant, text = int(item.get("variant", 0)), str(item.get("text", ""))
             except (AttributeError, TypeError, ValueError):
                 continue
+            if not 0 <= variant < len(self._targets):
+                continue
+            if item.get("restart"):
+                joined.pop(variant, None)
+                self._restart(variant, item, text)
+            else:
+                joined.setdefault(variant, []).append(text)
         for variant, pieces in joined.items():
-            if 0 <= variant < len(self._targets):
-                text = "".join(pieces)
-                self.columns.views[self._targets[variant]].append(text)
-                self._pieces += len(pieces)
-                self._chars += len(text)
+            text = "".join(pieces)
+            self.columns.views[self._targets[variant]].append(text)
+            self._pieces += len(pieces)
+            self._chars += len(text)
         self.progress.setValue(max(self.progress.value(), min(1000, int(1000 * self._pieces / self._max_pieces))))
-        self.status.setText(f"Writing… {words.count(self._chars, 'character')} so far")
+        note = f" · {self._retry_note}" if self._retry_note else ""
+        self.status.setText(f"Writing… {words.count(self._chars, 'character')} so far{note}")
+
+    def _restart(self, variant: int, item: dict, text: str) -> None:
+        """Column ``variant`` starts over: another try (its seed, how many tries), or an earlier try that came
+        back whole because it missed fewer words."""
+        target = self._targets[variant]
+        seed, tries, steer = item.get("seed"), item.get("try"), item.get("steer")
+        self.columns.views[target].restart(
+            seed if isinstance(seed, int) else None,
+            tries if isinstance(tries, int) else 1,
+            steer if isinstance(steer, (int, float)) else 0.0,
+            text,
+        )
+        missing = [str(w) for w in item.get("missing") or [] if isinstance(w, str)]
+        if not text and missing:
+            self._retry_note = f"variant {target + 1} lacked {quoted(missing)}: writing it again (try {tries})"
 
     def _progress_words(self, _fraction: float, message: str) -> str:
         """The core's own progress (loading the model, which variant) speaks until text flows."""
@@ -416,6 +466,8 @@ class TextWriterPanel(ModelListPanel):
             return
         self.entry["texts"] = self.columns.texts()
         self.entry["leads"] = [v.lead for v in self.columns.visible_views()]
+        self.entry["seeds"] = [v.seed for v in self.columns.visible_views()]
+        self.entry["tries"] = [v.tries for v in self.columns.visible_views()]
         self.entry["state"] = state
         self.history = [self.entry] + [e for e in self.history if e.get("id") != self.entry.get("id")]
         self.history_list.set_entries(self.history)
@@ -432,6 +484,44 @@ class TextWriterPanel(ModelListPanel):
     @Slot(object)
     def _on_done(self, result: dict) -> None:
         self._close_entry("done")
+        self._report_must_use()
+
+    def _report_must_use(self) -> None:
+        """After enforced must-use words: say plainly which variants could not get which words (or that all did)."""
+        settings = (self.entry or {}).get("settings") or {}
+        required = [str(w) for w in settings.get("required_words") or []]
+        if not (settings.get("enforce_required") and required):
+            return
+        views = [self.columns.views[t] for t in self._targets]
+        lacking = [(view, brand_check(view.text(), required, [])["missing"]) for view in views]
+        lacking = [(view, missing) for view, missing in lacking if missing]
+        if not lacking:
+            self.banner.show_message("Every variant uses every must-use word.", "success")
+            return
+        grouped: dict[tuple, list[int]] = {}  # variants missing the same words after as many tries: one sentence
+        for view, missing in lacking:
+            grouped.setdefault((tuple(missing), view.tries), []).append(view.index + 1)
+        parts = [
+            f"{self._variants_named(numbers)} still {'lack' if 1 < len(numbers) < len(views) else 'lacks'} "
+            f"{quoted(list(missing))}"
+            f" after {words.count(tries, 'try', 'tries')}"
+            for (missing, tries), numbers in grouped.items()
+        ]
+        sentence = "; ".join(parts)
+        them = "this word" if len({w for _, missing in lacking for w in missing}) == 1 else "these words"
+        self.banner.show_message(
+            f"{sentence[0].upper()}{sentence[1:]}. This writer seldom writes {them}: try other seeds, a higher "
+            "temperature, or a writer trained on copy that uses them.",
+            "info",
+        )
+
+    def _variants_named(self, numbers: list[int]) -> str:
+        """“Variant 2”, “Variants 1 and 3”, or “Every variant” when all of several are meant."""
+        if len(numbers) == 1:
+            return f"variant {numbers[0]}"
+        if len(numbers) == len(self._targets):
+            return "every variant"
+        return "variants " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
 
     @Slot()
     def _on_cancelled(self) -> None:
@@ -470,14 +560,16 @@ class TextWriterPanel(ModelListPanel):
         self.columns.set_count(len(texts))
         settings = entry.get("settings") or {}
         self.columns.set_rules(settings.get("required_words") or [], settings.get("banned_words") or [])
-        seed = int(settings.get("seed", 0))
+        seeds = entry_seeds(entry, len(texts))
         leads = list(entry.get("leads") or [])
+        tries = list(entry.get("tries") or [])
         for i, text in enumerate(texts):
             self.columns.views[i].set_text(
                 text,
-                seed + i,
+                seeds[i],
                 "stopped" if entry.get("state") == "stopped" else "done",
                 leads[i] if i < len(leads) else "",
+                tries[i] if i < len(tries) and isinstance(tries[i], int) else 1,
             )
         self.details.show_entry(self.entry, self._model_text(self.entry))
         self._update_view()
@@ -529,6 +621,25 @@ class TextWriterPanel(ModelListPanel):
         self.exported.emit(str(written))
 
     # -- reactions ----------------------------------------------------------------------------------------------
+    @Slot()
+    def train_on_copy(self) -> None:
+        """Open Training ready to train a writer on the user's copy: the project's text dataset (the first by
+        name when there are several) and a writer family (the chosen writer's, else the first text family)."""
+        datasets = self.project.datasets if self.project else {}
+        texts = sorted(
+            (name for name, info in datasets.items() if isinstance(info, dict) and info.get("kind") == "text"),
+            key=str.lower,
+        )
+        writers = [spec.id for spec in families.for_panel(self.panel_id)]
+        family = str((self.controls.info() or {}).get("family") or "")
+        if family not in writers:
+            family = writers[0] if writers else ""
+        if texts:
+            self.train_dataset_requested.emit(texts[0])
+        if family:
+            self.train_family_requested.emit(family)
+        self.navigate.emit("training")
+
     @Slot(int)
     def _on_variant_count(self, _id: int) -> None:
         if not self.generate_slot.is_running():

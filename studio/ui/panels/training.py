@@ -69,6 +69,8 @@ from studio.ui.backends.training import (
     EstimateJob,
     ExportJob,
     HistoryJob,
+    RenameJob,
+    RunNaming,
     RunsJob,
     SuggestJob,
     TrainingBackend,
@@ -134,6 +136,7 @@ class TrainingPanel(Panel):
         self.suggest_slot = self.job_slot()
         self.training_slot = self.job_slot()
         self.charts_slot = self.job_slot()
+        self.rename_slot = self.job_slot()
         self._estimates: dict[str, dict] = {}  # estimate key (see _estimate_keys) -> the estimator's answer
         self._estimate_request: dict[str, str] = {}  # preset -> estimate key, for the running estimate job
         self._estimate_again = False  # a request came while a job ran: start it when that one has ended
@@ -173,6 +176,7 @@ class TrainingPanel(Panel):
         self.run_list = RunList()
         self.run_list.run_selected.connect(self.show_run)
         self.run_list.compare_changed.connect(self._on_compare_changed)
+        self.run_list.rename_requested.connect(self.rename_run)
         runs_caption = QLabel("RUNS", objectName="sectionCaption")
         self.runs_empty = QLabel(
             "No runs yet. Your runs appear here with their curves and checkpoints.", objectName="mutedLabel"
@@ -408,6 +412,7 @@ class TrainingPanel(Panel):
 
     def _set_runs(self, runs: list[dict]) -> None:
         self.runs = list(runs or [])
+        self.run_list.set_renamable(isinstance(self.backend, RunNaming))
         self.run_list.set_runs(self.runs)
         self.runs_empty.setVisible(not self.runs)
         self.run_list.setVisible(bool(self.runs))
@@ -425,6 +430,28 @@ class TrainingPanel(Panel):
 
     def _run_info(self, run_id: str | None) -> dict | None:
         return next((r for r in self.runs if r.get("run_id") == run_id), None)
+
+    @Slot(str, str)
+    def rename_run(self, run_id: str, name: str) -> None:
+        """Store the run's new name in its folder (a job), then list the runs again from disk."""
+        info = self._run_info(run_id)
+        if info is None or self.registry is None or not isinstance(self.backend, RunNaming):
+            return
+        job = RenameJob(self.backend, run_id, Path(str(info["folder"])), name)
+        self.rename_slot.start(job, succeeded=self._on_renamed, failed=self._on_rename_failed)
+
+    @Slot(object)
+    def _on_renamed(self, result: dict) -> None:
+        run_id = str(result.get("run_id"))
+        self.run_list.update_run(run_id, name=str(result.get("name") or ""))
+        info = self.run_list.runs.get(run_id)
+        if info is not None and run_id == self.shown_run and self.runner is None:  # the monitor's title too
+            self.head.title.setText(f"{run_title(info)} on “{info.get('dataset', '?')}”")
+        self.refresh_runs()
+
+    @Slot(str)
+    def _on_rename_failed(self, message: str) -> None:
+        self.banner.show_message(f"The run could not be renamed. {message}", "error")
 
     # -- defaults that follow the data ---------------------------------------------------------------------------
     @Slot(str)
@@ -445,6 +472,8 @@ class TrainingPanel(Panel):
         if not dataset or self.project is None or self.registry is None or self.catalog is None:
             return
         if self._user_chose_for == dataset:
+            if dataset not in self._suggestions:  # still read its facts: they fix what the dataset decides
+                self.suggest_slot.start(SuggestJob(self.project.root, dataset), succeeded=self._on_suggestion)
             return
         self._suggest_basis = self._card_choice()
         if dataset in self._suggestions:
@@ -463,6 +492,7 @@ class TrainingPanel(Panel):
             log.info("No suggestion for the dataset %s: %s", result.get("dataset"), result["problem"])
         self._suggestions[str(result.get("dataset"))] = result
         self._apply_suggestion(result)
+        self.setup.set_dataset_facts(str(result.get("dataset")), dict(result.get("facts") or {}))
 
     def _apply_suggestion(self, result: dict) -> None:
         """Apply it unless the card changed since it was asked for (whoever changed it: the user, a restored
@@ -561,13 +591,15 @@ class TrainingPanel(Panel):
         dataset, family = self.setup.dataset_name(), self.setup.family_name()
         if not (dataset and family) or not self.setup.start_button.isEnabled():
             return
+        model = self.setup.family_title(family)  # "Image GAN (DCGAN)", not the id
+        preset = PRESET_TITLES.get(self.setup.preset(), "")
         self._train(
             dataset,
             family,
             self.setup.preset(),
             self.setup.form.overrides(),
             None,
-            f"Training {family} on “{dataset}” · {PRESET_TITLES.get(self.setup.preset(), '')}",
+            f"Training {model} on “{dataset}” · {preset}",
         )
 
     @Slot(dict)
@@ -858,8 +890,7 @@ class TrainingPanel(Panel):
         if run_id == self.shown_run and self.runner is None:
             self.plots.add_columns(columns, LIVE, overlay=False)
             self.samples.clear()
-            for preview in data.get("previews") or []:  # oldest first: the strip shows the newest on top
-                self.samples.add(preview)
+            self.samples.add_many(data.get("previews") or [])  # oldest first: the strip shows the newest
             last = {k: float(v[-1]) for k, (_x, v) in columns.items() if len(v)}
             steps = columns.get("loss", next(iter(columns.values()), (None, None)))[0]
             if steps is not None and len(steps):
@@ -870,7 +901,7 @@ class TrainingPanel(Panel):
             self._last_row = last
             self.head.show_row(last)
         if run_id in self.run_list.compared() and run_id != self._main_run():
-            self.plots.add_columns(columns, run_id, overlay=True)
+            self.plots.add_columns(columns, run_id, overlay=True, label=run_title(info))
 
     def _main_run(self) -> str | None:
         return (self.live or {}).get("run_id") if self.runner is not None else self.shown_run
@@ -886,7 +917,8 @@ class TrainingPanel(Panel):
         for run_id in wanted:
             cached = self._history_cache.get(run_id)
             if cached and cached.get("columns") is not None:
-                plots.add_columns(cached["columns"], run_id, overlay=True)
+                label = run_title(self._run_info(run_id) or {})
+                plots.add_columns(cached["columns"], run_id, overlay=True, label=label)
             else:
                 missing.append(run_id)
         if missing:

@@ -178,7 +178,7 @@ def test_rgba_transparency_is_flattened_onto_the_chosen_background():
     rgba.paste((0, 255, 0, 255), (0, 0, 35, 70))
     rgba.paste((0, 0, 255, 128), (0, 60, 70, 70))  # half-transparent blue strip at the bottom
     result = images.normalize(encode(rgba, "PNG"), "a.png", ImportOptions(background=(255, 0, 0)))
-    assert result.status == FIXED and result.fixes == ["transparency flattened onto background"]
+    assert result.status == FIXED and result.fixes == ["transparency flattened onto #FF0000"]  # the colour named
     pixels = stored(result)
     assert tuple(pixels[30, 60]) == (255, 0, 0)  # transparent: the red background
     assert tuple(pixels[30, 10]) == (0, 255, 0)  # opaque: unchanged
@@ -193,7 +193,7 @@ def test_palette_transparency_is_flattened(fmt):
     palette.paste(1, (0, 0, 10, 20))
     data = encode(palette, fmt, transparency=0)
     result = images.normalize(data, f"p.{fmt.lower()}", ImportOptions(background=(10, 20, 30)))
-    assert result.fixes == ["transparency flattened onto background"]
+    assert result.fixes == ["transparency flattened onto #0A141E"]
     pixels = stored(result)
     assert tuple(pixels[5, 15]) == (10, 20, 30) and tuple(pixels[5, 5]) == (0, 200, 0)
 
@@ -201,7 +201,7 @@ def test_palette_transparency_is_flattened(fmt):
 def test_rgb_png_with_a_transparent_colour_key_is_flattened():
     image = quadrants((40, 40))
     result = images.normalize(encode(image, "PNG", transparency=GREEN), "k.png", ImportOptions(background=(0, 0, 0)))
-    assert result.status == FIXED and result.fixes == ["transparency flattened onto background"]
+    assert result.status == FIXED and result.fixes == ["transparency flattened onto black"]
     pixels = stored(result)
     assert tuple(pixels[5, 35]) == (0, 0, 0) and tuple(pixels[5, 5]) == RED
 
@@ -209,7 +209,7 @@ def test_rgb_png_with_a_transparent_colour_key_is_flattened():
 def test_grayscale_with_alpha_and_opaque_rgba():
     la = Image.new("LA", (10, 10), (0, 128))
     flat = images.normalize(encode(la, "PNG"), "la.png", OPTIONS)
-    assert flat.fixes == ["transparency flattened onto background"] and abs(int(stored(flat)[5, 5, 0]) - 127) <= 1
+    assert flat.fixes == ["transparency flattened onto white"] and abs(int(stored(flat)[5, 5, 0]) - 127) <= 1
     opaque = images.normalize(encode(quadrants().convert("RGBA"), "PNG"), "o.png", OPTIONS)
     assert opaque.status == FIXED and opaque.fixes == ["RGBA converted to RGB"]  # nothing was see-through
     assert np.array_equal(stored(opaque), np.asarray(quadrants()))

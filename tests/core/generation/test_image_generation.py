@@ -67,7 +67,7 @@ def test_the_cli_writes_byte_identical_pngs_for_the_same_arguments(project, tmp_
         "square",
     )
     names = [p.rsplit("/", 1)[-1] for p in result["files"]]
-    assert names == [f"{GAN_CLASSES}-square-s7-{i}-x2.png" for i in range(3)]
+    assert names == [f"{GAN_CLASSES}-square-s7-{i:02d}-x2.png" for i in (1, 2, 3)]  # counted as the canvas counts
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     with Image.open(tmp_path / "a" / names[2]) as image:

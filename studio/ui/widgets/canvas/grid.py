@@ -204,16 +204,22 @@ class CanvasTileDelegate(QStyledItemDelegate):
 
 
 class CanvasGrid(QListView):
-    """The grid view. ``columns`` comes from the grid size; the tile side from the view's width and height."""
+    """The grid view. ``columns`` comes from the grid size; the tile side from the view's width and height.
+
+    With ``strip_side`` it is one row of tiles of that side instead (a strip of variations under the grid),
+    scrolling sideways: the same tiles, stars, pick boxes and keys as the grid, so a variation is selected,
+    starred, enlarged, exported or varied again exactly like a grid image."""
 
     favourite_clicked = Signal(int)  # row
     enlarge_requested = Signal(int)  # row
+    became_active = Signal(object)  # this view: the user clicked or tabbed into it (the panel acts on it)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, strip_side: int | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("canvasGrid")
         self.columns = 4
-        self.side = 160
+        self.strip_side = strip_side
+        self.side = strip_side or 160
         self.model_ = CanvasTileModel(self)
         self.setModel(self.model_)
         self.setItemDelegate(CanvasTileDelegate(self))
@@ -229,7 +235,21 @@ class CanvasGrid(QListView):
         self.setMouseTracking(True)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.activated.connect(self._on_activated)
+        if strip_side:
+            self._make_strip(strip_side)
         self._fit()
+
+    def _make_strip(self, side: int) -> None:
+        """One row, scrolling sideways, tiles of a fixed side: the view is exactly one tile (and the scroll bar)
+        tall, so strips stack compactly under the grid."""
+        self.setWrapping(False)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setGridSize(QSize(side, side))
+        extent = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        self.setFixedHeight(side + extent + 2 * self.frameWidth() + 2)
 
     # -- content ------------------------------------------------------------------------------------------
     def set_tiles(self, tiles: list[dict], columns: int) -> None:
@@ -266,6 +286,8 @@ class CanvasGrid(QListView):
 
     # -- layout: tiles fill the view -------------------------------------------------------------------------
     def _fit(self) -> None:
+        if self.strip_side:
+            return
         count = len(self.model_.tiles) or self.columns**2
         rows = max(1, math.ceil(count / self.columns))
         # QListView keeps room for a vertical scroll bar while laying out (even when none shows): leave it.
@@ -283,7 +305,12 @@ class CanvasGrid(QListView):
         self._fit()
 
     # -- mouse: the star and the pick box act on their own; the rest selects as usual -----------------------
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.became_active.emit(self)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.became_active.emit(self)  # before the star or the box acts: the panel acts on this view
         index = self.indexAt(event.position().toPoint())
         if index.isValid() and event.button() == Qt.MouseButton.LeftButton:
             _card, star, box = tile_rects(self.visualRect(index))

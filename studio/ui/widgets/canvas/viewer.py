@@ -28,6 +28,14 @@ from studio.ui.widgets.common.inputs import ComboBox, Slider
 SCALES = (1, 2, 4, 8)
 
 
+def export_size_text(factor: int, width: int = 0, height: int = 0) -> str:
+    """An export size as the file will have it: ``128 × 128 px (×4)``, ``32 × 32 px (native)``; the bare
+    factor only while no picture says how large the model's pictures are."""
+    if width <= 0 or height <= 0:
+        return "Native size" if factor == 1 else f"Upscaled ×{factor}"
+    return f"{width * factor} × {height * factor} px ({'native' if factor == 1 else f'×{factor}'})"
+
+
 def to_qimage(pixels: np.ndarray) -> QImage:
     """uint8 (R, R, 3) → a QImage that owns its pixels (a copy: the array may go away)."""
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
@@ -148,13 +156,14 @@ class DetailsPane(QWidget):
         self.strength_value.setFixedWidth(34)
         self.strength.valueChanged.connect(lambda v: self.strength_value.setText(f"{v / 100:.2f}"))
         self.variations_button = QPushButton("Variations", objectName="variationsButton")
-        self.variations_button.setToolTip("Fill the grid with images near this one (its latent, nudged)")
+        self.variations_button.setToolTip("Open images near this one (its latent, nudged) in a strip under the grid")
         self.variations_button.clicked.connect(self.variations_requested)
 
         self.scale = ComboBox(objectName="exportScale")
         for factor in SCALES:
-            self.scale.addItem("Native size" if factor == 1 else f"Upscaled ×{factor}", factor)
-        self.scale.setToolTip("Export at the model's own size or enlarged")
+            self.scale.addItem(export_size_text(factor), factor)
+        self.scale.setToolTip("Export at the model's own size or enlarged a whole number of times")
+        self.picture_size = (0, 0)
         self.resample = ComboBox(objectName="exportResample")
         self.resample.addItem("Nearest (crisp pixels)", "nearest")
         self.resample.addItem("Lanczos (smooth)", "lanczos")
@@ -230,6 +239,14 @@ class DetailsPane(QWidget):
     def set_favourite(self, on: bool) -> None:
         self.star_button.setChecked(on)
         self.star_button.setText("★  Favourite" if on else "☆  Favourite")
+
+    def set_picture_size(self, width: int, height: int) -> None:
+        """Name the export sizes in pixels for pictures of ``width`` × ``height`` (the model's own size)."""
+        if (width, height) == self.picture_size:
+            return
+        self.picture_size = (width, height)
+        for i in range(self.scale.count()):
+            self.scale.setItemText(i, export_size_text(int(self.scale.itemData(i)), width, height))
 
     def export_options(self) -> tuple[int, str]:
         return int(self.scale.currentData()), str(self.resample.currentData())

@@ -1,5 +1,7 @@
 """The latent walk: settings (frames per step, easing, loop, speed), the Make walk button, and the walk playing
-in the panel once it is made (the same frames the looping GIF holds; the GIF's path is shown under it).
+in the panel once it is made. Making a walk writes no file: "Export GIF…" (here, or on the walk's strip under
+the grid) asks for the size and writes the looping GIF (see walk_export.py). A VAE morph plays here too; it is
+saved as it is made, so it has no export button.
 
 The animation is a QTimer stepping through QImages made once when the frames arrive, so playing costs a repaint
 per frame and nothing else.
@@ -20,6 +22,7 @@ EASINGS = (("smooth", "Smooth"), ("linear", "Linear"))
 
 class WalkPane(QWidget):
     walk_requested = Signal()
+    export_requested = Signal()  # "Export GIF…" for the walk shown
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -51,11 +54,14 @@ class WalkPane(QWidget):
         self.hint.setWordWrap(True)
         self.view = ImageView(
             "Pick two or more images in the grid (Ctrl-click or tick their boxes), then press "
-            "Make walk. The walk plays here and is saved as a looping GIF."
+            "Make walk. The walk plays here; Export GIF… saves it at the size you choose."
         )
         self.play_button = QPushButton("Pause", objectName="walkPlay")
         self.play_button.setToolTip("Pause or play the preview")
         self.play_button.clicked.connect(self.toggle_play)
+        self.export_button = QPushButton("Export GIF…", objectName="walkPaneExport")
+        self.export_button.setToolTip("Save the walk shown as a looping GIF, at the size you choose")
+        self.export_button.clicked.connect(self.export_requested)
         self.status = QLabel(objectName="mutedLabel")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -64,9 +70,10 @@ class WalkPane(QWidget):
         self.position = 0
 
         settings = form_rows([("Frames per step", self.frames_per_step), ("Easing", self.easing), ("Speed", self.fps)])
-        under = QHBoxLayout()
-        under.addWidget(self.status, 1)
-        under.addWidget(self.play_button, 0, Qt.AlignmentFlag.AlignTop)
+        under = QHBoxLayout()  # under the status line: the narrow tab keeps its words on whole lines
+        under.addStretch(1)
+        under.addWidget(self.play_button)
+        under.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 12, 0, 0)
         layout.setSpacing(8)
@@ -75,8 +82,10 @@ class WalkPane(QWidget):
         layout.addWidget(self.make_button)
         layout.addWidget(self.hint)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.status)
         layout.addLayout(under)
         self.play_button.setVisible(False)
+        self.export_button.setVisible(False)
 
     def options(self) -> dict:
         return {
@@ -104,11 +113,17 @@ class WalkPane(QWidget):
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
 
-    def show_frames(self, frames: list[QImage], gif_path: str, caption: str) -> None:
+    def show_frames(self, frames: list[QImage], gif_path: str, caption: str, exportable: bool = False) -> None:
+        """Play ``frames``; ``gif_path``: where they are saved already (a morph), ``exportable``: a walk that
+        "Export GIF…" can write."""
         self.frames, self.gif_path, self.position = frames, gif_path, 0
         self.status.setText(caption)
         self.status.setToolTip(f"Saved as {gif_path}" if gif_path else "")
         self.play_button.setVisible(bool(frames))
+        self.export_button.setVisible(bool(frames) and exportable)
+        if not frames:
+            self.stop()
+            self.view.set_image(None)
         if frames:
             self.view.set_image(frames[0])
             self.play()

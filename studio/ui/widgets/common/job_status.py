@@ -50,10 +50,19 @@ def with_eta(message: str, fraction: float, elapsed_s: float, paused: bool = Fal
         return f"{text}{SEPARATOR}paused" if text else "paused"
     if own_eta(message) is not None:
         return message
-    if 0.02 < fraction < 1.0 and elapsed_s > 1.0:
-        eta = format_eta(elapsed_s * (1 - fraction) / fraction)
+    left = remaining_s(fraction, elapsed_s)
+    if left is not None:
+        eta = format_eta(left)
         return f"{message}{SEPARATOR}{eta}" if message else eta
     return message
+
+
+def remaining_s(fraction: float, elapsed_s: float) -> float | None:
+    """Seconds left if the rest goes as fast as ``fraction`` took ``elapsed_s``; None until that is a fair guess
+    (past 2 % and a second in). The one place the studio extrapolates a job's time left."""
+    if 0.02 < fraction < 1.0 and elapsed_s > 1.0:
+        return elapsed_s * (1 - fraction) / fraction
+    return None
 
 
 class JobStatusWidget(QWidget):

@@ -15,7 +15,8 @@ from studio.ui.widgets.common.run_list import run_title
 
 
 def model_title(info: dict) -> str:
-    """``Nov 25, 20:14 · gan`` for a run of the project; ``Starter · name`` for a model shipped in models/."""
+    """The user's name for a run of the project (``name``, when the model list carries it), else ``Nov 25,
+    20:14 · gan``; ``Starter · name`` for a model shipped in models/. The tooltip keeps the run's folder name."""
     if info.get("source") == "starter":
         return f"Starter · {info.get('run_id')}"
     return run_title(info)

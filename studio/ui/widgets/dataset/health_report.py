@@ -6,6 +6,11 @@ filterable, sortable table of every manifest entry (``QTableView`` over a ``QAbs
 
 The widget only shows and asks: the panel changes the manifest (each fix is one undoable operation),
 saves it and hands the manifest back through :meth:`HealthReport.set_manifest`.
+
+Near-duplicate pairs are judged by eye in :class:`~studio.ui.widgets.dataset.duplicate_review.DuplicateReview`:
+"Compare pairs…", a double-click on a row of a pair, or a click on the Flagged tile while pairs are open asks
+for it (:attr:`HealthReport.review_pairs_requested`). "Transparency…" asks for the dataset's transparency choice
+(keep, or flatten onto white, black or a colour picked in a colour dialog): :attr:`transparency_requested`.
 """
 
 from __future__ import annotations
@@ -25,14 +30,16 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtGui import QActionGroup, QColor, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QColorDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QTableView,
@@ -41,8 +48,11 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.atomic import atomic_write_text
+from studio.core.datasets.base import BLACK, FLATTEN, KEEP_ALPHA, WHITE, colour_name, recorded_transparency
 from studio.core.datasets.fixes import near_duplicate_ids
 from studio.core.datasets.manifest import Manifest, report
+from studio.core.datasets.near_duplicates import pairs
+from studio.core.datasets.transparency import transparent_ids
 from studio.core.words import count, of
 from studio.ui import theme
 from studio.ui.widgets.common.inputs import ComboBox
@@ -242,7 +252,10 @@ class FilterBox(QLineEdit):
 
 # -- tiles --------------------------------------------------------------------------------------------------------
 class StatTile(QFrame):
-    """A big number with a caption; ``tone`` (a dynamic property) colours it in the style sheet."""
+    """A big number with a caption; ``tone`` (a dynamic property) colours it in the style sheet. A click emits
+    ``clicked`` (the Flagged tile opens what it counts)."""
+
+    clicked = Signal()
 
     def __init__(self, caption: str, tone: str, tooltip: str = "", hint: str = "", parent=None) -> None:
         super().__init__(parent)
@@ -266,6 +279,11 @@ class StatTile(QFrame):
         if hint:
             self.hint.setText(hint)
 
+    def mouseReleaseEvent(self, event) -> None:  # Qt's name
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
 
 # -- the tab ------------------------------------------------------------------------------------------------------
 class HealthReport(QWidget):
@@ -274,6 +292,8 @@ class HealthReport(QWidget):
     trim_silence_requested = Signal()
     undo_requested = Signal()
     export_requested = Signal()
+    review_pairs_requested = Signal(str)  # the id of a picture whose pair to show first ("" = the first pair)
+    transparency_requested = Signal(str, object)  # FLATTEN or KEEP_ALPHA, (r, g, b) or None (keep: as recorded)
 
     TILES = (
         (
@@ -324,6 +344,11 @@ class HealthReport(QWidget):
         self.flagged_button.setToolTip(
             "Exclude every usable file that has a flag (kept on disk; Undo brings them back)"
         )
+        self.review_button = QPushButton("Compare pairs…")
+        self.review_button.setToolTip("See each pair of near-duplicates side by side and choose which to keep")
+        self.review_button.clicked.connect(self._on_review_clicked)
+        self.transparency_button = QPushButton("Transparency…")
+        self.transparency_button.setMenu(self._transparency_menu())
         self.trim_button = QPushButton("Trim silence")
         self.trim_button.setToolTip(
             "Cut quiet stretches at the start and end of every clip (the untrimmed copies "
@@ -353,6 +378,7 @@ class HealthReport(QWidget):
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(28)
+        self.table.doubleClicked.connect(self._on_row_activated)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -370,11 +396,20 @@ class HealthReport(QWidget):
         self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(self._on_search)
         self.status_filter.currentIndexChanged.connect(self._on_status_filter)
+        self.tiles["flagged"].clicked.connect(self._on_flagged_tile)
+        self.pair_ids: set[str] = set()  # pictures of an open near-duplicate pair (both sides)
 
         fixes = QHBoxLayout()
         fixes.setSpacing(8)
         fixes.addWidget(self.summary, 1)
-        for button in (self.near_button, self.trim_button, self.flagged_button, self.undo_button):
+        for button in (
+            self.review_button,
+            self.near_button,
+            self.transparency_button,
+            self.trim_button,
+            self.flagged_button,
+            self.undo_button,
+        ):
             fixes.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
         actions = QHBoxLayout()
         actions.setSpacing(8)
@@ -427,6 +462,16 @@ class HealthReport(QWidget):
         editable = manifest is not None and not busy
         self.near_button.setVisible(manifest is not None and manifest.kind == "image")
         self.near_button.setEnabled(editable and bool(near_duplicate_ids(manifest)))
+        open_pairs = pairs(manifest) if manifest is not None and manifest.kind == "image" else []
+        self.pair_ids = {i for pair in open_pairs for i in pair.ids}
+        self.review_button.setVisible(bool(open_pairs))  # there while pairs wait for a look, like the flag
+        self.review_button.setEnabled(bool(open_pairs))
+        self.tiles["flagged"].setCursor(Qt.CursorShape.PointingHandCursor if flagged else Qt.CursorShape.ArrowCursor)
+        click = " Click to list them." if flagged else ""
+        if open_pairs:
+            click = " Click to compare the near-duplicate pairs."
+        self.tiles["flagged"].setToolTip(f"{self.TILES[-1][3]}.{click}")
+        self._show_transparency(manifest, editable)
         self.flagged_button.setEnabled(editable and bool(flagged))
         self.trim_button.setVisible(manifest is not None and manifest.kind == "audio")
         self.trim_button.setEnabled(editable and bool(usable))
@@ -455,6 +500,90 @@ class HealthReport(QWidget):
 
     def visible_rows(self) -> int:
         return self.proxy.rowCount()
+
+    # -- transparency --------------------------------------------------------------------------------------
+    TRANSPARENCY_CHOICES = (
+        ("Flatten on white", FLATTEN, WHITE),
+        ("Flatten on black", FLATTEN, BLACK),
+        ("Flatten on a colour…", FLATTEN, None),
+        ("Keep transparency", KEEP_ALPHA, None),
+    )
+
+    def _transparency_menu(self) -> QMenu:
+        """The choices, ticked as the dataset records them; picking one asks the panel to apply it."""
+        menu = QMenu(self)
+        self.transparency_group = QActionGroup(menu)
+        self.transparency_actions = []
+        for text, mode, colour in self.TRANSPARENCY_CHOICES:
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setData((mode, colour))
+            self.transparency_group.addAction(action)
+            self.transparency_actions.append(action)
+        self.transparency_group.triggered.connect(self._on_transparency_chosen)
+        return menu
+
+    def _show_transparency(self, manifest: Manifest | None, editable: bool) -> None:
+        """Visible for a picture dataset with transparent pictures; the tooltip says what they are now."""
+        transparent = transparent_ids(manifest) if manifest is not None and manifest.kind == "image" else []
+        self.transparency_button.setVisible(bool(transparent))
+        self.transparency_button.setEnabled(editable and bool(transparent))
+        if manifest is None or not transparent:
+            return
+        mode, background = recorded_transparency(manifest.options)
+        now = "kept" if mode == KEEP_ALPHA else f"flattened onto {colour_name(background)}"
+        self.transparency_button.setToolTip(
+            f"{count(len(transparent), 'picture')} with see-through pixels: {now}. Keep the transparency (the "
+            "training cache then places them on the dataset's colour) or flatten them onto a colour."
+        )
+        for action in self.transparency_actions:
+            choice, colour = action.data()
+            if choice == KEEP_ALPHA:
+                action.setChecked(mode == KEEP_ALPHA)
+            elif colour is None:  # "a colour…": ticked for a colour that is neither white nor black
+                custom = mode == FLATTEN and background not in (WHITE, BLACK)
+                action.setChecked(custom)
+                now = f" (now {colour_name(background)})" if custom else ""
+                action.setText(f"Flatten on a colour…{now}")
+            else:
+                action.setChecked(mode == FLATTEN and background == colour)
+
+    @Slot(object)
+    def _on_transparency_chosen(self, action) -> None:
+        mode, colour = action.data()
+        if mode == FLATTEN and colour is None:
+            _, background = recorded_transparency(self.manifest.options if self.manifest else {})
+            chosen = self.ask_colour(background)
+            if chosen is None:
+                self._show_transparency(self.manifest, self.transparency_button.isEnabled())  # back to the ticks
+                return
+            colour = chosen
+        self.transparency_requested.emit(mode, tuple(colour) if colour is not None else None)
+
+    def ask_colour(self, initial: tuple[int, int, int]) -> tuple[int, int, int] | None:
+        """Ask for the colour to flatten onto (tests replace this). None when the user cancels."""
+        colour = QColorDialog.getColor(QColor(*initial), self, "Flatten transparent pictures onto")
+        return (colour.red(), colour.green(), colour.blue()) if colour.isValid() else None
+
+    # -- near-duplicate pairs ------------------------------------------------------------------------------
+    @Slot()
+    def _on_review_clicked(self) -> None:
+        self.review_pairs_requested.emit("")
+
+    @Slot(QModelIndex)
+    def _on_row_activated(self, index: QModelIndex) -> None:
+        """A double-click on either picture of an open pair opens the comparison on that pair."""
+        entry = index.data(ENTRY_ROLE) if index.isValid() else None
+        if isinstance(entry, dict) and entry.get("id") in self.pair_ids:
+            self.review_pairs_requested.emit(entry["id"])
+
+    @Slot()
+    def _on_flagged_tile(self) -> None:
+        """The Flagged tile opens the pair comparison while pairs are open, else lists the flagged files."""
+        if self.pair_ids:
+            self.review_pairs_requested.emit("")
+        elif self.manifest is not None and self.manifest.flagged_ids():
+            self.status_filter.setCurrentIndex(self.status_filter.findData("flagged"))
 
     # -- slots ---------------------------------------------------------------------------------------------
     @Slot(str)

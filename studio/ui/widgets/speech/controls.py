@@ -1,6 +1,6 @@
-"""The Speech panel's controls card: the voice (grouped System / Trained / Imported, a trained voice's
-checkpoint and vocoder), "Add Piper voice…", the delivery (speed, pitch, volume, each with its value and a
-reset), and Synthesize / Stop.
+"""The Speech panel's controls card: the voice (the :class:`~studio.ui.widgets.speech.voice_picker.VoicePicker`:
+search, voices grouped by language, Preview; a trained voice's checkpoint and vocoder), "Add Piper voice…", the
+delivery (speed, pitch, volume, each with its value and a reset), and Synthesize / Stop.
 
 The card only gathers choices and says why a button is disabled; the panel decides what runs. Synthesize and
 Stop sit in :attr:`SpeechControls.action_bar`, which the panel pins under the scrolling card, as the writer
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFont, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -27,8 +26,10 @@ from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
 from studio.ui.widgets.common.inputs import ComboBox, Slider
 from studio.ui.widgets.common.model_picker import action_bar
+from studio.ui.widgets.speech.voice_picker import VoicePicker, display_title
 
-GROUPS = (("system", "System voices"), ("trained", "Trained voices"), ("piper", "Imported voices"))
+__all__ = ["DEFAULTS", "GRIFFIN_LIM", "SpeechControls", "display_title"]
+
 DEFAULTS = {"rate": 1.0, "pitch": 0.0, "volume": 1.0}
 GRIFFIN_LIM = "griffinlim"
 LABEL_WIDTH = 84  # the writer's label column, so both cards line up the same way
@@ -38,20 +39,6 @@ def _label(text: str) -> QLabel:
     label = QLabel(text)
     label.setFixedWidth(LABEL_WIDTH)
     return label
-
-
-def voice_group(voice: dict) -> str:
-    kind = str(voice.get("kind") or "")
-    return kind if kind in ("system", "trained") else "piper"
-
-
-def display_title(voice: dict) -> str:
-    """The voice's title without the "(system)" / "(trained)" the group heading already says."""
-    title = str(voice.get("title") or voice.get("id") or "")
-    for suffix in (" (system)", " (trained)"):
-        if title.endswith(suffix):
-            return title[: -len(suffix)]
-    return title
 
 
 class DeliverySlider(QWidget):
@@ -103,6 +90,7 @@ class SpeechControls(QFrame):
     synthesize_requested = Signal()
     stop_requested = Signal()
     voice_changed = Signal()  # voice, checkpoint or vocoder
+    preview_requested = Signal()  # Preview: hear a sample sentence in the highlighted voice
     add_voice_requested = Signal()
     settings_changed = Signal()
 
@@ -111,15 +99,9 @@ class SpeechControls(QFrame):
         self.setObjectName("setupCard")
         self.voices: list[dict] = []
 
-        self.voice = ComboBox(objectName="speechVoice")
-        self.voice.setToolTip(
-            "The voice that speaks: a built-in system voice, one you trained, or an imported Piper voice"
-        )
-        self.voice.setMaxVisibleItems(20)
-        # Long voice names must not widen the card: the combo shows what fits and the pop-up shows all.
-        self.voice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.voice.setMinimumContentsLength(14)
-        self.voice.currentIndexChanged.connect(self._on_voice)
+        self.picker = VoicePicker()
+        self.picker.voice_chosen.connect(self._on_voice)
+        self.picker.preview_requested.connect(self.preview_requested)
         self.facts = QLabel(objectName="mutedLabel")
         self.facts.setWordWrap(True)
         self.checkpoint = ComboBox(objectName="speechCheckpoint")
@@ -187,15 +169,9 @@ class SpeechControls(QFrame):
         self.hint = QLabel(objectName="mutedLabel")
         self.hint.setWordWrap(True)
 
-        voice_grid = field_rows(
-            [
-                (_label("Voice"), self.voice),
-                (self.checkpoint_label, self.checkpoint),
-                (self.vocoder_label, self.vocoder),
-            ]
-        )
+        voice_grid = field_rows([(self.checkpoint_label, self.checkpoint), (self.vocoder_label, self.vocoder)])
         add_row = QHBoxLayout()
-        add_row.setContentsMargins(LABEL_WIDTH + 12, 0, 0, 0)
+        add_row.setContentsMargins(0, 0, 0, 0)
         add_row.addWidget(self.add_voice)
         add_row.addStretch(1)
         delivery = (("Speed", self.rate), ("Pitch", self.pitch), ("Volume", self.volume))
@@ -211,8 +187,9 @@ class SpeechControls(QFrame):
         layout.setContentsMargins(14, 12, 14, 14)
         layout.setSpacing(8)
         layout.addWidget(QLabel("VOICE", objectName="sectionCaption"))
-        layout.addLayout(voice_grid)
+        layout.addWidget(self.picker)
         layout.addWidget(self.facts)
+        layout.addLayout(voice_grid)
         layout.addLayout(add_row)
         layout.addSpacing(6)
         layout.addLayout(delivery_head)
@@ -221,47 +198,20 @@ class SpeechControls(QFrame):
 
     # -- voices ---------------------------------------------------------------------------------------------
     def set_voices(self, voices: list[dict]) -> None:
-        """Fill the list under group headings; a refreshed list keeps the chosen voice when it still exists."""
+        """Fill the picker; a refreshed list keeps the chosen voice when it still exists (else the first)."""
         current, step, vocoder = self.voice_id(), self.step(), self.vocoder_id()
         self.voices = [dict(v) for v in voices if isinstance(v, dict) and v.get("id")]
-        self.voice.blockSignals(True)
-        self.voice.clear()
-        model = self.voice.model()
-        bold = QFont(self.voice.font())
-        bold.setBold(True)
-        for group, heading in GROUPS:
-            members = [v for v in self.voices if voice_group(v) == group]
-            if not members:
-                continue
-            if self.voice.count():
-                self.voice.insertSeparator(self.voice.count())
-            self.voice.addItem(heading, None)
-            header = model.item(self.voice.count() - 1) if isinstance(model, QStandardItemModel) else None
-            if header is not None:
-                header.setEnabled(False)
-                header.setSelectable(False)
-                header.setFont(bold)
-            for info in members:
-                self.voice.addItem("  " + display_title(info), info["id"])
-                tip = " · ".join(str(p) for p in (info.get("detail"), info.get("language"), info["id"]) if p)
-                self.voice.setItemData(self.voice.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.voice.blockSignals(False)
-        if not self.select(current, step, vocoder):
-            first = next((i for i in range(self.voice.count()) if self.voice.itemData(i)), -1)
-            self.voice.blockSignals(True)
-            self.voice.setCurrentIndex(first)
-            self.voice.blockSignals(False)
+        self.picker.set_voices(self.voices)
+        if not self.select(current, step, vocoder):  # a system voice speaks at once: it is the first choice
+            system = [v["id"] for v in self.voices if v.get("kind") == "system"]
+            self.picker.select(next(iter(system or [v["id"] for v in self.voices]), None))
             self._fill_choices(None, None)
         self.voice_changed.emit()
 
     def select(self, voice_id: str | None, step: int | None = None, vocoder: str | None = None) -> bool:
         """Choose a voice (and a trained voice's checkpoint and vocoder) without announcing it."""
-        index = self.voice.findData(voice_id) if voice_id else -1
-        if index < 0:
+        if not self.picker.select(voice_id):
             return False
-        self.voice.blockSignals(True)
-        self.voice.setCurrentIndex(index)
-        self.voice.blockSignals(False)
         self._fill_choices(step, vocoder)
         return True
 
@@ -307,12 +257,13 @@ class SpeechControls(QFrame):
             self.facts.setVisible(False)
             return
         rate = info.get("sample_rate")
-        parts = [
+        parts = [  # a system voice's title names its language already
             str(info.get("detail") or ""),
-            str(info.get("language") or ""),
+            self.picker.language_of(info) if info.get("kind") != "system" else "",
             f"{int(rate) / 1000:g} kHz" if rate else "",
         ]
-        self.facts.setText(" · ".join(p for p in parts if p))
+        # the voice's name first: a search may hide it in the list, and this line still says which is chosen
+        self.facts.setText(f"{display_title(info)} — " + " · ".join(p for p in parts if p))
         self.facts.setVisible(bool(self.facts.text()))
 
     def info(self) -> dict | None:
@@ -320,8 +271,7 @@ class SpeechControls(QFrame):
         return next((v for v in self.voices if v["id"] == voice_id), None)
 
     def voice_id(self) -> str | None:
-        data = self.voice.currentData()
-        return str(data) if data else None
+        return self.picker.voice_id()
 
     def step(self) -> int | None:
         if (self.info() or {}).get("kind") != "trained":

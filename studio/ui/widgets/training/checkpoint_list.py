@@ -46,15 +46,34 @@ def open_target(family: str | None) -> tuple[str, str, str]:
     return panel, text, icon_name
 
 
-def _when(created) -> str:
-    if isinstance(created, (int, float)):
-        return datetime.fromtimestamp(created).strftime("%b %d, %H:%M")
-    if isinstance(created, str):
+def saved_at(created) -> datetime | None:
+    """A checkpoint's ``created`` (ISO 8601 text as the engine writes it, in UTC, or a Unix time) in local time;
+    None when it is missing or unreadable."""
+    if isinstance(created, (int, float)) and not isinstance(created, bool):
         try:
-            return datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone().strftime("%b %d, %H:%M")
+            return datetime.fromtimestamp(created).astimezone()
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(created, str) and created:
+        try:
+            return datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone()
         except ValueError:
-            return created
-    return ""
+            return None
+    return None
+
+
+def saved_words(created, now: datetime | None = None) -> str:
+    """When a checkpoint was saved, as a person reads a list: "12:04" today, "3 Dec 12:04" this year,
+    "3 Dec 2024 12:04" before; "" when it is not known."""
+    when = saved_at(created)
+    if when is None:
+        return ""
+    now = (now or datetime.now()).astimezone()
+    clock = when.strftime("%H:%M")
+    if when.date() == now.date():
+        return clock
+    day = f"{when.day} {when.strftime('%b')}"
+    return f"{day} {clock}" if when.year == now.year else f"{day} {when.year} {clock}"
 
 
 def _losses(metrics: dict) -> str:
@@ -131,7 +150,7 @@ class CheckpointList(QWidget):
             item = QTreeWidgetItem(
                 [
                     f"{int(info.get('step', 0)):,}",
-                    _when(info.get("created")),
+                    saved_words(info.get("created")),
                     _losses(meta),
                     "★ best" if info.get("best") else "",
                 ]
@@ -139,6 +158,9 @@ class CheckpointList(QWidget):
             item.setData(0, PATH_ROLE, path)
             item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setToolTip(0, Path(path).name)
+            when = saved_at(info.get("created"))
+            if when is not None:
+                item.setToolTip(1, f"Saved {when.day} {when.strftime('%B %Y, %H:%M')}")
             self.tree.addTopLevelItem(item)
             if path == selected:
                 item.setSelected(True)

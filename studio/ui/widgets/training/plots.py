@@ -14,16 +14,26 @@ Why it is built this way:
   (and once over the whole series when the slider moves), drawn over a faint raw curve.
 * pyqtgraph takes about half a second to import, so this module is imported only when the Training panel is
   first shown: the window still opens fast.
+* The legend is a line of words under the card's title, never a box inside the plot: a box in a corner covered
+  the newest (or the oldest) part of the curves, whichever corner it sat in.
+* Axis ranges follow what a metric can be: precision and recall live on a fixed 0-1 axis (auto-range put two
+  values of 0.1 and 0.2 on a -0.4…0.4 axis); a card whose values are all non-negative (losses of most GANs,
+  learning rate, throughput, FID) never shows a negative axis, while the range otherwise follows the data (a
+  WGAN critic's loss may be negative, so nothing is clamped blindly). An empty card shows no axes at all, only
+  its "Nothing yet" line: an empty pyqtgraph plot would label a meaningless 0-1 range.
+* Colours come from :func:`studio.ui.theme.colour` and are applied again when the theme changes
+  (:meth:`MetricPlot.apply_theme`), so a dark theme switched on while the plots exist repaints them too.
 """
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from studio.ui import theme
@@ -49,6 +59,9 @@ GROUPS = (
 GRID_POSITIONS = {"loss": (0, 0), "val": (0, 1), "variety": (0, 2), "lr": (1, 0), "speed": (1, 1), "fid": (1, 2)}
 OPTIONAL_GROUPS = {"variety", "fid"}  # shown only once a run logs such values
 LOG_GROUPS = ("loss", "val", "lr")  # what the Log scale box switches
+BOUNDED = {"variety": (0.0, 1.0)}  # cards of metrics with a fixed range: their y axis stays on it
+BOUNDED_PADDING = 0.03  # so a value of exactly 0 or 1 is not drawn on the card's edge
+NO_LIMIT = 1e307  # pyqtgraph's own "no limit" for a view's range (None is not accepted there)
 QUALITY_NOTE = (
     "KID, FID, precision and recall are measured offline with the studio's own fixed feature "
     "network: compare them between runs on the same dataset and resolution, not with published "
@@ -146,9 +159,8 @@ class SeriesBuffer:
 
 
 def _pen(colour: str, width: float = 1.6, alpha: int = 255, dashed: bool = False) -> QPen:
-    c = QColor(colour)
-    c.setAlpha(alpha)
-    pen = pg.mkPen(c, width=width)
+    """A cosmetic pen in the current theme's counterpart of the light ``colour``."""
+    pen = pg.mkPen(theme.qcolor(colour, alpha), width=width)
     pen.setCosmetic(True)
     if dashed:
         pen.setStyle(Qt.PenStyle.DashLine)
@@ -170,7 +182,7 @@ def compact_number(value: float) -> str:
 
 
 class MetricPlot(QWidget):
-    """One titled plot card: a pyqtgraph plot, its legend and an empty-state line."""
+    """One titled plot card: its title and latest values, a legend line, a pyqtgraph plot and an empty-state line."""
 
     def __init__(self, group: str, title: str, hint: str, parent=None) -> None:
         super().__init__(parent)
@@ -182,29 +194,28 @@ class MetricPlot(QWidget):
         self.value = ElidedLabel("", objectName="plotValue")
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.hint = hint
-        self.plot = pg.PlotWidget(background=theme.colour("#FFFFFF"), axisItems={"bottom": CompactAxis("bottom")})
+        # the legend: a wrapping line of coloured words under the title, outside the plotting area
+        self.legend = QLabel(objectName="plotLegend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.legend.setVisible(False)
+        self.plot = pg.PlotWidget(axisItems={"bottom": CompactAxis("bottom")})
         self.plot.setMinimumHeight(120)
         self.plot.setMenuEnabled(False)
         item = self.plot.getPlotItem()
         # No grid: pyqtgraph draws grid lines into the axes' cached pictures, and replaying them made each
         # repaint 3-4 times slower (70 ms instead of 19 ms for the four plots on a software-rendered window).
         item.hideButtons()
-        for axis in ("left", "bottom"):
-            ax = item.getAxis(axis)
-            ax.setPen(pg.mkPen(theme.colour("#D9DCE8")))
-            ax.setTextPen(pg.mkPen(theme.colour("#6B7090")))
         item.getAxis("left").setWidth(52)
-        item.setLabel("bottom", "step", color=theme.colour("#8A8FAD"))
-        self.legend = item.addLegend(
-            offset=(-8, 8),
-            labelTextColor=theme.colour("#4A4F6A"),
-            labelTextSize="8pt",
-            brush=pg.mkBrush(theme.qcolor("#FFFFFF", alpha=215)),
-            pen=pg.mkPen(theme.colour("#E3E5EF")),
-        )
-        self.empty = pg.TextItem(f"Nothing yet · {hint}", color=theme.colour("#A9ADC4"), anchor=(0.5, 0.5))
+        self.empty = pg.TextItem(f"Nothing yet · {hint}", anchor=(0.5, 0.5))
         self.plot.addItem(self.empty, ignoreBounds=True)
         self.plot.getViewBox().sigResized.connect(self._place_empty)
+        if group in BOUNDED:
+            low, high = BOUNDED[group]
+            self.plot.getViewBox().setLimits(yMin=low - BOUNDED_PADDING, yMax=high + BOUNDED_PADDING)
+            self.plot.setYRange(low, high, padding=BOUNDED_PADDING)  # also turns the y auto-range off
+            self.plot.setMouseEnabled(x=True, y=False)
         header = QHBoxLayout()
         header.setContentsMargins(12, 8, 12, 0)
         header.addWidget(self.title)
@@ -213,43 +224,80 @@ class MetricPlot(QWidget):
         layout.setContentsMargins(1, 1, 1, 6)
         layout.setSpacing(2)
         layout.addLayout(header)
+        self.legend.setContentsMargins(12, 0, 12, 0)
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
         self.curves: dict[tuple[str, str, bool], pg.PlotDataItem] = {}
+        self._styles: dict[tuple[str, str, bool], tuple[str, bool]] = {}  # ident -> (light colour, overlay)
+        self._labels: dict[tuple[str, str, bool], str] = {}  # ident -> its legend words
+        self.log = False
+        self._show_axes(False)
+        self.apply_theme()
 
-    def curve(self, run: str, key: str, raw: bool, colour: str, overlay: bool) -> pg.PlotDataItem:
+    # -- curves and legend ----------------------------------------------------------------------------------
+    def curve(
+        self, run: str, key: str, raw: bool, colour: str, overlay: bool, run_label: str | None = None
+    ) -> pg.PlotDataItem:
         """The curve for (run, key, raw|smoothed), made on first use."""
         ident = (run, key, raw)
         item = self.curves.get(ident)
         if item is None:
-            if raw:
-                pen = _pen(colour, 1.0, 70)
-            else:
-                pen = _pen(colour, 1.4 if overlay else 1.8, 200 if overlay else 255, dashed=overlay)
-            name = None if raw else (f"{run} · {curve_label(key)}" if overlay else curve_label(key))
-            item = pg.PlotDataItem(pen=pen, name=name, skipFiniteCheck=False)
+            item = pg.PlotDataItem(pen=self._curve_pen(colour, raw, overlay), skipFiniteCheck=False)
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
             self.plot.addItem(item)
             self.curves[ident] = item
+            self._styles[ident] = (colour, overlay)
+            if not raw:
+                self._labels[ident] = f"{run_label or run} · {curve_label(key)}" if overlay else curve_label(key)
             self.empty.setVisible(False)
-            self._show_legend_if_needed()
+            self._show_axes(True)
+            self._update_legend()
             if self.group in OPTIONAL_GROUPS:
                 self.setVisible(True)
         return item
 
-    def _show_legend_if_needed(self) -> None:
+    @staticmethod
+    def _curve_pen(colour: str, raw: bool, overlay: bool) -> QPen:
+        if raw:
+            return _pen(colour, 1.0, 70)
+        return _pen(colour, 1.4 if overlay else 1.8, 200 if overlay else 255, dashed=overlay)
+
+    def _update_legend(self) -> None:
         """A legend only where it tells curves apart: one curve is already named by the card's title."""
-        self.legend.setVisible(sum(1 for (_run, _key, raw) in self.curves if not raw) > 1)
+        named = [(ident, words) for ident, words in self._labels.items() if ident in self.curves]
+        self.legend.setVisible(len(named) > 1)
+        entries = []
+        for ident, words in named:
+            colour = theme.colour(self._styles[ident][0])
+            mark = "╌" if self._styles[ident][1] else "■"  # dashed overlays, solid live curves
+            entries.append(f'<span style="color:{colour}">{mark}</span>&nbsp;{html.escape(words)}')
+        text_colour = theme.colour("#4A4F6A")
+        self.legend.setText(f'<span style="color:{text_colour}">{" &nbsp; ".join(entries)}</span>')
+        self.legend.setToolTip("\n".join(words for _ident, words in named))
+
+    def legend_words(self) -> list[str]:
+        """What the legend names, in order (tests and the layout check read it)."""
+        return [words for ident, words in self._labels.items() if ident in self.curves]
 
     def remove_run(self, run: str) -> None:
         for ident in [i for i in self.curves if i[0] == run]:
             item = self.curves.pop(ident)
-            self.legend.removeItem(item)
+            self._styles.pop(ident, None)
+            self._labels.pop(ident, None)
             self.plot.removeItem(item)
         self.empty.setVisible(not self.curves)
-        self._show_legend_if_needed()
+        self._show_axes(bool(self.curves))
+        self._update_legend()
         if self.group in OPTIONAL_GROUPS and not self.curves:
             self.setVisible(False)
+
+    # -- axes -----------------------------------------------------------------------------------------------
+    def _show_axes(self, on: bool) -> None:
+        """Axes only with data: an empty plot's axes would label a range that means nothing ("0 … 1.0")."""
+        item = self.plot.getPlotItem()
+        for axis in ("left", "bottom"):
+            item.showAxis(axis, on)
 
     @Slot()
     def _place_empty(self) -> None:
@@ -260,12 +308,22 @@ class MetricPlot(QWidget):
         self.plot.getPlotItem().setLogMode(y=on)
         self.log = on
         if on:
+            self.plot.getViewBox().setLimits(yMin=-NO_LIMIT)  # 0 would mean 10^0 = 1 on a log axis
             self.plot.enableAutoRange(axis="y")
+
+    def follow_data(self, low: float | None) -> None:
+        """Keep the y axis where the values can be: never below 0 when every value is 0 or more (auto-range
+        padding put loss and throughput axes below zero), else free; a bounded card keeps its fixed range."""
+        if self.group in BOUNDED or self.log:
+            return
+        floor = 0.0 if low is not None and math.isfinite(low) and low >= 0 else -NO_LIMIT
+        if self.plot.getViewBox().state["limits"]["yLimits"][0] != floor:
+            self.plot.getViewBox().setLimits(yMin=floor)
 
     def fit_from_zero(self) -> None:
         """Show the y axis from 0 (learning rates): a constant value would otherwise get an axis of
         "0.0002 0.0002 0.0002" and its rounding noise would look like jumps."""
-        if getattr(self, "log", False):
+        if self.log:
             return
         tops = [
             float(np.nanmax(item.yData))
@@ -275,12 +333,29 @@ class MetricPlot(QWidget):
         if tops and math.isfinite(max(tops)) and max(tops) > 0:
             self.plot.setYRange(0.0, max(tops) * 1.08, padding=0)
 
+    # -- theme ----------------------------------------------------------------------------------------------
+    def apply_theme(self) -> None:
+        """(Re)colour the plot for the current theme: background, axes, the empty line, legend and curves."""
+        self.plot.setBackground(theme.colour("#FFFFFF"))
+        item = self.plot.getPlotItem()
+        for axis in ("left", "bottom"):
+            ax = item.getAxis(axis)
+            ax.setPen(pg.mkPen(theme.colour("#D9DCE8")))
+            ax.setTextPen(pg.mkPen(theme.colour("#6B7090")))
+        item.getAxis("bottom").setLabel("step", color=theme.colour("#8A8FAD"))  # PlotItem's would show the axis
+        self.empty.setColor(theme.qcolor("#A9ADC4"))
+        for ident, curve in self.curves.items():
+            colour, overlay = self._styles[ident]
+            curve.setPen(self._curve_pen(colour, ident[2], overlay))
+        self._update_legend()
+
 
 class _Run:
     """The buffers of one run: metric key → SeriesBuffer."""
 
     def __init__(self, run_id: str, overlay: bool, colour_index: int) -> None:
         self.run_id = run_id
+        self.label = run_id  # what an overlay's legend calls the run (its name or date, see add_columns)
         self.overlay = overlay
         self.colour_index = colour_index
         self.series: dict[str, SeriesBuffer] = {}
@@ -336,6 +411,7 @@ class TrainingPlots(QWidget):
         self._turn = 0
         self._timer.start()
         self.redraws = 0  # how often curves were actually redrawn (tests check the 10/s ceiling)
+        theme.signals.changed.connect(self._on_theme)
         QTimer.singleShot(0, self, self._build_next_plot)
 
     # -- building -----------------------------------------------------------------------------------------
@@ -396,10 +472,18 @@ class TrainingPlots(QWidget):
                 added += len(xs)
         return added
 
-    def add_columns(self, columns: dict[str, tuple[np.ndarray, np.ndarray]], run_id: str, overlay: bool = True) -> None:
-        """Add whole columns at once (a past run read off the GUI thread): key → (steps, values)."""
+    def add_columns(
+        self,
+        columns: dict[str, tuple[np.ndarray, np.ndarray]],
+        run_id: str,
+        overlay: bool = True,
+        label: str | None = None,
+    ) -> None:
+        """Add whole columns at once (a past run read off the GUI thread): key → (steps, values). ``label`` is
+        what an overlay's legend calls the run (its name or date; default its id)."""
         self.clear(run_id)
         run = self._run(run_id, overlay)
+        run.label = label or run_id
         for key, (xs, ys) in columns.items():
             if group_of(key):
                 self.add_series(run, key, xs, ys)
@@ -432,7 +516,7 @@ class TrainingPlots(QWidget):
 
     def redraw(self, everything: bool = False, groups: tuple[str, ...] | None = None) -> None:
         """Push dirty series (of ``groups``; default all) into their curves."""
-        drew = False
+        drew: set[str] = set()
         smoothed = self.smoothing.value() > 0
         for run in self._runs.values():
             keys = set(run.series) if everything else set(run.dirty)
@@ -452,16 +536,32 @@ class TrainingPlots(QWidget):
                     else:
                         raw.setData([], [])
                     raw.setVisible(smoothed)
-                main = plot.curve(run.run_id, key, False, colour, run.overlay)
+                main = plot.curve(run.run_id, key, False, colour, run.overlay, run.label)
                 main.setData(*series.view(smoothed=smoothed))
                 if not run.overlay and series.n:
                     self._show_value(plot, run)
                 run.dirty.discard(key)
-                drew = True
-                if group == "lr":
-                    plot.fit_from_zero()
+                drew.add(group)
+        self._fit(drew)
         if drew:
             self.redraws += 1
+
+    def _fit(self, groups) -> None:
+        """The y axes of ``groups`` after new data: never below 0 for non-negative values, 0-based for lr."""
+        for group in groups:
+            plot = self.plots.get(group)
+            if plot is None:
+                continue
+            lows = [
+                float(np.fmin.reduce(series.y[: series.n]))  # NaN (a missing value) is skipped, without a warning
+                for run in self._runs.values()
+                for key, series in run.series.items()
+                if group_of(key) == group and series.n
+            ]
+            finite = [low for low in lows if not math.isnan(low)]
+            plot.follow_data(min(finite) if finite else None)
+            if group == "lr":
+                plot.fit_from_zero()
 
     def _colour(self, run: _Run, key: str) -> str:
         if run.overlay:
@@ -495,6 +595,14 @@ class TrainingPlots(QWidget):
         for group in LOG_GROUPS:
             if group in self.plots:
                 self.plots[group].set_log(on)
+        self._fit(LOG_GROUPS)
+
+    @Slot(bool)
+    def _on_theme(self, _dark: bool) -> None:
+        """The theme changed (:data:`studio.ui.theme.signals`): recolour every plot built so far; plots built
+        later take the new theme's colours when they are made."""
+        for plot in self.plots.values():
+            plot.apply_theme()
 
     def set_smoothing(self, weight: float) -> None:
         self.smoothing.setValue(int(round(min(0.99, max(0.0, weight)) * 100)))

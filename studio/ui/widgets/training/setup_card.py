@@ -12,7 +12,10 @@ from the last session stays unless its estimate turns out longer than the limit.
 
 What the user changes by hand (the model, the resolution, an Advanced field) is reported by :attr:`TrainingSetup.
 user_changed`, and the panel's data-driven suggestion (:meth:`TrainingSetup.apply_suggestion`) then leaves that
-dataset alone.
+dataset alone. What the dataset *decides* is another matter: the facts the panel reads with its suggestion
+(:meth:`TrainingSetup.set_dataset_facts`, e.g. how many classes it has) fix the settings that cannot act on it
+("Learn the classes" on a one-class dataset, :func:`studio.core.training.setting_docs.fixed_by_data`), whoever
+chose the rest. Start stays disabled while an Advanced field holds a value no run could use, and says which.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from studio.core import words
 from studio.core.durations import format_duration, format_rough_duration
+from studio.core.training import setting_docs
 from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
 from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
@@ -99,6 +103,8 @@ class TrainingSetup(QFrame):
         self.presets: dict[str, dict] = {}
         self.defaults: dict[str, dict] = {}
         self._kinds: dict[str, str] = {}
+        self._facts: dict[str, dict] = {}  # dataset -> facts read with the panel's suggestion ({"classes": 3})
+        self._start_state: tuple[bool, str] = (True, "")  # what the panel asked for (see set_start_state)
         self._shown_dataset: str | None = None
         self.preset_source = AUTO
         self.dataset = ComboBox(objectName="datasetChoice")
@@ -144,6 +150,7 @@ class TrainingSetup(QFrame):
         self.form.setVisible(False)
         self.form.changed.connect(self._show_resolution)
         self.form.changed.connect(self.user_changed)  # emitted for the user's edits (and Reset) only
+        self.form.problems_changed.connect(self._refresh_start_state)
 
         self.start_button = QPushButton(icon("play"), "Start training", objectName="startButton")
         self.start_button.setProperty("primary", True)
@@ -189,6 +196,23 @@ class TrainingSetup(QFrame):
     def set_catalog(self, families: list[dict], presets: dict, defaults: dict) -> None:
         self.families, self.presets, self.defaults = families, presets, defaults
         self._fill_families()
+
+    def set_dataset_facts(self, name: str, facts: dict) -> None:
+        """What the panel learnt about dataset ``name`` (``{"classes": int | None}``); the settings it decides
+        follow at once when it is the one selected."""
+        self._facts[name] = dict(facts)
+        if name == self.dataset_name():
+            before = self.form.overrides()
+            self._apply_fixed()
+            if self.form.overrides() != before:  # what is estimated must be what will train
+                self.clear_estimates()
+                self.choice_changed.emit()
+
+    def family_title(self, family: str | None) -> str:
+        """The family's display name ("Image GAN (DCGAN)") for titles and messages; the id only for a family the
+        catalogue does not list."""
+        info = next((f for f in self.families if f.get("family") == family), None)
+        return str((info or {}).get("title") or family or "")
 
     def select_dataset(self, name: str | None) -> None:
         index = self.dataset.findData(name) if name else -1
@@ -258,6 +282,7 @@ class TrainingSetup(QFrame):
         changed = name != self._shown_dataset
         self._shown_dataset = name
         self._fill_families(force=changed)
+        self._apply_fixed()
         if changed:
             self.dataset_changed.emit(name or "")
 
@@ -341,7 +366,14 @@ class TrainingSetup(QFrame):
         family = self.family_name()
         defaults = self.defaults.get(family, {}) if family else {}
         preset = (self.presets.get(family) or {}).get(self.preset(), {}) if family else {}
-        self.form.set_config(defaults, preset, keep_overrides=keep_overrides)
+        self.form.set_config(defaults, preset, keep_overrides=keep_overrides, family=family)
+        self._apply_fixed()
+
+    def _apply_fixed(self) -> None:
+        """Fix the settings the selected dataset decides (nothing while its facts are unknown)."""
+        classes = self._facts.get(self.dataset_name() or "", {}).get("classes")
+        known = classes if isinstance(classes, int) and not isinstance(classes, bool) else None
+        self.form.set_fixed(setting_docs.fixed_by_data(self.form.fields, known))
 
     @Slot(bool)
     def set_advanced_open(self, on: bool) -> None:
@@ -399,9 +431,19 @@ class TrainingSetup(QFrame):
             self.preset_buttons[target].setChecked(True)
 
     def set_start_state(self, enabled: bool, hint: str = "") -> None:
+        """Enable Start as the panel says, unless an Advanced field holds a value no run could use."""
+        self._start_state = (enabled, hint)
+        problems = self.form.problems()
+        if enabled and problems:
+            first = next(iter(problems.values()))
+            enabled, hint = False, f"Fix the advanced settings first: {first}"
         self.start_button.setEnabled(enabled)
         self.start_hint.setText(hint)
         self.start_hint.setVisible(bool(hint))
+
+    @Slot()
+    def _refresh_start_state(self) -> None:
+        self.set_start_state(*self._start_state)
 
     def set_editable(self, editable: bool) -> None:
         """While a run trains, its choices are fixed: the card greys out."""

@@ -1,6 +1,12 @@
 """The writer's controls card: the model and checkpoint, the template and its fields, the sampling settings
 (temperature, top-k, top-p, repetition penalty, length, seed with a dice, stop sequences), how many variants,
-the brand rules (words that must and must never appear), and Generate / Stop.
+the brand rules (words that must and must never appear, and whether every variant must use them), and
+Generate / Stop.
+
+A template only gives copy when the writer learned from copy: the shipped starter writer learned from one
+public corpus (its config names it), so under a template it writes that corpus' style, not a product
+description. The card says so where the template is chosen (:func:`template_note`) and offers to train a
+writer on the user's own copy (:attr:`WriterControls.train_requested`).
 
 The card only gathers choices and says why a button is disabled; the panel decides what runs. Generate and
 Stop sit in :attr:`WriterControls.action_bar`, which the panel pins under the scrolling card: the card is
@@ -15,6 +21,7 @@ import random
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -51,6 +58,25 @@ def split_stops(text: str) -> list[str]:
     return [s.strip(" ").replace("\\n", "\n") for s in text.split("|") if s.strip(" ")]
 
 
+def trained_on_copy(info: dict | None) -> bool:
+    """Whether the writer learned from the user's own copy: a run of the project was trained on one of the
+    project's datasets; a starter model (shipped in models/, ``source`` "starter") on the public corpus its
+    config.json names ("dataset": "shakespeare" for the starter writer), never on the user's copy."""
+    return bool(info) and str(info.get("source") or "project") != "starter"
+
+
+def template_note(info: dict | None, template_title: str) -> str:
+    """Plain words for the template area when a template meets a writer that never read copy ("" otherwise)."""
+    if not template_title or not info or trained_on_copy(info):
+        return ""
+    corpus = str(info.get("dataset") or "").strip()
+    learned = f"learned only from “{corpus}”, not from your copy" if corpus else "was not trained on your copy"
+    return (
+        f"This starter writer {learned}, so the {template_title} template gets text in that style rather than "
+        "usable copy. Train a writer on your own texts, then pick it above."
+    )
+
+
 LABEL_WIDTH = 84  # one label column for every section, so the fields of all sections line up
 
 
@@ -77,6 +103,7 @@ class WriterControls(ModelPickerMixin, QFrame):
     template_changed = Signal()
     fields_edited = Signal()  # a template field changed: the prompt is built again
     rules_changed = Signal()  # required / banned words changed: the variants' checks are redone
+    train_requested = Signal()  # "Train a writer on your copy"
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -97,6 +124,18 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.template = ComboBox(objectName="writerTemplate")
         self.template.setToolTip("A template writes the prompt from a few fields; Free text uses what you type")
         self.template.currentIndexChanged.connect(self._on_template)
+        self.copy_note = QLabel(objectName="inlineNotice")  # the style sheet's notice: a soft yellow box
+        self.copy_note.setWordWrap(True)
+        self.train_button = QPushButton("Train a writer on your copy", objectName="writerTrainOnCopy")
+        self.train_button.setToolTip("Open Training with a writer model chosen for your text dataset")
+        self.train_button.clicked.connect(self.train_requested)
+        self.copy_notice = QWidget(objectName="writerCopyNotice")
+        notice_layout = QVBoxLayout(self.copy_notice)
+        notice_layout.setContentsMargins(0, 2, 0, 2)
+        notice_layout.setSpacing(6)
+        notice_layout.addWidget(self.copy_note)
+        notice_layout.addWidget(self.train_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        self.copy_notice.setVisible(False)
         self.fields_box = QWidget(objectName="writerFields")
         self.fields_layout = QGridLayout(self.fields_box)
         self.fields_layout.setContentsMargins(0, 0, 0, 0)
@@ -173,7 +212,10 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.banned = QLineEdit(objectName="writerBanned")
         self.banned.setPlaceholderText("e.g. cheap, guarantee")
         self.banned.setToolTip("Words the writer must never use: they are blocked while sampling")
+        self.enforce = QCheckBox("Make sure every variant uses them", objectName="writerEnforce")
+        self.enforce.toggled.connect(self.rules_changed)
         self.required.textChanged.connect(self.rules_changed)
+        self.required.textChanged.connect(self._update_enforce)
         self.banned.textChanged.connect(self.rules_changed)
 
         self.generate_button = QPushButton(icon("play"), "Generate", objectName="generateButton")
@@ -221,8 +263,9 @@ class WriterControls(ModelPickerMixin, QFrame):
         rules.setVerticalSpacing(8)
         rules.addWidget(_label("Must use"), 0, 0)
         rules.addWidget(self.required, 0, 1)
-        rules.addWidget(_label("Never use"), 1, 0)
-        rules.addWidget(self.banned, 1, 1)
+        rules.addWidget(self.enforce, 1, 0, 1, 2)  # the whole width: its words must never be cut
+        rules.addWidget(_label("Never use"), 2, 0)
+        rules.addWidget(self.banned, 2, 1)
         rules.setColumnStretch(1, 1)
         self.action_bar = action_bar(self.generate_button, self.stop_button, self.hint)  # pinned below the card
 
@@ -235,6 +278,7 @@ class WriterControls(ModelPickerMixin, QFrame):
         layout.addSpacing(6)
         layout.addWidget(QLabel("PROMPT", objectName="sectionCaption"))
         layout.addLayout(prompt_grid)
+        layout.addWidget(self.copy_notice)
         layout.addWidget(self.fields_box)
         layout.addSpacing(6)
         layout.addWidget(QLabel("SAMPLING", objectName="sectionCaption"))
@@ -246,6 +290,7 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.set_variants(1)
         self.set_templates([])
         self._on_model()
+        self._update_enforce()
 
     # -- models -------------------------------------------------------------------------------------------
     def select(self, run_id: str | None, step: int | None = None) -> bool:
@@ -256,6 +301,7 @@ class WriterControls(ModelPickerMixin, QFrame):
 
     def _update_facts(self) -> None:
         info = self.info()
+        self._update_copy_notice()
         if info is None:
             self.facts.setVisible(False)
             return
@@ -281,6 +327,7 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.template.setCurrentIndex(max(0, index))
         self.template.blockSignals(False)
         self._build_fields()
+        self._update_copy_notice()
 
     def template_id(self) -> str:
         data = self.template.currentData()
@@ -346,6 +393,7 @@ class WriterControls(ModelPickerMixin, QFrame):
             "stop": split_stops(self.stop_sequences.text()),
             "banned_words": split_words(self.banned.text()),
             "required_words": split_words(self.required.text()),
+            "enforce_required": self.enforce.isChecked(),
         }
 
     def set_settings(self, settings: dict) -> None:
@@ -362,6 +410,7 @@ class WriterControls(ModelPickerMixin, QFrame):
             ),
             "banned_words": lambda v: self.banned.setText(", ".join([v] if isinstance(v, str) else v)),
             "required_words": lambda v: self.required.setText(", ".join([v] if isinstance(v, str) else v)),
+            "enforce_required": lambda v: self.enforce.setChecked(v is True),
         }
         for key, value in (settings or {}).items():
             if key in setters and value is not None:
@@ -402,7 +451,27 @@ class WriterControls(ModelPickerMixin, QFrame):
     @Slot()
     def _on_template(self, *_args) -> None:
         self._build_fields()
+        self._update_copy_notice()
         self.template_changed.emit()
+
+    def _update_copy_notice(self) -> None:
+        """The template area says when the writer never read copy, and offers to train one that has."""
+        info = self.template_info()
+        note = template_note(self.info(), info["title"] if info else "")
+        self.copy_note.setText(note)
+        self.copy_notice.setVisible(bool(note))
+
+    @Slot()
+    def _update_enforce(self, *_args) -> None:
+        has_words = bool(split_words(self.required.text()))
+        self.enforce.setEnabled(has_words)
+        if not has_words:
+            self.enforce.setToolTip("Type must-use words first")
+        else:
+            self.enforce.setToolTip(
+                "A variant without every must-use word is written again with a new seed, steered toward the "
+                "missing words, a few times at most; any variant that still lacks a word is named when writing ends"
+            )
 
     @Slot()
     def _on_field(self, *_args) -> None:

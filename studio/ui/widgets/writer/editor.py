@@ -16,9 +16,11 @@ from PySide6.QtGui import QFont, QSyntaxHighlighter, QTextCharFormat, QTextCurso
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QScrollArea,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -26,18 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import words
+from studio.core.generation.sampling import word_pattern  # the job's must-use check finds words the same way
 from studio.ui import theme
 
 MAX_VARIANTS = 4
-
-
-def word_pattern(word: str) -> re.Pattern:
-    """Case-insensitive; a Latin word matches whole words only ("eco" is not in "economy"), while Chinese and
-    other scripts written without spaces match anywhere (they have no word boundaries to look for)."""
-    body = re.escape(word)
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9' -]*", word):
-        body = rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])"
-    return re.compile(body, re.IGNORECASE)
+READABLE = 220  # px: the narrowest a variant's column gets side by side
+SPACING = 10
+STACKED_HEIGHT = 190  # px: a variant's height when the variants stand in rows (a few lines of text in view)
 
 
 def brand_check(text: str, required: list[str], banned: list[str]) -> dict:
@@ -100,6 +97,8 @@ class VariantView(QFrame):
         self.lead = ""  # whitespace the model wrote before the text (see append)
         self._fresh = False
         self.state = ""  # "", "writing", "done", "stopped", "failed"
+        self.tries = 1  # how many times this variant was written (must-use words enforced)
+        self.steer = 0.0  # the must-use boost of the try shown (0: not steered)
         self.required: list[str] = []
         self.banned: list[str] = []
         self.title = QLabel(f"Variant {index + 1}", objectName="writerVariantTitle")
@@ -152,6 +151,7 @@ class VariantView(QFrame):
         up to the cursor) and the pieces go after it."""
         self.seed = seed
         self.lead = ""
+        self.tries, self.steer = 1, 0.0
         self._fresh = not keep
         self.editor.setPlainText(keep)
         self._stream = QTextCursor(self.editor.document())
@@ -176,8 +176,17 @@ class VariantView(QFrame):
         if follow:
             bar.setValue(bar.maximum())
 
-    def set_text(self, text: str, seed: int | None = None, state: str = "done", lead: str = "") -> None:
+    def restart(self, seed: int | None, tries: int, steer: float = 0.0, text: str = "") -> None:
+        """Another try of this variant (the must-use words are enforced): the column starts over with it, and
+        ``text`` when the try comes back whole (an earlier try that missed fewer words)."""
+        self.begin(seed)
+        self.tries, self.steer = max(1, int(tries)), float(steer)
+        self.set_state("writing")
+        self.append(text)
+
+    def set_text(self, text: str, seed: int | None = None, state: str = "done", lead: str = "", tries: int = 1) -> None:
         self.seed, self.lead, self._fresh = seed, lead, False
+        self.tries, self.steer = max(1, int(tries)), 0.0
         self.editor.setPlainText(text)
         self._stream = QTextCursor(self.editor.document())
         self._stream.movePosition(QTextCursor.MoveOperation.End)
@@ -188,13 +197,20 @@ class VariantView(QFrame):
 
     def set_state(self, state: str) -> None:
         self.state = state
-        badges = {"writing": "writing…", "stopped": "stopped", "failed": "failed"}
+        writing = f"try {self.tries}…" if self.tries > 1 else "writing…"
+        badges = {"writing": writing, "stopped": "stopped", "failed": "failed"}
         self.badge.setText(badges.get(state, ""))
         self.badge.setProperty("state", state)
         self.badge.style().unpolish(self.badge)
         self.badge.style().polish(self.badge)
         self.badge.setVisible(state in badges)
         self.title.setText(f"Variant {self.index + 1}" + (f" · seed {self.seed}" if self.seed is not None else ""))
+        self.title.setToolTip(
+            f"Written {words.count(self.tries, 'time')} to get the must-use words in"
+            + (" (steered toward them)" if self.steer > 0 else "")
+            if self.tries > 1
+            else ""
+        )
 
     # -- brand rules --------------------------------------------------------------------------------------
     def set_rules(self, required: list[str], banned: list[str]) -> None:
@@ -251,22 +267,45 @@ class VariantView(QFrame):
         return super().eventFilter(watched, event)
 
 
+def columns_for(count: int, width: int) -> int:
+    """How many variants sit side by side in ``width`` px: as many as keep each at least :data:`READABLE` wide,
+    rows balanced (four in two rows of two, not three and one); one per row when even two would be too narrow."""
+    most = max(1, (int(width) + SPACING) // (READABLE + SPACING))
+    if count <= most:
+        return max(1, count)
+    rows = -(-count // most)
+    return -(-count // rows)
+
+
 class VariantColumns(QWidget):
-    """Up to four variants side by side; ``current`` is the one the designer last clicked into."""
+    """Up to four variants side by side while each stays readable (:func:`columns_for`), else in rows, one
+    under the other at a laptop's width, in a scroll area so each keeps a height worth reading (at 1280×800 four
+    columns side by side held one or two words a line). ``current`` is the one the designer last clicked into."""
 
     copied = Signal(int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.views = [VariantView(i) for i in range(MAX_VARIANTS)]
+        self.host = QWidget(objectName="writerVariants")
+        self.views = [VariantView(i, self.host) for i in range(MAX_VARIANTS)]  # never a window of their own
         self.current = 0
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(10)
+        self.per_row = 0
+        self.grid = QGridLayout(self.host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(SPACING)
         for view in self.views:
             view.focused.connect(self._on_focused)
             view.copied.connect(self.copied)
-            layout.addWidget(view, 1)
+        self.scroll = QScrollArea(objectName="writerVariantsScroll")
+        self.scroll.setWidget(self.host)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.viewport().setAutoFillBackground(False)
+        self.host.setAutoFillBackground(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroll)
         self.set_count(1)
 
     def set_count(self, count: int) -> None:
@@ -274,6 +313,26 @@ class VariantColumns(QWidget):
         for i, view in enumerate(self.views):
             view.setVisible(i < self.count)
         self.current = min(self.current, self.count - 1)
+        self._arrange(force=True)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self, force: bool = False) -> None:
+        """Place the visible variants in rows of :func:`columns_for` of the width they have."""
+        per_row = columns_for(self.count, self.scroll.viewport().width())
+        if per_row == self.per_row and not force:
+            return
+        self.per_row = per_row
+        for view in self.views:
+            self.grid.removeWidget(view)
+        for column in range(MAX_VARIANTS):
+            self.grid.setColumnStretch(column, 1 if column < per_row else 0)
+        stacked = per_row < self.count
+        for i, view in enumerate(self.visible_views()):
+            self.grid.addWidget(view, i // per_row, i % per_row)
+            view.setMinimumHeight(STACKED_HEIGHT if stacked else 0)  # rows scroll rather than squeeze
 
     def visible_views(self) -> list[VariantView]:
         return self.views[: self.count]

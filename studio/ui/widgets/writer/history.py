@@ -14,7 +14,6 @@ from datetime import datetime
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -68,7 +67,8 @@ def describe_settings(settings: dict) -> list[tuple[str, str]]:
     if settings.get("stop"):
         rows.append(("Stop at", " | ".join(s.replace("\n", "\\n") for s in settings["stop"])))
     if settings.get("required_words"):
-        rows.append(("Must use", ", ".join(settings["required_words"])))
+        enforced = " (enforced: a variant without them was written again)" if settings.get("enforce_required") else ""
+        rows.append(("Must use", ", ".join(settings["required_words"]) + enforced))
     if settings.get("banned_words"):
         rows.append(("Never use", ", ".join(settings["banned_words"])))
     return rows
@@ -170,7 +170,7 @@ class DetailsPane(QWidget):
         self.md_button = QPushButton(icon("save"), "Export .md…", objectName="writerExportMd")
         self.md_button.setToolTip("Save the variants with their prompt and settings as Markdown")
         self.md_button.clicked.connect(self._on_md)
-        exports = QHBoxLayout()
+        exports = QVBoxLayout()  # one under the other: side by side they were cut in the narrow right column
         exports.setSpacing(6)
         exports.addWidget(self.txt_button)
         exports.addWidget(self.md_button)
