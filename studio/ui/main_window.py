@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal, Slot, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFontDatabase, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -57,6 +57,9 @@ from studio.ui.widgets.common.device_button import DeviceButton
 from studio.ui.widgets.common.job_status import JobStatusWidget
 from studio.workers.registry import JobRegistry
 from studio.workers.runner import JobRunner
+
+DEFAULT_WINDOW_SIZE = QSize(1280, 820)
+SCREEN_SHARE = 0.94  # of the screen's free area a first window takes at most (room for the frame and shadow)
 
 log = logging.getLogger(__name__)
 
@@ -584,13 +587,26 @@ class MainWindow(QMainWindow):
     def _restore_window(self) -> None:
         geometry, state = self.settings.geometry(), self.settings.window_state()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1280, 820)
+            self._fit_to_screen()
         if state is not None:
             self.restoreState(state)
         for panel_id, panel in self.panels.items():
             panel.restore_state(self.settings.panel_state(panel_id))
         panel_id = self.settings.current_panel
         self.show_panel(panel_id if panel_id in self.panels else "dataset")
+
+    def _fit_to_screen(self) -> None:
+        """The first window: 1280 × 820 where the screen has room, else what its free area (without the task bar
+        and the menu bar) holds with a margin, centred. A fixed 1280 × 820 was taller than a 1280 × 800 laptop
+        screen, and the window manager cut its bottom off."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(DEFAULT_WINDOW_SIZE)
+            return
+        free = screen.availableGeometry()
+        size = DEFAULT_WINDOW_SIZE.boundedTo(QSize(int(free.width() * SCREEN_SHARE), int(free.height() * SCREEN_SHARE)))
+        self.resize(size)
+        self.move(free.center() - self.rect().center())
 
     def save_window_state(self) -> None:
         self.settings.save_window(self.saveGeometry(), self.saveState())

@@ -10,7 +10,8 @@ headers compare each visible section with its title's width. A label that elides
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QAbstractButton, QHeaderView, QLabel, QTabBar, QWidget
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QAbstractButton, QAbstractScrollArea, QHeaderView, QLabel, QScrollArea, QTabBar, QWidget
 
 from studio.ui.widgets.common.elided_label import ElidedLabel
 
@@ -33,7 +34,39 @@ def cut_texts(root: QWidget) -> list[str]:
             problems += _tabs(widget)
         elif isinstance(widget, QHeaderView):
             problems += _header(widget)
+        problems += _clipped(widget)
     return problems
+
+
+def _clipped(widget: QWidget) -> list[str]:
+    """A control that a scroll area's viewport cuts on the right: the column is wider than its view (vertical
+    scrolling is how a column shows more; sideways, the user never finds the rest)."""
+    if isinstance(widget, (QAbstractScrollArea, QScrollArea)) or not _is_control(widget):
+        return []
+    area = _scroll_area_of(widget)
+    if area is None:
+        return []
+    viewport = area.viewport()
+    right = widget.mapTo(viewport, QPoint(widget.width(), 0)).x()
+    if right > viewport.width() + SLACK_PX:
+        text = getattr(widget, "text", lambda: "")() or widget.objectName()
+        return [_describe(widget, str(text), viewport.width(), right) + " cut by its scroll area"]
+    return []
+
+
+def _is_control(widget: QWidget) -> bool:
+    from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit
+
+    return isinstance(widget, (QAbstractButton, QLabel, QAbstractSpinBox, QComboBox, QLineEdit, QAbstractSlider))
+
+
+def _scroll_area_of(widget: QWidget) -> QScrollArea | None:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QScrollArea) and parent.widget() is not None and parent.widget().isAncestorOf(widget):
+            return parent
+        parent = parent.parentWidget()
+    return None
 
 
 def _describe(widget: QWidget, text: str, has: int, needs: int) -> str:

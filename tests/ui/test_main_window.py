@@ -157,3 +157,13 @@ def test_a_torchaudio_of_another_release_is_named_above_every_panel(qtbot, studi
 def test_a_matching_pair_shows_no_banner(qtbot, studio_app):
     window = _open_window(qtbot)
     assert not window.banner.isVisible()
+
+
+def test_a_first_window_fits_the_screen_it_opens_on(qtbot, studio_app):
+    """No saved geometry: 1280 × 820 where there is room, else what the screen's free area holds (the offscreen
+    test screen is smaller than that, like a laptop's)."""
+    window = MainWindow(AppSettings())
+    qtbot.addWidget(window)
+    free = window.screen().availableGeometry()
+    assert window.width() <= min(1280, free.width()) and window.height() <= min(820, free.height())
+    assert free.contains(window.frameGeometry().topLeft())

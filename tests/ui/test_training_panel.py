@@ -650,7 +650,9 @@ def test_plots_take_100000_points_and_redraw_quickly(qtbot, studio_app):
     drawn = time.perf_counter() - started
     print(f"\n100,000 steps: append {appended * 1000:.0f} ms in 50 batches, redraw + paint {drawn * 1000:.0f} ms")
     assert plots.points()["loss"] == 100_000 and plots.points()["val_loss"] == 1000
-    assert drawn < 0.5 and appended / 50 < 0.05
+    # measured alone on the 2-core test machine: redraw + paint 0.39-0.44 s; the bound catches a slow path (a
+    # redraw proportional to the points, several seconds) with room for a busy CI machine
+    assert drawn < 1.0 and appended / 50 < 0.05
     # smoothing is a debiased EMA: constant stays constant; log scale switches the axes
     series = SeriesBuffer()
     series.extend(np.arange(5.0), np.full(5, 3.0))

@@ -203,8 +203,8 @@ def test_the_title_names_the_model_and_checkpoints_say_when_they_were_saved(qtbo
     setup.form.set_overrides({"steps": 30})
     qtbot.waitUntil(lambda: setup.start_button.isEnabled(), timeout=5000)
     qtbot.mouseClick(setup.start_button, Qt.MouseButton.LeftButton)
-    assert panel.head.title.text().startswith("Training Image GAN (DCGAN) on “pets”")
-    assert " gan " not in panel.head.title.text()
+    assert panel.head.title.full_text().startswith("Training Image GAN (DCGAN) on “pets”")
+    assert " gan " not in panel.head.title.full_text()
     qtbot.waitUntil(lambda: panel.runner is None, timeout=15000)
     run_id = panel.backend.jobs[-1].run_id
     qtbot.waitUntil(lambda: panel._run_info(run_id) is not None, timeout=5000)

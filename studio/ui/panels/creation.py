@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMetaObject, QObject, Qt, Slot
+from PySide6.QtCore import QMetaObject, QObject, QSize, Qt, Slot
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -123,11 +123,11 @@ class CreationPanel(Panel):
         ``prefix`` names the widgets for the style sheet (``<prefix>Left``, ``<prefix>Scroll``)."""
         inner = QWidget(objectName=f"{prefix}Left")
         inner_layout = QVBoxLayout(inner)
-        inner_layout.setContentsMargins(0, 0, 14, 0)
+        inner_layout.setContentsMargins(0, 0, 4, 0)  # beside the scroll bar, which shows only when needed
         inner_layout.addWidget(card)
         inner_layout.addStretch(1)
         inner.setAutoFillBackground(False)
-        scroll = QScrollArea(objectName=f"{prefix}Scroll")
+        scroll = _ColumnScroll(min_width, objectName=f"{prefix}Scroll")
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -140,7 +140,6 @@ class CreationPanel(Panel):
         layout.addWidget(scroll, 1)
         if action_bar is not None:
             layout.addWidget(action_bar)
-        column.setMinimumWidth(min_width)
         return column
 
     @staticmethod
@@ -330,3 +329,20 @@ class ModelListPanel(CreationPanel):
     @Slot()
     def _go_to_training(self) -> None:
         self.navigate.emit("training")
+
+
+class _ColumnScroll(QScrollArea):
+    """A scroll area that scrolls only down: it is never narrower than its column's content needs. With the
+    sideways scroll bar off, a plain QScrollArea as narrow as its layout made it cut the content's right edge
+    (the writer's fields and its fourth Variants button at 1280 × 800), and nothing showed the rest."""
+
+    def __init__(self, min_width: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.min_width = min_width
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        content = self.widget()
+        needs = 0 if content is None else content.minimumSizeHint().width()
+        needs += 2 * self.frameWidth() + self.verticalScrollBar().sizeHint().width()
+        return QSize(max(self.min_width, hint.width(), needs), hint.height())

@@ -446,7 +446,7 @@ class TrainingPanel(Panel):
         self.run_list.update_run(run_id, name=str(result.get("name") or ""))
         info = self.run_list.runs.get(run_id)
         if info is not None and run_id == self.shown_run and self.runner is None:  # the monitor's title too
-            self.head.title.setText(f"{run_title(info)} on “{info.get('dataset', '?')}”")
+            self.head.title.set_full_text(f"{run_title(info)} on “{info.get('dataset', '?')}”")
         self.refresh_runs()
 
     @Slot(str)
@@ -669,7 +669,7 @@ class TrainingPanel(Panel):
         self.checkpoints.set_checkpoints([], family)
         self.banner.hide()
         self.resume_banner.hide()
-        self.head.title.setText(title)
+        self.head.title.set_full_text(title)
         self.head.reset_figures()
         self.head.set_state(self.head.RUNNING, "starting")
         self.head.say(f"Starting on {label}…")
@@ -841,7 +841,7 @@ class TrainingPanel(Panel):
             self._load_checkpoints(run_id)
             return
         self.shown_run = run_id
-        self.head.title.setText(f"{run_title(info)} on “{info.get('dataset', '?')}”")
+        self.head.title.set_full_text(f"{run_title(info)} on “{info.get('dataset', '?')}”")
         self.head.set_state(self.head.IDLE, run_state(info))
         self.head.reset_figures()
         self.samples.clear()

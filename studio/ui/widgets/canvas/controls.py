@@ -27,7 +27,7 @@ from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
 from studio.ui.widgets.common.inputs import ComboBox, Slider, SpinBox
 from studio.ui.widgets.common.model_picker import ModelPickerMixin
-from studio.ui.widgets.common.seed import MAX_SEED, dice_icon
+from studio.ui.widgets.common.seed import dice_icon, fit_seed_box
 
 GRID_SIZES = (4, 16, 36, 64)
 
@@ -69,7 +69,7 @@ class CanvasControls(ModelPickerMixin, QFrame):
         self.size_buttons[16].setChecked(True)
 
         self.seed = SpinBox(objectName="canvasSeed")
-        self.seed.setRange(0, MAX_SEED)
+        fit_seed_box(self.seed)
         self.seed.setValue(42)
         self.seed.setToolTip("The same seed, model and settings always give the same images")
         self.dice = QToolButton(objectName="diceButton")

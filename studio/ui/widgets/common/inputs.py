@@ -15,6 +15,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QSlider, QSpinBox, QWidget
 
+MIN_COMBO_CHARACTERS = 12
+
 
 class _WheelWhenFocused:
     """Mixin for a Qt input widget: wheel events change it only while it has focus."""
@@ -45,9 +47,20 @@ class DoubleSpinBox(_WheelWhenFocused, QDoubleSpinBox):
 
 
 class ComboBox(_WheelWhenFocused, QComboBox):
+    """Also: as narrow as ~12 characters when its column is (its longest entry no longer sets a minimum width).
+    A model list with "Starter · starter-shakespeare" in it widened the writer's settings column past what a
+    1280 × 800 window gives it, and the column's right edge was cut; now the chosen entry is shortened with "…"
+    and the open list shows every entry whole."""
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._init_wheel_focus()
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(MIN_COMBO_CHARACTERS)
+
+    def showPopup(self) -> None:
+        self.view().setMinimumWidth(max(self.width(), self.view().sizeHintForColumn(0) + 24))  # entries whole
+        super().showPopup()
 
     def _takes_wheel(self) -> bool:
         return self.hasFocus() or self.view().isVisible()  # focused, or its list is open

@@ -10,6 +10,15 @@ from PySide6.QtGui import QIcon, QPainter, QPen, QPixmap
 from studio.ui import theme
 
 MAX_SEED = 2**31 - 1  # a QSpinBox holds a 32-bit int: the largest seed a seed box can show
+# Qt sizes a spin box for its largest value (10 digits: 152 px), which made the settings columns too wide for a
+# 1280 × 800 window; seeds people type are short, and a long one still scrolls inside the box
+SEED_BOX_MIN_WIDTH = 104
+
+
+def fit_seed_box(box) -> None:
+    """A seed spin box's range (0 … MAX_SEED) and a minimum width that does not follow its 10-digit maximum."""
+    box.setRange(0, MAX_SEED)
+    box.setMinimumWidth(SEED_BOX_MIN_WIDTH)
 
 
 def dice_icon(size: int = 18) -> QIcon:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushBu
 
 from studio.core.durations import format_duration
 from studio.ui.icons import icon
+from studio.ui.widgets.common.elided_label import ElidedLabel
 
 SHORTCUTS = {
     "start": "Ctrl+Return",
@@ -80,8 +81,7 @@ class TrainingMonitorHead(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.state = self.IDLE
-        self.title = QLabel("No run selected", objectName="runTitle")
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title = ElidedLabel("No run selected", objectName="runTitle")  # a long dataset name: "…" and a tooltip
         self.pill = QLabel("", objectName="statePill")
         self.pill.hide()
         self.pause_button = self._button(

@@ -38,7 +38,7 @@ from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
 from studio.ui.widgets.common.inputs import ComboBox, DoubleSpinBox, Slider, SpinBox
 from studio.ui.widgets.common.model_picker import ModelPickerMixin, action_bar
-from studio.ui.widgets.common.seed import MAX_SEED, dice_icon
+from studio.ui.widgets.common.seed import dice_icon, fit_seed_box
 
 FREE_TEXT = ""  # the template id of "Free text": the prompt is whatever is typed
 VARIANT_COUNTS = (1, 2, 3, 4)
@@ -175,7 +175,7 @@ class WriterControls(ModelPickerMixin, QFrame):
         self.max_tokens.setSuffix(" tokens")
         self.max_tokens.setToolTip("The most tokens each variant writes (a token is a character or a word piece)")
         self.seed = SpinBox(objectName="writerSeed")
-        self.seed.setRange(0, MAX_SEED)
+        fit_seed_box(self.seed)
         self.seed.setToolTip(
             "The same seed, model, prompt and settings always give the same text; variant n uses seed + n - 1"
         )
