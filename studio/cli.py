@@ -43,13 +43,14 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from studio import APP_NAME, __version__
 from studio.core import locks
 from studio.core.audio_stack import pair_problem
 from studio.core.datasets import audio_cache, image_cache, text_cache, transcripts
-from studio.core.datasets.base import ImportOptions
+from studio.core.datasets.base import ImportOptions, parse_transparency
 from studio.core.datasets.importer import ImportDataset, dataset_folder, dataset_report
 from studio.core.datasets.manifest import Manifest
 from studio.core.errors import describe_error
@@ -115,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--field", help="JSONL field holding the text")
     imp.add_argument("--sample-rate", type=int, default=22050, help="audio rate clips are resampled to")
     imp.add_argument("--workers", type=int, help="decoding processes (default: up to 4)")
+    imp.add_argument(
+        "--transparency",
+        help="transparent pictures: keep, white, black or #RRGGBB to flatten onto (default: flatten on white, or "
+        "what the dataset already records)",
+    )
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     imp.set_defaults(handler=_cmd_dataset_import)
     rep = dataset_commands.add_parser("report", help="print a dataset's report (JSON)")
@@ -369,7 +375,22 @@ def _cmd_dataset_import(args) -> int:
         jsonl_field=args.field,
         sample_rate=args.sample_rate,
     )
-    job = ImportDataset(args.project, args.name, args.sources, kind=args.kind, options=options, workers=args.workers)
+    chosen = args.transparency is not None
+    if chosen:
+        try:
+            transparency, background = parse_transparency(args.transparency)
+        except ValueError as exc:
+            raise JobError(str(exc)) from None
+        options = replace(options, transparency=transparency, background=background)
+    job = ImportDataset(
+        args.project,
+        args.name,
+        args.sources,
+        kind=args.kind,
+        options=options,
+        workers=args.workers,
+        follow_dataset=not chosen,
+    )
     _print_json(run_with_progress(job))
     return 0
 

@@ -68,7 +68,7 @@ def test_one_ctrl_z_action_in_the_window(window):
     assert [a for a in actions.values() if _undo_keys() in a.shortcuts()] == [window.undo_action]
 
 
-@pytest.mark.parametrize("where", ["thumbnail grid", "dataset list", "panel", "sidebar", "activity log"])
+@pytest.mark.parametrize("where", ["filter box", "thumbnail grid", "dataset list", "panel", "sidebar", "activity log"])
 def test_ctrl_z_after_a_fix_undoes_it_wherever_focus_is(qtbot, window, where):
     panel = window.panels["dataset"]
     if where == "thumbnail grid":
@@ -76,6 +76,7 @@ def test_ctrl_z_after_a_fix_undoes_it_wherever_focus_is(qtbot, window, where):
     if where == "activity log":
         window.activity_dock.show()
     widget = {
+        "filter box": panel.health.search,  # empty, so it has nothing of its own to undo and lets Ctrl+Z through
         "thumbnail grid": panel.grid.view,
         "dataset list": panel.dataset_list,
         "panel": panel,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
+from window_helpers import open_active_window
 
 from studio.core.project import create_project
 from studio.ui.dialogs.guide import GettingStartedDialog
@@ -14,16 +15,6 @@ from studio.ui.settings import AppSettings
 from studio.ui.widgets.training.monitor import SHORTCUTS
 
 NATIVE = QKeySequence.SequenceFormat.NativeText
-
-
-def _window(qtbot) -> MainWindow:
-    window = MainWindow(AppSettings())
-    qtbot.addWidget(window)
-    with qtbot.waitExposed(window):
-        window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
 
 
 def _help_action(window: MainWindow, text: str) -> QAction:
@@ -39,7 +30,7 @@ def _window_shortcuts(window: MainWindow) -> set[str]:
 
 
 def test_the_shortcut_sheet_lists_every_shortcut_of_the_window(qtbot, studio_app):
-    window = _window(qtbot)
+    window = open_active_window(qtbot)
     qtbot.keyClick(window.nav, Qt.Key.Key_Slash, Qt.KeyboardModifier.ControlModifier)  # Help ▸ Keyboard Shortcuts
     sheet = window.findChild(ShortcutsDialog)
     assert sheet is not None and sheet.isVisible() and not sheet.isModal()
@@ -69,7 +60,7 @@ def test_the_shortcut_sheet_lists_every_shortcut_of_the_window(qtbot, studio_app
 def test_getting_started_shows_once_and_help_reopens_it(qtbot, studio_app, tmp_path):
     project = create_project(tmp_path / "Brand")
     AppSettings().add_recent_project(project.root)  # a project to reopen: no demo project is made meanwhile
-    first = _window(qtbot)
+    first = open_active_window(qtbot)
     first.restore_last_project()  # the start-up flow
     guide = first.findChild(GettingStartedDialog)
     assert guide is not None and guide.isVisible() and not guide.isModal()  # nothing waits on it
@@ -79,7 +70,7 @@ def test_getting_started_shows_once_and_help_reopens_it(qtbot, studio_app, tmp_p
     first.close()
     assert not guide.isVisible()  # it goes with the window
 
-    second = _window(qtbot)  # the next launch
+    second = open_active_window(qtbot)  # the next launch
     second.restore_last_project()
     assert second.findChild(GettingStartedDialog) is None
 

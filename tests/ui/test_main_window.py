@@ -6,6 +6,7 @@ import textwrap
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
+from window_helpers import open_active_window
 
 from studio.core.project import create_project
 from studio.core.smoke import WaitForCancel
@@ -15,18 +16,8 @@ from studio.ui.settings import AppSettings
 PANELS = ["dataset", "training", "image", "text", "speech"]
 
 
-def _open_window(qtbot) -> MainWindow:
-    window = MainWindow(AppSettings())
-    qtbot.addWidget(window)
-    with qtbot.waitExposed(window):
-        window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)  # shortcuts only reach the active window, as on a real desktop
-    return window
-
-
 def test_five_panels_and_ctrl_number_switches_them(qtbot, studio_app):
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     assert list(window.panels) == PANELS
     assert [window.nav.item(i).text() for i in range(5)] == [
         "Dataset",
@@ -46,7 +37,7 @@ def test_five_panels_and_ctrl_number_switches_them(qtbot, studio_app):
 
 
 def test_file_menu_has_standard_shortcuts(qtbot, studio_app):
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     actions = {a.text().replace("&", ""): a for a in window.menuBar().actions()[0].menu().actions()}
     assert actions["New Project…"].shortcut() == QKeySequence(QKeySequence.StandardKey.New)
     assert actions["Open Project…"].shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
@@ -55,14 +46,14 @@ def test_file_menu_has_standard_shortcuts(qtbot, studio_app):
 
 
 def test_window_state_survives_close_and_reopen(qtbot, studio_app, tmp_path):
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     window.resize(720, 530)  # fits the 800×600 offscreen screen
     window.show_panel("text")
     window.activity_dock.show()
     window.open_project_folder(create_project(tmp_path / "Spring Campaign").root)
     window.close()
 
-    again = _open_window(qtbot)
+    again = open_active_window(qtbot)
     assert again.current_panel_id == "text"
     assert (again.width(), again.height()) == (720, 530)
     assert again.activity_dock.isVisible()
@@ -73,7 +64,7 @@ def test_window_state_survives_close_and_reopen(qtbot, studio_app, tmp_path):
 
 
 def test_first_launch_builds_and_opens_the_demo_project(qtbot, studio_app, studio_home):
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     with qtbot.waitSignal(window.project_changed, timeout=20000):
         window.restore_last_project()
     assert window.project.name == "Demo Project"
@@ -82,7 +73,7 @@ def test_first_launch_builds_and_opens_the_demo_project(qtbot, studio_app, studi
 
 
 def test_device_detection_fills_the_status_bar(qtbot, studio_app):
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     assert window.device_button.text() == "Detecting devices…"
     with qtbot.waitSignal(window.devices_ready, timeout=20000):
         window.detect_devices()
@@ -94,14 +85,14 @@ def test_device_detection_fills_the_status_bar(qtbot, studio_app):
 def test_a_broken_project_gives_a_message_not_a_crash(qtbot, studio_app, tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr("studio.ui.main_window.QMessageBox.warning", lambda *args: shown.append(args[2]))
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     assert not window.open_project_folder(tmp_path)
     assert "not an AIGC Studio project" in shown[0]
     assert window.project is None
 
 
 def test_quitting_during_training_asks_first_and_stops_the_job(qtbot, studio_app):
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     runner = window.registry.start(WaitForCancel(), kind="training", device="cpu")
     qtbot.waitUntil(lambda: window.job_status.isVisible(), timeout=5000)
     answers = iter([False, True])
@@ -114,7 +105,7 @@ def test_quitting_during_training_asks_first_and_stops_the_job(qtbot, studio_app
 
 
 def test_job_status_shows_progress_and_cancels(qtbot, studio_app):
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     runner = window.registry.start(WaitForCancel(), title="Importing images")
     qtbot.waitUntil(lambda: "Waiting to be cancelled" in window.job_status.label.text(), timeout=5000)
     assert window.job_status.label.text().startswith("Importing images")
@@ -146,7 +137,7 @@ def test_a_torchaudio_of_another_release_is_named_above_every_panel(qtbot, studi
     from studio.core import audio_stack
 
     monkeypatch.setattr(audio_stack, "installed_versions", lambda: ("2.11.0+cu130", "2.11.1"))
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     assert window.banner.isVisible()
     text = window.banner.text.text()
     assert "torchaudio 2.11.1 does not work with torch 2.11.0+cu130" in text and "pip install torch==" in text
@@ -155,7 +146,7 @@ def test_a_torchaudio_of_another_release_is_named_above_every_panel(qtbot, studi
 
 
 def test_a_matching_pair_shows_no_banner(qtbot, studio_app):
-    window = _open_window(qtbot)
+    window = open_active_window(qtbot)
     assert not window.banner.isVisible()
 
 

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
+from window_helpers import open_active_window
 
 from studio import paths
 from studio.core.project import create_project
@@ -30,16 +31,6 @@ def _forget_the_preferences():
     paths.set_projects_dir(None)
 
 
-def _window(qtbot) -> MainWindow:
-    window = MainWindow(AppSettings())
-    qtbot.addWidget(window)
-    with qtbot.waitExposed(window):
-        window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
-
-
 def _open_preferences(qtbot, window: MainWindow) -> PreferencesDialog:
     qtbot.keyClick(window.nav, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)  # Ctrl+,
     dialog = window.findChild(PreferencesDialog)
@@ -56,7 +47,7 @@ def _pick(qtbot, combo, text: str) -> None:
 
 
 def test_the_dark_theme_applies_at_once_and_is_remembered(qtbot, studio_app):
-    window = _window(qtbot)
+    window = open_active_window(qtbot)
     dialog = _open_preferences(qtbot, window)
     assert dialog.theme_mode.currentText() == "Follow the system"
     repainted = []
@@ -77,7 +68,7 @@ def test_the_dark_theme_applies_at_once_and_is_remembered(qtbot, studio_app):
 
 def test_the_cpu_threads_reach_the_jobs_started_from_the_window(qtbot, studio_app, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    window = _window(qtbot)
+    window = open_active_window(qtbot)
     dialog = _open_preferences(qtbot, window)
     assert dialog.threads.value() == 7 and devices.threads_beside_a_window() == 7  # all cores but one
 
@@ -91,7 +82,7 @@ def test_the_cpu_threads_reach_the_jobs_started_from_the_window(qtbot, studio_ap
     assert training.device()[1].startswith("the CPU, 3 of its 8 threads")
 
     devices.set_window_thread_limit(None)  # a new launch: the window hands the saved number on at start-up
-    _window(qtbot)
+    open_active_window(qtbot)
     assert devices.threads_beside_a_window() == 3
 
     dialog.threads.setValue(7)  # back to the default: nothing fixed is saved, another machine gets its own
@@ -104,7 +95,7 @@ def test_the_projects_folder_is_what_new_project_and_the_demo_use(qtbot, studio_
     old = create_project(paths.projects_dir() / "Spring Campaign")
     chosen = tmp_path / "Client work"
     chosen.mkdir()
-    window = _window(qtbot)
+    window = open_active_window(qtbot)
     dialog = _open_preferences(qtbot, window)
     assert dialog.folder.full_text() == str(paths.default_projects_dir())
     assert not dialog.default_folder.isEnabled()
@@ -118,7 +109,7 @@ def test_the_projects_folder_is_what_new_project_and_the_demo_use(qtbot, studio_
 
     devices.set_window_thread_limit(None)
     paths.set_projects_dir(None)  # a new launch: the window hands the saved folder on at start-up
-    again = _window(qtbot)
+    again = open_active_window(qtbot)
     assert NewProjectDialog().location.text() == str(chosen)
     started = []
 
@@ -137,7 +128,7 @@ def test_the_projects_folder_is_what_new_project_and_the_demo_use(qtbot, studio_
 
 
 def test_a_device_chosen_in_preferences_is_the_status_bar_s_and_the_training_panel_s(qtbot, studio_app):
-    window = _window(qtbot)
+    window = open_active_window(qtbot)
     gpu = DeviceInfo("cuda:0", "cuda", "Fake GPU", 8_000_000_000, 6_000_000_000)
     cpu = DeviceInfo("cpu", "cpu", "CPU (2 threads)")
     dialog = _open_preferences(qtbot, window)

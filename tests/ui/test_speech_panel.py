@@ -441,7 +441,7 @@ def test_stop_cancels_synthesis(qtbot, panel, fake):
     assert runner is not None and panel.controls.stop_button.isEnabled()
     assert panel.controls.synthesize_button.text() == "Speaking…"
     qtbot.waitUntil(lambda: len(fake.messages) >= 2, timeout=5000)
-    qtbot.waitUntil(lambda: bool(re.search(r"Sentence \d of 8 · about \d+ s left", panel.status.text())), timeout=5000)
+    qtbot.waitUntil(lambda: bool(re.search(r"Sentence \d of 8 · \d+ s left", panel.status.text())), timeout=5000)
     assert panel.progress.isVisible() and 0 < panel.progress.value() < 1000
     with qtbot.waitSignal(runner.cancelled, timeout=5000):
         qtbot.keyClick(panel.script, Qt.Key.Key_Escape)  # Esc

@@ -102,6 +102,7 @@ class ImportDataset:
         kind: str | None = None,
         options: ImportOptions | None = None,
         workers: int | None = None,
+        follow_dataset: bool = True,
     ) -> None:
         if kind is not None and kind not in KINDS:
             raise JobError(f"Unknown dataset kind “{kind}”: use image, text or audio.")
@@ -110,6 +111,9 @@ class ImportDataset:
         self.sources = [Path(s) for s in sources]
         self.kind = kind
         self.options = options or ImportOptions()
+        # files added to an existing dataset are treated as the ones already in it (its recorded transparency
+        # choice), unless the caller chose for this import (a command line's --transparency)
+        self.follow_dataset = follow_dataset
         self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
 
     def __call__(self, ctx: JobContext) -> dict:
@@ -159,6 +163,8 @@ class ImportDataset:
                 f"The dataset “{name}” holds {manifest.kind} files; import {kind} files into another dataset."
             )
         swept = sweep_dataset(manifest)  # what a killed import left (we hold the lock: nobody else writes here)
+        if self.follow_dataset:
+            self.options = self.options.following(manifest.options)
         manifest.options = {**manifest.options, **_plain(asdict(self.options))}
         (folder / ITEMS).mkdir(parents=True, exist_ok=True)
         ids = iter(range(manifest.next_id(), 1 << 62))

@@ -40,6 +40,7 @@ class ModelEntry:
     resolution: int = 0  # image models: the picture size in px
     tokenizer: str = ""  # text models: "char" or "bpe"
     can_encode: bool = False  # its network maps pictures to latents (a VAE): it can rebuild and morph pictures
+    name: str = ""  # the user's name for the run (Training ▸ Rename), "" when it has none
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -80,6 +81,7 @@ def read_model_entry(folder: str | Path, panel: str, source: str = "project") ->
         resolution=resolution,
         tokenizer=str(model.get("tokenizer") or ""),
         can_encode=bool(spec.generator and spec.generator.encode),
+        name=runs.read_run_name(folder) if source == "project" else "",
     )
 
 

@@ -39,6 +39,7 @@ class ModelInfo(TypedDict):
     classes: list[str]  # image models: class names ([] for an unconditional model)
     resolution: int  # image models: px
     tokenizer: str  # text models: "char" | "bpe"
+    name: str  # the user's name for the run ("" when it has none): what the pickers show first
     can_encode: bool  # image models: it rebuilds and morphs pictures (a VAE)
 
 

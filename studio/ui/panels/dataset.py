@@ -562,9 +562,8 @@ class DatasetPanel(Panel):
                 if name is None:
                     return None
 
-            job = ImportDataset(
-                self.project.root, name, paths, kind=kind or self._kind_of(name), options=self._import_options(name)
-            )
+            # files added to a dataset follow its recorded transparency choice (the importer reads it)
+            job = ImportDataset(self.project.root, name, paths, kind=kind or self._kind_of(name))
         except JobError as exc:
             self.banner.show_message(str(exc), "error")
             return None
@@ -586,20 +585,6 @@ class DatasetPanel(Panel):
             self.health.set_manifest(self.manifest, busy=True)
             self.split_tab.set_busy(True)
         return runner
-
-    def _import_options(self, name: str) -> ImportOptions:
-        """The import's options: the defaults, with the transparency choice the dataset ``name`` records (files
-        added to it are treated as the ones already in it). A new dataset flattens onto white until its Health
-        tab's "Transparency…" says otherwise."""
-        if self.manifest is not None and self.manifest.name == name:
-            return ImportOptions().following(self.manifest.options)
-        folder = self.project.root / "datasets" / name if self.project else None
-        if folder is None or not (folder / "manifest.json").is_file():
-            return ImportOptions()
-        try:
-            return ImportOptions().following(Manifest.load(folder).options)
-        except JobError:
-            return ImportOptions()  # the import itself reports the damaged index
 
     def _kind_of(self, name: str) -> str | None:
         """The kind of the project's dataset ``name``; None for a dataset that does not exist yet."""

@@ -51,6 +51,7 @@ from studio.ui.icons import icon
 from studio.ui.panels.creation import CreationPanel
 from studio.ui.widgets.common.audio_player import AudioPlayer
 from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.common.job_status import with_eta
 from studio.ui.widgets.speech.controls import SpeechControls, display_title
 from studio.ui.widgets.speech.dictionary import DictionaryEditor
 from studio.ui.widgets.speech.voice_picker import sample_sentence
@@ -395,15 +396,23 @@ class SpeechPanel(CreationPanel):
             finished=self._update_view,
         )
 
+    def _audio_of(self, result: dict) -> tuple[np.ndarray, int] | None:
+        """A synthesis result's (samples, sample rate); None (and the plain message) when it holds no audio."""
+        try:
+            return np.asarray(result.get("samples"), dtype=np.float32).reshape(-1), int(
+                result.get("sample_rate") or 22050
+            )
+        except (TypeError, ValueError):
+            self.banner.show_message("The voice returned no audio. Try again, or pick another voice.", "error")
+            return None
+
     @Slot(object)
     def _on_preview(self, result: dict) -> None:
         """Play the preview through the panel's player; the clip on screen stays, and Play brings it back."""
-        try:
-            samples = np.asarray(result.get("samples"), dtype=np.float32).reshape(-1)
-            rate = int(result.get("sample_rate") or 22050)
-        except (TypeError, ValueError):
-            self.banner.show_message("The voice returned no audio. Try again, or pick another voice.", "error")
+        audio = self._audio_of(result)
+        if audio is None:
             return
+        samples, rate = audio
         self.progress.setVisible(False)
         if self.player is None:
             return
@@ -416,13 +425,8 @@ class SpeechPanel(CreationPanel):
         self.previewed.emit(result)
 
     def _progress_words(self, fraction: float, message: str) -> str:
-        """ "Sentence 2 of 5", with the time left once it is worth saying (more than a second)."""
-        text = message or "Speaking…"
-        if 0.02 < fraction < 1.0:
-            left = self.progress_line.elapsed() * (1.0 - fraction) / fraction
-            if left > 1.0:
-                text += f" · about {left:.0f} s left" if left < 90 else f" · about {left / 60:.0f} min left"
-        return text
+        """ "Sentence 2 of 5", with the time left once it is a fair guess (the status bar's own arithmetic)."""
+        return with_eta(message or "Speaking…", fraction, self.progress_line.elapsed())
 
     @Slot()
     def stop(self) -> None:
@@ -437,12 +441,10 @@ class SpeechPanel(CreationPanel):
 
     @Slot(object)
     def _on_spoken(self, result: dict) -> None:
-        try:
-            samples = np.asarray(result.get("samples"), dtype=np.float32).reshape(-1)
-            rate = int(result.get("sample_rate") or 22050)
-        except (TypeError, ValueError):
-            self.banner.show_message("The voice returned no audio. Try again, or pick another voice.", "error")
+        audio = self._audio_of(result)
+        if audio is None:
             return
+        samples, rate = audio
         self.result = dict(result, samples=samples, sample_rate=rate)
         self.waveform.set_audio(samples, rate, result.get("spectrogram"), result.get("sentences"))
         self._fill_sentences()

@@ -203,3 +203,26 @@ def test_a_dataset_imported_before_the_choice_existed_can_still_keep_its_transpa
     manifest.options.pop("transparency")
     outcome = set_transparency(manifest, KEEP_ALPHA)
     assert outcome.changed == 1 and item_pixels(manifest, logo_entry(manifest))[10, 5, 3] == 0
+
+
+def test_the_command_line_chooses_or_follows_the_datasets_transparency(tmp_path, drop, capsys):
+    from studio.cli import main as cli
+
+    project = tmp_path / "P"
+    base = ["dataset", "import", "--project", str(project), "--name", "icons", "--workers", "1"]
+    assert cli([*base, "--transparency", "keep", str(drop)]) == 0
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "second.png").write_bytes(png(logo().rotate(90)))
+    assert cli([*base, str(more)]) == 0  # no flag: as the dataset records (kept)
+    entries = {e["source"].rsplit("/", 1)[-1]: e for e in Manifest.load(project / "datasets" / "icons").entries}
+    assert entries["second.png"]["meta"]["transparency"] == "kept"
+    third = tmp_path / "third"
+    third.mkdir()
+    (third / "third.png").write_bytes(png(logo().rotate(180)))
+    assert cli([*base, "--transparency", "#000000", str(third)]) == 0  # chosen for this import
+    manifest = Manifest.load(project / "datasets" / "icons")
+    third_entry = next(e for e in manifest.entries if e["source"].endswith("third.png"))
+    assert third_entry["meta"]["transparency"] != "kept" and manifest.options["background"] == [0, 0, 0]
+    assert cli([*base, "--transparency", "purple", str(third)]) != 0  # a word it does not know: a plain error
+    assert "transparen" in capsys.readouterr().err.lower()

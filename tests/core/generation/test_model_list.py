@@ -45,3 +45,12 @@ def test_the_speech_panel_tells_voices_from_vocoders_by_the_family_table(project
     assert run_role(run("tts")) == "voice" and run_role(run("vocoder")) == "vocoder"
     assert run_role(project / "runs" / "20260101-000000-gan") == ""  # another panel's family
     assert run_role(tmp_path / "nowhere") == ""
+
+
+def test_a_renamed_run_is_listed_with_its_name(project):
+    from studio.core.training import runs
+
+    runs.set_run_name(project / "runs" / "20260101-000001-gan", "Spring icons")
+    named = {m.run_id: m.name for m in model_list.list_models(project, "image")}
+    assert named["20260101-000001-gan"] == "Spring icons" and named["20260101-000000-gan"] == ""
+    assert named["starter-shapes"] == ""  # a starter is listed by its own name
