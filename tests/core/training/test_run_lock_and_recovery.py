@@ -261,7 +261,9 @@ DAMAGE = {
     "state cut short": (".state.pt", _cut, "is cut short or is not a training-state file"),
     "state of garbage": (
         ".state.pt",
-        lambda p: p.write_bytes(os.urandom(3000)),
+        # 0xFF is no pickle opcode: without it, random bytes now and then read as a pickle that names a Python
+        # callable before failing, and the (also right) "contains code" message came instead (seen once in CI)
+        lambda p: p.write_bytes(b"\xff" * 8 + os.urandom(3000)),
         "is cut short or is not a training-state file",
     ),
     "record not json": (
