@@ -11,7 +11,19 @@ headers compare each visible section with its title's width. A label that elides
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint
-from PySide6.QtWidgets import QAbstractButton, QAbstractScrollArea, QHeaderView, QLabel, QScrollArea, QTabBar, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractScrollArea,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QComboBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QTabBar,
+    QWidget,
+)
 
 from studio.ui.widgets.common.elided_label import ElidedLabel
 
@@ -55,8 +67,6 @@ def _clipped(widget: QWidget) -> list[str]:
 
 
 def _is_control(widget: QWidget) -> bool:
-    from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit
-
     return isinstance(widget, (QAbstractButton, QLabel, QAbstractSpinBox, QComboBox, QLineEdit, QAbstractSlider))
 
 

@@ -10,6 +10,17 @@ import pytest
 from generation_helpers import make_run
 
 
+@pytest.fixture
+def one_torch_thread():
+    """The text tests' sampling on one torch thread (as a window's job runs it), restored afterwards."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory) -> Path:
     from studio.core.project import create_project

@@ -8,18 +8,12 @@ never writes the word, so a variant that has it after enforcement got it from th
 from __future__ import annotations
 
 import pytest
-import torch
 from text_helpers import bigram_model
 
 CORPUS = ("the tea is fresh and green and calm. " * 10) + "organic tea. "
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

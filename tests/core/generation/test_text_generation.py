@@ -21,12 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 GPT_CHAR, GPT_BPE, LSTM_CHAR = "20260102-000000-gpt", "20260102-000001-gpt", "20260102-000002-lstm"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="session")
