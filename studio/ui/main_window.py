@@ -23,6 +23,7 @@ from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -43,6 +44,7 @@ from studio.core.jobs import JobError
 from studio.core.locks import LockHeld, Owner, SharedHold
 from studio.core.project import WINDOW_LOCK, Project, create_project, open_project, set_read_only
 from studio.core.training.devices import DetectDevices
+from studio.core.words import count
 from studio.ui import theme
 from studio.ui.dialogs.guide import GettingStartedDialog
 from studio.ui.dialogs.preferences import PreferencesDialog, apply_saved
@@ -60,6 +62,7 @@ from studio.workers.runner import JobRunner
 
 DEFAULT_WINDOW_SIZE = QSize(1280, 820)
 SCREEN_SHARE = 0.94  # of the screen's free area a first window takes at most (room for the frame and shadow)
+QUIT_WAIT_S = 15.0  # at quit, how long the window waits for its jobs to stop (a training run saves a checkpoint)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,7 @@ class MainWindow(QMainWindow):
         self._hold: SharedHold | None = None  # this process's window lock on the open project
         self._shortcuts: ShortcutsDialog | None = None  # Help's dialogs, made when first asked for
         self._guide: GettingStartedDialog | None = None
+        self._quitting = False  # the jobs are being stopped for a quit
         self._preferences: PreferencesDialog | None = None
         self.setWindowIcon(icon("app"))
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -140,8 +144,7 @@ class MainWindow(QMainWindow):
         writer = self.panels["text"]  # "Open in writer" selects the text run and checkpoint, the same way
         training.checkpoint_opened.connect(writer.open_checkpoint)
         training.run_ended.connect(writer.refresh_models)
-        writer.train_dataset_requested.connect(training.setup.select_dataset)  # "Train a writer on your copy"
-        writer.train_family_requested.connect(training.setup.select_family)
+        writer.train_requested.connect(training.select)  # "Train a writer on your copy"
         speech = self.panels["speech"]  # "Open in speech" picks the trained voice (or its vocoder)
         training.checkpoint_opened.connect(speech.open_checkpoint)
         training.run_ended.connect(speech.refresh_voices)
@@ -195,6 +198,7 @@ class MainWindow(QMainWindow):
         self.undo_action = self._add_action(edit_menu, "&Undo", self.undo, QKeySequence.StandardKey.Undo)
         self.redo_action = self._add_action(edit_menu, "&Redo", self.redo, QKeySequence.StandardKey.Redo)
         self.undo_action.setIconText("Undo")  # what the shortcut sheet lists, whatever the menu item names
+        self.redo_action.setIconText("Redo")
         edit_menu.aboutToShow.connect(self.update_edit_actions)
         edit_menu.addSeparator()
         preferences = self._add_action(edit_menu, "&Preferences…", self.show_preferences)
@@ -258,7 +262,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def train_on_dataset(self, name: str) -> None:
         """The Dataset panel's next step after a cache build: the Training panel, with that dataset chosen."""
-        self.panels["training"].setup.select_dataset(name)
+        self.panels["training"].select(name)
         self.show_panel("training")
 
     @Slot(str)
@@ -282,13 +286,16 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def update_edit_actions(self) -> None:
-        """Enable Undo and Redo from the shown panel's history, and name what Undo reverts. Runs when the panel
+        """Enable Undo and Redo from the shown panel's history, and name what each would do. Runs when the panel
         changes, when a panel says its history changed, and before the Edit menu opens."""
         panel = self.current_panel
-        self.undo_action.setEnabled(panel.can_undo())
-        label = panel.undo_label() if panel.can_undo() else ""
-        self.undo_action.setText(f"&Undo “{label}”" if label else "&Undo")
-        self.redo_action.setEnabled(panel.can_redo())
+        for action, word, able, label in (
+            (self.undo_action, "&Undo", panel.can_undo(), panel.undo_label),
+            (self.redo_action, "&Redo", panel.can_redo(), panel.redo_label),
+        ):
+            action.setEnabled(able)
+            words = label() if able else ""
+            action.setText(f"{word} “{words}”" if words else word)
 
     @Slot()
     def undo(self) -> None:
@@ -298,6 +305,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def redo(self) -> None:
+        """Edit ▸ Redo (Ctrl+Shift+Z): the shown panel applies again what it last undid."""
         self.current_panel.redo()
         self.update_edit_actions()
 
@@ -615,6 +623,22 @@ class MainWindow(QMainWindow):
             self.settings.set_panel_state(panel_id, panel.save_state())
         self.settings.sync()
 
+    def _stop_jobs(self) -> None:
+        """Stop every job before the window goes, saying so, while the window keeps painting (the registry's
+        wait runs the event loop). Nothing new can be started meanwhile: the panels and menus are disabled."""
+        running = self.registry.running()
+        if running:
+            self.statusBar().showMessage(f"Stopping {count(len(running), 'job')} before closing…")
+            self.centralWidget().setEnabled(False)
+            self.menuBar().setEnabled(False)
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            if not self.registry.shutdown(timeout_s=QUIT_WAIT_S):
+                log.warning("Some jobs did not stop within %.0f s; quitting anyway.", QUIT_WAIT_S)
+        finally:
+            if running:
+                QApplication.restoreOverrideCursor()
+
     def confirm_quit_while_training(self) -> bool:
         """Ask before stopping a training run; tests replace this method."""
         answer = QMessageBox.question(
@@ -628,12 +652,18 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._quitting:  # Quit again while the jobs stop: the first Quit closes the window when they have
+            event.ignore()
+            return
         if self.registry.training_running() and not self.confirm_quit_while_training():
             event.ignore()
             return
         self.save_window_state()
-        if not self.registry.shutdown(timeout_s=15.0):
-            log.warning("Some jobs did not stop within 15 s; quitting anyway.")
+        self._quitting = True
+        try:
+            self._stop_jobs()
+        finally:
+            self._quitting = False
         if self.project is not None:
             self._let_go(self.project)  # after the jobs stopped: they may still have written to it
         for dialog in (self._guide, self._shortcuts, self._preferences):  # non-modal dialogs go with the window

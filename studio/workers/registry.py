@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal, Slot
 
 from studio.core.jobs import JobError
 from studio.workers.runner import JobRunner
 
 TRAINING = "training"
-SHUTDOWN_ROUNDS = 3  # cancel-and-wait passes at quit (see JobRegistry.shutdown)
+SHUTDOWN_POLL_MS = 25  # at quit, how often the waiting event loop looks again (it also wakes on every job's end)
 
 
 class DeviceBusyError(JobError):
@@ -30,6 +30,7 @@ class JobRegistry(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._runners: list[JobRunner] = []
+        self._stopping = False  # inside shutdown(): a job started now is cancelled at once
 
     def start(
         self, job: Any, title: str | None = None, kind: str | None = None, device: str | None = None
@@ -48,6 +49,8 @@ class JobRegistry(QObject):
         runner.released.connect(self._on_runner_released)
         self._runners.append(runner)
         runner.start()
+        if self._stopping:  # a panel that heard its job end started its next one while the app quits
+            runner.cancel()
         self.job_started.emit(runner)
         self.changed.emit()
         return runner
@@ -69,22 +72,28 @@ class JobRegistry(QObject):
             runner.cancel()
 
     def shutdown(self, timeout_s: float = 10.0) -> bool:
-        """Cancel every job and wait for their threads. True if all ended within the timeout."""
+        """Cancel every job and wait until each has ended and said so. True if all did within ``timeout_s``.
+
+        The wait runs the event loop, so the window keeps painting (and the status bar can say what it waits
+        for) while a training run writes its last checkpoint: a blocking wait on the threads froze the window
+        for as long as the slowest job took to stop. Each job's final signals (cancelled, finished) reach its
+        panel before this returns. A job started meanwhile, by a panel hearing that its job ended (the Training
+        panel's next estimate), is cancelled at once: no thread outlives the window ("QThread: Destroyed while
+        thread is still running" at exit)."""
         deadline = time.monotonic() + timeout_s
-        ok = True
-        for _round in range(SHUTDOWN_ROUNDS):
+        self._stopping = True
+        try:
             self.cancel_all()
-            for runner in list(self._runners):
-                remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
-                ok = runner.wait(remaining_ms) and ok
-            # Deliver the queued final signals so panels see cancelled/finished before the window closes.
-            QCoreApplication.processEvents()
-            # A panel hearing that its job ended may start the one it was waiting to start (the Training panel's
-            # next estimate): stop those too, or their threads would outlive the window ("QThread: Destroyed
-            # while thread is still running" at exit).
-            if not self.running():
-                break
-        return ok and not self.running()
+            while self._runners and time.monotonic() < deadline:
+                loop = QEventLoop()
+                self.changed.connect(loop.quit)  # a job ended (or started): look again at once
+                QTimer.singleShot(SHUTDOWN_POLL_MS, loop.quit)
+                loop.exec()
+                self.changed.disconnect(loop.quit)
+                self.cancel_all()
+        finally:
+            self._stopping = False
+        return not self._runners
 
     @Slot()
     def _on_runner_released(self) -> None:

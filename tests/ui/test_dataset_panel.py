@@ -380,6 +380,7 @@ def test_panel_state_is_remembered(qtbot, panel, tmp_path):
     _import(qtbot, panel, [_shapes(tmp_path)])
     panel.tabs.setCurrentIndex(2)
     panel.grid.set_side(192)
+    panel.transparency_choice.restore_state({"row": 3})  # "Keep transparency"
     state = panel.save_state()
     assert state.pop("list_width") > 150
     assert state == {
@@ -387,6 +388,7 @@ def test_panel_state_is_remembered(qtbot, panel, tmp_path):
         "thumb_size": 192,
         "augment_policy": "flip,translation,color,cutout",
         "dataset": "shapes",
+        "transparency": {"row": 3, "colour": [255, 255, 255]},
     }
     panel.window_.close()
 
@@ -396,6 +398,7 @@ def test_panel_state_is_remembered(qtbot, panel, tmp_path):
     fresh = again.panels["dataset"]
     assert fresh.current_name == "shapes"
     assert fresh.tabs.currentIndex() == 2 and fresh.grid.side == 192
+    assert fresh.transparency_choice.text() == "Transparency: keep"
 
 
 def test_no_project_means_no_import(qtbot, studio_app, tmp_path):

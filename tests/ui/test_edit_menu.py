@@ -95,8 +95,7 @@ def test_ctrl_z_after_a_fix_undoes_it_wherever_focus_is(qtbot, window, where):
 def test_edit_menu_follows_the_shown_panels_history(qtbot, window):
     panel = window.panels["dataset"]
     assert window.undo_action.isEnabled() and window.undo_action.text() == "&Undo “drop flagged”"
-    assert not window.redo_action.isEnabled()  # a dataset's history has no redo: what it undoes is dropped
-    assert window.redo_action.shortcuts()  # but the keys exist, for panels that can redo
+    assert not window.redo_action.isEnabled() and window.redo_action.text() == "&Redo"  # nothing undone yet
 
     window.show_panel("training")  # the Training panel has no undoable history
     assert not window.undo_action.isEnabled() and window.undo_action.text() == "&Undo"
@@ -107,6 +106,25 @@ def test_edit_menu_follows_the_shown_panels_history(qtbot, window):
     assert window.undo_action.isEnabled()
     window.undo_action.trigger()  # the menu item, as a click would
     assert len(panel.manifest.usable()) == 7 and not window.undo_action.isEnabled()
+    assert window.redo_action.isEnabled() and window.redo_action.text() == "&Redo “drop flagged”"
+
+
+def test_redo_applies_the_undone_fix_again_and_a_new_change_ends_it(qtbot, window):
+    panel = window.panels["dataset"]
+    _ctrl_z(qtbot, window.nav)
+    assert len(panel.manifest.usable()) == 7
+    redo = window.redo_action.shortcuts()[0][0]
+    qtbot.keyClick(window.nav, redo.key(), redo.keyboardModifiers())
+    assert len(panel.manifest.usable()) == 6
+    assert len(Manifest.load(panel.manifest.folder).usable()) == 6  # saved, as the undo was
+    assert "again" in panel.banner.text.text()
+    assert window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+
+    _ctrl_z(qtbot, window.nav)  # undo the redone fix: the first undo's record still holds
+    assert len(panel.manifest.usable()) == 7 and window.redo_action.isEnabled()
+    panel.exclude_items([panel.manifest.usable()[0]["id"]])  # a new change: the undone fix cannot come back
+    assert not window.redo_action.isEnabled()
+    assert len(panel.manifest.usable()) == 6
 
 
 def test_undo_and_redo_go_to_the_shown_panel(qtbot, window):

@@ -35,3 +35,4 @@ def test_window_renders_the_demo_project(qtbot, studio_app, tmp_path):
         assert image.size[0] >= 1200
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
         assert colours is not None and len(colours) > 50  # text, icons and panels, not a blank frame
+    window.close()  # stops the window's jobs (qtbot holds it weakly: the test's end would delete it unclosed)

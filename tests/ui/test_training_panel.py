@@ -763,3 +763,23 @@ def test_a_real_reference_run_starts_pauses_resumes_and_stops(qtbot, studio_app,
     assert ended.args == ["stopped"] and runner.state == "cancelled"
     assert json.loads((folder / "status.json").read_text())["state"] == "stopped"
     assert worst < 0.05, f"the GUI stalled {worst * 1000:.0f} ms"
+
+
+def test_a_choice_made_before_the_catalogue_loads_waits_for_it(qtbot, studio_app, tmp_path, fake, panel_alone):
+    """ "Train on this dataset" just after the window opened (the catalogue is read in a job) is not lost."""
+    panel = panel_alone("training")
+    panel.backend = fake
+    registry = panel.registry
+    panel.set_registry(None)  # no catalogue job can start yet, as at the very start of the window
+    panel.set_project(_project(tmp_path))
+    assert panel.catalog is None
+    panel.select("shapes", "gan")
+    panel.set_registry(registry)
+    panel.load_catalog()
+    qtbot.waitUntil(lambda: panel.catalog is not None, timeout=5000)
+    assert panel.setup.dataset_name() == "shapes" and panel.setup.family_name() == "gan"
+
+    panel.select("copy")  # once loaded, a choice applies at once
+    assert panel.setup.dataset_name() == "copy"
+    panel.select("shapes", "reference")
+    assert panel.setup.family_name() == "reference"

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSize
 
 from studio.core.datasets.manifest import Manifest
 from studio.core.project import create_project
+from studio.ui.widgets.dataset.augment_preview import make_preview
 
 ORANGE = (230, 120, 20)
 
@@ -36,11 +37,19 @@ def panel(qtbot, studio_app, tmp_path, panel_alone):
     return panel
 
 
-def _logo_pixel(panel) -> tuple:
+def _logo_pixel(panel, name: str = "logo.png") -> tuple:
     manifest = Manifest.load(panel.manifest.folder)  # what is saved
-    entry = next(e for e in manifest.entries if e["source"].endswith("logo.png"))
+    entry = next(e for e in manifest.entries if e["source"].endswith(name))
     with Image.open(manifest.item_path(entry)) as image:
         return tuple(np.asarray(image)[10, 5])
+
+
+def _corner_alpha(panel, name: str) -> int:
+    """The alpha of the top-right pixel (see-through in a flipped logo), as saved."""
+    manifest = Manifest.load(panel.manifest.folder)
+    entry = next(e for e in manifest.entries if e["source"].endswith(name))
+    with Image.open(manifest.item_path(entry)) as image:
+        return int(np.asarray(image.convert("RGBA"))[0, -1, 3]) if "A" in image.getbands() else 255
 
 
 def _choose(qtbot, panel, text: str) -> None:
@@ -69,6 +78,9 @@ def test_flatten_on_a_chosen_colour_then_keep_and_undo(qtbot, panel, monkeypatch
     _choose(qtbot, panel, "Keep transparency")
     assert _logo_pixel(panel)[3] == 0  # read again from the original: its alpha is back
     assert "Kept the transparency of 1 picture" in panel.banner.text.text()
+    logo = next(p for p in panel.augment.paths if Image.open(p).mode == "RGBA")
+    preview = make_preview(((logo,), "", 0, 32, panel.augment.background))
+    assert tuple(preview[0][2, 2]) == (0, 128, 128)  # the Augment tab shows it on the dataset's colour, as training
 
     more = tmp_path / "more"
     more.mkdir()
@@ -91,3 +103,43 @@ def test_a_cancelled_colour_dialog_changes_nothing(qtbot, panel, monkeypatch):
     action.trigger()
     assert not panel.fix_slot.busy and not panel.manifest.history
     assert [a.text() for a in health.transparency_actions if a.isChecked()] == ["Flatten on white"]
+
+
+def test_the_choice_beside_import_decides_for_a_new_dataset_only(qtbot, panel, monkeypatch, tmp_path):
+    choice = panel.transparency_choice
+    assert choice.isVisible() and choice.text() == "Transparency: white"  # the default
+    choice.choose("Keep transparency")
+
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    _logo(kept / "mark.png")
+    with qtbot.waitSignal(panel.import_done, timeout=30000):
+        assert panel.import_paths([kept], name="marks", new=True) is not None
+    assert panel.manifest.options["transparency"] == "keep"
+    assert _logo_pixel(panel, "mark.png")[3] == 0  # stored with its alpha
+
+    monkeypatch.setattr(choice, "ask_colour", lambda initial: (0, 128, 128))
+    choice.choose("Flatten on a colour")
+    assert choice.text() == "Transparency: #008080"
+    assert [a.text() for a in choice.actions_ if a.isChecked()] == ["Flatten on #008080…"]
+    more = tmp_path / "more"
+    more.mkdir()
+    _logo(more / "second.png", flip=True)
+    with qtbot.waitSignal(panel.import_done, timeout=30000):  # into the existing dataset: it keeps its own choice
+        assert panel.import_paths([more], name="marks") is not None
+    assert _logo_pixel(panel, "second.png") == (*ORANGE, 255) and _corner_alpha(panel, "second.png") == 0
+
+    teal = tmp_path / "teal"
+    teal.mkdir()
+    _logo(teal / "third.png")
+    with qtbot.waitSignal(panel.import_done, timeout=30000):
+        assert panel.import_paths([teal], name="teal", new=True) is not None
+    assert _logo_pixel(panel, "third.png") == (0, 128, 128)
+
+    monkeypatch.setattr(choice, "ask_colour", lambda initial: None)  # a cancelled colour dialog keeps the choice
+    choice.choose("Flatten on black")
+    choice.choose("Flatten on #008080")
+    assert choice.text() == "Transparency: black"
+    assert panel.save_state()["transparency"] == {"row": 1, "colour": [0, 128, 128]}
+    choice.restore_state({"row": 2, "colour": [0, 128, 128]})
+    assert choice.choice() == ("flatten", (0, 128, 128))

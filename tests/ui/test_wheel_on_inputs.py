@@ -99,3 +99,18 @@ def _in_pyqtgraph(widget) -> bool:
             return True
         widget = widget.parentWidget()
     return False
+
+
+def test_a_narrow_drop_down_shortens_its_entry_with_an_ellipsis(qtbot, studio_app):
+    """Qt's styles cut the chosen entry off mid-letter; the studio's drop-downs end it with "…" instead."""
+    combo = ComboBox()
+    qtbot.addWidget(combo)
+    combo.addItem("Starter · starter-shakespeare, trained on tiny Shakespeare")
+    combo.setFixedWidth(150)
+    combo.show()
+    shown = combo.shown_text()
+    assert shown.endswith("…") and len(shown) < len(combo.currentText())
+    assert combo.fontMetrics().horizontalAdvance(shown) < 150
+    combo.setFixedWidth(600)
+    assert combo.shown_text() == combo.currentText()  # whole where it fits
+    combo.grab()  # paints through the same text

@@ -102,7 +102,10 @@ class TrimSilence:
 
 
 def reimport(manifest: Manifest, entry_id: str, options: ImportOptions) -> dict:
-    """Normalize one entry's original again with ``options``; returns the new entry."""
+    """Normalize one entry's original again with ``options``; returns the new entry.
+
+    The file's own flags are measured again; the flags the import gave it by comparing it with the rest of the
+    dataset (near-duplicate of another item) still hold, so they stay: the near-duplicate review keeps the pair."""
 
     entry = manifest.by_id().get(entry_id)
     if entry is None:
@@ -112,9 +115,9 @@ def reimport(manifest: Manifest, entry_id: str, options: ImportOptions) -> dict:
         raise _not_the_original(entry.get("origin"))
     result = KIND_MODULES[manifest.kind].normalize(data, Path(entry["source"]).name, options)
     new = copy.deepcopy(entry)
-    new.update(
-        status=result.status, fixes=result.fixes, flags=result.flags, meta=result.meta, dedupe_key=result.dedupe_key
-    )
+    dataset_flags = [f for f in entry.get("flags") or [] if str(f).startswith(NEAR_DUPLICATE)]
+    flags = list(result.flags) + [f for f in dataset_flags if f not in result.flags]
+    new.update(status=result.status, fixes=result.fixes, flags=flags, meta=result.meta, dedupe_key=result.dedupe_key)
     new.pop("reason", None)
     if result.status == SKIPPED:
         new["reason"] = result.reason

@@ -8,6 +8,7 @@ operations that can be undone; nothing under ``items/`` is deleted by them.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections import Counter
@@ -45,6 +46,10 @@ class Manifest:
     history: list[dict] = field(default_factory=list)  # undoable operations, newest last
     options: dict = field(default_factory=dict)
     refused: list[dict] = field(default_factory=list, compare=False)  # {"id", "reason"}: refused since loading
+    # What undo reverted since the last new operation, newest last: each item is the operation and the entries
+    # (and options) as they were just before it was undone, so redo puts that state back. Kept for this session
+    # only (as a text editor's redo is); a new operation clears it.
+    undone: list[dict] = field(default_factory=list, compare=False)
     _paths: PathGuard | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- persistence -----------------------------------------------------------------------------------
@@ -159,7 +164,7 @@ class Manifest:
         for i in changed:
             index[i]["excluded"] = action
         if changed:
-            self.history.append({"action": action, "op": "exclude", "ids": changed, "at": _now()})
+            self._record({"action": action, "op": "exclude", "ids": changed, "at": _now()})
         return len(changed)
 
     def include(self, ids: list[str], action: str = "include") -> int:
@@ -169,7 +174,7 @@ class Manifest:
         for i in changed:
             index[i].pop("excluded", None)
         if changed:
-            self.history.append({"action": action, "op": "include", "ids": changed, "previous": previous, "at": _now()})
+            self._record({"action": action, "op": "include", "ids": changed, "previous": previous, "at": _now()})
         return len(changed)
 
     def replace(self, updated: dict[str, dict], action: str, options: dict | None = None) -> int:
@@ -189,14 +194,22 @@ class Manifest:
         if new_options != self.options:
             op["options"] = self.options
             self.options = new_options
-        self.history.append(op)
+        self._record(op)
         return len(previous)
+
+    def _record(self, op: dict) -> None:
+        """Add a new operation to the history; what was undone before it can no longer be redone."""
+        self.history.append(op)
+        self.undone.clear()
 
     def undo(self) -> str | None:
         """Revert the newest operation; returns its name (None when there is nothing to undo)."""
         if not self.history:
             return None
         op = self.history.pop()
+        index = self.by_id()
+        after = {i: copy.deepcopy(index[i]) for i in op["ids"] if i in index}
+        self.undone.append({"op": op, "entries": after, "options": copy.deepcopy(self.options)})
         if op["op"] == "replace":
             restored = {
                 i: {**e, "id": i}
@@ -208,7 +221,6 @@ class Manifest:
             if isinstance(op.get("options"), dict):
                 self.options = op["options"]
             return op["action"]
-        index = self.by_id()
         for i in op["ids"]:
             if i not in index:
                 continue
@@ -217,6 +229,20 @@ class Manifest:
             else:
                 index[i]["excluded"] = op.get("previous", {}).get(i, "excluded")
         return op["action"]
+
+    def redo(self) -> str | None:
+        """Apply again the operation :meth:`undo` reverted last; returns its name (None when there is none).
+
+        The entries come back exactly as they were before the undo, so the operation's own record is valid
+        again and goes back on the history, where the next undo reverts it as the first time."""
+        if not self.undone:
+            return None
+        record = self.undone.pop()
+        after = record["entries"]
+        self.entries = [copy.deepcopy(after[e["id"]]) if e["id"] in after else e for e in self.entries]
+        self.options = record["options"]
+        self.history.append(record["op"])
+        return record["op"]["action"]
 
     def duplicate_ids(self) -> list[str]:
         return [e["id"] for e in self.entries if e["status"] == DUPLICATE]

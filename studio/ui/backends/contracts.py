@@ -278,7 +278,7 @@ class TrainingContract(Protocol):
 
     def list_runs(self, root: Path, /) -> list[dict]:
         """``{"run_id", "folder", "family", "dataset", "state", "step", "total_steps", "created",
-        "interrupted"}``, newest first."""
+        "interrupted", "name"}`` (``name``: the user's name for the run, "" when it has none), newest first."""
         ...
 
     def read_metrics(self, folder: Path, /) -> list[dict]:
@@ -286,7 +286,8 @@ class TrainingContract(Protocol):
         ...
 
     def checkpoints(self, folder: Path, /) -> list[dict]:
-        """``{"step", "path_json", "path_weights", "metrics", "best"}`` per checkpoint, oldest first."""
+        """``{"step", "path_json", "path_weights", "metrics", "best", "created"}`` per checkpoint (``created``: when
+        it was saved, ISO 8601), oldest first."""
         ...
 
     def export_metrics_csv(self, folder: Path, path: Path, /) -> None: ...

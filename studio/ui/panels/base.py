@@ -99,7 +99,12 @@ class Panel(QWidget):
         """Revert this panel's newest change (Edit ▸ Undo, Ctrl+Z wherever focus is in the window)."""
 
     def can_redo(self) -> bool:
+        """True when :meth:`redo` would apply again something :meth:`undo` reverted."""
         return False
+
+    def redo_label(self) -> str:
+        """A few words naming what Redo applies again, as :meth:`undo_label`; "" if none."""
+        return ""
 
     def redo(self) -> None:
         """Apply again what :meth:`undo` reverted (Edit ▸ Redo)."""

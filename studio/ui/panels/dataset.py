@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.datasets import fixes, near_duplicates, transcripts, transparency
-from studio.core.datasets.base import KEEP_ALPHA, ImportOptions
+from studio.core.datasets.base import KEEP_ALPHA, ImportOptions, recorded_transparency
 from studio.core.datasets.drops import (
     AUDIO,
     IMAGE,
@@ -85,6 +85,7 @@ from studio.ui.widgets.dataset.item_delegate import DatasetItemDelegate
 from studio.ui.widgets.dataset.split_form import SplitTab
 from studio.ui.widgets.dataset.text_preview import TextPreview
 from studio.ui.widgets.dataset.thumbnail_grid import DEFAULT_SIZE, ThumbnailGrid
+from studio.ui.widgets.dataset.transparency_choice import TransparencyChoice
 from studio.workers.thumbnails import warm_up_imports
 
 log = logging.getLogger(__name__)
@@ -139,9 +140,12 @@ class DatasetPanel(Panel):
         self.import_button.setProperty("primary", True)
         self.import_button.setToolTip("Choose pictures, text files, audio clips or .zip archives")
         self.import_button.clicked.connect(self.choose_files)
+        self.transparency_choice = TransparencyChoice()
         top = QHBoxLayout()
         top.setSpacing(8)
         top.addWidget(self.drop_hint, 1)
+        top.addWidget(self.transparency_choice)
+        top.addSpacing(8)
         top.addWidget(self.import_folder_button)
         top.addWidget(self.import_button)
         self.body.addLayout(top)
@@ -404,9 +408,7 @@ class DatasetPanel(Panel):
         self.split_tab.show_manifest(manifest)
         self.split_tab.set_busy(busy)
         self.tabs.setTabVisible(TABS.index("augment"), kind == IMAGE)
-        self.augment.set_images(
-            [str(manifest.folder / e["item"]) for e in manifest.usable() if e.get("item")] if kind == IMAGE else []
-        )
+        self._show_augment_samples(manifest)
         self.cache_tab.set_kind(kind)
         if not self.cache_slot.busy:
             self.cache_tab.status.setText("")
@@ -562,8 +564,10 @@ class DatasetPanel(Panel):
                 if name is None:
                     return None
 
-            # files added to a dataset follow its recorded transparency choice (the importer reads it)
-            job = ImportDataset(self.project.root, name, paths, kind=kind or self._kind_of(name))
+            # a new dataset takes the transparency chosen beside the Import buttons; files added to a dataset
+            # follow its recorded choice (the importer reads it)
+            options = self.transparency_choice.import_options()
+            job = ImportDataset(self.project.root, name, paths, kind=kind or self._kind_of(name), options=options)
         except JobError as exc:
             self.banner.show_message(str(exc), "error")
             return None
@@ -796,6 +800,15 @@ class DatasetPanel(Panel):
         self._refresh_views()
         self.banner.show_message(message, "info")
 
+    def _show_augment_samples(self, manifest: Manifest) -> None:
+        """The Augment tab previews the usable pictures as the training cache sees them: on the dataset's own
+        background colour where their transparency was kept."""
+        if manifest.kind != IMAGE:
+            self.augment.set_images([])
+            return
+        paths = [str(manifest.folder / e["item"]) for e in manifest.usable() if e.get("item")]
+        self.augment.set_images(paths, recorded_transparency(manifest.options)[1])
+
     def _update_project_count(self) -> None:
         """Record the dataset's usable item count in project.json (re-read and written under the project's
         lock: an import or a run finishing in another process meanwhile stays recorded)."""
@@ -825,7 +838,7 @@ class DatasetPanel(Panel):
         self.dataset_facts.setText(self._facts(manifest))
         if manifest.kind == IMAGE:
             self.grid.refresh(manifest.entries)
-            self.augment.set_images([str(manifest.folder / e["item"]) for e in manifest.usable() if e.get("item")])
+            self._show_augment_samples(manifest)
         elif manifest.kind == TEXT:
             self.text_preview.set_entries(manifest.folder, manifest.entries)
         else:
@@ -1062,12 +1075,11 @@ class DatasetPanel(Panel):
             self._saved(f"{what} “{name}”. Undo (Ctrl+Z) brings back the earlier one.")
 
     def can_undo(self) -> bool:
-        """Edit ▸ Undo is enabled while the dataset has an operation to revert and may be changed now. (No
-        redo: the manifest's history drops what it undoes, so can_redo() stays the base class's False.)"""
-        return self.manifest is not None and bool(self.manifest.history) and not self._read_only() and not self._busy()
+        """Edit ▸ Undo is enabled while the dataset has an operation to revert and may be changed now."""
+        return self.manifest is not None and bool(self.manifest.history) and self._may_change_history()
 
     def undo_label(self) -> str:
-        return str(self.manifest.history[-1].get("action", "")).replace("_", " ") if self.can_undo() else ""
+        return _action_words(self.manifest.history[-1].get("action", "")) if self.can_undo() else ""
 
     @Slot()
     def undo(self) -> None:
@@ -1077,7 +1089,27 @@ class DatasetPanel(Panel):
         if action is None:
             self.banner.show_message("There is nothing to undo in this dataset.", "info")
             return
-        self._saved(f"Undid “{str(action).replace('_', ' ')}”.")
+        self._saved(f"Undid “{_action_words(action)}”. Redo (Ctrl+Shift+Z) applies it again.")
+
+    def can_redo(self) -> bool:
+        """Edit ▸ Redo is enabled while an undone operation can be applied again (until the next change)."""
+        return self.manifest is not None and bool(self.manifest.undone) and self._may_change_history()
+
+    def redo_label(self) -> str:
+        return _action_words(self.manifest.undone[-1]["op"].get("action", "")) if self.can_redo() else ""
+
+    @Slot()
+    def redo(self) -> None:
+        if not self._can_edit():
+            return
+        action = self.manifest.redo()
+        if action is None:
+            self.banner.show_message("There is nothing to redo in this dataset.", "info")
+            return
+        self._saved(f"Did “{_action_words(action)}” again.")
+
+    def _may_change_history(self) -> bool:
+        return not self._read_only() and not self._busy()
 
     @Slot()
     def export_report(self) -> None:
@@ -1182,6 +1214,7 @@ class DatasetPanel(Panel):
             "thumb_size": int(self.grid.side),
             "augment_policy": self.augment.policy(),
             "list_width": int(self.splitter.sizes()[0]),
+            "transparency": self.transparency_choice.save_state(),
         }
         if self.current_name:
             state["dataset"] = self.current_name
@@ -1193,6 +1226,7 @@ class DatasetPanel(Panel):
             self.grid.set_side(int(state.get("thumb_size", DEFAULT_SIZE)))
         if isinstance(state.get("augment_policy"), str):
             self.augment.set_policy(state["augment_policy"])
+        self.transparency_choice.restore_state(state.get("transparency"))
         try:
             width = int(state.get("list_width", 0))
         except (TypeError, ValueError):
@@ -1210,3 +1244,8 @@ class DatasetPanel(Panel):
                 self.select_dataset(name)
             else:
                 self._pending_dataset = name
+
+
+def _action_words(action: object) -> str:
+    """An operation's recorded name as the Edit menu and banner say it ("drop_flagged" → "drop flagged")."""
+    return str(action).replace("_", " ")

@@ -9,8 +9,8 @@ What the user does here:
   is written again — and words that must never appear). *Generate* (Ctrl+Return) writes, *Stop* (Esc) stops
   at once and keeps what was written. Under a template, a writer that never read copy (the starter) is named
   as such, with *Train a writer on your copy*: it opens Training with the project's text dataset and a writer
-  family chosen (:attr:`TextWriterPanel.train_dataset_requested` / ``train_family_requested``, which the window
-  connects to the Training panel).
+  family chosen (:attr:`TextWriterPanel.train_requested`, which the window connects to
+  :meth:`TrainingPanel.select`).
 * **Work area** (centre): the prompt (editable; a template rewrites it when a field changes), then the
   variants — side by side while each stays readable, else one under the other — each streaming token by token,
   each showing which required words it has.
@@ -132,8 +132,7 @@ class TextWriterPanel(ModelListPanel):
 
     generated = Signal(list)  # the texts, when a generation ends (finished or stopped)
     exported = Signal(str)  # the file written
-    train_dataset_requested = Signal(str)  # "Train a writer on your copy": the project's text dataset to train on
-    train_family_requested = Signal(str)  # … and the writer family to train (emitted after the dataset)
+    train_requested = Signal(str, str)  # "Train a writer on your copy": the text dataset ("" if none) and family
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -634,10 +633,7 @@ class TextWriterPanel(ModelListPanel):
         family = str((self.controls.info() or {}).get("family") or "")
         if family not in writers:
             family = writers[0] if writers else ""
-        if texts:
-            self.train_dataset_requested.emit(texts[0])
-        if family:
-            self.train_family_requested.emit(family)
+        self.train_requested.emit(texts[0] if texts else "", family)
         self.navigate.emit("training")
 
     @Slot(int)

@@ -453,6 +453,22 @@ class TrainingPanel(Panel):
     def _on_rename_failed(self, message: str) -> None:
         self.banner.show_message(f"The run could not be renamed. {message}", "error")
 
+    def select(self, dataset: str | None = None, family: str | None = None) -> None:
+        """Choose ``dataset`` and, when given, the model ``family``, as the user would: the Dataset panel's "Train
+        on this dataset" and the writer's "Train a writer on your copy" call this. A family chosen here is the
+        user's choice (no suggestion replaces it). Before the catalogue has loaded (just after the window opened)
+        the dataset shows at once and the choice is applied again when the catalogue comes, as a restored one
+        is, rather than lost."""
+        self.setup.select_dataset(dataset)
+        if self.catalog is None:
+            self._pending.update({key: value for key, value in (("dataset", dataset), ("family", family)) if value})
+            if family:
+                self._pending["chosen"] = True
+            return
+        if family:
+            self.setup.select_family(family)
+            self._on_user_changed()
+
     # -- defaults that follow the data ---------------------------------------------------------------------------
     @Slot(str)
     def _on_dataset_changed(self, _name: str) -> None:

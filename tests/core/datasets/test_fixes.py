@@ -72,6 +72,24 @@ def test_drop_flagged_and_near_duplicates_are_undoable(tmp_path):
     assert len(manifest.usable()) == 3
 
 
+def test_a_reimported_picture_keeps_its_near_duplicate_flag(tmp_path):
+    from PIL import Image
+
+    drop = tmp_path / "imgs"
+    drop.mkdir()
+    base = Image.new("RGB", (128, 128), (30, 60, 200))
+    base.paste((250, 250, 0), (20, 20, 80, 80))
+    base.save(drop / "a.png")
+    base.resize((120, 120)).save(drop / "b.png")  # near-duplicate of a.png
+    run_job(ImportDataset(tmp_path / "P", "imgs", [drop]))
+    manifest = Manifest.load(tmp_path / "P" / "datasets" / "imgs")
+    flagged = next(e for e in manifest.usable() if e.get("flags"))
+    assert any(f.startswith("near-duplicate of") for f in flagged["flags"])
+    again = reimport(manifest, flagged["id"], ImportOptions(max_item_side=100))  # its own checks run again
+    assert again["flags"] == flagged["flags"]  # the comparison with the other picture still holds
+    assert remove_near_duplicates(manifest) == 1
+
+
 def test_the_trim_job_reports_progress_and_a_cancelled_run_changes_nothing(tmp_path):
     from studio.core.datasets.fixes import TrimSilence
     from studio.core.jobs import Cancelled, JobContext

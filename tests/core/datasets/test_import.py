@@ -228,6 +228,32 @@ def test_exclude_and_undo(tmp_path):
     assert manifest.undo() is None
 
 
+def test_redo_reapplies_each_kind_of_operation_and_a_new_one_ends_it(tmp_path):
+    drop = tmp_path / "d"
+    drop.mkdir()
+    for i in range(4):
+        (drop / f"{i}.png").write_bytes(png_bytes((i * 50, 0, 0), (32, 32)))
+    run_job(ImportDataset(tmp_path / "P", "d", [drop]))
+    manifest = Manifest.load(tmp_path / "P" / "datasets" / "d")
+    first, second = manifest.entries[0]["id"], manifest.entries[1]["id"]
+    start, start_options = json.loads(json.dumps(manifest.entries)), dict(manifest.options)
+    manifest.exclude([first], "exclude")
+    manifest.replace({second: {**manifest.by_id()[second], "label": "renamed"}}, "relabel", options={"bg": "black"})
+    done = json.loads(json.dumps(manifest.entries))
+    assert manifest.redo() is None  # nothing undone yet
+
+    assert [manifest.undo(), manifest.undo()] == ["relabel", "exclude"]
+    assert manifest.entries == start and manifest.options == start_options
+    assert [manifest.redo(), manifest.redo()] == ["exclude", "relabel"]
+    assert manifest.entries == done and manifest.options["bg"] == "black"
+    assert manifest.redo() is None
+
+    assert manifest.undo() == "relabel"  # a redone operation undoes as the first time
+    assert manifest.by_id()[second].get("label") != "renamed" and manifest.options == start_options
+    manifest.include([first])  # a new operation: "relabel" can no longer come back
+    assert manifest.redo() is None and manifest.by_id()[first].get("excluded") is None
+
+
 def test_cancel_keeps_what_was_imported(tmp_path):
     drop = tmp_path / "many"
     drop.mkdir()

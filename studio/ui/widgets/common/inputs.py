@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QSlider, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
+    QWidget,
+)
 
 MIN_COMBO_CHARACTERS = 12
 
@@ -61,6 +71,32 @@ class ComboBox(_WheelWhenFocused, QComboBox):
     def showPopup(self) -> None:
         self.view().setMinimumWidth(max(self.width(), self.view().sizeHintForColumn(0) + 24))  # entries whole
         super().showPopup()
+
+    def paintEvent(self, event) -> None:  # Qt's name
+        """Draw the chosen entry shortened with "…" where the box is narrower than it (Qt's styles cut it off
+        mid-letter). An editable box draws its own line edit, so Qt paints it as usual."""
+        if self.isEditable():
+            super().paintEvent(event)
+            return
+        painter = QStylePainter(self)
+        option = self._style_option()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        option.currentText = self.shown_text()
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+    def shown_text(self) -> str:
+        """The chosen entry as the box shows it: whole where it fits, else shortened with "…"."""
+        option = self._style_option()
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        room = field.width() - 2 - (option.iconSize.width() + 4 if not option.currentIcon.isNull() else 0)
+        return self.fontMetrics().elidedText(option.currentText, Qt.TextElideMode.ElideRight, room)
+
+    def _style_option(self) -> QStyleOptionComboBox:
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        return option
 
     def _takes_wheel(self) -> bool:
         return self.hasFocus() or self.view().isVisible()  # focused, or its list is open

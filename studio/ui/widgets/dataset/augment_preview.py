@@ -30,19 +30,14 @@ OPS = (
 )
 
 
-def _load_square(path: str, side: int):
-    """One (side, side, 3) uint8 picture, cropped exactly as the training cache crops it."""
-
-    return load_square(path, side, "crop")
-
-
-def make_preview(payload: tuple[tuple[str, ...], str, int, int]):
-    """Runs on a pool thread: decode the samples and augment them. Returns uint8 (SAMPLES, side, side, 3)."""
+def make_preview(payload: tuple[tuple[str, ...], str, int, int, tuple[int, int, int]]):
+    """Runs on a pool thread: decode the samples (cropped and placed on the dataset's background exactly as the
+    training cache does) and augment them. Returns uint8 (SAMPLES, side, side, 3)."""
 
     from studio.core.datasets.augment import preview_grid  # imports torch: on the pool thread, not at panel start
 
-    paths, policy, seed, side = payload
-    pictures = np.stack([_load_square(p, side) for p in paths])
+    paths, policy, seed, side, background = payload
+    pictures = np.stack([load_square(p, side, "crop", background) for p in paths])
     return np.ascontiguousarray(preview_grid(pictures, policy, seed, SAMPLES))
 
 
@@ -58,6 +53,7 @@ class AugmentPreview(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.paths: list[str] = []
+        self.background: tuple[int, ...] = (255, 255, 255)
         self._loader: BackgroundLoader | None = None
         self._wanted = None  # the key the tiles should show
         self._dirty = True
@@ -127,8 +123,10 @@ class AugmentPreview(QWidget):
             box.blockSignals(False)
         self._refresh()
 
-    def set_images(self, paths: list[str]) -> None:
+    def set_images(self, paths: list[str], background: tuple[int, int, int] = (255, 255, 255)) -> None:
+        """The dataset's usable pictures, and the colour its kept transparency is placed on for training."""
         self.paths = list(paths)
+        self.background = tuple(background)
         self._dirty = True
         self._refresh()
 
@@ -164,7 +162,7 @@ class AugmentPreview(QWidget):
             self._clear_tiles()
             self._set_message("There are no usable pictures in this dataset to preview.")
             return
-        key = (self._sample(), self.policy(), self.seed.value(), SIDE)
+        key = (self._sample(), self.policy(), self.seed.value(), SIDE, self.background)
         self._wanted = key
         if self._loader is None:
             self._loader = BackgroundLoader(

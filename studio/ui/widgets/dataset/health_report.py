@@ -57,6 +57,7 @@ from studio.core.words import count, of
 from studio.ui import theme
 from studio.ui.widgets.common.inputs import ComboBox
 from studio.ui.widgets.dataset.entry_model import EntryListModel
+from studio.ui.widgets.dataset.transparency_choice import TRANSPARENCY_CHOICES
 
 STATUS_TEXT = {"ok": "OK", "fixed": "Fixed", "skipped": "Skipped", "duplicate": "Duplicate", "transcript": "Transcript"}
 STATUS_COLOUR = {
@@ -502,19 +503,12 @@ class HealthReport(QWidget):
         return self.proxy.rowCount()
 
     # -- transparency --------------------------------------------------------------------------------------
-    TRANSPARENCY_CHOICES = (
-        ("Flatten on white", FLATTEN, WHITE),
-        ("Flatten on black", FLATTEN, BLACK),
-        ("Flatten on a colour…", FLATTEN, None),
-        ("Keep transparency", KEEP_ALPHA, None),
-    )
-
     def _transparency_menu(self) -> QMenu:
         """The choices, ticked as the dataset records them; picking one asks the panel to apply it."""
         menu = QMenu(self)
         self.transparency_group = QActionGroup(menu)
         self.transparency_actions = []
-        for text, mode, colour in self.TRANSPARENCY_CHOICES:
+        for text, mode, colour in TRANSPARENCY_CHOICES:
             action = menu.addAction(text)
             action.setCheckable(True)
             action.setData((mode, colour))
