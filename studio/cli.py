@@ -25,6 +25,9 @@
     aigc-studio generate speech [--project DIR] --voice system:LANG|RUN_ID|latest|VOICE.onnx --text TEXT
                                 --out FILE.wav [--rate R] [--pitch SEMITONES] [--volume V] [--checkpoint STEP]
                                 [--vocoder griffinlim|RUN_ID] [--lines]
+    aigc-studio compare --project DIR --run RUN_ID|latest [--run RUN_ID2] [--checkpoints STEP,STEP|all]
+                        [--seeds N] [--prompt TEXT ...] [--sentence TEXT ...] --out board.html
+                        (one HTML file comparing checkpoints side by side; prints one JSON line)
 
 Errors are printed as one plain sentence (the traceback goes to the log file) with exit code 1;
 unusable arguments exit with 2, as argparse does.
@@ -49,6 +52,8 @@ from pathlib import Path
 from studio import APP_NAME, __version__
 from studio.core import locks
 from studio.core.audio_stack import pair_problem
+from studio.core.compare.board import DEFAULT_SEEDS, MAX_USER_PROMPTS, RenderBoard, board_cells
+from studio.core.compare.html_export import write_board_html
 from studio.core.datasets import audio_cache, image_cache, text_cache, transcripts
 from studio.core.datasets.base import ImportOptions, parse_transparency
 from studio.core.datasets.importer import ImportDataset, dataset_folder, dataset_report
@@ -335,6 +340,43 @@ def build_parser() -> argparse.ArgumentParser:
     speech.add_argument("--lines", action="store_true", help="write one WAV per non-empty line into --out")
     speech.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
     speech.set_defaults(handler=_cmd_generate_speech)
+
+    compare = commands.add_parser(
+        "compare",
+        help="render the same seeds, prompts or sentences with every checkpoint of a run and write one "
+        "self-contained HTML board (prints JSON)",
+    )
+    compare.add_argument("--project", required=True, help="project folder")
+    compare.add_argument(
+        "--run",
+        required=True,
+        action="append",
+        metavar="RUN_ID|latest",
+        help="run folder name, or latest; give --run twice to compare two runs trained on the same dataset",
+    )
+    compare.add_argument(
+        "--checkpoints", default="all", metavar="STEP,STEP|all", help="checkpoint steps to compare (default: all)"
+    )
+    compare.add_argument(
+        "--seeds", type=int, default=DEFAULT_SEEDS, help=f"pictures: seeds 0..N-1 (default {DEFAULT_SEEDS})"
+    )
+    compare.add_argument(
+        "--prompt",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help=f"text: a prompt to write after, besides the run's own preview prompt (up to {MAX_USER_PROMPTS}); repeat",
+    )
+    compare.add_argument(
+        "--sentence",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="speech: a test sentence to read (default: two fixed sentences); repeat",
+    )
+    compare.add_argument("--out", required=True, metavar="FILE.html", help="the HTML file to write")
+    compare.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
+    compare.set_defaults(handler=_cmd_compare)
     return parser
 
 
@@ -697,6 +739,60 @@ def _cmd_generate_speech(args) -> int:
     summary.update({key: result[key] for key in ("run_id", "step", "vocoder") if key in result})
     _print_json(summary)
     return 0
+
+
+def _cmd_compare(args) -> int:
+    """Unusable arguments (no such project, run or checkpoint; two runs on different datasets; too many prompts)
+    exit 2 with one plain sentence, checked before any model loads. Prints one JSON line: the file, the columns'
+    steps, the number of cells, how many came from the cache, and the checkpoints that could not be loaded (a board
+    where none could be fails, exit 1)."""
+
+    try:
+        if not is_project(args.project):
+            raise JobError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
+        job = RenderBoard(
+            args.project,
+            args.run,
+            _checkpoint_steps(args.checkpoints),
+            seeds=args.seeds,
+            prompts=args.prompt,
+            sentences=args.sentence,
+            device=args.device if args.device == "cpu" else resolve_device(args.device).id,
+        )
+        job.check()
+    except JobError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    board = run_with_progress(job)
+    errors = [{key: c[key] for key in ("run_id", "step", "error")} for c in board["columns"] if c.get("error")]
+    if errors and not board["cached_cells"] + board["rendered_cells"]:
+        raise JobError(errors[0]["error"])  # no checkpoint could be rendered: nothing worth a file
+    path = write_board_html(args.project, board, args.out)
+    _print_json(
+        {
+            "file": str(path),
+            "checkpoints": [column["step"] for column in board["columns"]],
+            "cells": board_cells(board),
+            "runs": [run["run_id"] for run in board["runs"]],
+            "modality": board["modality"],
+            "cached_cells": board["cached_cells"],
+            "rendered_cells": board["rendered_cells"],
+            "errors": errors,
+        }
+    )
+    return 0
+
+
+def _checkpoint_steps(text: str) -> list[int] | None:
+    """``--checkpoints``: "all" (None), or steps separated by commas ("200,400"; thousands separators are not)."""
+    if text.strip().lower() == "all":
+        return None
+    steps = []
+    for part in text.split(","):
+        if not part.strip().isdigit():
+            raise JobError(f"--checkpoints takes steps separated by commas (for example 200,400) or all, not “{text}”.")
+        steps.append(int(part.strip()))
+    return steps
 
 
 def _unescape(text: str) -> str:

@@ -148,6 +148,9 @@ class MainWindow(QMainWindow):
         speech = self.panels["speech"]  # "Open in speech" picks the trained voice (or its vocoder)
         training.checkpoint_opened.connect(speech.open_checkpoint)
         training.run_ended.connect(speech.refresh_voices)
+        for panel in (canvas, writer, speech):  # "Compare checkpoints" from a panel; "Use this checkpoint" back
+            panel.compare_requested.connect(self.compare_run)
+            training.checkpoint_chosen.connect(speech.refresh_voices if panel is speech else panel.refresh_models)
         self._restore_window()
         self._update_title()
         theme.signals.changed.connect(self._repaint_for_theme)
@@ -264,6 +267,12 @@ class MainWindow(QMainWindow):
         """The Dataset panel's next step after a cache build: the Training panel, with that dataset chosen."""
         self.panels["training"].select(name)
         self.show_panel("training")
+
+    @Slot(str)
+    def compare_run(self, run_id: str) -> None:
+        """A creation panel's "Compare checkpoints": the Training panel, with the run's comparison board."""
+        self.show_panel("training")
+        self.panels["training"].compare_run(run_id)
 
     @Slot(str)
     def show_panel(self, panel_id: str) -> None:

@@ -22,12 +22,14 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication
 
+from studio.core.gallery.store import Gallery
 from studio.core.jobs import JobContext
 from studio.core.project import create_project, open_project
-from studio.ui.backends.writer import HISTORY_FILE, WriterBackend
+from studio.ui.backends.writer import WriterBackend
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
 from studio.ui.widgets.writer.editor import READABLE, brand_check
+from studio.ui.widgets.writer.history import entry_of
 
 GPT_RUN = "20261125-201400-gpt"
 LSTM_RUN = "20261124-100000-lstm"
@@ -250,6 +252,19 @@ def _generate(qtbot, panel, widget=None) -> list[str]:
     return done.args[0]
 
 
+def _kept(qtbot, panel) -> list[dict]:
+    """The generations the History lists (kept in the project's gallery), newest first, as writer entries, once
+    every recording and listing has ended."""
+    qtbot.waitUntil(lambda: not panel.history.busy(), timeout=10000)
+    return [entry_of(row) for row in panel.history.rows()]
+
+
+def _row_text(panel, row: int) -> str:
+    """A History row as it reads (title, muted line, first words)."""
+    model = panel.history.model_
+    return str(model.data(model.index(row), Qt.ItemDataRole.AccessibleTextRole))
+
+
 def _fill_template(qtbot, panel, values: dict) -> None:
     controls = panel.controls
     controls.template.setCurrentIndex(controls.template.findData("product_description"))
@@ -347,7 +362,8 @@ def test_stop_halts_mid_stream_and_keeps_the_text(qtbot, panel, fake):
     assert view.text() == kept and 10 <= len(kept.split()) < 400  # halted mid-stream, nothing more arrives
     assert expected("Our linen", fake.calls[-1][4]).startswith(kept)
     assert view.badge.text() == "stopped" and "Stopped" in panel.banner.text.text()
-    assert panel.history[0]["state"] == "stopped" and panel.history[0]["texts"] == [kept]
+    kept_entries = _kept(qtbot, panel)
+    assert kept_entries[0]["state"] == "stopped" and kept_entries[0]["texts"] == [kept]
     assert panel.controls.generate_button.isEnabled() and not panel.controls.stop_button.isEnabled()
 
 
@@ -438,7 +454,8 @@ def test_continue_from_cursor(qtbot, panel, fake):
     prompt, settings, variants = fake.calls[-1][3], fake.calls[-1][4], fake.calls[-1][5]
     assert prompt == "Soft linen for " + keep and variants == 1 and settings["seed"] == 42  # the lead space back
     assert done.args[0] == [keep + " " + expected(prompt, settings)] == [view.text()]
-    assert len(panel.history) == 2 and panel.history[0]["texts"] == [view.text()]
+    kept = _kept(qtbot, panel)
+    assert len(kept) == 2 and kept[0]["texts"] == [view.text()] and kept[0]["continued"]
 
     panel.prompt.setFocus()  # in the prompt: the prompt up to its cursor
     cursor = panel.prompt.textCursor()
@@ -459,26 +476,29 @@ def test_history_keeps_every_generation_and_brings_one_back(qtbot, panel, fake, 
     panel.controls.seed.setValue(8)
     qtbot.mouseClick(panel.controls.variant_buttons[2], Qt.MouseButton.LeftButton)
     _generate(qtbot, panel)
-    history = panel.history_list
-    assert history.count() == 2 and history.row_text(0).startswith("Dear customer,")
-    assert history.row_text(1).startswith("Product description · linen shirt")
-    assert "1 variant · seed 7" in history.row_text(1) and "2 variants · seed 8" in history.row_text(0)
-    assert "linen shirt" in history.itemWidget(history.item(1)).text()
+    assert len(_kept(qtbot, panel)) == 2
+    history = panel.history.view
+    assert _row_text(panel, 0).startswith("Dear customer,")
+    assert _row_text(panel, 1).startswith("Product description · linen shirt")
+    assert "1 variant · seed 7" in _row_text(panel, 1) and "2 variants · seed 8" in _row_text(panel, 0)
     panel.tabs.setCurrentIndex(1)
     _shot(panel.window(), tmp_path, "writer-history.png")
-    qtbot.mouseClick(
-        history.viewport(), Qt.MouseButton.LeftButton, pos=history.visualItemRect(history.item(1)).center()
-    )
+    centre = history.visualRect(panel.history.model_.index(1)).center()
+    qtbot.mouseClick(history.viewport(), Qt.MouseButton.LeftButton, pos=centre)  # a click selects
+    assert panel.prompt.toPlainText() == "Dear customer,"
+    qtbot.mouseDClick(history.viewport(), Qt.MouseButton.LeftButton, pos=centre)  # a double click reopens
     assert panel.prompt.toPlainText() == first_prompt and panel.controls.seed.value() == 7
     assert panel.controls.template_id() == "product_description"
     assert panel.controls.field_edits["product"].text() == "linen shirt"
     assert panel.columns.texts() == first and panel.controls.variants() == 1
 
-    stored = json.loads((panel.project.root / HISTORY_FILE).read_text())["entries"]  # kept with the project
-    assert [e["prompt"] for e in stored] == ["Dear customer,", first_prompt]
+    with Gallery(panel.project.root) as gallery:  # kept with the project
+        stored = gallery.items(panel="text")
+    assert [item.settings["prompt"] for item in stored] == ["Dear customer,", first_prompt]
     reopened = _window(qtbot)
     other = _open(qtbot, reopened, fake, panel.project.root)
-    assert other.history_list.count() == 2 and other.history[1]["texts"] == first
+    kept = _kept(qtbot, other)
+    assert len(kept) == 2 and kept[1]["texts"] == first
 
 
 def test_copy_and_export_txt_and_md(qtbot, panel, fake, tmp_path):

@@ -30,6 +30,7 @@ from studio.core.project import create_project, open_project
 from studio.ui.main_window import MainWindow
 from studio.ui.settings import AppSettings
 from studio.ui.widgets.writer.editor import brand_check
+from studio.ui.widgets.writer.history import entry_of
 
 STARTER = "starter-shakespeare"  # the shipped writer (models/starter-shakespeare), trained on tiny Shakespeare
 TRIES = 4
@@ -191,9 +192,13 @@ def test_must_use_words_are_enforced_in_every_variant(qtbot, panel, tmp_path):
     assert panel.entry["seeds"] == [v.seed for v in views]
     _shot(panel.window(), tmp_path, "writer-must-use-enforced.png")
 
-    panel.show_entry(panel.history[1])  # the history brings back the plain run with its own seeds
-    panel.show_entry(panel.history[0])
-    assert [v.seed for v in panel.columns.visible_views()] == panel.entry["seeds"]
+    enforced = list(panel.entry["seeds"])
+    qtbot.waitUntil(lambda: not panel.history.busy() and len(panel.history.rows()) == 2, timeout=10000)
+    kept = [entry_of(row) for row in panel.history.rows()]  # the history (the project's gallery), newest first
+    panel.show_entry(kept[1])  # brings back the plain run with its own seeds
+    assert [v.seed for v in panel.columns.visible_views()] == [42, 43, 44]
+    panel.show_entry(kept[0])
+    assert [v.seed for v in panel.columns.visible_views()] == enforced
 
 
 def test_a_word_the_writer_cannot_use_is_reported_plainly(qtbot, panel):

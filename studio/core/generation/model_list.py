@@ -41,6 +41,7 @@ class ModelEntry:
     tokenizer: str = ""  # text models: "char" or "bpe"
     can_encode: bool = False  # its network maps pictures to latents (a VAE): it can rebuild and morph pictures
     name: str = ""  # the user's name for the run (Training ▸ Rename), "" when it has none
+    chosen_step: int | None = None  # the step "Use this checkpoint" chose (meta.json), when it still exists
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -66,6 +67,8 @@ def read_model_entry(folder: str | Path, panel: str, source: str = "project") ->
         resolution = int(model.get("resolution") or settings.get("resolution") or 0)
     except (TypeError, ValueError):
         resolution = 0
+    steps = [c.step for c in runs.checkpoints(folder)]
+    chosen = runs.chosen_step(folder) if source == "project" else None
     return ModelEntry(
         run_id=str(config.get("run_id") or folder.name),
         folder=str(folder),
@@ -73,7 +76,7 @@ def read_model_entry(folder: str | Path, panel: str, source: str = "project") ->
         kind=str(model.get("kind") or spec.id),
         label=spec.label,
         source=source,
-        steps=[c.step for c in runs.checkpoints(folder)],
+        steps=steps,
         dataset=str(config.get("dataset", "")),
         created=str(config.get("created", "")),
         state=str(runs.read_status(folder).get("state", "")),
@@ -82,6 +85,7 @@ def read_model_entry(folder: str | Path, panel: str, source: str = "project") ->
         tokenizer=str(model.get("tokenizer") or ""),
         can_encode=bool(spec.generator and spec.generator.encode),
         name=runs.read_run_name(folder) if source == "project" else "",
+        chosen_step=chosen if chosen in steps else None,  # a pruned checkpoint's choice falls back to the newest
     )
 
 

@@ -115,7 +115,9 @@ def resolve_run_folder(
 
 
 def checkpoint_for(run_folder: Path, step: int | None):
-    """The runs.CheckpointInfo for ``step`` (newest when None), or a plain error listing what exists."""
+    """The runs.CheckpointInfo for ``step``, or a plain error listing what exists. With no step: the one the user
+    chose for the run ("Use this checkpoint" on the comparison board, :func:`runs.chosen_step`), else the newest;
+    so the CLI's generate and export commands without --checkpoint use what the panels' pickers default to."""
 
     found = runs.checkpoints(run_folder)
     if not found:
@@ -124,7 +126,8 @@ def checkpoint_for(run_folder: Path, step: int | None):
             f"saves one, then try again."
         )
     if step is None:
-        return found[-1]
+        chosen = runs.chosen_step(run_folder)
+        return next((info for info in found if info.step == chosen), found[-1])
     for info in found:
         if info.step == int(step):
             return info
@@ -236,7 +239,7 @@ class ModelCache:
         self._lock = threading.Lock()
 
     def get(self, run_folder: str | Path, step: int | None = None, device: str = "cpu"):
-        """The model at ``step`` (newest when None) of a run, loaded once and then served from the cache."""
+        """The model at ``step`` (the chosen or newest when None) of a run, loaded once, then served from the cache."""
         folder = Path(run_folder).resolve()
         self.check(folder)  # a plain error for a folder that is no run of this kind, before anything else
         info = checkpoint_for(folder, step)

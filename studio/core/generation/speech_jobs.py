@@ -169,6 +169,7 @@ def _trained_voices(project_root) -> list[dict]:
                 "sample_rate": int(mel.get("sample_rate", 22050)),
                 "detail": f"Trained on {run.get('dataset') or 'a dataset'}, newest step {steps[-1]:,}",
                 "steps": steps,
+                "chosen_step": run.get("chosen_step"),  # "Use this checkpoint": the speech picker's default
                 "vocoders": [{"id": GRIFFIN_LIM, "title": "Griffin-Lim (built in)"}, *matching],
             }
         )

@@ -244,9 +244,9 @@ def run_role(run_folder: str | Path) -> str:
 
 def list_speech_runs(project_root: str | Path) -> list[dict]:
     """Every voice and vocoder run of the project, newest first: ``{"run_id", "family", "role" ("voice" |
-    "vocoder", see :data:`ROLES`), "steps": [checkpoint steps], "dataset", "language" (voices), "mel",
-    "folder"}``. Runs whose config.json is oversized or over its limits (studio.core.untrusted) are left out, like
-    damaged ones."""
+    "vocoder", see :data:`ROLES`), "steps": [checkpoint steps], "chosen_step" (the step "Use this checkpoint" chose,
+    else None), "dataset", "language" (voices), "mel", "folder"}``. Runs whose config.json is oversized or over its
+    limits (studio.core.untrusted) are left out, like damaged ones."""
     found = []
     for info in runs.list_runs(Path(project_root)):
         try:
@@ -262,12 +262,15 @@ def list_speech_runs(project_root: str | Path) -> list[dict]:
             mel = mel_params(model)
         except (JobError, TypeError, ValueError):
             continue
+        steps = [c.step for c in runs.checkpoints(info.folder)]
+        chosen = runs.chosen_step(info.folder)
         found.append(
             {
                 "run_id": info.run_id,
                 "family": str(model["kind"]),
                 "role": role,
-                "steps": [c.step for c in runs.checkpoints(info.folder)],
+                "steps": steps,
+                "chosen_step": chosen if chosen in steps else None,
                 "dataset": info.dataset,
                 "language": model.get("language") if role == "voice" else None,
                 "mel": mel,

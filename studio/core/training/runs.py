@@ -315,20 +315,105 @@ def set_run_name(folder: str | Path, name: str) -> str:
     The name lives in its own small file, meta.json, not in config.json (the run's recipe, which a resume reads)
     or status.json (rewritten every few seconds by the process that trains the run, which would race with a
     rename). The folder keeps its id, so ``--run <id>``, ``--resume <id>`` and every path into it still work.
-    Written atomically; other keys of meta.json are kept."""
-    folder = Path(folder)
-    try:
-        meta = read_json(folder / RUN_META, cap=META_CAP, what="the run's name")
-    except (OSError, ValueError, JobError):
-        meta = {}
-    meta = dict(meta) if isinstance(meta, dict) else {}
+    Written atomically, under :func:`update_run_meta`'s lock; other keys of meta.json are kept."""
     cleaned = clean_run_name(name)
-    if cleaned:
-        meta["name"] = cleaned
-    else:
-        meta.pop("name", None)
-    atomic_write_json(folder / RUN_META, meta)
+
+    def rename(meta: dict) -> None:
+        if cleaned:
+            meta["name"] = cleaned
+        else:
+            meta.pop("name", None)
+
+    update_run_meta(folder, rename)
     return cleaned
+
+
+META_LOCK = ".meta.lock"
+
+
+def update_run_meta(folder: str | Path, change) -> dict:
+    """Read meta.json, apply ``change`` (a function editing the dict in place) and write it back atomically,
+    under a short lock: two windows (or a window and the CLI) choosing a checkpoint or naming the run at once
+    each keep the other's keys instead of the later write dropping them. Returns the dict as written."""
+    folder = Path(folder)
+    lock = ProcessLock(folder / META_LOCK, record_owner=False).acquire(wait_s=5.0)
+    try:
+        try:
+            meta = read_json(folder / RUN_META, cap=META_CAP, what="the run's notes")
+        except (OSError, ValueError, JobError):
+            meta = {}
+        meta = dict(meta) if isinstance(meta, dict) else {}
+        change(meta)
+        atomic_write_json(folder / RUN_META, meta)
+        return meta
+    finally:
+        lock.release()
+
+
+def set_chosen_step(folder: str | Path, step: int | None) -> int | None:
+    """Make the checkpoint at ``step`` the run's chosen one ("Use this checkpoint" on the comparison board):
+    the creation panels' pickers and the CLI's generate and export commands default to it instead of the newest.
+    None forgets the choice. Stored in meta.json beside the run's name (other keys kept), not in config.json
+    (the recipe a resume reads) or status.json (rewritten by the training process). Returns what is stored."""
+    folder = Path(folder)
+    if step is not None:
+        step = int(step)
+        steps = {int(m.group(1)) for path in checkpoint_records(folder) if (m := _CHECKPOINT.match(path.name))}
+        if step not in steps:
+            raise JobError(f"The run {folder.name} has no checkpoint at step {step:,}; pick one from its list.")
+
+    def change(meta: dict) -> None:
+        if step is None:
+            meta.pop("chosen_step", None)
+        else:
+            meta["chosen_step"] = step
+
+    update_run_meta(folder, change)
+    return step
+
+
+def chosen_step(folder: str | Path) -> int | None:
+    """The step the user chose for the run (:func:`set_chosen_step`), or None: none chosen, the file unreadable,
+    or a value that is no step (meta.json may come from someone else). Whether that checkpoint still exists is
+    the caller's check (it may have been pruned)."""
+    try:
+        meta = read_json(Path(folder) / RUN_META, cap=META_CAP, what="the run's notes")
+    except (OSError, ValueError, JobError):
+        return None
+    value = meta.get("chosen_step") if isinstance(meta, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def marked_steps(folder: str | Path) -> list[int]:
+    """The steps the user marked best on the comparison board (meta.json "marked_steps"), ascending; [] when none
+    or unreadable. Marks are the user's judgement, beside the engine's own "best" (lowest validation loss)."""
+    try:
+        meta = read_json(Path(folder) / RUN_META, cap=META_CAP, what="the run's notes")
+    except (OSError, ValueError, JobError):
+        return []
+    values = meta.get("marked_steps") if isinstance(meta, dict) else None
+    if not isinstance(values, list):
+        return []
+    return sorted({v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0})
+
+
+def set_marked(folder: str | Path, step: int, on: bool) -> list[int]:
+    """Mark (or unmark) the checkpoint at ``step`` as one of the run's best; returns the marked steps."""
+    step = int(step)
+
+    def change(meta: dict) -> None:
+        values = meta.get("marked_steps")
+        values = values if isinstance(values, list) else []
+        kept = {v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0}
+        kept = (kept | {step}) if on else (kept - {step})
+        if kept:
+            meta["marked_steps"] = sorted(kept)
+        else:
+            meta.pop("marked_steps", None)
+
+    return list(update_run_meta(folder, change).get("marked_steps") or [])
 
 
 def list_runs(project_root: str | Path) -> list[RunInfo]:

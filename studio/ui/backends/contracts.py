@@ -41,6 +41,7 @@ class ModelInfo(TypedDict):
     tokenizer: str  # text models: "char" | "bpe"
     name: str  # the user's name for the run ("" when it has none): what the pickers show first
     can_encode: bool  # image models: it rebuilds and morphs pictures (a VAE)
+    chosen_step: int | None  # the checkpoint "Use this checkpoint" chose, which the picker defaults to; else None
 
 
 class TemplateField(TypedDict):

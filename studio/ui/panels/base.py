@@ -31,6 +31,9 @@ class Panel(QWidget):
     # What can_undo()/can_redo() answer may have changed: the window's Edit menu reads them again, so its
     # Undo is enabled exactly when there is something to undo (a disabled action's Ctrl+Z does nothing).
     history_changed = Signal()
+    # Show a run's checkpoints side by side on the comparison board (a run id): a creation panel's history asks,
+    # the window connects it to the Training panel.
+    compare_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

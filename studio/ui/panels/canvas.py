@@ -7,8 +7,9 @@ What the user does here:
   for a model trained on class folders. *Generate* (Ctrl+Return) fills the grid.
 * **Grid** (centre): click to select, Ctrl-click or tick the corner box to pick several, arrows move, Enter or a
   double click enlarges (Esc goes back), Space or the star marks a favourite; *Favourites* shows every starred
-  image of the session. Choosing another model or checkpoint clears the grid (and its strips): what the centre
-  shows always comes from the model the controls name, and Export waits for new pictures.
+  image of the project (stars are kept in its gallery, so they outlive the session). Choosing another model or
+  checkpoint clears the grid (and its strips): what the centre shows always comes from the model the controls
+  name, and Export waits for new pictures.
 * **Strips** (under the grid): Variations and Make walk each open a titled strip ("Variations of image 3 ·
   strength 0.30", "Walk through 4 images · 24 frames") and leave the grid as it is; strips stack, newest
   first, scroll, and close with their ✕. A variation in a strip is selected, starred, enlarged, exported and
@@ -20,7 +21,10 @@ What the user does here:
   in the panel; "Export GIF…" (there or on its strip) asks for the size (×1–×8, shown in pixels) and frames per
   step, then writes the looping GIF; *Compare* — "Open PNG…" regenerates an exported picture from its embedded
   settings and says whether every pixel matches, and a VAE's reconstruction of a dropped picture (two dropped
-  pictures make a morph).
+  pictures make a morph); *History* — every picture of every grid and variations strip, kept in the project's
+  gallery with its settings (:class:`~studio.ui.widgets.common.gallery_history.GalleryHistory`: search, filter by
+  run, favourites, export, delete with Edit ▸ Undo); *Reopen* makes one again and compares it with the kept one
+  in the Compare tab.
 
 Numbers are one-based everywhere a person reads them: the details say "Image 3", a strip says "image 3", and
 that picture's file is ``…-s42-03.png`` (the core's ``default_name``).
@@ -54,8 +58,10 @@ from PySide6.QtWidgets import (
 
 from studio.core import words
 from studio.core.datasets.images import picture_suffixes
+from studio.core.gallery.record import RecordImages
 from studio.core.project import Project
 from studio.ui.backends.canvas import CanvasBackend, ModelsJob
+from studio.ui.backends.gallery import FavouritePictures, ReopenPicture
 from studio.ui.panels.creation import ModelListPanel
 from studio.ui.widgets.canvas.controls import GRID_SIZES, CanvasControls
 from studio.ui.widgets.canvas.grid import CanvasGrid, describe_settings, last_variation, settings_key
@@ -65,11 +71,12 @@ from studio.ui.widgets.canvas.walk import WalkPane
 from studio.ui.widgets.canvas.walk_export import WALK_SCALES, WalkExportDialog, walk_frames
 from studio.ui.widgets.common.drop_overlay import DropOverlay
 from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.common.gallery_history import GalleryHistory
 from studio.ui.widgets.common.model_picker import model_title
 
 log = logging.getLogger(__name__)
 
-TABS = ("image", "walk", "compare")
+TABS = ("image", "walk", "compare", "history")
 VARIATIONS = 16
 MORPH_FRAMES = 24
 
@@ -133,7 +140,9 @@ class ImageCanvasPanel(ModelListPanel):
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.backend = CanvasBackend()
-        self.favourites: dict[str, dict] = {}  # key -> tile, the session's starred images
+        self.favourites: dict[str, dict] = {}  # key -> tile: the starred images (the project's gallery keeps them)
+        self._gallery_ids: dict[str, str] = {}  # key -> gallery item id of each kept picture
+        self._star_later: dict[str, bool] = {}  # stars given to pictures the gallery is still keeping
         self.showing_favourites = False
         self.grid_title = ""
         self._tiles: list[dict] = []  # the last grid (the Favourites filter shows another list)
@@ -153,7 +162,8 @@ class ImageCanvasPanel(ModelListPanel):
         self.walk_slot = self.job_slot()
         self.walk_export_slot = self.job_slot()
         self.export_slot = self.job_slot()
-        self.compare_slot = self.job_slot()  # Open PNG, reconstruction, morph
+        self.compare_slot = self.job_slot()  # Open PNG, reconstruction, morph, reopening a kept picture
+        self.favourites_slot = self.job_slot()  # the project's starred pictures, read from the gallery
 
         self.empty = EmptyState("Open a project to generate images", "", action="Go to Training")
         self.empty.action_triggered.connect(self._go_to_training)
@@ -220,7 +230,19 @@ class ImageCanvasPanel(ModelListPanel):
         self.walk.export_requested.connect(self.export_shown_walk)
         self.compare = ComparePane()
         self.compare.use_requested.connect(self.use_png_settings)
-        self.tabs = self.side_tabs(((self.details, "Image"), (self.walk, "Walk"), (self.compare, "Compare")), 270)
+        self.history = GalleryHistory("image", self.job_slot)
+        self.history.reopen_requested.connect(self.reopen_item)
+        self.history.compare_requested.connect(self.compare_requested)
+        self.history.recorded.connect(self._on_recorded)
+        self.history.stored.connect(self._on_gallery_stored)
+        self.history.changed.connect(self.history_changed)
+        self.history.message.connect(self.banner.show_message)
+        self.tabs = self.side_tabs(
+            ((self.details, "Image"), (self.walk, "Walk"), (self.compare, "Compare"), (self.history, "History")), 270
+        )
+        # Four tabs in the 280 px column with a little less padding than the theme's: a wider column would take
+        # the width the 64-picture grid needs for 8 columns at 1280 × 800.
+        self.tabs.tabBar().setStyleSheet("QTabBar::tab { padding-left: 10px; padding-right: 10px; }")
 
         self.splitter = self.three_columns(scroll, centre, self.tabs, [310, 680, 280])
         return self.splitter
@@ -242,19 +264,29 @@ class ImageCanvasPanel(ModelListPanel):
         super().set_project(project)
         self.models = None
         self.favourites = {}
+        self._gallery_ids, self._star_later = {}, {}
         self._model_key = None
         self._tiles = []
         self.strips.clear()
         self._show_tiles([], "")
         self.controls.set_models([])
         self.compare.clear()
+        self.history.set_project(project.root if project else None)
         self.refresh_models()
+        self.load_favourites()
         self._update_view()
+
+    def set_registry(self, registry) -> None:
+        super().set_registry(registry)
+        if self.project is not None:
+            self.history.refresh()
+            self.load_favourites()
 
     @Slot(object)
     def _on_models(self, result: dict) -> None:
         self.available = bool(result.get("available", True))
         self.models = list(result.get("models") or [])
+        self.history.set_run_names({str(m["run_id"]): model_title(m) for m in self.models})
         self.controls.set_models(self.models)
         pending = self._pending
         if pending.get("run"):
@@ -328,6 +360,7 @@ class ImageCanvasPanel(ModelListPanel):
         if row is not None:
             self.grid.select_row(row)
         self.grid.setFocus()
+        self._keep(result)
         self.generated.emit(len(tiles))
 
     @Slot()
@@ -348,6 +381,8 @@ class ImageCanvasPanel(ModelListPanel):
         tiles = _tiles(result)
         if not tiles:
             return
+        images = np.asarray(result.get("images"))  # the first is the image itself, kept with its grid already
+        self._keep({**result, "images": images[1:], "settings": list(result.get("settings") or [])[1:]})
         base, strength = self._variations_of
         title = f"Variations of {_image_name(base)} · strength {strength:.2f}"
         strip = CanvasStrip.variations(title, tiles, f"First: the image itself ({describe_settings(base)})")
@@ -471,13 +506,19 @@ class ImageCanvasPanel(ModelListPanel):
                 self.favourites[tile["key"]] = {k: v for k, v in tile.items() if k != "key"}
             else:
                 self.favourites.pop(tile["key"], None)
-        if self.showing_favourites and not star:
+        self._store_stars([t["key"] for t in tiles], star)
+        self._show_stars(refilter=not star)
+
+    def _show_stars(self, refilter: bool = True) -> None:
+        """The stars as :attr:`favourites` holds them, on every row, the details and the Favourites button."""
+        if self.showing_favourites and refilter:
             self._show_favourites()
         for view in self.views():
             view.model_.set_favourites(set(self.favourites))
         self._on_current()
         count = len(self.favourites)
         self.favourites_button.setText(f"★ Favourites ({count})" if count else "★ Favourites")
+        self._update_buttons()
 
     @Slot(bool)
     def set_favourites_filter(self, on: bool) -> None:
@@ -556,6 +597,120 @@ class ImageCanvasPanel(ModelListPanel):
         self.strips.clear()
         if not self.showing_favourites:
             self._show_tiles([], "")
+
+    # -- the gallery: every picture kept, stars kept, reopening ------------------------------------------------
+    def _keep(self, result: dict) -> None:
+        """Keep a job's pictures in the project's gallery, quietly (a failure says so in the banner; the pictures
+        on screen stay either way)."""
+        if self.project is not None and len(result.get("settings") or []):
+            self.history.record(RecordImages(self.project.root, result))
+
+    @Slot(dict)
+    def _on_recorded(self, result: dict) -> None:
+        """The gallery kept pictures: remember their ids, and store the stars given to them meanwhile."""
+        later: dict[bool, list[str]] = {True: [], False: []}
+        for item in result.get("items") or []:
+            key = settings_key(item.get("settings") or {})
+            self._gallery_ids[key] = str(item["id"])
+            if key in self._star_later:
+                later[self._star_later.pop(key)].append(str(item["id"]))
+        for on, ids in later.items():
+            if ids:
+                self.history.set_favourite(ids, on)
+
+    def _store_stars(self, keys: list[str], on: bool) -> None:
+        ids = [self._gallery_ids[k] for k in keys if k in self._gallery_ids]
+        self._star_later.update({k: on for k in keys if k not in self._gallery_ids})
+        if ids:
+            self.history.set_favourite(ids, on)
+
+    @Slot(str)
+    def _on_gallery_stored(self, change: str) -> None:
+        """A star, a delete or an undo reached the gallery (from a tile or from the History): read the starred
+        pictures again, so the stars and Favourites show what the project keeps."""
+        if change in ("favourite", "delete", "restore"):
+            self.load_favourites()
+
+    def load_favourites(self) -> None:
+        if self.project is not None and self.registry is not None:
+            self.favourites_slot.start(FavouritePictures(self.project.root), succeeded=self._on_favourites)
+
+    @Slot(object)
+    def _on_favourites(self, found: list) -> None:
+        """The project's starred pictures, as tiles. Stars still waiting for their picture to be kept stay."""
+        if self.history.writing():
+            return  # a star is still on its way to the store: its write ends in another reading
+        kept: dict[str, dict] = {}
+        for entry in found or []:
+            settings = dict(entry["item"].get("settings") or {})
+            key = settings_key(settings)
+            self._gallery_ids.setdefault(key, str(entry["item"]["id"]))
+            pixels = np.asarray(entry["pixels"])
+            kept[key] = {"image": to_qimage(pixels), "pixels": pixels, "settings": settings}
+        for key, on in self._star_later.items():
+            if on and key in self.favourites:
+                kept[key] = self.favourites[key]
+        unchanged = set(kept) == set(self.favourites)
+        self.favourites = kept
+        self._show_stars(refilter=not unchanged)
+
+    @Slot(dict)
+    def reopen_item(self, item: dict) -> None:
+        """The History's Reopen: make the kept picture again from its settings and compare the two."""
+        if self.project is None or self.registry is None or not item.get("id"):
+            return
+        self.tabs.setCurrentWidget(self.compare)
+        job = ReopenPicture(self.project.root, str(item["id"]), getattr(self.backend, "device", "cpu"))
+        self._run_in(self.compare_slot, job, self._on_reopened, self._on_compare_failed)
+
+    @Slot(object)
+    def _on_reopened(self, result: dict) -> None:
+        item = dict(result.get("item") or {})
+        settings = dict(item.get("settings") or {})
+        again = np.asarray(result["image"])
+        kept = result.get("original")
+        identical = bool(result.get("identical"))
+        if identical:
+            verdict, tone = "Identical: every pixel matches the kept picture.", "success"
+        else:
+            verdict = (
+                "Different from the kept picture: the run or its checkpoint may have changed since it was made, "
+                "or this computer rounds differently."
+            )
+            tone = "error"
+        self._png_settings = settings
+        self.compare.show_pair(
+            f"Made again: {item.get('title') or _image_name(settings)}",
+            to_qimage(np.asarray(kept)) if kept is not None else to_qimage(again),
+            "As kept" if kept is not None else "The kept file is missing",
+            to_qimage(again),
+            "Made again now",
+            verdict,
+            tone,
+            f"{self._model_title(settings)} · step {settings.get('step', '?')} · {describe_settings(settings)}",
+            usable="latent_index" in settings,
+        )
+        self.tabs.setCurrentWidget(self.compare)
+        self.compared.emit({"kind": "gallery", "identical": identical, "settings": settings, "id": item.get("id")})
+
+    # -- Edit ▸ Undo: deletes in the History ----------------------------------------------------------------------
+    def can_undo(self) -> bool:
+        return self.history.can_undo()
+
+    def undo_label(self) -> str:
+        return self.history.undo_label()
+
+    def undo(self) -> None:
+        self.history.undo()
+
+    def can_redo(self) -> bool:
+        return self.history.can_redo()
+
+    def redo_label(self) -> str:
+        return self.history.redo_label()
+
+    def redo(self) -> None:
+        self.history.redo()
 
     # -- walk ----------------------------------------------------------------------------------------------------
     def _output_folder(self, name: str) -> Path:

@@ -13,8 +13,12 @@ What the user does here:
   boundaries (hover for the sentence), the playhead while playing, click to seek; *Play / Stop* (Space);
   *Export WAV* (Ctrl+E, 16-bit PCM into the project's outputs/speech) and *Export lines…* (one WAV per
   line, in a job, e.g. every line of an ad's voice-over as its own clip).
-* **Pronunciation / Sentences** (right tabs): the project's pronunciation dictionary (word → respelling or
-  /phonemes/), saved to the project and applied before synthesis; the sentences of the clip, to jump to.
+* **Pronunciation / Sentences / History** (right tabs): the project's pronunciation dictionary (word → respelling
+  or /phonemes/), saved to the project and applied before synthesis; the sentences of the clip, to jump to; every
+  clip synthesized in the project, kept in its gallery with the voice, script and delivery
+  (:class:`~studio.ui.widgets.common.gallery_history.GalleryHistory`: search, filter by voice, favourites,
+  export, delete with Edit ▸ Undo). A row's ▶ plays the kept clip; *Reopen* puts its voice, delivery and script
+  back and speaks it again.
 
 Rules this panel keeps (ARCHITECTURE.md): no ML here. Listing voices, synthesis, batch export and importing a
 voice are jobs started through the window's registry via :mod:`studio.ui.backends.speech`, each purpose in its
@@ -45,12 +49,15 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import words
+from studio.core.gallery.record import RecordSpeech, portable_voice
 from studio.core.project import Project
+from studio.ui.backends.gallery import LoadClip
 from studio.ui.backends.speech import SpeechBackend, VoicesJob, checkpoint_role
 from studio.ui.icons import icon
 from studio.ui.panels.creation import CreationPanel
 from studio.ui.widgets.common.audio_player import AudioPlayer
 from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.common.gallery_history import GalleryHistory
 from studio.ui.widgets.common.job_status import with_eta
 from studio.ui.widgets.speech.controls import SpeechControls, display_title
 from studio.ui.widgets.speech.dictionary import DictionaryEditor
@@ -59,7 +66,7 @@ from studio.ui.widgets.speech.waveform import WaveformView, format_time
 
 log = logging.getLogger(__name__)
 
-TABS = ("pronunciation", "sentences")
+TABS = ("pronunciation", "sentences", "history")
 OUTPUT_FOLDER = Path("outputs") / "speech"
 TIME_ROLE = Qt.ItemDataRole.UserRole
 NO_SCRIPT = "Type what the voice should say."
@@ -102,6 +109,8 @@ class SpeechPanel(CreationPanel):
         self.lines_slot = self.job_slot()  # Export lines
         self.import_slot = self.job_slot()  # Add Piper voice
         self.preview_slot = self.job_slot()  # Preview: a sample sentence in the highlighted voice
+        self.clip_slot = self.job_slot()  # a kept clip of the History, read to be played
+        self._speaking_with: dict = {}  # what the running synthesis speaks with: kept with its clip in the gallery
         self._previewing = False  # the player holds a preview, not the clip on screen
         self._dictionary_loaded = True  # no project: nothing to read, the editor is ready
         self.player: AudioPlayer | None = None
@@ -196,14 +205,22 @@ class SpeechPanel(CreationPanel):
         self.sentences_hint = QLabel(
             "The sentences of the clip, as spoken. Click one to move the playhead there.", objectName="mutedLabel"
         )
+        self.history = GalleryHistory("speech", self.job_slot)
+        self.history.reopen_requested.connect(self.reopen_item)
+        self.history.play_requested.connect(self.play_item)
+        self.history.compare_requested.connect(self.compare_requested)
+        self.history.changed.connect(self.history_changed)
+        self.history.message.connect(self.banner.show_message)
         self.tabs = self.side_tabs(
             (
                 (self.dictionary_editor, "Pronunciation"),
                 (self.hinted_page(self.sentences_hint, self.sentence_list), "Sentences"),
-            )
+                (self.history, "History"),
+            ),
+            300,  # the three tabs' names side by side (narrower, the bar scrolls them)
         )
 
-        self.splitter = self.three_columns(column, centre, self.tabs, [320, 660, 280])
+        self.splitter = self.three_columns(column, centre, self.tabs, [320, 640, 300])
         return self.splitter
 
     def _build_shortcuts(self) -> None:
@@ -236,9 +253,10 @@ class SpeechPanel(CreationPanel):
         self.refresh_voices()
 
     def set_project(self, project: Project | None) -> None:
-        for slot in (self.speak_slot, self.lines_slot, self.import_slot, self.preview_slot):  # the old project's
-            slot.discard()
+        for slot in (self.speak_slot, self.lines_slot, self.import_slot, self.preview_slot, self.clip_slot):
+            slot.discard()  # the old project's
         super().set_project(project)
+        self.history.set_project(project.root if project else None)
         self.dictionary = {}
         self.dictionary_editor.set_entries({})
         # A project's dictionary arrives with the voice list; until then the editor waits, so an early edit is
@@ -255,6 +273,11 @@ class SpeechPanel(CreationPanel):
         super().showEvent(event)
         if not self.voices_slot.is_running() and not self.speak_slot.is_running():
             self.refresh_voices()  # a voice may have been trained while another panel was shown
+
+    def set_registry(self, registry) -> None:
+        super().set_registry(registry)
+        if self.project is not None:
+            self.history.refresh()
 
     @Slot()
     @Slot(str)
@@ -278,11 +301,23 @@ class SpeechPanel(CreationPanel):
             self._dictionary_loaded = True
             self.dictionary_editor.setEnabled(True)
         self.controls.set_voices(self.voices)
+        self.history.set_run_names(self._voice_names())
         if self._pending.get("voice") and self.controls.select(
             self._pending["voice"], self._pending.get("step"), self._pending.get("vocoder")
         ):
             self._pending = {}
         self._update_view()
+
+    def _voice_names(self) -> dict[str, str]:
+        """Each voice's name under the id the gallery keeps it by (a Piper voice inside the project by its path
+        in the project), for the History's voice filter and rows."""
+        names = {}
+        for voice in self.voices or []:
+            voice_id = str(voice.get("id", ""))
+            names[voice_id] = display_title(voice)
+            if self.project is not None and voice_id.startswith("piper:"):
+                names[portable_voice(voice_id, self.project.root)] = display_title(voice)
+        return names
 
     @Slot(str)
     def _on_voices_failed(self, message: str) -> None:
@@ -370,7 +405,23 @@ class SpeechPanel(CreationPanel):
             return
         if self.player is not None:
             self.player.stop()
-        job = self.backend.synthesize_job(self.controls.voice_id(), self.script.toPlainText(), *self._voice_args())
+        self._speak_script(keep=True)
+
+    def _speak_script(self, keep: bool) -> None:
+        """Speak the script with the voice and delivery as set; ``keep``: keep the clip in the gallery."""
+        args = self._voice_args()
+        info = self.controls.info() or {}
+        self._speaking_with = {
+            "keep": keep,
+            "voice": self.controls.voice_id(),
+            "voice_title": display_title(info) if info else "",
+            "text": self.script.toPlainText(),
+            **args[1],
+            "dictionary": dict(args[2]),
+            "step": args[3],
+            "vocoder": args[4],
+        }
+        job = self.backend.synthesize_job(self.controls.voice_id(), self.script.toPlainText(), *args)
         self._speak(self.speak_slot, job, "Loading the voice…", self._on_spoken, self._on_cancelled)
 
     @Slot()
@@ -454,8 +505,90 @@ class SpeechPanel(CreationPanel):
         self.result["voice_title"] = name
         self.progress.setVisible(False)
         self.status.setText(f"{len(samples) / rate:.1f} s · {name}")
+        self._keep(self.result)
         self.synthesized.emit(self.result)
         self._update_view()
+
+    # -- the gallery: every clip kept, played, spoken again -------------------------------------------------------
+    def _keep(self, result: dict) -> None:
+        """Keep the clip in the project's gallery with what spoke it, quietly (a failure says so in the banner;
+        the clip on screen stays either way). A clip spoken again by Reopen is kept already."""
+        spoken_with, self._speaking_with = self._speaking_with, {}
+        if self.project is None or not spoken_with.pop("keep", False):
+            return
+        self.history.record(RecordSpeech(self.project.root, result, spoken_with))
+
+    @Slot(dict)
+    def reopen_item(self, row: dict) -> None:
+        """The History's Reopen: the clip's voice, checkpoint, vocoder, delivery and script back in the panel,
+        and spoken again (not kept a second time)."""
+        kept = row.get("settings") or {}
+        voice = str(kept.get("voice") or "")
+        if voice.startswith("piper:") and self.project is not None and not Path(voice[6:]).is_absolute():
+            voice = f"piper:{self.project.root / voice[6:]}"  # kept relative to the project
+        step = kept.get("step") if isinstance(kept.get("step"), int) else None
+        vocoder = kept.get("vocoder") if isinstance(kept.get("vocoder"), str) else None
+        if not self.controls.select(voice, step, vocoder):
+            self.banner.show_message(
+                f"The voice “{kept.get('voice_title') or voice}” is not available here, so this clip cannot be "
+                "spoken again. Its ▶ in the History still plays the kept clip.",
+                "error",
+            )
+            return
+        self.controls.set_settings(kept)
+        self.script.setPlainText(str(kept.get("script") or row.get("text") or ""))
+        self._update_view()
+        if self._why_not():
+            self.banner.show_message(self._why_not(), "info")
+            return
+        if self.player is not None:
+            self.player.stop()
+        self._speak_script(keep=False)
+
+    @Slot(dict)
+    def play_item(self, row: dict) -> None:
+        """A History row's ▶: read the kept clip and play it; the clip on screen stays (Play brings it back)."""
+        if self.project is None or self.registry is None or not row.get("id"):
+            return
+        if self.player is None or not self.player.available():
+            self._on_playback_availability(False)
+            return
+        self.clip_slot.start(
+            LoadClip(self.project.root, str(row["id"])), succeeded=self._on_kept_clip, failed=self._on_failed
+        )
+
+    @Slot(object)
+    def _on_kept_clip(self, result: dict) -> None:
+        audio = self._audio_of(result)
+        if audio is None or self.player is None:
+            return
+        self.player.stop()
+        self.player.load(*audio)
+        self._previewing = True  # as a voice preview: the clip on screen and its playhead stay
+        if self.player.play():
+            self.status.setText(f"Playing the kept clip “{(result.get('item') or {}).get('title', '')}”")
+        else:
+            self._on_playback_availability(False)
+        self.previewed.emit(result)
+
+    # -- Edit ▸ Undo: deletes in the History ----------------------------------------------------------------------
+    def can_undo(self) -> bool:
+        return self.history.can_undo()
+
+    def undo_label(self) -> str:
+        return self.history.undo_label()
+
+    def undo(self) -> None:
+        self.history.undo()
+
+    def can_redo(self) -> bool:
+        return self.history.can_redo()
+
+    def redo_label(self) -> str:
+        return self.history.redo_label()
+
+    def redo(self) -> None:
+        self.history.redo()
 
     @Slot()
     def _on_cancelled(self) -> None:

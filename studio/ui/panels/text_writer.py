@@ -17,7 +17,10 @@ What the user does here:
   *Continue from cursor* (Ctrl+Shift+Return): in a variant, the text up to the cursor is kept and the writer
   continues it (the prompt plus that text); in the prompt, the prompt up to the cursor is used.
 * **Details / History** (right tabs): what made the text on screen, Copy all, Export .txt / .md (Ctrl+E);
-  every generation of the project (prompt, settings, outputs), to bring back with a click.
+  every generation of the project, kept in its gallery with prompt, settings and texts
+  (:class:`~studio.ui.widgets.common.gallery_history.GalleryHistory`: search, filter by run, favourites, export,
+  delete with Edit ▸ Undo); *Reopen* (or a double click) brings one back into the editors as it was written. The
+  writer's older ``outputs/writer/history.json`` is brought into the gallery once.
 
 Rules this panel keeps (ARCHITECTURE.md): no ML and no torch here. Every generation is a job started through
 the window's registry via :mod:`studio.ui.backends.writer`; pieces arrive through the runner's
@@ -46,16 +49,19 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import words
+from studio.core.gallery.record import RecordText
 from studio.core.project import Project
 from studio.core.training import families
 from studio.ui.backends.writer import ModelsJob, WriterBackend
 from studio.ui.panels.creation import ModelListPanel
 from studio.ui.widgets.common.elided_label import ElidedLabel
 from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.common.gallery_history import GalleryHistory
+from studio.ui.widgets.common.model_picker import model_title
 from studio.ui.widgets.common.run_list import run_title
 from studio.ui.widgets.writer.controls import FREE_TEXT, WriterControls
 from studio.ui.widgets.writer.editor import VariantColumns, brand_check
-from studio.ui.widgets.writer.history import DetailsPane, HistoryList, describe_settings, entry_title, new_entry
+from studio.ui.widgets.writer.history import DetailsPane, describe_settings, entry_of, entry_title, new_entry
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +122,7 @@ class TextWriterPanel(ModelListPanel):
     title = "Text writer"
     subtitle = "Write product copy, slogans and replies in your own voice, with full sampling controls."
     icon_name = "text"
-    LIST_MODELS = ModelsJob  # the runs, the templates and the history
+    LIST_MODELS = ModelsJob  # the runs and the templates
     MODELS = "writer models"
     GENERATION = "Text generation"
     NO_PROJECT = (
@@ -137,7 +143,6 @@ class TextWriterPanel(ModelListPanel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.backend = WriterBackend()
-        self.history: list[dict] = []
         self.entry: dict | None = None  # the generation on screen
         self._targets: list[int] = []  # variant index of the job -> column
         self._last_editor = PROMPT
@@ -206,16 +211,16 @@ class TextWriterPanel(ModelListPanel):
         centre_layout.addWidget(self.columns, 1)
         centre.setMinimumWidth(380)
 
-        # right: details of what is on screen, and the history
+        # right: details of what is on screen, and the history (the project's gallery of generations)
         self.details = DetailsPane()
         self.details.export_requested.connect(self.export)
         self.details.copy_all_requested.connect(self.copy_all)
-        self.history_list = HistoryList()
-        self.history_list.entry_chosen.connect(self.show_entry)
-        self.history_hint = QLabel(objectName="mutedLabel")
-        self.tabs = self.side_tabs(
-            ((self.details, "Details"), (self.hinted_page(self.history_hint, self.history_list), "History"))
-        )
+        self.history = GalleryHistory("text", self.job_slot, migrate_writer=True)
+        self.history.reopen_requested.connect(self.reopen_item)
+        self.history.compare_requested.connect(self.compare_requested)
+        self.history.changed.connect(self.history_changed)
+        self.history.message.connect(self.banner.show_message)
+        self.tabs = self.side_tabs(((self.details, "Details"), (self.history, "History")))
 
         self.splitter = self.three_columns(column, centre, self.tabs, [320, 660, 270])
         return self.splitter
@@ -235,9 +240,8 @@ class TextWriterPanel(ModelListPanel):
         self.generate_slot.discard()  # its text belongs to the old project
         super().set_project(project)
         self.models = None
-        self.history = []
         self.entry = None
-        self.history_list.set_entries([])
+        self.history.set_project(project.root if project else None)
         self.controls.set_models([])
         for view in self.columns.views:
             view.set_text("", None, "")
@@ -245,11 +249,16 @@ class TextWriterPanel(ModelListPanel):
         self.refresh_models()
         self._update_view()
 
+    def set_registry(self, registry) -> None:
+        super().set_registry(registry)
+        if self.project is not None:
+            self.history.refresh()
+
     @Slot(object)
     def _on_models(self, result: dict) -> None:
-        first = self.models is None and not self.history
         self.available = bool(result.get("available", True))
         self.models = list(result.get("models") or [])
+        self.history.set_run_names({str(m["run_id"]): model_title(m) for m in self.models})
         templates = list(result.get("templates") or [])
         if templates and not self.controls.templates:
             wanted = self._pending.get("template")
@@ -259,9 +268,6 @@ class TextWriterPanel(ModelListPanel):
                 self.controls.select_template(wanted)
                 if isinstance(self._pending.get("prompt"), str):  # the prompt as left, edits included
                     self.prompt.setPlainText(self._pending["prompt"])
-        if first:
-            self.history = list(result.get("history") or [])
-            self.history_list.set_entries(self.history)
         self.controls.set_models(self.models)
         if self._pending.get("run"):
             self.controls.select(self._pending["run"], self._pending.get("step"))
@@ -468,12 +474,8 @@ class TextWriterPanel(ModelListPanel):
         self.entry["seeds"] = [v.seed for v in self.columns.visible_views()]
         self.entry["tries"] = [v.tries for v in self.columns.visible_views()]
         self.entry["state"] = state
-        self.history = [self.entry] + [e for e in self.history if e.get("id") != self.entry.get("id")]
-        self.history_list.set_entries(self.history)
-        try:
-            self.backend.save_history(self.project.root if self.project else None, self.history)
-        except OSError as exc:
-            self.banner.show_message(f"The history could not be saved: {exc}", "error")
+        if self.project is not None:  # kept in the project's gallery, quietly (a failure says so in the banner)
+            self.history.record(RecordText(self.project.root, self.entry))
         self.details.show_entry(self.entry, self._model_text(self.entry))
         self.progress.setVisible(False)
         self.status.setText("")
@@ -482,6 +484,9 @@ class TextWriterPanel(ModelListPanel):
 
     @Slot(object)
     def _on_done(self, result: dict) -> None:
+        step = (result or {}).get("step")
+        if self.entry is not None and isinstance(step, int) and not isinstance(step, bool):
+            self.entry["step"] = step  # the checkpoint that wrote it (the newest, when none was named)
         self._close_entry("done")
         self._report_must_use()
 
@@ -527,6 +532,25 @@ class TextWriterPanel(ModelListPanel):
         self._close_entry("stopped")
         self.banner.show_message("Stopped. What was written so far is kept, and in the History.", "info")
 
+    # -- Edit ▸ Undo: deletes in the History ----------------------------------------------------------------------
+    def can_undo(self) -> bool:
+        return self.history.can_undo()
+
+    def undo_label(self) -> str:
+        return self.history.undo_label()
+
+    def undo(self) -> None:
+        self.history.undo()
+
+    def can_redo(self) -> bool:
+        return self.history.can_redo()
+
+    def redo_label(self) -> str:
+        return self.history.redo_label()
+
+    def redo(self) -> None:
+        self.history.redo()
+
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         for target in self._targets:
@@ -541,6 +565,11 @@ class TextWriterPanel(ModelListPanel):
         name = run_title(info) if info else str(entry.get("run_id") or "a model no longer in this project")
         step = entry.get("step")
         return name + (f" · step {int(step):,}" if isinstance(step, int) else "")
+
+    @Slot(dict)
+    def reopen_item(self, row: dict) -> None:
+        """The History's Reopen: a kept generation back in the editors, as it was written."""
+        self.show_entry(entry_of(row))
 
     @Slot(dict)
     def show_entry(self, entry: dict) -> None:
@@ -680,13 +709,6 @@ class TextWriterPanel(ModelListPanel):
             else "Pick a model with a checkpoint first"
         )
         self.actions_["stop"].setEnabled(self.generate_slot.is_running())
-        count = len(self.history)
-        self.history_hint.setText(
-            f"{words.count(count, 'generation')} in this project. Click one to "
-            "bring back its prompt, settings and text."
-            if count
-            else "Every generation is kept here with its prompt and settings."
-        )
 
     # -- state ----------------------------------------------------------------------------------------------------
     def save_state(self) -> dict:

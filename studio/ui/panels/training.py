@@ -11,6 +11,10 @@ What the user does here:
   (Ctrl+S) and Sample now (Ctrl+Shift+S) at any time. Tabs: *Curves* (every loss, validation metric, learning
   rate and throughput, with smoothing, log scale and CSV export, Ctrl+E), *Samples*, *Checkpoints* (Resume
   from here, Open in canvas / writer / speech) and *Log* (the engine's notices in plain words).
+* **Compare checkpoints…** (beside the tabs, and in a run's context menu): the comparison board of the run
+  (:mod:`studio.ui.widgets.training.board_dialog`), rendered in the panel's board slot — asking again cancels the
+  render still running, and cached cells show at once. Its "Use this checkpoint" is stored with the run and
+  :attr:`TrainingPanel.checkpoint_chosen` tells the creation panels to list their models again.
 * **Runs** (left, below): past runs with their state; select one to see its curves and checkpoints, tick
   others to overlay their curves. A run the app or the machine interrupted is offered for resuming in a
   banner at the top.
@@ -48,9 +52,11 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -60,8 +66,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import words
 from studio.core.jobs import JobError
 from studio.core.project import Project
+from studio.core.training import families
 from studio.core.training.devices import resolve_device, threads_beside_a_window
 from studio.core.training.families import PRESET_KEYS, PRESET_TITLES
 from studio.ui.backends.training import (
@@ -80,6 +88,7 @@ from studio.ui.panels.base import Panel
 from studio.ui.widgets.common.banner import Banner
 from studio.ui.widgets.common.empty_state import EmptyState
 from studio.ui.widgets.common.run_list import RunList, run_state, run_title
+from studio.ui.widgets.training.board_dialog import BoardDialog, BoardJob, ExportBoardJob, RunNotesJob, with_marks
 from studio.ui.widgets.training.checkpoint_list import CheckpointList
 from studio.ui.widgets.training.log import TrainingLog
 from studio.ui.widgets.training.monitor import SHORTCUTS, TrainingMonitorHead
@@ -117,6 +126,8 @@ class TrainingPanel(Panel):
     run_ended = Signal(str)  # "finished" | "stopped" | "failed"
     history_loaded = Signal(list)  # run ids whose curves arrived
     checkpoint_opened = Signal(str, str)  # panel id, checkpoint .json path (the model panels pick it up)
+    checkpoint_chosen = Signal(str)  # run id whose "Use this checkpoint" changed (the model panels list runs again)
+    board_shown = Signal(str)  # run id whose comparison board opened (its layout is on screen)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -137,6 +148,11 @@ class TrainingPanel(Panel):
         self.training_slot = self.job_slot()
         self.charts_slot = self.job_slot()
         self.rename_slot = self.job_slot()
+        self.board_slot = self.job_slot()  # the comparison board's render: opening it again cancels the previous one
+        self.board_export_slot = self.job_slot()
+        self.board_dialog: BoardDialog | None = None  # made when first opened, then shown again for the next run
+        self.board_run: str | None = None  # the run the board is for
+        self._board_pending: str | None = None  # a run asked for before the run list had it
         self._estimates: dict[str, dict] = {}  # estimate key (see _estimate_keys) -> the estimator's answer
         self._estimate_request: dict[str, str] = {}  # preset -> estimate key, for the running estimate job
         self._estimate_again = False  # a request came while a job ran: start it when that one has ended
@@ -177,6 +193,10 @@ class TrainingPanel(Panel):
         self.run_list.run_selected.connect(self.show_run)
         self.run_list.compare_changed.connect(self._on_compare_changed)
         self.run_list.rename_requested.connect(self.rename_run)
+        self.compare_action = QAction("Compare checkpoints…", self.run_list)
+        self.compare_action.setToolTip("Render the run's checkpoints side by side with the same seeds or prompts")
+        self.compare_action.triggered.connect(self._compare_current)
+        self.run_list.addAction(self.compare_action)
         runs_caption = QLabel("RUNS", objectName="sectionCaption")
         self.runs_empty = QLabel(
             "No runs yet. Your runs appear here with their curves and checkpoints.", objectName="mutedLabel"
@@ -222,7 +242,18 @@ class TrainingPanel(Panel):
         self.export_button = QPushButton(icon("log"), "Export CSV", objectName="exportCsv")
         self.export_button.setToolTip(f"Save the shown run's metrics as a CSV spreadsheet ({SHORTCUTS['export']})")
         self.export_button.clicked.connect(self.export_csv)
-        self.tabs.setCornerWidget(self.export_button, Qt.Corner.TopRightCorner)
+        self.compare_button = QPushButton(icon("sample"), "Compare checkpoints…", objectName="compareCheckpoints")
+        self.compare_button.setToolTip(
+            "Render the shown run's checkpoints side by side, with the same seeds, prompts or sentences"
+        )
+        self.compare_button.clicked.connect(self._compare_current)
+        corner = QWidget()
+        corner_layout = QHBoxLayout(corner)
+        corner_layout.setContentsMargins(0, 0, 0, 0)
+        corner_layout.setSpacing(6)
+        corner_layout.addWidget(self.compare_button)
+        corner_layout.addWidget(self.export_button)
+        self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(16, 0, 0, 0)
@@ -319,6 +350,11 @@ class TrainingPanel(Panel):
         super().set_project(project)
         self.estimate_slot.cancel()  # not discard: the next estimate still waits for it to end (one at a time)
         self.suggest_slot.discard()
+        self.board_slot.discard()  # its cells belong to the project that was open
+        self.board_run, self._board_pending = None, None
+        if self.board_dialog is not None:
+            self.board_dialog.view.done()
+            self.board_dialog.hide()
         self._estimates, self._estimate_request, self._suggestions = {}, {}, {}
         self._estimate_again = False
         self._user_chose_for = None
@@ -427,6 +463,9 @@ class TrainingPanel(Panel):
             self.run_list.select(live_id, emit=False)
         elif self.shown_run is None and self.runs:
             self.run_list.select(str(self.runs[0]["run_id"]))
+        self._update_compare()
+        if self._board_pending and self._run_info(self._board_pending):
+            self.compare_run(self._board_pending)
 
     def _run_info(self, run_id: str | None) -> dict | None:
         return next((r for r in self.runs if r.get("run_id") == run_id), None)
@@ -847,6 +886,7 @@ class TrainingPanel(Panel):
         """Show a past run's curves and checkpoints (read in a job). While a run trains, the plots stay on it."""
         info = self._run_info(run_id) or {}
         self.checkpoints.set_checkpoints([], info.get("family"))
+        self._update_compare()
         if self.runner is not None:
             if run_id == (self.live or {}).get("run_id"):
                 self._load_checkpoints(run_id)
@@ -945,6 +985,215 @@ class TrainingPanel(Panel):
         self.checkpoint_opened.emit(panel_id, path)
         self.navigate.emit(panel_id)
 
+    # -- the comparison board ----------------------------------------------------------------------------------------
+    def _update_compare(self) -> None:
+        """Offer "Compare checkpoints…" for a run whose model a creation panel opens (it makes something to show)."""
+        comparable = bool(families.panel_of((self._run_info(self._compare_target()) or {}).get("family")))
+        self.compare_button.setEnabled(comparable)
+        self.compare_action.setEnabled(comparable)
+
+    def _compare_target(self) -> str | None:
+        """The run "Compare checkpoints…" is for: the one selected in the list, else the one on the monitor."""
+        return self.run_list.current_run() or self._main_run()
+
+    @Slot()
+    def _compare_current(self) -> None:
+        run_id = self._compare_target()
+        if run_id:
+            self.compare_run(run_id)
+
+    def compare_run(self, run_id: str) -> None:
+        """Show the comparison board of ``run_id``'s checkpoints and render it (cached cells at once). Asked before
+        the run list holds the run (the window has just opened the project), it opens once the list arrives."""
+        info = self._run_info(run_id)
+        if info is None:
+            self._board_pending = run_id
+            self.refresh_runs()
+            return
+        self._board_pending = None
+        spec = families.find(info.get("family"))
+        if spec is None or not spec.panel:
+            self.banner.show_message(
+                f"{run_title(info)} makes nothing the board can show side by side; compare a run of pictures, text "
+                "or a voice.",
+                "info",
+            )
+            return
+        dialog = self._board()
+        if run_id != self.board_run:
+            others = [
+                r
+                for r in self.runs
+                if r.get("run_id") != run_id
+                and r.get("dataset") == info.get("dataset")
+                and families.panel_of(r.get("family")) == spec.panel
+            ]
+            dialog.view.open_for(info, spec.preview, others)
+            self.board_run = run_id
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        self.render_board()
+
+    def _board(self) -> BoardDialog:
+        if self.board_dialog is None:
+            self.board_dialog = BoardDialog(self)
+            view = self.board_dialog.view
+            view.render_requested.connect(self.render_board)
+            view.export_requested.connect(self.export_board)
+            view.use_requested.connect(self.use_checkpoint)
+            view.mark_requested.connect(self.mark_checkpoint)
+        return self.board_dialog
+
+    @Slot()
+    def render_board(self) -> None:
+        """Render the shown board with its settings in the board's job slot (a render still running is cancelled)."""
+        if self.board_dialog is None or self.board_run is None or self.project is None or self.registry is None:
+            return
+        view = self.board_dialog.view
+        view.root = self.project.root
+        values = view.values()
+        run_ids = [self.board_run] + ([view.settings.other_run()] if view.settings.other_run() else [])
+        job = BoardJob(
+            self.project.root,
+            [r for r in run_ids if r],
+            values["checkpoints"],
+            values["seeds"],
+            values["prompts"],
+            values["sentences"],
+            self.device()[0] or "cpu",
+        )
+        runner = self.board_slot.start(
+            job,
+            title=f"Comparing checkpoints of {run_title(self._run_info(self.board_run) or {})}",
+            preview=self._on_board_preview,
+            succeeded=self._on_board,
+            failed=self._on_board_failed,
+            cancelled=self._on_board_cancelled,
+            finished=self._on_board_finished,
+        )
+        view.follow(runner, "Rendering the board")
+
+    @Slot(object)
+    def _on_board_preview(self, preview) -> None:
+        if self.board_dialog is None or not isinstance(preview, dict):
+            return
+        view = self.board_dialog.view
+        if "layout" in preview:
+            view.set_layout(preview["layout"], preview.get("chosen") or {}, preview.get("marked") or {})
+            steps = (preview.get("steps") or {}).get(self.board_run) or []
+            view.set_steps(steps, view.values()["checkpoints"])
+            self.board_shown.emit(str(self.board_run))
+        elif "cell" in preview:
+            view.set_cell(int(preview.get("column", -1)), int(preview.get("row", -1)), dict(preview["cell"]))
+
+    @Slot(object)
+    def _on_board(self, board) -> None:
+        if self.board_dialog is None or not isinstance(board, dict):
+            return
+        view = self.board_dialog.view
+        view.set_board(board)
+        cells = len(board.get("columns") or []) * len(board.get("rows") or [])
+        cached, loads = int(board.get("cached_cells") or 0), int(board.get("model_loads") or 0)
+        if cached >= cells:
+            view.say(f"All {words.count(cells, 'cell')} came from the cache: no model was loaded.", "success")
+        else:
+            view.say(
+                f"Rendered {words.of(cells - cached, cells, 'cell')} ({words.count(loads, 'checkpoint')} loaded, one "
+                f"at a time); {cached or 'none'} from the cache.",
+                "success",
+            )
+
+    @Slot(str)
+    def _on_board_failed(self, message: str) -> None:
+        if self.board_dialog is not None:
+            self.board_dialog.view.say(f"The board could not be rendered. {message}", "error")
+
+    @Slot()
+    def _on_board_cancelled(self) -> None:
+        if self.board_dialog is not None:
+            self.board_dialog.view.say(
+                "Stopped. The cells rendered so far are kept: Render shows them at once and makes the rest."
+            )
+
+    @Slot()
+    def _on_board_finished(self) -> None:
+        if self.board_dialog is not None:
+            self.board_dialog.view.done()
+
+    @Slot(str, int)
+    def use_checkpoint(self, run_id: str, step: int) -> None:
+        """Make ``step`` the run's default checkpoint (its meta.json, in a job); the model panels then list again."""
+        self._store_note(run_id, "use", step, True)
+
+    @Slot(str, int, bool)
+    def mark_checkpoint(self, run_id: str, step: int, on: bool) -> None:
+        self._store_note(run_id, "mark", step, on)
+
+    def _store_note(self, run_id: str, what: str, step: int, on: bool) -> None:
+        info = self._run_info(run_id)
+        if info is None or self.registry is None:
+            return
+        # every answer is wanted (a mark on one column, then on another): straight through the registry
+        runner = self.registry.start(RunNotesJob(Path(str(info["folder"])), run_id, what, step, on))
+        runner.succeeded.connect(self._on_note_stored)
+        runner.failed.connect(self._on_note_failed)
+
+    @Slot(object)
+    def _on_note_stored(self, result: dict) -> None:
+        run_id = str(result.get("run_id"))
+        if self.board_dialog is not None:
+            view = self.board_dialog.view
+            view.set_notes(
+                {**view.in_use(), run_id: result.get("chosen")},
+                {**view.marked(), run_id: list(result.get("marked") or [])},
+            )
+            if result.get("what") == "use":
+                view.say(
+                    f"Step {int(result['step']):,} is now the checkpoint the canvas, writer, speech panel and exports "
+                    "use for this run.",
+                    "success",
+                )
+        if result.get("what") == "use":
+            self.checkpoint_chosen.emit(run_id)
+
+    @Slot(str)
+    def _on_note_failed(self, message: str) -> None:
+        if self.board_dialog is not None:
+            self.board_dialog.view.say(f"The choice could not be saved. {message}", "error")
+
+    @Slot()
+    def export_board(self) -> None:
+        """Save the shown board as one HTML file (the user picks where; written in a job)."""
+        if self.board_dialog is None or self.project is None or self.registry is None:
+            return
+        view = self.board_dialog.view
+        if not view.board or not view.filled():
+            view.say("Render the board first: the export holds its pictures, texts or clips.", "info")
+            return
+        path = self.ask_board_html_path(f"{self.board_run or 'board'}-board.html")
+        if not path:
+            return
+        path = Path(path).with_suffix(".html") if not Path(path).suffix else Path(path)
+        job = ExportBoardJob(self.project.root, with_marks(view.board, view.marked()), path)
+        self.board_export_slot.start(job, succeeded=self._on_board_exported, failed=self._on_board_export_failed)
+
+    def ask_board_html_path(self, name: str) -> str:
+        """Ask where to save the board's page (tests replace this)."""
+        start = str((self.project.root if self.project else Path.home()) / name)
+        parent = self.board_dialog or self
+        return QFileDialog.getSaveFileName(parent, "Export the board", start, "Web page (*.html)")[0]
+
+    @Slot(object)
+    def _on_board_exported(self, path) -> None:
+        if self.board_dialog is not None:
+            self.board_dialog.view.say(f"Board saved to {path}: it opens in any browser, offline.", "success")
+
+    @Slot(str)
+    def _on_board_export_failed(self, message: str) -> None:
+        if self.board_dialog is not None:
+            self.board_dialog.view.say(f"The board could not be exported. {message}", "error")
+
     # -- export ----------------------------------------------------------------------------------------------------
     @Slot()
     def export_csv(self) -> None:
@@ -1021,6 +1270,7 @@ class TrainingPanel(Panel):
         self.actions_["save"].setEnabled(live and self.head.state == self.head.RUNNING)
         self.actions_["sample"].setEnabled(live and self.head.state == self.head.RUNNING)
         self.export_button.setEnabled(bool(self.runs))
+        self._update_compare()
 
     @Slot()
     def _go_to_dataset(self) -> None:

@@ -22,6 +22,16 @@ def model_title(info: dict) -> str:
     return run_title(info)
 
 
+def checkpoint_items(steps: list[int], chosen: int | None = None) -> list[tuple[str, int]]:
+    """A Checkpoint list's rows (text, step), newest first: "Step 1,200  (newest)", and "(chosen)" beside the step
+    the user chose on the comparison board, which the pickers select by default."""
+    rows = []
+    for i, value in enumerate(sorted(steps, reverse=True)):
+        notes = [word for word, on in (("newest", i == 0), ("chosen", value == chosen)) if on]
+        rows.append((f"Step {value:,}" + (f"  ({', '.join(notes)})" if notes else ""), value))
+    return rows
+
+
 class ModelPickerMixin:
     def model_title(self, info: dict) -> str:
         return model_title(info)
@@ -41,8 +51,13 @@ class ModelPickerMixin:
         self.model_changed.emit()
 
     def set_models(self, models: list[dict]) -> None:
-        """Fill the Model list; a refreshed list keeps the chosen run and checkpoint when they still exist."""
+        """Fill the Model list; a refreshed list keeps the chosen run and checkpoint when they still exist, unless
+        the run's chosen checkpoint changed since (Training ▸ "Use this checkpoint"): then that one is shown."""
         current, step = self.run_id(), self.step()
+        before = (self.info() or {}).get("chosen_step")
+        after = next((m.get("chosen_step") for m in models if m.get("run_id") == current), None)
+        if after is not None and after != before:
+            step = after
         self.models = list(models)
         self.model.blockSignals(True)
         self.model.clear()
@@ -69,11 +84,17 @@ class ModelPickerMixin:
         return True
 
     def _fill_checkpoints(self, step: int | None) -> None:
-        steps = sorted(int(s) for s in (self.info() or {}).get("steps") or [])
+        """List the run's checkpoints, newest first, and select ``step``; with none given, the run's chosen one
+        (see :func:`checkpoint_items`), else the newest."""
+        info = self.info() or {}
+        steps = sorted(int(s) for s in info.get("steps") or [])
+        chosen = info.get("chosen_step")
         self.checkpoint.blockSignals(True)
         self.checkpoint.clear()
-        for i, value in enumerate(reversed(steps)):
-            self.checkpoint.addItem(f"Step {value:,}" + ("  (newest)" if i == 0 else ""), value)
+        for text, value in checkpoint_items(steps, chosen):
+            self.checkpoint.addItem(text, value)
+        if step is None and chosen in steps:
+            step = chosen
         if step is not None and self.checkpoint.findData(int(step)) >= 0:
             self.checkpoint.setCurrentIndex(self.checkpoint.findData(int(step)))
         self.checkpoint.setEnabled(bool(steps))

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from studio.ui.icons import icon
 from studio.ui.widgets.common.forms import field_rows
 from studio.ui.widgets.common.inputs import ComboBox, Slider
-from studio.ui.widgets.common.model_picker import action_bar
+from studio.ui.widgets.common.model_picker import action_bar, checkpoint_items
 from studio.ui.widgets.speech.voice_picker import VoicePicker, display_title
 
 __all__ = ["DEFAULTS", "GRIFFIN_LIM", "SpeechControls", "display_title"]
@@ -200,6 +200,10 @@ class SpeechControls(QFrame):
     def set_voices(self, voices: list[dict]) -> None:
         """Fill the picker; a refreshed list keeps the chosen voice when it still exists (else the first)."""
         current, step, vocoder = self.voice_id(), self.step(), self.vocoder_id()
+        before = (self.info() or {}).get("chosen_step")
+        after = next((v.get("chosen_step") for v in voices if isinstance(v, dict) and v.get("id") == current), None)
+        if after is not None and after != before:  # Training ▸ "Use this checkpoint" chose another step since
+            step = after
         self.voices = [dict(v) for v in voices if isinstance(v, dict) and v.get("id")]
         self.picker.set_voices(self.voices)
         if not self.select(current, step, vocoder):  # a system voice speaks at once: it is the first choice
@@ -219,10 +223,13 @@ class SpeechControls(QFrame):
         info = self.info() or {}
         trained = info.get("kind") == "trained"
         steps = sorted(int(s) for s in info.get("steps") or [])
+        chosen = info.get("chosen_step")
         self.checkpoint.blockSignals(True)
         self.checkpoint.clear()
-        for i, value in enumerate(reversed(steps)):
-            self.checkpoint.addItem(f"Step {value:,}" + ("  (newest)" if i == 0 else ""), value)
+        for text, value in checkpoint_items(steps, chosen):
+            self.checkpoint.addItem(text, value)
+        if step is None and chosen in steps:  # the step chosen on the comparison board, else the newest
+            step = chosen
         if step is not None and self.checkpoint.findData(int(step)) >= 0:
             self.checkpoint.setCurrentIndex(self.checkpoint.findData(int(step)))
         if not steps:

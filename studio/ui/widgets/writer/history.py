@@ -1,22 +1,22 @@
-"""The writer's right-hand column: *Details* of the text on screen (model, prompt, settings, export) and the
-*History* of this project's generations, each one's prompt, settings and outputs, to revisit.
+"""The writer's right-hand column: *Details* of the text on screen (model, prompt, settings, export), and what a
+generation is while the writer works with it.
 
-An entry is a plain dict (what outputs/writer/history.json stores): ``{"id", "time", "run_id", "step",
-"template", "template_title", "fields", "prompt", "settings", "variants", "texts", "state"}``.
+An entry is a plain dict: ``{"id", "time", "run_id", "step", "template", "template_title", "fields", "prompt",
+"settings", "variants", "texts", "state"}`` (plus "seeds", "leads", "tries" once written). The project keeps every
+finished entry in its gallery (:class:`~studio.core.gallery.record.RecordText`), and the *History* tab is the
+gallery's history widget; :func:`entry_of` turns a kept generation back into an entry. (The writer's own
+``outputs/writer/history.json`` of earlier versions is brought into the gallery once, then no longer written.)
 """
 
 from __future__ import annotations
 
-import html
 import time
 from datetime import datetime
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -24,8 +24,6 @@ from PySide6.QtWidgets import (
 
 from studio.core import words
 from studio.ui.icons import icon
-
-ENTRY_ROLE = Qt.ItemDataRole.UserRole
 
 
 def entry_title(entry: dict) -> str:
@@ -36,22 +34,6 @@ def entry_title(entry: dict) -> str:
         return f"{entry['template_title']}" + (f" · {subject}" if subject else "")
     prompt = " ".join(str(entry.get("prompt", "")).split())
     return (prompt[:48] + "…") if len(prompt) > 48 else (prompt or "Empty prompt")
-
-
-def entry_subtitle(entry: dict) -> str:
-    settings = entry.get("settings") or {}
-    try:
-        when = datetime.fromtimestamp(float(entry.get("time", 0))).strftime("%b %d, %H:%M")
-    except (TypeError, ValueError, OSError):
-        when = ""
-    count = int(entry.get("variants") or len(entry.get("texts") or []) or 1)
-    parts = [
-        when,
-        words.count(count, "variant"),
-        f"seed {settings.get('seed', '?')}",
-        "stopped" if entry.get("state") == "stopped" else "",
-    ]
-    return " · ".join(p for p in parts if p)
 
 
 def describe_settings(settings: dict) -> list[tuple[str, str]]:
@@ -100,46 +82,34 @@ def new_entry(
     }
 
 
-class HistoryList(QListWidget):
-    """Newest first. Choosing a row emits ``entry_chosen`` with the entry."""
-
-    entry_chosen = Signal(dict)
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("writerHistory")
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setWordWrap(True)
-        self.itemActivated.connect(self._on_item)
-        self.itemClicked.connect(self._on_item)
-
-    def set_entries(self, entries: list[dict]) -> None:
-        self.clear()
-        for entry in entries:
-            item = QListWidgetItem()
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{entry_title(entry)}, {entry_subtitle(entry)}")
-            item.setData(ENTRY_ROLE, entry)
-            item.setToolTip(str(entry.get("prompt", ""))[:400])
-            self.addItem(item)
-            row = QLabel(
-                f"<b>{html.escape(entry_title(entry))}</b><br><span style='color:#6B7090'>"
-                f"{html.escape(entry_subtitle(entry))}</span>",
-                objectName="writerHistoryRow",
-            )
-            row.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # clicks choose the row
-            item.setSizeHint(QSize(0, max(46, row.sizeHint().height() + 14)))
-            self.setItemWidget(item, row)
-
-    def row_text(self, row: int) -> str:
-        """The row as shown, in plain words (title, then the muted line)."""
-        return str(self.item(row).data(Qt.ItemDataRole.AccessibleTextRole) or "")
-
-    def entries(self) -> list[dict]:
-        return [self.item(r).data(ENTRY_ROLE) for r in range(self.count())]
-
-    @Slot(QListWidgetItem)
-    def _on_item(self, item: QListWidgetItem) -> None:
-        self.entry_chosen.emit(dict(item.data(ENTRY_ROLE)))
+def entry_of(row: dict) -> dict:
+    """A generation kept in the gallery (a history row: the item's values and its variants' "texts") as the
+    writer's entry, to bring back into the editors: prompt, template and fields, sampling, each variant's seed."""
+    kept = row.get("settings") if isinstance(row.get("settings"), dict) else {}
+    texts = [str(t) for t in row.get("texts") or []] or [""]
+    try:
+        when = datetime.fromisoformat(str(row.get("created", ""))).timestamp()
+    except ValueError:
+        when = 0.0
+    step = row.get("step")
+    return {
+        "id": str(kept.get("writer_id") or row.get("id") or ""),
+        "gallery_id": str(row.get("id") or ""),
+        "time": when,
+        "run_id": str(row.get("run_id") or "") or None,
+        "step": step if isinstance(step, int) else None,
+        "template": str(kept.get("template") or ""),
+        "template_title": str(kept.get("template_title") or ""),
+        "fields": dict(kept.get("fields") or {}) if isinstance(kept.get("fields"), dict) else {},
+        "prompt": str(kept.get("prompt", "")),
+        "settings": dict(kept.get("sampling") or {}) if isinstance(kept.get("sampling"), dict) else {},
+        "variants": len(texts),
+        "texts": texts,
+        "seeds": list(kept.get("seeds") or []) if isinstance(kept.get("seeds"), list) else [],
+        "leads": list(kept.get("leads") or []) if isinstance(kept.get("leads"), list) else [],
+        "state": str(kept.get("state") or "done"),
+        "continued": bool(kept.get("continued")),
+    }
 
 
 class DetailsPane(QWidget):
