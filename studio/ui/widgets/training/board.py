@@ -278,7 +278,7 @@ class ColumnHead(QFrame):
             self.metric_labels = [ElidedLabel("No validation yet", objectName="mutedLabel")]
         for label in self.metric_labels:
             layout.addWidget(label)
-        self.best_label = QLabel("★ Lowest validation loss" if column.get("best") else "", objectName="mutedLabel")
+        self.best_label = QLabel("★ The run's best checkpoint" if column.get("best") else "", objectName="mutedLabel")
         self.best_label.setToolTip("The engine's best checkpoint of the run, by its validation measure")
         self.best_label.setVisible(bool(column.get("best")))
         layout.addWidget(self.best_label)
