@@ -71,7 +71,6 @@ from studio.ui.widgets.canvas.walk import WalkPane
 from studio.ui.widgets.canvas.walk_export import WALK_SCALES, WalkExportDialog, walk_frames
 from studio.ui.widgets.common.drop_overlay import DropOverlay
 from studio.ui.widgets.common.empty_state import EmptyState
-from studio.ui.widgets.common.gallery_history import GalleryHistory
 from studio.ui.widgets.common.model_picker import model_title
 
 log = logging.getLogger(__name__)
@@ -230,13 +229,9 @@ class ImageCanvasPanel(ModelListPanel):
         self.walk.export_requested.connect(self.export_shown_walk)
         self.compare = ComparePane()
         self.compare.use_requested.connect(self.use_png_settings)
-        self.history = GalleryHistory("image", self.job_slot)
-        self.history.reopen_requested.connect(self.reopen_item)
-        self.history.compare_requested.connect(self.compare_requested)
+        self.history = self.make_history()
         self.history.recorded.connect(self._on_recorded)
         self.history.stored.connect(self._on_gallery_stored)
-        self.history.changed.connect(self.history_changed)
-        self.history.message.connect(self.banner.show_message)
         self.tabs = self.side_tabs(
             ((self.details, "Image"), (self.walk, "Walk"), (self.compare, "Compare"), (self.history, "History")), 270
         )
@@ -692,25 +687,6 @@ class ImageCanvasPanel(ModelListPanel):
         )
         self.tabs.setCurrentWidget(self.compare)
         self.compared.emit({"kind": "gallery", "identical": identical, "settings": settings, "id": item.get("id")})
-
-    # -- Edit ▸ Undo: deletes in the History ----------------------------------------------------------------------
-    def can_undo(self) -> bool:
-        return self.history.can_undo()
-
-    def undo_label(self) -> str:
-        return self.history.undo_label()
-
-    def undo(self) -> None:
-        self.history.undo()
-
-    def can_redo(self) -> bool:
-        return self.history.can_redo()
-
-    def redo_label(self) -> str:
-        return self.history.redo_label()
-
-    def redo(self) -> None:
-        self.history.redo()
 
     # -- walk ----------------------------------------------------------------------------------------------------
     def _output_folder(self, name: str) -> Path:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from studio.ui.panels.base import Panel
 from studio.ui.widgets.common.banner import Banner
 from studio.ui.widgets.common.empty_state import EmptyState
+from studio.ui.widgets.common.gallery_history import GalleryHistory
 from studio.workers.job_slot import JobSlot
 
 NO_CHECKPOINT = (
@@ -95,9 +96,47 @@ class CreationPanel(Panel):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self._pending: dict = {}  # the model to select once the list arrives (restored state, "Open in …")
+        self.history: GalleryHistory | None = None  # what the panel made, kept in the project's gallery
         self.banner = Banner()
         self.body.addWidget(self.banner)
         self.body.addSpacing(4)
+
+    # -- the History: what the panel made, kept in the project's gallery --------------------------------------
+    def make_history(self, **options) -> GalleryHistory:
+        """The panel's History tab, wired as every creation panel wants it: Reopen goes to ``reopen_item``,
+        Compare checkpoints to the window (``compare_requested``), its deletes to the Edit menu, its messages to
+        the banner. The panel adds what is its own (the canvas's stars, the speech panel's play button)."""
+        self.history = GalleryHistory(self.panel_id, self.job_slot, **options)
+        self.history.reopen_requested.connect(self.reopen_item)
+        self.history.compare_requested.connect(self.compare_requested)
+        self.history.changed.connect(self.history_changed)
+        self.history.message.connect(self.banner.show_message)
+        return self.history
+
+    def reopen_item(self, row: dict) -> None:
+        """Bring back a History row in the panel (each creation panel says how)."""
+        raise NotImplementedError
+
+    # -- Edit ▸ Undo and Redo: deletes in the History (the panel's only undoable changes) ------------------------
+    def can_undo(self) -> bool:
+        return self.history is not None and self.history.can_undo()
+
+    def undo_label(self) -> str:
+        return self.history.undo_label() if self.history is not None else ""
+
+    def undo(self) -> None:
+        if self.history is not None:
+            self.history.undo()
+
+    def can_redo(self) -> bool:
+        return self.history is not None and self.history.can_redo()
+
+    def redo_label(self) -> str:
+        return self.history.redo_label() if self.history is not None else ""
+
+    def redo(self) -> None:
+        if self.history is not None:
+            self.history.redo()
 
     # -- layout: controls | work area | details -----------------------------------------------------------------
     def work_bar(self, title: QLabel, *extras: QWidget, clear_words: bool = True) -> QHBoxLayout:

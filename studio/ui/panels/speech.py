@@ -57,7 +57,6 @@ from studio.ui.icons import icon
 from studio.ui.panels.creation import CreationPanel
 from studio.ui.widgets.common.audio_player import AudioPlayer
 from studio.ui.widgets.common.empty_state import EmptyState
-from studio.ui.widgets.common.gallery_history import GalleryHistory
 from studio.ui.widgets.common.job_status import with_eta
 from studio.ui.widgets.speech.controls import SpeechControls, display_title
 from studio.ui.widgets.speech.dictionary import DictionaryEditor
@@ -205,12 +204,8 @@ class SpeechPanel(CreationPanel):
         self.sentences_hint = QLabel(
             "The sentences of the clip, as spoken. Click one to move the playhead there.", objectName="mutedLabel"
         )
-        self.history = GalleryHistory("speech", self.job_slot)
-        self.history.reopen_requested.connect(self.reopen_item)
+        self.history = self.make_history()
         self.history.play_requested.connect(self.play_item)
-        self.history.compare_requested.connect(self.compare_requested)
-        self.history.changed.connect(self.history_changed)
-        self.history.message.connect(self.banner.show_message)
         self.tabs = self.side_tabs(
             (
                 (self.dictionary_editor, "Pronunciation"),
@@ -570,25 +565,6 @@ class SpeechPanel(CreationPanel):
         else:
             self._on_playback_availability(False)
         self.previewed.emit(result)
-
-    # -- Edit ▸ Undo: deletes in the History ----------------------------------------------------------------------
-    def can_undo(self) -> bool:
-        return self.history.can_undo()
-
-    def undo_label(self) -> str:
-        return self.history.undo_label()
-
-    def undo(self) -> None:
-        self.history.undo()
-
-    def can_redo(self) -> bool:
-        return self.history.can_redo()
-
-    def redo_label(self) -> str:
-        return self.history.redo_label()
-
-    def redo(self) -> None:
-        self.history.redo()
 
     @Slot()
     def _on_cancelled(self) -> None:

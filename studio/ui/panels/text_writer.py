@@ -56,7 +56,6 @@ from studio.ui.backends.writer import ModelsJob, WriterBackend
 from studio.ui.panels.creation import ModelListPanel
 from studio.ui.widgets.common.elided_label import ElidedLabel
 from studio.ui.widgets.common.empty_state import EmptyState
-from studio.ui.widgets.common.gallery_history import GalleryHistory
 from studio.ui.widgets.common.model_picker import model_title
 from studio.ui.widgets.common.run_list import run_title
 from studio.ui.widgets.writer.controls import FREE_TEXT, WriterControls
@@ -215,11 +214,7 @@ class TextWriterPanel(ModelListPanel):
         self.details = DetailsPane()
         self.details.export_requested.connect(self.export)
         self.details.copy_all_requested.connect(self.copy_all)
-        self.history = GalleryHistory("text", self.job_slot, migrate_writer=True)
-        self.history.reopen_requested.connect(self.reopen_item)
-        self.history.compare_requested.connect(self.compare_requested)
-        self.history.changed.connect(self.history_changed)
-        self.history.message.connect(self.banner.show_message)
+        self.history = self.make_history(migrate_writer=True)
         self.tabs = self.side_tabs(((self.details, "Details"), (self.history, "History")))
 
         self.splitter = self.three_columns(column, centre, self.tabs, [320, 660, 270])
@@ -531,25 +526,6 @@ class TextWriterPanel(ModelListPanel):
     def _on_cancelled(self) -> None:
         self._close_entry("stopped")
         self.banner.show_message("Stopped. What was written so far is kept, and in the History.", "info")
-
-    # -- Edit ▸ Undo: deletes in the History ----------------------------------------------------------------------
-    def can_undo(self) -> bool:
-        return self.history.can_undo()
-
-    def undo_label(self) -> str:
-        return self.history.undo_label()
-
-    def undo(self) -> None:
-        self.history.undo()
-
-    def can_redo(self) -> bool:
-        return self.history.can_redo()
-
-    def redo_label(self) -> str:
-        return self.history.redo_label()
-
-    def redo(self) -> None:
-        self.history.redo()
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
