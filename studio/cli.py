@@ -25,6 +25,8 @@
     aigc-studio generate speech [--project DIR] --voice system:LANG|RUN_ID|latest|VOICE.onnx --text TEXT
                                 --out FILE.wav [--rate R] [--pitch SEMITONES] [--volume V] [--checkpoint STEP]
                                 [--vocoder griffinlim|RUN_ID] [--lines]
+    aigc-studio generate transfer --project DIR --run RUN_ID|latest [--direction a2b|b2a] [--checkpoint STEP]
+                                  [--tile|--no-tile] --out DIR SOURCE...   (pictures or folders into another style)
     aigc-studio compare --project DIR --run RUN_ID|latest [--run RUN_ID2] [--checkpoints STEP,STEP|all]
                         [--seeds N] [--prompt TEXT ...] [--sentence TEXT ...] --out board.html
                         (one HTML file comparing checkpoints side by side; prints one JSON line)
@@ -59,7 +61,7 @@ from studio.core.datasets.base import ImportOptions, parse_transparency
 from studio.core.datasets.importer import ImportDataset, dataset_folder, dataset_report
 from studio.core.datasets.manifest import Manifest
 from studio.core.errors import describe_error
-from studio.core.generation import image_model, speech_jobs, text_model
+from studio.core.generation import image_model, speech_jobs, text_model, transfer_jobs
 from studio.core.generation.image_jobs import ExportImages, GenerateGrid, check_count, check_truncation
 from studio.core.generation.png_settings import check_scale
 from studio.core.generation.run_models import checkpoint_for
@@ -85,7 +87,8 @@ log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    image_models = families.labels(families.for_panel("image"))
+    image_models = families.labels(image_model.image_families())
+    transfer_models = families.labels(transfer_jobs.transfer_families())
     text_models = families.labels(families.for_panel("text"))
     voice_models = families.labels(families.making("mel"))
     parser = argparse.ArgumentParser(
@@ -340,6 +343,32 @@ def build_parser() -> argparse.ArgumentParser:
     speech.add_argument("--lines", action="store_true", help="write one WAV per non-empty line into --out")
     speech.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
     speech.set_defaults(handler=_cmd_generate_speech)
+    transfer = generate_commands.add_parser(
+        "transfer",
+        help=f"turn pictures (files or folders) into the other style with a {transfer_models} run; writes PNGs",
+    )
+    transfer.add_argument("--project", required=True, help="project folder")
+    transfer.add_argument(
+        "--run",
+        required=True,
+        metavar="RUN_ID|latest",
+        help=f"run folder name, or latest (the newest {transfer_models} run with a checkpoint)",
+    )
+    transfer.add_argument(
+        "--direction", choices=transfer_jobs.DIRECTIONS, default="a2b", help="a2b: style A to B (default); b2a back"
+    )
+    transfer.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the newest)")
+    transfer.add_argument(
+        "--tile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="work on large pictures in overlapping tiles at the trained scale (default); --no-tile transfers the "
+        "whole picture at the trained size and enlarges the result",
+    )
+    transfer.add_argument("--out", required=True, help="folder for the PNGs (created if needed; never a source folder)")
+    transfer.add_argument("--device", default="cpu", help="cpu (default: the same PNGs every time), cuda, mps")
+    transfer.add_argument("sources", nargs="+", metavar="SOURCE", help="pictures, or folders of them (searched down)")
+    transfer.set_defaults(handler=_cmd_generate_transfer)
 
     compare = commands.add_parser(
         "compare",
@@ -738,6 +767,29 @@ def _cmd_generate_speech(args) -> int:
     }
     summary.update({key: result[key] for key in ("run_id", "step", "vocoder") if key in result})
     _print_json(summary)
+    return 0
+
+
+def _cmd_generate_transfer(args) -> int:
+    """Unusable arguments (no such project, run, checkpoint or source; an output folder inside a source folder)
+    exit 2 with one plain sentence, checked before any weights load. Prints the written PNGs, the skipped files
+    with their reasons and the model as one JSON line."""
+
+    try:
+        if not is_project(args.project):
+            raise JobError(f"{args.project} is not an AIGC Studio project (make one with: aigc-studio project create).")
+        folder = transfer_jobs.resolve_transfer_run(args.project, args.run)
+        checkpoint_for(folder, args.checkpoint)
+        device = args.device if args.device == "cpu" else resolve_device(args.device).id
+        job = transfer_jobs.ConvertSources(  # the run folder resolved above, with no run name: used as it is
+            folder, None, args.sources, args.out, args.direction, args.checkpoint, args.tile, device
+        )
+        job.plan()
+    except JobError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    result = run_with_progress(job)
+    _print_json({key: result[key] for key in ("files", "written", "skipped", "out", "run_id", "step", "direction")})
     return 0
 
 

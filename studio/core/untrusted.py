@@ -311,6 +311,19 @@ LIMITS: dict[str, dict[str, Limit]] = {
     },
 }
 LIMITS["vae"] = LIMITS["gan"]
+# studio/core/nets/lightweight_gan.py GeneratorConfig: the GAN's sizes (presets: width 16-64, z_dim 128)
+LIMITS["lightweight_gan"] = LIMITS["gan"]
+# studio/core/nets/sparse_vae.py SparseVaeConfig: the VAE's sizes and the prior's share of latent numbers in use
+LIMITS["sparse_vae"] = {
+    **LIMITS["vae"],
+    "prior_active": Limit(0.0, 1.0, "a share of the latent numbers (the presets use 0.1)", whole=False),
+}
+# studio/core/nets/cyclegan.py CycleGanConfig (presets: width 16-64, 6 or 9 residual blocks)
+LIMITS["cyclegan"] = {
+    "resolution": LIMITS["gan"]["resolution"],
+    "width": Limit(1, 512, "the presets use 16 to 64"),
+    "n_blocks": Limit(1, 32, "the presets use 6 or 9 residual blocks"),
+}
 
 MAX_LIST = 8  # upsample rates, resblock kernels and dilations per vocoder (HiFi-GAN: 3 or 4 of each)
 MAX_CLASSES = 10_000

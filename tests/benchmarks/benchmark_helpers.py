@@ -290,3 +290,37 @@ def run_app(home, seconds: float, panel: str = "", panel_at: float = 1.0) -> dic
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+STYLES = {"flat": ((245, 240, 230), (235, 110, 40)), "outline": ((20, 30, 60), (60, 210, 230))}  # background, ink
+
+
+def two_styles(root, count: int = 24, size: int = 144, seed: int = 0):
+    """A project with image datasets "flat" and "outline": the same kind of shapes (circles and squares), filled
+    orange on cream and outlined cyan on navy — two styles the code draws, so a style-transfer check needs no
+    download. Returns the project folder."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from studio.core.datasets.importer import ImportDataset
+    from studio.core.jobs import run_job
+
+    rng = np.random.default_rng(seed)
+    for style, (background, ink) in STYLES.items():
+        folder = root / "drop" / style
+        folder.mkdir(parents=True)
+        for i in range(count):
+            picture = Image.new("RGB", (size, size), background)
+            r = rng.uniform(0.18, 0.32) * size
+            cx, cy = rng.uniform(r + 1, size - r - 1, 2)
+            box = (cx - r, cy - r, cx + r, cy + r)
+            shape = ImageDraw.Draw(picture).ellipse if rng.integers(2) else ImageDraw.Draw(picture).rectangle
+            if style == "flat":
+                shape(box, fill=ink)
+            else:
+                shape(box, outline=ink, width=max(2, size // 16))
+            picture.save(folder / f"{i}.png")
+    project = root / "Bench"
+    for style in STYLES:
+        run_job(ImportDataset(project, style, [root / "drop" / style], kind="image", workers=1))
+    return project

@@ -177,4 +177,45 @@ def test_a_registered_family_is_listed_opened_and_generated_with_no_other_change
     # a family the table sends elsewhere is refused by the image commands, in the table's words
     families.register(replace(TOY, panel="text"))
     code = main(["generate", "image", "--project", str(root), "--run", run_id, "--out", str(out)])
-    assert code == 2 and "not an image generator; pick a GAN or VAE run" in capsys.readouterr().err
+    makers = [s for s in families.for_panel("image") if s.generator is not None and s.generator.makes == "image"]
+    accepted = families.labels(makers)  # the built-in families that make pictures from latents: "GAN, VAE or ..."
+    assert code == 2 and f"not an image generator; pick a {accepted} run" in capsys.readouterr().err
+
+
+def test_the_lightweight_gan_is_offered_for_training_and_opens_in_the_canvas(qtbot, tmp_path, monkeypatch):
+    """A built-in family added by one registration (issue 19): a 2-step run of it is listed and opened like any."""
+    from studio.core.training.image_lightweight_gan import LightweightGanRecipe
+
+    monkeypatch.setattr(LightweightGanRecipe, "evaluate", lambda self, models: {})  # seconds, and not the point here
+    spec = families.spec("lightweight_gan")
+    rng = np.random.default_rng(1)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(drop / f"noise{i}.png")
+    root = tmp_path / "Project"
+    run_job(ImportDataset(root, "pics", [drop], kind="image", workers=1))
+    settings = {"resolution": 32, "width": 4, "z_dim": 8, "batch_size": 4, "eval_every": 100, "sample_every": 100}
+    job = TrainJob(root, "pics", spec.id, "fast", settings, steps=2, checkpoint_every=2, cpu_threads=1)
+    job(JobContext())
+
+    catalog = CatalogJob(TrainingBackend(), root)(JobContext())
+    setup = TrainingSetup()
+    qtbot.addWidget(setup)
+    setup.set_catalog(catalog["families"], catalog["presets"], catalog["defaults"])
+    setup.set_datasets({"pics": {"kind": "image", "items": 8}})
+    offered = {setup.family.itemData(i): setup.family.itemText(i) for i in range(setup.family.count())}
+    assert offered[spec.id] == spec.title
+    setup.select_family(spec.id)
+    assert setup.family_hint.text() == spec.description
+
+    checkpoints = CheckpointList()
+    qtbot.addWidget(checkpoints)
+    checkpoints.set_checkpoints(TrainingBackend().checkpoints(job.run_folder), spec.id)
+    assert checkpoints.open_button.text() == "Open in canvas"
+    with qtbot.waitSignal(checkpoints.open_requested) as opened:
+        qtbot.mouseClick(checkpoints.open_button, Qt.MouseButton.LeftButton)
+    assert opened.args[0] == "image" and Path(opened.args[1]).name == "step-000002.json"
+    listed = {m["run_id"]: m for m in CanvasBackend().list_models(root)}
+    assert listed[job.run_id]["label"] == spec.label == "Lightweight GAN" and not listed[job.run_id]["can_encode"]
+    image_model.clear_cache()

@@ -333,7 +333,7 @@ class ImageModel:
     def require_encoder(self, what: str) -> None:
         """A plain refusal when this model has no encoder (the message names the families that have one)."""
         if not self.can_encode:
-            encoders = families.labels(s for s in families.for_panel(PANEL) if s.generator and s.generator.encode)
+            encoders = families.labels(s for s in image_families() if s.generator and s.generator.encode)
             found = families.find(self.kind)
             this = found.label if found is not None else self.kind.upper()
             raise JobError(f"Only a {encoders} can {what}; {self.run_id} is a {this}. Pick a {encoders} run.")
@@ -379,15 +379,23 @@ def prepare_image(image: Any, resolution: int, fit: str = "crop") -> np.ndarray:
 
 
 # -- finding and loading ------------------------------------------------------------------------------------------
+def image_families() -> list[families.FamilySpec]:
+    """The families whose models this module loads: those the image panel opens whose network makes pictures from
+    latents (``Generator.makes == "image"``). The panel also lists style-transfer models, which turn pictures into
+    pictures and load through studio/core/generation/transfer_jobs.py instead."""
+    found = families.for_panel(PANEL)
+    return [spec for spec in found if spec.generator is not None and spec.generator.makes == "image"]
+
+
 def read_model_config(run_folder: Path) -> dict:
     """config.json of a run (or of a starter model laid out like one), checked to be an image model."""
-    return read_run_config(run_folder, families.for_panel(PANEL), "an image generator")
+    return read_run_config(run_folder, image_families(), "an image generator")
 
 
 def resolve_run(project_root: str | Path, run: str) -> Path:
     """The folder of run ``run`` in the project, a starter model of that name in models/, or for "latest" the
     newest image-model run that has a checkpoint."""
-    return resolve_run_folder(project_root, run, read_model_config, families.for_panel(PANEL))
+    return resolve_run_folder(project_root, run, read_model_config, image_families())
 
 
 def load_image_model(run_folder: str | Path, step: int | None = None, device: str = "cpu") -> ImageModel:

@@ -42,6 +42,9 @@ class ModelEntry:
     can_encode: bool = False  # its network maps pictures to latents (a VAE): it can rebuild and morph pictures
     name: str = ""  # the user's name for the run (Training ▸ Rename), "" when it has none
     chosen_step: int | None = None  # the step "Use this checkpoint" chose (meta.json), when it still exists
+    # what its network makes (families.Generator.makes): "image" for a generator, "transfer" for a style-transfer
+    # model (pictures in, pictures out: the canvas's Transfer mode, not its grid), "text", ...; "" when none
+    makes: str = ""
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -86,6 +89,7 @@ def read_model_entry(folder: str | Path, panel: str, source: str = "project") ->
         can_encode=bool(spec.generator and spec.generator.encode),
         name=runs.read_run_name(folder) if source == "project" else "",
         chosen_step=chosen if chosen in steps else None,  # a pruned checkpoint's choice falls back to the newest
+        makes=spec.generator.makes if spec.generator is not None else "",
     )
 
 

@@ -13,7 +13,10 @@ reads the record, nothing else names a family id:
 * "Open in …" on a checkpoint, and which runs each creation panel lists (``panel``);
 * loading a trained model to generate with it, and the starter-model export (``generator``: which network of a
   checkpoint generates, how to rebuild it from the run's ``describe()``, and the method sampling calls);
-* the CLI: ``train --model`` and the ``generate`` commands.
+* the CLI: ``train --model`` and the ``generate`` commands;
+* the model suggested for a dataset (:mod:`studio.core.training.suggest`): the table's order, and
+  ``recommended_below`` for a family made for small sets;
+* "best model in N minutes" (:mod:`studio.core.training.planning`): ``budget_min_steps``.
 
 One thing stays beside the table on purpose: the bounds a stranger's run folder may claim for a family's network
 sizes, :data:`studio.core.untrusted.LIMITS` (keyed by the family id, each bound with its reason), which the
@@ -46,7 +49,7 @@ PRESET_MINUTES = {"fast": 5.0, "balanced": 20.0, "best": 60.0}
 PANELS = ("image", "text", "speech")  # the creation panels that open a family's models
 PREVIEWS = ("image", "text", "audio")  # what a family's training previews are
 DATASET_KINDS = ("image", "text", "audio")
-OUTPUTS = ("image", "text", "mel", "audio")  # what a generating network makes (see Generator.makes)
+OUTPUTS = ("image", "text", "mel", "audio", "transfer")  # what a generating network makes (see Generator.makes)
 
 
 class ConfigError(JobError):
@@ -64,8 +67,9 @@ class Generator:
     weights: str  # its prefix in a checkpoint's keys: "generator" -> "generator.*" (and "ema.generator.*")
     build: str  # "module:function" rebuilding it from the run's describe() dict (any device, meta included)
     # What it makes: "image" (latents -> pictures), "text" (tokens -> next-token logits), "mel" (a voice:
-    # phoneme ids -> log-mel frames) or "audio" (a vocoder: log-mel frames -> samples). The speech panel tells
-    # voices from vocoders by it.
+    # phoneme ids -> log-mel frames), "audio" (a vocoder: log-mel frames -> samples) or "transfer" (pictures of one
+    # style -> the same pictures in another: ``sample`` is then (x (N, 3, H, W), "a2b" | "b2a") -> (N, 3, H, W)).
+    # The speech panel tells voices from vocoders by it; the image canvas tells transfer models from generators.
     makes: str
     sample: str = "forward"  # the method sampling calls: for images, (z (N, z_dim), labels | None) -> (N, 3, R, R)
     encode: str = ""  # pictures -> latents: (x (N, 3, R, R), labels) -> (mu, logvar); "" when it has none
@@ -95,6 +99,13 @@ class FamilySpec:
     # On a CPU, what changes in each preset on top of ``presets`` (smaller models: a CPU does in an hour what a
     # GPU does in minutes, so the GPU sizes would train too few steps to learn anything there)
     cpu_presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The suggested model for a dataset with fewer usable items than this (studio/core/training/suggest.py): a
+    # family made for small sets says so here rather than the suggestion naming it; 0: chosen by table order only
+    recommended_below: int = 0
+    # "Best model in N minutes" (studio/core/training/planning.py) widens an image network only while the budget
+    # still trains this many steps at the wider size (below it a wider network learns less than a narrower one);
+    # 0: the budget keeps the preset's width and fills the time with steps
+    budget_min_steps: int = 0
 
     @property
     def label(self) -> str:
@@ -117,6 +128,10 @@ class FamilySpec:
             problems.append(f"generator.makes {self.generator.makes!r} must be one of {OUTPUTS}")
         if not set(self.presets) <= set(PRESET_KEYS) or not set(self.cpu_presets) <= set(self.presets):
             problems.append(f"presets {sorted(self.presets)} must be some of {PRESET_KEYS}, cpu_presets of those")
+        if self.recommended_below < 0:
+            problems.append(f"recommended_below {self.recommended_below} must be 0 (never) or more items")
+        if self.budget_min_steps < 0:
+            problems.append(f"budget_min_steps {self.budget_min_steps} must be 0 (never widen) or more steps")
         references = {"recipe": self.recipe, "generator.build": self.generator.build if self.generator else None}
         for name, reference in references.items():
             if reference is not None and ":" not in reference:
@@ -354,6 +369,7 @@ register(
         # the generator alone (a checkpoint also holds the discriminator); its forward maps latents to pictures
         generator=Generator(weights="generator", build="studio.core.nets.gan:build_generator", makes="image"),
         resolutions=RESOLUTIONS,
+        budget_min_steps=2000,
         defaults={
             "resolution": 64,
             "fit": "crop",
@@ -413,6 +429,7 @@ register(
             weights="vae", build="studio.core.nets.vae:build_vae", makes="image", sample="decode", encode="encode"
         ),
         resolutions=RESOLUTIONS,
+        budget_min_steps=1500,
         defaults={
             "resolution": 64,
             "fit": "crop",
@@ -435,6 +452,239 @@ register(
             "best": {"steps": 30000, "width": 64, "batch_size": 64, "ema": True, "kl_warmup_steps": 3000},
         },
         cpu_presets={"balanced": {"width": 24, "batch_size": 32}, "best": {"width": 32, "batch_size": 32}},
+    )
+)
+
+# The lightweight GAN (FastGAN, Liu et al. 2021): the image model for small sets. The GAN engine settings above
+# with two of FastGAN's own: Adam betas (0.5, 0.999) and batch 32 or less (the paper trains with batch 8 on 100
+# pictures); previews, the quality score and generation use the EMA generator (decay 0.999, as the paper's).
+# Recommended below 5,000 pictures: the paper's few-shot sets are 60 to 5,000 pictures (at 10,000 and more its
+# advantage over bigger GANs is gone). Its steps cost ~2.5x a DCGAN step of the same width on a CPU (the GLUs
+# double each convolution's output), so the CPU presets are narrow and 32 px, 64 px for "best"; a GPU trains at
+# 128 and 256 px.
+register(
+    FamilySpec(
+        id="lightweight_gan",
+        title="Image GAN for small sets (FastGAN)",
+        short="Lightweight GAN",
+        description="Invents new pictures like yours from as few as a hundred: a light generator and a "
+        "discriminator that must also redraw your pictures keep it from over-fitting. Recommended below "
+        "5,000 pictures; with class folders it can make a chosen class.",
+        kinds=("image",),
+        recipe="studio.core.training.image_lightweight_gan:LightweightGanRecipe",
+        preview="image",
+        panel="image",
+        # the generator alone (a checkpoint also holds the discriminator and its decoders)
+        generator=Generator(
+            weights="generator", build="studio.core.nets.lightweight_gan:build_generator", makes="image"
+        ),
+        resolutions=RESOLUTIONS,
+        recommended_below=5000,
+        budget_min_steps=2000,
+        defaults={
+            "resolution": 128,
+            "fit": "crop",
+            "z_dim": 128,
+            "width": 64,
+            "conditional": True,
+            "loss": "hinge",
+            "diffaugment": "color,translation,cutout",
+            "spectral_norm": True,
+            "r1_gamma": 0.0,
+            "lr": 2e-4,
+            "adam_beta1": 0.5,
+            "adam_beta2": 0.999,
+            "warmup_steps": 0,
+            "min_lr_ratio": 1.0,
+            "grad_clip": 0.0,
+            "ema": True,
+            "ema_decay": 0.999,
+            "batch_size": 32,
+            "steps": 20000,
+            "eval_every": 1000,
+            "sample_every": 500,
+            "checkpoint_every": 1000,
+            "eval_count": 256,
+            "preview_count": 8,
+        },
+        presets={
+            "fast": {
+                "resolution": 128,
+                "steps": 5000,
+                "width": 32,
+                "eval_every": 500,
+                "sample_every": 250,
+                "checkpoint_every": 500,
+            },
+            "balanced": {"resolution": 128, "steps": 20000, "width": 64},
+            "best": {
+                "resolution": 256,
+                "steps": 50000,
+                "width": 64,
+                "eval_every": 2000,
+                "checkpoint_every": 2000,
+            },
+        },
+        # a CPU: a 32 px preview (64 px for "best") with narrow networks; the time cap sets the steps. A shorter EMA
+        # (half-life 70-140 steps, not 700): a CPU run is a few thousand steps, and after 800 steps on 538 icons the
+        # 0.999 EMA generator scored KID 2,009 while the raw one scored 0.76 and a 0.99 EMA 0.70 (its weights still
+        # held 45 % of the untrained ones, under batch-norm statistics copied from the raw generator)
+        cpu_presets={
+            "fast": {"resolution": 32, "width": 16, "batch_size": 16, "ema_decay": 0.99},
+            "balanced": {"resolution": 32, "width": 24, "batch_size": 32, "ema_decay": 0.995},
+            "best": {"resolution": 64, "width": 16, "batch_size": 32, "ema_decay": 0.995},
+        },
+    )
+)
+
+# Style transfer (CycleGAN, Zhu et al. 2017): the paper's engine settings, each for a reason:
+# - Adam lr 2e-4, betas (0.5, 0.999), no weight decay: the paper's own; beta1 0.5 (not the studio GAN's 0) because
+#   the cycle and identity terms dominate the generators' loss and want some momentum;
+# - no warm-up, cosine decay to 0 (min_lr_ratio 0): the paper keeps the rate for half the run, then decays it
+#   linearly to 0; a cosine to 0 ends in the same place and spends as long near the start;
+# - no gradient clipping (as the GAN: the discriminators' gradients are large by design), EMA off (as the paper;
+#   the decay to 0 smooths the end); batch 4 rather than the paper's 1: instance norm keeps pictures independent,
+#   so a batch only averages the gradient and keeps a GPU busy.
+register(
+    FamilySpec(
+        id="cyclegan",
+        title="Style transfer (CycleGAN)",
+        short="CycleGAN",
+        description="Learns to turn pictures of one style into another, and back: product photos into "
+        "watercolours, say. Pick a second dataset as style B (dataset_b), or use a dataset with two class folders.",
+        kinds=("image",),
+        recipe="studio.core.training.image_cyclegan:CycleGanRecipe",
+        preview="image",
+        panel="image",
+        # both generators as one network; it transfers pictures (makes="transfer"), it does not sample latents
+        generator=Generator(
+            weights="generators",
+            build="studio.core.nets.cyclegan:build_generators",
+            makes="transfer",
+            sample="transfer",
+        ),
+        resolutions=RESOLUTIONS,
+        budget_min_steps=1000,
+        defaults={
+            "resolution": 128,
+            "fit": "crop",
+            "dataset_b": "",
+            "width": 64,
+            "n_blocks": 6,
+            "disc_width": 64,
+            "loss": "lsgan",
+            "cycle_weight": 10.0,
+            "identity_weight": 0.5,
+            "lr": 2e-4,
+            "adam_beta1": 0.5,
+            "adam_beta2": 0.999,
+            "warmup_steps": 0,
+            "min_lr_ratio": 0.0,
+            "grad_clip": 0.0,
+            "ema": False,
+            "batch_size": 4,
+            "steps": 20000,
+            "eval_every": 1000,
+            "sample_every": 500,
+            "checkpoint_every": 1000,
+            "eval_count": 32,
+            "preview_count": 6,
+        },
+        # GPU: the paper's 128 px network (6 residual blocks) at half and full width, and its 256 px one (9 blocks)
+        presets={
+            "fast": {
+                "resolution": 128,
+                "steps": 5000,
+                "width": 32,
+                "disc_width": 32,
+                "eval_every": 500,
+                "sample_every": 250,
+                "checkpoint_every": 500,
+            },
+            "balanced": {"resolution": 128, "steps": 20000, "width": 64, "n_blocks": 6},
+            "best": {
+                "resolution": 256,
+                "steps": 60000,
+                "width": 64,
+                "n_blocks": 9,
+                "eval_every": 2000,
+                "checkpoint_every": 2000,
+            },
+        },
+        # a CPU: 32 px (fast) or 64 px and narrow networks, batch 2 (a 128 px step of the GPU sizes takes seconds
+        # there; on one thread of a 2-core CPU a fast step took 0.13 s, a balanced one 0.33 s); the time cap sets
+        # the steps
+        cpu_presets={
+            "fast": {"resolution": 32, "width": 16, "n_blocks": 3, "disc_width": 16, "batch_size": 2},
+            "balanced": {"resolution": 64, "width": 16, "n_blocks": 4, "disc_width": 16, "batch_size": 2},
+            "best": {"resolution": 64, "width": 24, "n_blocks": 6, "disc_width": 24, "batch_size": 2},
+        },
+    )
+)
+
+# The sparse VAE (variational sparse coding, Tonolini et al. 2019; studio/core/nets/sparse_vae.py says why a
+# spike-and-slab prior): the plain VAE's engine settings and blocks, with beta 2 and the KL priced per 32 px
+# picture so that about 8 of 64 latent numbers stay in use per picture at every resolution
+# (studio/core/training/image_sparse_vae.py gives the measurements). The canvas talks to it in a standard-normal
+# noise space (decode_noise / encode_noise), so grids, variations, walks, rebuilds and morphs work as for the
+# VAE; its attribute sliders read the sparse code (studio/core/generation/attributes.py).
+register(
+    FamilySpec(
+        id="sparse_vae",
+        title="Image VAE with sliders (sparse)",
+        short="Sparse VAE",
+        description="A VAE in which each picture uses only a few of its numbers, so each number tends to "
+        "control one thing: the canvas turns the most-used ones into sliders for editing pictures. "
+        "Rebuilds a little less sharply than the plain VAE.",
+        kinds=("image",),
+        recipe="studio.core.training.image_sparse_vae:SparseVaeRecipe",
+        preview="image",
+        panel="image",
+        # the whole network, as the VAE's; the canvas samples and encodes through its noise space
+        generator=Generator(
+            weights="vae",
+            build="studio.core.nets.sparse_vae:build_sparse_vae",
+            makes="image",
+            sample="decode_noise",
+            encode="encode_noise",
+        ),
+        resolutions=RESOLUTIONS,
+        budget_min_steps=1500,
+        defaults={
+            "resolution": 128,
+            "fit": "crop",
+            "z_dim": 64,
+            "width": 32,
+            "conditional": True,
+            "beta": 2.0,
+            "prior_active": 0.1,
+            "kl_warmup_steps": 1000,
+            "batch_size": 64,
+            "steps": 10000,
+            "eval_every": 500,
+            "sample_every": 500,
+            "checkpoint_every": 1000,
+            "eval_count": 256,
+            "preview_count": 8,
+        },
+        # a GPU at 128 and 256 px; a CPU at 32 and 64 px with the VAE's CPU widths (the time cap sets the steps)
+        presets={
+            "fast": {"resolution": 128, "steps": 2000, "width": 16, "batch_size": 32, "kl_warmup_steps": 300},
+            "balanced": {"resolution": 128, "steps": 10000, "width": 32, "batch_size": 64},
+            "best": {
+                "resolution": 256,
+                "steps": 30000,
+                "width": 32,
+                "batch_size": 64,
+                "ema": True,
+                "kl_warmup_steps": 3000,
+            },
+        },
+        cpu_presets={
+            "fast": {"resolution": 32},
+            "balanced": {"resolution": 64, "width": 24, "batch_size": 32},
+            "best": {"resolution": 64, "width": 32, "batch_size": 32},
+        },
     )
 )
 

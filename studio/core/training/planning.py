@@ -8,8 +8,8 @@ Two ways to ask, both answered from the measured costs of :mod:`studio.core.trai
 * **"Best model in N minutes"** (:func:`plan` with ``budget_minutes``): the model's size is chosen for the budget
   and the steps fill it. For a GPT the size is compute-optimal (Hoffmann et al. 2022, "Chinchilla": about 20
   training tokens per parameter, so a budget of C operations buys N ≈ sqrt(C / 120) parameters); for an image
-  model the widest network that still trains :data:`MIN_IMAGE_STEPS` steps, at the resolution the data suggests
-  (:func:`studio.core.training.suggest.settings_for`); the learning-rate schedule is then
+  model the widest network that still trains its family's ``budget_min_steps`` (the family table), at the
+  resolution the data suggests (:func:`studio.core.training.suggest.settings_for`); the learning-rate schedule is then
   set for exactly the planned steps, evaluations and checkpoints come often enough that the best checkpoint is
   kept, and :class:`~studio.core.training.deadline.Deadline` stops the run at the budget whatever the
   estimate said.
@@ -30,7 +30,6 @@ from studio.core.training.families import PRESET_MINUTES, spec
 
 MIN_EVALUATIONS = 5  # a fitted run evaluates (and can keep a best checkpoint) at least this often
 BUDGET_SHARE = 0.9  # of a budget planned for steps: the rest covers what the estimate cannot see (torch's import)
-MIN_IMAGE_STEPS = {"gan": 2000, "vae": 1500}  # below this a wider network learns less than a narrower one
 TOKENS_PER_PARAMETER = 20.0  # Chinchilla's compute-optimal ratio
 
 # Sizes a budget chooses from, smallest first: a GPT's (layers, heads, width, context) and an image model's widths.
@@ -133,12 +132,13 @@ def _size_for_budget(family: str, base: dict, base_costs: estimation.Costs, seco
             if tokens >= TOKENS_PER_PARAMETER * gpt_parameters(candidate):
                 chosen = candidate
         return chosen
-    if family in MIN_IMAGE_STEPS and "width" not in overrides:
+    min_steps = families.spec(family).budget_min_steps
+    if min_steps and "width" not in overrides:
         chosen = base
         for width in IMAGE_WIDTHS:
             candidate = {**base, "width": width}
             step_s = base_costs.step_s * (width / base["width"]) ** 2
-            if seconds / step_s >= MIN_IMAGE_STEPS[family]:
+            if seconds / step_s >= min_steps:
                 chosen = candidate
         return chosen
     return base

@@ -97,6 +97,11 @@ DOCS: dict[str, SettingDoc] = {
         "Learns each class (sub-folder) apart, so you can ask for pictures of one class; needs 2 or more classes.",
         DATA,
     ),
+    "dataset_b": SettingDoc(
+        "Style B dataset",
+        "The dataset of pictures in the other style, by name; empty uses a dataset with exactly two class folders.",
+        DATA,
+    ),
     "diffaugment": SettingDoc(
         "Augmentation",
         "Random changes to real and made pictures so a small dataset is not memorised; off above ~10,000 pictures.",
@@ -162,6 +167,13 @@ DOCS: dict[str, SettingDoc] = {
         MODEL,
         2,
         1024,
+    ),
+    "n_blocks": _range(
+        "Restyling blocks",
+        "Residual blocks between the generator's shrinking and growing halves; more can restyle more, slower.",
+        MODEL,
+        1,
+        32,
     ),
     "latent_channels": _range(
         "Code channels",
@@ -398,12 +410,33 @@ DOCS: dict[str, SettingDoc] = {
         0.0,
         1000.0,
     ),
+    "cycle_weight": _range(
+        "Round-trip weight",
+        "How strongly A to B and back must give the picture back; higher keeps content, lower lets style go further.",
+        LEARNING,
+        0.0,
+        100.0,
+    ),
+    "identity_weight": _range(
+        "Colour keeping",
+        "Share of the round-trip weight asking each generator to leave its own style alone; 0 is off, 0.5 the paper's.",
+        LEARNING,
+        0.0,
+        10.0,
+    ),
     "beta": _range(
         "Map smoothness (β)",
         "How strongly the VAE keeps its map of pictures smooth: higher blends better but draws softer pictures.",
         LEARNING,
         0.0,
         100.0,
+    ),
+    "prior_active": _range(
+        "Numbers in use",
+        "Share of the latent numbers each picture is expected to use; lower gives fewer, more distinct sliders.",
+        LEARNING,
+        0.01,
+        0.9,
     ),
     "kl_warmup_steps": _range(
         "Smoothness warm-up",
@@ -594,6 +627,25 @@ _FOR_FAMILY: dict[tuple[str, str], dict[str, Any]] = {
         "tip": "Channels of the generator's first layer; wider sounds more natural but runs slower on a CPU.",
         "low": 2,
         "high": 1024,
+    },
+    ("cyclegan", "loss"): {
+        "choices": (
+            Choice("lsgan", "Least squares", "LSGAN: the CycleGAN paper's loss (the default)"),
+            Choice("hinge", "Hinge", "The image GAN's loss: sometimes steadier on small datasets"),
+        ),
+    },
+    ("cyclegan", "disc_width"): {
+        "tip": "Channels of the discriminators that judge each style; wider judges push for more faithful style.",
+        "low": 1,
+        "high": 512,
+    },
+    ("cyclegan", "width"): {"low": 2, "high": 512},  # the network refuses wider (nets/cyclegan.py MAX_WIDTH)
+    ("cyclegan", "eval_count"): {
+        "tip": "How many pictures of each style every check transfers and scores; more is steadier, checks slower.",
+    },
+    ("sparse_vae", "beta"): {
+        "label": "Sparsity (β)",
+        "tip": "How hard each picture is held to few latent numbers: higher gives clearer sliders, softer pictures.",
     },
     ("vae", "z_dim"): {
         "tip": "Numbers in the map each picture is placed on; more keeps more detail, fewer gives smoother blends.",

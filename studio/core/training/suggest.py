@@ -10,7 +10,9 @@ have transcripts. Two steps, so each is easy to test and reuse (the Training pan
 * :func:`suggest` turns facts into a :class:`Suggestion` (a family id and the settings that differ by data) using
   the family table (:func:`studio.core.training.families.available`): only families that train on the dataset's
   kind, and of those the first one a creation panel opens, since a family no panel opens (the "reference"
-  autoencoder) makes nothing new and exists to check the data path. Settings are only proposed for keys the
+  autoencoder) makes nothing new and exists to check the data path; a family made for small sets comes first for
+  a dataset under its ``recommended_below`` items (the lightweight GAN below ~5,000 pictures), a field of the
+  table rather than an ``if`` here. Settings are only proposed for keys the
   family has (``resolution``, ``conditional``, ``tokenizer``), so a family registered later gets the same
   treatment without a line here.
 
@@ -47,6 +49,8 @@ READS_TEXT = "mel"
 # Most clips must have a transcript before a voice is suggested: trained on half its clips a voice learns from
 # too little of the speech, and a vocoder trains on every clip, transcripts or not.
 TRANSCRIBED_SHARE = 0.5
+
+ITEM_NOUNS = {IMAGE: "picture", TEXT: "text", AUDIO: "clip"}  # what a dataset's items are called in a reason
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,9 @@ def suggest(facts: DatasetFacts, specs: Iterable[FamilySpec] | None = None) -> S
 
 def suggest_family(facts: DatasetFacts, specs: Iterable[FamilySpec] | None = None) -> FamilySpec | None:
     """The first family (in the table's order) that trains on the kind and that a creation panel opens; for audio,
-    one that reads text aloud only when most clips have transcripts, else one that does not."""
+    one that reads text aloud only when most clips have transcripts, else one that does not. A family made for
+    small sets (:attr:`FamilySpec.recommended_below <studio.core.training.families.FamilySpec.recommended_below>`
+    above the item count) comes first, the one with the smallest such bound when several claim the dataset."""
     table = list(families.available() if specs is None else specs)
     fitting = [s for s in table if facts.kind in s.kinds]
     makers = [s for s in fitting if s.panel is not None] or fitting
@@ -163,7 +169,14 @@ def suggest_family(facts: DatasetFacts, specs: Iterable[FamilySpec] | None = Non
         voice = facts.items > 0 and facts.transcribed / facts.items > TRANSCRIBED_SHARE
         preferred = [s for s in makers if _reads_text(s) == voice]
         makers = preferred or makers
+    small = sorted((s for s in makers if _made_for(facts, s)), key=lambda s: s.recommended_below)
+    makers = small + [s for s in makers if s not in small]
     return makers[0] if makers else None
+
+
+def _made_for(facts: DatasetFacts, spec: FamilySpec) -> bool:
+    """Whether ``spec`` is a family for small sets and the dataset is small enough for it."""
+    return facts.items < spec.recommended_below
 
 
 def settings_for(facts: DatasetFacts, spec: FamilySpec) -> tuple[dict, tuple[str, ...]]:
@@ -214,4 +227,7 @@ def _family_reasons(facts: DatasetFacts, spec: FamilySpec) -> tuple[str, ...]:
         have = words.verb(facts.transcribed, "has a transcript", "have transcripts")
         share = f"{words.of(facts.transcribed, facts.items, 'clip')} {have}"
         return (f"{spec.title}: {share}",)
+    if _made_for(facts, spec):
+        items = words.count(facts.items, ITEM_NOUNS.get(facts.kind, "item"))
+        return (f"{spec.title}: {items}, fewer than {spec.recommended_below:,}",)
     return (f"{spec.title} for {facts.kind} datasets",)

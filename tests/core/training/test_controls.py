@@ -95,6 +95,9 @@ def test_recipes_presets_and_run_listing(project, tmp_path):
         ("reference", ("image",)),
         ("gan", ("image",)),
         ("vae", ("image",)),
+        ("lightweight_gan", ("image",)),  # the image families of issue 19
+        ("cyclegan", ("image",)),
+        ("sparse_vae", ("image",)),
         ("gpt", ("text",)),
         ("lstm", ("text",)),
         ("tts", ("audio",)),

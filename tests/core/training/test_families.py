@@ -23,10 +23,10 @@ def test_every_built_in_record_names_importable_code_that_agrees_with_it():
 
 
 def test_the_other_layers_questions_are_answered_from_the_records():
-    assert families.ids(families.for_panel("image")) == ("gan", "vae")
+    assert families.ids(families.for_panel("image"))[:2] == ("gan", "vae")  # then the families added later
     assert families.ids(families.for_panel("text")) == ("gpt", "lstm")
     assert families.ids(families.for_panel("speech")) == ("tts", "vocoder")
-    assert families.labels(families.for_panel("image")) == "GAN or VAE"
+    assert families.labels([families.spec("gan"), families.spec("vae")]) == "GAN or VAE"
     assert families.ids(families.making("mel")) == ("tts",) and families.ids(families.making("audio")) == ("vocoder",)
     assert families.panel_of("lstm") == "text" and families.panel_of("reference") is None
     assert families.panel_of("no-such-family") is None and families.panel_of(None) is None
@@ -50,7 +50,8 @@ def test_a_record_no_layer_could_use_is_refused_at_registration():
     )
     families.register(toy)
     try:
-        assert families.spec("toy") is toy and families.labels(families.for_panel("image")) == "GAN, VAE or TOY"
+        assert families.spec("toy") is toy and families.labels(families.for_panel("image")).startswith("GAN, VAE, ")
+        assert families.labels(families.for_panel("image")).endswith(" or TOY")  # the short name: the id in capitals
     finally:
         families.unregister("toy")
     assert families.find("toy") is None
