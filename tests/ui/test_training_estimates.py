@@ -31,6 +31,20 @@ from studio.ui.widgets.training.setup_card import ESTIMATING, PRESELECT_LIMIT_S,
 ESTIMATE_TITLE = EstimateJob.title
 
 
+SMALL_SET_GAN = "lightweight_gan"  # what the family table suggests for an image dataset of under 5,000 pictures
+
+
+class SmallSetBackend(FakeBackend):
+    """The fake engine with the image GAN for small sets listed too, as in the real table."""
+
+    def families(self) -> list[dict]:
+        gan = next(f for f in super().families() if f["family"] == "gan")
+        return [*super().families(), {**gan, "family": SMALL_SET_GAN, "title": "Image GAN for small sets"}]
+
+    def default_config(self, family: str) -> dict:
+        return super().default_config("gan" if family == SMALL_SET_GAN else family)
+
+
 class BlockingBackend(FakeBackend):
     """Estimates that take as long as the test wants (until ``release`` is set), checking ``ctx`` every 5 ms as
     the real estimator does; counts how many run at once."""
@@ -250,14 +264,16 @@ def _image_project(tmp_path: Path) -> Path:
     return root
 
 
-def test_an_image_dataset_with_a_32px_cache_preselects_the_gan_at_32px(qtbot, studio_app, tmp_path, panel_alone):
+def test_a_small_image_dataset_with_a_32px_cache_preselects_the_small_set_gan_at_32px(
+    qtbot, studio_app, tmp_path, panel_alone
+):
     root = _image_project(tmp_path)
     panel = panel_alone("training")
-    fake = FakeBackend()
+    fake = SmallSetBackend()
     panel.backend = fake
     panel.set_project(open_project(root))
     setup = panel.setup
-    qtbot.waitUntil(lambda: setup.family_name() == "gan", timeout=5000)  # not the reference test model
+    qtbot.waitUntil(lambda: setup.family_name() == SMALL_SET_GAN, timeout=5000)  # not the reference test model
     assert setup.resolution.currentData() == 32 and setup.form.config()["resolution"] == 32
     assert "32 px" in setup.family.toolTip()
     qtbot.waitUntil(lambda: _estimates_shown(setup), timeout=5000)
@@ -265,7 +281,7 @@ def test_an_image_dataset_with_a_32px_cache_preselects_the_gan_at_32px(qtbot, st
 
     panel.refresh_datasets("pets")  # as after an import or a cache build: the size stays the cache's
     qtbot.wait(100)
-    assert setup.family_name() == "gan" and setup.resolution.currentData() == 32
+    assert setup.family_name() == SMALL_SET_GAN and setup.resolution.currentData() == 32
 
     # the user's own choice wins while the dataset stays selected
     index = setup.family.findData("reference")

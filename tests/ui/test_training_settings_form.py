@@ -123,8 +123,10 @@ def test_every_setting_of_every_family_has_a_human_label_a_tooltip_and_its_kind_
                 assert isinstance(field, QCheckBox)
             elif isinstance(value, int):
                 assert isinstance(field, SpinBox) and (field.minimum(), field.maximum()) == (doc.low, doc.high)
-            else:
+            elif isinstance(value, float):
                 assert isinstance(field, QLineEdit) and "From " in field.toolTip(), (spec.id, key)
+            else:  # a name (style transfer's second dataset): text, no range; the card picks it (setup_card.py)
+                assert isinstance(field, QLineEdit) and isinstance(value, str), (spec.id, key)
         assert form.problems() == {}, spec.id  # the preset's own values are all usable
         qtbot.wait(10)
         assert cut_texts(form) == [] and _cut_choices(form) == [], spec.id

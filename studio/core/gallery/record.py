@@ -54,6 +54,8 @@ def image_title(settings: dict) -> str:
             title = f"Walk · frame {int(settings.get('frame') or 0) + 1}"
         elif source == "reconstruction":
             title = f"Reconstruction · {settings.get('input', 'picture')}"
+        elif source == "transfer":  # the canvas's Transfer mode: "photos → ink · street.png"
+            title = f"{settings['from_style']} → {settings['to_style']} · {settings.get('input', 'picture')}"
         else:
             title = str(source).capitalize()
     except (KeyError, TypeError, ValueError):

@@ -551,7 +551,7 @@ register(
         title="Style transfer (CycleGAN)",
         short="CycleGAN",
         description="Learns to turn pictures of one style into another, and back: product photos into "
-        "watercolours, say. Pick a second dataset as style B (dataset_b), or use a dataset with two class folders.",
+        "watercolours, say. Pick a second dataset as style B, or use a dataset with two class folders.",
         kinds=("image",),
         recipe="studio.core.training.image_cyclegan:CycleGanRecipe",
         preview="image",

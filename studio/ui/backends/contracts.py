@@ -42,6 +42,7 @@ class ModelInfo(TypedDict):
     name: str  # the user's name for the run ("" when it has none): what the pickers show first
     can_encode: bool  # image models: it rebuilds and morphs pictures (a VAE)
     chosen_step: int | None  # the checkpoint "Use this checkpoint" chose, which the picker defaults to; else None
+    makes: str  # what its network makes (families.Generator.makes): "image", "transfer" (a style-transfer model), ...
 
 
 class TemplateField(TypedDict):

@@ -26,6 +26,15 @@ What the user does here:
   run, favourites, export, delete with Edit ▸ Undo); *Reopen* makes one again and compares it with the kept one
   in the Compare tab.
 
+Two modes take the grid's place in the centre, each in its own file (the panel only wires them):
+
+* **Transfer** — for a style-transfer model (the model list's ``makes`` is "transfer"): pictures dropped or opened
+  beside their versions in the other style, export, and *Convert folder…* with its progress across the panel
+  (:mod:`studio.ui.widgets.canvas.transfer`). The grid's settings are greyed: such a model fills no grid.
+* **Attributes** — the work bar's *Attributes* button, shown for a model whose family trains a sparse code: a
+  slider and a strip of pictures per most-used latent number, editing the selected picture or a dropped one
+  (:mod:`studio.ui.widgets.canvas.attributes`). *Generate* or the button again brings the grid back.
+
 Numbers are one-based everywhere a person reads them: the details say "Image 3", a strip says "image 3", and
 that picture's file is ``…-s42-03.png`` (the core's ``default_name``).
 
@@ -60,12 +69,15 @@ from studio.core import words
 from studio.core.datasets.images import picture_suffixes
 from studio.core.gallery.record import RecordImages
 from studio.core.project import Project
+from studio.ui import theme
 from studio.ui.backends.canvas import CanvasBackend, ModelsJob
 from studio.ui.backends.gallery import FavouritePictures, ReopenPicture
-from studio.ui.panels.creation import ModelListPanel
+from studio.ui.panels.creation import NO_CHECKPOINT, ModelListPanel
+from studio.ui.widgets.canvas.attributes import AttributesPane, offers_sliders, toggle_style_sheet
 from studio.ui.widgets.canvas.controls import GRID_SIZES, CanvasControls
 from studio.ui.widgets.canvas.grid import CanvasGrid, describe_settings, last_variation, settings_key
 from studio.ui.widgets.canvas.strips import CanvasStrip, StripStack
+from studio.ui.widgets.canvas.transfer import TransferPane, is_transfer_model
 from studio.ui.widgets.canvas.viewer import ComparePane, DetailsPane, EnlargedView, to_qimage
 from studio.ui.widgets.canvas.walk import WalkPane
 from studio.ui.widgets.canvas.walk_export import WALK_SCALES, WalkExportDialog, walk_frames
@@ -167,6 +179,7 @@ class ImageCanvasPanel(ModelListPanel):
         self.empty = EmptyState("Open a project to generate images", "", action="Go to Training")
         self.empty.action_triggered.connect(self._go_to_training)
         self.content = self._build_content()
+        self.body.addWidget(self.transfer.strip)  # a folder conversion's progress, across the panel (Dataset's way)
         self.stack = self.add_scrolling_stack("canvasOuterScroll", self.empty, self.content)
         self.overlay = DropOverlay(self)
         self.overlay.title.setText("Drop to reconstruct")
@@ -190,7 +203,17 @@ class ImageCanvasPanel(ModelListPanel):
         self.favourites_button.setCheckable(True)
         self.favourites_button.setToolTip("Show only the images you starred (Space or the star on a tile)")
         self.favourites_button.toggled.connect(self.set_favourites_filter)
-        bar = self.work_bar(self.grid_label, self.favourites_button)
+        self.attributes_button = QPushButton("Attributes", objectName="attributesToggle")
+        self.attributes_button.setCheckable(True)
+        self.attributes_button.setToolTip(
+            "Sliders for the latent numbers this model uses most, each with what moving it does; edits the "
+            "selected picture (or one you drop). Click again for the grid."
+        )
+        self.attributes_button.toggled.connect(self.set_attributes_mode)
+        self.attributes_button.setVisible(False)
+        self._style_attributes_button()
+        theme.signals.changed.connect(self._style_attributes_button)
+        bar = self.work_bar(self.grid_label, self.attributes_button, self.favourites_button)
 
         self.grid = CanvasGrid()
         self.active: CanvasGrid = self.grid  # the row (grid or strip) the user acts on: clicked or tabbed last
@@ -199,8 +222,14 @@ class ImageCanvasPanel(ModelListPanel):
         self.grid_empty.action_triggered.connect(self._go_to_training)
         self.enlarged = EnlargedView()
         self.enlarged.back_requested.connect(self.back_to_grid)
+        # the centre for a style-transfer model, and the attribute sliders of a sparse model (their own files)
+        self.transfer = TransferPane(self.job_slot)
+        self.transfer.transferred.connect(self._keep)
+        self.transfer.message.connect(self.banner.show_message)
+        self.attributes = AttributesPane(self.job_slot)
+        self.attributes.message.connect(self.banner.show_message)
         self.centre = QStackedWidget()
-        for page in (self.grid_empty, self.grid, self.enlarged):
+        for page in (self.grid_empty, self.grid, self.enlarged, self.transfer, self.attributes):
             self.centre.addWidget(page)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
@@ -266,6 +295,7 @@ class ImageCanvasPanel(ModelListPanel):
         self._show_tiles([], "")
         self.controls.set_models([])
         self.compare.clear()
+        self.transfer.clear()
         self.history.set_project(project.root if project else None)
         self.refresh_models()
         self.load_favourites()
@@ -333,6 +363,7 @@ class ImageCanvasPanel(ModelListPanel):
         if args is None or self.registry is None:
             return
         self.favourites_button.setChecked(False)
+        self.attributes_button.setChecked(False)  # Generate shows the grid it fills
         job = self.backend.grid_job(
             args[0],
             args[1],
@@ -654,6 +685,13 @@ class ImageCanvasPanel(ModelListPanel):
         """The History's Reopen: make the kept picture again from its settings and compare the two."""
         if self.project is None or self.registry is None or not item.get("id"):
             return
+        if (item.get("settings") or {}).get("source") == "transfer":
+            self.banner.show_message(
+                "A transferred picture is made from one of your pictures: pick its model and drop that picture "
+                "on the canvas again to transfer it once more. The kept copy is in the History.",
+                "info",
+            )
+            return
         self.tabs.setCurrentWidget(self.compare)
         job = ReopenPicture(self.project.root, str(item["id"]), getattr(self.backend, "device", "cpu"))
         self._run_in(self.compare_slot, job, self._on_reopened, self._on_compare_failed)
@@ -841,6 +879,14 @@ class ImageCanvasPanel(ModelListPanel):
 
     @Slot()
     def export_selected(self) -> None:
+        """Ctrl+E and the Image tab's Export: the picked grid pictures; in Transfer or the sliders, what they show."""
+        mode = self._centre_mode(self.controls.info())
+        if mode == "transfer":
+            self.transfer.export_results()
+            return
+        if mode == "attributes":
+            self.attributes.export()
+            return
         tiles = [self.active.tiles()[r] for r in self._acted_rows() if 0 <= r < len(self.active.tiles())]
         if not tiles or self.registry is None:
             if self.project is not None:
@@ -963,8 +1009,20 @@ class ImageCanvasPanel(ModelListPanel):
             self.use_pictures([Path(p) for p in paths])
 
     def use_pictures(self, paths: list[Path]) -> None:
-        """One picture: the VAE's reconstruction; two or more: a morph between the first two."""
+        """Pictures dropped or opened. A style-transfer model transfers them; with the attribute sliders shown, the
+        first one is edited; otherwise one picture is the VAE's reconstruction, two or more a morph between the
+        first two."""
         args = self._model_args()
+        mode = self._centre_mode(self.controls.info())
+        if mode == "transfer" and paths:
+            self.transfer.set_pictures(paths)
+            return
+        if is_transfer_model(self.controls.info()):  # one without a checkpoint yet
+            self.banner.show_message(NO_CHECKPOINT, "info")
+            return
+        if mode == "attributes" and paths:
+            self.attributes.use_picture(paths[0])
+            return
         if not self.controls.is_vae() or args is None:
             self.banner.show_message(
                 "Pictures can be rebuilt by a VAE only. Pick a VAE run with a checkpoint in "
@@ -1038,7 +1096,14 @@ class ImageCanvasPanel(ModelListPanel):
             event.ignore()
             return
         event.acceptProposedAction()
-        if self.controls.is_vae():
+        mode = self._centre_mode(self.controls.info())
+        if mode == "transfer":
+            self.overlay.title.setText("Drop to transfer")
+            self.overlay.show_for("Each picture is shown beside its version in the other style.")
+        elif mode == "attributes":
+            self.overlay.title.setText("Drop to edit with sliders")
+            self.overlay.show_for("The VAE encodes the picture; the sliders then start where its code has them.")
+        elif self.controls.is_vae():
             self.overlay.title.setText("Drop to reconstruct" if len(paths) == 1 else "Drop to morph")
             self.overlay.show_for("The VAE rebuilds one picture, or morphs between two.")
         else:
@@ -1082,8 +1147,17 @@ class ImageCanvasPanel(ModelListPanel):
             self.use_pictures(paths)
 
     # -- what is enabled and shown --------------------------------------------------------------------------------
+    def why_not_generate(self) -> str:
+        """The base reasons, and one more: a style-transfer model (the model list's ``makes`` is "transfer") turns
+        pictures into pictures, so the grid has nothing to generate from it."""
+        why = super().why_not_generate()
+        if not why and (self.controls.info() or {}).get("makes", "image") != "image":
+            return "This model turns pictures into another style: drop pictures on the canvas or press Open pictures…"
+        return why
+
     def _update_view(self) -> None:
         self._follow_model()
+        self._follow_modes()
         self.show_content_or_empty()
         why = self.why_not_generate()
         self.controls.set_generate_state(not why, why)
@@ -1092,7 +1166,33 @@ class ImageCanvasPanel(ModelListPanel):
         self._name_export_sizes(self.current_tile())
         self._update_buttons()
 
+    def _centre_mode(self, info: dict | None) -> str:
+        """What the centre shows: "transfer" for a style-transfer model with a checkpoint, "attributes" while the
+        sliders of a sparse model are on, else "grid" (the grid, its empty state or an enlarged picture)."""
+        if is_transfer_model(info) and info and info.get("steps"):
+            return "transfer"
+        if self.attributes_button.isChecked() and offers_sliders(info):
+            return "attributes"
+        return "grid"
+
     def _update_centre(self, info: dict | None) -> None:
+        mode = self._centre_mode(info)
+        pages = {"transfer": (self.transfer, "Transfer"), "attributes": (self.attributes, "Attribute sliders")}
+        self.strips.setVisible(mode == "grid" and bool(self.strips.strips()))
+        self.favourites_button.setVisible(mode == "grid")  # it filters the grid
+        grid_settings = (*self.controls.size_buttons.values(), self.controls.seed, self.controls.truncation)
+        for widget in grid_settings:  # a transfer model fills no grid: its settings are greyed, not hidden
+            widget.setEnabled(mode != "transfer")
+        if mode == "transfer" and self.centre.currentWidget() is not self.transfer:
+            self.tabs.setCurrentWidget(self.history)  # what the Image tab shows is a grid picture's
+        if mode in pages:
+            page, title = pages[mode]
+            self.centre.setCurrentWidget(page)
+            self.grid_label.setText(title)
+            return
+        self.grid_label.setText(self.grid_title)
+        if self.centre.currentWidget() in (self.transfer, self.attributes):
+            self.centre.setCurrentWidget(self.grid)
         if self.grid.tiles() or self.showing_favourites:
             if self.centre.currentWidget() is self.grid_empty:
                 self.centre.setCurrentWidget(self.grid)
@@ -1183,6 +1283,41 @@ class ImageCanvasPanel(ModelListPanel):
         self._model_key = key
         self._clear_results()
 
+    def _follow_modes(self) -> None:
+        """Give the Transfer pane and the attribute sliders the model the controls name (each ignores a model it
+        already has); the Attributes button shows only for a model whose family trains a sparse code."""
+        info = self.controls.info()
+        args = self._model_args()
+        root = self.project.root if self.project else None
+        transfer = args if args is not None and is_transfer_model(info) else (None, None)
+        self.transfer.set_model(transfer[0], transfer[1], root)
+        sliders = offers_sliders(info) and args is not None
+        self.attributes_button.setVisible(sliders)
+        if not sliders and self.attributes_button.isChecked():
+            self.attributes_button.setChecked(False)
+        folder, step = args if sliders and args is not None else (None, None)
+        run_id, class_name = self.controls.run_id() or "", self.controls.class_name()
+        changed = self.attributes.set_model(folder, step, run_id, class_name, root)
+        if changed and self.attributes_button.isChecked():
+            self.attributes.show_for(None)  # another checkpoint or class: its own sliders
+
+    @Slot()
+    def _style_attributes_button(self, *_args) -> None:
+        self.attributes_button.setStyleSheet(toggle_style_sheet())
+
+    @Slot(bool)
+    def set_attributes_mode(self, on: bool) -> None:
+        """The Attributes button: the sliders take the grid's place, editing the selected picture (a picture of
+        this model: a favourite made by another one is not); off, the grid is back as it was."""
+        if on:
+            tile = self.current_tile()
+            if tile is not None and self._from_current_model(tile):
+                settings = tile["settings"]
+                self.attributes.show_for(tile, f"{_image_name(settings).capitalize()} · seed {settings.get('seed')}")
+            else:
+                self.attributes.show_for(None)
+        self._update_view()
+
     # -- state ----------------------------------------------------------------------------------------------------
     def save_state(self) -> dict:
         scale, resample = self.details.export_options()
@@ -1197,6 +1332,7 @@ class ImageCanvasPanel(ModelListPanel):
             "gif_scale": self._walk_export["scale"],
             "gif_resample": self._walk_export["resample"],
             **{f"walk_{k}": v for k, v in self.walk.options().items()},
+            **self.transfer.save_state(),
             **self.model_state(),
         }
         name = self.controls.class_name() or self._pending.get("class")
@@ -1221,6 +1357,7 @@ class ImageCanvasPanel(ModelListPanel):
         if state.get("gif_scale") in WALK_SCALES and state.get("gif_resample") in ("nearest", "lanczos"):
             self._walk_export = {"scale": int(state["gif_scale"]), "resample": str(state["gif_resample"])}
         self.walk.set_options({k[5:]: v for k, v in state.items() if k.startswith("walk_")})
+        self.transfer.restore_state(state)
         step = self.restored_step(state)
         self._pending = {
             k: v for k, v in (("run", state.get("run")), ("step", step), ("class", state.get("class"))) if v is not None

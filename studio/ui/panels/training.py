@@ -424,7 +424,7 @@ class TrainingPanel(Panel):
         self.setup.select_family(pending.get("family"))
         self.setup.select_preset(pending.get("preset"), source=RESTORED)
         if pending.get("overrides"):
-            self.setup.form.set_overrides(pending["overrides"])
+            self.setup.restore_overrides(pending["overrides"])
         if pending.get("chosen") and pending.get("dataset") == self.setup.dataset_name():
             self._user_chose_for = pending["dataset"]  # last session's own choice still stands
         self._pending = {}
@@ -1322,4 +1322,4 @@ class TrainingPanel(Panel):
         if self.catalog is not None:
             self.setup.select_family(state.get("family"))
             if isinstance(state.get("overrides"), dict):
-                self.setup.form.set_overrides(state["overrides"])
+                self.setup.restore_overrides(state["overrides"])

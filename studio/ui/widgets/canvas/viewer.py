@@ -100,8 +100,10 @@ class ImageView(QWidget):
 
 
 def _value_label() -> QLabel:
+    """A fact's value; it wraps in the narrow column ("Dec 06, 10:43 · Image GAN for small sets · step 1,500")."""
     label = QLabel(objectName="valueText")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
     return label
 
 

@@ -16,6 +16,11 @@ dataset alone. What the dataset *decides* is another matter: the facts the panel
 (:meth:`TrainingSetup.set_dataset_facts`, e.g. how many classes it has) fix the settings that cannot act on it
 ("Learn the classes" on a one-class dataset, :func:`studio.core.training.setting_docs.fixed_by_data`), whoever
 chose the rest. Start stays disabled while an Advanced field holds a value no run could use, and says which.
+
+A family that learns from two datasets (its settings name a second one, :data:`SECOND_DATASET`: style transfer's
+style B) gets a second picker: the first dataset is then "Style A", the "Style B" picker lists the project's other
+datasets of the same kind — first "Use the two class folders of …" when style A has exactly two — and its choice
+reaches the run as that setting (shown, fixed, in Advanced).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ ESTIMATING = "Estimating…"
 PRESELECT_LIMIT_S = 20 * 60
 AUTO, RESTORED, USER = "auto", "restored", "user"  # who chose the checked preset
 KIND_ICON = {"image": "image", "text": "text", "audio": "speech"}
+SECOND_DATASET = "dataset_b"  # a family setting naming a second dataset (style transfer's style B); "" = class folders
 
 
 def format_bytes(count: int) -> str:
@@ -109,6 +115,16 @@ class TrainingSetup(QFrame):
         self.preset_source = AUTO
         self.dataset = ComboBox(objectName="datasetChoice")
         self.dataset.currentIndexChanged.connect(self._on_dataset)
+        self.dataset_label = QLabel("Dataset")
+        self.second = ComboBox(objectName="secondDatasetChoice")  # style B, for a family that needs two datasets
+        self.second.setToolTip("The dataset of pictures in the other style: the model learns to turn A into B and back")
+        self.second.currentIndexChanged.connect(self._on_second)
+        self.second_label = QLabel("Style B")
+        self._second_choice: str | None = None  # the user's pick of style B, kept while it is offered
+        self.second_hint = QLabel(objectName="mutedLabel")
+        self.second_hint.setWordWrap(True)
+        for widget in (self.second, self.second_label, self.second_hint):
+            widget.setVisible(False)
         self.family = ComboBox(objectName="familyChoice")
         self.family.currentIndexChanged.connect(self._on_family)
         self.family.activated.connect(self.user_changed)  # activated: by the user only, never by code
@@ -159,7 +175,12 @@ class TrainingSetup(QFrame):
         self.start_hint = QLabel(objectName="mutedLabel")
         self.start_hint.setWordWrap(True)
 
-        grid = field_rows([("Dataset", self.dataset), ("Model", self.family), (self.resolution_label, self.resolution)])
+        grid = field_rows([(self.dataset_label, self.dataset), (self.second_label, self.second)])
+        grid.addWidget(self.second_hint, 2, 0, 1, 2)  # under the two styles it is about
+        grid.addWidget(QLabel("Model"), 3, 0)
+        grid.addWidget(self.family, 3, 1)
+        grid.addWidget(self.resolution_label, 4, 0)
+        grid.addWidget(self.resolution, 4, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 14)
         layout.setSpacing(8)
@@ -370,10 +391,88 @@ class TrainingSetup(QFrame):
         self._apply_fixed()
 
     def _apply_fixed(self) -> None:
-        """Fix the settings the selected dataset decides (nothing while its facts are unknown)."""
-        classes = self._facts.get(self.dataset_name() or "", {}).get("classes")
-        known = classes if isinstance(classes, int) and not isinstance(classes, bool) else None
-        self.form.set_fixed(setting_docs.fixed_by_data(self.form.fields, known))
+        """Fix the settings the selected dataset decides (nothing while its facts are unknown), and the second
+        dataset the Style B picker chose."""
+        known = self._classes(self.dataset_name())
+        fixed = setting_docs.fixed_by_data(self.form.fields, known)
+        self._fill_second()
+        second = self.second_dataset()
+        if self.needs_second() and second is not None:
+            fixed[SECOND_DATASET] = (second, "Chosen with Style B above the presets.")
+        self.form.set_fixed(fixed)
+        self._refresh_start_state()  # style B may have become possible, or impossible
+
+    def _classes(self, name: str | None) -> int | None:
+        classes = self._facts.get(name or "", {}).get("classes")
+        return classes if isinstance(classes, int) and not isinstance(classes, bool) else None
+
+    # -- a second dataset (style B) -------------------------------------------------------------------------
+    def needs_second(self) -> bool:
+        """Whether the chosen family learns from a second dataset: its settings name one (:data:`SECOND_DATASET`)."""
+        family = self.family_name()
+        return bool(family) and SECOND_DATASET in self.defaults.get(family or "", {})
+
+    def second_dataset(self) -> str | None:
+        """The Style B choice: a dataset's name, "" for style A's two class folders, None when there is none."""
+        data = self.second.currentData()
+        return None if data is None else str(data)
+
+    def _fill_second(self) -> None:
+        """Show the Style B picker for a family that needs it (and call the first dataset "Style A"): style A's two
+        class folders first when it has exactly two, then the project's other datasets of the same kind. The
+        user's pick stays while it is offered; otherwise the first entry is chosen."""
+        needs = self.needs_second()
+        for widget in (self.second, self.second_label, self.second_hint):
+            widget.setVisible(needs)
+        self.dataset_label.setText("Style A" if needs else "Dataset")
+        if not needs:
+            return
+        first = self.dataset_name() or ""
+        wanted = self._second_choice
+        self.second.blockSignals(True)
+        self.second.clear()
+        if self._classes(first) == 2:
+            self.second.addItem(f"Use the two class folders of “{first}”", "")
+        kind = self._kinds.get(first)
+        for index in range(self.dataset.count()):
+            name = str(self.dataset.itemData(index))
+            if name != first and self._kinds.get(name) == kind:
+                self.second.addItem(self.dataset.itemIcon(index), self.dataset.itemText(index), name)
+        if not self.second.count():
+            self.second.addItem("No other dataset yet", None)
+        self.second.setCurrentIndex(max(0, self.second.findData(wanted)) if wanted is not None else 0)
+        self.second.setEnabled(self.second.currentData() is not None and self.dataset.isEnabled())
+        self.second.blockSignals(False)
+        self.second_hint.setText(
+            f"“{first}” has two class folders: they can be the two styles (the first is A, the second B)."
+            if self._classes(first) == 2
+            else "Or pick one dataset with exactly two class folders, one per style, as Style A."
+        )
+
+    def restore_overrides(self, overrides: dict) -> None:
+        """Put back a saved run card's settings (last session's), the Style B choice among them."""
+        self.form.set_overrides(overrides)
+        second = overrides.get(SECOND_DATASET)
+        if isinstance(second, str):
+            self._second_choice = second
+            self._fill_second()
+            self._apply_fixed()
+
+    @Slot()
+    def _on_second(self, *_args) -> None:
+        self._second_choice = self.second_dataset()
+        self._apply_fixed()
+        self.clear_estimates()
+        self.choice_changed.emit()
+
+    def second_problem(self) -> str:
+        """Why no run of the chosen family can start yet for want of style B ("" when it can)."""
+        if not self.needs_second() or self.second_dataset() is not None:
+            return ""
+        return (
+            "Choose the Style B dataset: import a second dataset of pictures in the other style (Dataset panel), "
+            "or pick one dataset with exactly two class folders as Style A."
+        )
 
     @Slot(bool)
     def set_advanced_open(self, on: bool) -> None:
@@ -437,6 +536,8 @@ class TrainingSetup(QFrame):
         if enabled and problems:
             first = next(iter(problems.values()))
             enabled, hint = False, f"Fix the advanced settings first: {first}"
+        elif enabled and self.second_problem():
+            enabled, hint = False, self.second_problem()
         self.start_button.setEnabled(enabled)
         self.start_hint.setText(hint)
         self.start_hint.setVisible(bool(hint))
@@ -449,3 +550,4 @@ class TrainingSetup(QFrame):
         """While a run trains, its choices are fixed: the card greys out."""
         for widget in (self.dataset, self.family, self.form, *self.preset_buttons.values()):
             widget.setEnabled(editable)
+        self.second.setEnabled(editable and self.second_dataset() is not None)
