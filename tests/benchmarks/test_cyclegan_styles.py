@@ -22,7 +22,7 @@ from studio.core.training import TrainJob, runs
 from .benchmark_helpers import two_styles
 from .conftest import RESULTS
 
-pytestmark = pytest.mark.benchmark
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(3 * 3600)]
 SHOWN = 8  # pictures per row of the PNG
 BINS = 8  # per channel, for the colour histograms
 
