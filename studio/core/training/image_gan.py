@@ -231,6 +231,11 @@ class GanRecipe(ImageRecipe):
             "d_real": real_logits.detach().float().mean(),
             "d_fake": fake_logits.detach().float().mean(),
         }
+        return self._with_penalties(D, real, seen, labels, loss, logs), logs
+
+    def _with_penalties(self, D, real, seen, labels, loss: torch.Tensor, logs: dict) -> torch.Tensor:
+        """``loss`` plus the discriminator's gradient penalties the settings ask for (WGAN-GP's, R1), logged in
+        ``logs``; ``seen`` is the augmented real-then-fake batch the discriminator judged."""
         real_seen, fake_seen = seen.split(real.shape[0])
         penalties = self.loss_kind == "wgan-gp" or self.config["r1_gamma"] > 0
         if penalties and torch.is_grad_enabled():  # (the time estimate runs the losses without gradients)
@@ -243,7 +248,7 @@ class GanRecipe(ImageRecipe):
                     r1 = gan.r1_penalty(D, real_seen.float(), labels)
                     loss = loss + 0.5 * float(self.config["r1_gamma"]) * r1
                     logs["r1"] = r1.detach()
-        return loss, logs
+        return loss
 
     @staticmethod
     def _penalty_precision(like: torch.Tensor):

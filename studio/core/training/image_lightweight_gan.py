@@ -26,7 +26,7 @@ from torch import nn
 
 from studio.core.nets import gan
 from studio.core.nets import lightweight_gan as fastgan
-from studio.core.training.image_gan import GP_WEIGHT, GanRecipe
+from studio.core.training.image_gan import GanRecipe
 from studio.core.training.recipe_base import adamw
 
 RECON_WEIGHT = 1.0  # the reconstruction loss's weight in the discriminator's loss (the paper's)
@@ -98,16 +98,4 @@ class LightweightGanRecipe(GanRecipe):
             "d_real": real_logits.detach().float().mean(),
             "d_fake": fake_logits.detach().float().mean(),
         }
-        penalties = self.loss_kind == "wgan-gp" or self.config["r1_gamma"] > 0
-        if penalties and torch.is_grad_enabled():  # (the time estimate runs the losses without gradients)
-            real_seen, fake_seen = seen.split(count)
-            with self._penalty_precision(real):
-                if self.loss_kind == "wgan-gp":
-                    penalty = gan.gradient_penalty(D, real_seen.float(), fake_seen.float(), labels)
-                    loss = loss + GP_WEIGHT * penalty
-                    logs["gradient_penalty"] = penalty.detach()
-                if self.config["r1_gamma"] > 0:
-                    r1 = gan.r1_penalty(D, real_seen.float(), labels)
-                    loss = loss + 0.5 * float(self.config["r1_gamma"]) * r1
-                    logs["r1"] = r1.detach()
-        return loss, logs
+        return self._with_penalties(D, real, seen, labels, loss, logs), logs
