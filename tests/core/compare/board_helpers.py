@@ -7,7 +7,11 @@ random weights (as tests/core/generation does): no training is needed to compare
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+# the generation tests' tiny run makers (a tiny Tacotron 2 and its run's "model" block), shared rather than copied
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generation"))
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -135,34 +139,12 @@ def _write_run(project: Path, run_id: str, record: dict, network, prefix: str, s
 def make_voice_run(project: Path, run_id: str = "20260101-000000-tts", steps=(10, 20, 30)) -> Path:
     """A tiny Tacotron 2 run with random weights per checkpoint; at most 2 frames per phoneme, so a sentence
     decodes in milliseconds whether or not its untrained stop gate ever fires."""
-    from studio.core.datasets import phonemes
-    from studio.core.nets.tts import Tacotron2, TtsConfig
+    from untrusted_helpers import tiny_tts_config, tts_model_block
 
-    config = TtsConfig(
-        n_symbols=len(phonemes.SYMBOLS),
-        reduction=2,
-        embed_dim=16,
-        prenet_dim=8,
-        attention_rnn_dim=16,
-        decoder_rnn_dim=16,
-        attention_dim=8,
-        location_filters=4,
-        location_kernel=7,
-        postnet_dim=8,
-        postnet_convs=2,
-        max_frames_per_symbol=2,
-    )
-    mel = {"sample_rate": 22050, "n_mels": 80, "n_fft": 1024, "hop_length": 256, "win_length": 1024}
-    model = {
-        "kind": "tts",
-        "mel": {**mel, "f_min": 0.0, "f_max": 8000.0},
-        "language": "en-us",
-        "phonemizer": phonemes.phonemizer_name(),
-        "symbols_version": phonemes.SYMBOLS_VERSION,
-        "config": config.to_dict(),
-        "weights": "tts",
-        "ema": False,
-    }
+    from studio.core.nets.tts import Tacotron2
+
+    config = tiny_tts_config(reduction=2, max_frames_per_symbol=2)
+    model = tts_model_block(config)
     record = {"family": "tts", "dataset": "voice", "config": {}, "model": model, "created": "2026-01-01T00:00:00"}
     return _write_run(project, run_id, record, Tacotron2(config), "tts", steps)
 

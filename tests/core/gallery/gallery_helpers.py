@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from pathlib import Path
+
+# the generation tests' tiny run makers (a tiny Tacotron 2 and its run's "model" block), shared rather than copied
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generation"))
 
 from studio.core.gallery.store import DB_NAME, GALLERY_FOLDER
 
@@ -53,36 +57,13 @@ def make_voice_run(project: Path, run_id: str = "20260101-000000-tts", step: int
     never firing, is long enough for Griffin-Lim."""
     import torch
     from safetensors.torch import save_file
+    from untrusted_helpers import tiny_tts_config, tts_model_block
 
     from studio.core.atomic import atomic_write_json
-    from studio.core.datasets import phonemes
-    from studio.core.nets.tts import Tacotron2, TtsConfig
+    from studio.core.nets.tts import Tacotron2
 
-    config = TtsConfig(
-        n_symbols=len(phonemes.SYMBOLS),
-        reduction=2,
-        embed_dim=16,
-        prenet_dim=8,
-        attention_rnn_dim=16,
-        decoder_rnn_dim=16,
-        attention_dim=8,
-        location_filters=4,
-        location_kernel=7,
-        postnet_dim=8,
-        postnet_convs=2,
-        max_frames_per_symbol=2,
-    )
-    mel = {"sample_rate": 22050, "n_mels": 80, "n_fft": 1024, "hop_length": 256, "win_length": 1024}
-    model = {
-        "kind": "tts",
-        "mel": {**mel, "f_min": 0.0, "f_max": 8000.0},
-        "language": "en-us",
-        "phonemizer": phonemes.phonemizer_name(),
-        "symbols_version": phonemes.SYMBOLS_VERSION,
-        "config": config.to_dict(),
-        "weights": "tts",
-        "ema": False,
-    }
+    config = tiny_tts_config(reduction=2, max_frames_per_symbol=2)
+    model = tts_model_block(config)
     folder = project / "runs" / run_id
     (folder / "checkpoints").mkdir(parents=True)
     atomic_write_json(

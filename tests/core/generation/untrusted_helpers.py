@@ -49,17 +49,11 @@ def tiny_tts_config(**changes):
     return TtsConfig(**values)
 
 
-def make_tts_run(project: Path, run_id: str, config=None, mel: dict | None = None) -> Path:
-    """A TTS run folder laid out as the engine writes it, with untrained weights of ``config``."""
-    from safetensors.torch import save_file
-
-    from studio.core.atomic import atomic_write_json
+def tts_model_block(config, mel: dict | None = None) -> dict:
+    """The "model" block a TTS run's config.json carries for ``config`` (describe()'s dict, as the engine writes it)."""
     from studio.core.datasets import phonemes
-    from studio.core.nets.tts import Tacotron2
 
-    config = config or tiny_tts_config()
-    network = Tacotron2(config)
-    model = {
+    return {
         "kind": "tts",
         "mel": dict(mel or MEL),
         "language": "en-us",
@@ -69,6 +63,18 @@ def make_tts_run(project: Path, run_id: str, config=None, mel: dict | None = Non
         "weights": "tts",
         "ema": False,
     }
+
+
+def make_tts_run(project: Path, run_id: str, config=None, mel: dict | None = None) -> Path:
+    """A TTS run folder laid out as the engine writes it, with untrained weights of ``config``."""
+    from safetensors.torch import save_file
+
+    from studio.core.atomic import atomic_write_json
+    from studio.core.nets.tts import Tacotron2
+
+    config = config or tiny_tts_config()
+    network = Tacotron2(config)
+    model = tts_model_block(config, mel)
     folder = project / "runs" / run_id
     (folder / "checkpoints").mkdir(parents=True)
     atomic_write_json(
